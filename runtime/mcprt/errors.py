@@ -130,11 +130,26 @@ class UpstreamError(ToolCallError):
 
     `unreachable`: the upstream could not be reached at all (connection refused or reset, DNS,
     connect time-out), which says the source is down; otherwise the call failed on its own (its
-    time-out, an oversized answer, a token fetch) and says nothing of the source's health."""
+    time-out, an oversized answer, a token fetch) and says nothing of the source's health.
 
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+    `upstream_status`: the HTTP status the upstream last answered before the call failed (a 503 it
+    answered twice before the call's deadline passed during the third attempt), None when no answer came;
+    `attempts`: the requests sent (retries included), None where the transport does not count them.
+    An upstream that answered 5xx is shedding load, not silent: its status reaches the audit record, and
+    the source's health counts it as a 5xx answer (`observability.source_health`)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False, upstream_status: int | None = None,
+                 attempts: int | None = None) -> None:
         super().__init__(message)
         self.unreachable = unreachable
+        self.upstream_status = upstream_status
+        self.attempts = attempts
+
+
+class QueueTimeout(ToolCallError):
+    """A call whose time limit passed while it waited in mcprt's own concurrency queue (a sync Python
+    function's lane, the source's `concurrency`), so it never started: outcome `queue_timeout`, not
+    `upstream_error` — the limit is mcprt's capacity, not a dependency's failure, and the call did nothing."""
 
 
 class StateUnavailable(ToolCallError):

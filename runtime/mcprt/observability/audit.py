@@ -2,10 +2,13 @@
 
 Record fields (absent when unknown):
   call:     {"time", "type": "call", "principal", "principal_kind", "client_id", "session", "tool", "source", "outcome",
-             "latency_ms", "bytes_raw", "bytes_sent", "call", "arguments", "upstream_status", "error",
-             "via", "task", "entry_point"}
+             "latency_ms", "bytes_raw", "bytes_sent", "call", "arguments", "upstream_status",
+             "upstream_attempts", "error", "via", "task", "trace_id", "span_id", "entry_point"}
           (`task`: the task id when the call ran as a task, the tasks extension; `via`: the meta-tool
-          an operation was called through, discovery's `call_tool`, whose record has the same `call`)
+          an operation was called through, discovery's `call_tool`, whose record has the same `call`;
+          `upstream_status`: the HTTP status the upstream last answered, also when the call then timed out;
+          `upstream_attempts`: requests sent upstream when more than one (retries);
+          `trace_id`/`span_id`: the call's tools/call span, hex, when traced, as on its log line)
 `entry_point` (on every record type): the command that made the call when it was not a served one,
 `mcprt call`, `mcprt record`, `mcprt test` or `pytest` (the mcprt pytest plugin); absent for `mcprt up`.
   decision: {"time", "type": "decision", "action", "tool", "source", "principal", "principal_kind",
@@ -74,12 +77,16 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
             record["arguments"] = sorted(arguments)
         if event.upstream_status is not None:
             record["upstream_status"] = event.upstream_status
+        if event.upstream_attempts is not None and event.upstream_attempts > 1:
+            record["upstream_attempts"] = event.upstream_attempts
         if event.error is not None:
             record["error"] = redact_value(event.error[:1000], secrets)
         if event.via is not None:  # the operation's call through discovery's call tool (same `call`)
             record["via"] = event.via
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
             record["task"] = event.task_id
+        if event.trace_id is not None:  # joins the call's trace and log line
+            record["trace_id"], record["span_id"] = event.trace_id, event.span_id
     elif isinstance(event, UnknownToolEvent):
         record = {"time": rfc3339(event.time), "type": "unknown_tool", "tool": event.tool, **who,
                   "session": event.session_id, "request": event.request_id}

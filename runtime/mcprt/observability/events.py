@@ -17,13 +17,17 @@ from typing import Any, Literal
 
 from ..identity.principal import Principal
 
-Outcome = Literal["ok", "tool_error", "upstream_error", "rejected", "denied", "cancelled", "internal"]
+Outcome = Literal["ok", "tool_error", "upstream_error", "queue_timeout", "rejected", "denied", "cancelled",
+                  "internal"]
 """How a call ended (the `outcome` label of `mcprt_tool_calls_total`):
 
 - `ok`: a result the model can use;
 - `tool_error`: the tool itself answered with an error (a proxied tool's `isError`, a Python
   function that raised);
 - `upstream_error`: the upstream failed (HTTP 4xx/5xx, timeout, connection error, oversized body);
+- `queue_timeout`: the call's time limit passed while it waited in mcprt's own concurrency queue (a
+  sync Python function's lane: the source's `concurrency`), so it never started: mcprt's capacity,
+  not a dependency (`errors.QueueTimeout`);
 - `rejected`: mcprt refused the call before any upstream (invalid arguments, source not running);
 - `denied`: a policy refused it (deny rule, rate limit, pause, approval denied or pending);
 - `cancelled`: the call was stopped before it finished — the client cancelled it
@@ -48,7 +52,8 @@ class CallEvent:
     session_id: str | None = None
     request_id: str | None = None
     arguments: Mapping[str, Any] | None = None  # as the model gave them (sinks decide what to keep)
-    upstream_status: int | None = None
+    upstream_status: int | None = None  # the status the upstream last answered (also of a call that then timed out)
+    upstream_attempts: int | None = None  # requests sent upstream, retries included (HTTP sources), when known
     upstream_latency: float | None = None  # seconds of the upstream exchange, where measured
     error: str | None = None  # the tool error text sent to the model, when the call failed
     # The upstream could not be reached at all (connection refused or reset, DNS, connect time-out):
@@ -63,6 +68,9 @@ class CallEvent:
     # the meta-tool this call came through (discovery's `call_tool`: the operation's own call), None when
     # the client called the tool itself; the relay's event (`relayed`) is the one MCP request of the two
     via: str | None = None
+    # the call's span (the tools/call request's SERVER span), as 32 and 16 hex digits, when traced and sampled
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -6,7 +6,11 @@ starts. With none registered, `start_upstream()` is one empty-list check and ret
 
 An observation may ask for trace context to travel with the request: `carrier` holds W3C Trace
 Context fields (`traceparent`, `tracestate`; W3C Trace Context §3), which the HTTP executor sends
-as headers and the MCP source puts in the request's `params._meta`.
+as headers and the MCP source puts in the request's `params._meta`. An HTTP call is watched once
+per attempt (`resend_count`), so metrics and traces see each request the upstream received.
+
+`mark_call()` is the same kind of hook for the call pipeline: the tracer names the call on its span and
+hands back the span's ids for the call's log line and audit record (None when not traced).
 """
 
 from __future__ import annotations
@@ -33,12 +37,20 @@ class Observation(Protocol):
     carrier: dict[str, str]
 
     def finish(self, status: int | None, error: str | None) -> None:
-        """The exchange ended: HTTP status (None for MCP or when no answer came) and an error type."""
+        """The exchange ended: HTTP status (None for MCP or when no answer came; an answer whose body
+        never came whole has its status and an error) and an error type (OpenTelemetry `error.type`:
+        the status as text for an HTTP error answer, `timeout` when the call's deadline cut it, else
+        an exception's class name)."""
 
 
-ObserverFactory = Callable[[UpstreamKind, str, str, str, Route | None], Observation | None]
-"""(kind, source, method or tool, url or server, route) → an Observation, or None to skip this one.
-`route`: an HTTP request's documented operation (`Route`), None when unknown."""
+class ObserverFactory(Protocol):
+    """(kind, source, method or tool, url or server, route, resend_count) → an Observation, or None to skip
+    this one. `route`: an HTTP request's documented operation (`Route`), None when unknown;
+    `resend_count`: 0 for a call's first request, n for its n-th retry (OpenTelemetry HTTP semconv
+    `http.request.resend_count`): each attempt is observed on its own."""
+
+    def __call__(self, kind: UpstreamKind, source: str, name: str, target: str, route: Route | None = None, *,
+                 resend_count: int = 0) -> Observation | None: ...
 
 _FACTORIES: list[ObserverFactory] = []
 
@@ -72,7 +84,8 @@ class _Many:
 
 
 def observed_upstream(kind: UpstreamKind, source: str, name: str,
-                      target: Callable[[], str], route: Route | None = None) -> Observation | None:
+                      target: Callable[[], str], route: Route | None = None, *,
+                      resend_count: int = 0) -> Observation | None:
     """Begin watching one upstream exchange; None when nobody watches (the common, free case).
 
     `target` gives the URL or server for traces, already redacted (called only when watched). It is
@@ -86,7 +99,7 @@ def observed_upstream(kind: UpstreamKind, source: str, name: str,
     parts: list[Observation] = []
     for factory in _FACTORIES:
         try:
-            observation = factory(kind, source, name, where, route)
+            observation = factory(kind, source, name, where, route, resend_count=resend_count)
         except Exception:
             continue
         if observation is not None:
@@ -94,3 +107,33 @@ def observed_upstream(kind: UpstreamKind, source: str, name: str,
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else _Many(parts)
+
+
+CallMarker = Callable[[str], "tuple[str, str] | None"]
+"""call id → (trace id, span id) of the span the call runs in, as hex, or None when it is not traced."""
+
+_MARKERS: list[CallMarker] = []
+
+
+def add_call_marker(marker: CallMarker) -> Callable[[], None]:
+    """Register the tracer's `mark_call` (a server with traces on); returns a function that removes it."""
+    _MARKERS.append(marker)
+
+    def remove() -> None:
+        if marker in _MARKERS:
+            _MARKERS.remove(marker)
+
+    return remove
+
+
+def mark_call(call_id: str) -> tuple[str, str] | None:
+    """Name the call `call_id` on the span it runs in, and get that span's (trace id, span id), so the
+    call's log line and audit record join its trace; None when nobody traces (one empty-list check)."""
+    for marker in _MARKERS:
+        try:
+            ids = marker(call_id)
+        except Exception:  # an observer never fails a call
+            continue
+        if ids is not None:
+            return ids
+    return None

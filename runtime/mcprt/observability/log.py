@@ -275,23 +275,44 @@ def log_event(message: str, level: int = logging.INFO, **fields: Any) -> None:
         logger.log(level, message, extra={"fields": fields})
 
 
+ERROR_TEXT_LIMIT = 1000
+"""Characters of a failed call's error text on its log line, as in its audit record (`error`)."""
+
+
 def log_call(*, tool: str, source: str, status: Any, latency_ms: float, raw_bytes: int, sent_bytes: int,
-             is_error: bool, task: str | None = None, reason: str | None = None) -> None:
+             is_error: bool, task: str | None = None, reason: str | None = None, call: str | None = None,
+             session: str | None = None, error_text: str | None = None, upstream_status: int | None = None,
+             attempts: int | None = None, trace: tuple[str, str] | None = None) -> None:
     """The line every tool call writes: tool, status, latency, bytes raw → sent (and the task it ran as;
-    `reason`: why a refused call is the operator's to fix, `ToolCallError.reason`)."""
-    log_event(
-        "call",
-        logging.WARNING if is_error else logging.INFO,
-        tool=tool,
-        source=source,
-        status=status,
-        latency_ms=round(latency_ms, 1),
-        raw_bytes=raw_bytes,
-        sent_bytes=sent_bytes,
-        error=is_error,
-        **({"task": task} if task is not None else {}),
-        **({"reason": reason} if reason is not None else {}),
-    )
+    `reason`: why a refused call is the operator's to fix, `ToolCallError.reason`).
+
+    So that a line joins the call's audit record and trace, it also carries, when known: `call` (mcprt's call
+    id, the audit record's `call`), `session` (the MCP session id), `error_message` (a failed call's error
+    text as the model read it, at most `ERROR_TEXT_LIMIT` characters; scrubbed of configured secrets like
+    every line, and by the caller of the call's argument values, `scrubbing.given.without_argument_values`), `upstream_status` (the HTTP status the upstream last answered) and `attempts` (requests sent
+    upstream, retries included, when more than one), and `trace_id`/`span_id` (`trace`: the call's span, hex,
+    the OpenTelemetry log correlation field names). `error` stays the boolean it always was."""
+    fields: dict[str, Any] = {
+        "tool": tool, "source": source, "status": status, "latency_ms": round(latency_ms, 1),
+        "raw_bytes": raw_bytes, "sent_bytes": sent_bytes, "error": is_error,
+    }
+    if task is not None:
+        fields["task"] = task
+    if reason is not None:
+        fields["reason"] = reason
+    if call is not None:
+        fields["call"] = call
+    if session is not None:
+        fields["session"] = session
+    if upstream_status is not None:
+        fields["upstream_status"] = upstream_status
+    if attempts is not None and attempts > 1:
+        fields["attempts"] = attempts
+    if error_text is not None:
+        fields["error_message"] = error_text[:ERROR_TEXT_LIMIT]
+    if trace is not None:
+        fields["trace_id"], fields["span_id"] = trace
+    log_event("call", logging.WARNING if is_error else logging.INFO, **fields)
 
 
 class Outage:

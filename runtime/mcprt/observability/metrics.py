@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | `mcprt_tool_calls_total` | counter | tool, source, outcome (`events.Outcome`) |
 | `mcp_server_operation_duration_seconds` | histogram | mcp_method_name, gen_ai_tool_name, error_type (OpenTelemetry MCP semconv) |
-| `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`) |
+| `mcprt_upstream_request_duration_seconds` | histogram | source, status_class (`2xx`…`5xx`, `error`): one per request sent (each retry too) |
 | `mcprt_tool_result_bytes_total` | counter | tool, stage (`raw`: upstream body, `sent`: what the model reads, `shaping.sent`), outcome |
 | `mcprt_policy_decisions_total` | counter | action, rule |
 | `mcprt_reloads_total` | counter | result (`ok`, `error`, `abandoned`, `refused`) |
@@ -116,7 +116,8 @@ class Metrics:
                                     "Duration of MCP requests handled by the server.",
                                     ("mcp_method_name", "gen_ai_tool_name", "error_type"), DURATION_BUCKETS)
         self.upstream = _Histogram("mcprt_upstream_request_duration_seconds",
-                                   "Duration of upstream HTTP exchanges (all attempts of one call).",
+                                   "Duration of upstream HTTP requests, one observation per attempt (each retry "
+                                   "counts); status_class error: no whole answer came (connection failure, timeout).",
                                    ("source", "status_class"), DURATION_BUCKETS)
         self.result_bytes = _Counter("mcprt_tool_result_bytes", "Result bytes: raw = upstream body (a proxied server's result: "
                                      "measured as sent); sent = what the model reads (content blocks' text/data; "
@@ -151,8 +152,9 @@ class Metrics:
         self.operation.observe((method, "", error_type or ""), seconds)
 
     def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
-                          route: Route | None = None) -> _Timed | None:
-        """`hooks.ObserverFactory`: time HTTP exchanges only (proxied MCP calls are whole tool calls)."""
+                          route: Route | None = None, *, resend_count: int = 0) -> _Timed | None:
+        """`hooks.ObserverFactory`: time HTTP requests only, each attempt on its own (proxied MCP calls are
+        whole tool calls)."""
         if kind != "http":
             return None
         return _Timed(self.upstream, source)
@@ -171,7 +173,9 @@ class _Timed:
         self.histogram, self.source, self.started, self.carrier = histogram, source, perf_counter(), {}
 
     def finish(self, status: int | None, error: str | None) -> None:
-        status_class = f"{status // 100}xx" if status is not None else "error"
+        # an answer cut off before its body ended (`timeout` with the head's status) is no answer: `error`
+        answered = status is not None and (error is None or error == str(status))
+        status_class = f"{status // 100}xx" if answered else "error"
         self.histogram.observe((self.source, status_class), perf_counter() - self.started)
 
 

@@ -11,9 +11,12 @@ must not flap on one 5xx among good answers):
 - `DEGRADED_AFTER` consecutive HTTP 5xx answers → `degraded` (one 5xx after `down`: it answers again);
 - `UP_AFTER` consecutive answers below 500 (a 404 is the caller's problem) → `up` again.
 
-A call's own failure says nothing about the source: past its own tool time-out, an over-long
-answer, a failed token fetch, a Python function timing out (Python sources never get a call
-verdict). Neither do calls that never reached the upstream (rejected, denied, cancelled, internal).
+A call's own failure says nothing about the source: past its own tool time-out with no answer at
+all, an over-long answer, a failed token fetch, a Python function timing out (Python sources never
+get a call verdict). A call whose time-out passed after the upstream answered (two 503s, then the
+deadline during the third attempt: `CallEvent.upstream_status` set) counts as that answer: an
+upstream shedding load slowly is `degraded`, not a silent one about which nothing is known. Calls
+that never reached the upstream (rejected, denied, cancelled, internal, queue_timeout) say nothing.
 
 A verdict belongs to the source instance its calls went to: a reload that reopens the source
 starts it afresh. A verdict no call has confirmed for `STALE_AFTER` seconds is shown `unknown`
@@ -27,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..outbound.redaction import scrub
+from ..scrubbing.given import without_argument_values
 from .events import CallEvent, Event
 from .state import SourceState
 
@@ -35,7 +38,6 @@ DEGRADED_AFTER = 3  # consecutive 5xx answers before a source reads `degraded`
 UP_AFTER = 2  # consecutive good answers before a failing source reads `up` again
 STALE_AFTER = 300.0  # seconds without a call confirming a failure before it reads `unknown`
 ERROR_LIMIT = 200  # characters of a call's error text kept (the rest may be a 50 kB upstream body)
-MIN_SCRUBBED = 4  # argument strings shorter than this are ordinary words, not data to hide
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +116,8 @@ class CallHealth:
 
     def _summary(self, event: CallEvent) -> str:
         text = event.error or ""
-        values = [v for v in (event.arguments or {}).values() if isinstance(v, str) and len(v) >= MIN_SCRUBBED]
-        text = scrub(text, (*self._secrets, *values))  # scrubbed whole: a cut must not leave half a secret
+        # scrubbed whole: a cut must not leave half a secret
+        text = without_argument_values(text, event.arguments, self._secrets)
         text = " ".join(text.split())  # one line (a table cell), whitespace runs of an upstream body folded
         if len(text) > ERROR_LIMIT:
             text = text[:ERROR_LIMIT - 1] + "…"

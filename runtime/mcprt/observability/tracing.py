@@ -118,6 +118,18 @@ class Tracer:
         return self.tracer.start_as_current_span(name, context=parent, kind=self._kind.SERVER,
                                                  attributes=attributes)
 
+    def mark_call(self, call_id: str) -> tuple[str, str] | None:
+        """Put mcprt's call id on the current (tools/call) span as `mcprt.call.id` (the audit record's
+        `call`), and give the span's ids for the call's log line and audit record: (`trace_id`, `span_id`)
+        as 32 and 16 lowercase hex digits (W3C Trace Context §3.2.2; the OpenTelemetry log data model's
+        `TraceId`/`SpanId`), or None when no span is recording (sampled out, or no request span)."""
+        span = self._current()
+        if not span.is_recording():
+            return None
+        span.set_attribute("mcprt.call.id", call_id)
+        context = span.get_span_context()
+        return f"{context.trace_id:032x}", f"{context.span_id:016x}"
+
     def annotate_call(self, raw_bytes: int, sent_bytes: int, outcome: str) -> None:
         """Shaping as an event on the current (tools/call) span; `error.type` unless the call was ok."""
         span = self._current()
@@ -129,16 +141,20 @@ class Tracer:
             span.set_status(self._status(self._code.ERROR))
 
     def upstream_observer(self, kind: UpstreamKind, source: str, name: str, target: str,
-                          route: Route | None = None) -> _ClientSpan:
+                          route: Route | None = None, *, resend_count: int = 0) -> _ClientSpan:
         """`hooks.ObserverFactory`: a CLIENT child span whose context travels with the request.
 
         HTTP (OpenTelemetry HTTP client semconv): `server.address` and `server.port` (required),
-        `url.full`, `url.template` (the route), `http.request.method`. A proxied MCP server reached
+        `url.full`, `url.template` (the route), `http.request.method`; one span per attempt, a retry's
+        with `http.request.resend_count` (1 for the first retry; absent on the first request, as the
+        semconv asks). A proxied MCP server reached
         by URL has `server.address`/`server.port` and `network.transport = tcp`; one on stdio has
         `network.transport = pipe` and no address (a command name is not a network address)."""
         if kind == "http":
             attributes = {"http.request.method": name, "mcprt.source": source,
                           **http_target(target, route, record_values=self.record_values)}
+            if resend_count > 0:
+                attributes["http.request.resend_count"] = resend_count
             span = self.tracer.start_span(name, kind=self._kind.CLIENT, attributes=attributes)
         else:
             attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": name,

@@ -7,12 +7,12 @@ leaked secret costs far more than a hidden harmless value.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from ..scrubbing import SECRETS, Scrubber, is_credential_name
+from ..scrubbing import is_credential_name
+from ..scrubbing.given import scrub  # noqa: F401 — the executor's and sources' name for it
 
 REDACTED = "[redacted]"
 
@@ -86,22 +86,3 @@ def describe_target(method: str, url: str) -> str:
         return f"{method} (invalid URL)"
     host = parts.netloc.rpartition("@")[2]
     return f"{method} {host}{parts.path or '/'}"
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` without any form (raw, URL-, form-, base64-, JSON-escaped) of the given secrets nor
-    of any secret registered process-wide (last line of defence for messages).
-
-    The one scrubber (`scrubbing.Scrubber`, one pass over the text for every form of every secret),
-    over the given secrets, then over the registered ones."""
-    given = _scrubber_for(frozenset(s for s in secrets if s))
-    return SECRETS.scrub_text(given.scrub_text(text) if given else text)
-
-
-@functools.lru_cache(maxsize=32)
-def _scrubber_for(secrets: frozenset[str]) -> Scrubber:
-    """A scrubber over `secrets`, kept: a source's credentials repeat from message to message (the
-    audit log scrubs every argument string), and building the search costs more than one scan."""
-    scrubber = Scrubber()
-    scrubber.add(*secrets)
-    return scrubber

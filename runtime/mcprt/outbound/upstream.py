@@ -18,7 +18,7 @@ import logging
 import ssl
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import httpx
@@ -83,6 +83,8 @@ class _Call:
     redirects: int = 0
     waiting_for_token: bool = False
     head_status: int | None = None  # the status of the response whose body is being read, if any
+    answers: list[int] = field(default_factory=list)  # the status each attempt that got an answer got, in order
+    pausing: bool = False  # waiting before a retry (not sending)
     reached: bool = False  # the hop being sent got a connection: its request may have reached upstream
     trace_headers: tuple[tuple[str, str], ...] = ()  # W3C trace context from an observer, if any
 
@@ -174,18 +176,7 @@ class HttpUpstream:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         call = _Call(request.method, request.url, ctx.timeout, loop.time() + ctx.timeout)
-        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url),
-                                  route=request.route)
-        if watch is None:  # nobody watches: metrics and traces are off
-            received = await self._exchange_within_deadline(request, ctx, call)
-        else:
-            call.trace_headers = tuple(watch.carrier.items())
-            try:
-                received = await self._exchange_within_deadline(request, ctx, call)
-            except BaseException as exc:
-                watch.finish(None, type(exc).__name__)
-                raise
-            watch.finish(received.status, str(received.status) if received.status >= 400 else None)
+        received = await self._exchange_within_deadline(request, ctx, call)
         if SECRETS:  # an upstream that reflects a credential must not hand it on (results, cases)
             received.data = SECRETS.scrub_bytes(received.data)
         sink = capture_sink()
@@ -245,7 +236,8 @@ class HttpUpstream:
             message = f"the request URL is not valid ({self._target(call)})"
         # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
         # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
-        raise UpstreamError(message, unreachable=unreachable)
+        raise UpstreamError(message, unreachable=unreachable,
+                            upstream_status=call.answers[-1] if call.answers else None, attempts=call.attempts)
 
     @property
     def pooled(self) -> bool:
@@ -267,7 +259,7 @@ class HttpUpstream:
             async def attempt(stamp: Stamp | None, resend: bool) -> _Received:
                 if resend:
                     call.attempts += 1
-                return await self._follow_redirects(request, ctx, call, stamp, claimed)
+                return await self._observed_attempt(request, ctx, call, stamp, claimed)
 
             try:
                 received = await send_authorized(
@@ -299,14 +291,43 @@ class HttpUpstream:
             return received
 
     async def _pause(self, wait: float, ctx: CallContext, call: _Call, why: str) -> None:
-        if ctx.progress is not None:
-            try:
-                await ctx.progress(float(call.attempts), float(self._retries + 1), f"{why}; retrying in {wait:.1f}s")
-            except Exception:  # a broken progress channel must not fail the call itself
-                pass
-        await asyncio.sleep(wait)
+        call.pausing = True
+        try:
+            if ctx.progress is not None:
+                try:
+                    await ctx.progress(float(call.attempts), float(self._retries + 1),
+                                       f"{why}; retrying in {wait:.1f}s")
+                except Exception:  # a broken progress channel must not fail the call itself
+                    pass
+            await asyncio.sleep(wait)
+        finally:
+            call.pausing = False
 
     # --- one attempt ------------------------------------------------------------------------------
+
+    async def _observed_attempt(self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
+                                claimed: list[tuple[str, str]]) -> _Received:
+        """One attempt (its redirects followed), watched on its own: each request sent upstream is one
+        observation of the upstream duration histogram and one CLIENT span, a retry's carrying
+        `http.request.resend_count` (OpenTelemetry HTTP semconv: every resend is its own span), so the
+        load a call puts upstream is counted as the upstream saw it."""
+        watch = observed_upstream("http", self.source, request.method, lambda: self.redact_url(request.url),
+                                  route=request.route, resend_count=call.attempts - 1)
+        if watch is None:  # nobody watches: metrics and traces are off
+            received = await self._follow_redirects(request, ctx, call, stamp, claimed)
+            call.answers.append(received.status)
+            return received
+        call.trace_headers = tuple(watch.carrier.items())
+        try:
+            received = await self._follow_redirects(request, ctx, call, stamp, claimed)
+        except BaseException as exc:
+            # the call's deadline cancels the attempt it cuts short: `timeout`, as OpenTelemetry's `error.type` says it
+            deadline = isinstance(exc, asyncio.CancelledError | TimeoutError) and call.remaining() <= 0
+            watch.finish(call.head_status, "timeout" if deadline else type(exc).__name__)
+            raise
+        call.answers.append(received.status)
+        watch.finish(received.status, str(received.status) if received.status >= 400 else None)
+        return received
 
     async def _follow_redirects(
         self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
@@ -341,7 +362,9 @@ class HttpUpstream:
                 call.redirects += 1
                 continue
             call.head_status = response.status
-            return await _Received.read(response, ctx.max_response_bytes, sent)
+            received = await _Received.read(response, ctx.max_response_bytes, sent)
+            call.head_status = None  # read whole: no body is being read any more
+            return received
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _transmit(self, sent: _Sent, stamp: Stamp | None, call: _Call) -> aiohttp.ClientResponse:
@@ -430,8 +453,15 @@ class HttpUpstream:
     def _timeout_message(self, call: _Call) -> str:
         if call.waiting_for_token and self._credentials is not None:
             return f"the OAuth2 token endpoint did not answer within {call.timeout:g}s (needed for {self._target(call)})"
-        tries = f", {call.attempts} attempts" if call.attempts > 1 else ""
-        message = f"upstream did not answer within {call.timeout:g}s ({self._target(call)}{tries})"
+        if call.answers:
+            # it answered, then the deadline cut the retries short: say what it answered, or the model and the
+            # operator read "did not answer" about an upstream that is shedding load (slow 503s)
+            cut = "while waiting to retry" if call.pausing else f"during attempt {call.attempts}"
+            message = (f"upstream answered {_answers_text(call.answers)}, then the {call.timeout:g}s timeout passed "
+                       f"{cut} ({self._target(call)})")
+        else:
+            tries = f", {call.attempts} attempts" if call.attempts > 1 else ""
+            message = f"upstream did not answer within {call.timeout:g}s ({self._target(call)}{tries})"
         if call.head_status is not None:  # a slow upstream and a body that never ends want different fixes
             message += f": it sent HTTP {call.head_status} but not the whole body"
         return message
@@ -441,6 +471,18 @@ class HttpUpstream:
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._credentials.secrets() if self._credentials else ())
+
+
+def _answers_text(statuses: list[int]) -> str:
+    """The statuses attempts got, runs grouped: `HTTP 503 twice`, `HTTP 429, then HTTP 503 3 times`."""
+    runs: list[list[int]] = []
+    for status in statuses:
+        if runs and runs[-1][0] == status:
+            runs[-1][1] += 1
+        else:
+            runs.append([status, 1])
+    times = {1: "", 2: " twice"}
+    return ", then ".join(f"HTTP {status}{times.get(count, f' {count} times')}" for status, count in runs)
 
 
 def _lowered(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..identity.principal import from_scope
 from ..observability.events import BUS
-from ..observability.hooks import add_upstream_observer
+from ..observability.hooks import add_call_marker, add_upstream_observer
 from ..observability.redact import manifest_secrets
 from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
@@ -99,6 +99,7 @@ class Observatory:
             self.tracer = tracing.ACTIVE = Tracer(self.loaded.manifest.server.name, __version__,
                                                   record_values=self.config.audit_arguments)
             self._undo.append(add_upstream_observer(self.tracer.upstream_observer))
+            self._undo.append(add_call_marker(self.tracer.mark_call))
 
     def reopen(self) -> None:
         """SIGHUP: reopen the audit file (log rotation)."""

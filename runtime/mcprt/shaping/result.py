@@ -332,6 +332,9 @@ def _prune_over_budget(shaping: Shaping, exceeded: PruneBudgetExceeded) -> str:
 
 def _error_text(upstream: UpstreamResult, shaping: Shaping) -> str:
     prefix = f"HTTP {upstream.status}{_reason(upstream.status)}" if upstream.status else ""
+    attempts = upstream.meta.get("attempts")
+    if prefix and isinstance(attempts, int) and attempts > 1:  # retried: the upstream was asked that many times
+        prefix += f" (the last of {attempts} attempts)"
     if upstream.truncated:
         # Say what happened first: the body's start (possibly binary noise) is secondary.
         prefix = (f"{prefix}: " if prefix else "") + (

@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import PolicyDenied, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
+from ..errors import PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
+from ..observability.hooks import mark_call
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
+from ..scrubbing.given import without_argument_values
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
@@ -125,7 +127,7 @@ def refuse_unserved(name: str, hidden: Tool | None, message: str, *, started: fl
     unknown = UnknownToolEvent.of(time.time() - latency, name, principal, session_id, request_id, latency)
     log_call(tool=unknown.tool if hidden is None else hidden.name, source="-" if hidden is None else hidden.source,
              status="unknown_tool" if hidden is None else "hidden", latency_ms=latency * 1000, raw_bytes=0,
-             sent_bytes=result.sent_bytes, is_error=True)
+             sent_bytes=result.sent_bytes, is_error=True, call=call_id, session=session_id)
     if publish and BUS.active:
         BUS.publish(unknown if hidden is None else CallEvent(
             time=unknown.time, tool=hidden.name, source=hidden.source, outcome="denied", latency=latency,
@@ -163,11 +165,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one."""
     started = time.perf_counter()
     call_id = call_id or new_call_id()
+    # the tools/call span names the call, and the call's log line and audit record name the span (joins)
+    trace = mark_call(call_id)
     task = RUNNING.enter()
     cancelled: asyncio.CancelledError | None = None
     status: Any = "-"
     outcome: Outcome = "ok"
     upstream_status: int | None = None
+    attempts: int | None = None  # requests sent upstream, retries included (HTTP sources)
     upstream = None
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
     context: CallContext | None = None
@@ -193,6 +198,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
+        attempts = _attempts(upstream.meta)
         status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
         await scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
@@ -210,14 +216,17 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                 # audit say how, as the target's own do (a rejected argument is no tool error of the relay).
                 status = outcome = cast(Outcome, upstream.relayed_outcome)
     except ToolCallError as exc:
-        outcome = "denied" if isinstance(exc, PolicyDenied) else (
-            "upstream_error" if isinstance(exc, UpstreamError) else "rejected")
+        outcome = "denied" if isinstance(exc, PolicyDenied) else "queue_timeout" if isinstance(exc, QueueTimeout) \
+            else "upstream_error" if isinstance(exc, UpstreamError) else "rejected"
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
         # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts),
         # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does
         # an unknown operation named through discovery: `unknown_tool`, as a direct call of one writes
         status = exc.status if isinstance(exc, PolicyDenied | UnknownTool) else outcome
-        unreachable = isinstance(exc, UpstreamError) and exc.unreachable
+        if isinstance(exc, UpstreamError):
+            unreachable = exc.unreachable
+            # what the upstream answered before the call failed (a 503, then the deadline during a retry)
+            upstream_status, attempts = exc.upstream_status, exc.attempts
         reason = exc.reason
         result = error_result(str(exc))
         if isinstance(exc, PolicyDenied) and exc.meta:
@@ -256,6 +265,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         # a relay that started its target's call, however it ended (cancelled, or failing after the target
         # answered): the target's own event counts the call and its bytes
         result.relayed = True
+    error_text = result.content[0].get("text") if result.is_error and result.content else None
     log_call(
         tool=tool.name,
         source=tool.source,
@@ -266,6 +276,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         is_error=result.is_error,
         task=getattr(peer, "task_id", None),
         reason=reason,
+        call=call_id,
+        session=session_id,
+        # a log line carries no argument value, and an error may quote one (a refused path value, a URL)
+        error_text=None if error_text is None else without_argument_values(
+            error_text, arguments if isinstance(arguments, dict) else None),
+        upstream_status=upstream_status,
+        attempts=attempts,
+        trace=trace,
     )
     if BUS.active:
         BUS.publish(CallEvent(
@@ -281,19 +299,27 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             request_id=request_id,
             arguments=arguments if isinstance(arguments, dict) else None,
             upstream_status=upstream_status,
+            upstream_attempts=attempts,
             upstream_latency=_upstream_seconds(upstream),
-            error=result.content[0].get("text") if result.is_error and result.content else None,
+            error=error_text,
             unreachable=unreachable,
             task_id=getattr(peer, "task_id", None),  # set once the call became a task (server.roundtrip)
             relayed=result.relayed,
             via=via,
             call_id=call_id,
+            trace_id=trace[0] if trace is not None else None,
+            span_id=trace[1] if trace is not None else None,
             # by reference, only for a subscriber that reads payloads (the status page's inspector)
             detail={"upstream": upstream, "result": result} if BUS.wants_payloads else {},
         ))
     if cancelled is not None:
         raise cancelled
     return result
+
+
+def _attempts(meta: dict[str, Any]) -> int | None:
+    attempts = meta.get("attempts")
+    return attempts if isinstance(attempts, int) else None
 
 
 def _upstream_seconds(upstream: Any) -> float | None:
