@@ -224,6 +224,14 @@ class Observability(StrictModel):
     audit_arguments: bool = Field(
         False, description="Also record argument values (secret-looking names are always redacted)."
     )
+    audit_on_failure: Literal["refuse", "serve"] = Field(
+        "refuse",
+        description="While the audit log cannot be written (a full disk, a read-only file system), records wait "
+        "in memory (10,000 at most, retried every second) and the failure shows on `/healthz`, `/readyz`, `/status` "
+        "and `/metrics`. `refuse`: meanwhile every tool call is refused (a tool error, nothing done) and `/readyz` "
+        "answers 503, so no call goes unrecorded; `serve`: calls go on (`/readyz` says `degraded`), and records past "
+        "the buffer are dropped and counted.",
+    )
     traces: bool = Field(
         False,
         description="Export OpenTelemetry traces over OTLP/HTTP (configured by the standard `OTEL_*` "

@@ -33,10 +33,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..observability.log import rfc3339
+
+if TYPE_CHECKING:
+    from ..observability.audit import AuditHealth
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
 STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
@@ -57,8 +61,12 @@ class Readiness:
     """
 
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
-                 state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None) -> None:
+                 state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None,
+                 audit: Callable[[], AuditHealth | None] | None = None) -> None:
         self.draining = False
+        # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
+        # is not ready (503, the balancer sends calls to replicas that can record them); with `serve` degraded
+        self.audit = audit or (lambda: None)
         # names of the sources down since the start (`mcprt up` without --strict): degraded, not unready —
         # every replica shares the upstream, so failing readiness on it would empty the balancer
         self._sources_down = sources_down or (lambda: [])
@@ -71,8 +79,10 @@ class Readiness:
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
     async def report(self) -> tuple[bool, dict[str, str | int]]:
-        """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
-        yet", plus `state` ("ok" or "unreachable since
+        """(ready, body fields): `status` is "ready", "degraded", "draining", "audit log failing" (503: the
+        audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
+        reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
+        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok" or "unreachable since
         <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
         still ready) while a source is down since the start. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
@@ -81,16 +91,22 @@ class Readiness:
         if self.draining:
             return False, {"status": "draining"}
         down = self._sources_down()
-        sources = {"sources_down": len(down)} if down else {}
+        extra: dict[str, str | int] = {"sources_down": len(down)} if down else {}
+        audit = self.audit()
+        if audit is not None:
+            extra["audit"] = audit.state
+            if audit.refusing:
+                return False, {"status": "audit log failing", **extra}
+        degraded = bool(down) or (audit is not None and audit.state != "ok")
         if self._state_ping is None:
-            return True, {"status": "degraded" if down else "ready", **sources}
+            return True, {"status": "degraded" if degraded else "ready", **extra}
         await self._ping_state()
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
         if self.state_lost_at is not None:
             return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}",
-                          **sources}
-        return True, {"status": "degraded" if down else "ready", "state": "ok", **sources}
+                          **extra}
+        return True, {"status": "degraded" if degraded else "ready", "state": "ok", **extra}
 
     @property
     def state_up(self) -> bool | None:

@@ -170,7 +170,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
                           sources_down=lambda: [name for name, source in runtime.pool.running.items()
-                                                if getattr(source, "state", "up") == "down"])
+                                                if getattr(source, "state", "up") == "down"],
+                          audit=observatory.audit_health)
     if shared is not None:
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
