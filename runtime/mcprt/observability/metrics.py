@@ -201,8 +201,10 @@ class _StateCollector(Collector):
         for exposure, count in sorted(by_exposure.items()):
             tools.add_metric([exposure], count)
         yield tools
-        up = GaugeMetricFamily("mcprt_source_up", "1 when the source is up: connected, and its latest call that "
-                               "reached the upstream got an answer below HTTP 500.", labels=["source"])
+        up = GaugeMetricFamily("mcprt_source_up", "1 when the source is up on the status page: a proxied MCP server "
+                               "connected and answering, and its calls not judged failing (0: down, degraded, "
+                               "unknown or restarting; one 5xx among good answers does not flip it).",
+                               labels=["source"])
         restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server, by source name, "
                                        "since the server started (reloads that reopen the source included).",
                                        labels=["source"])

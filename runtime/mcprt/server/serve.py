@@ -379,7 +379,8 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     return {
         "status": status,
         "last_reload": last.get("at"),
-        "reloads": last.get("reloads", 0),
+        "reloads": last.get("reloads", 0),  # applied; every attempt: `attempts`
+        "attempts": sum(last.get(key, 0) for key in ("reloads", "failures", "abandoned", "refused")),
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
         "refused": last.get("refused", 0),
