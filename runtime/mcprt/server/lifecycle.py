@@ -78,8 +78,9 @@ class Readiness:
         # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
         # is not ready (503, the balancer sends calls to replicas that can record them); with `serve` degraded
         self.audit = audit or (lambda: None)
-        # names of the sources down since the start (`mcprt up` without --strict): degraded, not unready —
-        # every replica shares the upstream, so failing readiness on it would empty the balancer
+        # names of the sources `/status` shows down or restarting (down since the start, exited, hung, an upstream
+        # refusing connections): degraded, not unready — the others still serve, every replica shares an upstream
+        # (failing readiness on it would empty the balancer), and a proxied server restarts on its own
         self._sources_down = sources_down or (lambda: [])
         # a health check asked `/readyz` at least once: something (a balancer, Kubernetes) takes this
         # replica in and out of rotation by it, so the stop sequence waits for it to stop sending
@@ -95,7 +96,7 @@ class Readiness:
         reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
         `audit_on_failure: serve`: "degraded", still ready), `state` ("ok" or "unreachable since
         <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
-        still ready) while a source is down since the start. Counts only, never names, as `/healthz`: the
+        still ready) while sources are `down` or `restarting` on `/status`. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
         `mcprt_source_up`). Marks the replica `probed`."""
         self.probed = True

@@ -119,6 +119,13 @@ class Observatory:
             tracing.ACTIVE = None
             self.tracer.shutdown()
 
+    def sources_down(self) -> list[str]:
+        """Names of the sources `/status` shows `down` or `restarting` (a proxied server that exited or hangs,
+        an upstream that refuses connections), for `/readyz`'s `sources_down` count, so the two agree."""
+        now = time.time()
+        return [name for name, source in self.runtime.pool.running.items()
+                if _health(name, source, self.health.verdict(name, now)).state in ("down", "restarting")]
+
     def audit_health(self) -> AuditHealth | None:
         """The audit log's state (None: no audit log), for the probes, metrics and the status page."""
         return self.audit.health() if self.audit is not None else None

@@ -169,8 +169,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
-                          sources_down=lambda: [name for name, source in runtime.pool.running.items()
-                                                if getattr(source, "state", "up") == "down"],
+                          sources_down=observatory.sources_down,
                           audit=observatory.audit_health)
     if shared is not None:
         observatory.state_up = lambda: readiness.state_up
