@@ -680,7 +680,10 @@ class McpServerSource:
                 if client.protocol_version in MODERN_PROTOCOL_VERSIONS:  # 2026-07-28 has no ping
                     await client.list_tools()
                 else:
-                    await client.send_ping()
+                    with warnings.catch_warnings():  # the SDK marks ping deprecated for 2026-07-28 on every connection
+                        warnings.simplefilter("ignore", MCPDeprecationWarning)
+                        ping = client.send_ping()
+                    await ping
             except Exception:  # noqa: BLE001 - an answer (an error), or a lost connection, which `gone` handles
                 pass
             return True
