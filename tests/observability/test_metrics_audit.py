@@ -328,8 +328,9 @@ async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, 
     """A trial killed an OpenAPI source's upstream: its calls failed "connection refused after 3 attempts"
     while `mcprt_source_up` stayed 1 and `/status` and `mcprt status` said `up`. A source's health now
     follows its calls: unreachable → down, 5xx after down (or a run of them) → degraded (with the error and
-    since when), a run of answers → up; the metric, the page and the CLI agree. `/readyz` does not follow
-    it (an upstream outage must not take every replica out of rotation)."""
+    since when), a run of answers → up; the metric, the page and the CLI agree. `/readyz` stays 200 (an upstream
+    outage must not take every replica out of rotation) but says `degraded` with `sources_down` 1, as `/status`
+    shows it (an SRE trial found `/readyz` "ready" next to a `down` source)."""
     up, _, _ = world
     async with http_client(up.url, token=ALICE_TOKEN) as alice:
         assert not (await alice.call_tool("get_note", {"petId": 1})).is_error
@@ -346,8 +347,10 @@ async def test_a_dead_upstream_is_down_until_it_answers(world: tuple[UpProcess, 
             assert "refused" in source["error"] and killed_at - 1 <= source["since"] <= time.time(), source
             assert " down " in row and "refused" in row, row
             assert value(scrape(up), "mcprt_source_up", source="pets") == 1  # the other source is not touched
+            # still ready (every replica shares the upstream), but /readyz agrees with /status: a source is down
             ready = httpx.get(f"{up.base}/readyz", timeout=10)
-            assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+            assert ready.json()["sources_down"] == 1, ready.text
             since = source["since"]
             await alice.call_tool("get_note", {"petId": 1})  # still refused: the outage began earlier
             assert _notes_health(up)[1]["since"] == since

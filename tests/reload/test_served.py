@@ -125,6 +125,8 @@ async def test_a_broken_save_keeps_serving_and_a_fix_applies(project: Project) -
             await eventually(lambda: _listed(client, "repaired"), what="the fixed manifest")
             health = up.health()["manifest"]
             assert health["status"] == "ok" and health["failures"] == 1
+            # `reloads` counts the applied ones (the trial read "counts of reloads" as attempts), `attempts` all
+            assert health["reloads"] >= 1 and health["attempts"] == health["reloads"] + health["failures"]
 
 
 async def test_atomic_saves_and_a_delete_then_recreate(project: Project) -> None:

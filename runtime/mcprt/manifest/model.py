@@ -224,6 +224,14 @@ class Observability(StrictModel):
     audit_arguments: bool = Field(
         False, description="Also record argument values (secret-looking names are always redacted)."
     )
+    audit_on_failure: Literal["refuse", "serve"] = Field(
+        "refuse",
+        description="While the audit log cannot be written (a full disk, a read-only file system), records wait "
+        "in memory (10,000 at most, retried every second) and the failure shows on `/healthz`, `/readyz`, `/status` "
+        "and `/metrics`. `refuse`: meanwhile every tool call is refused (a tool error, nothing done) and `/readyz` "
+        "answers 503, so no call goes unrecorded; `serve`: calls go on (`/readyz` says `degraded`), and records past "
+        "the buffer are dropped and counted.",
+    )
     traces: bool = Field(
         False,
         description="Export OpenTelemetry traces over OTLP/HTTP (configured by the standard `OTEL_*` "
@@ -713,6 +721,15 @@ class CommandSource(SourceBase):
         "HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, TZ, TMPDIR, DOCKER_HOST."))
     cwd: str | None = Field(None, description="Working directory, relative to the manifest.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
+    ping_every: DurationOrZero = Field(
+        15.0, ge=0,
+        description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
+        "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
+        "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
+        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+    )
+    ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
+                                   "taken as hung.")
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
@@ -731,6 +748,15 @@ class UrlSource(SourceBase):
                                     "server (as an OpenAPI source's `tls`; not its token requests, which keep the "
                                     "default trust).")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")
+    ping_every: DurationOrZero = Field(
+        15.0, ge=0,
+        description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
+        "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
+        "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
+        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+    )
+    ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
+                                   "taken as hung.")
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 

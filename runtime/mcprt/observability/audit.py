@@ -35,18 +35,34 @@ cannot write a 100 KB line. Nothing else from the request or the upstream is wri
 Writing never blocks a call: the bus subscriber only enqueues; a daemon thread formats and
 writes. `reopen()` (on SIGHUP) makes the writer close and reopen the path, so `logrotate` can
 move the file away and the next record starts a new one.
+
+A record that cannot be written (a full disk: ENOSPC, a read-only file system, an I/O error) is
+not lost quietly: it stays in a bounded buffer (`MAX_PENDING` records, `MAX_PENDING_BYTES`) and is
+written, in order, once the file takes it again (retried every `RETRY_EVERY` seconds); only a record
+that finds the buffer full is dropped, and counted (`AuditHealth.dropped`, `mcprt_audit_records_dropped_total`).
+Each write is whole lines: a write the disk cut short is truncated back to its last whole line
+(its torn record stays buffered), so no half record is left to run into the next. The failure
+is logged at ERROR when it starts (then at most once a minute while it lasts, with the counts) and
+when it ends, and shows on `/healthz`, `/readyz`, `/status` and `/metrics`. With
+`audit_on_failure: refuse` (the default) no tool call runs while records wait unwritten: a
+gateway that must answer for every call refuses the calls it could not record (`AuditLog.refusal`).
 """
 
 from __future__ import annotations
 
+import collections
+import errno
 import json
 import logging
+import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Literal
 
 from ..identity.principal import Principal
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
@@ -56,8 +72,40 @@ from .redact import redact_value
 VALUE_LIMIT = 1024
 """Characters of one recorded argument value (a string's, or another value's compact JSON)."""
 
+OnFailure = Literal["refuse", "serve"]
+"""What a server does while its audit log cannot be written (`server.observability.audit_on_failure`)."""
+
+MAX_PENDING = 10_000
+"""Records kept in memory while the file cannot take them; one more is dropped (and counted)."""
+MAX_PENDING_BYTES = 16 * 1024 * 1024
+"""Bytes of those records kept at most (a record's arguments may make it up to a few KB)."""
+RETRY_EVERY = 1.0
+"""Seconds between attempts to write waiting records while the file refuses them."""
+LOG_EVERY = 60.0
+"""Seconds between ERROR lines while a failure lasts (the first and the recovery are always logged)."""
+_CHUNK = 256 * 1024  # bytes handed to one write(2): whole records, at least one
+
 _REOPEN = object()
 _STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHealth:
+    """The audit log's state for probes, metrics and the status page.
+
+    `state`: `ok`, or `failing` while records wait unwritten (since `since`, epoch seconds, with the
+    last `error`, an OS error's text such as "No space left on device"); `pending`: records waiting;
+    `dropped`: records lost for good since start (the buffer was full, or the server stopped before
+    the file took them); `failed_writes`: write attempts that failed since start; `refusing`: tool
+    calls are refused meanwhile (`on_failure: refuse`)."""
+
+    state: Literal["ok", "failing"]
+    pending: int = 0
+    dropped: int = 0
+    failed_writes: int = 0
+    since: float | None = None
+    error: str | None = None
+    refusing: bool = False
 
 
 def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[str] = ()) -> dict[str, Any]:
@@ -125,11 +173,13 @@ def _shortened(value: Any) -> Any:
 
 
 def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
-               secrets: Iterable[str] = (), entry_point: str | None = None) -> AuditLog | None:
+               secrets: Iterable[str] = (), entry_point: str | None = None,
+               on_failure: OnFailure = "refuse") -> AuditLog | None:
     """The audit log `server.observability.audit` names (`target`: a path, relative to the manifest's
     folder `base_dir`, or `stderr`), opened; None when not configured. Every process that makes calls
     opens it here (`mcprt up`, and the one-shot `mcprt call` and `mcprt record`: `mcprt.oneshot`), so each
-    writes the same records to the same file; `entry_point`: the one-shot command, written on each record.
+    writes the same records to the same file; `entry_point`: the one-shot command, written on each record;
+    `on_failure`: `server.observability.audit_on_failure`.
     Raises McprtError when the file cannot be opened."""
     from ..errors import McprtError
 
@@ -138,7 +188,8 @@ def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
     if target != "stderr":
         target = str((base_dir / Path(target)).resolve())
     try:
-        return AuditLog(target, with_values=with_values, secrets=secrets, entry_point=entry_point)
+        return AuditLog(target, with_values=with_values, secrets=secrets, entry_point=entry_point,
+                        on_failure=on_failure)
     except OSError as exc:
         raise McprtError(f"cannot open the audit log {target}: {exc.strerror or exc}") from None
 
@@ -147,14 +198,29 @@ class AuditLog:
     """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
 
     def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = (),
-                 entry_point: str | None = None) -> None:
+                 entry_point: str | None = None, on_failure: OnFailure = "refuse") -> None:
         self.target = target
         # a one-shot command's log stamps each record with it: a reader tells a test run from a served call
         self.entry_point = entry_point
         self.with_values = with_values
         self.secrets = tuple(secrets)
+        self.on_failure: OnFailure = on_failure
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._stream: IO[str] | None = None
+        self._fd: int | None = None
+        self._text: Any = None  # stderr when it has no descriptor: written as text
+        # Records formatted but not yet in the file, oldest first (the writer thread's alone; the
+        # counters below are read from the event loop, plain ints and floats, so no lock is needed).
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._pending_bytes = 0
+        self.pending = 0
+        self.dropped = 0
+        self.failed_writes = 0
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
+        self._torn = False  # a cut-short write could not be truncated: the next write starts a new line
+        self._last_attempt = 0.0
+        self._last_logged = 0.0
+        self._dropped_logged = 0
         self._open()  # fail at start (exit 2 with the reason), not on the first call
         self._thread = threading.Thread(target=self._run, name="mcprt-audit", daemon=True)
         self._thread.start()
@@ -172,64 +238,202 @@ class AuditLog:
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
+    def health(self) -> AuditHealth:
+        """The log's state now (`AuditHealth`)."""
+        since = self.failing_since
+        if since is None:
+            return AuditHealth("ok", self.pending, self.dropped, self.failed_writes)
+        return AuditHealth("failing", self.pending, self.dropped, self.failed_writes, since, self.last_error,
+                           self.on_failure == "refuse")
+
+    def refusal(self) -> tuple[str, str] | None:
+        """The call gate (`EventBus.add_gate`): with `on_failure: refuse`, while records wait unwritten, a
+        tool call is refused with a message the model can act on (the operator's reason: `audit_failing`)."""
+        if self.on_failure != "refuse" or self.failing_since is None:
+            return None
+        return ("audit_failing", "this server cannot record calls in its audit log right now, so it runs none; "
+                "nothing was done. Try again in a minute, or tell the operator")
+
+    # --- the writer thread -------------------------------------------------------------------------
+
     def _open(self) -> None:
         if self.target == "stderr":
-            self._stream = sys.stderr
+            self._text = None
+            try:
+                self._fd = sys.stderr.fileno()
+            except (OSError, ValueError, AttributeError):  # replaced by a stream with no descriptor (a test's)
+                self._fd, self._text = -1, sys.stderr
             return
         path = Path(self.target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream = path.open("a", encoding="utf-8")
+        # O_APPEND: every write lands at the end, so a cut-short one is found and truncated there
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
 
-    def _close_stream(self) -> None:
-        if self._stream is not None and self._stream is not sys.stderr:
-            self._stream.close()
-        self._stream = None
+    def _close_fd(self) -> None:
+        if self._fd is not None and self._fd >= 0 and self.target != "stderr":
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = None
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            batch = [item]
-            while True:  # drain what is there, one flush per batch
+            wait = None
+            if self._pending:  # retry on time even when no new record comes
+                wait = max(0.0, self._last_attempt + RETRY_EVERY - time.monotonic())
+            try:
+                batch = [self._queue.get(timeout=wait)]
+            except queue.Empty:
+                batch = []
+            while True:  # drain what is there, one write per batch
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             for entry in batch:
                 if entry is _STOP:
-                    self._flush()
-                    self._close_stream()
+                    self._write_pending(force=True)
+                    self._give_up()
+                    self._close_fd()
                     return
                 if entry is _REOPEN:
-                    self._flush()
-                    self._close_stream()
+                    self._write_pending(force=True)
+                    self._close_fd()
                     self._safe_open()
                     continue
-                self._write(entry)
-            self._flush()
+                self._add(entry)
+            self._write_pending(force=not batch)
 
-    def _safe_open(self) -> None:
+    def _safe_open(self) -> bool:
         try:
             self._open()
         except OSError as exc:
-            log_event("cannot open the audit log", logging.ERROR, path=str(self.target), error=exc.strerror or str(exc))
+            self._failed(exc)
+            return False
+        return True
 
-    def _write(self, event: Event) -> None:
-        if self._stream is None:
-            self._safe_open()
-            if self._stream is None:
-                return
+    def _add(self, event: Event) -> None:
+        """Format one record and queue it for the file; dropped (and counted) when the buffer is full."""
         try:
             record = audit_record(event, with_values=self.with_values, secrets=self.secrets)
             if self.entry_point is not None:
                 record["entry_point"] = self.entry_point
-            line = json.dumps(record, ensure_ascii=False, default=str)
-            self._stream.write(line + "\n")
-        except (OSError, ValueError) as exc:
+            line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
+        except (ValueError, TypeError) as exc:  # a value JSON cannot hold: never silently
+            self.dropped += 1
             log_event("audit record not written", logging.ERROR, path=str(self.target), error=str(exc))
+            return
+        if len(self._pending) >= MAX_PENDING or self._pending_bytes + len(line) > MAX_PENDING_BYTES:
+            self.dropped += 1
+            self._report(dropping=True)
+            return
+        self._pending.append(line)
+        self._pending_bytes += len(line)
+        self.pending = len(self._pending)
 
-    def _flush(self) -> None:
-        if self._stream is not None:
+    def _write_pending(self, *, force: bool) -> None:
+        """Write the waiting records in order, whole lines only. While failing, at most once per
+        `RETRY_EVERY` (`force`: now, for a retry on time, a reopen or the stop)."""
+        if not self._pending:
+            return
+        now = time.monotonic()
+        if self.failing_since is not None and not force and now - self._last_attempt < RETRY_EVERY:
+            return
+        self._last_attempt = now
+        if self._fd is None and not self._safe_open():
+            return
+        assert self._fd is not None
+        written_late = self.failing_since is not None
+        cut_short = False
+        while self._pending:
+            count, size = 0, 0
+            for line in self._pending:  # whole records, at least one, up to _CHUNK bytes
+                if count and size + len(line) > _CHUNK:
+                    break
+                count, size = count + 1, size + len(line)
+            lead = b"\n" if self._torn else b""  # ends the torn line a failed truncate left
+            chunk = lead + b"".join(self._pending[i] for i in range(count))
             try:
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass
+                done = self._put(chunk)
+            except (OSError, ValueError) as exc:  # ValueError: a closed stream
+                self._failed(exc if isinstance(exc, OSError) else OSError(errno.EBADF, str(exc)))
+                return
+            if done >= len(lead):
+                self._torn = False
+            self._take_whole(done - len(lead))
+            if done < len(chunk):  # the file took part of it; the next write says why (ENOSPC, EFBIG), unless
+                if cut_short:      # the torn head's truncation made room for another part: then this text
+                    self._failed(OSError(errno.ENOSPC, "the file takes only part of a record (a full disk, or "
+                                         "the file size limit)"))
+                    return
+                cut_short = True
+        if written_late:
+            self._recovered()
+
+    def _put(self, chunk: bytes) -> int:
+        """One write(2) of `chunk`; the bytes it took."""
+        if self._text is not None:
+            self._text.write(chunk.decode("utf-8", "surrogatepass"))
+            self._text.flush()
+            return len(chunk)
+        assert self._fd is not None
+        return os.write(self._fd, chunk)
+
+    def _take_whole(self, done: int) -> None:
+        """Remove from the buffer the records the first `done` bytes written hold whole. When the write
+        ended inside a record, its torn head is truncated off the file's end (O_APPEND: it is the last
+        thing there) and the record stays buffered, to be written whole; if the file cannot be cut (a
+        pipe, stderr), the next write starts with a newline, so the fragment is one bad line that does
+        not run into the next record."""
+        while self._pending and len(self._pending[0]) <= done:
+            line = self._pending.popleft()
+            done -= len(line)
+            self._pending_bytes -= len(line)
+        self.pending = len(self._pending)
+        if done <= 0:
+            return
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, os.fstat(self._fd).st_size - done)
+        except OSError:
+            self._torn = True
+
+    def _failed(self, exc: OSError) -> None:
+        self.failed_writes += 1
+        self.last_error = exc.strerror or str(exc)
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            self._last_logged = 0.0
+        self._report()
+
+    def _report(self, *, dropping: bool = False) -> None:
+        """The ERROR line of a failure: at its start, then at most once per `LOG_EVERY` seconds."""
+        now = time.monotonic()
+        first_drop = dropping and self._dropped_logged == 0
+        if self._last_logged and now - self._last_logged < LOG_EVERY and not first_drop:
+            return
+        self._last_logged = now
+        self._dropped_logged = self.dropped
+        log_event("audit records dropped: the buffer of unwritten records is full" if first_drop else
+                  "audit log not writable: records are kept in memory and retried", logging.ERROR,
+                  path=str(self.target), error=self.last_error or "buffer full", pending=self.pending,
+                  dropped=self.dropped, calls="refused" if self.on_failure == "refuse" else "served")
+
+    def _recovered(self) -> None:
+        since = self.failing_since
+        self.failing_since = None
+        self.last_error = None
+        self._last_logged = 0.0
+        log_event("audit log writable again: waiting records written", logging.WARNING, path=str(self.target),
+                  failed_for_s=round(time.time() - since, 1) if since else 0, dropped=self.dropped)
+
+    def _give_up(self) -> None:
+        """At stop: records the file never took are lost; say how many."""
+        if self._pending:
+            self.dropped += len(self._pending)
+            log_event("audit records lost at stop: the file did not take them", logging.ERROR,
+                      path=str(self.target), lost=len(self._pending), error=self.last_error)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self.pending = 0

@@ -150,6 +150,7 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._payload_readers = 0
+        self._gates: list[Callable[[], tuple[str, str] | None]] = []
 
     @property
     def active(self) -> bool:
@@ -177,6 +178,27 @@ class EventBus:
                     self._payload_readers -= 1
 
         return unsubscribe
+
+    def add_gate(self, refusal: Callable[[], tuple[str, str] | None]) -> Callable[[], None]:
+        """Add a check every tool call passes before it runs: `refusal()` is None to let calls run, else
+        why none may run now, `(reason, message)`: the operator's short reason for the call's log line
+        (`reason=audit_failing`) and the model-facing text (the audit log that cannot record calls, with
+        `server.observability.audit_on_failure: refuse`). Returns a function that removes it."""
+        self._gates.append(refusal)
+
+        def remove() -> None:
+            if refusal in self._gates:
+                self._gates.remove(refusal)
+
+        return remove
+
+    def refusal(self) -> tuple[str, str] | None:
+        """Why no call may run now, `(reason, message)` of the first gate that says so, or None."""
+        for gate in self._gates:
+            reason = gate()
+            if reason is not None:
+                return reason
+        return None
 
     def publish(self, event: Event) -> None:
         for subscriber in self._subscribers:

@@ -15,6 +15,8 @@
 | `mcprt_sessions` | gauge | — |
 | `mcprt_event_loop_tasks` | gauge | — |
 | `mcprt_rejected_connections_total` | counter | — (OpenTelemetry `kestrel.rejected_connections`) |
+| `mcprt_audit_up`, `mcprt_audit_records_pending` | gauge | — (with an audit log) |
+| `mcprt_audit_records_dropped_total`, `mcprt_audit_write_failures_total` | counter | — (with an audit log) |
 
 Label values are bounded: tool and source names come from the compiled tool set, never from
 arguments; `error_type` is an `events.Outcome` or an exception's class name.
@@ -204,8 +206,10 @@ class _StateCollector(Collector):
         for exposure, count in sorted(by_exposure.items()):
             tools.add_metric([exposure], count)
         yield tools
-        up = GaugeMetricFamily("mcprt_source_up", "1 when the source is up: connected, and its latest call that "
-                               "reached the upstream got an answer below HTTP 500.", labels=["source"])
+        up = GaugeMetricFamily("mcprt_source_up", "1 when the source is up on the status page: a proxied MCP server "
+                               "connected and answering, and its calls not judged failing (0: down, degraded, "
+                               "unknown or restarting; one 5xx among good answers does not flip it).",
+                               labels=["source"])
         restarts = CounterMetricFamily("mcprt_source_restarts", "Restarts of a proxied MCP server, by source name, "
                                        "since the server started (reloads that reopen the source included).",
                                        labels=["source"])
@@ -242,6 +246,26 @@ class _StateCollector(Collector):
         reloads.add_metric(["abandoned"], state.reload.get("abandoned", 0))
         reloads.add_metric(["refused"], state.reload.get("refused", 0))
         yield reloads
+        if state.audit is not None:
+            audit = state.audit
+            audit_up = GaugeMetricFamily("mcprt_audit_up", "1 while the audit log takes its records; 0 while records "
+                                         "wait unwritten (a full disk, a read-only file system).")
+            audit_up.add_metric([], 1.0 if audit.state == "ok" else 0.0)
+            yield audit_up
+            pending = GaugeMetricFamily("mcprt_audit_records_pending", "Audit records waiting in memory for the "
+                                        "file to take them (kept up to 10,000, written in order once it does).")
+            pending.add_metric([], audit.pending)
+            yield pending
+            dropped = CounterMetricFamily("mcprt_audit_records_dropped", "Audit records lost for good since the "
+                                          "server started: the buffer of unwritten records was full, or the server "
+                                          "stopped before the file took them.")
+            dropped.add_metric([], audit.dropped)
+            yield dropped
+            failed = CounterMetricFamily("mcprt_audit_write_failures", "Writes of the audit log that failed since "
+                                         "the server started (each is retried; records are lost only when "
+                                         "mcprt_audit_records_dropped_total says so).")
+            failed.add_metric([], audit.failed_writes)
+            yield failed
         if state.state_up is not None:
             shared = GaugeMetricFamily("mcprt_state_up", "1 when the shared state backend (Redis) answers a PING; "
                                        "0 during an outage (/readyz then reports degraded).")

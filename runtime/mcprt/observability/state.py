@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .audit import AuditHealth
 
 SourceState = Literal["starting", "up", "restarting", "down", "degraded", "unknown", "error", "closed"]
 """`down`: its upstream could not be reached (a proxied server: not reached since `mcprt up`
@@ -51,6 +54,7 @@ class ServerState:
     state_up: bool | None = None  # the shared state backend answers (None: no backend configured)
     loop_tasks: int | None = None  # asyncio tasks alive in the serving event loop (None: read off the loop)
     rejected_connections: int | None = None  # refused at the connection cap since start (None: no HTTP listener)
+    audit: AuditHealth | None = None  # the audit log's state (None: no audit log configured)
 
 
 StateFn = Callable[[], ServerState]

@@ -62,6 +62,7 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
                      "since": s.since} for s in state.sources],
         "tools": tools,
         "reload": state.reload,
+        "audit": _audit_json(state),
         "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
                     "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
                    for c in reversed(recorder.recent) if viewer.sees(c)],
@@ -90,6 +91,7 @@ def render(state: ServerState, recorder: CallRecorder, view: View = View(), note
         _sources(state),
         _tools(state, recorder, view),
         _reload(state),
+        _audit(state),
         _chart(recorder),
         _recent(recorder, view, viewer),
     ]
@@ -213,6 +215,31 @@ def _reload(state: ServerState) -> str:
     totals = (f'<p class="muted">{r.get("reloads", 0)} applied, {r.get("failures", 0)} failed, '
               f'{r.get("abandoned", 0)} abandoned, {r.get("refused", 0)} refused</p>')
     return f'<section id="reload"><h2>Last reload</h2>{body}{totals}</section>'
+
+
+def _audit_json(state: ServerState) -> dict[str, Any] | None:
+    """The audit log's state (`audit.AuditHealth`), None without one: `state` ok/failing, `since` (epoch
+    seconds) and `error` while failing, records `pending` and `dropped`, `failed_writes`, `refusing`."""
+    audit = state.audit
+    if audit is None:
+        return None
+    return {"state": audit.state, "since": audit.since, "error": audit.error, "pending": audit.pending,
+            "dropped": audit.dropped, "failed_writes": audit.failed_writes, "refusing": audit.refusing}
+
+
+def _audit(state: ServerState) -> str:
+    audit = state.audit
+    if audit is None:
+        return ""
+    if audit.state == "ok":
+        body = '<p class="ok">writing</p>'
+    else:
+        since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(audit.since or 0))
+        calls = "every tool call is refused until it recovers" if audit.refusing else "calls are served unrecorded"
+        body = (f'<p class="bad">failing since {_e(since)}: {_e(audit.error)}; {audit.pending} records wait in '
+                f'memory, retried every second; {_e(calls)}</p>')
+    counts = f'<p class="muted">{audit.dropped} records dropped, {audit.failed_writes} failed writes since start</p>'
+    return f'<section id="audit"><h2>Audit log</h2>{body}{counts}</section>'
 
 
 def _chart(recorder: CallRecorder) -> str:

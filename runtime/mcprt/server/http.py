@@ -61,7 +61,8 @@ def build_http_app(
 
     `/healthz` needs no token, so it says only counts and whether the manifest on disk is the one
     being served (`manifest_health()`), never names (not even the server's) nor file contents or error
-    text: `tools` listed, `callable`
+    text: `tools` listed, `audit` (with an audit log: `status` ok/failing, records `pending`, `dropped`,
+    `failed_writes`), `callable`
     tools a call may reach now (`callable_tools()`: not those of a source that is restarting or not
     running), open `sessions`. `guarded_routes(policy)`
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
@@ -84,20 +85,23 @@ def build_http_app(
         token_free_paths=metadata_paths,
     )
 
+    readiness = readiness or Readiness()
+
     async def healthz(request: Request) -> JSONResponse:
         toolset = holder.current
         manifest = manifest_health() if manifest_health is not None else {"status": notifier.manifest_status}
-        return JSONResponse(
-            {
-                "status": "ok",
-                "tools": len(toolset.listed),
-                "callable": callable_tools() if callable_tools is not None else len(toolset.tools) + len(toolset.extra),
-                "manifest": manifest,
-                "sessions": len(notifier.sessions),
-            }
-        )
-
-    readiness = readiness or Readiness()
+        body: dict[str, Any] = {
+            "status": "ok",
+            "tools": len(toolset.listed),
+            "callable": callable_tools() if callable_tools is not None else len(toolset.tools) + len(toolset.extra),
+            "manifest": manifest,
+            "sessions": len(notifier.sessions),
+        }
+        audit = readiness.audit()
+        if audit is not None:  # counts and a state, never the path or the OS error's text
+            body["audit"] = {"status": audit.state, "pending": audit.pending, "dropped": audit.dropped,
+                             "failed_writes": audit.failed_writes}
+        return JSONResponse(body)
 
     async def readyz(request: Request) -> JSONResponse:
         ready, report = await readiness.report()

@@ -9,7 +9,8 @@
   failure) although calls that need no shared state still work. The outage shows in the
   `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
-  MCP requests get 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
+  work (`initialize`, `tools/call`, … ; cheap reads such as `tools/list` and `ping` are still answered:
+  `ANSWERED_WHILE_DRAINING`) gets 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
   replica) and a JSON-RPC error by the request's id, as every refusal on the MCP endpoint is written
   (`stop_answers.refused_while_draining`: `data.reason` "shutting_down"; it was `{"error": …}`),
   requests in flight get up to `server.http.drain_timeout` to finish; those still running then
@@ -33,10 +34,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..observability.log import rfc3339
+
+if TYPE_CHECKING:
+    from ..observability.audit import AuditHealth
 
 STATE_CHECK_EVERY = 1.0  # seconds a state PING result is reused by /readyz
 STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric stays current)
@@ -45,7 +50,17 @@ STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric 
 # may be longer and the replica leaves before the balancer's health check noticed, which costs at
 # most a refused connection (retried elsewhere) unless a request lands in the very instant of exit.
 DRAIN_QUIET = 0.5
-REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a refused request's body for its id
+REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a request's body (its id; whether it is cheap)
+ANSWERED_WHILE_DRAINING = frozenset({
+    "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/get",
+})
+"""Requests a draining replica still answers on an open session (MCP method names; `Mcp-Session-Id` given):
+cheap reads that start no work. The official
+SDK client's `call_tool` sends `tools/list` right after a result whose tool's output schema it has not cached
+(to validate the result): refused, the client reported the call it had just completed as failed, with "send it
+again" -- and a side-effecting tool ran twice. Notifications (`notifications/cancelled` of a call in flight) and
+responses to the server's own requests (an elicitation's answer) pass too; `initialize`, `tools/call`,
+`resources/read`, `prompts/get` and every other request are new work, refused."""
 
 
 class Readiness:
@@ -57,10 +72,15 @@ class Readiness:
     """
 
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
-                 state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None) -> None:
+                 state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None,
+                 audit: Callable[[], AuditHealth | None] | None = None) -> None:
         self.draining = False
-        # names of the sources down since the start (`mcprt up` without --strict): degraded, not unready —
-        # every replica shares the upstream, so failing readiness on it would empty the balancer
+        # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
+        # is not ready (503, the balancer sends calls to replicas that can record them); with `serve` degraded
+        self.audit = audit or (lambda: None)
+        # names of the sources `/status` shows down or restarting (down since the start, exited, hung, an upstream
+        # refusing connections): degraded, not unready — the others still serve, every replica shares an upstream
+        # (failing readiness on it would empty the balancer), and a proxied server restarts on its own
         self._sources_down = sources_down or (lambda: [])
         # a health check asked `/readyz` at least once: something (a balancer, Kubernetes) takes this
         # replica in and out of rotation by it, so the stop sequence waits for it to stop sending
@@ -71,26 +91,34 @@ class Readiness:
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
     async def report(self) -> tuple[bool, dict[str, str | int]]:
-        """(ready, body fields): `status` is "ready", "degraded", "draining" or "shared state not reached
-        yet", plus `state` ("ok" or "unreachable since
+        """(ready, body fields): `status` is "ready", "degraded", "draining", "audit log failing" (503: the
+        audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
+        reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
+        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok" or "unreachable since
         <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
-        still ready) while a source is down since the start. Counts only, never names, as `/healthz`: the
+        still ready) while sources are `down` or `restarting` on `/status`. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
         `mcprt_source_up`). Marks the replica `probed`."""
         self.probed = True
         if self.draining:
             return False, {"status": "draining"}
         down = self._sources_down()
-        sources = {"sources_down": len(down)} if down else {}
+        extra: dict[str, str | int] = {"sources_down": len(down)} if down else {}
+        audit = self.audit()
+        if audit is not None:
+            extra["audit"] = audit.state
+            if audit.refusing:
+                return False, {"status": "audit log failing", **extra}
+        degraded = bool(down) or (audit is not None and audit.state != "ok")
         if self._state_ping is None:
-            return True, {"status": "degraded" if down else "ready", **sources}
+            return True, {"status": "degraded" if degraded else "ready", **extra}
         await self._ping_state()
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
         if self.state_lost_at is not None:
             return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}",
-                          **sources}
-        return True, {"status": "degraded" if down else "ready", "state": "ok", **sources}
+                          **extra}
+        return True, {"status": "degraded" if degraded else "ready", "state": "ok", **extra}
 
     @property
     def state_up(self) -> bool | None:
@@ -138,6 +166,8 @@ class InFlight:
         self._idle.set()
         self.refused = 0  # MCP requests answered 503 because the server drains
         self._last_arrival = float("-inf")  # time.monotonic() of the latest MCP request
+        self._last_done = float("-inf")  # time.monotonic() the latest counted request ended
+        self.answered_while_draining = 0  # cheap requests answered while draining (ANSWERED_WHILE_DRAINING)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
@@ -145,13 +175,19 @@ class InFlight:
             return
         self._last_arrival = time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
-            self.refused += 1
-            # the body only for the id, and only briefly: a trickled body was refused (uvicorn's 500)
-            # only once complete, seconds later, instead of at once
+            # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
+            # 500) only once complete, seconds later, instead of at once
             try:
                 body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
             except asyncio.TimeoutError:
                 body = None  # answered with id null
+            if (scope.get("method") == "POST" and body is not None and _has_session(scope)
+                    and starts_no_work(body)):
+                self.answered_while_draining += 1
+                with self.hold():
+                    await self.app(scope, _replaying(body, receive), send)
+                return
+            self.refused += 1
             await _send_unavailable(send, body)
             return
         if scope.get("method") != "POST":
@@ -170,6 +206,7 @@ class InFlight:
             yield
         finally:
             self.count -= 1
+            self._last_done = time.monotonic()
             if self.count == 0:
                 self._idle.set()
 
@@ -182,16 +219,65 @@ class InFlight:
             return False
 
     async def wait_unsent(self, quiet: float, timeout: float) -> bool:
-        """While draining: wait until no MCP request has arrived for `quiet` seconds (a balancer that
-        still sends requests has not marked this replica down yet); False when `timeout` (s) ran out
-        first. A replica that got no request in the last `quiet` seconds returns at once."""
+        """While draining: wait until no MCP request has arrived, and none ended, for `quiet` seconds (a
+        balancer that still sends requests has not marked this replica down yet; a client that just got
+        its result sends its follow-up `tools/list` within milliseconds: `ANSWERED_WHILE_DRAINING`); False
+        when `timeout` (s) ran out first. A replica quiet for the last `quiet` seconds returns at once."""
         deadline = time.monotonic() + timeout
-        while (left := self._last_arrival + quiet - time.monotonic()) > 0:
+        while (left := max(self._last_arrival, self._last_done) + quiet - time.monotonic()) > 0:
             if time.monotonic() + left > deadline:
                 await asyncio.sleep(max(0.0, deadline - time.monotonic()))
                 return False
             await asyncio.sleep(left)
         return True
+
+
+def starts_no_work(body: bytes) -> bool:
+    """Whether a POST `body` a draining replica receives holds only messages it still takes: requests
+    of `ANSWERED_WHILE_DRAINING`, notifications and responses (a 2025-03-26 batch: every member)."""
+    from . import wire_json
+
+    try:
+        message = wire_json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    messages = message if isinstance(message, list) and message else [message]
+    for item in messages:
+        if not isinstance(item, dict):
+            return False
+        method = item.get("method")
+        if method is None:  # a response to the server's request (an elicitation's answer): no new work
+            if "result" not in item and "error" not in item:
+                return False
+            continue
+        if not isinstance(method, str):
+            return False
+        if "id" in item and method not in ANSWERED_WHILE_DRAINING:
+            return False  # a request that starts work
+        if "id" not in item and not method.startswith("notifications/"):
+            return False
+    return True
+
+
+def _has_session(scope: Scope) -> bool:
+    """Whether the request names a session (`Mcp-Session-Id`): only an open session's cheap reads are answered
+    while draining; a request without one is a new client's, which a balancer retries on another replica."""
+    return any(name == b"mcp-session-id" for name, _ in scope.get("headers") or ())
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app after the body was read: the body once, then the connection's own messages
+    (a disconnect)."""
+    sent = False
+
+    async def replay() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

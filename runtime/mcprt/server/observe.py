@@ -37,6 +37,7 @@ from .guard import GuardPolicy, log_refused, token_principal
 
 if TYPE_CHECKING:
     from ..manifest.model import Observability as ObservabilityConfig
+    from ..observability.audit import AuditHealth
     from ..pipeline import Runtime
     from ..toolset.toolset import ToolSet
     from .notify import Notifier
@@ -90,9 +91,10 @@ class Observatory:
             from ..observability.audit import open_audit
 
             self.audit = open_audit(self.config.audit, self.loaded.base_dir, with_values=self.config.audit_arguments,
-                                    secrets=secrets)
+                                    secrets=secrets, on_failure=self.config.audit_on_failure)
             assert self.audit is not None
             self._undo.append(BUS.subscribe(self.audit.on_event))
+            self._undo.append(BUS.add_gate(self.audit.refusal))  # `audit_on_failure: refuse`
         if tracing_wanted(self.config.traces):
             from ..observability import tracing
 
@@ -118,6 +120,17 @@ class Observatory:
             tracing.ACTIVE = None
             self.tracer.shutdown()
 
+    def sources_down(self) -> list[str]:
+        """Names of the sources `/status` shows `down` or `restarting` (a proxied server that exited or hangs,
+        an upstream that refuses connections), for `/readyz`'s `sources_down` count, so the two agree."""
+        now = time.time()
+        return [name for name, source in self.runtime.pool.running.items()
+                if _health(name, source, self.health.verdict(name, now)).state in ("down", "restarting")]
+
+    def audit_health(self) -> AuditHealth | None:
+        """The audit log's state (None: no audit log), for the probes, metrics and the status page."""
+        return self.audit.health() if self.audit is not None else None
+
     # --- state -------------------------------------------------------------------------------------
 
     def state(self) -> ServerState:
@@ -138,7 +151,7 @@ class Observatory:
         sessions = len(self.notifier.sessions) if http else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
                            self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks(),
-                           _refused_connections() if http else None)
+                           _refused_connections() if http else None, self.audit_health())
 
     # --- HTTP --------------------------------------------------------------------------------------
 

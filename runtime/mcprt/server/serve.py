@@ -169,8 +169,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # open_shared_state() has reached the backend (it exits otherwise): an outage from now on
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
-                          sources_down=lambda: [name for name, source in runtime.pool.running.items()
-                                                if getattr(source, "state", "up") == "down"])
+                          sources_down=observatory.sources_down,
+                          audit=observatory.audit_health)
     if shared is not None:
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
@@ -284,6 +284,7 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
         await _answer_then_stop(stop)
         return
     inflight = _find_inflight(app)
+    answering = inflight is not None and inflight.count > 0  # their clients may follow up (`tools/list`)
     if inflight is not None and inflight.count:
         log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
         if not await inflight.wait_idle(options.drain_timeout):
@@ -297,15 +298,18 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
                       in_flight=inflight.count, requests_ended=ended)
             if ended and not await inflight.wait_idle(ANSWER_GRACE):
                 log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
-    if inflight is not None and readiness.probed:
+    if inflight is not None and (readiness.probed or answering):
         # Stay while a balancer still sends requests (each refused 503, retried elsewhere): exiting
         # while it counts this replica in rotation cut requests it was handing over on reused
-        # keep-alive connections (server.lifecycle). Bounded by what is left of the drain timeout.
+        # keep-alive connections (server.lifecycle). Bounded by what is left of the drain timeout. Also
+        # after answering calls in flight, unprobed: the official SDK client follows a result with its own
+        # `tools/list` (answered while draining, `lifecycle.ANSWERED_WHILE_DRAINING`); gone by then, the
+        # replica failed a call it had completed.
         left = max(0.0, options.drain_timeout - (asyncio.get_running_loop().time() - began))
-        if not await inflight.wait_unsent(DRAIN_QUIET, left):
+        if not await inflight.wait_unsent(DRAIN_QUIET, left) and readiness.probed:
             log_event("stopping while a balancer still sends requests: is its health check on /readyz?",
                       logging.WARNING, refused=inflight.refused)
-        log_event("drained", logging.INFO, refused=inflight.refused,
+        log_event("drained", logging.INFO, refused=inflight.refused, answered=inflight.answered_while_draining,
                   drain_s=round(asyncio.get_running_loop().time() - began, 3))
     stop.set()
 
@@ -383,7 +387,8 @@ def manifest_health(runtime: Runtime, notifier: Notifier) -> dict[str, Any]:
     return {
         "status": status,
         "last_reload": last.get("at"),
-        "reloads": last.get("reloads", 0),
+        "reloads": last.get("reloads", 0),  # applied; every attempt: `attempts`
+        "attempts": sum(last.get(key, 0) for key in ("reloads", "failures", "abandoned", "refused")),
         "failures": last.get("failures", 0),
         "abandoned": last.get("abandoned", 0),
         "refused": last.get("refused", 0),

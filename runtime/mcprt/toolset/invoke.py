@@ -178,6 +178,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     context: CallContext | None = None
     reason: str | None = None  # a refusal the operator should read on the log line (ToolCallError.reason)
     try:
+        if (refusal := BUS.refusal()) is not None:  # e.g. an audit log that cannot record the call
+            refused = ToolCallError(refusal[1])
+            refused.reason = refusal[0]
+            raise refused
         completed = check_arguments(tool, arguments)
         context = CallContext(
             tool=tool.name,

@@ -145,8 +145,12 @@ class McpServerSource:
         wants: Wants | None = None,
         on_event: Callable[[str, str, Any], None] | None = None,
         sole_client: SoleClientSlot | None = None,
+        liveness: tuple[float, float] = (0.0, 5.0),
     ) -> None:
         self.name = name
+        # (ping_every, ping_timeout) seconds: the liveness check (`_watch_liveness`); ping_every 0: none
+        self.ping_every, self.ping_timeout = liveness
+        self._check_now = anyio.Event()  # a call timed out: ping at once
         self.kind = kind
         self.fingerprint = ""
         self.connector = connector
@@ -345,6 +349,7 @@ class McpServerSource:
                 )
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except TimeoutError:
+            self._check_now.set()  # a server that answers nothing may hang: the liveness check pings it now
             raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
             if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
@@ -352,6 +357,7 @@ class McpServerSource:
                 raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
+                self._check_now.set()
                 raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
             status = self.connector.answered_status(exc)
             if status is not None:
@@ -666,6 +672,8 @@ class McpServerSource:
 
             tasks.start_soon(gone)
             tasks.start_soon(closing)
+            if self.ping_every > 0:
+                tasks.start_soon(self._watch_liveness, client)
             await self._lost.wait()
             if self._renew:
                 # The session is gone, the server is there: what was sent on it gets its 404 (not run: sent
@@ -675,6 +683,43 @@ class McpServerSource:
                         self._drained = anyio.Event()
                         await self._drained.wait()
             tasks.cancel_scope.cancel()
+
+    async def _watch_liveness(self, client: Client) -> None:
+        """Ping the server every `ping_every` seconds, and at once after a call timed out; one that does not
+        answer within `ping_timeout` hangs (a frozen process, SIGSTOP, a deadlock: its pipe or socket stays
+        open, so nothing else notices): its connection is dropped like a lost one, and the supervisor
+        restarts it (stdin closed, SIGTERM, SIGKILL; the same backoff as after an exit). Any answer, an
+        error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
+        within a reasonable timeout period, the sender MAY … attempt to reset the connection"."""
+        while True:
+            self._check_now = anyio.Event()
+            with anyio.move_on_after(self.ping_every):
+                await self._check_now.wait()
+            if self._client is not client:
+                return
+            if await self._answers(client):
+                continue
+            why = f"the server did not answer a ping within {self.ping_timeout:g}s (it hangs)"
+            self._connection_lost(client, why)
+            if self._client is None and not self._closed.is_set():
+                self.state = "restarting"  # from now: its process is ended (which takes a few seconds), then restarted
+            return
+
+    async def _answers(self, client: Client) -> bool:
+        """Whether the server answers a liveness request within `ping_timeout` (`_watch_liveness`)."""
+        with anyio.move_on_after(self.ping_timeout):
+            try:
+                if client.protocol_version in MODERN_PROTOCOL_VERSIONS:  # 2026-07-28 has no ping
+                    await client.list_tools()
+                else:
+                    with warnings.catch_warnings():  # the SDK marks ping deprecated for 2026-07-28 on every connection
+                        warnings.simplefilter("ignore", MCPDeprecationWarning)
+                        ping = client.send_ping()
+                    await ping
+            except Exception:  # noqa: BLE001 - an answer (an error), or a lost connection, which `gone` handles
+                pass
+            return True
+        return False
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, (types.ToolListChangedNotification, types.ResourceListChangedNotification,

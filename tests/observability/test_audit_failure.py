@@ -1,0 +1,173 @@
+"""An audit log that cannot be written is loud and loses as little as it can (observability/audit.py).
+
+The trial that asked for it: on a full 16 KiB tmpfs 120 calls left 52 records, the last one torn, with no log line,
+a green `/healthz` and no metric; on `/dev/full` 63 calls wrote nothing, silently. Here the kernel refuses the
+writes for real: `RLIMIT_FSIZE` set on the running server (a write past it is cut short, then EFBIG, as a full
+disk cuts it short, then ENOSPC), and `/dev/full` (every write ENOSPC).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mcprt.observability import audit as audit_module
+from mcprt.observability.audit import AuditLog
+from mcprt.observability.events import BUS, CallEvent
+from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+
+TOOLS = "def add(a: int, b: int) -> int:\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n"
+
+
+def manifest(folder: Path, audit: str, on_failure: str | None = None) -> Path:
+    (folder / "pytools.py").write_text(TOOLS)
+    extra = f", audit_on_failure: {on_failure}" if on_failure else ""
+    path = folder / "mcp.yaml"
+    path.write_text("version: 1\nserver:\n  name: audited\n"
+                    f"  observability: {{audit: {audit}{extra}}}\n"
+                    "sources:\n  py: {python: [pytools:add]}\n")
+    return path
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """Every line of the audit file parsed: a torn line fails the test here."""
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def until(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return found
+
+
+def audit_health(up: UpProcess) -> dict[str, Any]:
+    return httpx.get(f"{up.base}/healthz", timeout=5).json()["audit"]
+
+
+def metric(up: UpProcess, name: str) -> float:
+    for line in httpx.get(f"{up.base}/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
+async def test_a_cut_short_write_leaves_no_torn_record_and_refuses_calls_until_the_file_takes_them(
+        tmp_path: Path) -> None:
+    folder = tmp_path
+    log = folder / "logs" / "audit.jsonl"
+    with mcprt_http(manifest(folder, "logs/audit.jsonl"), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"
+            until(lambda: log.exists() and len(records(log)) == 1, what="the first record")
+            size = log.stat().st_size
+            # room for part of one more record: the next write is cut short inside it
+            resource.prlimit(up.pid, resource.RLIMIT_FSIZE, (size + 100, resource.RLIM_INFINITY))
+            try:
+                assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"  # ran before the failure
+                health = until(lambda: (h := audit_health(up))["status"] == "failing" and h,
+                               what="the failure on /healthz")
+                assert health["pending"] == 1 and health["dropped"] == 0 and health["failed_writes"] >= 1
+                assert [r["tool"] for r in records(log)] == ["add"]  # the torn head was cut off again
+                assert log.stat().st_size == size
+                ready = httpx.get(f"{up.base}/readyz", timeout=5)
+                assert ready.status_code == 503 and ready.json()["status"] == "audit log failing"
+                assert ready.json()["audit"] == "failing"
+                assert metric(up, "mcprt_audit_up") == 0.0
+                assert metric(up, "mcprt_audit_records_pending") == 1.0
+                status = httpx.get(f"{up.base}/status.json", timeout=5).json()["audit"]
+                assert status["state"] == "failing" and status["refusing"] is True
+                assert status["error"] == "the file takes only part of a record (a full disk, or the file size limit)"
+                assert "audit log not writable" in up.log() and "ERROR" in up.log()
+                refused = await client.call_tool("add", {"a": 3, "b": 3})
+                assert refused.is_error
+                assert "cannot record calls in its audit log" in text_of(refused)
+                assert "reason=audit_failing" in up.wait_log("reason=audit_failing")
+            finally:
+                resource.prlimit(up.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            until(lambda: audit_health(up)["status"] == "ok", what="the recovery on /healthz")
+            assert text_of(await client.call_tool("add", {"a": 4, "b": 4})) == "8"
+            written = until(lambda: len(found := records(log)) == 4 and found, what="every record, in order")
+        assert [(r["arguments"], r["outcome"]) for r in written] == [
+            (["a", "b"], "ok"), (["a", "b"], "ok"), (["a", "b"], "rejected"), (["a", "b"], "ok")]
+        assert "audit log writable again" in up.log()
+        assert httpx.get(f"{up.base}/readyz", timeout=5).json() == {"status": "ready", "audit": "ok", "tools": 1}
+        assert metric(up, "mcprt_audit_records_dropped_total") == 0.0
+
+
+async def test_with_on_failure_serve_calls_go_on_and_the_replica_reads_degraded(tmp_path: Path) -> None:
+    with mcprt_http(manifest(tmp_path, "/dev/full", "serve"), "--no-reload") as up:
+        async with http_client(up.url) as client:
+            for n in range(3):
+                assert text_of(await client.call_tool("add", {"a": n, "b": 1})) == str(n + 1)
+            health = until(lambda: (h := audit_health(up))["status"] == "failing" and h)
+            assert health["pending"] == 3 and health["dropped"] == 0
+        ready = httpx.get(f"{up.base}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded" and ready.json()["audit"] == "failing"
+        assert "No space left on device" in up.wait_log("audit log not writable")
+        assert metric(up, "mcprt_audit_write_failures_total") >= 1
+
+
+def _event(n: int) -> CallEvent:
+    return CallEvent(time=time.time(), tool="add", source="py", outcome="ok", latency=0.001, raw_bytes=1,
+                     sent_bytes=1, arguments={"a": n})
+
+
+def test_records_past_the_buffer_are_dropped_counted_and_logged(monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(audit_module, "MAX_PENDING", 3)
+    log = AuditLog("/dev/full", on_failure="serve")
+    try:
+        for n in range(5):
+            log.on_event(_event(n))
+        until(lambda: log.health().dropped == 2, timeout=10)
+        health = log.health()
+        assert (health.state, health.pending, health.refusing) == ("failing", 3, False)
+        assert health.error == "No space left on device"
+        assert log.refusal() is None  # `serve`: calls go on
+    finally:
+        log.close()
+    assert log.health().dropped == 5  # the three still waiting at stop are lost too, and said so
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("audit records dropped" in m for m in messages)
+    assert any("audit records lost at stop" in m for m in messages)
+
+
+def test_a_reopen_that_fails_keeps_the_records_until_the_path_opens(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    try:
+        log.on_event(_event(1))
+        until(lambda: path.exists() and len(records(path)) == 1)
+        path.rename(tmp_path / "audit.jsonl.1")
+        path.mkdir()  # what was rotated away cannot be reopened: the path is a folder now
+        log.reopen()
+        log.on_event(_event(2))
+        until(lambda: log.health().state == "failing")
+        assert log.refusal() is not None and log.refusal()[0] == "audit_failing"  # the default: refuse
+        assert log.health().pending == 1
+        path.rmdir()
+        until(lambda: log.health().state == "ok", what="written once the path opens")
+        assert [r["arguments"] for r in records(path)] == [["a"]]
+    finally:
+        log.close()
+
+
+def test_the_call_gate_refuses_only_while_a_gate_says_so() -> None:
+    reason: list[tuple[str, str]] = []
+    remove = BUS.add_gate(lambda: reason[0] if reason else None)
+    try:
+        assert BUS.refusal() is None
+        reason.append(("audit_failing", "no"))
+        assert BUS.refusal() == ("audit_failing", "no")
+    finally:
+        remove()
+    assert BUS.refusal() is None

@@ -1,0 +1,130 @@
+"""A proxied server that hangs is found out and restarted (sources/mcp/source.py `_watch_liveness`).
+
+Found by an SRE trial: a stdio server frozen with SIGSTOP showed `up` everywhere (`mcprt_source_up` 1, `/readyz`
+ready, `/status` up, 0 restarts) while every call timed out, for ever: its pipe stayed open, so nothing noticed.
+Real `mcprt up`, a real stdio MCP server process, real SIGSTOP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+
+SERVER = '''
+import os
+import pathlib
+
+from mcp.server.mcpserver import MCPServer
+
+with pathlib.Path(__file__).with_name("pids.txt").open("a") as pids:
+    pids.write(f"{os.getpid()}\\n")
+mcp = MCPServer("helper")
+
+
+@mcp.tool()
+def echo(text: str) -> str:
+    """Echo text back."""
+    return "echo: " + text
+
+
+if __name__ == "__main__":
+    mcp.run()
+'''
+
+
+def manifest(folder: Path, liveness: str) -> Path:
+    (folder / "server.py").write_text(SERVER)
+    path = folder / "mcp.yaml"
+    path.write_text("version: 1\nserver: {name: gw}\n"
+                    "sources:\n"
+                    f"  helper: {{command: [{sys.executable}, server.py], timeout: 2s, {liveness}}}\n"
+                    "  py: {python: [tools:add]}\n")
+    (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
+    return path
+
+
+def pids(folder: Path) -> list[int]:
+    path = folder / "pids.txt"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def until(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return found
+
+
+def helper(up: UpProcess) -> dict[str, Any]:
+    sources = httpx.get(f"{up.base}/status.json", timeout=5).json()["sources"]
+    return next(s for s in sources if s["name"] == "helper")
+
+
+def metric(up: UpProcess, line_start: str) -> float:
+    for line in httpx.get(f"{up.base}/metrics", timeout=5).text.splitlines():
+        if line.startswith(line_start):
+            return float(line.split()[-1])
+    raise AssertionError(line_start)
+
+
+def _resume(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGCONT)  # whatever the test's outcome, leave no stopped process behind
+    except ProcessLookupError:
+        pass
+
+
+async def test_a_frozen_server_is_pinged_marked_down_and_restarted(tmp_path: Path) -> None:
+    with mcprt_http(manifest(tmp_path, "ping_every: 1s, ping_timeout: 1s"), "--no-reload") as up:
+        frozen = until(lambda: pids(tmp_path), what="the server's pid")[0]
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            # /status, /metrics and /readyz agree while it is ended and restarted
+            seen = until(lambda: (h := helper(up))["state"] == "restarting" and h, what="the hang on /status")
+            assert "did not answer a ping within 1s" in seen["error"]
+            assert metric(up, 'mcprt_source_up{source="helper"}') == 0.0
+            ready = httpx.get(f"{up.base}/readyz", timeout=5)
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+            assert ready.json()["sources_down"] == 1
+            assert "did not answer a ping" in up.wait_log("did not answer a ping")
+            until(lambda: len(pids(tmp_path)) == 2 and helper(up)["state"] == "up", what="the restart")
+        finally:
+            _resume(frozen)
+        assert helper(up)["restarts"] == 1
+        assert metric(up, 'mcprt_source_restarts_total{source="helper"}') == 1.0
+        assert httpx.get(f"{up.base}/readyz", timeout=5).json()["status"] == "ready"
+        async with http_client(up.url) as client:
+            assert text_of(await client.call_tool("echo", {"text": "back"})) == "echo: back"
+
+
+async def test_a_call_that_times_out_pings_at_once(tmp_path: Path) -> None:
+    # the periodic ping far away: only the timed-out call can have asked for the check
+    with mcprt_http(manifest(tmp_path, "ping_every: 10m, ping_timeout: 1s"), "--no-reload") as up:
+        frozen = until(lambda: pids(tmp_path), what="the server's pid")[0]
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            async with http_client(up.url) as client:
+                result = await client.call_tool("echo", {"text": "lost"})
+                assert result.is_error and "did not answer within 2s" in text_of(result)
+                until(lambda: helper(up)["state"] == "restarting", timeout=10, what="the check after the timeout")
+                until(lambda: len(pids(tmp_path)) == 2 and helper(up)["state"] == "up", what="the restart")
+                assert text_of(await client.call_tool("echo", {"text": "back"})) == "echo: back"
+        finally:
+            _resume(frozen)
+
+
+async def test_a_responsive_server_is_left_alone(tmp_path: Path) -> None:
+    with mcprt_http(manifest(tmp_path, "ping_every: 0.2s, ping_timeout: 1s"), "--no-reload") as up:
+        until(lambda: pids(tmp_path), what="the server's pid")
+        time.sleep(1.5)  # several pings, each answered
+        assert helper(up)["state"] == "up" and helper(up)["restarts"] == 0 and len(pids(tmp_path)) == 1
