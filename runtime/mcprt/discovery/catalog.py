@@ -38,6 +38,7 @@ class Catalog:
         names = {tool.source for tool in self.searchable}
         self.sources: list[str] = sorted(names, key=lambda s: (rank.get(s, len(rank)), s))
         self.unlisted = sum(1 for tool in self.searchable if not tool.listed)
+        self.served: ToolSet = toolset  # the set the server serves (with the meta-tools), once attached
 
     @cached_property
     def index(self) -> SearchIndex:
