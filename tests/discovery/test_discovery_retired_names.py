@@ -123,6 +123,8 @@ async def test_a_search_counts_only_what_the_caller_may_see(tmp_path: Path) -> N
                 found = text_of(await client.call_tool("search_tools", {"query": "list issues", "limit": 2}))
                 total = 4 + len(USERS)  # 4 tracker operations, 3 user/repo ones, one of them hidden
                 assert found.startswith(f"Best 2 of {total - 1} operations for"), found
+                [search] = [t for t in (await client.list_tools()).tools if t.name == "search_tools"]
+                assert search.description.startswith(f"This server has {total - 1} gh operations"), search.description
 
 
 async def test_did_you_mean_puts_the_named_sources_operation_first(tmp_path: Path) -> None:

@@ -51,10 +51,13 @@ class Catalog:
     def names(self) -> list[str]:
         return list(self.toolset.tools)
 
-    def summaries(self) -> list[SourceSummary]:
+    def summaries(self, hidden: frozenset[str] = frozenset()) -> list[SourceSummary]:
+        """Per source, its operations (those not in `hidden`: a policy hides them from the caller) and areas."""
         out = []
         for source in self.sources:
-            tools = [tool for tool in self.searchable if tool.source == source]
+            tools = [tool for tool in self.searchable if tool.source == source and tool.name not in hidden]
+            if not tools:
+                continue
             tags: Counter[str] = Counter()
             for tool in tools:
                 tags.update(tool.operation.meta.tags)

@@ -71,9 +71,11 @@ def names_in(toolset: ToolSet) -> MetaNames | None:
 def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> list[Tool]:
     """The three meta-tools over `catalog`, in the order a model should use them."""
     reader = {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False}
+    search = _meta_tool(names.search, _search_description(catalog, names), _search_schema(catalog),
+                        _search_invoker(catalog, names), defaults, reader)
+    search.described_for = lambda hidden: _search_description(catalog, names, hidden)
     return [
-        _meta_tool(names.search, _search_description(catalog, names), _search_schema(catalog),
-                   _search_invoker(catalog, names), defaults, reader),
+        search,
         _meta_tool(names.describe, _describe_description(names), _describe_schema(),
                    _describe_invoker(catalog, names, defaults.max_result_bytes), defaults, reader),
         _forwarding(_meta_tool(names.call, _call_description(names), _call_schema(),
@@ -120,11 +122,13 @@ def _areas(summary: SourceSummary) -> str:
     return f" (areas: {', '.join(summary.areas)}{', …' if summary.more_areas else ''})"
 
 
-def _search_description(catalog: Catalog, names: MetaNames) -> str:
-    summaries = catalog.summaries()
+def _search_description(catalog: Catalog, names: MetaNames, hidden_names: frozenset[str] = frozenset()) -> str:
+    """What the search tool says, counting only operations not in `hidden_names` (hidden from the caller)."""
+    summaries = catalog.summaries(hidden_names)
     total = sum(s.count for s in summaries)
-    hidden = "that are not listed as tools" if catalog.unlisted == total else \
-        f"({catalog.unlisted:,} of them not listed as tools)"
+    unlisted = sum(1 for tool in catalog.searchable if not tool.listed and tool.name not in hidden_names)
+    hidden = "that are not listed as tools" if unlisted == total else \
+        f"({unlisted:,} of them not listed as tools)"
     if len(summaries) == 1:
         only = summaries[0]
         what = f"{total:,} {only.name} {noun(total, 'operation')}{_areas(only)} {hidden}"
@@ -246,11 +250,12 @@ def _near_names(catalog: Catalog, name: str, candidates: list[str]) -> list[str]
     return sorted(close, key=elsewhere)[:3]  # a stable sort: within each group, closest first
 
 
-def _hidden_count(catalog: Catalog, context: CallContext) -> int:
-    """How many operations a policy hides from the caller (search asks for that many more hits)."""
+def _hidden_names(catalog: Catalog, context: CallContext) -> frozenset[str]:
+    """The operations a policy hides from the caller (search asks for that many more hits, and counts
+    without them)."""
     tool = next(iter(catalog.searchable), None)
     gate = tool.gate if tool is not None else None
-    return len(gate.hidden(context.principal)) if gate is not None else 0
+    return gate.hidden(context.principal) if gate is not None else frozenset()
 
 
 def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
@@ -264,14 +269,14 @@ def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
                 f"the query '{query}' has no searchable words: say what you want to do, e.g. "
                 f"\"{catalog.example_query()}\""
             )
-        hidden = _hidden_count(catalog, context)
-        hits = index.search(query, limit=limit + hidden, sources=[source] if source else None)
+        hidden = _hidden_names(catalog, context)
+        hits = index.search(query, limit=limit + len(hidden), sources=[source] if source else None)
         hits = [h for h in hits if visible_to(h.tool, context.principal)][:limit]
         # out of what this caller may see: counting hidden operations would tell it how many there are
-        among = len(index) - (sum(1 for t in index.tools if not visible_to(t, context.principal)) if hidden else 0)
+        among = len(index) - (sum(1 for t in index.tools if t.name in hidden) if hidden else 0)
         scope = f" of {source}" if source else ""
         if not hits:
-            areas = ", ".join(a for s in catalog.summaries() for a in s.areas[:5])
+            areas = ", ".join(a for s in catalog.summaries(hidden) for a in s.areas[:5])
             tip = f" (areas: {areas})" if areas else ""
             return _text(f"No operation{scope} matches \"{query}\". Try other words{tip}.")
         many = len(catalog.sources) > 1 and not source

@@ -160,10 +160,17 @@ class ToolSet:
             return self.list_tools()
         listing = self._listings.get(hidden)
         if listing is None:
-            listing = [d for d in self.list_tools() if d["name"] not in hidden]
+            listing = [self._described_for(d, hidden) for d in self.list_tools() if d["name"] not in hidden]
             if len(self._listings) < 64:  # one per distinct hidden set, not per caller
                 self._listings[hidden] = listing
         return listing
+
+    def _described_for(self, definition: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+        """`definition` as a caller with `hidden` names sees it (`Tool.described_for`)."""
+        tool = self.extra.get(definition["name"])
+        if tool is None or tool.described_for is None:
+            return definition
+        return SECRETS.scrub_prose([{**definition, "description": tool.described_for(hidden)}])[0]
 
     def list_result_json(self) -> str:
         """The tools/list result as compact JSON text."""
