@@ -47,8 +47,9 @@ def _app() -> Starlette:
 
 
 def _manifest(base: str, tools: str = "", extra: str = "") -> str:
-    return ("version: 1\nserver:\n  name: tracker\n  expose: discovery\n" + extra +
-            f"sources:\n  gh:\n    openapi: spec.json\n    base_url: {base}\n" + (f"    tools:\n{tools}" if tools else ""))
+    return ("version: 1\nserver:\n  name: tracker\n  expose: discovery\n" + extra
+            + f"sources:\n  gh:\n    openapi: spec.json\n    base_url: {base}\n"
+            + (f"    tools:\n{tools}" if tools else ""))
 
 
 async def _reloaded(client: Client, name: str) -> None:

@@ -14,7 +14,13 @@ on top, each for a failure seen on GitHub's description:
 - questions (`text.query_form`): one without an action word reads — a wh-question lists, a
   yes/no question checks, unsafe methods rank lower; "who" asks for people and, as the subject,
   for the verb's agents (starred → stargazers); "I" is the authenticated user. Measured on the
-  natural questions of tests/discovery/natural_questions.py (`bench/discovery_quality.py`).
+  natural questions of tests/discovery/natural_questions.py (`bench/discovery_quality.py`);
+- methods: an order's verb says which HTTP methods can do it (`text.VERB_ACTIONS`, `method_actions`):
+  "close an issue" is an update, so `Create an issue` (POST to the collection) ranks lower; the
+  resource the path acts on (`resource_terms`) counts when the query names it, one-word argument
+  names are a field (`private` of `Update a repository`), and a few query words also search
+  another name (`text.QUERY_ALTERNATIVES`: branch → ref). Measured on the agent requests of
+  tests/discovery/agent_requests.py (`bench/discovery_requests.py`).
 Everything is precomputed when the index is built, so a query is a few dictionary lookups and
 additions: well under a millisecond for GitHub's 1,223 operations.
 """

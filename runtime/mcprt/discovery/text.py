@@ -224,4 +224,4 @@ def _verb_action(words: list[str]) -> tuple[str | None, str | None]:
     if stemmed in VERB_ACTIONS:
         return VERB_ACTIONS[stemmed], stemmed
     folded = _SYNONYMS.get(stemmed, (stemmed,))
-    return (folded[0] if folded and folded[0] in ACTION_TERMS else None), None  # "unstar" → delet  # "unstar" → delet, star
+    return (folded[0] if folded and folded[0] in ACTION_TERMS else None), None  # "unstar" → delet, star
