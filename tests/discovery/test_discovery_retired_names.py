@@ -1,9 +1,9 @@
 """Discovery mode's messages about names, end to end: `mcprt up` as a real subprocess on streamable HTTP, the official
 SDK client, an OpenAPI source and a real upstream on 127.0.0.1.
 
-The new-user trial (faults 4, 7, 9) found: after a hot reload renamed `issues_list_for_repo` (here `issues_list-
-for-repo`) and disabled `issues_create`, a call through `call_tool` got "no operation named …. Did you mean
-'issues_list_for_org'…" — other operations, and not the README's "this server served 'X' until its manifest
+The new-user trial (faults 4, 7, 9) found: after a hot reload renamed `issues_list_for_repo` (here
+`issues_list-for-repo`) and disabled `issues_create`, a call through `call_tool` got "no operation named …. Did you
+mean 'issues_list_for_org'…" — other operations, and not the README's "this server served 'X' until its manifest
 changed" — and the direct call said "list tools again", though the list holds only the meta-tools; neither said the
 new name. Also `describe_tools` of a meta-tool said "not through call_tool"; "who am I" was refused as having no
 words; a search counted operations a policy hides from the caller; and a "did you mean" put another source's copy
