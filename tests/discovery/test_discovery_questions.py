@@ -8,15 +8,12 @@ and 13/16), so a change that loses ground fails here with the questions it lost.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mcprt.discovery import SearchIndex
 from mcprt.pipeline import Compiled
 from tests.discovery.discovery_support import compile_manifest
 from tests.discovery.natural_questions import GITHUB, STRIPE, Question
-from tests.support.npm_specs import SpecUnavailable, stripe_spec_path
 
 GITHUB_TOP5 = 38
 STRIPE_TOP5 = 15
@@ -32,20 +29,6 @@ def ranks(index: SearchIndex, table: list[Question]) -> dict[str, int | None]:
 
 def searchable(compiled: Compiled) -> SearchIndex:
     return SearchIndex([tool for tool in compiled.toolset if tool.expose == "discovery"])
-
-
-@pytest.fixture(scope="module")
-def stripe_discovery(github_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Compiled:
-    try:
-        spec = stripe_spec_path()
-    except SpecUnavailable as exc:
-        pytest.skip(f"Stripe's description is not available: {exc}")
-    folder = tmp_path_factory.mktemp("stripe")
-    (folder / "mcp.yaml").write_text(
-        "version: 1\nserver:\n  name: stripe\n  expose: discovery\nsources:\n  stripe:\n"
-        f"    openapi: {spec}\n    base_url: http://127.0.0.1:9\n"
-    )
-    return compile_manifest(folder / "mcp.yaml", github_cache)
 
 
 def test_the_sets_name_real_operations(github_discovery: Compiled, stripe_discovery: Compiled) -> None:

@@ -81,7 +81,37 @@ def test_stopwords_go_and_path_placeholders_can_be_dropped() -> None:
 )
 def test_the_form_of_a_query(query: str, question: str | None, people: bool, agents: bool,
                              first_person: bool) -> None:
-    assert query_form(query) == QueryForm(question, people, agents, first_person)
+    form = query_form(query)
+    assert (form.question, form.people, form.agents, form.first_person) == (question, people, agents, first_person)
+
+
+@pytest.mark.parametrize(
+    ("query", "action", "verb"),
+    [
+        ("close an issue", "updat", "clos"),  # closing changes a thing: PATCH/PUT, not a create
+        ("reopen a closed issue", "updat", "reopen"),
+        ("make a repository private", "updat", "make"),
+        ("make a new label", "creat", None),  # "new" makes "make" create
+        ("remove a label from an issue", "delet", None),
+        ("please delete a branch", "delet", None),  # stop-words before the verb are skipped
+        ("open a new issue", "creat", "open"),
+        ("unstar a repo", "delet", None),
+        ("show my profile", "get", None),
+        ("list issues I opened", "list", None),
+        ("who starred a repo", None, None),  # a question has no imperative verb
+        ("repository topics", None, None),  # nor has a noun phrase
+    ],
+)
+def test_an_imperative_verb_says_its_action(query: str, action: str | None, verb: str | None) -> None:
+    form = query_form(query)
+    assert (form.action, form.verb) == (action, verb)
+
+
+def test_who_am_i_is_an_identity_question_of_the_asker() -> None:
+    assert query_form("who am I").identity and query_form("who am I logged in as").identity
+    assert not query_form("who is in a team").identity
+    assert terms("who am I") == []  # only stop-words: the index reads them as the authenticated user
+    assert query_form("who am I") == QueryForm("wh", True, True, True, None, True, None)
 
 
 def test_auxiliaries_are_stopwords_and_a_folder_is_a_directory() -> None:

@@ -71,7 +71,7 @@ async def test_hostile_names_enums_and_patterns_are_data_not_code(tmp_path: Path
                 f"invalid arguments for makeThing: item: {NAMES[0]!r} is required. Arguments (* required): item*, kind.")
             too_long = await client.call_tool("makeThing", {"item": {NAMES[0]: "x", "f-g": "y" * 41}})
             assert too_long.is_error and text_of(too_long) == (
-                f"invalid arguments for makeThing: item.f-g: {'y' * 41!r} is too long. "
+                f"invalid arguments for makeThing: item.f-g: {'y' * 41!r} is too long (41 characters; at most 40 characters). "
                 "Arguments (* required): item*, kind.")
 
             assert not (await client.call_tool("matchIt", {"q": "a"})).is_error

@@ -30,4 +30,7 @@ def attach_discovery(loaded: LoadedManifest, toolset: ToolSet) -> ToolSet:
     # Models often skip a search step they were not told about; saying it once at initialize helps.
     hint = (f"Most operations of this server are not listed as tools: find them with {names.search}, "
             f"read their arguments with {names.describe}, then run them with {names.call}.")
-    return ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta], instructions=hint, offers=toolset.offers)
+    served = ToolSet(list(toolset), extra=[*toolset.extra.values(), *meta], instructions=hint, offers=toolset.offers,
+                     finder=f"search with {names.search}")
+    catalog.served = served  # what a reload later says about names it no longer serves (`ToolSet.retired`)
+    return served

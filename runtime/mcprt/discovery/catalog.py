@@ -38,6 +38,7 @@ class Catalog:
         names = {tool.source for tool in self.searchable}
         self.sources: list[str] = sorted(names, key=lambda s: (rank.get(s, len(rank)), s))
         self.unlisted = sum(1 for tool in self.searchable if not tool.listed)
+        self.served: ToolSet = toolset  # the set the server serves (with the meta-tools), once attached
 
     @cached_property
     def index(self) -> SearchIndex:
@@ -50,10 +51,13 @@ class Catalog:
     def names(self) -> list[str]:
         return list(self.toolset.tools)
 
-    def summaries(self) -> list[SourceSummary]:
+    def summaries(self, hidden: frozenset[str] = frozenset()) -> list[SourceSummary]:
+        """Per source, its operations (those not in `hidden`: a policy hides them from the caller) and areas."""
         out = []
         for source in self.sources:
-            tools = [tool for tool in self.searchable if tool.source == source]
+            tools = [tool for tool in self.searchable if tool.source == source and tool.name not in hidden]
+            if not tools:
+                continue
             tags: Counter[str] = Counter()
             for tool in tools:
                 tags.update(tool.operation.meta.tags)

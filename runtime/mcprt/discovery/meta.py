@@ -37,6 +37,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 8, 25
 # (a 100,000-character query got a 100 KB answer). Names are operation names.
 MAX_QUERY_CHARS, MAX_NAME_CHARS = 500, 200
 MAX_DESCRIBE = 10
+_SOURCE_JOINERS = frozenset("./:_-")  # how a model may join a source and an operation name
 UNLIMITED = 1 << 40  # meta-tools never shorten: the target's own limits already applied
 
 
@@ -70,9 +71,11 @@ def names_in(toolset: ToolSet) -> MetaNames | None:
 def build_meta_tools(catalog: Catalog, names: MetaNames, defaults: Defaults) -> list[Tool]:
     """The three meta-tools over `catalog`, in the order a model should use them."""
     reader = {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": False}
+    search = _meta_tool(names.search, _search_description(catalog, names), _search_schema(catalog),
+                        _search_invoker(catalog, names), defaults, reader)
+    search.described_for = lambda hidden: _search_description(catalog, names, hidden)
     return [
-        _meta_tool(names.search, _search_description(catalog, names), _search_schema(catalog),
-                   _search_invoker(catalog, names), defaults, reader),
+        search,
         _meta_tool(names.describe, _describe_description(names), _describe_schema(),
                    _describe_invoker(catalog, names, defaults.max_result_bytes), defaults, reader),
         _forwarding(_meta_tool(names.call, _call_description(names), _call_schema(),
@@ -119,11 +122,13 @@ def _areas(summary: SourceSummary) -> str:
     return f" (areas: {', '.join(summary.areas)}{', …' if summary.more_areas else ''})"
 
 
-def _search_description(catalog: Catalog, names: MetaNames) -> str:
-    summaries = catalog.summaries()
+def _search_description(catalog: Catalog, names: MetaNames, hidden_names: frozenset[str] = frozenset()) -> str:
+    """What the search tool says, counting only operations not in `hidden_names` (hidden from the caller)."""
+    summaries = catalog.summaries(hidden_names)
     total = sum(s.count for s in summaries)
-    hidden = "that are not listed as tools" if catalog.unlisted == total else \
-        f"({catalog.unlisted:,} of them not listed as tools)"
+    unlisted = sum(1 for tool in catalog.searchable if not tool.listed and tool.name not in hidden_names)
+    hidden = "that are not listed as tools" if unlisted == total else \
+        f"({unlisted:,} of them not listed as tools)"
     if len(summaries) == 1:
         only = summaries[0]
         what = f"{total:,} {only.name} {noun(total, 'operation')}{_areas(only)} {hidden}"
@@ -212,21 +217,45 @@ def _visible(catalog: Catalog, name: str, principal: Principal | None) -> Tool |
     return tool if tool is not None and visible_to(tool, principal) else None
 
 
-def _unknown(catalog: Catalog, name: str, names: MetaNames, principal: Principal | None = None) -> str:
-    """An actionable message for a name that is not an operation (hidden ones are never suggested)."""
+def _unknown(catalog: Catalog, name: str, names: MetaNames, principal: Principal | None = None, *,
+             via: str | None = None) -> str:
+    """An actionable message for a name that is not an operation (hidden ones are never suggested).
+
+    `via`: the meta-tool the name was given to (a meta-tool's own name is to be called directly, not
+    through it). A name an earlier manifest served gets `ToolSet.retired_hint` (its new name when a
+    reload renamed its operation), as a direct call of it does. Suggestions prefer operations of
+    the source the name looks like it belongs to (`github.issues_list` → github's, not a copy's).
+    """
     if name in (names.search, names.describe, names.call):
-        return f"'{name}' is a discovery tool itself: call it directly, not through {names.call}"
+        return f"'{name}' is a discovery tool itself: call it directly, not through {via or names.call}"
+    served = catalog.served
+    if name in served.retired:
+        return f"no operation named '{name}' ({served.retired_hint(name, principal)})."
     candidates = [n for n in catalog.names() if _visible(catalog, n, principal) is not None]
-    hint = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    hint = _near_names(catalog, name, candidates)
     suggestion = f" Did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
     return f"no operation named '{name}'.{suggestion} Use {names.search} to find operation names."
 
 
-def _hidden_count(catalog: Catalog, context: CallContext) -> int:
-    """How many operations a policy hides from the caller (search asks for that many more hits)."""
+def _near_names(catalog: Catalog, name: str, candidates: list[str]) -> list[str]:
+    """Up to 3 close names, closest first, except that operations of a source `name` starts with
+    (`github.issues_list`, `github/…`) come before those of other sources (`ghe_issues_list`)."""
+    close = difflib.get_close_matches(name, candidates, n=6, cutoff=0.7)
+
+    def elsewhere(candidate: str) -> bool:
+        tool = catalog.get(candidate)
+        return not (tool is not None and name[len(tool.source):len(tool.source) + 1] in _SOURCE_JOINERS
+                    and name.startswith(tool.source))
+
+    return sorted(close, key=elsewhere)[:3]  # a stable sort: within each group, closest first
+
+
+def _hidden_names(catalog: Catalog, context: CallContext) -> frozenset[str]:
+    """The operations a policy hides from the caller (search asks for that many more hits, and counts
+    without them)."""
     tool = next(iter(catalog.searchable), None)
     gate = tool.gate if tool is not None else None
-    return len(gate.hidden(context.principal)) if gate is not None else 0
+    return gate.hidden(context.principal) if gate is not None else frozenset()
 
 
 def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
@@ -235,20 +264,23 @@ def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
         limit = int(arguments.get("limit", DEFAULT_LIMIT))
         source = arguments.get("source")
         index = catalog.index
-        if not terms(query):
+        if not terms(query) and not index.pronoun_terms(query):  # "who am I" means the authenticated user
             raise ToolCallError(
                 f"the query '{query}' has no searchable words: say what you want to do, e.g. "
                 f"\"{catalog.example_query()}\""
             )
-        hits = index.search(query, limit=limit + _hidden_count(catalog, context), sources=[source] if source else None)
+        hidden = _hidden_names(catalog, context)
+        hits = index.search(query, limit=limit + len(hidden), sources=[source] if source else None)
         hits = [h for h in hits if visible_to(h.tool, context.principal)][:limit]
+        # out of what this caller may see: counting hidden operations would tell it how many there are
+        among = len(index) - (sum(1 for t in index.tools if t.name in hidden) if hidden else 0)
         scope = f" of {source}" if source else ""
         if not hits:
-            areas = ", ".join(a for s in catalog.summaries() for a in s.areas[:5])
+            areas = ", ".join(a for s in catalog.summaries(hidden) for a in s.areas[:5])
             tip = f" (areas: {areas})" if areas else ""
             return _text(f"No operation{scope} matches \"{query}\". Try other words{tip}.")
         many = len(catalog.sources) > 1 and not source
-        lines = [f"Best {len(hits)} of {len(index):,} {noun(len(index), 'operation')}{scope} for \"{query}\":"]
+        lines = [f"Best {len(hits)} of {among:,} {noun(among, 'operation')}{scope} for \"{query}\":"]
         for hit in hits:
             origin = f" [{hit.tool.source}]" if many else ""
             listed = " (also listed as a tool)" if hit.tool.listed else ""
@@ -267,7 +299,7 @@ def _describe_invoker(catalog: Catalog, names: MetaNames, max_bytes: int) -> Inv
         for name in wanted:
             tool = _visible(catalog, name, context.principal)
             if tool is None:
-                unknown.append(_unknown(catalog, name, names, context.principal))
+                unknown.append(_unknown(catalog, name, names, context.principal, via=names.describe))
                 continue
             size = tool.definition_size()
             if found and used + size > max_bytes:

@@ -22,8 +22,8 @@ STOPWORDS = frozenset(
     """a an the to for of in on at by with from into onto and or is are be been this that these those it its as
     via using use please i want need how do does can could would should some any all every which what who whose
     there their them they you your we our us per about detail details info information specific
-    given particular certain single have has had am was were did done""".split()
-)
+    given particular certain single have has had am was were did done s""".split()
+)  # "s": what is left of a possessive ("a customer's address" splits into customer, s)
 
 # A query opening with one of these is a question: it asks to read, not to make something (see
 # `question_kind`). "Who" asks for people, so it also means the API's words for them.
@@ -62,6 +62,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "assign": ("assigne",),
     "snippet": ("gist",),
     "folder": ("directory",),
+    "referenc": ("ref",),
     "favorit": ("star",),
     "favourit": ("star",),
     "ci": ("workflow",),
@@ -75,7 +76,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "eras": ("delet",),
     "add": ("creat",),
     "new": ("creat",),
-    "mak": ("creat",),
+    "make": (),  # a light verb: "make a new label" creates (via "new"), "make a repo private" changes (VERB_ACTIONS)
     "fetch": ("get",),
     "retriev": ("get",),
     "read": ("get",),
@@ -98,6 +99,21 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "unassign": ("delet", "assigne"),
     "rerun": ("re", "run"),
 }
+
+# A query word's other name, searched beside it (query side only): either one found counts as the word
+# found. A branch is a git reference (GitHub's "Delete a reference" deletes a branch), a profile is the
+# user it describes. Unlike `_SYNONYMS`, the word keeps its own term: "list branches" still means branches.
+QUERY_ALTERNATIVES: dict[str, str] = {"branch": "ref", "profil": "user"}
+
+# The action an imperative's verb asks for when the verb is no action word itself: closing, reopening,
+# archiving or renaming a thing changes it (an update: PATCH/PUT, RFC 9110 §9.3.4 and RFC 5789), and
+# "make X private" does too. The verb stays a search word ("close a dispute" may be its own operation);
+# this only says which HTTP methods carry it out (see `QueryForm.action` and index.METHOD_ACTIONS).
+VERB_ACTIONS: dict[str, str] = {
+    "clos": "updat", "reopen": "updat", "archiv": "updat", "unarchiv": "updat", "make": "updat",
+    "renam": "updat", "replac": "updat", "patch": "updat", "drop": "delet", "open": "creat",
+}
+ACTION_TERMS = frozenset({"list", "get", "creat", "updat", "delet", "search"})  # canonical verbs (see _SYNONYMS)
 
 _DOUBLE_KEEP = frozenset("lsz")
 
@@ -164,12 +180,20 @@ class QueryForm:
     "who starred a repo" → stargazers): "who" is the subject. After do-support ("who does a user
     follow") "who" is the object, and the answer is the people the subject acts on, not its agents.
     first_person: the asker says "I" ("which teams am I on"), as "my"/"me" do elsewhere.
+    action: the canonical action (`ACTION_TERMS`) an imperative's verb asks for — its first word
+    that is no stop-word: "close an issue" → updat (`VERB_ACTIONS`), "remove a label" → delet,
+    "make a new label" → creat ("new" makes "make" create). None for questions and verbless queries.
+    identity: "who am I": the asker asks who they are, one thing to read (the authenticated user),
+    not a list of people. "am" goes with "I" only, so it marks the question.
     """
 
     question: str | None
     people: bool
     agents: bool
     first_person: bool
+    action: str | None = None
+    identity: bool = False
+    verb: str | None = None  # the stemmed verb `action` came from when it is in VERB_ACTIONS ("clos")
 
 
 def query_form(text: str) -> QueryForm:
@@ -185,4 +209,19 @@ def query_form(text: str) -> QueryForm:
     if people:
         at = next(i for i, word in enumerate(words) if word in PERSON_WORDS)
         agents = words[at + 1 : at + 2] not in (["do"], ["does"], ["did"])
-    return QueryForm(question, people, agents, "i" in present)
+    action, verb = _verb_action(words) if question is None else (None, None)
+    return QueryForm(question, people, agents, "i" in present, action, words[:2] == ["who", "am"], verb)
+
+
+def _verb_action(words: list[str]) -> tuple[str | None, str | None]:
+    """The action the first word that is no stop-word asks for, and that word when VERB_ACTIONS gave it."""
+    first = next((word for word in words if word not in STOPWORDS), None)
+    if first is None:
+        return None, None
+    stemmed = stem(first)
+    if stemmed == "make" and "new" in words:
+        return "creat", None
+    if stemmed in VERB_ACTIONS:
+        return VERB_ACTIONS[stemmed], stemmed
+    folded = _SYNONYMS.get(stemmed, (stemmed,))
+    return (folded[0] if folded and folded[0] in ACTION_TERMS else None), None  # "unstar" → delet, star

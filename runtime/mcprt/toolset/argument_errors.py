@@ -24,6 +24,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
 from ..schema.shapes import branch_tags, fixed_values, resolve_pointer
+from ..wording import noun
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
 _LONG = 80  # a quoted value longer than this (characters) is shown shortened
@@ -55,6 +56,10 @@ def located(path: Iterable[Any], error: SchemaError) -> str:
     return f"{where}: {message}" if where else message
 
 
+_LENGTH_LIMITS = {"maxItems": ("most", "item", "items"), "minItems": ("least", "item", "items"),
+                  "maxLength": ("most", "character", "characters"), "minLength": ("least", "character", "characters"),
+                  "maxProperties": ("most", "property", "properties"),
+                  "minProperties": ("least", "property", "properties")}
 _JSON_WORDS = {None: "null", True: "true", False: "false"}  # what the model sent, in JSON's words
 
 
@@ -64,9 +69,25 @@ def shown(value: Any) -> str:
     return _JSON_WORDS[value] if value is None or isinstance(value, bool) else short(value)
 
 
+def allowed_values(values: Sequence[Any]) -> str:
+    """An `enum`'s values as the model would write them: `['open', 'closed', null]` (at most 6, then `...`)."""
+    items = [shown(value) for value in values[:_SHORT.maxlist]]
+    return "[" + ", ".join(items + (["..."] if len(values) > _SHORT.maxlist else [])) + "]"
+
+
 def _message(error: SchemaError) -> str:
     message = error.message.replace("is a required property", "is required") \
         if error.validator == "required" else error.message
+    if error.validator == "enum" and isinstance(error.validator_value, list):
+        return f"{shown(error.instance)} is not one of {allowed_values(error.validator_value)}"
+    if error.validator in _LENGTH_LIMITS and isinstance(error.validator_value, int):
+        # jsonschema says only "is too long": the model needs the limit to fix the call
+        bound, unit, units = _LENGTH_LIMITS[error.validator]
+        limit = error.validator_value
+        count = len(error.instance) if isinstance(error.instance, (str, list, dict)) else None
+        has = f"{count:,} {noun(count, unit, units)}; " if count is not None else ""
+        return (f"{short(error.instance)} is too {'long' if bound == 'most' else 'short'} "
+                f"({has}at {bound} {limit:,} {noun(limit, unit, units)})")
     if error.validator == "type" and (error.instance is None or isinstance(error.instance, bool)):
         message = shown(error.instance) + message.removeprefix(repr(error.instance))
     if len(message) > _LONG:  # jsonschema quotes the whole value and the whole allowed list
@@ -95,6 +116,10 @@ def _most_specific(error: SchemaError, root: Mapping[str, Any]) -> SchemaError:
         return chosen
     if chosen is None:
         chosen = _without_wrong_tags(branches)
+    forms = _forms_wanted(chosen)
+    if forms is not None:  # every alternative refuses the value as a whole: say them all
+        return SchemaError(f"{shown(error.instance)} is not {forms}", path=error.absolute_path,
+                           validator=error.validator)
     if len(chosen) == len(branches):
         best = _closest(error)
         if best is not error:
@@ -118,6 +143,43 @@ def _most_specific(error: SchemaError, root: Mapping[str, Any]) -> SchemaError:
                 for refined in (_most_specific(max(b, key=relevance), root) for b in fitting)]
     message = f"{short(error.instance)} fits none of its {len(fitting)} forms: " + _listed(problems, ", or ")
     return SchemaError(message, path=error.absolute_path, validator=error.validator)
+
+
+def _forms_wanted(branches: dict[Any, list[SchemaError]]) -> str | None:
+    """`of type 'object' or 'string'`, `of type 'object' or one of ['']`: what each alternative wants,
+    when each refuses the value itself (its type, or its `enum`/`const`), not a part of it; else None.
+
+    Naming one alternative misleads: Stripe's `address: anyOf [object, enum [""]]` given 42 was told
+    only `is not of type 'string'`, then given a string only `is not one of ['']`, and never that
+    an object is wanted. A type error is preferred within an alternative (42 against `enum: [""]`
+    fails both; its type says more). When a fixed-value alternative has the value's type, a `null`
+    alternative is left out (`mode: 'append' is not one of ['merge', 'replace']`, not "of type 'null'
+    or …": that an optional argument may be null does not help fix it)."""
+    if len(branches) < 2:
+        return None
+    types: list[str] = []
+    values: list[Any] = []
+    for problems in branches.values():
+        if not problems or any(p.relative_path for p in problems):
+            return None
+        typed = [p for p in problems if p.validator == "type"]
+        fixed = [p for p in problems if p.validator in ("enum", "const")]
+        if typed:
+            wanted = typed[0].validator_value
+            types.extend([wanted] if isinstance(wanted, str) else list(wanted))
+        elif fixed and len(fixed) == len(problems):
+            wanted = fixed[0].validator_value
+            values.extend(wanted if fixed[0].validator == "enum" and isinstance(wanted, list) else [wanted])
+        else:
+            return None
+    if values:  # the value's type fits a fixed-value alternative: that an optional one also takes null is no help
+        types = [t for t in types if t != "null"]
+    parts = []
+    if types:
+        parts.append("of type " + " or ".join(repr(t) for t in dict.fromkeys(types)))
+    if values:
+        parts.append("one of " + allowed_values(values))
+    return " or ".join(parts)
 
 
 def _closest(error: SchemaError) -> SchemaError:

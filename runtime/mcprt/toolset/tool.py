@@ -45,6 +45,9 @@ class Tool:
     # The tool a call with these arguments runs for this principal, when this one only forwards
     # (discovery's call tool: the operation it names); None when it runs itself.
     forwards_to: Callable[[Mapping[str, Any] | None, Any], Tool | None] | None = None
+    # Its description for a caller from whom a policy hides these tool names, when it depends on them
+    # (discovery's search tool counts the operations: a hidden one counted tells how many are hidden).
+    described_for: Callable[[frozenset[str]], str] | None = None
     _definition: dict[str, Any] | None = None
     _validator: Any = None
 

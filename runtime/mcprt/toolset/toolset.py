@@ -25,10 +25,12 @@ class ToolSet:
     """Every callable tool by exposed name, plus extra tools (e.g. discovery meta-tools) in front."""
 
     def __init__(self, tools: Iterable[Tool], *, extra: Iterable[Tool] = (), offers: OfferSet | None = None,
-                 instructions: str | None = None) -> None:
+                 instructions: str | None = None, finder: str | None = None) -> None:
         """`instructions`: what whoever added `extra` tools wants the model told at initialize
         (discovery mode: how to reach unlisted operations); appended to the server's instructions.
-        `offers`: the resources, templates and prompts served with these tools."""
+        `offers`: the resources, templates and prompts served with these tools.
+        `finder`: how a client finds a tool this set does not list (discovery mode: "search with
+        search_tools"); None: listing tools shows every tool."""
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.extra: dict[str, Tool] = {tool.name: tool for tool in extra}
         self.offers = offers or OfferSet()
@@ -37,6 +39,10 @@ class ToolSet:
         # Names an earlier set of this process served and this one does not (`ToolSetHolder.swap`): a
         # client that listed before the reload may call them; it is told so, not only "unknown".
         self.retired: frozenset[str] = frozenset()
+        # Of those, the ones whose operation this set serves under another name (same source and
+        # operation: an override renamed it) → that name.
+        self.renamed: dict[str, str] = {}
+        self.finder = finder
         self._fingerprint: str | None = None
         self.gate: Any = None  # a policy's CallGate (toolset/gate.py); None: everything visible
         self._listings: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -87,10 +93,23 @@ class ToolSet:
                           else name in self.retired or not close):
             return (f"{message} (this server is reloading its manifest right now: call again in a moment, or list "
                     "tools again once it notifies that the list changed)")
-        if name in self.retired:
-            return (f"{message} (this server served '{name}' until its manifest changed: list tools again "
-                    "to see what it serves now)")
+        if name in self.retired:  # a real name, not a typo: no "did you mean" another tool
+            if _serves(self, self.renamed.get(name, ""), principal):
+                return f"unknown tool '{name}' ({self.retired_hint(name, principal)})"
+            plain = self._unknown_message(name, principal, list_hint=list_hint, close=[])
+            return f"{plain} ({self.retired_hint(name, principal)})"
         return message
+
+    def retired_hint(self, name: str, principal: Principal | None) -> str:
+        """Why a name this server served before is gone, and where to go: its new name when a reload
+        renamed its operation, else how to find what is served now (listing, or discovery's search,
+        which is all a listing shows there). No "did you mean": the name was real, not a typo, and a
+        near name is another operation."""
+        now = self.renamed.get(name)
+        if now is not None and _serves(self, now, principal):
+            return f"this server served '{name}' until its manifest changed; the same operation is now '{now}'"
+        find = f"{self.finder} to find" if self.finder else "list tools again to see"
+        return f"this server served '{name}' until its manifest changed: {find} what it serves now"
 
     def _close_names(self, name: str, principal: Principal | None) -> list[str]:
         """Up to 3 served names close to `name` (`SUGGEST_CUTOFF`), none hidden from `principal`."""
@@ -141,10 +160,17 @@ class ToolSet:
             return self.list_tools()
         listing = self._listings.get(hidden)
         if listing is None:
-            listing = [d for d in self.list_tools() if d["name"] not in hidden]
+            listing = [self._described_for(d, hidden) for d in self.list_tools() if d["name"] not in hidden]
             if len(self._listings) < 64:  # one per distinct hidden set, not per caller
                 self._listings[hidden] = listing
         return listing
+
+    def _described_for(self, definition: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+        """`definition` as a caller with `hidden` names sees it (`Tool.described_for`)."""
+        tool = self.extra.get(definition["name"])
+        if tool is None or tool.described_for is None:
+            return definition
+        return SECRETS.scrub_prose([{**definition, "description": tool.described_for(hidden)}])[0]
 
     def list_result_json(self) -> str:
         """The tools/list result as compact JSON text."""
@@ -183,6 +209,21 @@ def _serves(toolset: ToolSet, name: str, principal: Principal | None) -> bool:
     return toolset.get(name) is not None and (toolset.gate is None or name not in toolset.gate.hidden(principal))
 
 
+def _renames(old: ToolSet, new: ToolSet) -> dict[str, str]:
+    """Retired names of `new` whose operation (source and operation key) `new` serves under another name,
+    → that name; renames `old` knew are carried on (a → b, then b → c: a → c)."""
+    by_operation = {(tool.source, tool.operation.key): tool.name for tool in new.tools.values()}
+    found = {name: by_operation[(tool.source, tool.operation.key)] for name, tool in old.tools.items()
+             if name in new.retired and (tool.source, tool.operation.key) in by_operation
+             and by_operation[(tool.source, tool.operation.key)] != name}
+    for name, then in old.renamed.items():
+        if name in new.retired and name not in found:
+            now = found.get(then, then)
+            if now in new.tools:
+                found[name] = now
+    return found
+
+
 RETIRED_KEPT = 1000  # names of tools no longer served remembered for hints (a bound on a long-lived server)
 
 
@@ -217,6 +258,7 @@ class ToolSetHolder:
             gone = (self._current.retired | self._current.tools.keys() | self._current.extra.keys())
             gone -= new.tools.keys() | new.extra.keys()
             new.retired = frozenset(sorted(gone)[:RETIRED_KEPT])
+            new.renamed = _renames(self._current, new)
         old, self._current = self._current, new
         changed = old.fingerprint() != new.fingerprint()
         for listener in list(self._listeners):
