@@ -882,3 +882,26 @@ paths:
     assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
                  str(plain)).returncode == 0
     assert "path_slashes" not in plain.read_text()
+
+
+def test_init_says_what_the_output_schemas_cost_and_how_to_leave_them_out(tmp_path: Path) -> None:
+    """Big-API trial, fault 8: the outputSchemas init's suggested prunes declare made GitHub's tools/list 28% bigger
+    (1,115,765 → 1,425,455 bytes), and nothing said so or named `output_schema: false`. init now says both sizes,
+    in the header and on stderr; the size it gives without them is what the manifest with that line lists."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "vendors" / "blockfrost.yaml"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    said = re.search(r"(\d+) tools? declares? an outputSchema \(the shape of what its prune keeps\): ([\d,]+) of the "
+                     r"([\d,]+) bytes \(\d+%\); `output_schema: false` on the source \(or on one tool\) leaves them "
+                     r"out: ([\d,]+) bytes\.", made.stderr)
+    assert said, made.stderr
+    typed, share, size, without = (int(group.replace(",", "")) for group in said.groups())
+    assert typed > 0 and size - without == share > 0
+    header = " ".join(line[2:] for line in out.read_text().splitlines() if line.startswith("# "))
+    assert f"leaves them out: {without:,} bytes." in header, header
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and f"{size:,} bytes of tools/list" in checked.stderr, checked.stderr
+    text = out.read_text()
+    out.write_text(re.sub(r"^(    openapi: .*)$", r"\1\n    output_schema: false", text, count=1, flags=re.M))
+    plain = mcprt("validate", str(out))
+    assert plain.returncode == 0 and f"{without:,} bytes of tools/list" in plain.stderr, plain.stderr

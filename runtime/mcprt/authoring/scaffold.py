@@ -384,11 +384,27 @@ def _slug(title: str) -> str:
     return slug if slug[0].isalpha() else f"api_{slug}"
 
 
+def output_schema_note(typed: int, size: int, without: int) -> str | None:
+    """What the outputSchemas take of a tools/list of `size` bytes listing every tool (`without`: its bytes with
+    none), and how to leave them out; None when no tool declares one. A suggested prune declares the schema of
+    what it keeps (so clients can check the structured result), which made GitHub's list 28% bigger (1,115,765
+    → 1,425,455 bytes: 373 schemas, 309,690 bytes) where a model was promised fewer tokens (big-API trial,
+    fault 8). The schemas are compact already — no descriptions, titles or examples: leaving those out too
+    saved 4,259 bytes (1.4%) — so the choice offered is whether to send them at all."""
+    if not typed or without >= size:
+        return None
+    share = (size - without) / size
+    return (f"{typed} {noun(typed, 'tool')} declare an outputSchema (the shape of what its prune keeps): "
+            f"{size - without:,} of the {size:,} bytes ({share:.0%}); `output_schema: false` on the source (or on "
+            f"one tool) leaves them out: {without:,} bytes.")
+
+
 def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None,
-              note: str | None = None) -> str:
+              note: str | None = None, schema_note: str | None = None) -> str:
     """The scaffold with its header's size line filled in: `tools` listed in `size` bytes of tools/list when
     every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes).
-    `note`: the scaffold's `left_out`, whose words about finding the unlisted tools follow the mode."""
+    `note`: the scaffold's `left_out`, whose words about finding the unlisted tools follow the mode.
+    `schema_note`: `output_schema_note`, said after the size."""
     if note and discovery is not None:
         text = text.replace(_wrapped(note), _wrapped(left_out_note(note, True)), 1)
     if discovery is None:
@@ -396,6 +412,8 @@ def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | Non
     else:
         line = (f"# tools/list: {discovery[1]:,} bytes for {discovery[0]} meta-tools in discovery mode; listing every "
                 f"tool, {size:,} bytes for {tools} {noun(tools, 'tool')}.")
+    if schema_note:
+        line += "\n" + _wrapped(schema_note)
     return text.replace("# TOOLS_LIST_SIZE", line)
 
 
