@@ -46,8 +46,9 @@ def manifest(shape: str, with_policy: bool) -> str:
             rules.append(f'    - {{match: {{tools: ["*"], when: "amount > `{1000 + i}`"}}, action: approve}}')
         else:
             rules.append(f'    - {{match: {{tools: ["no*"], principals: ["team-{i}-*"]}}, action: deny}}')
+    # typical: a glob, as the other rules: an exact tool name matching no served tool is a manifest error
     rules.append('    - {match: {tools: [noop]}, action: allow}' if shape == "worst" else
-                 '    - {match: {tools: [other_last]}, action: allow}')
+                 '    - {match: {tools: ["other_last_*"]}, action: allow}')
     return (head + "policy:\n  default: allow\n  rules:\n" + "\n".join(rules)
             + "\n  rate_limits:\n    - {match: {tools: [\"*\"]}, per: principal, limit: 100000000/s}\n")
 

@@ -49,6 +49,45 @@ def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path) ->
     assert checked.returncode == 0, checked.stderr
 
 
+# What `validate --strict` may still refuse in a manifest `init` wrote: review items left to the author, not faults
+# of `init`'s writing. A credential is the author's choice (`init` writes the declared ways commented, "keep
+# one"); tools with the same description or names over 48 characters are per-tool review; the description's own
+# warnings (a `$ref` refused, a nameless parameter, no `paths`) `init` prints on its stderr too; a `$ref` to a
+# file outside the manifest's folder tree (here a temporary folder: MCPRT_INCLUDE_PATHS) is where it is written.
+AUTHOR_REVIEW = ("which the source does not configure", "have the same description", "longer than 48 characters",
+                 "MCPRT_INCLUDE_PATHS")
+
+
+def _first_tag(document: str) -> str | None:
+    from mcprt.authoring.scaffold import open_spec, tag_counts
+
+    counts = tag_counts(open_spec(str(SPECS / document), Path("mcp.yaml"), None).compiled)
+    return counts[0][0] if counts else None
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_init_output_passes_validate_strict(document: str, tmp_path: Path) -> None:
+    """Found by the big-API trial (fault 5): `init --tag issues` on GitHub wrote `path_slashes: [path, dir]`, worked
+    out from the whole document, so `validate --strict` failed on init's own output (`path_slashes` names 'dir',
+    which is no path parameter …). What `init` says of the source as a whole is now read off the operations it
+    includes, and no strict warning is left at anything `init` wrote, with or without a tag (its first)."""
+    tag = _first_tag(document)
+    for variant, tags in (("all", ()), ("tagged", ("--tag", tag) if tag else None)):
+        if tags is None:  # the document tags no operation: the manifest of all of them is its only one
+            continue
+        out = tmp_path / variant / "mcp.yaml"
+        made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out), *tags)
+        assert made.returncode == 0, made.stderr
+        out.write_text(_base_url_set(out.read_text()))
+        checked = mcprt("validate", "--strict", str(out))
+        own = [line.split("warning: ", 1)[1] for line in made.stderr.splitlines() if line.startswith("warning: ")]
+        said = [line for line in checked.stderr.splitlines() if re.match(r".*mcp\.yaml:\d+:\d+: ", line)]
+        refused = [line for line in said if ": note: " not in line and not any(r in line for r in AUTHOR_REVIEW)
+                   and not any(warning[:60] in line for warning in own) and "… and " not in line]
+        assert not refused, (variant, checked.stderr)
+        assert checked.returncode == 0 or "treated as errors (--strict)" in checked.stderr, checked.stderr
+
+
 def test_init_lists_every_operation_names_poor_ones_and_comments_out_other_tags(tmp_path: Path) -> None:
     spec = tmp_path / "api.yaml"
     spec.write_text("""openapi: 3.0.3
@@ -424,7 +463,9 @@ def test_what_yaml_would_read_as_another_type_is_quoted_and_the_source_key_start
     text = out.read_text()
     assert "server:\n  name: api_1_000_000\n" in text and "sources:\n  api_1_000_000:\n" in text, text[:900]
     for key in ("true", "null", "1e3", "2024-01-01"):
-        assert f'      "{key}":' in text, text
+        assert re.search(rf'^      (# )?"{key}":', text, re.M), text
+    # keys with nothing set are listed as comments: made entries (deleting `# `), they still read back as strings
+    out.write_text(re.sub(r'^      # ("[^"]+": \{\})$', r"      \1", text, flags=re.M))
     shown = mcprt("tools", str(out), "--json")
     assert shown.returncode == 0, shown.stderr
     assert [tool["name"] for tool in json.loads(shown.stdout)["tools"]] == ["true", "null", "1e3", "delete_recipes"]
@@ -525,10 +566,12 @@ def test_a_commented_out_operation_is_added_as_the_header_says(tmp_path: Path) -
     out.write_text(_base_url_set(text).replace("      # addPet:\n      #   name: add_pet\n",
                                                "      addPet:\n        name: add_pet\n"))
     only_deleted = mcprt("validate", str(out))
-    assert only_deleted.returncode == 2
-    assert ("source 'swagger_petstore_openapi' has no operation 'addPet' among the operations its "
-            "`include`/`exclude` selects (an override shapes a selected operation; to add one, widen `include`)"
-            ) in only_deleted.stderr, only_deleted.stderr
+    # a note, not an error (fault 1 of the big-API trial: an override naming what is not served must not stop
+    # the rest), naming `include` and the key; the tool is not served until its tag is included
+    assert only_deleted.returncode == 0, only_deleted.stderr
+    assert ("note: source 'swagger_petstore_openapi': 1 `tools:` override names an operation outside those its "
+            "`include` selects, or gone from its description ('addPet')") in only_deleted.stderr, only_deleted.stderr
+    assert "3 tools from 1 source" in only_deleted.stderr
     out.write_text(out.read_text().replace("include: {tags: [store]}", "include: {tags: [store, pet]}"))
     added = mcprt("validate", str(out))
     assert added.returncode == 0, added.stderr
@@ -840,3 +883,26 @@ paths:
     assert mcprt("init", "--openapi", str(CATALOG / "petstore" / "spec" / "petstore.yaml"), "--out",
                  str(plain)).returncode == 0
     assert "path_slashes" not in plain.read_text()
+
+
+def test_init_says_what_the_output_schemas_cost_and_how_to_leave_them_out(tmp_path: Path) -> None:
+    """Big-API trial, fault 8: the outputSchemas init's suggested prunes declare made GitHub's tools/list 28% bigger
+    (1,115,765 → 1,425,455 bytes), and nothing said so or named `output_schema: false`. init now says both sizes,
+    in the header and on stderr; the size it gives without them is what the manifest with that line lists."""
+    out = tmp_path / "mcp.yaml"
+    made = mcprt("init", "--openapi", str(SPECS / "vendors" / "blockfrost.yaml"), "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    said = re.search(r"(\d+) tools? declares? an outputSchema \(the shape of what its prune keeps\): ([\d,]+) of the "
+                     r"([\d,]+) bytes \(\d+%\); `output_schema: false` on the source \(or on one tool\) leaves them "
+                     r"out: ([\d,]+) bytes\.", made.stderr)
+    assert said, made.stderr
+    typed, share, size, without = (int(group.replace(",", "")) for group in said.groups())
+    assert typed > 0 and size - without == share > 0
+    header = " ".join(line[2:] for line in out.read_text().splitlines() if line.startswith("# "))
+    assert f"leaves them out: {without:,} bytes." in header, header
+    checked = mcprt("validate", str(out))
+    assert checked.returncode == 0 and f"{size:,} bytes of tools/list" in checked.stderr, checked.stderr
+    text = out.read_text()
+    out.write_text(re.sub(r"^(    openapi: .*)$", r"\1\n    output_schema: false", text, count=1, flags=re.M))
+    plain = mcprt("validate", str(out))
+    assert plain.returncode == 0 and f"{without:,} bytes of tools/list" in plain.stderr, plain.stderr

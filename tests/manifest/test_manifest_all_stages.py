@@ -42,9 +42,10 @@ def test_an_override_typo_is_reported_with_the_schema_errors(tmp_path: Path, off
     lines = done.stderr.splitlines()
     assert any(line.startswith(f"{manifest}:2:") and "unknown key 'bogus_key'" in line for line in lines), lines
     assert any(":6:5: sources.a: unknown key 'retries'" in line for line in lines), lines
-    assert any(":11:" in line and "source 'b' has no operation 'serch' (did you mean 'search'?)" in line
+    # an override naming no operation is a warning (an upstream's removed operation must not stop the others)
+    assert any(":11:" in line and "warning: source 'b' has no operation 'serch' (did you mean 'search'?)" in line
                for line in lines), lines
-    assert "3 errors" in done.stderr
+    assert "2 errors" in done.stderr
 
 
 def test_a_source_that_cannot_open_is_reported_with_the_schema_errors(tmp_path: Path) -> None:
@@ -97,9 +98,9 @@ def test_a_schema_error_in_one_override_leaves_the_sources_other_overrides_check
         lines = done.stderr.splitlines()
         assert any(":6:" in line and "unknown key 'output_schma' (did you mean 'output_schema'?)" in line
                    for line in lines), lines
-        assert any(":7:" in line and "source 'a' has no operation 'serch' (did you mean 'search'?)" in line
+        assert any(":7:" in line and "warning: source 'a' has no operation 'serch' (did you mean 'search'?)" in line
                    for line in lines), (offline, lines)
-        assert "2 errors" in done.stderr, done.stderr
+        assert "1 error" in done.stderr, done.stderr
 
 
 
@@ -214,12 +215,13 @@ def test_a_source_that_cannot_open_leaves_the_others_overrides_and_the_policy_ch
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert any("missing.json" in line for line in lines), lines
-    assert any(":10:" in line and "source 'a' has no operation 'serch' (did you mean 'search'?)" in line
+    assert any(":10:" in line and "warning: source 'a' has no operation 'serch' (did you mean 'search'?)" in line
                for line in lines), lines
+    # a policy rule's exact name matching nothing stays an error: policy fails closed
     assert any(":4:" in line and "rules[0]: 'serch' matches no tool (did you mean 'search'?)" in line
                for line in lines), lines
     assert not any("gone_tool" in line or "'anything'" in line for line in lines), lines  # waits for its source
-    assert lines[-1] == "3 errors", lines
+    assert lines[-1] == "2 errors", lines
 
 
 def test_a_schema_error_leaves_the_policy_checked(tmp_path: Path) -> None:

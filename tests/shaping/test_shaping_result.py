@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 
 import pytest
 from mcp.types import CallToolResult
@@ -20,6 +21,7 @@ from mcprt.shaping import (
     shape_result,
 )
 from mcprt.contracts import ToolResult, UpstreamResult
+from mcprt.shaping.result import PRUNE_EXCERPT
 
 LIST_VIEW = "[].{number: number, title: title, state: state, user: user.login, labels: labels[].name}"
 ISSUE_LINES = "{% for i in result %}\n#{{ i.number }} {{ i.title }} ({{ i.state }}, @{{ i.user }})\n{% endfor %}"
@@ -227,7 +229,7 @@ def test_a_text_result_whose_rendering_passes_the_output_cap_is_shortened(monkey
 def test_a_prune_that_matches_nothing_gives_null_and_says_so(issues):
     """A body that is not an object (here a list) is left to the prune, even when it finds nothing."""
     result = shape(ok_json(issues), pruner=compile_prune("data"))
-    assert texts(result) == ["null", "Note: the prune expression 'data' matched nothing in this result"]
+    assert texts(result) == ["null", "Note: tool 'list_issues': its prune 'data' matched nothing in this result"]
     assert not result.is_error
 
 
@@ -235,9 +237,30 @@ def test_a_prune_that_finds_none_of_its_fields_in_an_object_sends_it_unpruned(is
     """An object the prune reads nothing of is not the shape it was written for (prune_miss.py)."""
     result = shape(ok_json({"items": issues[:1]}), pruner=compile_prune("data[].id"))
     assert texts(result) == [json.dumps({"items": issues[:1]}, separators=(",", ":"), ensure_ascii=False),
-                             "Note: the prune expression 'data[].id' found none of its fields in this response, "
+                             "Note: tool 'list_issues': its prune 'data[].id' found none of its fields in this response, "
                              "which is shown unpruned"]
     assert not result.is_error
+
+
+def test_a_long_prune_that_finds_nothing_costs_the_model_a_short_note_and_the_operator_gets_it_whole(caplog):
+    """Big-API trial, fault 6: GitHub's suggested prune of `repos/get` made a miss's note 4,266 of the result's
+    4,470 bytes (the whole expression, quoted). The note now names the tool and quotes at most PRUNE_EXCERPT
+    characters; the operator's log has the whole expression, once per tool and expression."""
+    fields = [f"field_number_{i}" for i in range(120)]
+    expression = "{" + ", ".join(f"{f}: {f}" for f in fields) + "}"
+    assert len(expression) > 4_000
+    body = {"message": "Moved Permanently", "documentation_url": "https://docs.example.com"}
+    with caplog.at_level(logging.WARNING, logger="mcprt.shaping"):
+        for _ in range(3):
+            result = shape(ok_json(body), pruner=compile_prune(expression))
+    value, note = texts(result)
+    assert json.loads(value) == body
+    excerpt = "'" + expression[:PRUNE_EXCERPT - 1] + "…'"
+    assert note == (f"Note: tool 'list_issues': its prune {excerpt} found none of its fields in this response, "
+                    "which is shown unpruned")
+    assert len(note.encode()) < 200
+    logged = [r.getMessage() for r in caplog.records if "its prune found none of its fields" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].endswith(expression) and "tool list_issues" in logged[0], logged
 
 
 def test_a_prune_that_fails_at_runtime_gives_null_and_says_why():
@@ -573,6 +596,6 @@ def test_a_proxied_result_the_prune_misses_passes_unpruned_with_a_note() -> None
         result = shape_result(upstream, Shaping(pruner=compile_prune("messages[].text"), output=output, tool="p"))
         assert [block["text"] for block in result.content] == [
             '{"ok":false,"error":"channel_not_found"}',
-            "Note: the prune expression 'messages[].text' found none of its fields in this response, which is "
+            "Note: tool 'p': its prune 'messages[].text' found none of its fields in this response, which is "
             "shown unpruned"]
         assert result.structured_content == body and not result.is_error

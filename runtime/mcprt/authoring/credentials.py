@@ -17,12 +17,13 @@ that carry a credential though the document declares them as ordinary parameters
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .signals import norm
 
 if TYPE_CHECKING:
-    from ..sources.openapi import CompiledOpenAPI
+    from ..sources.openapi.compiler import CompiledOperation
     from ..sources.openapi.security import SecurityScheme
 
 # Names that say "credential" on their own; a bare `token` must be described as one (GitHub's package
@@ -65,10 +66,10 @@ def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = ()) -> str:
     return 'auth: {bearer: "${API_TOKEN}"}'
 
 
-def credential_parameters(compiled: CompiledOpenAPI) -> list[str]:
+def credential_parameters(operations: Iterable[CompiledOperation]) -> list[str]:
     """Names (as written) of query, header and cookie parameters that carry a credential, in first-use order."""
     found: dict[str, None] = {}
-    for op in compiled.operations:
+    for op in operations:
         properties = op.operation.input_schema.get("properties") or {}
         for param in op.plan.params:
             if param.location not in ("query", "header", "cookie"):

@@ -10,22 +10,23 @@ meant to take one, so `init` lists it — commented with why — for the author 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .signals import norm
 
 if TYPE_CHECKING:
-    from ..sources.openapi import CompiledOpenAPI
+    from ..sources.openapi.compiler import CompiledOperation
 
 # "path" as a word in a description ("the file path", "URL-encoded path of the project"), not "paths"
 # or "xpath"; a bare mention of the URL's own path is rare in a path parameter's description
 _SAID = re.compile(r"\bpath\b", re.IGNORECASE)
 
 
-def path_parameters(compiled: CompiledOpenAPI) -> list[str]:
+def path_parameters(operations: Iterable[CompiledOperation]) -> list[str]:
     """Names (as written, first-use order) of path parameters named (`path`, `*_path`) or described as a path."""
     found: dict[str, None] = {}
-    for op in compiled.operations:
+    for op in operations:
         properties = op.operation.input_schema.get("properties") or {}
         for param in op.plan.params:
             if param.location != "path":

@@ -101,13 +101,16 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     lines = _header(spec, source, compiled, tags)
     lines += [f"    openapi: {_scalar(location)}"]
     lines += base_url_lines(compiled, opened.doc.data)
-    lines += _auth_hint(compiled)
-    lines += _path_slashes(compiled)
+    chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
+    # what is said of the source as a whole is read off the operations it serves: a parameter only operations
+    # outside the chosen tags have is named by nothing served (`validate --strict` refuses such a name)
+    served = [op for op, kept in zip(compiled.operations, chosen, strict=True) if kept]
+    lines += _auth_hint(compiled, served)
+    lines += _path_slashes(compiled, served)
     if tags:
         lines += [f"    include: {{tags: [{', '.join(_scalar(t) for t in tags)}]}}"]
     names = readable_names([(op.operation.meta.operation_id or None, op.method, op.path, op.operation.response_schema)
                             for op in compiled.operations], [op.operation.name for op in compiled.operations])
-    chosen = [not tags or any(t.lower() in wanted for t in op.tags) for op in compiled.operations]
     limit = max_manifest_bytes()
     room = limit - len("\n".join(lines).encode()) - _ROOM
     keys = unique_keys([(op.operation.meta.operation_id or None, op.method, op.path) for op in compiled.operations])
@@ -121,12 +124,15 @@ def scaffold(spec: str, tags: list[str], out: Path, cache_dir: Path | None, open
     fitted, note = fit_blocks(blocks, room, limit)
     if note:  # its size is known now; the words follow the mode `init` chooses later (`with_size`)
         lines[lines.index("# TOOLS_LIST_SIZE")] = f"# TOOLS_LIST_SIZE\n{_wrapped(note)}"
-    lines += ["    tools:" + ("" if fitted else " {}")] + fitted
+    set_any = any(not line.lstrip().startswith("#") for line in fitted)
+    lines += ["    tools:" + ("" if set_any else " {}" + (NONE_SET if fitted else ""))] + fitted
     included = sum(block.selected for block in blocks)
     pruned = sum(block.selected and bool(block.prune) and not block.prune_dropped for block in blocks) if fitted else 0
     return Scaffold("\n".join(lines) + "\n", len(compiled.operations), included, pruned, note)
 
 
+# After `tools: {}` when no operation has anything set: the operations are listed below it, as comments only
+NONE_SET = "   # nothing set: the operations below are served as they are; to set one, drop `{}` and its `# `"
 _ROOM = 2_000  # the size line `with_size` fills in, and the note, beside the limit
 
 
@@ -145,7 +151,12 @@ class Block:
         body = [f"        name: {_scalar(self.name)}"] if self.name else []
         if not self.prune_dropped:
             body += self.prune
-        lines = [self.comment, f"      {_key(self.key)}:" + ("" if body else " {}"), *body]
+        if not body:
+            # nothing to set: the key is listed as a comment, not as an empty entry. An entry is a claim on the
+            # operation, and one for every operation made an upstream's routine removal of any of them a
+            # warning (`toolset.build`); deleting `# ` makes it an override again
+            return [self.comment, f"      # {_key(self.key)}: {{}}"]
+        lines = [self.comment, f"      {_key(self.key)}:", *body]
         return lines if self.selected else [_comment_out(line) for line in lines]
 
 
@@ -255,7 +266,7 @@ def _header(spec: str, source: str, compiled: CompiledOpenAPI, tags: list[str]) 
     ]
 
 
-def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
+def _auth_hint(compiled: CompiledOpenAPI, served: list[Any]) -> list[str]:
     """The credentials the API declares, as commented `auth:` lines to keep one of (`credentials.py`), and
     the parameters that carry a credential, kept from the model with `credential_parameters`."""
     lines: list[str] = []
@@ -265,16 +276,16 @@ def _auth_hint(compiled: CompiledOpenAPI) -> list[str]:
         lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]
     lines += [f"    # {_one_line(scheme)}: call it through a signing proxy (base_url) or not at all"
               for scheme in unsupported(compiled.security_schemes)]
-    carried = credential_parameters(compiled)
+    carried = credential_parameters(served)
     if carried:
         lines.append(f"    credential_parameters: [{', '.join(_scalar(n) for n in carried)}]"
                      "   # parameters carrying a credential: kept from the model, sent by `auth`")
     return lines
 
 
-def _path_slashes(compiled: CompiledOpenAPI) -> list[str]:
-    """`path_slashes` for the path parameters that hold a path (`path_params.py`), with why."""
-    held = path_parameters(compiled)
+def _path_slashes(compiled: CompiledOpenAPI, served: list[Any]) -> list[str]:
+    """`path_slashes` for the path parameters of the `served` operations that hold a path (`path_params.py`)."""
+    held = path_parameters(served)
     if not held:
         return []
     return [f"    path_slashes: [{', '.join(_scalar(n) for n in held)}]   # these hold a path: '/' is sent "
@@ -373,11 +384,27 @@ def _slug(title: str) -> str:
     return slug if slug[0].isalpha() else f"api_{slug}"
 
 
+def output_schema_note(typed: int, size: int, without: int) -> str | None:
+    """What the outputSchemas take of a tools/list of `size` bytes listing every tool (`without`: its bytes with
+    none), and how to leave them out; None when no tool declares one. A suggested prune declares the schema of
+    what it keeps (so clients can check the structured result), which made GitHub's list 28% bigger (1,115,765
+    → 1,425,455 bytes: 373 schemas, 309,690 bytes) where a model was promised fewer tokens (big-API trial,
+    fault 8). The schemas are compact already — no descriptions, titles or examples: leaving those out too
+    saved 4,259 bytes (1.4%) — so the choice offered is whether to send them at all."""
+    if not typed or without >= size:
+        return None
+    share = (size - without) / size
+    return (f"{typed} {noun(typed, 'tool')} declare an outputSchema (the shape of what its prune keeps): "
+            f"{size - without:,} of the {size:,} bytes ({share:.0%}); `output_schema: false` on the source (or on "
+            f"one tool) leaves them out: {without:,} bytes.")
+
+
 def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | None = None,
-              note: str | None = None) -> str:
+              note: str | None = None, schema_note: str | None = None) -> str:
     """The scaffold with its header's size line filled in: `tools` listed in `size` bytes of tools/list when
     every tool is listed, and — when `with_discovery` set discovery mode — what that lists (tools, bytes).
-    `note`: the scaffold's `left_out`, whose words about finding the unlisted tools follow the mode."""
+    `note`: the scaffold's `left_out`, whose words about finding the unlisted tools follow the mode.
+    `schema_note`: `output_schema_note`, said after the size."""
     if note and discovery is not None:
         text = text.replace(_wrapped(note), _wrapped(left_out_note(note, True)), 1)
     if discovery is None:
@@ -385,6 +412,8 @@ def with_size(text: str, tools: int, size: int, discovery: tuple[int, int] | Non
     else:
         line = (f"# tools/list: {discovery[1]:,} bytes for {discovery[0]} meta-tools in discovery mode; listing every "
                 f"tool, {size:,} bytes for {tools} {noun(tools, 'tool')}.")
+    if schema_note:
+        line += "\n" + _wrapped(schema_note)
     return text.replace("# TOOLS_LIST_SIZE", line)
 
 

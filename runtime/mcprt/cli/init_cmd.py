@@ -28,8 +28,8 @@ EXIT_ABORTED = EXIT_FAILED_CHECK
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
-    from ..authoring.scaffold import (left_out_note, open_spec, scaffold, tag_counts, with_discovery,
-                                      with_size)
+    from ..authoring.scaffold import (left_out_note, open_spec, output_schema_note, scaffold, tag_counts,
+                                      with_discovery, with_size)
     from ..settings import load_settings
     from .common import quiet_logging
     from .choose_tags import choose_tags, interactive
@@ -65,8 +65,11 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
     os.close(handle)
     draft = Path(name)
 
+    schemas: list[tuple[int, int]] = []  # per measure: the listed tools with an outputSchema, the bytes without any
+
     async def measure() -> tuple[int, int] | None:
-        """The draft compiled: its listed tools and the bytes of its tools/list (None: it does not validate)."""
+        """The draft compiled: its listed tools and the bytes of its tools/list (None: it does not validate);
+        appends to `schemas` how many listed tools declare an outputSchema and the bytes without them."""
         from ..pipeline import Runtime
         from ..testing.overrides import load_for_replay
 
@@ -79,7 +82,10 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
             return None
         finally:
             await runtime.aclose()
-        return len(compiled.toolset.listed), len(compiled.toolset.list_result_bytes())
+        listed = compiled.toolset.listed
+        schemas.append((sum(1 for tool in listed if tool.output_schema is not None),
+                        len(compiled.toolset.list_result_bytes(output_schemas=False))))
+        return len(listed), len(compiled.toolset.list_result_bytes())
 
     text = made.text
     discovery: tuple[int, int] | None = None  # what discovery mode lists, when init chose it
@@ -101,11 +107,15 @@ def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool 
               f"`mcprt init`: please report it with the API description ({spec})", file=sys.stderr)
         return EXIT_BAD_INPUT
     tools, size = measured
-    out.write_text(with_size(text, tools, size, discovery, made.left_out), encoding="utf-8")
+    typed, without = schemas[0]  # of the manifest listing every tool (the first measure)
+    schema_note = output_schema_note(typed, size, without)
+    out.write_text(with_size(text, tools, size, discovery, made.left_out, schema_note), encoding="utf-8")
     print(f"{out}: {made.operations} {noun(made.operations, 'operation')}, {made.included} included ({tools} "
           f"{noun(tools, 'tool')}, {size:,} bytes of "
           f"tools/list), {made.pruned} with a suggested prune. Next: review it, then `mcprt validate {out}`.",
           file=sys.stderr)
+    if schema_note:
+        print(f"{out}: {schema_note}", file=sys.stderr)
     if made.left_out:
         print(f"{out}: {left_out_note(made.left_out, discovery is not None)}", file=sys.stderr)
     if discovery:

@@ -62,11 +62,13 @@ def reloader_for(runtime: Runtime, notifier: Any | None = None, *, baseline: boo
 
 def reload_status(runtime: Runtime) -> dict[str, Any]:
     """The last reload's outcome for `/healthz`: ok (None before any reload), outcome ("applied", "failed",
-    "abandoned"), reason (why abandoned), at, seconds, trigger, errors, totals (reloads, failures, abandoned)."""
+    "abandoned"), reason (why abandoned), at, seconds, trigger, errors, warnings (of the set served: the start's
+    before any reload), totals (reloads, failures, abandoned)."""
     from .status import ReloadStatus
 
     reloader = _reloaders.get(runtime)
-    return (reloader.status if reloader is not None else ReloadStatus()).to_dict()
+    served = ReloadStatus(warnings=[str(w) for w in runtime.warnings])  # no reloader: the start's set serves
+    return (reloader.status if reloader is not None else served).to_dict()
 
 
 async def reload_now(runtime: Runtime, notifier: Any | None = None) -> ReloadOutcome:

@@ -137,7 +137,9 @@ class Reloader:
         self.runtime = runtime
         self.notifier = notifier
         self.missing_grace = missing_grace
-        self.status = ReloadStatus()
+        # the warnings of the set served since the start (an override naming an operation gone upstream…), so
+        # `/status` says them before any reload, as the start's log did
+        self.status = ReloadStatus(warnings=[str(w) for w in runtime.warnings])
         self.drainer = Drainer()
         # The refused save's file contents while it waits to be confirmed (`confirm_seconds`), and the wait.
         self._refused_taken: dict[Path, str | None] | None = None

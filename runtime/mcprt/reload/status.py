@@ -25,7 +25,8 @@ class ReloadStatus:
     seconds: float | None = None  # how long the last attempt took
     trigger: str | None = None  # "files", "upstream" or "signal"
     errors: list[str] = field(default_factory=list)  # `file:line:col: message` lines of a failed attempt
-    # warnings of the set the last applied attempt serves (e.g. an item a re-list left out: its name was taken)
+    # warnings of the set served: the start's, then the last applied attempt's (e.g. an item a re-list left out:
+    # its name was taken; an override naming an operation its description no longer has)
     warnings: list[str] = field(default_factory=list)
     reloads: int = 0  # attempts that applied
     failures: int = 0  # attempts that kept the previous set because of errors

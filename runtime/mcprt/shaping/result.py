@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -101,6 +102,8 @@ from ..expressions.prune_budget import PruneBudgetExceeded
 from ..expressions.template_errors import TemplateRenderError
 from ..schema.structured_check import StructuredCheck
 from ..wording import byte_count, readable
+
+_log = logging.getLogger("mcprt.shaping")
 
 if TYPE_CHECKING:
     from ..expressions.templates import CompiledTemplate
@@ -383,31 +386,62 @@ def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
 # --- pruning, rendering, limits ---------------------------------------------------------------------
 
 
+# The most characters of a prune expression a note to the model quotes: the expression is the manifest author's,
+# and a suggested prune of GitHub's repository is 4,266 of the 4,470 bytes such a result took (big-API trial,
+# fault 6); the operator's log has it whole (`_log_prune_miss`).
+PRUNE_EXCERPT = 60
+
+
+def prune_excerpt(expression: str) -> str:
+    """`expression` on one line, quoted, cut to `PRUNE_EXCERPT` characters with `…` when longer."""
+    line = " ".join(expression.split())
+    return repr(line) if len(line) <= PRUNE_EXCERPT else repr(line[:PRUNE_EXCERPT - 1] + "…")
+
+
 def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
     """The value after the tool's prune and the auto-prune, and whether the prune missed the body and
-    the body is given unpruned instead (`prune_miss`; the auto-prune still applies)."""
+    the body is given unpruned instead (`prune_miss`; the auto-prune still applies). The notes name the tool and
+    quote at most `PRUNE_EXCERPT` characters of its expression; a miss is logged for the operator."""
     unpruned = False
     if shaping.pruner is not None:
         before = value
+        said = f"tool '{shaping.tool}': its prune {prune_excerpt(shaping.pruner.expression)}"
         try:
             value = shaping.pruner.apply(value)
         except PruneRuntimeError as exc:
+            _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
             if missed(before, None):  # it failed on an object it was not written for: show that object
-                notes.append(f"{exc}; the response is shown unpruned")
+                notes.append(f"{said} failed on this response ({exc.message}); the response is shown unpruned")
                 value, unpruned = before, True
             else:
-                notes.append(f"{exc}; the result is shown as null")
+                notes.append(f"{said} failed on this result ({exc.message}); the result is shown as null")
                 value = None
         else:
             if missed(before, value):
-                notes.append(f"the prune expression {shaping.pruner.expression!r} found none of its fields in this "
-                             f"response, which is shown unpruned")
+                _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
+                notes.append(f"{said} found none of its fields in this response, which is shown unpruned")
                 value, unpruned = before, True
             elif value is None and before is not None:
-                notes.append(f"the prune expression {shaping.pruner.expression!r} matched nothing in this result")
+                notes.append(f"{said} matched nothing in this result")
     if shaping.autoprune is not None:
         value = shaping.autoprune.apply(value)
     return value, unpruned
+
+
+_logged_misses: set[tuple[str, str]] = set()
+_MAX_LOGGED = 4096  # (tool, expression) pairs said once each; past it the set starts again
+
+
+def _log_prune_miss(tool: str, expression: str, what: str) -> None:
+    """Once per tool and expression (per process): the operator's sign that an upstream answers in another shape
+    than the prune was written for (an error body, a proxy page, a changed API), with the whole expression."""
+    if (tool, expression) in _logged_misses:
+        return
+    if len(_logged_misses) >= _MAX_LOGGED:
+        _logged_misses.clear()
+    _logged_misses.add((tool, expression))
+    _log.warning("tool %s: its prune %s in a response (said once per tool; `mcprt show %s` shows the prune and "
+                 "its line): %s", tool, what, tool, " ".join(expression.split()))
 
 
 def _json_fitting(

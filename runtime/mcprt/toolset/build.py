@@ -113,18 +113,11 @@ def _source_tools(
         for key in (op.key, *op.aliases, op.name):
             by_key.setdefault(key, op)
     overrides: dict[int, tuple[str, ToolOverride]] = {}
+    unmatched: list[str] = []
     for key, override in source.tools.items():
         op = by_key.get(key)
         if op is None:
-            import difflib  # only for a typo's hint: not on every start
-            hint = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.6)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-            if not hint and (source.include is not None or source.exclude is not None):
-                # an operation of the description that `include`/`exclude` leaves out has no tool to shape
-                suffix = " among the operations its `include`/`exclude` selects (an override shapes a selected " \
-                         "operation; to add one, widen `include`)"
-            out.append(loaded.diagnostic(("sources", source_name, "tools", key),
-                                         f"source '{source_name}' has no operation '{key}'{suffix}", prefer="key"))
+            unmatched.append(key)
             continue
         if id(op) in overrides:
             out.append(loaded.diagnostic(("sources", source_name, "tools", key),
@@ -132,6 +125,8 @@ def _source_tools(
                                          prefer="key"))
             continue
         overrides[id(op)] = (key, override)
+    if unmatched:
+        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key))
 
     defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
@@ -198,6 +193,44 @@ def _source_tools(
     _distinguish_descriptions(loaded, source_name, tools, max_chars, out)
     _check_name_lengths(loaded, source_name, tools, out)
     return tools
+
+
+# Up to this many unmatched override keys are named in the one note of a filtered source (`_unmatched_overrides`)
+SHOWN_UNMATCHED = 5
+
+
+def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
+                         known: list[str]) -> list[Diagnostic]:
+    """What an override naming no operation of the source is: never an error, as one operation an upstream
+    description drops (GitHub retires operations regularly, a URL spec changes under a running gateway) must not
+    stop the source's other tools, `mcprt up`, a restart or a reload. Ignoring it widens nothing: an override only
+    renames, describes, limits or disables its own operation, and with the operation gone there is no tool to
+    serve unlimited (access control is `policy:`, whose exact names stay errors: it fails closed).
+
+    - A source without `include`/`exclude`: one warning per key, at its line (`validate --strict` fails), with
+      the closest key when there is one (a typo, or the operation's new key after an upstream rename).
+    - A source with `include`/`exclude`: the overrides of operations its filter leaves out are expected there
+      (an `init` manifest narrowed with `include`, the README's advice) and cannot be told from gone ones without
+      the description's other operations, so one note at the filter's line names them (`--strict` passes)."""
+    filtered = [which for which in ("include", "exclude") if getattr(source, which) is not None]
+    if filtered:
+        shown = ", ".join(f"'{key}'" for key in keys[:SHOWN_UNMATCHED])
+        more = f" and {len(keys) - SHOWN_UNMATCHED:,} more" if len(keys) > SHOWN_UNMATCHED else ""
+        noun_ = "override names an operation" if len(keys) == 1 else "overrides name operations"
+        return [loaded.diagnostic(("sources", source_name, filtered[0]), (
+            f"source '{source_name}': {len(keys):,} `tools:` {noun_} outside those its `{filtered[0]}`"
+            f"{'/`exclude`' if len(filtered) == 2 else ''} selects, or gone from its description ({shown}{more}): "
+            "they shape nothing, and apply again if the operation is selected"), severity="note", prefer="key")]
+    import difflib  # only for a typo's hint: not on every start
+
+    found = []
+    for key in keys:
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+        found.append(loaded.diagnostic(("sources", source_name, "tools", key), (
+            f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and is "
+            "ignored (the source's other tools are served)"), severity="warning", prefer="key"))
+    return found
 
 
 PRACTICAL_NAME_LENGTH = 48
@@ -539,7 +572,10 @@ def _check_pinned(loaded: LoadedManifest, tools: list[Tool], out: list[Diagnosti
             import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
             suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-            out.append(loaded.diagnostic(("server", "pinned", i), f"pinned tool '{name}' does not exist{suffix}"))
+            # a warning, not an error: a tool an upstream drops must not stop the others (nothing to pin; pinning
+            # only lists a tool in discovery mode, so ignoring the name widens no access)
+            out.append(loaded.diagnostic(("server", "pinned", i), f"pinned tool '{name}' does not exist{suffix}: "
+                                         "nothing to pin", severity="warning"))
     pinned = set(loaded.manifest.server.pinned)
     for tool in tools:
         if tool.name in pinned:

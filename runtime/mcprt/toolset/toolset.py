@@ -182,15 +182,20 @@ class ToolSet:
             self._fingerprint = hashlib.sha256(self.list_result_bytes()).hexdigest()
         return self._fingerprint
 
-    def list_result_bytes(self) -> bytes:
+    def list_result_bytes(self, output_schemas: bool = True) -> bytes:
         """The tools/list result as compact JSON, UTF-8 (`mcprt tools --json` prints exactly this).
+        `output_schemas=False`: as it would be with every tool's `outputSchema` left out (`output_schema: false`),
+        what `mcprt init` tells beside the size (big-API trial, fault 8).
 
         Written by orjson (GitHub's 1.1 MB: ~0.003 s; `json` ~0.017 s), which is
         what the server's wire carries: non-finite numbers as `null` and tiny ones as `1e-7`, where
         `json` wrote the invalid `NaN` and `1e-07`; every other value is written as `json` writes
         it. What orjson refuses (an integer beyond 64 bits, a non-str key, a lone surrogate) is
         written by `json`, a lone surrogate as its `\\u` escape."""
-        listing = {"tools": self.list_tools()}
+        tools = self.list_tools()
+        if not output_schemas:
+            tools = [{key: value for key, value in tool.items() if key != "outputSchema"} for tool in tools]
+        listing = {"tools": tools}
         try:
             import orjson
 

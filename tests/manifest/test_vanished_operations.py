@@ -1,0 +1,156 @@
+"""An override, pin or filter naming an operation the description no longer has stops nothing (big-API trial,
+fault 1): GitHub retires operations regularly, and one `tools:` entry for a removed one made `mcprt up`, every
+restart and every reload fail for all 1,200 other tools. Such an entry is now a warning at its line
+(`validate --strict` fails), said in `mcprt up`'s log, `/status.json` and at a reload, and the rest is served.
+A policy rule naming an exact tool that is not served stays an error: policy fails closed.
+
+Real processes throughout: the description and the API are served over HTTP on 127.0.0.1 by the test, the CLI
+runs as a subprocess, and the served tools are called with the MCP SDK client over streamable HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.cli import mcprt_cli
+from tests.support.served import child_env, http_client, mcprt_http, text_of
+
+
+def _operation(operation_id: str, summary: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "summary": summary,
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}
+
+
+def _description(base: str, *, lock: bool) -> dict[str, Any]:
+    paths: dict[str, Any] = {"/items": {"get": _operation("items/list", "List items")}}
+    if lock:  # the operation an upstream retires
+        paths["/items/{id}/lock"] = {"put": {**_operation("items/lock", "Lock an item"), "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
+    return {"openapi": "3.0.3", "info": {"title": "Items", "version": "1"}, "servers": [{"url": base}],
+            "paths": paths}
+
+
+class _Api:
+    """The description at `/api.json` (with or without `items/lock`, as `lock` says) and the API itself."""
+
+    def __init__(self) -> None:
+        self.lock = True
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if self.path == "/api.json":
+                    body = json.dumps(_description(api.base, lock=api.lock)).encode()
+                elif self.path == "/items":
+                    body = b'{"items": ["a", "b"]}'
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def api() -> Iterator[_Api]:
+    served = _Api()
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+MANIFEST = """\
+version: 1
+server:
+  name: items
+  pinned: [lock_item]
+sources:
+  items:
+    openapi: {openapi}
+    tools:
+      "items/list": {{name: list_items}}
+      "items/lock": {{name: lock_item, description: Lock one item}}
+"""
+
+
+def test_an_operation_removed_upstream_is_a_warning_and_the_rest_is_served(api: _Api, tmp_path: Path) -> None:
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(openapi=f"{api.base}/api.json"))
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    assert mcprt_cli("validate", str(manifest), env=env).returncode == 0
+    api.lock = False  # the upstream retires `items/lock`
+    checked = mcprt_cli("validate", str(manifest), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert (f"{manifest}:10:7: warning: source 'items' has no operation 'items/lock' (did you mean 'items/list'?): "
+            "this override applies to nothing and is ignored (the source's other tools are served)") \
+        in checked.stderr, checked.stderr
+    assert f"{manifest}:4:12: warning: pinned tool 'lock_item' does not exist" in checked.stderr, checked.stderr
+    assert "1 tool from 1 source" in checked.stderr, checked.stderr
+    strict = mcprt_cli("validate", "--strict", str(manifest), env=env)
+    assert strict.returncode == 2 and "2 warnings treated as errors (--strict)" in strict.stderr, strict.stderr
+
+    with mcprt_http(manifest, env=env) as up:
+        assert "source 'items' has no operation 'items/lock'" in up.log(), up.log()
+        health = httpx.get(f"{up.base}/healthz", timeout=10).json()
+        assert health["tools"] == 1 and health["manifest"]["warnings"] == 2, health
+        warnings = httpx.get(f"{up.base}/status.json", timeout=10).json()["reload"]["warnings"]
+        assert any("mcp.yaml:10:7: warning: source 'items' has no operation 'items/lock'" in w for w in warnings), \
+            warnings
+
+        async def call() -> str:
+            async with http_client(up.url) as client:
+                assert [tool.name for tool in (await client.list_tools()).tools] == ["list_items"]
+                return text_of(await client.call_tool("list_items", {}))
+
+        import anyio
+        assert '"items"' in anyio.run(call)
+
+
+def test_a_reload_after_the_description_drops_an_operation_is_applied(api: _Api, tmp_path: Path) -> None:
+    """The trial's `reload failed; the previous tools keep serving … errors=48` (and nothing served after the
+    next restart): a local description losing an overridden operation now reloads, with the warning."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True)))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(openapi="api.json"))
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 2
+        assert "has no operation" not in up.log()
+        spec.write_text(json.dumps(_description(api.base, lock=False)))
+        applied = up.wait_log("reload applied", timeout=60)
+        assert "reload failed" not in applied, applied
+        assert "source 'items' has no operation 'items/lock'" in applied, applied
+        deadline = time.monotonic() + 10
+        while (health := httpx.get(f"{up.base}/healthz", timeout=10).json())["tools"] != 1:
+            assert time.monotonic() < deadline, health
+            time.sleep(0.1)
+        assert health["manifest"]["status"] != "error", health
+
+
+def test_a_policy_rule_naming_an_exact_tool_that_is_gone_still_refuses_the_manifest(api: _Api, tmp_path: Path) -> None:
+    """Policy fails closed: a deny naming a tool that is not served may be one renamed upstream, now allowed."""
+    api.lock = False
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(MANIFEST.format(openapi=f"{api.base}/api.json")
+                        + "policy:\n  rules:\n    - {match: {tools: [lock_item]}, action: deny}\n")
+    checked = mcprt_cli("validate", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+    assert checked.returncode == 2, checked.stderr
+    assert "rules[0]: 'lock_item' matches no tool" in checked.stderr, checked.stderr
