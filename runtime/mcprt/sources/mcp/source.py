@@ -67,6 +67,7 @@ from ...observability.hooks import observed_upstream
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
+from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
@@ -316,7 +317,7 @@ class McpServerSource:
         except TimeoutError:
             raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
+            if self._lost_by(client, exc):  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
                 raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
             self._check_session(client, exc)
@@ -392,7 +393,7 @@ class McpServerSource:
             raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
                              f"{again}{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED:
+            if self._lost_by(client, exc):
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
             self._check_session(client, exc)
@@ -468,6 +469,12 @@ class McpServerSource:
             self._client = None
             self._renew = renew
             self._lost.set()
+
+    def _lost_by(self, client: Client, exc: MCPError) -> bool:
+        """Whether `exc` from a request on `client` says the connection (or the request's answer) was lost,
+        by what happened to the connection (lost.py), never by its code alone: a server's own -32000 is an
+        answer. A connection this source already gave up (lost, renewed, closing) has ended for its requests."""
+        return is_transport_loss(client, exc) or (exc.code == types.CONNECTION_CLOSED and self._client is not client)
 
     def _check_session(self, client: Client, exc: MCPError) -> None:
         """Raise _SessionGone (after handing the connection back) when `exc` is the server's 404 for our session."""
