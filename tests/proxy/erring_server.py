@@ -1,7 +1,9 @@
 """An SDK (`MCPServer`) server whose answers are ordinary JSON-RPC errors in the server-error range: `busy`
 answers -32000 "database is locked" (JSON-RPC 2.0 §5.1: -32000 to -32099 are the server's own), the
 resource `err://busy` -32000 "backend busy"; `slow` sleeps `seconds` and answers "slow done", the call
-of another client in flight meanwhile. Run as `erring_server.py` (stdio) or `erring_server.py --http`
+of another client in flight meanwhile. `custom` (and the resource `err://custom`, the prompt `custom`)
+answers -32099 with `data` holding an `apiKey` (a secret-looking value); `need_url` answers -32042
+URLElicitationRequired (MCP 2025-11-25) for https://example.com/oauth, elicitationId `auth-7`. Run as `erring_server.py` (stdio) or `erring_server.py --http`
 (streamable HTTP on 127.0.0.1; prints `PORT n`)."""
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sys
 
 import anyio
 from mcp.server import MCPServer
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+from mcp_types import ElicitRequestURLParams
 
 server = MCPServer("erring", log_level="CRITICAL")
 
@@ -33,6 +36,34 @@ async def slow(seconds: float) -> str:
 def busy_resource() -> str:
     """Fails with JSON-RPC error -32000."""
     raise MCPError(code=-32000, message="backend busy")
+
+
+CUSTOM_DATA = {"why": "because", "apiKey": "sk-live-0123456789abcdef"}
+
+
+@server.tool()
+def custom() -> str:
+    """Fails with -32099 and data."""
+    raise MCPError(code=-32099, message="custom upstream failure", data=CUSTOM_DATA)
+
+
+@server.tool()
+def need_url() -> str:
+    """Needs the user to authorize at a URL first: -32042."""
+    raise UrlElicitationRequiredError([ElicitRequestURLParams(
+        message="Authorize access", url="https://example.com/oauth", elicitation_id="auth-7")])
+
+
+@server.resource("err://custom")
+def custom_resource() -> str:
+    """Fails with -32099 and data."""
+    raise MCPError(code=-32099, message="custom resource failure", data=CUSTOM_DATA)
+
+
+@server.prompt()
+def custom_prompt() -> str:
+    """Fails with -32099 and data."""
+    raise MCPError(code=-32099, message="custom prompt failure", data=CUSTOM_DATA)
 
 
 @server.resource("err://fine")

@@ -96,3 +96,56 @@ async def test_a_resource_read_answered_32000_is_the_servers_error(served: UpPro
         assert fine.contents[0].text == "fine"  # type: ignore[union-attr]
     assert "connection ended" not in served.log_since(mark)
     assert _sources(served)[source]["restarts"] == restarts
+
+
+# Upstream JSON-RPC errors reach the client as the same error (server/upstream_errors.py). Found by the same
+# trial: a tools/call answered -32099 with `data` (or -32042 URLElicitationRequired, MCP 2025-11-25) reached
+# the client as a tool error "server 'x' refused the call: …", code and data lost, so the authorization URL
+# of -32042 never reached the user; resources/read kept the code but dropped `data`.
+
+CUSTOM = (-32099, {"why": "because", "apiKey": "[redacted]"})  # a secret-looking value is never relayed
+MODES = ["legacy", "2026-07-28"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
+async def test_a_tool_calls_json_rpc_error_reaches_the_client_as_that_error(served: UpProcess, prefix: str,
+                                                                            mode: str) -> None:
+    async with http_client(served.url, mode=mode) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool(f"{prefix}custom", {})
+    assert (raised.value.code, raised.value.message, raised.value.data) == (
+        CUSTOM[0], "custom upstream failure", CUSTOM[1])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("prefix", ["", "h+"], ids=["command", "url"])
+async def test_a_resource_reads_and_a_prompts_errors_keep_their_data(served: UpProcess, prefix: str,
+                                                                      mode: str) -> None:
+    async with http_client(served.url, mode=mode) as client:
+        with pytest.raises(MCPError) as read:
+            await client.read_resource(f"{prefix}err://custom")
+        with pytest.raises(MCPError) as got:
+            await client.get_prompt(f"{prefix.replace('+', '_')}custom_prompt", {})
+    assert (read.value.code, read.value.data) == CUSTOM and "custom resource failure" in read.value.message
+    assert (got.value.code, got.value.data) == CUSTOM and "custom prompt failure" in got.value.message
+
+
+@pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
+async def test_url_elicitation_required_reaches_a_2025_11_25_client_with_its_elicitations(
+        served: UpProcess, prefix: str) -> None:
+    async with http_client(served.url, mode="legacy") as client:
+        assert client.protocol_version == "2025-11-25"
+        with pytest.raises(MCPError) as raised:
+            await client.call_tool(f"{prefix}need_url", {})
+    assert (raised.value.code, raised.value.message) == (types.URL_ELICITATION_REQUIRED, "URL elicitation required")
+    assert raised.value.data == {"elicitations": [{"mode": "url", "message": "Authorize access",
+                                                   "url": "https://example.com/oauth", "elicitationId": "auth-7"}]}
+
+
+async def test_url_elicitation_required_is_a_tool_error_for_a_2026_client(served: UpProcess) -> None:
+    """-32042 was removed in 2026-07-28 (mcp_types: "2025-11-25 only"): that client gets no code its
+    version lacks, but the call's tool error with the upstream's message."""
+    async with http_client(served.url, mode="2026-07-28") as client:
+        result = await client.call_tool("need_url", {})
+    assert result.is_error and text_of(result) == "need_url: server 'ers' refused the call: URL elicitation required"

@@ -39,6 +39,7 @@ from .pagination import refuse_cursor
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result
+from .upstream_errors import relayed as relayed_error
 from .streaming import may_request
 from .tasks import EXTENSION, TaskService, client_declares_tasks, missing_extension
 
@@ -197,6 +198,11 @@ def build_server(
             result.outcome = "internal"
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.annotate_call(result.raw_bytes, result.sent_bytes, result.outcome)
+        if result.protocol_error is not None:  # a proxied server's JSON-RPC error: the same error (upstream_errors.py)
+            error = relayed_error(result.protocol_error["code"], result.protocol_error["message"],
+                                  result.protocol_error.get("data"), ctx.protocol_version)
+            if error is not None:
+                raise error
         return to_call_result(result, tool.name)
 
     def input_schema(name: str) -> Mapping[str, Any] | None:

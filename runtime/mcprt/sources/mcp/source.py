@@ -71,7 +71,7 @@ from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
-from .vetting import complainer
+from .vetting import NOT_A_RESPONSE, complainer
 from .wellformed import shown
 
 BACKOFF_CAP = 30.0
@@ -326,8 +326,11 @@ class McpServerSource:
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
-            raise UpstreamRefused(f"{context.tool}: server '{self.name}' refused the call: {exc.message}",
-                                  exc.code, exc.message) from None
+            refused = f"{context.tool}: server '{self.name}' refused the call: {exc.message}"
+            if exc.code == types.INTERNAL_ERROR and exc.message == NOT_A_RESPONSE:
+                raise ToolCallError(refused) from None  # vetting.py's stand-in for a malformed answer: no error it sent
+            raise UpstreamRefused(refused,
+                                  exc.code, exc.message, exc.data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
