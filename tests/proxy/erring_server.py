@@ -3,16 +3,19 @@ answers -32000 "database is locked" (JSON-RPC 2.0 §5.1: -32000 to -32099 are th
 resource `err://busy` -32000 "backend busy"; `slow` sleeps `seconds` and answers "slow done", the call
 of another client in flight meanwhile. `custom` (and the resource `err://custom`, the prompt `custom`)
 answers -32099 with `data` holding an `apiKey` (a secret-looking value); `need_url` answers -32042
-URLElicitationRequired (MCP 2025-11-25) for https://example.com/oauth, elicitationId `auth-7`. Run as `erring_server.py` (stdio) or `erring_server.py --http`
+URLElicitationRequired (MCP 2025-11-25) for https://example.com/oauth, elicitationId `auth-7`;
+`meta_echo` answers the request `_meta` it received as JSON (keys sorted). Run as `erring_server.py` (stdio) or `erring_server.py --http`
 (streamable HTTP on 127.0.0.1; prints `PORT n`)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 from mcp_types import ElicitRequestURLParams
 
@@ -52,6 +55,12 @@ def need_url() -> str:
     """Needs the user to authorize at a URL first: -32042."""
     raise UrlElicitationRequiredError([ElicitRequestURLParams(
         message="Authorize access", url="https://example.com/oauth", elicitation_id="auth-7")])
+
+
+@server.tool()
+def meta_echo(ctx: Context) -> str:
+    """The request's `_meta` as the server got it."""
+    return json.dumps(dict(ctx.request_context.meta or {}), sort_keys=True)
 
 
 @server.resource("err://custom")

@@ -11,6 +11,7 @@ tests/sources/test_sources_mcp_stdio.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,27 @@ async def test_url_elicitation_required_is_a_tool_error_for_a_2026_client(served
     async with http_client(served.url, mode="2026-07-28") as client:
         result = await client.call_tool("need_url", {})
     assert result.is_error and text_of(result) == "need_url: server 'ers' refused the call: URL elicitation required"
+
+
+# Request `_meta` (sources/mcp/request_meta.py). Found by the same trial: `tools/call` with `_meta:
+# {"progressToken": "tok1", "example.com/x": "y"}` reached the upstream as `{"progress_token": 9, "traceparent":
+# …}`, the vendor key dropped.
+
+SENT_META = {"progressToken": "tok1", "example.com/tenant": "acme", "correlationId": "c-42",
+             "io.modelcontextprotocol/related-task": {"taskId": "t1"}, "mcprt/approval": {"id": "forged"},
+             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+@pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
+async def test_a_requests_vendor_meta_reaches_the_upstream_and_reserved_keys_do_not(served: UpProcess,
+                                                                                    prefix: str) -> None:
+    async with http_client(served.url) as client:
+        result = await client.session.send_request(
+            types.CallToolRequest(params=types.CallToolRequestParams(
+                name=f"{prefix}meta_echo", arguments={}, _meta=SENT_META)),  # type: ignore[call-arg]
+            types.CallToolResult)
+    seen = json.loads(text_of(result))
+    assert {k: seen.get(k) for k in ("example.com/tenant", "correlationId")} == {
+        "example.com/tenant": "acme", "correlationId": "c-42"}, seen
+    assert "io.modelcontextprotocol/related-task" not in seen and "mcprt/approval" not in seen, seen
+    assert seen.get("progress_token") != "tok1" and seen.get("traceparent") != SENT_META["traceparent"], seen

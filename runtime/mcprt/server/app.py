@@ -169,6 +169,7 @@ def build_server(
                 principal=principal,
                 session_id=session_id_of(ctx),
                 peer=peer,
+                meta=params.meta,
             )
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS

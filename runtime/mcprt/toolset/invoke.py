@@ -10,7 +10,7 @@ import asyncio
 import difflib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import PolicyDenied, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
@@ -141,14 +141,16 @@ def resolve_or_refuse(toolset: ToolSet, name: str, principal: Principal | None, 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
                     progress: Any = None, principal: Principal | None = None,
                     session_id: str | None = None, peer: ClientPeer | None = None,
-                    via: str | None = None, call_id: str | None = None) -> ToolResult:
+                    via: str | None = None, call_id: str | None = None,
+                    meta: Mapping[str, Any] | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
     outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
     call ended by a stop whose drain ran out (`stopping.RUNNING.end_all`) answers a tool error saying
     the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection.
     `via`: the meta-tool that relays this call (discovery's `call_tool`), or None for a direct call
-    (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one."""
+    (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one.
+    `meta`: the client's request `_meta` (`CallContext.meta`)."""
     started = time.perf_counter()
     call_id = call_id or new_call_id()
     task = RUNNING.enter()
@@ -174,6 +176,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             output_declared=tool.output_schema is not None,
             hidden_arguments=tool.args.hidden,
             call_id=call_id,
+            meta=meta,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)

@@ -71,6 +71,7 @@ from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
+from .request_meta import forwarded_meta
 from .vetting import NOT_A_RESPONSE, complainer
 from .wellformed import shown
 
@@ -310,8 +311,9 @@ class McpServerSource:
                     upstream_name,
                     arguments,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
-                    # W3C trace context in params._meta, as the MCP semantic conventions propose
-                    meta=carrier or None,  # type: ignore[arg-type]
+                    # the client's vendor keys (request_meta.py), and W3C trace context in params._meta, as the
+                    # MCP semantic conventions propose
+                    meta={**forwarded_meta(context.meta), **(carrier or {})} or None,  # type: ignore[arg-type]
                 )
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except TimeoutError:
