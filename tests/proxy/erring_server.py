@@ -4,7 +4,10 @@ resource `err://busy` -32000 "backend busy"; `slow` sleeps `seconds` and answers
 of another client in flight meanwhile. `custom` (and the resource `err://custom`, the prompt `custom`)
 answers -32099 with `data` holding an `apiKey` (a secret-looking value); `need_url` answers -32042
 URLElicitationRequired (MCP 2025-11-25) for https://example.com/oauth, elicitationId `auth-7`;
-`meta_echo` answers the request `_meta` it received as JSON (keys sorted). Run as `erring_server.py` (stdio) or `erring_server.py --http`
+`meta_echo` answers the request `_meta` it received as JSON (keys sorted). `links` answers a resource link to
+`err://fine` and that resource embedded, the prompt `with_resource` embeds it too; reading `err://fine` says
+which transport served it ("fine (stdio)", "fine (http)"). `ask` elicits a name (form mode) and answers
+"hello NAME". Run as `erring_server.py` (stdio) or `erring_server.py --http`
 (streamable HTTP on 127.0.0.1; prints `PORT n`)."""
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
-from mcp_types import ElicitRequestURLParams
+from pydantic import BaseModel
+from mcp_types import CallToolResult, ElicitRequestURLParams, EmbeddedResource, ResourceLink, TextResourceContents
 
 server = MCPServer("erring", log_level="CRITICAL")
 
@@ -63,6 +67,19 @@ def meta_echo(ctx: Context) -> str:
     return json.dumps(dict(ctx.request_context.meta or {}), sort_keys=True)
 
 
+class Name(BaseModel):
+    """What `ask` asks."""
+
+    name: str
+
+
+@server.tool()
+async def ask(ctx: Context) -> str:
+    """Asks the client's user for a name."""
+    answer = await ctx.elicit("Who are you?", Name)
+    return f"hello {getattr(answer, 'data', None)}"
+
+
 @server.resource("err://custom")
 def custom_resource() -> str:
     """Fails with -32099 and data."""
@@ -75,10 +92,27 @@ def custom_prompt() -> str:
     raise MCPError(code=-32099, message="custom prompt failure", data=CUSTOM_DATA)
 
 
+TRANSPORT = "http" if "--http" in sys.argv else "stdio"
+
+
 @server.resource("err://fine")
 def fine_resource() -> str:
-    """Reads."""
-    return "fine"
+    """Reads, naming the transport that served it."""
+    return f"fine ({TRANSPORT})"
+
+
+@server.tool()
+def links() -> CallToolResult:
+    """A link to err://fine and the resource embedded."""
+    return CallToolResult(content=[
+        ResourceLink(type="resource_link", uri="err://fine", name="fine"),
+        EmbeddedResource(type="resource", resource=TextResourceContents(uri="err://fine", text="fine"))])
+
+
+@server.prompt()
+def with_resource() -> list[dict[str, object]]:
+    """A message embedding err://fine."""
+    return [{"role": "user", "content": {"type": "resource", "resource": {"uri": "err://fine", "text": "fine"}}}]
 
 
 if __name__ == "__main__":

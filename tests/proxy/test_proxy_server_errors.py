@@ -94,7 +94,7 @@ async def test_a_resource_read_answered_32000_is_the_servers_error(served: UpPro
             await client.read_resource(f"{prefix}err://busy")
         assert (raised.value.code, "backend busy" in raised.value.message) == (-32000, True), raised.value
         fine = await client.read_resource(f"{prefix}err://fine")
-        assert fine.contents[0].text == "fine"  # type: ignore[union-attr]
+        assert fine.contents[0].text.startswith("fine")  # type: ignore[union-attr]
     assert "connection ended" not in served.log_since(mark)
     assert _sources(served)[source]["restarts"] == restarts
 
@@ -174,3 +174,59 @@ async def test_a_requests_vendor_meta_reaches_the_upstream_and_reserved_keys_do_
         "example.com/tenant": "acme", "correlationId": "c-42"}, seen
     assert "io.modelcontextprotocol/related-task" not in seen and "mcprt/approval" not in seen, seen
     assert seen.get("progress_token") != "tok1" and seen.get("traceparent") != SENT_META["traceparent"], seen
+
+
+
+# Resource URIs in tool results and prompt messages (offerings/offerset.py `exposed_block`). Found by the same
+# trial: a prefixed source's resource link `my://res/1` was passed on as is, and reading it through mcprt
+# reached the other source serving `my://res/1` (README "Names and URIs": the prefix is added to the URIs in
+# what the server returns).
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_links_and_embedded_resources_of_a_prefixed_source_lead_back_to_it(served: UpProcess,
+                                                                                mode: str) -> None:
+    async with http_client(served.url, mode=mode) as client:
+        linked = await client.call_tool("h_links", {})
+        link, embedded = linked.content
+        assert (link.type, str(link.uri)) == ("resource_link", "h+err://fine"), link  # type: ignore[union-attr]
+        assert str(embedded.resource.uri) == "h+err://fine", embedded  # type: ignore[union-attr]
+        read = await client.read_resource(str(link.uri))  # type: ignore[union-attr]
+        assert read.contents[0].text == "fine (http)"  # type: ignore[union-attr]  # the source that linked it
+        prompt = await client.get_prompt("h_with_resource", {})
+        assert str(prompt.messages[0].content.resource.uri) == "h+err://fine"  # type: ignore[union-attr]
+        unprefixed = await client.call_tool("links", {})  # a source without a prefix: as the server wrote it
+        assert str(unprefixed.content[0].uri) == "err://fine"  # type: ignore[union-attr]
+        assert (await client.read_resource("err://fine")).contents[0].text == "fine (stdio)"  # type: ignore[union-attr]
+
+
+# A cancelled call voids its questions (sources/mcp/relay.py `Relay.calling`). Found by the same trial: a client
+# that cancelled its tools/call while the upstream's elicitation/create to it was pending got no
+# `notifications/cancelled` for that request (a server asked directly sends one), so its dialog stayed open and
+# a late answer was taken silently.
+
+@pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
+async def test_cancelling_a_call_voids_its_pending_elicitation_at_the_client(served: UpProcess, prefix: str) -> None:
+    asked = anyio.Event()
+    voided = anyio.Event()
+
+    async def elicitation(context: Any, params: Any) -> types.ElicitResult:
+        asked.set()
+        try:
+            await anyio.sleep(60)  # the user never answers
+        except anyio.get_cancelled_exc_class():
+            voided.set()  # the SDK client cancels the callback when the server cancels the request
+            raise
+        return types.ElicitResult(action="decline")
+
+    async with http_client(served.url, elicitation_callback=elicitation) as client:
+        with anyio.fail_after(20):
+            with anyio.CancelScope() as call:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(client.call_tool, f"{prefix}ask", {})
+                    await asked.wait()
+                    call.cancel()  # the SDK client sends notifications/cancelled for its tools/call
+            with anyio.move_on_after(8):
+                await voided.wait()
+            assert voided.is_set(), served.log()[-3000:]
+        after = await client.call_tool(f"{prefix}slow", {"seconds": 0})  # the source serves on
+        assert text_of(after) == "slow done"

@@ -160,8 +160,8 @@ def build_server(
             return to_call_result(found, params.name)
         tool = found
 
-        def run(peer: Any) -> Any:
-            return call_tool(
+        async def run(peer: Any) -> ToolResult:
+            result = await call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
@@ -171,6 +171,10 @@ def build_server(
                 peer=peer,
                 meta=params.meta,
             )
+            # resource links and embedded resources name URIs a client reads through mcprt: with the source's
+            # prefix (a direct answer and a task's result alike)
+            result.content = toolset.offers.exposed_content(tool.source, result.content)
+            return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         # through discovery's call tool: the operation (only the tasks extension's era asks which it is)

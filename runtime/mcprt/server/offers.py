@@ -425,9 +425,15 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         prompt = offers.prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, "prompt", params.name, "prompts"))
-        return await relayed(ctx, params, prompt.provider, lambda peer: _offer_call(
-            prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer),
-            protocol_version=ctx.protocol_version))
+        async def run(peer: Any) -> dict[str, Any]:
+            result = await _offer_call(prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer),
+                                       protocol_version=ctx.protocol_version)
+            for message in result.get("messages", []):  # embedded resources and links: read through mcprt
+                if isinstance(message, dict) and "content" in message:
+                    message["content"] = offers.exposed_block(prompt.source, message["content"])
+            return result
+
+        return await relayed(ctx, params, prompt.provider, run)
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
         offers = offering("completions")

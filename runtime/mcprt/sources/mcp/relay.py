@@ -58,7 +58,7 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -101,6 +101,9 @@ class _Call:
     trace_id: int
     span_id: int
     clock: CallClock | None = None  # the call's time limit, stopped while its client is asked
+    # the questions of this call out with its client: cancelled when the call ends (`Relay.calling`), so the
+    # client is told they are void, as a server's own cancelled request tells it
+    asks: set[anyio.CancelScope] = field(default_factory=set)
 
 
 def _traced_request() -> tuple[int, int, Any]:
@@ -138,15 +141,25 @@ class Relay:
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
 
     @contextmanager
-    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[None]:
+    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
         """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
-        time limit, stopped while that peer is asked)."""
+        time limit, stopped while that peer is asked). Yields the call, for `settle`."""
         trace_id, span_id, attached = _traced_request()
         call = _Call(peer, trace_id, span_id, clock)
         token = CALLER.set(call)
         self._in_flight.append(call)
         try:
-            yield
+            yield call
+        except anyio.get_cancelled_exc_class():
+            # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
+            # out are void. Cancelling their requests makes the SDK tell the client so, with
+            # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
+            # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
+            # open for a call that is gone and no late answer is taken. A call that was answered leaves them be:
+            # a question it was told from may be the server's own (a `roots/list` after a roots change).
+            for ask in list(call.asks):
+                ask.cancel()
+            raise
         finally:
             self._in_flight.remove(call)
             if attached is not None:
@@ -154,6 +167,16 @@ class Relay:
 
                 context.detach(attached)
             CALLER.reset(token)
+
+    @staticmethod
+    async def settle(call: _Call, within: float = 2.0) -> None:
+        """Wait, at most `within` seconds, until the questions `calling` voided as `call` ended have told
+        their client (the SDK writes `notifications/cancelled` as each request unwinds). A request the client
+        cancelled must wait for this before it ends: its response stream, which carries the notification to
+        that client, closes with it."""
+        with anyio.move_on_after(within):
+            while call.asks:
+                await anyio.sleep(0.01)
 
     def caller(self, meta: Any = None, *, question: bool = True) -> ClientPeer:
         """The client to ask: the one whose call sent the question (see the module docstring);
@@ -218,8 +241,17 @@ class Relay:
             wire = await SECRETS.scrub_prose_async(wire)  # a sampling message's image: off the loop when large
             within = self._within.get(method, ASK_CLIENT)
             clock = call.clock if call is not None else None
-            with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
-                result = await peer.request(method, wire)
+            voided = anyio.CancelScope()  # cancelled when the call that asked ends first (`calling`)
+            if call is not None:
+                call.asks.add(voided)
+            try:
+                with voided, anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
+                    result = await peer.request(method, wire)
+            finally:
+                if call is not None:
+                    call.asks.discard(voided)
+            if voided.cancelled_caught:
+                raise RelayError(f"the call that asked {method} ended before the client answered")
             if bound.cancelled_caught:
                 who = "mcprt's client" if peer is self._sole.peer else "the client"
                 raise RelayError(f"{who} did not answer {method} within {within:g}s", types.REQUEST_TIMEOUT)

@@ -305,8 +305,9 @@ class McpServerSource:
         """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s")."""
         # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
         clock = CallClock(context.timeout)
+        call = None
         try:
-            with clock.scope, self.relay.calling(context.peer, clock), tracking() as delivery:
+            with clock.scope, self.relay.calling(context.peer, clock) as call, tracking() as delivery:
                 return await client.call_tool(
                     upstream_name,
                     arguments,
@@ -316,6 +317,11 @@ class McpServerSource:
                     meta={**forwarded_meta(context.meta), **(carrier or {})} or None,  # type: ignore[arg-type]
                 )
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
+        except anyio.get_cancelled_exc_class():
+            if call is not None:  # the client cancelled: its questions out are void, and it is told so (relay.py)
+                with anyio.CancelScope(shield=True):
+                    await self.relay.settle(call)
+            raise
         except TimeoutError:
             raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
