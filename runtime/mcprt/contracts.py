@@ -114,6 +114,9 @@ class CallContext:
     # call line and event count the call, so the relay's event is `relayed` however the relay ends (a client's
     # cancel included), and a call is never counted twice (`observability.events.CallEvent.relayed`).
     relay_reached: bool = False
+    # The client's request `_meta` as it sent it (None: none): a proxied MCP server gets its vendor keys
+    # (sources/mcp/request_meta.py says which)
+    meta: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -171,10 +171,11 @@ class UpstreamRefused(ToolCallError):
     """A proxied MCP server answered the call with a JSON-RPC error (`code`) instead of a result: a
     direct call answers the model this tool error; a task reads `failed` with the error (SEP-2663)."""
 
-    def __init__(self, message: str, code: int, upstream_message: str) -> None:
+    def __init__(self, message: str, code: int, upstream_message: str, data: object = None) -> None:
         super().__init__(message)
         self.code = code
         self.upstream_message = upstream_message
+        self.data = data  # the error's `data` as the upstream sent it (None: none); scrubbed where it is relayed
 
 
 class PolicyDenied(ToolCallError):

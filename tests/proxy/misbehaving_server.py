@@ -11,6 +11,7 @@ server announce the change (the `announce` tool). Its keys:
         {"pages": {"": {"items": [...], "next": "c1"}, "c1": {...}}}  pages by cursor, or
         {"endless": N}  every page N items and a new cursor, forever
     redirect (HTTP only): {"from": "/old", "to": "http://…"}  answer POSTs to `from` with a 307
+    get_status (HTTP only): the status the optional GET stream is answered (default 405)
 
 Tools every scenario has, whatever its `tools` list says, answer `tools/call`:
     echo {text}            → the text (the normal tool the other items must not break)
@@ -23,6 +24,7 @@ Tools every scenario has, whatever its `tools` list says, answer `tools/call`:
     stray_response         → first a response with an id nobody asked, then the answer
     bad_notification       → first notifications/progress and notifications/message with bad params
     garbage_line           → first a line that is not JSON on stdout, then the answer
+    http500 (HTTP only)    → HTTP 500 with a plain-text body, no JSON-RPC message
 Every call is answered with "ok: <tool>" in a text block unless said otherwise. `resources/read` of
 test://broken answers contents without a `uri`.
 """
@@ -151,8 +153,10 @@ def serve_http(port: int) -> None:
         if redirect and request.url.path == redirect["from"]:
             return Response(status_code=307, headers={"location": redirect["to"]})
         if request.method != "POST":
-            return Response(status_code=405)
+            return Response(status_code=int(_scenario().get("get_status", 405)))
         message = json.loads(await request.body())
+        if message.get("method") == "tools/call" and message.get("params", {}).get("name") == "http500":
+            return Response("boom", status_code=500, media_type="text/plain")
         extra: list[Any] = []  # over plain JSON answers there is no stream for extra messages: dropped
         response = handle(message, extra.append)
         if response is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
@@ -372,3 +373,31 @@ def test_a_malformed_resource_read_fails_only_that_read(tmp_path: Path) -> None:
         assert expected in message, message
         assert up.wait_log(f"source bad: {expected}").count(expected) == 1
         assert up.process.poll() is None
+
+
+@pytest.mark.parametrize("get_status", [405, 403])
+def test_an_http_500_on_a_call_is_reported_as_500_not_as_the_get_streams_status(tmp_path: Path,
+                                                                                 get_status: int) -> None:
+    """Found by a new-user trial: a `url:` server answering a call HTTP 500, whose optional GET stream is
+    answered 405 (or 403), was reported "HTTP 405 Method Not Allowed" (or "HTTP 403 Forbidden"), the GET's
+    status, which the call then claimed (sources/mcp/http.py `HttpStatus.note`)."""
+    good = good_scenario()
+    scenario = write(tmp_path / "scenario.json", {**good, "get_status": get_status,
+                                                  "tools": good["tools"] + [{"name": "http500", "inputSchema": OBJECT}]})
+    with http_upstream(scenario) as port, \
+            mcprt_http(manifest_for(tmp_path, scenario, url=f"http://127.0.0.1:{port}/mcp"), "--no-reload",
+                       startup_timeout=60) as up:
+        async def check() -> list[str]:
+            async with http_client(up.url) as client:
+                await anyio.sleep(0.5)  # the GET stream was opened (and refused) after the handshake
+                texts = []
+                for _ in range(2):
+                    result = await client.call_tool("http500", {})
+                    assert result.is_error
+                    texts.append(text_of(result))
+                await assert_serving_echo(client)
+                return texts
+
+        for text in anyio.run(check):
+            assert text.startswith("HTTP 500 Internal Server Error: http500: server 'bad' answered the call with an "
+                                   "HTTP error"), text

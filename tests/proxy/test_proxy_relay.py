@@ -16,6 +16,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from mcprt.server.roundtrip import STATE_TTL
 from mcprt.sources.mcp.call_clock import CallClock
@@ -214,11 +215,12 @@ async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp
     with mcprt_http(manifest, "--no-reload", "--stateless") as up:
         async with Client(streamable_http_client(up.url), mode="legacy", **CALLBACKS) as client:  # type: ignore[arg-type]
             started = time.monotonic()
-            with anyio.fail_after(30):
-                result = await client.call_tool("test_elicitation", {"message": "Who are you?"})
+            # the upstream fails its call with a JSON-RPC error quoting mcprt's refusal: the client gets that
+            # error, as from the server directly (server/upstream_errors.py)
+            with anyio.fail_after(30), pytest.raises(MCPError) as refused:
+                await client.call_tool("test_elicitation", {"message": "Who are you?"})
             assert time.monotonic() - started < 15
-            assert result.is_error
-            assert "stateless HTTP" in text_of(result) and "elicitation/create" in text_of(result)
+            assert "stateless HTTP" in refused.value.message and "elicitation/create" in refused.value.message
             # Nothing is left pending: the source serves the next calls at once.
             for _ in range(3):
                 with anyio.fail_after(10):
@@ -229,10 +231,9 @@ async def test_elicitation_on_stateless_http_is_a_clear_error_without_a_hang(tmp
 async def test_a_client_without_the_capability_gets_a_clear_error(ups: ShareUps) -> None:
     up = ups("command")
     async with Client(streamable_http_client(up.url), mode="legacy") as client:
-        with anyio.fail_after(30):
-            result = await client.call_tool("test_sampling", {"prompt": "hi"})
-        assert result.is_error
-        assert "does not support sampling" in text_of(result)
+        with anyio.fail_after(30), pytest.raises(MCPError) as refused:  # the upstream's error quoting mcprt's refusal
+            await client.call_tool("test_sampling", {"prompt": "hi"})
+        assert "does not support sampling" in refused.value.message
 
 
 async def test_cancelling_a_proxied_call_cancels_it_upstream(ups: ShareUps) -> None:
@@ -362,9 +363,8 @@ def test_elicitation_in_a_2025_03_26_batch_is_a_clear_error(ups: ShareUps) -> No
                   "params": {"name": "test_elicitation", "arguments": {"message": "Who are you?"}}},
                  {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "test_simple_text", "arguments": {}}}]
         started = time.monotonic()
-        answers = {answer["id"]: answer["result"] for answer in http.post(up.url, headers=headers, json=batch).json()}
+        answers = {answer["id"]: answer for answer in http.post(up.url, headers=headers, json=batch).json()}
         assert time.monotonic() - started < 15
-        assert answers[1]["isError"]
-        text = answers[1]["content"][0]["text"]
+        text = answers[1]["error"]["message"]  # the upstream's JSON-RPC error quoting mcprt's refusal
         assert "JSON-RPC batch" in text and "elicitation/create" in text and "send the request alone" in text, text
-        assert answers[2]["content"][0]["text"] == "This is a simple text response for testing."
+        assert answers[2]["result"]["content"][0]["text"] == "This is a simple text response for testing."

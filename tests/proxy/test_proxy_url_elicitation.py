@@ -67,8 +67,8 @@ async def test_url_elicitation_of_a_2026_upstream_reaches_a_2025_client_with_an_
 
 def test_url_elicitation_is_refused_to_a_client_that_declared_form_mode_only(tmp_path: Path) -> None:
     """An `elicitation: {}` capability means form mode only (MCP 2025-11-25 client/elicitation
-    "Capabilities"), and a server must not send a mode the client does not support: the call ends in a
-    tool error naming the URL mode, and no `elicitation/create` reaches the client."""
+    "Capabilities"), and a server must not send a mode the client does not support: the call ends in the
+    upstream's JSON-RPC error naming the URL mode, and no `elicitation/create` reaches the client."""
     text = _handshake_call_refused(tmp_path, "url", {})
     assert "does not support URL-mode elicitation" in text and "https://auth.example/connect" in text, text
 
@@ -83,7 +83,7 @@ def test_form_elicitation_is_refused_to_a_handshake_client_that_declared_url_mod
 
 def _handshake_call_refused(folder: Path, mode: str, elicitation: dict[str, Any]) -> str:
     """A raw 2025-11-25 client declaring `elicitation` calls `connect` (asking in `mode`) over stdio: no
-    `elicitation/create` reaches it, and the call ends in a tool error, whose text is returned."""
+    `elicitation/create` reaches it, and the call ends in the upstream's JSON-RPC error, whose message is returned."""
     served = RawStdio(_manifest(folder, mode), folder)
     try:
         served.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -96,9 +96,11 @@ def _handshake_call_refused(folder: Path, mode: str, elicitation: dict[str, Any]
     finally:
         served.close()
     assert not [m for m in sum(seen.values(), []) if m.get("method") == "elicitation/create"]
-    result = seen[2][-1]["result"]
-    assert result["isError"] is True
-    return str(result["content"][0]["text"])
+    # the upstream fails its call with a JSON-RPC error quoting mcprt's refusal: the client gets that error
+    # (server/upstream_errors.py), as a 2026-07-28 client gets -32021
+    error = seen[2][-1]["error"]
+    assert isinstance(error["code"], int), error
+    return str(error["message"])
 
 
 @pytest.mark.parametrize(("mode", "declared", "refused"), [

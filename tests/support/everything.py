@@ -18,9 +18,10 @@ CANCEL_FILE_ENV = 'env: {FIXTURE_CANCEL_FILE: "${FIXTURE_CANCEL_FILE}"}\n'
 
 
 @contextmanager
-def fixture_http(*flags: str, timeout: float = 30) -> Iterator[str]:
-    """The fixture over streamable HTTP on localhost; yields its MCP endpoint URL."""
-    process = subprocess.Popen(script_command(SERVER, "--http", *flags), stdout=subprocess.PIPE,
+def fixture_http(*flags: str, timeout: float = 30, script: Path = SERVER) -> Iterator[str]:
+    """The fixture (or another `script` that prints `PORT n` once it listens) over streamable HTTP on
+    localhost; yields its MCP endpoint URL."""
+    process = subprocess.Popen(script_command(script, "--http", *flags), stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     port: list[str] = []
     announced = threading.Event()

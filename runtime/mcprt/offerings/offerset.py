@@ -138,6 +138,27 @@ class OfferSet:
         offers = self.sources.get(source)
         return add_prefix(upstream_uri, offers.scheme) if offers else upstream_uri
 
+    def exposed_block(self, source: str, block: Any) -> Any:
+        """A content block (wire form) of `source`'s tool result or prompt message with the URI of a
+        `resource_link` or an embedded `resource` as clients read it through mcprt (`exposed_uri`: the
+        source's prefix added, README "Names and URIs"), so following it reaches this source and not
+        another one serving the same upstream URI. The same object when nothing changes."""
+        offers = self.sources.get(source)
+        if offers is None or not offers.scheme or not isinstance(block, dict):
+            return block
+        kind = block.get("type")
+        if kind == "resource_link" and isinstance(block.get("uri"), str):
+            return {**block, "uri": self.exposed_uri(source, block["uri"])}
+        inner = block.get("resource")
+        if kind == "resource" and isinstance(inner, dict) and isinstance(inner.get("uri"), str):
+            return {**block, "resource": {**inner, "uri": self.exposed_uri(source, inner["uri"])}}
+        return block
+
+    def exposed_content(self, source: str, blocks: list[Any]) -> list[Any]:
+        """`exposed_block` of each of `blocks`; the same list when nothing changes."""
+        exposed = [self.exposed_block(source, block) for block in blocks]
+        return exposed if any(a is not b for a, b in zip(exposed, blocks)) else blocks
+
 
 def definition_size(wire: dict[str, Any]) -> int:
     """Bytes of an item's compact JSON definition (what listing it costs a model's context)."""

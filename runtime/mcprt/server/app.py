@@ -39,6 +39,7 @@ from .pagination import refuse_cursor
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result
+from .upstream_errors import relayed as relayed_error
 from .streaming import may_request
 from .tasks import EXTENSION, TaskService, client_declares_tasks, missing_extension
 
@@ -159,8 +160,8 @@ def build_server(
             return to_call_result(found, params.name)
         tool = found
 
-        def run(peer: Any) -> Any:
-            return call_tool(
+        async def run(peer: Any) -> ToolResult:
+            result = await call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
@@ -168,7 +169,12 @@ def build_server(
                 principal=principal,
                 session_id=session_id_of(ctx),
                 peer=peer,
+                meta=params.meta,
             )
+            # resource links and embedded resources name URIs a client reads through mcprt: with the source's
+            # prefix (a direct answer and a task's result alike)
+            result.content = toolset.offers.exposed_content(tool.source, result.content)
+            return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         # through discovery's call tool: the operation (only the tasks extension's era asks which it is)
@@ -197,6 +203,11 @@ def build_server(
             result.outcome = "internal"
         if tracing.ACTIVE is not None:
             tracing.ACTIVE.annotate_call(result.raw_bytes, result.sent_bytes, result.outcome)
+        if result.protocol_error is not None:  # a proxied server's JSON-RPC error: the same error (upstream_errors.py)
+            error = relayed_error(result.protocol_error["code"], result.protocol_error["message"],
+                                  result.protocol_error.get("data"), ctx.protocol_version)
+            if error is not None:
+                raise error
         return to_call_result(result, tool.name)
 
     def input_schema(name: str) -> Mapping[str, Any] | None:

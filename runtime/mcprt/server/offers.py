@@ -46,6 +46,7 @@ from . import connection_state
 from .notify import connection_of
 from .not_found import not_found_in, resource_not_found
 from .pagination import refuse_cursor
+from .upstream_errors import relayed as relayed_error
 from .url_elicitation import SessionCompletions, completions_of, for_handshake_client, undeclared_mode
 
 if TYPE_CHECKING:
@@ -358,21 +359,29 @@ class ResourceAsked(NamedTuple):
     protocol_version: str | None
 
 
-async def _offer_call(awaitable: Any, resource: ResourceAsked | None = None) -> Any:
+async def _offer_call(awaitable: Any, resource: ResourceAsked | None = None, *,
+                      protocol_version: str | None = None) -> Any:
     """Await a provider call; its OfferError becomes the JSON-RPC error the client receives, scrubbed of
     configured secrets as every tool error is (`toolset.invoke.error_result`): one rule for every provider's
     errors, whatever they quote (a Python function's exception text; a proxied server's own are scrubbed
     already, where they enter mcprt). With `resource` (a `resources/read` or `resources/subscribe`), a
     provider's "resource not found" of either era (a proxied server's -32002, or SEP-2164 -32602 with
     `data.uri`; a Python source's -32002) reaches the client as its own era defines it, naming the URI the
-    client asked for (not_found.py); the upstream's `data` is never passed on."""
+    client asked for (not_found.py). Any other error with `data` (only a proxied server's has it) is relayed
+    as upstream_errors.py says, for a client of `protocol_version` (`resource.protocol_version` with a
+    resource): code, message and `data` with secret-looking values hidden; a code that version lacks
+    (-32042 outside 2025-11-25) as -32603 with the message."""
     try:
         return await awaitable
     except OfferError as exc:
         message = SECRETS.scrub_text(str(exc))
         if resource is not None and not_found_in(exc.code, exc.data, resource.upstream_uri):
             raise resource_not_found(resource.uri, resource.protocol_version, message) from None
-        raise MCPError(code=exc.code, message=message) from None
+        if exc.data is None:
+            raise MCPError(code=exc.code, message=message) from None
+        version = resource.protocol_version if resource is not None else protocol_version
+        error = relayed_error(exc.code, message, exc.data, version)
+        raise (error or MCPError(code=types.INTERNAL_ERROR, message=message)) from None
 
 
 def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels,
@@ -453,8 +462,15 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
         prompt = offers.prompts.get(params.name)
         if prompt is None:
             raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, "prompt", params.name, "prompts"))
-        return await relayed(ctx, params, prompt.provider, lambda peer: _offer_call(
-            prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer)))
+        async def run(peer: Any) -> dict[str, Any]:
+            result = await _offer_call(prompt.provider.get_prompt(prompt.upstream, params.arguments, peer=peer),
+                                       protocol_version=ctx.protocol_version)
+            for message in result.get("messages", []):  # embedded resources and links: read through mcprt
+                if isinstance(message, dict) and "content" in message:
+                    message["content"] = offers.exposed_block(prompt.source, message["content"])
+            return result
+
+        return await relayed(ctx, params, prompt.provider, run)
 
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
         offers = offering("completions")
@@ -473,7 +489,8 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
             return _complete(ctx, {"completion": {"values": [], "hasMore": False}})
         argument = params.argument.model_dump(by_alias=True, mode="json")
         context = params.context.model_dump(by_alias=True, mode="json", exclude_none=True) if params.context else None
-        return _complete(ctx, await _offer_call(item.provider.complete(ref, argument, context)))
+        return _complete(ctx, await _offer_call(item.provider.complete(ref, argument, context),
+                                                protocol_version=ctx.protocol_version))
 
     async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
         levels.set(connection_of(ctx), params.level)

@@ -1,5 +1,6 @@
 """Tool results on the wire: every tool problem is an `isError` result the model can read, never a
-JSON-RPC error (a protocol error tells the model nothing it can act on)."""
+JSON-RPC error (a protocol error tells the model nothing it can act on) — but for a proxied server's own
+JSON-RPC error, which the client gets as that error (app.py, upstream_errors.py: a gateway is faithful)."""
 
 from __future__ import annotations
 

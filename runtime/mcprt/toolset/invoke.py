@@ -10,7 +10,7 @@ import asyncio
 import difflib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
@@ -25,7 +25,7 @@ from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
 from .argument_errors import describe, short
 from .nesting import check_depth
-from .scrub import scrub_message, scrub_upstream
+from .scrub import scrub_error_data, scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
 from .tool import Tool
 
@@ -155,14 +155,16 @@ def resolve_or_refuse(toolset: ToolSet, name: str, principal: Principal | None, 
 async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id: str | None = None,
                     progress: Any = None, principal: Principal | None = None,
                     session_id: str | None = None, peer: ClientPeer | None = None,
-                    via: str | None = None, call_id: str | None = None) -> ToolResult:
+                    via: str | None = None, call_id: str | None = None,
+                    meta: Mapping[str, Any] | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
     outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
     call ended by a stop whose drain ran out (`stopping.RUNNING.end_all`) answers a tool error saying
     the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection.
     `via`: the meta-tool that relays this call (discovery's `call_tool`), or None for a direct call
-    (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one."""
+    (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one.
+    `meta`: the client's request `_meta` (`CallContext.meta`)."""
     started = time.perf_counter()
     call_id = call_id or new_call_id()
     # the tools/call span names the call, and the call's log line and audit record name the span (joins)
@@ -195,6 +197,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             output_declared=tool.output_schema is not None,
             hidden_arguments=tool.args.hidden,
             call_id=call_id,
+            meta=meta,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
@@ -237,6 +240,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             result.meta = dict(exc.meta)
         if isinstance(exc, UpstreamRefused):
             result.protocol_error = {"code": exc.code, "message": scrub_message(exc.upstream_message)}
+            if exc.data is not None:  # relayed to the client (server/upstream_errors.py), secret-looking values hidden
+                result.protocol_error["data"] = scrub_error_data(exc.data)
     except asyncio.CancelledError as exc:
         if RUNNING.take_stop(task):
             # The stop's drain ran out with this call in flight: answer it (the transport writes the

@@ -35,6 +35,7 @@ from ...outbound.redaction import redact_url
 from ..command_line import command_argv, command_files
 from .http import HttpStatus, make_http_client
 from .stdio import ProcessSpec, ServerProcess, stdio_transport
+from .lost import Link, attach
 from .vetting import vetted
 
 CLIENT_INFO = types.Implementation(name="mcprt", version=__version__)
@@ -80,8 +81,10 @@ def _client(transport: Any, message_handler: MessageHandlerFnT, callbacks: dict[
     # `callbacks` relay sampling, elicitation, roots and logs to the calling client (see relay.py).
     # Every message from the server is checked on its way in (vetting.py): a malformed item or
     # message costs only itself, with a warning naming `source`.
-    return _ProxyClient(vetted(transport, source, log), mode=mode, cache=None, message_handler=message_handler,
-                        client_info=CLIENT_INFO, **callbacks)
+    # Its `Link` tells the source a lost connection from a server's own -32000 error (lost.py).
+    link = Link()
+    return attach(_ProxyClient(vetted(transport, source, log, link), mode=mode, cache=None,
+                               message_handler=message_handler, client_info=CLIENT_INFO, **callbacks), link)
 
 
 class StdioConnector:

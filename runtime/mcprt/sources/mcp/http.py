@@ -71,10 +71,15 @@ class HttpStatus:
         self.session_gone = anyio.Event()
         self._stream_served = False
 
-    def note(self, method: str, has_session: bool, status: int, json_rpc_error: bool = False) -> None:
+    def note(self, method: str, has_session: bool, status: int, json_rpc_error: bool = False,
+             carries_request: bool = True) -> None:
         """Record the status a request of `method` (carrying an `Mcp-Session-Id` or not) was answered;
         `json_rpc_error`: the answer's body is a JSON-RPC error, which the SDK passes on as the server's
-        own (no stand-in), so its status is not left for another request to claim.
+        own (no stand-in), so its status is not left for another request to claim; `carries_request`: the
+        HTTP request is a POST of a JSON-RPC request, the only kind whose error answer the SDK turns into a
+        stand-in for a caller to claim. The optional GET stream (which many servers answer 405, or 403) and a
+        POST of a notification or response make none: their status left unclaimed was the next call's, so a
+        trial's HTTP 500 on a call read "HTTP 405 Method Not Allowed" (the GET's), depending on timing.
 
         A 404 means "session gone" for a POST; for the GET stream only once a GET of this session was
         served before: some servers answer the stream they do not offer with 404 instead of 405 (MCP
@@ -86,7 +91,7 @@ class HttpStatus:
             return
         if status == 404 and has_session and (method != "GET" or self._stream_served):
             self.session_gone.set()
-        if not json_rpc_error:
+        if not json_rpc_error and method == "POST" and carries_request:
             self.last_error = status
             self._unclaimed.append(status)
 
@@ -155,7 +160,8 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
             note_sent()
         error = response.status_code >= 400 and request.method != "DELETE"
         self._status.note(request.method, "mcp-session-id" in request.headers, response.status_code,
-                          error and await _json_rpc_error_body(response))
+                          error and await _json_rpc_error_body(response),
+                          error and request.method == "POST" and _is_json_rpc_request(_body_of(request)))
         return response
 
     async def _guarded(self, request: httpx2.Request) -> httpx2.Response:
@@ -171,6 +177,16 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
         if self._token_http is not None:
             await self._token_http.aclose()
+
+
+def _is_json_rpc_request(body: bytes) -> bool:
+    """Whether a POST's `body` is one JSON-RPC request (`method` and `id`): the SDK answers its caller a
+    stand-in for an error status (`HttpStatus.note`); a notification or a response has no caller."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and "method" in message and "id" in message
 
 
 def _body_of(request: httpx2.Request) -> bytes:

@@ -62,7 +62,7 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -106,6 +106,9 @@ class _Call:
     trace_id: int
     span_id: int
     clock: CallClock | None = None  # the call's time limit, stopped while its client is asked
+    # the questions of this call out with its client: cancelled when the call ends (`Relay.calling`), so the
+    # client is told they are void, as a server's own cancelled request tells it
+    asks: set[anyio.CancelScope] = field(default_factory=set)
 
 
 def _traced_request() -> tuple[int, int, Any]:
@@ -144,15 +147,25 @@ class Relay:
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
 
     @contextmanager
-    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[None]:
+    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
         """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
-        time limit, stopped while that peer is asked)."""
+        time limit, stopped while that peer is asked). Yields the call, for `settle`."""
         trace_id, span_id, attached = _traced_request()
         call = _Call(peer, trace_id, span_id, clock)
         token = CALLER.set(call)
         self._in_flight.append(call)
         try:
-            yield
+            yield call
+        except anyio.get_cancelled_exc_class():
+            # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
+            # out are void. Cancelling their requests makes the SDK tell the client so, with
+            # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
+            # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
+            # open for a call that is gone and no late answer is taken. A call that was answered leaves them be:
+            # a question it was told from may be the server's own (a `roots/list` after a roots change).
+            for ask in list(call.asks):
+                ask.cancel()
+            raise
         finally:
             self._in_flight.remove(call)
             if attached is not None:
@@ -160,6 +173,16 @@ class Relay:
 
                 context.detach(attached)
             CALLER.reset(token)
+
+    @staticmethod
+    async def settle(call: _Call, within: float = 2.0) -> None:
+        """Wait, at most `within` seconds, until the questions `calling` voided as `call` ended have told
+        their client (the SDK writes `notifications/cancelled` as each request unwinds). A request the client
+        cancelled must wait for this before it ends: its response stream, which carries the notification to
+        that client, closes with it."""
+        with anyio.move_on_after(within):
+            while call.asks:
+                await anyio.sleep(0.01)
 
     def caller(self, meta: Any = None, *, question: bool = True) -> ClientPeer:
         """The client to ask: the one whose call sent the question (see the module docstring);
@@ -226,17 +249,25 @@ class Relay:
             clock = call.clock if call is not None else None
             url = url_ask_of(method, params, wire, peer)  # remembered before it is sent: a completion may come
             ask = self.url_asks.remember(*url) if url is not None else None  # while the client still answers
+            voided = anyio.CancelScope()  # cancelled when the call that asked ends first (`calling`)
+            if call is not None:
+                call.asks.add(voided)
             try:
-                with anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
+                with voided, anyio.move_on_after(within) as bound, (clock.client_turn() if clock else nullcontext()):
                     result = await peer.request(method, wire)
+                if voided.cancelled_caught:
+                    raise RelayError(f"the call that asked {method} ended before the client answered")
                 if bound.cancelled_caught:
                     who = "mcprt's client" if peer is self._sole.peer else "the client"
                     raise RelayError(f"{who} did not answer {method} within {within:g}s", types.REQUEST_TIMEOUT)
                 answer = result_model.model_validate(result, by_name=False)
             except BaseException:
-                if ask is not None:  # never sent, refused or unanswered: no interaction is under way
+                if ask is not None:  # never sent, refused, voided or unanswered: no interaction is under way
                     self.url_asks.forget(ask)
                 raise
+            finally:
+                if call is not None:
+                    call.asks.discard(voided)
             if ask is not None and getattr(answer, "action", None) != "accept":
                 self.url_asks.forget(ask)  # declined or cancelled: the user is not sent to the page
             return answer

@@ -68,11 +68,13 @@ from ...schema.structured_check import StructuredCheck
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
+from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
+from .request_meta import forwarded_meta
 from .url_asks import COMPLETIONS
-from .vetting import complainer
+from .vetting import NOT_A_RESPONSE, complainer
 from .wellformed import shown
 
 BACKOFF_CAP = 30.0
@@ -338,21 +340,28 @@ class McpServerSource:
         """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s")."""
         # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
         clock = CallClock(context.timeout)
+        call = None
         try:
-            with clock.scope, self.relay.calling(context.peer, clock), tracking() as delivery:
+            with clock.scope, self.relay.calling(context.peer, clock) as call, tracking() as delivery:
                 return await client.call_tool(
                     upstream_name,
                     arguments,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
-                    # W3C trace context in params._meta, as the MCP semantic conventions propose
-                    meta=carrier or None,  # type: ignore[arg-type]
+                    # the client's vendor keys (request_meta.py), and W3C trace context in params._meta, as the
+                    # MCP semantic conventions propose
+                    meta={**forwarded_meta(context.meta), **(carrier or {})} or None,  # type: ignore[arg-type]
                 )
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
+        except anyio.get_cancelled_exc_class():
+            if call is not None:  # the client cancelled: its questions out are void, and it is told so (relay.py)
+                with anyio.CancelScope(shield=True):
+                    await self.relay.settle(call)
+            raise
         except TimeoutError:
             self._check_now.set()  # a server that answers nothing may hang: the liveness check pings it now
             raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED:  # the request was out: the server may have acted on it
+            if self._lost_by(client, exc):  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
                 raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
             self._check_session(client, exc)
@@ -362,8 +371,11 @@ class McpServerSource:
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
-            raise UpstreamRefused(f"{context.tool}: server '{self.name}' refused the call: {exc.message}",
-                                  exc.code, exc.message) from None
+            refused = f"{context.tool}: server '{self.name}' refused the call: {exc.message}"
+            if exc.code == types.INTERNAL_ERROR and exc.message == NOT_A_RESPONSE:
+                raise ToolCallError(refused) from None  # vetting.py's stand-in for a malformed answer: no error it sent
+            raise UpstreamRefused(refused,
+                                  exc.code, exc.message, exc.data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
@@ -429,7 +441,7 @@ class McpServerSource:
             raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
                              f"{again}{clock.not_counting()}", types.INTERNAL_ERROR) from None
         except MCPError as exc:
-            if exc.code == types.CONNECTION_CLOSED:
+            if self._lost_by(client, exc):
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
             self._check_session(client, exc)
@@ -505,6 +517,12 @@ class McpServerSource:
             self._client = None
             self._renew = renew
             self._lost.set()
+
+    def _lost_by(self, client: Client, exc: MCPError) -> bool:
+        """Whether `exc` from a request on `client` says the connection (or the request's answer) was lost,
+        by what happened to the connection (lost.py), never by its code alone: a server's own -32000 is an
+        answer. A connection this source already gave up (lost, renewed, closing) has ended for its requests."""
+        return is_transport_loss(client, exc) or (exc.code == types.CONNECTION_CLOSED and self._client is not client)
 
     def _check_session(self, client: Client, exc: MCPError) -> None:
         """Raise _SessionGone (after handing the connection back) when `exc` is the server's 404 for our session."""

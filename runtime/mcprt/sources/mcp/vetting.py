@@ -38,6 +38,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 from ...scrubbing import SECRETS
+from .lost import Link
 from .wellformed import ANSWERS, LISTS, Complain, MalformedPage, result_problem, shown, vet_call_result, vet_listing
 
 PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 stamps it on every request
@@ -193,7 +194,12 @@ class _Wrapped:
 
 
 class _VettedRead(_Wrapped):
-    """The transport's read stream, through `Vetter.incoming` (dropped messages are skipped)."""
+    """The transport's read stream, through `Vetter.incoming` (dropped messages are skipped); its end is
+    noted on the connection's `Link` (lost.py: what tells a lost connection from a server's -32000)."""
+
+    def __init__(self, inner: Any, vetter: Vetter, link: Link) -> None:
+        super().__init__(inner, vetter)
+        self._link = link
 
     @property
     def last_context(self) -> Any:
@@ -203,7 +209,17 @@ class _VettedRead(_Wrapped):
 
     async def receive(self) -> Any:
         while True:
-            item = await self._inner.receive()
+            try:
+                item = await self._inner.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._link.ended = True  # before the SDK wakes the requests waiting on this connection
+                raise
+            except anyio.get_cancelled_exc_class():
+                # The SDK's one reader stops only when the connection is torn down (its transport failed,
+                # e.g. a refused POST, or the client is closing): it then wakes the waiting requests with
+                # CONNECTION_CLOSED, after this.
+                self._link.ended = True
+                raise
             if not isinstance(item, SessionMessage):
                 return item  # a transport fault: the SDK reports it
             try:
@@ -241,8 +257,9 @@ class _NotingWrite(_Wrapped):
 
 @asynccontextmanager
 async def vetted(transport: AbstractAsyncContextManager[Any], source: str,
-                 log: logging.Logger) -> AsyncIterator[tuple[Any, Any]]:
-    """`transport` with every message checked on its way in (see the module docstring)."""
+                 log: logging.Logger, link: Link | None = None) -> AsyncIterator[tuple[Any, Any]]:
+    """`transport` with every message checked on its way in (see the module docstring); `link`: where the
+    end of its read stream is noted (lost.py)."""
     vetter = Vetter(source, log)
     async with transport as (read, write):
-        yield _VettedRead(read, vetter), _NotingWrite(write, vetter)
+        yield _VettedRead(read, vetter, link or Link()), _NotingWrite(write, vetter)
