@@ -181,3 +181,23 @@ def test_a_2026_request_with_an_invalid_id_is_refused_too(up: UpProcess) -> None
         body = f'{{"jsonrpc": "2.0", "id": {raw}, "method": "ping", "params": {{"_meta": {json.dumps(META)}}}}}'
         status, answer = _post(up, headers, body)
         assert (status, answer["id"], answer["error"]["code"]) == (400, None, -32600), (raw, answer)
+
+
+def test_a_valid_but_too_deep_request_says_so_and_keeps_its_id(up: UpProcess) -> None:
+    """Found by a pentest trial: an argument nested ~254 levels got -32700 "the request body is not a JSON
+    value" with id null, though the body was valid JSON and its id (7) readable. Depth 100 is served."""
+    headers = _session(up, "2025-06-18")
+    def call(depth: int, rid: object) -> str:
+        nested = "[" * depth + "1" + "]" * depth
+        return ('{"jsonrpc": "2.0", "id": ' + json.dumps(rid) + ', "method": "tools/call", "params": {"name": "add", '
+                '"arguments": {"a": 1, "b": 2, "extra": ' + nested + '}}}')
+    status, answer = _post(up, headers, call(100, 6))
+    assert status == 200 and answer["id"] == 6  # served (the tool refuses the unknown argument or ignores it)
+    for rid in (7, "seven"):
+        status, answer = _post(up, headers, call(254, rid))
+        assert (status, answer["id"], answer["error"]["code"]) == (400, rid, -32600), answer
+        assert "nests more than 200 levels deep" in answer["error"]["message"], answer
+        assert "not a JSON value" not in answer["error"]["message"]
+    # an `"id"` nested in the arguments is not the request's
+    status, answer = _post(up, headers, call(254, 8).replace('"a": 1', '"id": 99, "a": 1'))
+    assert answer["id"] == 8, answer

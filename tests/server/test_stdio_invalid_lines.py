@@ -181,3 +181,15 @@ def test_an_invalid_id_on_the_first_line_and_in_the_2026_era(served: RawStdio) -
     assert (modern["id"], modern["error"]["code"]) == (None, -32600), modern
     served.send({"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"_meta": META}})
     assert served.read_until(4)["id"] == 4, "a valid request after them is answered (the server keeps serving)"
+
+
+def test_a_valid_but_too_deep_line_says_so_and_keeps_its_id(served: RawStdio) -> None:
+    """Found by a pentest trial (over HTTP; stdio read lines the same way): valid JSON nested ~254 levels
+    was "not a JSON value", id null."""
+    _initialize(served, "2025-06-18")
+    nested = "[" * 254 + "1" + "]" * 254
+    _write(served, '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "add", '
+                   '"arguments": {"a": 1, "b": 2, "extra": ' + nested + '}}}')
+    answer = served.read()
+    assert (answer["id"], answer["error"]["code"]) == (7, -32600), answer
+    assert "nests more than 200 levels deep" in answer["error"]["message"]

@@ -16,6 +16,7 @@ namespace, so an error carrying it would answer a request the client never made.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -23,6 +24,7 @@ import mcp_types as types
 from mcp_types import INVALID_REQUEST, PARSE_ERROR
 
 from ..observability.log import log_event
+from ..outbound.decoding import MAX_JSON_DEPTH
 from . import wire_json
 from .early import request_id
 
@@ -33,6 +35,10 @@ NOT_A_REQUEST = ("Invalid Request: not a JSON-RPC 2.0 message (an object with \"
 BATCH = ("Invalid Request: JSON-RPC batches are not supported by this server (MCP allowed them only in "
          "2025-03-26): send each request as a message of its own")
 EMPTY_BATCH = "Invalid Request: an empty array is not a JSON-RPC message"
+# pydantic-core's parser (the SDK's) stops past this depth; found by a pentest trial: a request whose
+# argument nested ~254 levels was told "not a JSON value", id null, though valid and its id readable
+TOO_DEEP = (f"Invalid Request: the message nests more than {MAX_JSON_DEPTH} levels deep (arrays and objects "
+            "inside one another); it may be valid JSON, but mcprt reads messages at most that deep: send a flatter value")
 _ID_KINDS = {float: "a number with a fraction or exponent", bool: "a boolean", type(None): "null", list: "an array",
              dict: "an object"}
 
@@ -77,7 +83,11 @@ def _refused(line: str | bytes, not_json: str) -> tuple[list[dict[str, Any]], bo
         return None if bad_id is None else ([error(None, INVALID_REQUEST, bad_id)], False)
     try:
         message = wire_json.loads(line)  # type: ignore[arg-type]  # pydantic_core reads str too
-    except (ValueError, RecursionError):
+    except ValueError as exc:
+        if "recursion limit" in str(exc):  # valid JSON, perhaps: too deep to read, not "not JSON"
+            return [error(top_level_id(line), INVALID_REQUEST, TOO_DEEP)], False
+        return [error(None, PARSE_ERROR, not_json)], False
+    except RecursionError:
         return [error(None, PARSE_ERROR, not_json)], False
     if isinstance(message, list):
         if not message:  # JSON-RPC 2.0 §7's example: an empty array gets one error object
@@ -86,6 +96,36 @@ def _refused(line: str | bytes, not_json: str) -> tuple[list[dict[str, Any]], bo
     if looks_like_response(message):
         return [], False
     return [error(request_id_of(message), INVALID_REQUEST, NOT_A_REQUEST)], False
+
+
+def top_level_id(line: str | bytes) -> str | int | None:
+    """The `id` of a JSON object too deep to parse, read by a scan that tracks only strings and nesting: the
+    value after a top-level `"id":` key when it is a string or an integer, else None (no id, or one JSON-RPC
+    does not allow, or text that is no object)."""
+    text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
+    depth, index, size = 0, 0, len(text)
+    while index < size:
+        char = text[index]
+        if char == '"':
+            end = index + 1
+            while end < size and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if depth == 1 and text[index:end + 1] == '"id"':
+                rest = text[end + 1:end + 1 + 300].lstrip()
+                if rest.startswith(":"):
+                    try:
+                        value, _ = json.JSONDecoder().raw_decode(rest[1:].lstrip())
+                    except ValueError:
+                        return None
+                    return value if isinstance(value, str) or (type(value) is int) else None
+            index = end + 1
+            continue
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        index += 1
+    return None
 
 
 def _bad_id(line: str | bytes) -> str | None:
