@@ -33,6 +33,8 @@ async def explain_invalid_params(ctx: ServerRequestContext[Any, Any], call_next:
     try:
         return await call_next(ctx)
     except ValidationError as exc:
+        if not exc.title.endswith(("Request", "RequestParams")):  # a handler's own failure, not the params check:
+            raise  # the SDK's answer, unchanged
         problems = describe(exc, ctx.params)
         message = f"Invalid params for {ctx.method}: " + "; ".join(
             f"{field}: {problem}" for field, problem in problems[:MOST_FIELDS])
