@@ -57,11 +57,18 @@ async def test_too_many_header_fields_are_named_with_the_limit(tmp_path: Path) -
         (tmp_path / "spec.json").write_text(json.dumps(SPEC))
         (tmp_path / "mcp.yaml").write_text(f"version: 1\nsources:\n  a:\n    openapi: spec.json\n"
                                            f"    base_url: http://{host}:{port}\n")
-        async with held(Client(stdio_client(stdio_up(tmp_path / "mcp.yaml")), mode="legacy")) as client:  # type: ignore[arg-type]
-            fine = await client.call_tool("fields", {"n": 100})
-            assert not fine.is_error and json.loads(text_of(fine)) == {"ok": True}, fine
-            many = await client.call_tool("fields", {"n": 500})
-            assert many.is_error
-            assert text_of(many) == (f"upstream sent too many header fields (limit {MAX_HEADER_FIELDS}); the response "
-                                     f"was not read (GET {host}:{port}/fields/500)"), text_of(many)
-            assert not (await client.call_tool("fields", {"n": 3})).is_error  # and keeps serving
+        log = tmp_path / "server.log"
+        with open(log, "w") as errlog:
+            opening = Client(stdio_client(stdio_up(tmp_path / "mcp.yaml"), errlog=errlog), mode="legacy")  # type: ignore[arg-type]
+            async with held(opening) as client:
+                fine = await client.call_tool("fields", {"n": 100})
+                assert not fine.is_error and json.loads(text_of(fine)) == {"ok": True}, fine
+                many = await client.call_tool("fields", {"n": 500})
+                assert many.is_error
+                assert text_of(many) == (f"upstream sent too many header fields (limit {MAX_HEADER_FIELDS}); the "
+                                         f"response was not read (GET {host}:{port}/fields/500)"), text_of(many)
+                assert not (await client.call_tool("fields", {"n": 3})).is_error  # and keeps serving
+    # the operator's log line says why too, without the path (it may hold an argument's value)
+    (line,) = [line for line in log.read_text().splitlines() if "status=upstream_error" in line]
+    assert f'reason="upstream sent too many header fields (limit {MAX_HEADER_FIELDS}); the response was not read"' \
+        in line and "/fields/500" not in line, line
