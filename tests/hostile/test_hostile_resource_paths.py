@@ -88,6 +88,7 @@ sources:
       "docs://{{path}}": pyres:doc
       "files://{{path}}": pyres:seen
       "tree://{{+path}}": pyres:seen
+      "walk://root{{/path*}}": pyres:seen
   notes:
     command: {script_command_yaml(folder / "notes_server.py")}
 """)
@@ -117,6 +118,7 @@ async def test_a_plain_value_is_read(client: Client) -> None:
     assert await _text(client, "files://a%20b.txt") == "'a b.txt'"  # decoded once, as RFC 6570 encodes it
     assert await _text(client, "files://..a") == "'..a'"  # dots inside a name are no dot segment
     assert await _text(client, "tree://a/b/c.txt") == "'a/b/c.txt'"  # a reserved `{+var}` may hold `/`
+    assert await _text(client, "walk://root/a/b") == "'a/b'"  # `{/var*}`: segments, each checked
 
 
 # (the URI, the part of the message saying why): every form that would carry `/`, `\`, a dot segment or NUL
@@ -141,6 +143,9 @@ STEPPING_OUT = [
     ("tree://%2Fetc/passwd", "must be a relative path"),
     ("tree://a\\..\\secret.txt", "must not contain '\\'"),
     ("tree://a%00", "NUL"),
+    ("walk://root/a/../b", "must not be '.' or '..'"),
+    ("walk://root/a/%2E%2E/b", "must not be '.' or '..'"),
+    ("walk://root/a%2F..%2F..%2Fb", "must not contain '/'"),
 ]
 
 

@@ -49,8 +49,14 @@ def template_pattern(uri_template: str) -> re.Pattern[str]:
     for match in re.finditer(r"\{([^}]*)\}", uri_template):
         parts.append(re.escape(uri_template[position:match.start()]))
         expression = match.group(1)
-        parts.append(".+" if expression.startswith(("+", "#")) else "[^/?#]+" if not expression.startswith("?")
-                     else r"(?:\?.*)?")
+        if expression.startswith(("+", "#")):
+            parts.append(".+")
+        elif expression.startswith(("?", "&")):
+            parts.append(r"(?:[?&].*)?")
+        elif expression.startswith("/"):  # `{/var}` one segment after its `/`; `{/var*}` several
+            parts.append(r"/[^?#]+" if expression.endswith("*") else r"/[^/?#]+")
+        else:
+            parts.append("[^/?#]+")
         position = match.end()
     parts.append(re.escape(uri_template[position:]))
     return re.compile("".join(parts) + r"\Z")
@@ -70,23 +76,26 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
 
     The inverse of RFC 6570 expansion, for the forms a resource template uses: `{var}` (simple, §3.2.2: one
     segment, no `/`), `{+var}` and `{#var}` (reserved, §3.2.3: may hold `/`), `{/var}` `{.var}` `{;var}`
-    (one segment after their prefix), `{?var}` `{&var}` (query: matched, not read). Raises
+    (one segment after their prefix), `{/var*}` (segments, each one checked as a segment; the value is
+    `a/b/c`), `{?var}` `{&var}` (query: matched, not read). Raises
     UnsafeTemplateValue when a value breaks the rule of its form (`mcprt.path_segments`): a segment holds no
     `/` or `\\` and is not `.`/`..`, a reserved value is a relative path with no `.`/`..` segment, neither holds
     NUL — in any form a reader may decode it to (`%2F`, `%252F`, `%2E%2E`, `／`), since the value is decoded
     before it is handed on (found by a pentest trial: `docs://..%2F..%2Fetc%2Fpasswd` read /etc/passwd
     through a `docs://{path}` function joining the value to its folder)."""
-    names: list[tuple[str, str]] = []  # (name, operator)
+    names: list[tuple[str, str]] = []  # (name, operator; `/*` for an exploded path-segment list)
     parts: list[str] = []
     position = 0
     for match in _EXPRESSION.finditer(uri_template):
         operator, name = match.group(1), match.group(2)
+        if operator == "/" and match.group(3) == "*":  # `{/var*}` (§3.2.6 exploded): `/a/b/c`, one segment each
+            operator = "/*"
         parts.append(re.escape(uri_template[position:match.start()]))
         if operator in ("?", "&"):
             parts.append(r"(?:[?&].*)?")
         else:
-            prefix = re.escape(operator) if operator in ("/", ".", ";", "#") else ""
-            body = r"[^?#]+" if operator in ("+", "#") else r"[^/?#]+"
+            prefix = re.escape(operator[0]) if operator[:1] in ("/", ".", ";", "#") else ""
+            body = r"[^?#]+" if operator in ("+", "#", "/*") else r"[^/?#]+"
             parts.append(f"{prefix}({body})")
             names.append((name, operator))
         position = match.end()
@@ -99,7 +108,10 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
         if operator == ";":
             value = value.partition("=")[2] if value.startswith(f"{name}=") else value
         decoded = unquote(value)
-        problem = (path_segments.path_problem if operator in ("+", "#") else path_segments.segment_problem)(decoded)
+        if operator == "/*":  # each segment on its own, as sent (a `%2F` inside one is no separator of the list)
+            problem = next(filter(None, map(path_segments.segment_problem, map(unquote, value.split("/")))), None)
+        else:
+            problem = (path_segments.path_problem if operator in ("+", "#") else path_segments.segment_problem)(decoded)
         if problem is not None:
             raise UnsafeTemplateValue(f"the value of `{name}` in the URI template {uri_template} {problem}")
         values[name] = decoded
