@@ -201,3 +201,15 @@ def test_a_valid_but_too_deep_request_says_so_and_keeps_its_id(up: UpProcess) ->
     # an `"id"` nested in the arguments is not the request's
     status, answer = _post(up, headers, call(254, 8).replace('"a": 1', '"id": 99, "a": 1'))
     assert answer["id"] == 8, answer
+
+
+def test_a_deep_2026_request_is_read(up: UpProcess) -> None:
+    """The 2026-07-28 path reads the same deep body (its parser has no such depth limit): answered by id,
+    here with the tool's own refusal of the unknown argument, never a parse error."""
+    from tests.support.modern_client import META
+    headers = {**ACCEPT, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "add"}
+    body = ('{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "add", "_meta": '
+            + json.dumps(META) + ', "arguments": {"a": 1, "b": 2, "extra": ' + "[" * 254 + "]" * 254 + "}}}")
+    status, answer = _post(up, headers, body)
+    assert (status, answer["id"]) == (200, 7) and "error" not in answer, answer
+    assert "unknown argument 'extra'" in answer["result"]["content"][0]["text"], answer
