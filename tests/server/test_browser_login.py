@@ -5,6 +5,7 @@ processes on loopback; httpx plays the browser (the Chromium flow is in tests/po
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
@@ -39,6 +40,10 @@ def _serve(folder: Path, **tokens: str) -> Iterator[UpProcess]:
     with mcprt_http(folder / "mcp.yaml", "--no-reload", env=child_env(**tokens)) as up:
         yield up
 
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # as tests/observability/test_status_page.py
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run"]
 
 pytestmark = pytest.mark.xdist_group("test_browser_login")  # one started servers per run, not one per worker
 
@@ -225,7 +230,7 @@ def _await_rejection(up: UpProcess, before: int, needle: str) -> list[str]:
 
 def test_admitted_requests_log_no_rejection(open_policy: UpProcess) -> None:
     """Found by a new-user trial: every view of the signed-in status page (it refreshes every 15 s),
-    and a `?token=` sign-in, logged `rejected request: bearer token reason=missing` though admitted."""
+    and a sign-in, logged `rejected request: bearer token reason=missing` though admitted."""
     up = open_policy
     # The module's server is shared: a previous test's last rejection can still be on its way through the
     # pipe. A refusal of a path only this test asks for orders the log: what came before it is not ours.
@@ -233,9 +238,7 @@ def test_admitted_requests_log_no_rejection(open_policy: UpProcess) -> None:
     assert _get(up, mark, None).status_code == 401
     _await_rejection(up, 0, f"path={mark}")
     before = next(i for i, line in enumerate(_rejections(up)) if f"path={mark}" in line) + 1
-    signed_in = httpx.get(f"{up.base}/status?token=tok-alice", timeout=10, follow_redirects=False)
-    assert signed_in.status_code == 303
-    cookie = signed_in.cookies[COOKIE]
+    cookie = _sign_in(up, "tok-alice")
     for path in ("/status", "/status", "/status.json", "/status/approvals"):  # (the cookie is not for /metrics)
         assert _get(up, path, cookie).status_code == 200, path
     assert _get(up, "/status", None).status_code == 401  # a first visit gets the sign-in form, not a rejection
@@ -250,3 +253,51 @@ def test_admitted_requests_log_no_rejection(open_policy: UpProcess) -> None:
     assert "reason=wrong" in lines[1] and "path=/status.json" in lines[1]
     assert "reason=wrong" in lines[2] and "path=/status/login" in lines[2]
     assert "reason=missing" in lines[3]
+
+
+def test_a_token_in_the_address_is_refused_and_sets_no_cookie(open_policy: UpProcess) -> None:
+    """Found by a pentest trial: `/status?token=…` answered 303 with a sign-in cookie, so the long-lived
+    static token (it opens the MCP endpoint too) landed in proxy access logs and browser and shell history,
+    though the threat model promises no token in a query string (RFC 6750 §5.3). Now 400 and the sign-in
+    form saying why, whatever the token (a valid one is not even checked), and no cookie."""
+    up = open_policy
+    mark = up.log_mark()
+    for token in ("tok-alice", "nope", ""):
+        refused = httpx.get(f"{up.base}/status?token={token}&all=1", timeout=10, follow_redirects=False)
+        assert refused.status_code == 400, refused.text
+        assert COOKIE not in refused.cookies and "set-cookie" not in refused.headers
+        assert "a token in the address (?token=) is not accepted" in refused.text
+        assert 'action="/status/login"' in refused.text and 'value="/status?all=1"' in refused.text
+        assert not token or token not in refused.text
+        assert refused.headers["referrer-policy"] == "same-origin"  # the address goes to no other site
+    assert "status sign-in refused: a token in the address" in up.wait_log_beyond(
+        "status sign-in refused: a token in the address", 2)
+    assert "tok-alice" not in up.log_since(mark)
+    # with a valid bearer header too: the address still must not carry one
+    both = httpx.get(f"{up.base}/status?token=tok-alice", headers={"authorization": "Bearer tok-alice"}, timeout=10)
+    assert both.status_code == 400
+
+
+def test_a_browser_refused_a_token_in_the_address_signs_in_with_the_form(open_policy: UpProcess) -> None:
+    """The same in Chromium: the page refusing `?token=` is the form, which signs in by POST and lands
+    on the view asked for, with no token in its address."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required (.ci/install-system-packages installs it)")
+    from playwright.sync_api import sync_playwright
+
+    up = open_policy
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            first = page.goto(f"{up.base}/status?token=tok-alice&all=1", timeout=30_000)
+            assert first is not None and first.status == 400
+            assert "is not accepted" in page.inner_text(".bad")
+            assert not page.context.cookies()
+            page.fill("input[name=token]", "tok-alice")
+            page.click("button[type=submit]")
+            page.wait_for_url("**/status?all=1", timeout=30_000)
+            assert "Sign in" not in page.content() and "tok-alice" not in page.url, page.content()
+            assert [cookie["name"] for cookie in page.context.cookies()] == [COOKIE]
+        finally:
+            browser.close()

@@ -140,3 +140,76 @@ def test_stateless_http(tmp_path: Path) -> None:
         response = httpx.post(up.url, headers={**ACCEPT, "content-type": "application/json-seq"}, content="{not json",
                               timeout=60)
         assert response.status_code == 415, (response.status_code, response.text)
+
+
+# ids JSON-RPC 2.0 §4 / MCP do not allow on a request (the raw JSON text: `1e999` parses as infinity)
+BAD_IDS = {"1.5": "a number with a fraction or exponent", "true": "a boolean", "[1]": "an array",
+           '{"a": 1}': "an object", "null": "null", "1e999": "a number with a fraction or exponent"}
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
+def test_a_request_with_an_invalid_id_is_answered_not_dropped(up: UpProcess, version: str) -> None:
+    """Found by a pentest trial: the SDK's adapter read `{"id": 1.5, "method": "tools/call", …}` as a
+    notification (its id ignored), so the body got 202 and no answer, the call never ran, and nothing was
+    logged; a client with a loose id serializer waited for its own timeout. JSON-RPC 2.0 §5: -32600,
+    id null (the id cannot be read)."""
+    headers = _session(up, version)
+    mark = up.log_mark()
+    for raw, kind in BAD_IDS.items():
+        for method, params in (("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}}), ("ping", None)):
+            body = f'{{"jsonrpc": "2.0", "id": {raw}, "method": "{method}"' + (
+                f', "params": {json.dumps(params)}}}' if params else "}")
+            status, answer = _post(up, headers, body)
+            assert (status, answer["id"], answer["error"]["code"]) == (400, None, -32600), (raw, answer)
+            assert f"must be a string or an integer (JSON-RPC 2.0 §4; MCP basic: not null), got {kind}" \
+                in answer["error"]["message"], answer
+    # a notification (no id at all) is still a notification, and the session keeps serving
+    notified = httpx.post(up.url, headers=headers, timeout=60,
+                          content=json.dumps({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}))
+    assert (notified.status_code, notified.content) == (202, b"")
+    status, answer = _post(up, headers, json.dumps(
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}))
+    assert (status, answer["result"]["content"][0]["text"]) == (200, "3")
+    assert "refused a message that is not a JSON-RPC 2.0 request code=-32600" in up.log_since(mark), up.log_since(mark)
+
+
+def test_a_2026_request_with_an_invalid_id_is_refused_too(up: UpProcess) -> None:
+    """The 2026-07-28 era (no handshake, `_meta` on each request) refused these before; pinned here."""
+    from tests.support.modern_client import META
+    headers = {**ACCEPT, "mcp-protocol-version": "2026-07-28", "mcp-method": "ping"}
+    for raw in BAD_IDS:
+        body = f'{{"jsonrpc": "2.0", "id": {raw}, "method": "ping", "params": {{"_meta": {json.dumps(META)}}}}}'
+        status, answer = _post(up, headers, body)
+        assert (status, answer["id"], answer["error"]["code"]) == (400, None, -32600), (raw, answer)
+
+
+def test_a_valid_but_too_deep_request_says_so_and_keeps_its_id(up: UpProcess) -> None:
+    """Found by a pentest trial: an argument nested ~254 levels got -32700 "the request body is not a JSON
+    value" with id null, though the body was valid JSON and its id (7) readable. Depth 100 is served."""
+    headers = _session(up, "2025-06-18")
+    def call(depth: int, rid: object) -> str:
+        nested = "[" * depth + "1" + "]" * depth
+        return ('{"jsonrpc": "2.0", "id": ' + json.dumps(rid) + ', "method": "tools/call", "params": {"name": "add", '
+                '"arguments": {"a": 1, "b": 2, "extra": ' + nested + '}}}')
+    status, answer = _post(up, headers, call(100, 6))
+    assert status == 200 and answer["id"] == 6  # served (the tool refuses the unknown argument or ignores it)
+    for rid in (7, "seven"):
+        status, answer = _post(up, headers, call(254, rid))
+        assert (status, answer["id"], answer["error"]["code"]) == (400, rid, -32600), answer
+        assert "nests more than 200 levels deep" in answer["error"]["message"], answer
+        assert "not a JSON value" not in answer["error"]["message"]
+    # an `"id"` nested in the arguments is not the request's
+    status, answer = _post(up, headers, call(254, 8).replace('"a": 1', '"id": 99, "a": 1'))
+    assert answer["id"] == 8, answer
+
+
+def test_a_deep_2026_request_is_read(up: UpProcess) -> None:
+    """The 2026-07-28 path reads the same deep body (its parser has no such depth limit): answered by id,
+    here with the tool's own refusal of the unknown argument, never a parse error."""
+    from tests.support.modern_client import META
+    headers = {**ACCEPT, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "add"}
+    body = ('{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "add", "_meta": '
+            + json.dumps(META) + ', "arguments": {"a": 1, "b": 2, "extra": ' + "[" * 254 + "]" * 254 + "}}}")
+    status, answer = _post(up, headers, body)
+    assert (status, answer["id"]) == (200, 7) and "error" not in answer, answer
+    assert "unknown argument 'extra'" in answer["result"]["content"][0]["text"], answer

@@ -145,3 +145,51 @@ def test_a_bad_first_line_before_initialize(served: RawStdio) -> None:
     _initialize(served, "2025-11-25")
     served.send({"jsonrpc": "2.0", "id": 2, "method": "ping"})
     assert served.read_until(2)["result"] == {}
+
+
+# ids JSON-RPC 2.0 §4 / MCP do not allow on a request (raw JSON text: `1e999` parses as infinity)
+BAD_IDS = {"1.5": "a number with a fraction or exponent", "true": "a boolean", "[1]": "an array",
+           '{"a": 1}': "an object", "null": "null", "1e999": "a number with a fraction or exponent"}
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
+def test_a_request_with_an_invalid_id_is_answered_and_logged(served: RawStdio, version: str) -> None:
+    """Found by a pentest trial: lines with ids `1.5`, `true`, `{"a":1}`, `null` got no answer and no log
+    line (the SDK's adapter read each as a notification), while a `ping` after them was answered.
+    JSON-RPC 2.0 §5: -32600, id null."""
+    _initialize(served, version)
+    for raw, kind in BAD_IDS.items():
+        _write(served, f'{{"jsonrpc": "2.0", "id": {raw}, "method": "tools/call", '
+                       f'"params": {{"name": "add", "arguments": {{"a": 1, "b": 2}}}}}}')
+        answer = served.read()
+        assert (answer["id"], answer["error"]["code"]) == (None, -32600), (raw, answer)
+        assert f"must be a string or an integer (JSON-RPC 2.0 §4; MCP basic: not null), got {kind}" \
+            in answer["error"]["message"], answer
+    served.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert served.read() == {"jsonrpc": "2.0", "id": 3, "result": {}}
+    assert served.stderr_text().count("refused a message that is not a JSON-RPC 2.0 request (-32600)") == len(BAD_IDS)
+
+
+def test_an_invalid_id_on_the_first_line_and_in_the_2026_era(served: RawStdio) -> None:
+    """Before `initialize` (the early phase, server/early.py) and with no handshake at all (2026-07-28)."""
+    from tests.support.modern_client import META
+    _write(served, '{"jsonrpc": "2.0", "id": 1.5, "method": "ping"}')
+    first = served.read()
+    assert (first["id"], first["error"]["code"]) == (None, -32600), first
+    _write(served, '{"jsonrpc": "2.0", "id": true, "method": "ping", "params": {"_meta": %s}}' % json.dumps(META))
+    modern = served.read()
+    assert (modern["id"], modern["error"]["code"]) == (None, -32600), modern
+    served.send({"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"_meta": META}})
+    assert served.read_until(4)["id"] == 4, "a valid request after them is answered (the server keeps serving)"
+
+
+def test_a_valid_but_too_deep_line_says_so_and_keeps_its_id(served: RawStdio) -> None:
+    """Found by a pentest trial (over HTTP; stdio read lines the same way): valid JSON nested ~254 levels
+    was "not a JSON value", id null."""
+    _initialize(served, "2025-06-18")
+    nested = "[" * 254 + "1" + "]" * 254
+    _write(served, '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "add", '
+                   '"arguments": {"a": 1, "b": 2, "extra": ' + nested + '}}}')
+    answer = served.read()
+    assert (answer["id"], answer["error"]["code"]) == (7, -32600), answer
+    assert "nests more than 200 levels deep" in answer["error"]["message"]

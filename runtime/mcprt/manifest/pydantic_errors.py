@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic
+from ..scrubbing import is_credential_name, is_literal_credential
 from .envvars import variables_at
 from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
@@ -57,6 +58,8 @@ def diagnostics_from(
         message = _message(err, path, data)
         if path in from_env:
             message = _without_value(message, err.get("input")) + variables_at(written, path)
+        elif _may_be_credential(path, err.get("input")):
+            message = _without_value(message, err.get("input"), _NOT_SHOWN)
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []
@@ -66,13 +69,41 @@ def diagnostics_from(
     return result
 
 
-def _without_value(message: str, value: Any) -> str:
-    """The message with a value that came from the environment taken out."""
-    if not isinstance(value, str) or not value:
+# Keys of the manifest's own schema under which every value is a credential or may hold one: `auth` (server
+# and source: `bearer`, `bearer_tokens`, `tokens`, `password`, `api_key`, `client_secret`…), `headers` and `env`
+# (their names are the operator's), an approvals `webhook` (its URL may carry a token)
+_CREDENTIAL_HOMES = frozenset({"auth", "headers", "env", "webhook"})
+_NOT_SHOWN = "(not shown: it may be a credential)"
+
+
+def _may_be_credential(path: Path, value: Any) -> bool:
+    """Whether a value written literally at `path` must not be quoted in a diagnostic: it sits at or under a
+    credential-bearing key of the schema (`_CREDENTIAL_HOMES`), or the literal-credential rule flags it
+    (`scrubbing.is_literal_credential`, the rule `validate` warns by) under its key — that key's name counts
+    only when the operator chose it (a fixed argument's `api_key`), not when it is a schema field
+    (`drop_keys` names no credential). A source's or tool's own name is no such key.
+
+    Found by a pentest trial: `auth: {api_key: "sk_live_…"}` (a string where a mapping goes) was quoted by
+    `validate`, the reload log line, `/status` and `/status.json`."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False  # a mapping or list is described by its type only (`_describe`)
+    keys = [part for index, part in enumerate(path)
+            if isinstance(part, str) and not (index == 1 and path[0] in ("sources", "tools", "prompts"))]
+    if any(key in _CREDENTIAL_HOMES for key in keys):
+        return True
+    name = keys[-1] if keys and not key_homes(keys[-1]) else ""
+    return (bool(name) and is_credential_name(name)) or (isinstance(value, str) and is_literal_credential(name, value))
+
+
+def _without_value(message: str, value: Any, placeholder: str = "(the value from the environment)") -> str:
+    """The message with `value` (a string or number) replaced by `placeholder`: a value that came from the
+    environment, or one that may be a credential (`_may_be_credential`)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
         return message
-    message = message.replace(repr(value), "(the value from the environment)")
-    if value in message:
-        return "invalid value (it comes from an environment variable, so it is not shown)"
+    message = message.replace(repr(value), placeholder)
+    if str(value) in message:
+        return f"invalid value {placeholder}" if placeholder == _NOT_SHOWN else \
+            "invalid value (it comes from an environment variable, so it is not shown)"
     return message
 
 

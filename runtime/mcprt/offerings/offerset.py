@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import OfferProvider
-from .uris import add_prefix, strip_prefix, template_pattern
+from .uris import UnsafeTemplateValue, add_prefix, strip_prefix, template_pattern, template_values
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,21 @@ class OfferSet:
         if found is not None and self._withheld(found[0], found[1], uri):
             return None
         return found
+
+    def unsafe_uri(self, uri: str) -> str | None:
+        """Why `uri` must not be read or subscribed to (None: it may), whichever source serves it: it matches a
+        listed template with a variable value that steps out of its place (`uris.template_values`: `%2F` or
+        `..` in a `{var}`). Checked here for every source kind, so a proxied server — which gets the URI as the
+        client sent it, less the source's prefix, and decodes it by its own rules — never sees one either.
+        A resource a source lists by its URI is its own to serve."""
+        if uri in self.resources:
+            return None
+        for template in self.templates:
+            try:
+                template_values(template, uri)
+            except UnsafeTemplateValue as exc:
+                return f"Invalid resource URI {uri}: {exc}"
+        return None
 
     def _owner(self, uri: str) -> tuple[str, str, OfferProvider] | None:
         for name, offers in self.sources.items():

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from urllib.parse import unquote
+
+from .. import path_segments
 
 
 SCHEME_RULE = ("a scheme keeps letters, digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` "
@@ -46,27 +49,70 @@ def template_pattern(uri_template: str) -> re.Pattern[str]:
     for match in re.finditer(r"\{([^}]*)\}", uri_template):
         parts.append(re.escape(uri_template[position:match.start()]))
         expression = match.group(1)
-        parts.append(".+" if expression.startswith(("+", "#")) else "[^/?#]+" if not expression.startswith("?")
-                     else r"(?:\?.*)?")
+        if expression.startswith(("+", "#")):
+            parts.append(".+")
+        elif expression.startswith(("?", "&")):
+            parts.append(r"(?:[?&].*)?")
+        elif expression.startswith("/"):  # `{/var}` one segment after its `/`; `{/var*}` several
+            parts.append(r"/[^?#]+" if expression.endswith("*") else r"/[^/?#]+")
+        else:
+            parts.append("[^/?#]+")
         position = match.end()
     parts.append(re.escape(uri_template[position:]))
     return re.compile("".join(parts) + r"\Z")
 
 
+class UnsafeTemplateValue(ValueError):
+    """A URI matches a template, but a variable's value would step out of its place
+    (`mcprt.path_segments`); the message names the variable and the rule, never the value."""
+
+
+# An RFC 6570 expression: an optional operator, then one variable name (a `*` explode or `:N` prefix allowed)
+_EXPRESSION = re.compile(r"\{([+#./;?&]?)([A-Za-z0-9_.%]+)(\*|:[0-9]+)?\}")
+
+
 def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
-    """The variable values of `uri` under a simple template (`{name}` segments), or None if it does not match."""
-    names: list[str] = []
+    """The variable values of `uri` under `uri_template`, percent-decoded once, or None if it does not match.
+
+    The inverse of RFC 6570 expansion, for the forms a resource template uses: `{var}` (simple, §3.2.2: one
+    segment, no `/`), `{+var}` and `{#var}` (reserved, §3.2.3: may hold `/`), `{/var}` `{.var}` `{;var}`
+    (one segment after their prefix), `{/var*}` (segments, each one checked as a segment; the value is
+    `a/b/c`), `{?var}` `{&var}` (query: matched, not read). Raises
+    UnsafeTemplateValue when a value breaks the rule of its form (`mcprt.path_segments`): a segment holds no
+    `/` or `\\` and is not `.`/`..`, a reserved value is a relative path with no `.`/`..` segment, neither holds
+    NUL — in any form a reader may decode it to (`%2F`, `%252F`, `%2E%2E`, `／`), since the value is decoded
+    before it is handed on (found by a pentest trial: `docs://..%2F..%2Fetc%2Fpasswd` read /etc/passwd
+    through a `docs://{path}` function joining the value to its folder)."""
+    names: list[tuple[str, str]] = []  # (name, operator; `/*` for an exploded path-segment list)
     parts: list[str] = []
     position = 0
-    for match in re.finditer(r"\{([A-Za-z0-9_]+)\}", uri_template):
+    for match in _EXPRESSION.finditer(uri_template):
+        operator, name = match.group(1), match.group(2)
+        if operator == "/" and match.group(3) == "*":  # `{/var*}` (§3.2.6 exploded): `/a/b/c`, one segment each
+            operator = "/*"
         parts.append(re.escape(uri_template[position:match.start()]))
-        parts.append(r"([^/?#]+)")
-        names.append(match.group(1))
+        if operator in ("?", "&"):
+            parts.append(r"(?:[?&].*)?")
+        else:
+            prefix = re.escape(operator[0]) if operator[:1] in ("/", ".", ";", "#") else ""
+            body = r"[^?#]+" if operator in ("+", "#", "/*") else r"[^/?#]+"
+            parts.append(f"{prefix}({body})")
+            names.append((name, operator))
         position = match.end()
     parts.append(re.escape(uri_template[position:]))
     found = re.fullmatch("".join(parts), uri)
     if found is None:
         return None
-    from urllib.parse import unquote
-
-    return {name: unquote(value) for name, value in zip(names, found.groups(), strict=True)}
+    values: dict[str, str] = {}
+    for (name, operator), value in zip(names, found.groups(), strict=True):
+        if operator == ";":
+            value = value.partition("=")[2] if value.startswith(f"{name}=") else value
+        decoded = unquote(value)
+        if operator == "/*":  # each segment on its own, as sent (a `%2F` inside one is no separator of the list)
+            problem = next(filter(None, map(path_segments.segment_problem, map(unquote, value.split("/")))), None)
+        else:
+            problem = (path_segments.path_problem if operator in ("+", "#") else path_segments.segment_problem)(decoded)
+        if problem is not None:
+            raise UnsafeTemplateValue(f"the value of `{name}` in the URI template {uri_template} {problem}")
+        values[name] = decoded
+    return values

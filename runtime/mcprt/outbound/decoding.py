@@ -16,8 +16,10 @@ from __future__ import annotations
 import codecs
 import html
 import json
+import math
 import re
 import sys
+from collections.abc import Iterator
 from email.message import Message
 from functools import lru_cache
 
@@ -146,7 +148,37 @@ def _json_result(status: int, media_type: str, data: bytes, *, truncated: bool, 
                            INVALID_JSON_PREVIEW_CHARS)
         message = f"upstream sent invalid JSON ({byte_count(len(data))}): {preview}"
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    if _MAY_BE_NON_FINITE.search(data):  # a cheap look first: the walk runs only when one may be there
+        where = next(non_finite(value, "result"), None)
+        if where is not None:
+            message = non_finite_message("upstream sent", where, "; a number past about 1.8e308 reads as Infinity")
+            return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
+
+
+# What can parse to a non-finite float: the NaN/Infinity literals JSON lacks, or an exponent of 3+ digits
+# (a double overflows to infinity past about 1.8e308)
+_MAY_BE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
+
+
+def non_finite(value: object, where: str) -> Iterator[str]:
+    """`where = value` for each NaN or ±Infinity float in a parsed JSON-able value (`result['a'][0] = inf`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield f"{where} = {value}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from non_finite(item, f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from non_finite(item, f"{where}[{index}]")
+
+
+def non_finite_message(who: str, where: str, note: str = "") -> str:
+    """The one tool error for a value JSON cannot carry, whichever source kind produced it: the text and
+    `structuredContent` of a result would otherwise disagree (`Infinity` in one, `null` in the other; found by
+    a pentest trial with an upstream sending `1e999999` and `NaN`). `who`: "upstream sent", "the function
+    returned"…; `where`: a `non_finite` item; `note` ends the parenthesis."""
+    return f"{who} {where}, which JSON cannot carry (no NaN or Infinity in JSON, RFC 8259 §6{note})"
 
 
 MAX_JSON_DEPTH = 200  # pydantic-core's parser refuses deeper documents

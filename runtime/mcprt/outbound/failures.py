@@ -107,6 +107,11 @@ def describe_client_error(exc: aiohttp.ClientError, target: str, attempts: int) 
     if isinstance(exc, aiohttp.ClientResponseError):  # the response head could not be parsed
         if any(isinstance(e, LineTooLong) for e in exception_chain(exc)):
             return _header_too_long(tries, target)
+        if any("too many headers" in str(e).lower() for e in exception_chain(exc)):
+            from .transport import MAX_HEADER_FIELDS
+
+            return (f"upstream sent too many header fields (limit {MAX_HEADER_FIELDS}); the response was not "
+                    f"read{tries} ({target})")
         return f"upstream sent a malformed HTTP response{tries} ({target})"
     return f"the upstream request failed ({type(exc).__name__}){tries} ({target})"
 

@@ -41,6 +41,9 @@ KEEPALIVE_S = 30.0
 # The longest response header line (and header) accepted: h11's limit for a whole response head,
 # which httpx applied before, so no upstream that worked then is refused now (aiohttp's default: 8190).
 MAX_HEADER_LINE = 16 * 1024
+# The most header fields a response may have (aiohttp's default, named so the error can say it: a pentest
+# trial's upstream sent 500, valid HTTP, and was told "malformed"); each field costs memory before the body
+MAX_HEADER_FIELDS = 128
 # Token requests are few: a small pool.
 TOKEN_POOL_CONNECTIONS = 10
 
@@ -98,6 +101,7 @@ def make_session(*, verify: bool) -> aiohttp.ClientSession:
         raise_for_status=False,
         max_line_size=MAX_HEADER_LINE,
         max_field_size=MAX_HEADER_LINE,
+        max_headers=MAX_HEADER_FIELDS,
         # A body goes with the Content-Type the request plan gave it, or none (never a guessed one).
         skip_auto_headers=("Content-Type",),
     )

@@ -214,6 +214,7 @@ class HttpUpstream:
         if self._credentials is not None and request.sends_credentials:
             self._credentials.admit(ctx.principal)
         unreachable = False  # only what says the upstream itself is unreachable marks the source down
+        reason: str | None = None  # said on the call's log line (ToolCallError.reason)
         try:
             async with asyncio.timeout_at(call.deadline):
                 return await self._send_with_retries(request, ctx, call, claimed)
@@ -230,14 +231,20 @@ class HttpUpstream:
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except aiohttp.ClientError as exc:
             unreachable = isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
-            message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
-            message += may_have_acted(request.method, request.idempotent, call.reached)
+            described = describe_client_error(exc, self._target(call), call.attempts)
+            message = self._scrub(described) + may_have_acted(request.method, request.idempotent, call.reached)
+            # the operator's log line says why too (only the audit record did: a pentest trial's
+            # `status=upstream_error` for 500 header fields had no reason even at debug); without the
+            # target, whose path may hold an argument's value
+            reason = self._scrub(described.rsplit(" (", 1)[0])
         except httpx.InvalidURL:  # a token endpoint's URL
             message = f"the request URL is not valid ({self._target(call)})"
         # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
         # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
-        raise UpstreamError(message, unreachable=unreachable,
-                            upstream_status=call.answers[-1] if call.answers else None, attempts=call.attempts)
+        failed = UpstreamError(message, unreachable=unreachable,
+                               upstream_status=call.answers[-1] if call.answers else None, attempts=call.attempts)
+        failed.reason = reason
+        raise failed
 
     @property
     def pooled(self) -> bool:

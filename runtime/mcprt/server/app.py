@@ -36,6 +36,7 @@ from .notify import Notifier, SessionTracker, connection_of
 from .eras import defines, shape_result
 from .offers import LogLevels, install_offer_handlers, with_client
 from .pagination import refuse_cursor
+from .params_errors import explain_invalid_params
 from .early import server_instructions
 from .roundtrip import RoundTrips
 from .results import to_call_result
@@ -246,7 +247,8 @@ def build_server(
     server.subscriptions = install_offer_handlers(server, holder, levels, server.round_trips, principal_of)
     server.middleware.append(SessionTracker(notifier))
     server.middleware.append(CachedToolListing(holder))
-    server.middleware.append(shape_for_version)  # innermost: the cached listing is already shaped
+    server.middleware.append(shape_for_version)  # the cached listing is already shaped
+    server.middleware.append(explain_invalid_params)  # innermost: a params check's failure, named by field
     return server
 
 

@@ -5,8 +5,9 @@
 port, or for stdio by a small listener (`server.observability.listen` / `--metrics-port`).
 
 Authentication is the MCP endpoint's: when tokens are configured, `/metrics` and `/status.json`
-need `Authorization: Bearer`; a browser opening `/status` gets a sign-in form (or may pass
-`?token=` once), after which an HttpOnly, SameSite=Strict signed cookie naming its principal (never the
+need `Authorization: Bearer`; a browser opening `/status` gets a sign-in form that posts the token in its
+body (`/status/login`; a `?token=` in the address is refused, `TOKEN_IN_ADDRESS`), after which an HttpOnly,
+SameSite=Strict signed cookie naming its principal (never the
 token; `browser_login`) admits it for 12 hours to `/status…` and `/policy…` on every replica serving the
 same tokens. Without inbound auth (loopback only) the pages are open.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from .. import __version__
 from ..identity.principal import from_scope
 from ..observability.events import BUS
 from ..observability.hooks import add_call_marker, add_upstream_observer
+from ..observability.log import log_event
 from ..observability.redact import manifest_secrets
 from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
@@ -42,6 +45,14 @@ if TYPE_CHECKING:
     from ..toolset.toolset import ToolSet
     from .notify import Notifier
     from .options import ServeOptions
+
+
+# A bearer token in a URL ends up in the access logs of a proxy in front (the deploy files ship HAProxy and
+# nginx), in browser history and shell history (RFC 6750 §5.3: "Don't pass bearer tokens in page URLs");
+# found by a pentest trial: `/status?token=…` signed a browser in, contradicting the threat model.
+TOKEN_IN_ADDRESS = ("a token in the address (?token=) is not accepted: addresses are kept in proxy logs and "
+                    "browser history. Sign in with this form (it sends the token in the request body), or send an "
+                    "Authorization: Bearer header. If the token was sent this way before, consider rotating it.")
 
 
 class Observatory:
@@ -183,9 +194,12 @@ class Observatory:
         from ..observability.status_view import view_of
 
         view = view_of(request.query_params)  # `all=1`, `call=ID`: kept through sign-in, links and forms
-        token = request.query_params.get("token")
-        if token is not None:  # accepted once, then a cookie: the token leaves the address bar
-            return self._admit(token, view.address()) or await self._refused_sign_in(request, token, view)
+        if "token" in request.query_params:  # never read, never checked: refused whatever it holds
+            log_event("status sign-in refused: a token in the address", logging.WARNING, path=request.url.path[:100])
+            # `same-origin`: this address (with the token) goes to no other site, and the form's post keeps its
+            # true Origin (under `no-referrer` Chromium sends `Origin: null`, which the guard refuses)
+            return HTMLResponse(login_page(TOKEN_IN_ADDRESS, view), status_code=400,
+                                headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
         if not self._bearer_ok(request):  # the guard attached the principal of a token or a sign-in cookie
             if request.headers.get("authorization"):  # a wrong token is a rejection; a browser's first visit is not
                 log_refused(True, request.url.path)
@@ -198,6 +212,8 @@ class Observatory:
                             headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
     async def _login(self, request: Request) -> Response:
+        """The sign-in form's POST (`application/x-www-form-urlencoded`: `token`, and `back`, the view to
+        return to): 303 to that view with the cookie, or 401 and the form again."""
         from ..observability.status_view import View, status_return
 
         body = (await request.body())[:4096].decode("utf-8", errors="replace")

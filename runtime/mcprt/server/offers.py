@@ -248,6 +248,7 @@ class Subscriptions:
         if not offers.subscribe:
             raise MCPError(code=types.METHOD_NOT_FOUND, message="Method not found: resources/subscribe (no source of "
                            "this server supports resource subscriptions; resources.subscribe is not advertised)")
+        _refuse_unsafe(offers, uri)
         owner = offers.resolve_uri(uri)
         if owner is None:
             raise resource_not_found(uri, connection.protocol_version, f"no source offers the resource {uri}")
@@ -329,6 +330,14 @@ class Subscriptions:
             except Exception as exc:
                 log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)
         return sent
+
+
+def _refuse_unsafe(offers: OfferSet, uri: str) -> None:
+    """-32602 (invalid params) for a URI whose template variable would step out of its place
+    (`OfferSet.unsafe_uri`), before any source sees it."""
+    problem = offers.unsafe_uri(uri)
+    if problem is not None:
+        raise MCPError(code=types.INVALID_PARAMS, message=problem)
 
 
 def _unknown(offers: OfferSet, what: str, name: str, *kinds: str) -> str:
@@ -425,6 +434,7 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
     async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> dict[str, Any]:
         offers = offering("resources")
         uri = str(params.uri)
+        _refuse_unsafe(offers, uri)
         owner = offers.resolve_uri(uri)
         if owner is None:
             raise resource_not_found(uri, ctx.protocol_version)

@@ -166,8 +166,10 @@ def check_exposure(options: ServeOptions, manifest: Manifest) -> None:
         return
     raise McprtError(
         f"refusing to serve on {options.host} without authentication: anyone who can reach this address "
-        "could call every tool. Add `server.auth.bearer_tokens: [\"${MCPRT_TOKEN}\"]` to the manifest, "
-        f"bind to 127.0.0.1, or set {ALLOW_UNAUTHENTICATED_ENV}=1 if a proxy in front does the authentication."
+        # no `"` or `=` in it: a text log line holding one is written as the quoted field `msg="…"`, and the
+        # YAML to copy came out with backslash-escaped quotes (found by a pentest trial)
+        "could call every tool. Add `server.auth.bearer_tokens: ['${MCPRT_TOKEN}']` to the manifest, "
+        f"bind to 127.0.0.1, or set {ALLOW_UNAUTHENTICATED_ENV} to 1 if a proxy in front does the authentication."
     )
 
 

@@ -12,6 +12,7 @@ from mcp.shared.inbound import find_invalid_x_mcp_header
 from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from ...schema.shapes import shape_of
 from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
+from ...outbound.decoding import non_finite, non_finite_message
 
 
 def tool_operations(tools: list[types.Tool], invoker_for: Any,
@@ -70,6 +71,10 @@ def to_upstream(result: types.CallToolResult) -> UpstreamResult:
     content = [block.model_dump(by_alias=True, mode="json", exclude_none=True) for block in result.content]
     raw = result.model_dump_json(by_alias=True, exclude_none=True)
     structured = result.structured_content if isinstance(result.structured_content, dict) else None
+    where = next(non_finite(structured, "structuredContent"), None) if structured else None
+    if where is not None:  # the SDK read NaN/Infinity/1e999 as floats: one rule for every source kind
+        message = non_finite_message("the server sent", where)
+        return UpstreamResult(kind="text", body=message, is_error=True, raw_bytes=len(raw.encode("utf-8")))
     return UpstreamResult(
         kind="content",
         content=content,

@@ -17,12 +17,12 @@ Explicit `null` (the one rule, for every location):
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
+from mcprt import path_segments
 from mcprt.errors import ToolCallError
 from mcprt.observability.hooks import Route
 from mcprt.outbound.request import BuiltRequest
@@ -241,20 +241,10 @@ class RequestPlan:
         return file.data, file.media_type or plan.content_type
 
 
-_SEPARATORS = re.compile(r"[/\\]")
-
-
-def _server_forms(text: str) -> set[str]:
-    """`text` as a server may read it: as sent, percent-decoded (RFC 3986 §2.3 and §6.2.2.2 make `%2E`
-    and `.` one character; many servers decode `%2F` too) and compatibility-normalized (`．．／`, NFKC)."""
-    decoded = unquote(text)
-    return {text, decoded, unicodedata.normalize("NFKC", decoded)}
-
-
 def _has_dot_segment(text: str) -> bool:
-    """Whether `text` holds a `.` or `..` path segment in any of its `_server_forms`, with `\\` as a
-    separator too (Windows servers)."""
-    return any(segment in (".", "..") for form in _server_forms(text) for segment in _SEPARATORS.split(form))
+    """Whether `text` holds a `.` or `..` path segment in any form a server may decode it to (the one
+    rule of `mcprt.path_segments`, which resource template variables follow too)."""
+    return path_segments.has_dot_segment(text)
 
 
 def _refuse_dot_segments(arg: str, value: Any) -> None:
@@ -301,8 +291,9 @@ def _refuse_separators(arg: str, name: str, value: Any) -> None:
 
 
 def _has_separator(text: str) -> bool:
-    """Whether `text` holds `/` or `\\` in any of its `_server_forms` (`a%2Fb`, `a／b`)."""
-    return any(_SEPARATORS.search(form) for form in _server_forms(text))
+    """Whether `text` holds `/` or `\\` in any form a server may decode it to (`a%2Fb`, `a／b`:
+    `mcprt.path_segments`)."""
+    return path_segments.has_separator(text)
 
 
 def _missing(arg: str, where: str, given_null: bool) -> ToolCallError:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ...errors import McprtError, SourceConfigError, ToolCallError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
-from ...offerings.uris import template_values
+from ...offerings.uris import UnsafeTemplateValue, template_values
 from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
@@ -108,7 +108,10 @@ class PythonOffers:
         values: dict[str, str] = {}
         if function is None:
             for template, candidate in self.templates.items():
-                matched = template_values(template, uri)
+                try:
+                    matched = template_values(template, uri)
+                except UnsafeTemplateValue as exc:  # `..%2F..%2Fetc%2Fpasswd`: never handed to the function
+                    raise OfferError(f"Invalid resource URI {uri}: {exc}", -32602) from None
                 if matched is not None:
                     function, values = candidate, matched
                     break

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
+from ...outbound.decoding import non_finite, non_finite_message
 from .raised import exception_message, exception_text
 from .signature import validation_problems
 
@@ -82,9 +81,8 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
     try:
         encoded = _ENCODE(plain)
     except ValueError:  # allow_nan=False: a nan or infinity somewhere in it
-        where = next(_non_finite(plain, "result"), "result")
-        return _error(f"the function returned {where}, which JSON cannot carry "
-                      "(no NaN or Infinity in JSON, RFC 8259 §6); return None or a string for it instead")
+        where = next(non_finite(plain, "result"), "result")
+        return _error(non_finite_message("the function returned", where) + "; return None or a string for it instead")
     return UpstreamResult(kind="json", body=plain, raw_bytes=len(encoded.encode("utf-8")))
 
 
@@ -96,18 +94,6 @@ def _a_type(value: Any) -> str:
 
 def _error(message: str) -> UpstreamResult:
     return UpstreamResult(kind="text", body=message, raw_bytes=len(message.encode("utf-8")), is_error=True)
-
-
-def _non_finite(plain: Any, where: str) -> Iterator[str]:
-    """`where = value` for each nan/inf float in a JSON-able value (`result['a'][0] = inf`)."""
-    if isinstance(plain, float) and not math.isfinite(plain):
-        yield f"{where} = {plain}"
-    elif isinstance(plain, dict):
-        for key, item in plain.items():
-            yield from _non_finite(item, f"{where}[{key!r}]")
-    elif isinstance(plain, list):
-        for index, item in enumerate(plain):
-            yield from _non_finite(item, f"{where}[{index}]")
 
 
 def _sniff(data: bytes) -> str:
