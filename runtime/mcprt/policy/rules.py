@@ -70,7 +70,7 @@ def principal_key(principal: Principal | None) -> Any:
         hash(claims)
     except TypeError:
         return None  # unhashable claims: do not cache
-    return (p.kind, p.subject, p.client_id, p.scopes, claims)
+    return (p.kind, p.subject, p.by_client, p.client_id, p.scopes, claims)
 
 
 @dataclass(slots=True)
