@@ -185,7 +185,8 @@ def _print_approvals(approvals: Any, own: bool) -> None:
         if given is None:
             given = len({v.get("approver") for v in r.get("votes") or [] if v.get("approve")})
         table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (str(r.get("principal")),)),
-                      str(r.get("client_id") or "–"), f"{given}/{r.get('required')}", rfc3339(float(r.get("expires") or 0)))
+                      str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
+                      rfc3339(float(r.get("expires") or 0)))
     stdout_console().print(table)
 
 

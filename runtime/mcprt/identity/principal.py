@@ -28,8 +28,9 @@ class Principal:
     - `scopes`: granted OAuth scopes (RFC 6749 §3.3); empty for static tokens.
     - `claims`: selected token claims (never the token itself).
     - `by_client`: the token's client acts for itself (RFC 6749 §4.4, client credentials): it has no `sub`,
-      so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal is another caller than a user whose `sub`
-      is that id: `owner` keeps them apart wherever a caller's records or allowances are keyed.
+      so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal
+      is another caller than a user whose `sub` is that id: `owner` keeps them apart wherever a caller's
+      records or allowances are keyed.
     """
 
     subject: str

@@ -14,7 +14,8 @@ from typing import Any
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """Who reads the page: `subject`, the principal's owner key (`Principal.owner`: its name, kept apart
-    from a client id's by `owner_key`, so a user whose `sub` equals a client id is not that client); `admin`, whether they
+    from a client id's by `owner_key`, so a user whose `sub` equals a client id is not that client);
+    `admin`, whether they
     administer this server (`PolicyService.may_administer`: `policy.admins`, else the approvers, else
     anyone admitted)."""
 

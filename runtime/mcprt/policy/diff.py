@@ -21,7 +21,8 @@ from .limits import limit_identities
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
 _LISTS = ("tools", "sources", "principals", "clients", "scopes", "methods")
-_GLOBS = frozenset({"tools", "principals", "clients"})  # the `match` lists of shell globs (`rules.glob_regex`)
+# the `match` lists of patterns: shell globs (`rules.glob_regex`), `clients` literal but for `*` (`client_regex`)
+_GLOBS = frozenset({"tools", "principals", "clients"})
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,8 @@ def unknown_target(tools: Mapping[str, Tool], target: str, paused: bool = True) 
 
 def own_view(request: ApprovalRequest) -> dict[str, Any]:
     """What the caller of a pending request reads of it (the status page, `/status.json`): what they
-    asked (`id`, `tool`, `source`, `client_id` — the OAuth client it came through, or null —, `arguments` — as stored: secret-looking values already `[redacted]`),
+    asked (`id`, `tool`, `source`, `client_id` — the OAuth client it came through, or null —, `arguments`
+    — as stored: secret-looking values already `[redacted]`),
     `created`, `expires` (epoch seconds), `status`, and its progress: `approved` of `required` approvals.
     Not who may decide it (`approvers`), nor who voted or what they wrote (`votes`): that is the approvers'
     business, and a caller who knew it could press one approver; the count is all that tells them how far
@@ -271,12 +272,14 @@ def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | 
         rid = html.escape(r.id)
         rows.append(
             f'<tr id="approval-{rid}"><td><code>{rid}</code></td><td>{html.escape(r.tool)}</td>'
-            f"<td>{html.escape(r.principal)}</td><td>{html.escape(r.client_id or '—')}</td><td><code>{args}</code></td>"
+            f"<td>{html.escape(r.principal)}</td><td>{html.escape(r.client_id or '—')}</td>"
+            f"<td><code>{args}</code></td>"
             f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
             f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"
             f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
             f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
-    table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>client</th><th>arguments</th><th>created</th>"
+    table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>client</th><th>arguments</th>"
+             "<th>created</th>"
              "<th>approvals</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows \
         else "<p>No pending approvals.</p>"
     pauses = "".join(

@@ -6,7 +6,8 @@ principal (name globs, OAuth client globs, scopes, claims — cached per princip
 over the call's arguments, evaluated per call).
 
 `clients` matches the OAuth client a caller acts through (`Principal.client_id`: the token's
-`client_id`, else `azp`), each entry literal but for `*` (`manifest.policy.client_regex`). A caller without one — a static token, `bearer`, `stdio`, `anonymous` — is
+`client_id`, else `azp`), each entry literal but for `*` (`manifest.policy.client_regex`). A caller
+without one — a static token, `bearer`, `stdio`, `anonymous` — is
 no client, so it matches no `clients` entry, `*` included: a rule naming clients is about calls made
 through OAuth clients. That fails closed where it matters: an `allow` listing the known clients never
 lets a call with no client through (it falls to the later rules and the default).

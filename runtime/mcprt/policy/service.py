@@ -299,7 +299,8 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
             + (f" or <{slack.escaped(page)}|the status page>" if page else "")}]},
     ]
     payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
-               "client_id": request.client_id, "arguments": request.arguments, "created": request.created, "expires": request.expires,
+               "client_id": request.client_id,
+               "arguments": request.arguments, "created": request.created, "expires": request.expires,
                "required": request.required, "approvers": request.approvers}
     if base_url:
         payload["approve_url"] = f"{base_url}/policy/approvals/{request.id}/approve"

@@ -125,7 +125,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         await self._serve_opening_request(transport, scope, receive, send)
 
     def transport(self, session_id: str, principal: str | None) -> StreamableHTTPServerTransport | None:
-        """The transport of `session_id` when this replica holds it for `principal` (its owner key, `Principal.owner`), else None."""
+        """The transport of `session_id` when this replica holds it for `principal` (its owner key,
+        `Principal.owner`), else None."""
         transport = self._server_instances.get(session_id)
         if transport is None or transport.is_terminated or self._owners.get(session_id, principal) != principal:
             return None
