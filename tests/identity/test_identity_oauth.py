@@ -569,6 +569,7 @@ async def test_a_rate_limit_per_client_is_shared_by_the_users_of_one_client(gove
 CLIENT_RULES = """\
 policy:
   rules:
+    - {match: {tools: [echo], clients: ["partner[eu]"]}, action: deny, reason: "partner[eu] may not echo", name: no-partner}
     - {match: {tools: [echo], clients: [svc]}, action: deny, reason: "the svc client may not echo", name: no-svc}
     - {match: {tools: [echo], clients: ["web*"]}, action: allow, name: known-clients}
     - {match: {tools: [echo]}, action: approve, approvals: {wait: 0}, name: unknown-client}
@@ -613,6 +614,7 @@ async def test_a_rule_denies_one_oauth_client_and_the_audit_names_it(by_client: 
     assert refused and "the svc client may not echo" in text, text
     [record] = decision_records(audit, "no-svc")
     assert (record["action"], record["principal"], record["client_id"]) == ("deny", "svc", "svc")
+    assert record["principal_by_client"] is True  # the client acting for itself, not a user named svc
 
 
 async def test_a_user_through_a_known_client_is_allowed_by_the_clients_glob(by_client: tuple[World, Path]) -> None:
@@ -620,7 +622,7 @@ async def test_a_user_through_a_known_client_is_allowed_by_the_clients_glob(by_c
     refused, text = await echo_result(world, world.idp.user_token(world.resource, user="gina"))  # client webapp
     assert not refused and text.startswith("oauth|gina|webapp|"), text
     [record] = [r for r in decision_records(audit, "known-clients") if r["principal"] == "gina"]
-    assert (record["action"], record["client_id"]) == ("allow", "webapp")
+    assert (record["action"], record["client_id"]) == ("allow", "webapp") and "principal_by_client" not in record
 
 
 async def test_an_unknown_client_and_a_caller_with_no_client_need_approval(by_client: tuple[World, Path]) -> None:
@@ -633,3 +635,63 @@ async def test_an_unknown_client_and_a_caller_with_no_client_need_approval(by_cl
         assert refused and "needs human approval" in text, (who, text)
     records = {r["principal"]: r for r in decision_records(audit, "unknown-client") if r["action"] == "approval_requested"}
     assert records["short"]["client_id"] == "short" and "client_id" not in records["ci-bot"]
+
+
+async def test_a_clients_entry_with_brackets_names_that_client_literally(by_client: tuple[World, Path]) -> None:
+    """RFC 6749 VSCHAR allows `[ ] ?` in a client id; read as a shell glob, `partner[eu]` matched `partnere`
+    and `partneru` and never the client it names, so its deny failed open (review of govleft, problem 1)."""
+    world, audit = by_client
+    refused, text = await echo_result(world, world.idp.client_credentials(world.resource, client="partner[eu]"))
+    assert refused and "partner[eu] may not echo" in text, text
+    [record] = decision_records(audit, "no-partner")
+    assert (record["action"], record["client_id"]) == ("deny", "partner[eu]")
+
+
+def status_json(world: World, token: str) -> dict[str, Any]:
+    response = httpx.get(world.up.url.removesuffix("/mcp") + "/status.json",
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_user_whose_sub_is_a_client_id_is_not_that_client(by_client: tuple[World, Path]) -> None:
+    """A client-credentials token has no `sub`: its client id names the principal. A user whose `sub` is that
+    id is another caller: they read neither the client's pending approval nor its calls on the status page
+    (review of govleft, problem 2: the user `short` read the client `short`'s approval and call). The client
+    reads its own, and the approval shows the client to approvers (problem 3)."""
+    world, _ = by_client
+    client = world.idp.client_credentials(world.resource, client="short")  # a 2-second token: used at once
+    refused, text = await echo_result(world, client)
+    assert refused and "needs human approval" in text, text
+    approval = re.search(r"ap_[A-Za-z0-9_-]+", text).group(0)
+    own = status_json(world, world.idp.client_credentials(world.resource, client="short"))
+    assert [a["id"] for a in own["approvals"]] == [approval] and own["approvals"][0]["client_id"] == "short"
+    user = world.idp.user_token(world.resource, user="short")  # sub "short", through webapp
+    assert (await echo_as(world, user)).startswith("oauth|short|webapp|")
+    seen = status_json(world, user)
+    assert seen["recent_scope"] == "own" and seen["approvals"] == [], seen["approvals"]
+    assert len(seen["recent"]) == 1, seen["recent"]  # their one echo, not the client's refused one
+    admin = status_json(world, CI_TOKEN)  # an approver reads every request, with its client
+    [shown] = [a for a in admin["approvals"] if a["id"] == approval]
+    assert (shown["principal"], shown["client_id"]) == ("short", "short")
+
+
+async def test_an_approval_given_for_one_clients_call_does_not_run_it_through_another(
+        by_client: tuple[World, Path]) -> None:
+    """The catch-all approve rule is how "ask about unknown clients" is written; it names no `clients`. An
+    approval is for the call the approver saw, client included: hank's call through `desk`, once approved,
+    runs through `desk`, and the identical call through `tray` opens its own request (review of govleft,
+    problem 3: any client rode one approval, and approvers were not told which client asked)."""
+    world, _ = by_client
+    desk, tray = (world.idp.user_token(world.resource, user="hank", client=c) for c in ("desk", "tray"))
+    first = await echo_result(world, desk)
+    assert first[0] and "needs human approval" in first[1], first
+    desk_id = re.search(r"ap_[A-Za-z0-9_-]+", first[1]).group(0)
+    [shown] = [a for a in status_json(world, CI_TOKEN)["approvals"] if a["id"] == desk_id]
+    assert (shown["principal"], shown["client_id"]) == ("hank", "desk")
+    vote = httpx.post(world.up.url.removesuffix("/mcp") + f"/policy/approvals/{desk_id}/approve",
+                      headers={"Authorization": f"Bearer {CI_TOKEN}"}, json={}, timeout=30)
+    assert vote.status_code == 200, vote.text
+    assert await echo_result(world, desk) == (False, await echo_as(world, desk))  # approved: it runs
+    other = await echo_result(world, tray)
+    assert other[0] and "needs human approval" in other[1] and desk_id not in other[1], other

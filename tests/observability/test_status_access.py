@@ -151,7 +151,8 @@ def test_a_caller_sees_their_own_pending_approval_and_how_far_it_is(served: UpPr
     assert "/policy/approvals/" not in page and "/policy/pause" not in page and 'id="pauses"' not in page
     assert "ops" not in approvals and VOTE_REASON not in page  # (the source is named ops: the section only)
     [own] = get(served, "/status.json", "alice").json()["approvals"]
-    assert own == {"id": request["id"], "tool": "transfer", "source": "ops", "arguments": {"to": SECRET, "amount": 16},
+    assert own == {"id": request["id"], "tool": "transfer", "source": "ops", "client_id": None,  # a static token: no client
+                   "arguments": {"to": SECRET, "amount": 16},
                    "created": request["created"], "expires": request["expires"], "status": "pending",
                    "approved": 1, "required": 2}
 

@@ -571,6 +571,25 @@ def test_diff_flags_a_clients_change_that_loosens_a_rule(folder: Path, old: str,
     assert ("BREAKING" in line) == breaking, result.stdout
 
 
+def test_a_clients_entry_is_literal_but_for_its_star_in_diff_and_validate(folder: Path) -> None:
+    """`[ ] ?` are VSCHAR, legal in a client id: an entry holding them names that id (review of govleft,
+    problem 1: read as a glob, it never matched the id it named). diff reads it so too: a deny rule naming
+    one more client refuses more, not fewer, so it is no loosening; `\\*` is a literal star; a backslash
+    before anything else is a located error, not an entry read two ways."""
+    old = CLIENTS.replace("[rogue-app, old-app]", '["rogue[eu]", "old?app"]')
+    (folder / "mcp.yaml").write_text(old)
+    (folder / "new.yaml").write_text(old.replace('"old?app"]', '"old?app", "new\\\\*app"]'))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml", "--fail-on", "breaking")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith("(now denied to clients: new\\*app)") and "BREAKING" not in line, result.stdout
+    assert result.returncode == 0, result.stdout
+    (folder / "new.yaml").write_text(old.replace('"old?app"]', '"old\\\\?app"]'))
+    result = mcprt(folder, "validate", "new.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("new.yaml:12:58: policy.rules.3.match.clients.1: 'old\\\\?app': a backslash in a client id escapes only "
+            "'*' or '\\'") in result.stderr, result.stderr
+
+
 def test_diff_flags_an_allow_rule_widened_to_more_principals(folder: Path) -> None:
     """The same kind for `principals`: an `allow` rule naming one more caller (bob, ahead of the approve rule
     that governed him) printed "now allowed for: bob" unflagged — only a narrowed refusing rule was loosening."""

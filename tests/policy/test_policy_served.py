@@ -812,6 +812,21 @@ def test_every_name_a_client_controls_is_plain_text_in_the_webhook(name: str) ->
     assert body["metadata"]["event_payload"]["tool"] == name  # machines get the exact value
 
 
+def test_the_webhook_names_the_oauth_client_a_call_came_through() -> None:
+    """Approvers decide a call knowing its client (review of govleft, problem 3: the Slack message named
+    the caller only, so "approve calls from unknown clients" did not say which client asked)."""
+    from mcprt.policy.service import webhook_body
+    from mcprt.policy.state import ApprovalRequest
+
+    request = ApprovalRequest(id="ap_1", key="k", tool="refund", source="bank", principal="hank",
+                              arguments={"a": 1}, created=0.0, expires=60.0, client_id="<!channel>")
+    body = webhook_body(request, "http://127.0.0.1:8765")
+    assert body["blocks"][0]["text"]["text"].startswith(
+        "*Approval needed*: `hank` through the OAuth client `&lt;!channel&gt;` wants to call `refund`")
+    assert "through the OAuth client `&lt;!channel&gt;`" in body["text"]
+    assert body["metadata"]["event_payload"]["client_id"] == "<!channel>"
+
+
 @pytest.mark.parametrize("name", ["u" * 5000, "<" * 5000, "&" * 1000 + "`" * 1000])
 def test_no_name_makes_a_webhook_section_longer_than_slack_takes(name: str) -> None:
     """The review of the Slack escaping: the arguments' block was capped at Slack's 3,000 characters, the

@@ -243,3 +243,49 @@ def test_records_round_trip_as_json() -> None:
     request = pending()
     request.votes.append(Vote("alice", True, 1.0, "ok"))
     assert ApprovalRequest.from_json(request.to_json()) == request
+
+
+# The keys every version before `client_id` stored and refused to read past (their `from_json` passes each
+# key to the dataclass): a request with no client must still be stored with exactly these.
+KEYS_BEFORE_CLIENTS = {"id", "key", "tool", "source", "principal", "arguments", "created", "expires", "required",
+                       "approvers", "rule", "status", "votes", "decided", "reason"}
+
+
+async def test_a_request_keeps_its_client_and_one_without_stays_readable_by_older_replicas(state: PolicyState) -> None:
+    """Approvers are shown the client a call came through (review of govleft, problem 3); the store keeps it.
+    A request with no client is stored as before, so an older replica of a mixed fleet still reads it."""
+    plain = pending("k-plain")
+    assert set(plain.to_json()) == KEYS_BEFORE_CLIENTS
+    through = pending("k-client")
+    through.client_id, through.by_client = "partner[eu]", True
+    await state.approval_create(plain)
+    await state.approval_create(through)
+    found = await state.approval_find("k-client")
+    assert found is not None and (found.client_id, found.by_client, found.owner) == ("partner[eu]", True,
+                                                                                      "client\x1fci-bot")
+    assert (await state.approval_find("k-plain")).client_id is None  # type: ignore[union-attr]
+
+
+def test_a_newer_replicas_request_is_read_leaving_out_what_this_version_does_not_know() -> None:
+    """Rolling upgrades: a replica reads a record a newer one wrote (a key, a vote's key it does not know)
+    instead of failing on it — the version before this one raised TypeError and its listing failed."""
+    data = {**pending().to_json(), "client_id": "webapp", "from_the_future": {"x": 1},
+            "votes": [{"approver": "alice", "approve": True, "time": 1.0, "reason": None, "weight": 2}]}
+    request = ApprovalRequest.from_json(data)
+    assert request.client_id == "webapp" and request.votes == [Vote("alice", True, 1.0)]
+
+
+def test_an_approval_key_holds_the_client_and_a_call_without_one_keys_as_before() -> None:
+    import hashlib
+    import json
+
+    from mcprt.identity.principal import Principal
+    from mcprt.policy.approvals import request_key
+
+    before = hashlib.sha256(json.dumps(["alice", "refund", {"amount": 5}], sort_keys=True,
+                                       separators=(",", ":")).encode()).hexdigest()
+    assert request_key("alice", "refund", {"amount": 5}) == before  # requests stored before stay found
+    keys = {request_key("alice", "refund", {"amount": 5}, client) for client in (None, "desk", "tray")}
+    assert len(keys) == 3
+    user, client = Principal("short", "oauth", client_id="webapp"), Principal("short", "oauth", "short", by_client=True)
+    assert request_key(user.owner, "refund", {}, user.client_id) != request_key(client.owner, "refund", {}, "webapp")

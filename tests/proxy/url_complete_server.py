@@ -4,10 +4,13 @@ with ids the test chooses, so a test can make two sessions receive the same upst
 
 - `sign_in(elicitation_id)`: a URL-mode elicitation with that `elicitationId`; answers `sign_in: <action>`;
 - `finish(elicitation_ids)`: one completion notification per id, in order, on its session with mcprt
-  (not tied to any call), then answers `finished: <n>`.
+  (not tied to any call), then answers `finished: <n>`;
+- `crash()`: the process exits at once (mcprt restarts it: a new connection, whose ids may repeat the old's).
 """
 
 from __future__ import annotations
+
+import os
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -28,6 +31,12 @@ async def finish(elicitation_ids: list[str], ctx: Context) -> str:
     for elicitation_id in elicitation_ids:
         await ctx.session.send_elicit_complete(elicitation_id)
     return f"finished: {len(elicitation_ids)}"
+
+
+@server.tool(structured_output=False)
+async def crash() -> str:
+    """Ends this server's process mid-call."""
+    os._exit(3)
 
 
 if __name__ == "__main__":

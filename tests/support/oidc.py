@@ -59,12 +59,13 @@ class AuthServer:
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
-    def user_token(self, resource: str, user: str = "alice", scope: str = "mcp:tools") -> str:
-        """An access token for `user` through the authorization-code grant with PKCE (client `webapp`)."""
+    def user_token(self, resource: str, user: str = "alice", scope: str = "mcp:tools", *, client: str = "webapp") -> str:
+        """An access token for `user` through the authorization-code grant with PKCE (client `webapp`, or
+        another such client of `oidc_server.mjs`: `desk`, `tray`)."""
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         query = {
-            "client_id": "webapp", "response_type": "code", "redirect_uri": WEBAPP_REDIRECT, "scope": scope,
+            "client_id": client, "response_type": "code", "redirect_uri": WEBAPP_REDIRECT, "scope": scope,
             "resource": resource, "code_challenge": challenge, "code_challenge_method": "S256",
             "state": secrets.token_urlsafe(8),
         }
@@ -73,7 +74,7 @@ class AuthServer:
             f"{self.issuer}/token",
             data={"grant_type": "authorization_code", "code": code, "redirect_uri": WEBAPP_REDIRECT,
                   "code_verifier": verifier, "resource": resource},
-            auth=("webapp", "webapp-secret"),
+            auth=(client, f"{client}-secret"),
             timeout=30,
         )
         assert response.status_code == 200, response.text

@@ -2,7 +2,7 @@
 // `oidc-provider`, configured small. Usage: node oidc_server.mjs <node_modules dir>
 // It listens on 127.0.0.1 (a free port), prints `listening <issuer>` and serves until killed.
 //
-// - clients: `svc` (client credentials), `short` (client credentials, 2-second tokens), `opaque`
+// - clients: `svc` (client credentials), `partner[eu]` (likewise), `short` (client credentials, 2-second tokens), `opaque`
 //   (client credentials, opaque tokens: RFC 7662 introspection at /token/introspection), `webapp`
 //   (authorization code + PKCE for a user; dev login accepts any name), plus dynamic registration
 //   (RFC 7591) for the MCP SDK client's OAuth flow;
@@ -31,11 +31,18 @@ function makeProvider(key) {
     clients: [
       { client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: 'short', client_secret: 'short-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+      // RFC 6749 VSCHAR allows brackets in a client id: `clients: ["partner[eu]"]` must name this one literally
+      { client_id: 'partner[eu]', client_secret: 'partner[eu]-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       { client_id: 'opaque', client_secret: 'opaque-secret', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
       {
         client_id: 'webapp', client_secret: 'webapp-secret', grant_types: ['authorization_code'],
         redirect_uris: ['http://127.0.0.1:9/callback'], response_types: ['code'],
       },
+      // two more user-facing clients, so one user's calls through two clients can be told apart
+      ...['desk', 'tray'].map((id) => ({
+        client_id: id, client_secret: `${id}-secret`, grant_types: ['authorization_code'],
+        redirect_uris: ['http://127.0.0.1:9/callback'], response_types: ['code'],
+      })),
     ],
     jwks: { keys: [key] },
     cookies: { keys: ['test-cookie-key'] },

@@ -178,14 +178,15 @@ def _print_approvals(approvals: Any, own: bool) -> None:
 
     if not isinstance(approvals, list) or not approvals:
         return
-    table = Table("id", "tool", *(() if own else ("principal",)), "approvals", "open until",
+    table = Table("id", "tool", *(() if own else ("principal",)), "client", "approvals", "open until",
                   title="Your calls waiting for approval" if own else "Pending approvals", title_justify="left")
     for r in approvals:
         given = r.get("approved")
         if given is None:
             given = len({v.get("approver") for v in r.get("votes") or [] if v.get("approve")})
         table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (str(r.get("principal")),)),
-                      f"{given}/{r.get('required')}", rfc3339(float(r.get("expires") or 0)))
+                      str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
+                      rfc3339(float(r.get("expires") or 0)))
     stdout_console().print(table)
 
 

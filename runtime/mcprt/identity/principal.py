@@ -27,6 +27,10 @@ class Principal:
     - `client_id`: the OAuth client (`client_id`/`azp` claim) where there is one.
     - `scopes`: granted OAuth scopes (RFC 6749 §3.3); empty for static tokens.
     - `claims`: selected token claims (never the token itself).
+    - `by_client`: the token's client acts for itself (RFC 6749 §4.4, client credentials): it has no `sub`,
+      so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal
+      is another caller than a user whose `sub` is that id: `owner` keeps them apart wherever a caller's
+      records or allowances are keyed.
     """
 
     subject: str
@@ -37,6 +41,13 @@ class Principal:
     # The validated access token, kept only so a source's `token_exchange` can exchange it (RFC 8693);
     # never in repr, templates, audit records or claims, and never sent upstream as is.
     subject_token: SubjectToken | None = field(default=None, repr=False, compare=False)
+    by_client: bool = False
+
+    @property
+    def owner(self) -> str:
+        """Who this caller is, as a key of what belongs to one caller (recent calls and approval requests
+        on the status page, approval keys, tasks, sessions, per-caller rate limits): `owner_key`."""
+        return owner_key(self.subject, self.by_client)
 
     @property
     def name(self) -> str:
@@ -75,6 +86,14 @@ class SubjectToken:
         return self
 
 
+def owner_key(subject: str, by_client: bool = False) -> str:
+    """The owner key of a caller named `subject`: the name itself, or for a principal named by its OAuth
+    client id (`Principal.by_client`) `client` + U+001F + the id — no principal's name holds U+001F
+    (`subject_clash` refuses a `sub` with a control character), so a user whose `sub` equals a client id
+    is never that client. Users keep their plain names: keys stored before this rule stay theirs."""
+    return f"client\x1f{subject}" if by_client else subject
+
+
 ANONYMOUS = Principal("anonymous", "anonymous")
 STDIO = Principal("stdio", "stdio")
 BEARER = "bearer"  # the principal of an unnamed static token (`server.auth.bearer_tokens`)
@@ -90,6 +109,9 @@ def subject_clash(principal: Principal, static_names: Iterable[str]) -> str | No
     principal (e.g. an authorization-server user named like an approver's static token). Exact,
     case-sensitive comparison, as policies match. The message names the claim the name came from."""
     subject = principal.subject
+    if any(ord(c) < 0x20 or c == "\x7f" for c in subject):
+        return (f"the token's {'client id' if principal.by_client else 'subject (sub)'} {subject!r} holds a control "
+                "character; refused so it cannot pass for another principal (`owner_key`)")
     named = f"the token's subject (sub) {subject!r}" if principal.claims.get("sub") == subject else \
         f"the token's client id {subject!r} (it has no sub, so its client names the principal)"
     if subject in RESERVED_SUBJECTS:

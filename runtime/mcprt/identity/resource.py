@@ -142,7 +142,8 @@ class ResourceServer:
         if missing:
             raise InsufficientScope(self.required_scopes)
         client_id = _first_str(claims, "client_id", "azp", "appid")
-        subject = _first_str(claims, "sub") or client_id
+        sub = _first_str(claims, "sub")
+        subject = sub or client_id
         if not subject:
             raise TokenRejected("the token names no subject (sub)")
         kept = {k: v for k, v in claims.items() if k in self._kept}
@@ -153,6 +154,9 @@ class ResourceServer:
             scopes=scopes,
             claims=MappingProxyType(kept),
             subject_token=SubjectToken(token),
+            # no `sub`, or the client's own id as `sub` (RFC 9068 §2.2: a grant with no resource owner, such as
+            # client credentials, names the client there): the client acts for itself (`Principal.by_client`)
+            by_client=not sub or sub == client_id,
         )
 
     async def aclose(self) -> None:

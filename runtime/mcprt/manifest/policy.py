@@ -37,7 +37,38 @@ def _client_pattern(value: str) -> str:
         raise ValueError(f"{value!r} holds {bad!r}: a client id is printable ASCII (RFC 6749 Appendix A.1, VSCHAR)")
     if value != value.strip():
         raise ValueError(f"{value!r} starts or ends with a space: write the client id as the token carries it")
+    client_regex(value)  # a `\` that escapes nothing is refused here, with where
     return value
+
+
+def client_regex(pattern: str) -> str:
+    """The one rule for what a `clients` entry means, as a regex to `fullmatch` a client id: the entry is
+    literal (`partner[eu]` is the client id `partner[eu]`: `[ ] ?` are VSCHAR, RFC 6749 Appendix A.1, and
+    an authorization server may issue them), except `*`, any run of characters (`web-*`). `\\*` is a
+    literal `*`, `\\\\` a literal backslash; a backslash before anything else is refused (ValueError), so
+    no entry is read two ways. Shell-glob `?`/`[..]` were the rule before: an entry holding them matched
+    other clients and never the one it named, so a `deny` failed open."""
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            escaped = pattern[i + 1:i + 2]
+            if escaped not in ("*", "\\"):
+                raise ValueError(f"{pattern!r}: a backslash in a client id escapes only '*' or '\\' (write "
+                                 f"'\\\\' for a backslash the id holds)")
+            out.append(re.escape(escaped))
+            i += 2
+            continue
+        out.append(".*" if char == "*" else re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+def client_literal(pattern: str) -> str | None:
+    """The client id a `clients` entry names when it has no wildcard (`\\*` and `\\\\` unescaped), else None."""
+    if re.search(r"(?<!\\)(?:\\\\)*\*", pattern):
+        return None
+    return re.sub(r"\\(.)", r"\1", pattern)
 
 
 ClientPattern = Annotated[str, AfterValidator(_client_pattern),

@@ -25,7 +25,9 @@ Record fields (absent when unknown):
                  "session", "request"}
           (a `tools/call` naming no tool this server offers; `tool` cut to 100 characters, "…")
 `principal_kind` is how the principal authenticated (`token`, `oauth`, `stdio`, `anonymous`);
-`client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`).
+`client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`);
+`principal_by_client` (`voter_by_client`), present and true only when that client acted for itself
+(`Principal.by_client`: a token with no `sub`, or its own id as `sub`), so it is not a user of that name.
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
 secrets redacted, each value longer than `VALUE_LIMIT` characters (a string, or another value's
@@ -150,15 +152,19 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
     return {k: v for k, v in record.items() if v is not None}
 
 
-def who_fields(principal: Principal | None, prefix: str = "principal") -> dict[str, str | None]:
+def who_fields(principal: Principal | None, prefix: str = "principal") -> dict[str, Any]:
     """A principal as record fields: `principal` (its name), `principal_kind` (`token`, `oauth`,
     `stdio`, `anonymous`) and `client_id` (the OAuth client it acted through, RFC 9068 §2.2's
     `client_id` or OIDC's `azp`; absent for the other kinds); `prefix` names them for another role
-    (`voter`, `voter_kind`, `voter_client_id`). No principal: no fields."""
+    (`voter`, `voter_kind`, `voter_client_id`); `principal_by_client: true` for a client acting for
+    itself (`Principal.by_client`), absent otherwise. No principal: no fields."""
     if principal is None:
         return {}
     client = "client_id" if prefix == "principal" else f"{prefix}_client_id"
-    return {prefix: principal.name, f"{prefix}_kind": principal.kind, client: principal.client_id}
+    fields: dict[str, Any] = {prefix: principal.name, f"{prefix}_kind": principal.kind, client: principal.client_id}
+    if principal.by_client:  # added, only when true: a client acting for itself, not a user of that name
+        fields[f"{prefix}_by_client"] = True
+    return fields
 
 
 def _shortened(value: Any) -> Any:

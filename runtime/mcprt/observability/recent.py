@@ -85,6 +85,7 @@ class RecentCall:
     content: Any = None  # the shaped content blocks (by reference)
     kept: int = 0  # bytes this entry counts against the budget
     approval_id: str | None = None  # the approval request the call opened or waited on (the inspector shows it)
+    owner: str | None = None  # the caller's `Principal.owner` (whose call it is: `viewer.Viewer.sees`)
 
     @property
     def saved_ratio(self) -> float | None:
@@ -161,7 +162,7 @@ class CallRecorder:
             event.raw_bytes, event.sent_bytes, event.principal.name if event.principal is not None else None,
             event.arguments, event.upstream_status, event.error, event.detail.get("upstream"),
             result.content if result is not None else None, event.raw_bytes + event.sent_bytes,
-            approval,
+            approval, event.principal.owner if event.principal is not None else None,
         )
         self.recent.append(entry)
         self._kept += entry.kept

@@ -13,7 +13,9 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who reads the page: `subject`, the principal's name (`Principal.subject`); `admin`, whether they
+    """Who reads the page: `subject`, the principal's owner key (`Principal.owner`: its name, kept apart
+    from a client id's by `owner_key`, so a user whose `sub` equals a client id is not that client);
+    `admin`, whether they
     administer this server (`PolicyService.may_administer`: `policy.admins`, else the approvers, else
     anyone admitted)."""
 
@@ -21,13 +23,13 @@ class Viewer:
     admin: bool
 
     def owns(self, principal: str | None) -> bool:
-        """Whether a record made by `principal` (a call's, an approval request's caller) is this viewer's
-        to read: an admin reads every record, anyone else those they made (the same name, exactly)."""
+        """Whether a record made by `principal` (a call's, an approval request's caller: its owner key) is
+        this viewer's to read: an admin reads every record, anyone else those they made (the same key, exactly)."""
         return self.admin or principal == self.subject
 
     def sees(self, call: Any) -> bool:
         """Whether this viewer may see `call` (a `recent.RecentCall`: its caller, arguments and bodies)."""
-        return self.owns(call.principal)
+        return self.owns(call.owner)
 
 
 ADMIN = Viewer("", admin=True)  # the whole page: the default of `render`/`summary` (tests, tools)

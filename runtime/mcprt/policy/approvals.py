@@ -46,12 +46,17 @@ def shown_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return SECRETS.scrub_value(shown) if SECRETS else shown
 
 
-def request_key(principal: str, tool: str, arguments: Mapping[str, Any]) -> str:
-    """Identical calls share a key: canonical JSON of (principal, tool, arguments), hashed — the call,
+def request_key(principal: str, tool: str, arguments: Mapping[str, Any], client_id: str | None = None) -> str:
+    """Identical calls share a key: canonical JSON of (principal, tool, arguments, client), hashed — the call,
     not the rules deciding it (a reload may change those while the request stands): the quorum in
     force judges the request's votes (`_judged`), so a loosened one counts the votes given and a
-    stricter one opens a new request. The format of every version but one (`quorum_key`)."""
-    return _hashed([principal, tool, arguments])
+    stricter one opens a new request. `principal` is the caller's owner key (`Principal.owner`: a client
+    acting for itself is not the user whose `sub` is its id). `client_id`, the OAuth client the call came
+    through, is in the key whenever there is one, whatever rule asked: an approval is given for a call as
+    the approver saw it, client included, and "approve calls from unknown clients" is usually written as a
+    catch-all rule that names no `clients` — an approval of one client's call must not let another's run.
+    A call with no client keys as every version did (`quorum_key` is the one other format)."""
+    return _hashed([principal, tool, arguments] + ([{"client_id": client_id}] if client_id is not None else []))
 
 
 def quorum_key(principal: str, tool: str, arguments: Mapping[str, Any], required: int,
@@ -79,10 +84,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     settings, in_force = _in_force(gate, tool, context, completed, own) or (gate.approvals, own)
     wait, approvers, required = in_force.wait, in_force.approvers, in_force.required
     state = service.state
-    principal = (context.principal or STDIO).subject
-    key = request_key(principal, tool.name, arguments)
-    request = await state.approval_find(key) or await state.approval_find(
-        quorum_key(principal, tool.name, arguments, required, approvers))
+    caller = context.principal or STDIO
+    principal = caller.owner
+    key = request_key(principal, tool.name, arguments, caller.client_id)
+    request = await state.approval_find(key) or (None if caller.client_id is not None else await state.approval_find(
+        quorum_key(principal, tool.name, arguments, required, approvers)))
 
     def served_quorum(request: ApprovalRequest) -> Quorum | None:
         return _served_quorum(gate, tool, context, completed, request, own)
@@ -107,9 +113,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         settings, in_force = _in_force(gate, tool, context, completed, own) or (settings, in_force)
         required, approvers = in_force.required, in_force.approvers
         fresh = ApprovalRequest(
-            id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=principal,
+            id=new_approval_id(), key=key, tool=tool.name, source=tool.source, principal=caller.subject,
             arguments=shown_arguments(arguments), created=now, expires=now + settings.valid_for, required=required,
-            approvers=list(approvers), rule=rule,
+            approvers=list(approvers), rule=rule, client_id=caller.client_id, by_client=caller.by_client,
         )
         request = await state.approval_create(fresh)
         if request is fresh:

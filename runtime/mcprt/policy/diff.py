@@ -11,16 +11,18 @@ Rules are paired by `name` where they have one, else by position; rate limits as
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..manifest.policy import Match, Policy, RateLimit, Rule
+from ..manifest.policy import Match, Policy, RateLimit, Rule, client_literal, client_regex
 from ..wording import json_excerpt
 from .limits import limit_identities
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
 _LISTS = ("tools", "sources", "principals", "clients", "scopes", "methods")
-_GLOBS = frozenset({"tools", "principals", "clients"})  # the `match` lists of shell globs (`rules.glob_regex`)
+# the `match` lists of patterns: shell globs (`rules.glob_regex`), `clients` literal but for `*` (`client_regex`)
+_GLOBS = frozenset({"tools", "principals", "clients"})
 
 
 @dataclass(frozen=True)
@@ -130,22 +132,29 @@ def _who(before: Rule, after: Rule, key: str = "principals") -> str:
             f"{verb} only: {', '.join(now)} (was: {every})" if now else \
             f"{verb}: {every} (was: {whom}{', '.join(was)})"
         return f" ({part})"
-    gained = [name for name in now if _literal(name) and not _covered(name, was)]
-    lost = [name for name in was if _literal(name) and not _covered(name, now)]
+    gained = [name for name in now if _literal(name, key) and not _covered(name, was, key)]
+    lost = [name for name in was if _literal(name, key) and not _covered(name, now, key)]
     parts = [f"{verb} {whom.strip()}: {', '.join(sorted(gained))}".replace(" :", ":")] if gained else []
     parts += [f"no longer applies to {whom.strip()}: {', '.join(sorted(lost))}".replace(" :", ":")] if lost else []
-    globs_before, globs_now = sorted(p for p in was if not _literal(p)), sorted(p for p in now if not _literal(p))
+    globs_before = sorted(p for p in was if not _literal(p, key))
+    globs_now = sorted(p for p in now if not _literal(p, key))
     if globs_before != globs_now:
         parts.append(f"{'client ' if whom else ''}pattern changed: {', '.join(globs_before) or '(none)'} → "
                      f"{', '.join(globs_now) or '(none)'}")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _literal(pattern: str) -> bool:
+def _literal(pattern: str, key: str = "principals") -> bool:
+    if key == "clients":  # literal but for `*` (`manifest.policy.client_regex`)
+        return client_literal(pattern) is not None
     return not any(c in pattern for c in "*?[")
 
 
-def _covered(name: str, patterns: list[str]) -> bool:
+def _covered(name: str, patterns: list[str], key: str = "principals") -> bool:
+    if key == "clients":
+        literal = client_literal(name)
+        return any(re.fullmatch(client_regex(p), literal if literal is not None else name, re.DOTALL)
+                   or p == name for p in patterns)
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
@@ -159,7 +168,7 @@ def _narrowed(before: Match, after: Match) -> bool:
         was, now = getattr(before, key), getattr(after, key)
         # a new constraint, or an entry the new list does not cover (an empty list matches more, not less);
         # a glob key's entry is covered by a pattern matching it (`known-app` by `known-*`, not the reverse)
-        dropped = [e for e in was if not _covered(e, now)] if key in _GLOBS else set(was) - set(now)
+        dropped = [e for e in was if not _covered(e, now, key)] if key in _GLOBS else set(was) - set(now)
         if (not was and now) or (was and now and dropped):
             return True
     if before.annotations != after.annotations and set(after.annotations.items()) - set(before.annotations.items()):

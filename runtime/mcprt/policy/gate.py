@@ -68,14 +68,14 @@ def client_scope(principal: Principal) -> str:
     """The bucket scope of `per: client`: the OAuth client's id; a principal without one (a static
     token, stdio, anonymous) is its own client, kept apart from every client id by its prefix (a
     static token named like an OAuth client must not share that client's bucket)."""
-    return f"client\x1f{principal.client_id}" if principal.client_id else f"principal\x1f{principal.subject}"
+    return f"client\x1f{principal.client_id}" if principal.client_id else f"principal\x1f{principal.owner}"
 
 
 SCOPES: dict[str, Callable[[Principal, str], str]] = {
-    "principal": lambda principal, tool: principal.subject,
+    "principal": lambda principal, tool: principal.owner,
     "global": lambda principal, tool: "",
     "tool": lambda principal, tool: tool,
-    "principal_tool": lambda principal, tool: f"{principal.subject}\x1f{tool}",
+    "principal_tool": lambda principal, tool: f"{principal.owner}\x1f{tool}",
     "client": lambda principal, tool: client_scope(principal),
 }
 """A rate limit's bucket scope per `per`, from the caller and the tool name (`CompiledLimit.scope`)."""

@@ -174,7 +174,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
 
 
 def approval_json(request: ApprovalRequest) -> dict[str, Any]:
-    data = request.to_json()
+    data = {**request.to_json(), "client_id": request.client_id}  # null: the call came through no OAuth client
     data.pop("key", None)  # an internal fingerprint
     return data
 
@@ -214,12 +214,14 @@ def unknown_target(tools: Mapping[str, Tool], target: str, paused: bool = True) 
 
 def own_view(request: ApprovalRequest) -> dict[str, Any]:
     """What the caller of a pending request reads of it (the status page, `/status.json`): what they
-    asked (`id`, `tool`, `source`, `arguments` — as stored: secret-looking values already `[redacted]`),
+    asked (`id`, `tool`, `source`, `client_id` — the OAuth client it came through, or null —, `arguments`
+    — as stored: secret-looking values already `[redacted]`),
     `created`, `expires` (epoch seconds), `status`, and its progress: `approved` of `required` approvals.
     Not who may decide it (`approvers`), nor who voted or what they wrote (`votes`): that is the approvers'
     business, and a caller who knew it could press one approver; the count is all that tells them how far
     it is. A denial ends the request (the call's tool error carries the approver's reason)."""
-    return {"id": request.id, "tool": request.tool, "source": request.source, "arguments": request.arguments,
+    return {"id": request.id, "tool": request.tool, "source": request.source, "client_id": request.client_id,
+            "arguments": request.arguments,
             "created": request.created, "expires": request.expires, "status": request.status,
             "approved": len({v.approver for v in request.votes if v.approve}), "required": request.required}
 
@@ -227,12 +229,12 @@ def own_view(request: ApprovalRequest) -> dict[str, Any]:
 def pending_json(service: PolicyService, caller: str | None = None) -> list[dict[str, Any]]:
     """The pending approval requests as `/status.json`'s `approvals`: every one as the admin endpoints
     give it (`approval_json`) when `caller` is None (an admin reads them), else only those of calls
-    `caller` (a principal's name, `Principal.subject`: the status page's own-calls rule) made, as
+    `caller` (a principal's owner key, `Principal.owner`: the status page's own-calls rule) made, as
     `own_view` shows them. Synchronous: the service's snapshot."""
     pending = service.snapshot.pending
     if caller is None:
         return [approval_json(r) for r in pending]
-    return [own_view(r) for r in pending if r.principal == caller]
+    return [own_view(r) for r in pending if r.owner == caller]
 
 
 def render_own(service: PolicyService, caller: str) -> str | None:
@@ -270,12 +272,14 @@ def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | 
         rid = html.escape(r.id)
         rows.append(
             f'<tr id="approval-{rid}"><td><code>{rid}</code></td><td>{html.escape(r.tool)}</td>'
-            f"<td>{html.escape(r.principal)}</td><td><code>{args}</code></td>"
+            f"<td>{html.escape(r.principal)}</td><td>{html.escape(r.client_id or '—')}</td>"
+            f"<td><code>{args}</code></td>"
             f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
             f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"
             f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
             f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
-    table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>arguments</th><th>created</th>"
+    table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>client</th><th>arguments</th>"
+             "<th>created</th>"
              "<th>approvals</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows \
         else "<p>No pending approvals.</p>"
     pauses = "".join(

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..manifest.model import InboundAuth
-from ..manifest.policy import Match, Policy
+from ..manifest.policy import Match, Policy, client_literal
 from ..toolset.tool import Tool
 from ..errors import did_you_mean
 from .rules import Governed
@@ -149,7 +149,7 @@ def _clients_named_as_principals(auth: InboundAuth | None, match: Match, label: 
     return [((*path, "clients", j), f"{label}: client '{name}' is the name of a caller with no OAuth client "
              f"(a static token, bearer, stdio or anonymous): `clients` never matches that caller, only an OAuth "
              f"client whose id is '{name}'; to match the caller, list it under `principals`", False)
-            for j, name in enumerate(match.clients) if name in names and not any(c in name for c in "*?[")]
+            for j, name in enumerate(match.clients) if client_literal(name) in names]
 
 
 def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]:

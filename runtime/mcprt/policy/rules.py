@@ -6,7 +6,8 @@ principal (name globs, OAuth client globs, scopes, claims — cached per princip
 over the call's arguments, evaluated per call).
 
 `clients` matches the OAuth client a caller acts through (`Principal.client_id`: the token's
-`client_id`, else `azp`). A caller without one — a static token, `bearer`, `stdio`, `anonymous` — is
+`client_id`, else `azp`), each entry literal but for `*` (`manifest.policy.client_regex`). A caller
+without one — a static token, `bearer`, `stdio`, `anonymous` — is
 no client, so it matches no `clients` entry, `*` included: a rule naming clients is about calls made
 through OAuth clients. That fails closed where it matters: an `allow` listing the known clients never
 lets a call with no client through (it falls to the later rules and the default).
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
-from ..manifest.policy import Match, Policy
+from ..manifest.policy import Match, Policy, client_regex
 from .when import WhenError, compile_when
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ def glob_regex(patterns: list[str]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def clients_regex(patterns: list[str]) -> re.Pattern[str] | None:
+    """One compiled regex for a `clients` list, each entry read by `manifest.policy.client_regex` (literal
+    but for `*`: a client id may hold `[ ] ?`); None for []."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{client_regex(p)})" for p in patterns), re.DOTALL)
 
 
 def effective_annotations(tool: Tool) -> dict[str, bool]:
@@ -62,7 +71,7 @@ def principal_key(principal: Principal | None) -> Any:
         hash(claims)
     except TypeError:
         return None  # unhashable claims: do not cache
-    return (p.kind, p.subject, p.client_id, p.scopes, claims)
+    return (p.kind, p.subject, p.by_client, p.client_id, p.scopes, claims)
 
 
 @dataclass(slots=True)
@@ -88,7 +97,7 @@ class CompiledMatch:
             tools=glob_regex(match.tools),
             sources=frozenset(match.sources),
             principals=glob_regex(match.principals),
-            clients=glob_regex(match.clients),
+            clients=clients_regex(match.clients),
             scopes=frozenset(match.scopes),
             claims=dict(match.claims),
             annotations=dict(match.annotations),

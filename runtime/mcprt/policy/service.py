@@ -284,12 +284,14 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
     arguments = _short_json(request.arguments, 1500)
     how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}", limit=1000)  # the operator's URL
     page = f"{base_url}/status/approvals" if base_url else None
-    text = (f"mcprt: {slack.code(request.principal)} wants to call {slack.code(request.tool)} — approval "
+    who = slack.code(request.principal) + (f" through the OAuth client {slack.code(request.client_id)}"
+                                           if request.client_id is not None else "")
+    text = (f"mcprt: {who} wants to call {slack.code(request.tool)} — approval "
             f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"
             + (f" or at {slack.escaped(page)}" if page else "") + ".")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text":
-            f"*Approval needed*: {slack.code(request.principal)} wants to call {slack.code(request.tool)} "
+            f"*Approval needed*: {who} wants to call {slack.code(request.tool)} "
             f"(source {slack.code(request.source)})"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": slack.code_block(arguments)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
@@ -297,6 +299,7 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
             + (f" or <{slack.escaped(page)}|the status page>" if page else "")}]},
     ]
     payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
+               "client_id": request.client_id,
                "arguments": request.arguments, "created": request.created, "expires": request.expires,
                "required": request.required, "approvers": request.approvers}
     if base_url:

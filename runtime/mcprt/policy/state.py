@@ -17,8 +17,10 @@ import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
+
+from ..identity.principal import owner_key
 
 # closed: no longer needed, nobody decided it (a reload made the call's rule `allow`); `reason` says why
 ApprovalStatus = Literal["pending", "approved", "denied", "closed"]
@@ -76,14 +78,31 @@ class ApprovalRequest:
     votes: list[Vote] = field(default_factory=list)
     decided: float | None = None
     reason: str | None = None  # the denial reason an approver gave, or why it was closed
+    # The OAuth client the call came through (`Principal.client_id`), shown to approvers; None: no client
+    # (a static token, stdio) or a request stored before mcprt kept it.
+    client_id: str | None = None
+    by_client: bool = False  # the caller is an OAuth client acting for itself (`Principal.by_client`)
+
+    @property
+    def owner(self) -> str:
+        """The caller's owner key (`identity.principal.owner_key`): whose request it is."""
+        return owner_key(self.principal, self.by_client)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The stored form. `client_id` and `by_client` only when set: a version before them refuses keys it
+        does not know (`from_json` there), so a request with no client stays readable by it in a mixed fleet."""
+        data = asdict(self)
+        for name, default in (("client_id", None), ("by_client", False)):
+            if data[name] == default:
+                del data[name]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApprovalRequest:
-        votes = [Vote(**v) for v in data.get("votes", [])]
-        return cls(**{**data, "votes": votes})
+        """A stored request. Keys this version does not know (a newer replica's, in a shared store during a
+        rolling upgrade) are left out, not refused, so a mixed fleet reads every request; a vote alike."""
+        votes = [Vote(**{k: v for k, v in vote.items() if k in _VOTE_FIELDS}) for vote in data.get("votes", [])]
+        return cls(**{**{k: v for k, v in data.items() if k in _REQUEST_FIELDS}, "votes": votes})
 
     def settle(self, now: float) -> None:
         """Set `status` from the votes: one denial refuses; `required` distinct approvals grant."""
@@ -95,6 +114,10 @@ class ApprovalRequest:
         elif len({v.approver for v in self.votes if v.approve}) >= self.required:
             self.status, self.decided = "approved", now
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
+
+
+_REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
+_VOTE_FIELDS = frozenset(f.name for f in fields(Vote))
 
 
 def first_paused(pauses: Mapping[str, Any], targets: tuple[str, ...]) -> str | None:

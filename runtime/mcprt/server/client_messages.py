@@ -152,7 +152,7 @@ class ClientMessages:
         """Deliver a message carried here into `session_id`'s transport, as if POSTed here; whether the
         session is held here for that principal (and, for a response, its request still waits here)."""
         manager = self._manager
-        transport = manager.transport(session_id, principal.name if principal is not None else None)
+        transport = manager.transport(session_id, principal.owner if principal is not None else None)
         writer = getattr(transport, "_read_stream_writer", None)
         if transport is None or writer is None:
             return False

@@ -436,6 +436,6 @@ def client_key(principal: Principal | None, scope: Mapping[str, Any] | None) -> 
     """Whom a session (or a 2026-07-28 listen stream) counts against: the authenticated principal,
     else the peer's IP address (with auth off, all anonymous clients would otherwise share one allowance)."""
     if principal is not None and principal.kind != "anonymous":
-        return f"{principal.kind}:{principal.subject}"
+        return f"{principal.kind}:{principal.owner}"
     peer = scope.get("client") if scope is not None else None
     return f"ip:{peer[0]}" if peer else "ip:unknown"

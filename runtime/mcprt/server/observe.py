@@ -294,7 +294,7 @@ class Observatory:
         principal = from_scope(request.scope)
         assert principal is not None  # `_bearer_ok` admitted the request
         service = self.runtime.policy  # made at the first compile with a `policy:` (or by the /policy routes)
-        return Viewer(principal.subject, service is None or service.may_administer(principal))
+        return Viewer(principal.owner, service is None or service.may_administer(principal))
 
     def _bearer_ok(self, request: Request) -> bool:
         # The guard attaches a principal for a valid static token, OAuth access token or sign-in cookie,

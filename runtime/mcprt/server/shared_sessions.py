@@ -88,7 +88,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
-        name = principal.name if principal is not None else None
+        name = principal.owner if principal is not None else None
         client = client_key(principal, scope)
         session_id = _header(scope, MCP_SESSION_ID_HEADER)
         if session_id is not None:
@@ -125,7 +125,8 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         await self._serve_opening_request(transport, scope, receive, send)
 
     def transport(self, session_id: str, principal: str | None) -> StreamableHTTPServerTransport | None:
-        """The transport of `session_id` when this replica holds it for `principal` (a name), else None."""
+        """The transport of `session_id` when this replica holds it for `principal` (its owner key,
+        `Principal.owner`), else None."""
         transport = self._server_instances.get(session_id)
         if transport is None or transport.is_terminated or self._owners.get(session_id, principal) != principal:
             return None

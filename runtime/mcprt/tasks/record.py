@@ -31,7 +31,7 @@ def owner_of(principal: Principal | None) -> str:
     the same owner."""
     if principal is None:
         return "none:"
-    return f"{principal.kind}:{principal.subject}"
+    return f"{principal.kind}:{principal.owner}"
 
 
 @dataclass
