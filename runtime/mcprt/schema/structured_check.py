@@ -7,7 +7,9 @@ content"), so the model gets nothing. Two callers:
   "Response schemas and `outputSchema`"), which the upstream itself can break (a documented `integer`
   id sent as `"abc"`): it sends `{}` with the whole result as text and a note (`shaping.structured_check`);
 - `sources.mcp.source`, for a proxied server's own outputSchema, which the server can break: the call
-  becomes a tool error naming the server, the tool and the first problem (README "Proxied MCP servers").
+  becomes a tool error naming the server, the tool and the first problem (README "Proxied MCP servers");
+  `format` is not asserted there (an annotation, as the SDK clients read it), and a result over 64 KiB is
+  checked in a worker thread.
 
 Cost: one compiled check per tool (`schema.validator.result_check`: fastjsonschema's shortcut before
 jsonschema's validator), built on the first structured result; jsonschema's validator runs only when

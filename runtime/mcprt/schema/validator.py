@@ -16,7 +16,7 @@ schema (`schema.shortcut`, built with the validator on a tool's first call): whe
 jsonschema's walk is skipped; anything else — a failure, a check that cannot tell, a schema with a
 keyword the shortcut leaves out — goes through the full validator, so problems are always
 jsonschema's own messages. `result_check(schema)` is the same for a tool's outputSchema, whose
-validator checks `format` too: its shortcut checks each format by the validator's own format checker,
+validator checks `format` too (not with `formats=False`, a proxied server's own schema): its shortcut checks each format by the validator's own format checker,
 so `format` is enforced whether or not a schema gets the shortcut. `result_validator(schema)` is that
 full validator alone.
 """
