@@ -222,6 +222,10 @@ class Operation:
     # Last, and read with a default: an Operation unpickled from an older compile cache lacks it.
     client_requests: bool = False
     response_schema_exact: bool = False  # read with a default, as `client_requests`
+    # Values the source sends itself for what would otherwise be arguments, by that argument's name: an OpenAPI
+    # parameter whose schema admits one value (`X-Amz-Target` → `Svc.Op`; `sources.openapi.inputs.sole_value`).
+    # A manifest's `fixed`/`default` of one is checked against it (`toolset.build`). Read with a default.
+    sent_values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from tests.openapi.aws_json_spec import TARGETS, aws_spec
 from tests.openapi.openapi_support import by_key, compile_inline
+from tests.support.cli import mcprt_cli
 from tests.support.served import stdio_up, text_of
 from tests.support.upstream import serve_app
 
@@ -57,6 +58,17 @@ def test_a_parameter_admitting_more_than_one_value_or_only_null_stays_an_argumen
     params[2]["required"] = True
     schema = by_key(compile_inline(spec))["ListForecasts"].operation.input_schema
     assert {"Version", "Format"} <= set(schema["properties"])
+
+
+def test_a_one_value_cookie_parameter_is_sent_as_the_others_are() -> None:
+    # review of carried, problem 9: `in: cookie` was left a required argument the model had to copy
+    spec = aws_spec("3.1")
+    params = spec["paths"]["/#X-Amz-Target=Forecasts_20240101.ListForecasts"]["post"]["parameters"]
+    params.append({"name": "mode", "in": "cookie", "required": True, "schema": {"type": "string", "enum": ["fast"]}})
+    listing = by_key(compile_inline(spec))["ListForecasts"]
+    assert "mode" not in listing.operation.input_schema["properties"]
+    assert ("mode", "fast") in listing.plan.build({}, "http://127.0.0.1:9").cookies
+    assert listing.plan.describe()["fixed"]["cookie mode"] == "fast"
 
 
 @pytest.fixture
@@ -99,3 +111,36 @@ async def test_served_the_upstream_gets_the_target_header_the_model_never_gave(
          "body": None},
         {"path": "/partitions/aws", "query": "", "target": TARGETS["GetRegion"], "body": None},
     ]
+
+
+def _pinned(tmp_path: Path, pins: str) -> Path:
+    (tmp_path / "forecasts.json").write_text(json.dumps(aws_spec("3.1")), encoding="utf-8")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  forecasts:\n    openapi: forecasts.json\n"
+                        f"    base_url: http://127.0.0.1:9\n    tools:\n{pins}", encoding="utf-8")
+    return manifest
+
+
+def test_a_manifest_that_pinned_the_one_value_itself_still_loads_with_a_warning(tmp_path: Path) -> None:
+    # `fixed` was the way to stop asking the model for X-Amz-Target before mcprt sent it (review of carried,
+    # problem 7: such a manifest stopped loading on upgrade, and a running server refused its reload)
+    manifest = _pinned(tmp_path, f"      ListForecasts:\n        args:\n"
+                                 f"          X-Amz-Target: {{fixed: {TARGETS['ListForecasts']}}}\n"
+                                 f"          Version: {{default: '2024-01-01'}}\n")
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert (f"mcp.yaml:9:11: warning: tool 'ListForecasts': mcprt now sends 'X-Amz-Target' itself (its schema "
+            f"admits only \"{TARGETS['ListForecasts']}\"): this override changes nothing; remove it") in said, said
+    assert "mcprt now sends 'Version' itself (its schema admits only \"2024-01-01\")" in said, said
+
+
+def test_a_manifest_that_pinned_another_value_is_told_mcprt_sends_the_one_value(tmp_path: Path) -> None:
+    manifest = _pinned(tmp_path, "      ListForecasts:\n        args:\n          X-Amz-Target: {fixed: Other.Op}\n")
+    done = mcprt_cli("validate", str(manifest))
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert (f"mcp.yaml:9:33: tool 'ListForecasts': mcprt now sends 'X-Amz-Target' itself (its schema admits only "
+            f"\"{TARGETS['ListForecasts']}\"), so this `fixed` (another value) cannot be sent: remove this "
+            "override") in said, said
+    assert "Other.Op" not in said and "Traceback" not in said

@@ -271,8 +271,11 @@ def test_validate_warns_about_rule_parts_that_can_never_hold(folder: Path) -> No
     for line in [
         "mcp.yaml:12:7: warning: rules[3] is unreachable: rules[0] matches every call it matches (delete_item) first",
         f"mcp.yaml:13:50: warning: rules[4]: principal 'carol' {callers}",
-        "mcp.yaml:14:39: warning: rules[5]: `when` compares 'amount' (integer) with '1000' (a string): it never holds "
-        "(write a number in backticks: `1000`)",
+        # an ordering the argument's type cannot make fails the condition (review of mendrev3, problem 3)
+        "mcp.yaml:14:39: warning: rules[5]: `when` compares 'amount' (integer) with '1000' (a string): an integer "
+        "cannot be ordered with a string, so the condition fails on every call that gives it, and a `when` that "
+        "fails applies a `deny` or `approve` rule to the call and never an `allow` rule (write a number in "
+        "backticks: `1000`)",
         "mcp.yaml:15:39: warning: rules[6]: `when` reads 'amout', which none of its tools (refund) takes: it is null "
         "on every call (did you mean 'amount'?)",
         "mcp.yaml:16:43: warning: rules[7]: `scopes` never match: only OAuth access tokens carry scopes, and "
@@ -406,11 +409,14 @@ FUNCTIONS = ["length(amount) > `3`", "!contains(amount, '1')", "starts_with(to, 
 def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: Path) -> None:
     """`length(amount)` on an integer argument raises on every call, so the rule never matched (not even
     under `!`), and `validate` said nothing. A function given a type its signature never takes, an unknown
-    function or a wrong count of arguments is now a located warning; fitting calls are not."""
+    function or a wrong count of arguments is now a located warning; fitting calls are not. An unknown function
+    or a wrong count fails whatever the tools take: an error (exit 2), not a warning that ships a rule deciding
+    every call by failing (review of mendrev3, problem 5)."""
     rules = "".join(f'    - {{match: {{tools: [transfer], when: "{w}"}}, action: deny}}\n' for w in FUNCTIONS)
     (folder / "mcp.yaml").write_text(BASE.replace("  approvals:", rules + "  approvals:"))
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "2 errors" in result.stderr and "Traceback" not in result.stderr, result.stderr
     fails = ("it fails on every call that reaches it, and a `when` that fails applies a `deny` or `approve` rule "
              "to the call and never an `allow` rule")
     for line in [
@@ -419,9 +425,9 @@ def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: P
         f"mcp.yaml:13:41: warning: rules[4]: `when` calls contains() on 'amount' (integer), which takes array or "
         f"string: {fails}",
         f"mcp.yaml:14:41: warning: rules[5]: `when` calls starts_with() on `7` (integer), which takes string: {fails}",
-        f"mcp.yaml:16:41: warning: rules[7]: `when` calls lenght(), which JMESPath does not have: {fails} "
+        f"mcp.yaml:16:41: rules[7]: `when` calls lenght(), which JMESPath does not have: {fails} "
         "(did you mean 'length'?)",
-        f"mcp.yaml:17:41: warning: rules[8]: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
+        f"mcp.yaml:17:41: rules[8]: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
     ]:
         assert line in result.stderr, result.stderr
     assert "rules[6]" not in result.stderr and "rules[9]" not in result.stderr, result.stderr

@@ -63,8 +63,7 @@ SIBLINGS = [
     ("abs(count) > `9`", {"dest": "a", "count": "12"}, "abs() was given a string"),
     ("ends_with(dest, '.evil')", {"dest": ["x.evil"]}, "ends_with() was given an array"),
     ("length(dest) > `0` && starts_with(dest, 'x')", {"dest": ["x"]}, "starts_with() was given an array"),
-    ("lenght(dest) > `1`", {"dest": "abc"}, "it calls an unknown function lenght()"),
-]
+]  # an unknown function (`lenght(dest)`) fails every call: `mcprt validate` refuses it (test_policy_gitops)
 
 
 @pytest.mark.parametrize(("when", "arguments", "why"), SIBLINGS, ids=[w for w, _, _ in SIBLINGS])
@@ -98,3 +97,46 @@ async def test_a_condition_that_fails_applies_deny_and_approve_and_never_allow(
             assert (decided.action, decided.rule) == expected, (action, decided)
     finally:
         await runtime.aclose()
+
+
+def test_an_ordering_a_value_of_another_type_cannot_make_applies_the_deny_rule(tmp_path: Path) -> None:
+    """Review of mendrev3, problem 3: `count > `3`` on `count: int | str` refused 5 and ran for "5" (an ordering
+    comparison of a string with a number is null in JMESPath, read as no match), and `validate` said `ok`."""
+    write(tmp_path, '    - {match: {tools: [send], when: "count > `3`"}, action: deny, reason: "too many"}\n')
+    checked = mcprt(tmp_path, "validate", "mcp.yaml", "--offline")
+    assert checked.returncode == 0, checked
+    assert ("`when` compares 'count' (integer or string) with `3` (an integer): a string cannot be ordered with an "
+            "integer, so the condition fails on each call that gives it as a string") in checked.stderr, checked
+    for count in (5, "5"):  # other types are refused by the argument check first (test_policy_when)
+        done = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps({"dest": "a", "count": count}))
+        out = done.stdout + done.stderr
+        assert "sent to" not in out and "send was refused by policy: too many" in out, (count, out)
+    said = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps({"dest": "a", "count": "5"}))
+    assert ("too many; its condition (`when`) cannot be evaluated on these arguments: it orders a string with a "
+            "number, which cannot be compared (only two numbers or two strings can)") in said.stdout + said.stderr
+    for fine in ({"dest": "a", "count": 2}, {"dest": "a"}):  # a smaller count; none given (null: no match)
+        done = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps(fine))
+        assert "sent to a" in done.stdout, (fine, done)
+
+
+def test_an_allow_rule_that_cannot_be_evaluated_is_named_in_the_refusal_and_the_audit(tmp_path: Path) -> None:
+    """Review of mendrev3, problem 4: with `default: deny`, a skipped `allow` rule left the same record as a plain
+    no-match (`rule: default, reason: not allowed`): a rule broken for some inputs could not be told apart."""
+    (tmp_path / "send_tools.py").write_text(TOOLS)
+    (tmp_path / "mcp.yaml").write_text(
+        "version: 1\nserver: {observability: {audit: audit.jsonl}}\nsources:\n  ops:\n    python: send_tools\n"
+        "policy:\n  default: deny\n  rules:\n"
+        "    - {name: small, match: {tools: [send], when: \"starts_with(count, '1')\"}, action: allow}\n")
+    skipped = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps({"dest": "a", "count": 12}))
+    assert ("send was refused by policy: not allowed (small could not be evaluated on these arguments: "
+            "starts_with() was given a number, which it does not take (it takes string))") in skipped.stdout + skipped.stderr
+    plain = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps({"dest": "a", "count": "99"}))
+    assert "send was refused by policy: not allowed" in plain.stdout + plain.stderr
+    assert "could not be evaluated" not in plain.stdout + plain.stderr
+    granted = mcprt(tmp_path, "call", "mcp.yaml", "send", "--args", json.dumps({"dest": "a", "count": "12"}))
+    assert "sent to a" in granted.stdout, granted
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    reasons = [(r.get("rule"), r.get("reason")) for r in records if r.get("action") == "deny"]
+    assert reasons == [("default", "not allowed (small could not be evaluated on these arguments: starts_with() was "
+                                   "given a number, which it does not take (it takes string))"),
+                       ("default", None)], records

@@ -8,6 +8,8 @@
     extra       an `api_key` key the schema's `additionalProperties: false` refuses (its value looks secret)
     absent      a text block and no structuredContent at all
     null        `"structuredContent": null` said outright
+    keyed       a map key (data, here secret-looking) whose value is a string where the map wants integers
+    format      `contact` "n/a" where the schema says `format: email`: conforms (`format` is an annotation)
 
 The SDK's server would check `forecast`'s results against its model and refuse to send the bad ones, so
 that check is switched off (the model kept as the published schema only): this server misbehaves on purpose.
@@ -20,7 +22,7 @@ from typing import Annotated, Any
 
 from mcp.server import MCPServer
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 server = MCPServer("forecasts", log_level="CRITICAL")
 
@@ -34,6 +36,8 @@ class Forecast(BaseModel):
     city: str
     celsius: float
     hourly: list[int]
+    contact: str = Field("", json_schema_extra={"format": "email"})
+    by_station: dict[str, int] = {}
 
 
 VALID: dict[str, Any] = {"city": "Oslo", "celsius": 4.5, "hourly": [3, 4, 5]}
@@ -43,6 +47,8 @@ ANSWERS: dict[str, Any] = {
     "missing": {"celsius": 4.5, "hourly": [3]},
     "extra": {**VALID, "api_key": SECRET_LOOKING},
     "nested": {**VALID, "hourly": [3, SECRET_LOOKING]},
+    "keyed": {**VALID, "by_station": {SECRET_LOOKING: "x"}},
+    "format": {**VALID, "contact": "n/a"},
 }
 
 

@@ -37,6 +37,7 @@ VIOLATIONS = {
     "missing": "$.city: missing (required)",
     "extra": "$.api_key: not allowed (additionalProperties: false)",
     "nested": "$.hourly[1]: string, expected integer",
+    "keyed": "$.by_station.*: string, expected integer",  # a map's key is data: never named
     "absent": "no structuredContent",
     "null": "no structuredContent",
 }
@@ -73,6 +74,9 @@ async def _check_through(client: Client) -> None:
     listed = {tool.name: tool for tool in (await client.list_tools()).tools}
     valid = await client.call_tool("forecast", {"kind": "valid"})
     assert _wire(valid) == await _direct("valid")  # passed on untouched: content, structuredContent, _meta
+    # `format` is an annotation (JSON Schema 2020-12's default; the SDK clients assert none): passed on as sent
+    formatted = await client.call_tool("forecast", {"kind": "format"})
+    assert _wire(formatted) == await _direct("format")
     for kind, problem in VIOLATIONS.items():
         result = await client.call_tool("forecast", {"kind": kind})
         text = text_of(result)
@@ -120,9 +124,9 @@ async def test_over_http_the_tool_error_is_counted_as_an_upstream_fault(served: 
     failed = len(VIOLATIONS)
     assert (f'mcprt_tool_calls_total{{outcome="upstream_error",source="weather",tool="forecast"}} {failed}.0'
             in metrics), metrics
-    assert 'mcprt_tool_calls_total{outcome="ok",source="weather",tool="forecast"} 1.0' in metrics
-    records = [r for r in _audit_records(tmp_path / "audit.jsonl", failed + 2) if r.get("tool") == "forecast"]
-    assert [r.get("outcome") for r in records] == ["ok"] + ["upstream_error"] * failed, records
+    assert 'mcprt_tool_calls_total{outcome="ok",source="weather",tool="forecast"} 2.0' in metrics  # valid, format
+    records = [r for r in _audit_records(tmp_path / "audit.jsonl", failed + 3) if r.get("tool") == "forecast"]
+    assert [r.get("outcome") for r in records] == ["ok", "ok"] + ["upstream_error"] * failed, records
     assert SECRET_LOOKING not in (tmp_path / "audit.jsonl").read_text()
     log = served.log()
     assert log.count("source weather: tool forecast returned a result its outputSchema refuses") == failed

@@ -46,12 +46,23 @@ HEADERS = {"X-Custom": f"Bearer {TOKEN}", "X-Partner": f"{TOKEN}-2", "X-Api-Vers
            # inside a longer value, from ${VAR} as written literally.
            "X-Partner-Env": "${PARTNER_TOKEN}", "X-Custom-Env": "Bearer ${PARTNER}", "X-Mixed": "id=${PARTNER}",
            # a build id that reads as a token cannot be told from one: redacted, as a literal one would be
-           "X-Build": "${BUILD_ID}"}
+           "X-Build": "${BUILD_ID}",
+           # Review of mendrev3, problems 1 and 2: a host name, a version, a UUID, a relative path and a short value
+           # under a variable named like a credential (SESSION_TIMEOUT) were redacted from every result; a token in
+           # a long option was not
+           "X-Upstream-Host": "${UP_HOST}", "X-Release": "${RELEASE}", "X-Tenant": "${TENANT}",
+           "X-Data": "${DATA_SUBDIR}", "X-Timeout": "${SESSION_TIMEOUT}", "X-Extra-Args": "${EXTRA_ARGS}"}
+SETTINGS = {"UP_HOST": "api-v2.eu-west-1.example.com", "RELEASE": "v2024.10.01-beta1",
+            "TENANT": "123e4567-e89b-12d3-a456-426614174000", "DATA_SUBDIR": "data2024/reports/q1",
+            "SESSION_TIMEOUT": "3600"}
+ECHOED_AS = {"UP_HOST": "x-upstream-host", "RELEASE": "x-release", "TENANT": "x-tenant", "DATA_SUBDIR": "x-data",
+             "SESSION_TIMEOUT": "x-timeout"}
 BUILD_ID = "build2024release7candidate"
 PARTNER_TOKEN = "partner-secret-letters-only"  # no digit: a token by its variable's name only
 PARTNER = "sk9live4Partner7Secret2025abc"
 DATA_DIR = "/srv/data2024/reports"  # reads as a token but for the slashes: a path, which comes back as sent
-ENV = {"BUILD_ID": BUILD_ID, "PARTNER_TOKEN": PARTNER_TOKEN, "PARTNER": PARTNER, "DATA_DIR": DATA_DIR}
+ENV = {"BUILD_ID": BUILD_ID, "PARTNER_TOKEN": PARTNER_TOKEN, "PARTNER": PARTNER, "DATA_DIR": DATA_DIR, **SETTINGS,
+       "EXTRA_ARGS": f"--api-key={PARTNER}"}
 
 
 SENT: list[dict[str, str]] = []  # what the upstream received, before anything scrubbed it
@@ -91,6 +102,9 @@ def test_an_echoed_literal_token_header_is_scrubbed_and_plain_headers_are_not(tm
     assert received["x-partner-env"] == "[redacted]", received
     assert received["x-custom-env"] == "Bearer [redacted]", received
     assert received["x-mixed"] == "[redacted]" and received["x-build"] == "[redacted]", received
+    for name, value in SETTINGS.items():  # settings come back as sent
+        assert received[ECHOED_AS[name]] == value, (name, received)
+    assert received["x-extra-args"] == "--api-key=[redacted]", received  # the option's value, not its name
     for secret in (TOKEN, PARTNER, PARTNER_TOKEN, BUILD_ID):
         assert secret not in text
         assert secret not in log.read_text()

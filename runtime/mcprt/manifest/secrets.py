@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Diagnostic
-from ..scrubbing import SECRETS, is_credential_name, is_literal_credential
+from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
 from .envvars import variable_names_at, variables_at
 from .model import Manifest
@@ -60,8 +60,10 @@ def configured_secrets(manifest: Manifest, written: Any) -> list[str]:
     is what an upstream can echo): an entry whose name says so (`X-Api-Key`, `GITHUB_TOKEN`), whose value
     names a variable that says so (`X-Partner: ${PARTNER_TOKEN}`; `written` is the data before substitution),
     or whose value reads as a token (`X-Custom: "Bearer ${PARTNER}"`), by the rule `validate` warns by and
-    `diff` hides by (`scrubbing.is_literal_credential`, which leaves out paths, media types and command-line
-    options: `DATA_DIR=${DATA_DIR}` holding `/srv/data2024/reports` stays in results). Review of mendpd,
+    `diff` hides by (`scrubbing.is_literal_credential`, which leaves out paths, host names, versions, UUIDs, media
+    types and command-line options whose value is no token: `DATA_DIR=${DATA_DIR}` holding `/srv/data2024/reports`
+    stays in results). A variable's name counts only for a value of a token's length (`TOKEN_CHARS`); what is
+    registered is the token after a scheme word or an option's value (`scrubbing.secret_part`). Review of mendpd,
     problem 1: judging only literal values by their looks let `${PARTNER_TOKEN}` under `X-Partner` reach
     the model when an upstream echoed its request headers."""
     values = [_value_at(manifest, path) for path in secret_paths(manifest)]
@@ -72,9 +74,10 @@ def configured_secrets(manifest: Manifest, written: Any) -> list[str]:
         for field in ("headers", "env"):
             for key, value in (getattr(source, field, None) or {}).items():
                 named = any(map(is_credential_name, variable_names_at(written, ("sources", name, field, key))))
-                if (named and value.strip()) or is_literal_credential(key, value):
-                    scheme, _, rest = value.partition(" ")
-                    values.append(rest if rest and scheme.lower() in ("bearer", "basic", "token") else value)
+                # by a variable's name only when the value is as long as a token: `SESSION_TIMEOUT`=3600 is a
+                # setting, and "3600" was redacted from every result (review of mendrev3, problem 1)
+                if (named and len(value.strip()) >= TOKEN_CHARS) or is_literal_credential(key, value):
+                    values.append(secret_part(value))
     return [v for v in values if v]
 
 

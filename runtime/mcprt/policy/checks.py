@@ -63,6 +63,8 @@ UNMATCHED = ": it would govern no call"
 # … of a rule that refuses, approves or hides, left unreachable by a catch-all before it: the calls it
 # governed are now allowed or decided by that catch-all (also breaking for `mcprt diff`).
 UNREACHABLE_RULE = "policy-unreachable-rule"
+# … of a `when` that fails on every call (an unknown function): an error, a warning on `mcprt diff`'s old side
+WHEN_FAILS = "policy-when-fails"
 
 
 def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, int, str]]:
@@ -181,8 +183,11 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
             warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
                  + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
                  MATCHES_NOTHING)
-    for path, message, nothing in never_holding(policy, loaded.manifest.server.auth, entries):
-        warn(path, message, MATCHES_NOTHING if nothing else "")
+    for path, message, nothing, *severity in never_holding(policy, loaded.manifest.server.auth, entries):
+        if severity and severity[0] == "error":
+            warn(path, message, WHEN_FAILS, "error")
+        else:
+            warn(path, message, MATCHES_NOTHING if nothing else "")
     for i, earlier, why in shadowed_rules(policy, entries):
         if why != "first" and {("rules", i), ("rules", earlier)} & waiting:  # what either fits is not all known
             continue
@@ -203,6 +208,6 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
              f"({server.http.host}; 127.0.0.1 for 0.0.0.0), which people elsewhere cannot open: set "
              "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")
     if not refuse_unmatched:
-        found = [replace(d, severity="warning") if d.code == MATCHES_NOTHING else d for d in found]
+        found = [replace(d, severity="warning") if d.code in (MATCHES_NOTHING, WHEN_FAILS) else d for d in found]
     return found
 

@@ -89,6 +89,16 @@ class Decision:
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
 
 
+def _noting(decision: Decision, skipped: list[str]) -> Decision:
+    """`decision` with the `allow` rules skipped on the way (`PolicyGate.decide`) after its reason; one that
+    allows needs no note."""
+    if not skipped or decision.action == "allow":
+        return decision
+    note = f"({'; '.join(skipped)})"
+    reason = f"{decision.reason or 'not allowed'} {note}"
+    return Decision(decision.action, decision.rule, reason, decision.approvals)
+
+
 class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
@@ -148,19 +158,24 @@ class PolicyGate:
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals).
         A rule whose `when` cannot be evaluated on these arguments (`when.WhenError`) fails closed: a `deny`
-        or `approve` rule matches (its reason says why), an `allow` rule does not."""
+        or `approve` rule matches (its reason says why), an `allow` rule does not, and the decision that
+        follows says so in its reason (`rules[0] could not be evaluated: …`): a refusal the caller and the
+        audit log could not tell from an ordinary one hid a rule broken for some inputs (review of mendrev3,
+        problem 4)."""
+        skipped: list[str] = []  # allow rules whose `when` failed, with why
         for rule in self.candidates(tool, principal):
             try:
                 matched = rule.match.when is None or rule.match.when(arguments)
             except WhenError as exc:
                 if rule.action == "allow":
+                    skipped.append(f"{rule.label} could not be evaluated on these arguments: {exc}")
                     continue
                 why = f"its condition (`when`) cannot be evaluated on these arguments: {exc}"
-                return Decision(rule.action, rule.label, f"{rule.reason}; {why}" if rule.reason else why,
-                                rule.approvals)
+                return _noting(Decision(rule.action, rule.label, f"{rule.reason}; {why}" if rule.reason else why,
+                                        rule.approvals), skipped)
             if matched:
-                return Decision(rule.action, rule.label, rule.reason, rule.approvals)
-        return Decision(self.policy.default, "default", self.policy.default_reason)
+                return _noting(Decision(rule.action, rule.label, rule.reason, rule.approvals), skipped)
+        return _noting(Decision(self.policy.default, "default", self.policy.default_reason), skipped)
 
     def hidden(self, principal: Principal | None) -> frozenset[str]:
         """Tools not listed for `principal`: those whose first rule matching (tool, principal) — rules

@@ -34,8 +34,10 @@ from ..toolset.tool import Tool
 from ..errors import did_you_mean
 from .rules import Governed
 
-# (path under `policy`, message, whether the part makes its rule or limit match no call at all)
-Finding = tuple[tuple[Any, ...], str, bool]
+# (path under `policy`, message, whether the part makes its rule or limit match no call at all), and a fourth
+# item "error" for a part that fails every call (`_call_problems`: an unknown function), else a warning
+Finding = tuple[Any, ...]
+_ORDERING = frozenset({"gt", "gte", "lt", "lte"})
 _SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
                  type(None): "null"}
 
@@ -56,8 +58,8 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
         found += _identity_claims(auth, match, label, path)
         found += _clients_named_as_principals(auth, match, label, path, names)
         if match.when is not None:
-            found += [((*path, "when"), f"{label}: `when` {problem}", False)
-                      for problem in _when_problems(match.when, list(entry.fitting))]
+            found += [((*path, "when"), f"{label}: `when` {problem}", False, severity)
+                      for problem, severity in _when_problems(match.when, list(entry.fitting))]
     if not open_names:
         lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
         lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
@@ -183,7 +185,10 @@ def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]
 # --- `when` ---------------------------------------------------------------------------------------
 
 
-def _when_problems(text: str, tools: list[Tool]) -> list[str]:
+def _when_problems(text: str, tools: list[Tool]) -> list[tuple[str, str]]:
+    """(message, severity) of each problem of `text` against the rule's tools: "error" for a call that fails
+    whatever the arguments (an unknown function, a wrong count: it would ship a rule that decides every call
+    by failing; review of mendrev3, problem 5), "warning" for the rest."""
     import jmespath
 
     if not tools:
@@ -215,6 +220,23 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
             continue
         if literal is None and op == "eq" and field in omissible:
             continue  # `labels == \`null\``: holds when the call leaves the argument out
+        unordered = sorted(kind for kind in types if kind != "null" and not _can_hold(kind, op, literal)) \
+            if op in _ORDERING and literal is not None else []
+        if unordered:
+            # `when.py`: such a comparison fails the condition (a value of another type must not step around a
+            # `deny`), so it decides those calls by failing: said even for one member of a union (`int | str`)
+            shown = f"'{literal}'" if isinstance(literal, str) else f"`{json.dumps(literal)}`"
+            kind = _SCHEMA_TYPES.get(type(literal), "value")
+            every = len(unordered) == len(types - {"null"})
+            hint = " (write a number in backticks: `1000`)" if isinstance(literal, str) and _numeric(literal) else ""
+            which = " or ".join(f"{'an' if k[0] in 'aeiou' else 'a'} {k}" for k in unordered)
+            problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
+                            f"({'an' if kind[0] in 'aeiou' else 'a'} {kind}): {which} cannot be ordered with "
+                            f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, so the condition fails on "
+                            f"{'every call that gives it' if every else 'each call that gives it as ' + which}, "
+                            f"and a `when` that fails applies a `deny` or `approve` rule to the call and never an "
+                            f"`allow` rule{hint}")
+            continue
         if not any(_can_hold(kind, op, literal) for kind in types):
             # as the manifest writes it: `null`, `true`, `1000` (JSON), not Python's None/True
             shown = f"'{literal}'" if isinstance(literal, str) else f"`{json.dumps(literal)}`"
@@ -222,8 +244,8 @@ def _when_problems(text: str, tools: list[Tool]) -> list[str]:
             kind = _SCHEMA_TYPES.get(type(literal), "value")
             problems.append(f"compares '{field}' ({' or '.join(sorted(types))}) with {shown} "
                             f"({'an' if kind[0] in 'aeiou' else 'a'} {kind}): it never holds{hint}")
-    problems += _call_problems(parsed, arguments)
-    return problems
+    failing = _call_problems(parsed, arguments)
+    return [(p, "warning") for p in problems] + failing
 
 
 # A function's error (a wrong type, an unknown name, a wrong count) fails the whole condition, `!` or not
@@ -235,10 +257,11 @@ _JMESPATH_TYPES = {"integer": "number", "number": "number", "string": "string", 
                    "array": "array", "object": "object", "null": "null"}
 
 
-def _call_problems(parsed: dict[str, Any], arguments: dict[str, list[dict[str, Any]]]) -> list[str]:
+def _call_problems(parsed: dict[str, Any], arguments: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
     """Function calls in `when` that fail whatever the call: an unknown function, a wrong number of
-    arguments, or an argument of the call passed where its schema type never fits (`length(amount)` on an
-    integer), checked against jmespath's own signatures (JMESPath spec, "Built-in Functions")."""
+    arguments (errors: certain whatever the tools), or an argument of the call passed where its schema type
+    never fits (`length(amount)` on an integer; a warning: a tool's schema may say less than it takes),
+    checked against jmespath's own signatures (JMESPath spec, "Built-in Functions")."""
     from jmespath.functions import Functions
 
     table = Functions().FUNCTION_TABLE
@@ -247,13 +270,14 @@ def _call_problems(parsed: dict[str, Any], arguments: dict[str, list[dict[str, A
         name, given = node["value"], node.get("children") or []
         spec = table.get(name)
         if spec is None:
-            problems.append(f"calls {name}(), which JMESPath does not have: {_FAILS}" + did_you_mean(name, sorted(table)))
+            problems.append((f"calls {name}(), which JMESPath does not have: {_FAILS}" + did_you_mean(name, sorted(table)),
+                             "error"))
             continue
         signature = spec["signature"]
         variadic = bool(signature) and bool(signature[-1].get("variadic"))
         if len(given) < len(signature) or (len(given) > len(signature) and not variadic):
             takes = f"{'at least ' if variadic else ''}{len(signature)}"
-            problems.append(f"calls {name}() with {len(given)} argument(s); it takes {takes}: {_FAILS}")
+            problems.append((f"calls {name}() with {len(given)} argument(s); it takes {takes}: {_FAILS}", "error"))
             continue
         for position, child in enumerate(given):
             accepted = signature[min(position, len(signature) - 1)]["types"]
@@ -266,8 +290,8 @@ def _call_problems(parsed: dict[str, Any], arguments: dict[str, list[dict[str, A
             if not accepted or "any" in accepted or not types or "any" in types \
                     or any(_fits(kind, accepted) for kind in types):
                 continue
-            problems.append(f"calls {name}() on {shown} ({' or '.join(sorted(types))}), which takes "
-                            f"{' or '.join(accepted)}: {_FAILS}")
+            problems.append((f"calls {name}() on {shown} ({' or '.join(sorted(types))}), which takes "
+                             f"{' or '.join(accepted)}: {_FAILS}", "warning"))
     return problems
 
 

@@ -7,9 +7,12 @@ comparisons (`<`, `<=`, `>`, `>=`) hold between two numbers or two strings (jmes
 strings, as the JMESPath Community spec does), anything else is null; `==` never equates a boolean
 with a number; truthiness per the spec. Anything else (functions, projections, filters) is handed to
 jmespath itself, so every valid expression works and the fast path never changes a result. One
-departure from jmespath, on both paths: an ordering comparison of a number with a string is null
-(JMESPath spec, "Comparison Operators"), where jmespath raises TypeError — which would make the
-whole condition fail, so `amount > '5' || flag` would ignore `flag`.
+departure from jmespath, on both paths: an ordering comparison of two values that cannot be ordered
+with each other — neither null, and not two numbers or two strings (`amount > `1000`` given
+`"5000"`, a list, a boolean) — fails the condition (`WhenError`), where jmespath gives null (a list, a
+boolean) or raises TypeError (a number with a string). Null read as "no match", so a caller stepped
+around `{when: "amount > `1000`", action: deny}` by sending the amount as a string where the tool
+takes `int | str` (review of mendrev3, problem 3). A null operand (an argument left out) is still null.
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ _ORDER = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": opera
 
 
 def _interpreter() -> Any:
-    """jmespath's tree interpreter, with an ordering comparison it cannot make (number with string) null."""
+    """jmespath's tree interpreter, with ordering comparisons as `_ordered` makes them (the module docstring)."""
     from jmespath.visitor import TreeInterpreter
 
     class Interpreter(TreeInterpreter):  # type: ignore[misc]
         def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
-            try:
+            compare = _ORDER.get(node["value"])
+            if compare is None:
                 return super().visit_comparator(node, value)
-            except TypeError:
-                return None
+            left, right = (self.visit(child, value) for child in node["children"])
+            return _ordered(compare, left, right)
 
     return Interpreter()
 
@@ -59,6 +63,8 @@ def truthy(value: Any) -> bool:
 def _failure(exc: Exception) -> WhenError:
     """The `WhenError` for `exc`, its message naming the fault and not the argument's value (which is the
     caller's, and may be long): jmespath's type errors quote the value."""
+    if isinstance(exc, WhenError):
+        return exc
     if isinstance(exc, RecursionError):
         return WhenError("it nests too deeply to evaluate")
     from jmespath.exceptions import JMESPathTypeError, UnknownFunctionError
@@ -120,7 +126,11 @@ def _top_level_comparison(node: dict[str, Any]) -> Callable[[Mapping[str, Any]],
 
     def predicate(arguments: Mapping[str, Any]) -> bool:
         a = arguments.get(name)
-        return type(a) in (int, float) and compare(a, constant)
+        if type(a) in (int, float):
+            return compare(a, constant)  # type: ignore[no-any-return]
+        if a is None:
+            return False
+        raise _unordered(a, constant)
 
     return predicate
 
@@ -167,7 +177,11 @@ def _node(node: dict[str, Any]) -> Evaluator:
 
         def field_vs_number(value: Any) -> Any:
             a = value.get(name) if isinstance(value, Mapping) else None
-            return compare(a, constant) if type(a) in (int, float) else None
+            if type(a) in (int, float):
+                return compare(a, constant)
+            if a is None:
+                return None
+            raise _unordered(a, constant)
 
         return field_vs_number
     if kind == "comparator":
@@ -177,10 +191,7 @@ def _node(node: dict[str, Any]) -> Evaluator:
             compare = _ORDER[op]
 
             def order(value: Any) -> Any:
-                a, b = left(value), right(value)
-                if (_number(a) and _number(b)) or (type(a) is str and type(b) is str):
-                    return compare(a, b)
-                return None
+                return _ordered(compare, left(value), right(value))
 
             return order
         if op in ("eq", "ne"):
@@ -197,6 +208,32 @@ def _node(node: dict[str, Any]) -> Evaluator:
         inner = _node(children[0])
         return lambda value: not truthy(inner(value))
     raise _Unsupported(kind)
+
+
+def _ordered(compare: Callable[[Any, Any], bool], a: Any, b: Any) -> Any:
+    """An ordering comparison (the module docstring): two numbers or two strings compared, null beside a
+    null, `WhenError` for any other pair."""
+    if (_number(a) and _number(b)) or (type(a) is str and type(b) is str):
+        return compare(a, b)
+    if a is None or b is None:
+        return None
+    raise _unordered(a, b)
+
+
+def _unordered(a: Any, b: Any) -> WhenError:
+    """The `WhenError` of an ordering comparison of `a` with `b`, naming their JMESPath types, not values."""
+    kinds = [_kind(a), _kind(b)]
+    return WhenError(f"it orders {_article(kinds[0])} {kinds[0]} with {_article(kinds[1])} {kinds[1]}, which "
+                     "cannot be compared (only two numbers or two strings can)")
+
+
+def _kind(value: Any) -> str:
+    """A value's JMESPath type name (JMESPath spec, "Data Types")."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def _number(value: Any) -> bool:

@@ -7,7 +7,9 @@ content"), so the model gets nothing. Two callers:
   "Response schemas and `outputSchema`"), which the upstream itself can break (a documented `integer`
   id sent as `"abc"`): it sends `{}` with the whole result as text and a note (`shaping.structured_check`);
 - `sources.mcp.source`, for a proxied server's own outputSchema, which the server can break: the call
-  becomes a tool error naming the server, the tool and the first problem (README "Proxied MCP servers").
+  becomes a tool error naming the server, the tool and the first problem (README "Proxied MCP servers");
+  `format` is not asserted there (an annotation, as the SDK clients read it), and a result over 64 KiB is
+  checked in a worker thread.
 
 Cost: one compiled check per tool (`schema.validator.result_check`: fastjsonschema's shortcut before
 jsonschema's validator), built on the first structured result; jsonschema's validator runs only when
@@ -21,17 +23,22 @@ from typing import Any
 
 
 class StructuredCheck:
-    """The check of one tool's structuredContent against its derived `schema` (a JSON Schema dict)."""
+    """The check of one tool's structuredContent against `schema` (a JSON Schema dict). `formats=False` treats
+    `format` as an annotation (JSON Schema 2020-12's default, and what the SDK clients check): a proxied
+    server's own outputSchema, whose results a client working without mcprt would accept (review of carried,
+    problem 6: `format: email` refused `"n/a"`). A schema mcprt derives asserts it (`True`)."""
 
-    __slots__ = ("schema", "_check", "_lock")
+    __slots__ = ("schema", "formats", "_check", "_lock")
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], *, formats: bool = True) -> None:
         self.schema = schema
+        self.formats = formats
         self._check: Any = None  # `schema.validator.result_check`, or False for a schema it refuses
         self._lock = threading.Lock()
 
     def __eq__(self, other: object) -> bool:  # a reload compares tools: the same schema is the same check
-        return isinstance(other, StructuredCheck) and other.schema == self.schema
+        return isinstance(other, StructuredCheck) and other.schema == self.schema \
+            and other.formats == self.formats
 
     def __hash__(self) -> int:
         return hash(type(self))
@@ -41,7 +48,7 @@ class StructuredCheck:
             from .validator import result_check  # fastjsonschema/jsonschema: loaded on first use
             with self._lock:
                 if self._check is None:
-                    self._check = result_check(self.schema) or False
+                    self._check = result_check(self.schema, formats=self.formats) or False
         return self._check
 
     def problem(self, value: Any) -> str | None:
@@ -63,8 +70,10 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
 def _worded(error: Any) -> str:
     """A jsonschema `ValidationError` as path and types (see `StructuredCheck.problem`). A missing `required`
     property and one `additionalProperties: false` refuses are named by their key (a key is structure, not
-    data): `$.name: missing (required)`, `$.debug: not allowed (additionalProperties: false)`."""
-    steps = list(error.absolute_path)
+    data): `$.name: missing (required)`, `$.debug: not allowed (additionalProperties: false)`. A key on the
+    way is named only where a schema's `properties` lists it; a key of a map (`additionalProperties`,
+    `patternProperties`) is data, shown as `*` (review of carried, problem 8: `$.token_map.sk-live-…`)."""
+    steps = _path_steps(error)
     found = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
     key = _named_key(error)
     if key is not None:
@@ -81,6 +90,26 @@ def _worded(error: Any) -> str:
         path = path[:_MAX_PATH - 1] + "…"
     problem = f"{path}: {what}"
     return problem if len(problem) <= MAX_PROBLEM else problem[:MAX_PROBLEM - 1] + "…"
+
+
+def _path_steps(error: Any) -> list[str | int]:
+    """`error.absolute_path` with each object key that no `properties` on the schema path lists as `*`: a key
+    is named when `properties`, that key appears in `absolute_schema_path` after the previous step's."""
+    schema_path = list(error.absolute_schema_path)
+    steps: list[str | int] = []
+    at = 0
+    for step in error.absolute_path:
+        if isinstance(step, int):
+            steps.append(step)
+            continue
+        found = next((i for i in range(at, len(schema_path) - 1)
+                      if schema_path[i] == "properties" and schema_path[i + 1] == step), None)
+        if found is None:
+            steps.append("*")
+        else:
+            steps.append(step)
+            at = found + 2
+    return steps
 
 
 def _named_key(error: Any) -> str | None:

@@ -8,6 +8,7 @@ enable/disable, exposure. Mistakes become diagnostics at the manifest line that 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -417,8 +418,12 @@ def _shape_arguments(
     fixed: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
     hidden: set[str] = set()
+    sent = getattr(op, "sent_values", None) or {}  # an Operation from an older compile cache lacks it
     for arg, spec in override.args.items():
         where = (*base, "args", arg)
+        if arg not in properties and arg in sent:
+            out.append(_sent_by_source(loaded, where, op, arg, spec, sent[arg]))
+            continue
         if arg not in properties:
             import difflib  # only for a typo's hint: not on every start
             hint = difflib.get_close_matches(arg, list(properties), n=1, cutoff=0.6)
@@ -449,6 +454,23 @@ def _shape_arguments(
     if not schema["required"]:
         schema.pop("required")
     return schema, ArgPlan(fixed=fixed, defaults=defaults, hidden=frozenset(hidden))
+
+
+def _sent_by_source(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, arg: str, spec: Any,
+                    value: Any) -> Diagnostic:
+    """The finding for an override of an argument the source now sends itself (`Operation.sent_values`: a
+    parameter whose schema admits one value). Pinning it with `fixed` was the way to stop asking the model for
+    it before mcprt did so, and a manifest that did must keep loading (review of carried, problem 7): the same
+    value is a warning (the override changes nothing), another value an error (it cannot be sent)."""
+    shown = json.dumps(value, ensure_ascii=False)
+    said = f"tool '{op.key}': mcprt now sends '{arg}' itself (its schema admits only {shown})"
+    keyword = "fixed" if spec.has_fixed else "default" if spec.has_default else None
+    given = spec.fixed if spec.has_fixed else spec.default if spec.has_default else value
+    if given != value:
+        return loaded.diagnostic((*where, keyword), f"{said}, so this `{keyword}` (another value) "
+                                 "cannot be sent: remove this override")
+    return loaded.diagnostic(where, f"{said}: this override changes nothing; remove it", severity="warning",
+                             prefer="key")
 
 
 def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, schema: dict[str, Any], arg: str,

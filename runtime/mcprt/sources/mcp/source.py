@@ -299,7 +299,7 @@ class McpServerSource:
                 watch.finish(None, type(exc).__name__)
             raise
         upstream = to_upstream(result)
-        problem = None if upstream.is_error else self._nonconformance(upstream_name, upstream)
+        problem = None if upstream.is_error else await self._nonconformance(upstream_name, upstream)
         if watch is not None:
             watch.finish(None, "tool_error" if result.is_error else "invalid_result" if problem else None)
         if problem is not None:
@@ -311,7 +311,7 @@ class McpServerSource:
                                 "arguments will likely fail the same way")
         return upstream
 
-    def _nonconformance(self, upstream_name: str, upstream: UpstreamResult) -> str | None:
+    async def _nonconformance(self, upstream_name: str, upstream: UpstreamResult) -> str | None:
         """What is wrong with a successful result of a tool that declares an outputSchema, by path and types
         only (`StructuredCheck.problem`), or None. MCP 2025-11-25 server/tools "Output Schema": a server MUST
         send structured results that conform, and the SDK clients refuse the whole call otherwise, so a
@@ -322,6 +322,10 @@ class McpServerSource:
             return None
         if upstream.structured is None:
             return "no structuredContent"
+        if upstream.raw_bytes > _CHECK_ON_LOOP_BYTES:
+            # a bad result's wording walks it with jsonschema (1.7 s at 1.4 MB): off the loop, which every
+            # session shares (review of carried, problem 10), as shaping does a prune
+            return await asyncio.to_thread(check.problem, upstream.structured)
         return check.problem(upstream.structured)
 
     async def _call(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
@@ -840,6 +844,9 @@ class McpServerSource:
                     self.log.exception("source %s: on_tools_changed callback failed", self.name)
 
 
+_CHECK_ON_LOOP_BYTES = 64 * 1024  # a result larger is checked in a worker thread (`_nonconformance`)
+
+
 def _result_checks(operations: list[Operation], before: dict[str, StructuredCheck]) -> dict[str, StructuredCheck]:
     """A check per tool that declares an outputSchema, by upstream name; one whose schema did not change keeps
     its compiled validator across a re-listing (compiled on first use: `StructuredCheck`)."""
@@ -848,7 +855,7 @@ def _result_checks(operations: list[Operation], before: dict[str, StructuredChec
         if op.output_schema is not None:
             kept = before.get(op.key)
             checks[op.key] = kept if kept is not None and kept.schema == op.output_schema else \
-                StructuredCheck(op.output_schema)
+                StructuredCheck(op.output_schema, formats=False)
     return checks
 
 

@@ -119,12 +119,12 @@ def build_inputs(
     return OperationInputs(conv.finish(schema), tuple(plans), body_plan)
 
 
-_FIXABLE = frozenset({"path", "query", "header"})
+_FIXABLE = frozenset({"path", "query", "header", "cookie"})  # every parameter location (OpenAPI 3 `in`)
 _NO_DEFAULT = object()
 
 
 def sole_value(spec: ParamSpec, conv: SchemaConverter) -> tuple[Any] | None:
-    """`(value,)` when `spec` is a path, query or header parameter whose schema admits exactly that one
+    """`(value,)` when `spec` is a path, query, header or cookie parameter whose schema admits exactly that one
     value (JSON Schema 2020-12 §6.1.2 `enum`, §6.1.3 `const`; OpenAPI 2.0's parameter `enum` and 3.0's
     schema alike, as converted) and that mcprt sends on every call: a required one, or an optional one whose
     `default` is that value. None otherwise (see the module docstring)."""
