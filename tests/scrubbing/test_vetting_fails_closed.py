@@ -15,6 +15,7 @@ from mcp.shared.message import SessionMessage
 
 from mcprt.scrubbing import REDACTED, SECRETS
 from mcprt.sources.mcp import vetting
+from mcprt.sources.mcp.lost import Link
 
 TOKEN = "fail-closed-token-4711"
 
@@ -38,7 +39,7 @@ async def test_a_message_whose_check_fails_goes_on_scrubbed(secret: str, monkeyp
     monkeypatch.setattr(vetting.Vetter, "_notification_ok", broken)
     sent, received = anyio.create_memory_object_stream[SessionMessage](1)
     log = logging.getLogger("mcprt.test.vetting")
-    read = vetting._VettedRead(received, vetting.Vetter("leaky", log))
+    read = vetting._VettedRead(received, vetting.Vetter("leaky", log), Link())
     note = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message",
                                      params={"level": "info", "data": f"calling with {secret}"})
     async with sent, read:
@@ -60,7 +61,7 @@ async def test_a_message_that_cannot_be_scrubbed_either_is_dropped(secret: str, 
     monkeypatch.setattr(vetting.Vetter, "incoming", broken)
     monkeypatch.setattr(vetting, "_scrubbed", broken)
     sent, received = anyio.create_memory_object_stream[object](2)
-    read = vetting._VettedRead(received, vetting.Vetter("leaky", logging.getLogger("mcprt.test.vetting")))
+    read = vetting._VettedRead(received, vetting.Vetter("leaky", logging.getLogger("mcprt.test.vetting")), Link())
     note = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/message",
                                      params={"level": "info", "data": f"calling with {secret}"})
     async with sent, read:
