@@ -12,10 +12,12 @@ recorder and the log formatters scrub through it. This module imports nothing el
 every layer may use it.
 """
 
+from .errors import scrub_error_data, scrub_error_text
 from .literal import is_literal_credential, looks_like_token
 from .names import is_credential_name
 from .scrubber import REDACTED, SECRETS, Scrubber, secret_forms
 from .userinfo import mask_url_credentials, mask_userinfo
 
 __all__ = ["REDACTED", "SECRETS", "Scrubber", "is_credential_name", "is_literal_credential", "looks_like_token",
-           "mask_url_credentials", "mask_userinfo", "secret_forms"]
+           "mask_url_credentials", "mask_userinfo", "scrub_error_data", "scrub_error_text",
+           "secret_forms"]

@@ -8,9 +8,10 @@ such an error into prose loses what the client acts on (a trial: the authorizati
 reached the client). So one rule holds for `tools/call` (direct; a task's `failed` status carries the
 same `error`, tasks/run.py), `resources/read`, `prompts/get` and `completion/complete`, in both eras:
 
-  - the client gets the upstream's `code` and `message` as they were sent, and its `data` through
-    `toolset.scrub.scrub_error_data` (configured secrets scrubbed, credential-named keys and URL
-    credentials hidden): never a secret-looking value unscrubbed;
+  - the client gets the upstream's `code`, its `message` through `scrubbing.scrub_error_text` and its
+    `data` through `scrubbing.scrub_error_data` (one rule for the text of both: configured secrets, URL
+    credentials and literal credentials hidden, and credential-named keys' values): never a
+    secret-looking value unscrubbed (both are scrubbed where they enter too, sources/mcp/source.py);
   - -32042 exists in MCP 2025-11-25 only (mcp_types: "removed in protocol 2026-07-28"; earlier versions
     have no URL mode): a 2025-11-25 client gets it, each elicitation as a relayed URL elicitation is
     (`url_elicitation.for_handshake_client`: the upstream's `elicitationId` kept, one minted when it has
@@ -28,7 +29,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from ..toolset.scrub import scrub_error_data, scrub_message
+from ..scrubbing import scrub_error_data, scrub_error_text
 from .url_elicitation import for_handshake_client
 
 # the protocol versions whose schema has -32042 (mcp_types.URL_ELICITATION_REQUIRED)
@@ -45,7 +46,7 @@ def relayed(code: int, message: str, data: Any, protocol_version: str | None) ->
         data = _url_elicitations(data)
         if data is None:  # not the data -32042 requires: nothing a client could act on
             return None
-    return MCPError(code=code, message=scrub_message(message), data=data)
+    return MCPError(code=code, message=scrub_error_text(message), data=data)
 
 
 def _url_elicitations(data: Any) -> dict[str, Any] | None:

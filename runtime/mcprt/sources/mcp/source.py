@@ -66,6 +66,7 @@ from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, Ups
 from ...observability.hooks import observed_upstream
 from ...schema.structured_check import StructuredCheck
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
+from ...scrubbing import scrub_error_data, scrub_error_text
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
 from .lost import is_transport_loss
@@ -371,11 +372,13 @@ class McpServerSource:
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
-            refused = f"{context.tool}: server '{self.name}' refused the call: {exc.message}"
+            # the upstream's words, as the model, the log line (`error_message`) and a relayed error carry
+            # them: configured secrets, URL and literal credentials out (scrubbing.errors: one rule for both)
+            message = scrub_error_text(exc.message)
+            refused = f"{context.tool}: server '{self.name}' refused the call: {message}"
             if exc.code == types.INTERNAL_ERROR and exc.message == NOT_A_RESPONSE:
                 raise ToolCallError(refused) from None  # vetting.py's stand-in for a malformed answer: no error it sent
-            raise UpstreamRefused(refused,
-                                  exc.code, exc.message, exc.data) from None
+            raise UpstreamRefused(refused, exc.code, message, scrub_error_data(exc.data)) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
@@ -445,7 +448,7 @@ class McpServerSource:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
             self._check_session(client, exc)
-            raise OfferError(exc.message, exc.code, exc.data) from None
+            raise OfferError(scrub_error_text(exc.message), exc.code, scrub_error_data(exc.data)) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
