@@ -226,6 +226,31 @@ async def test_links_and_embedded_resources_of_a_prefixed_source_lead_back_to_it
         assert (await client.read_resource("err://fine")).contents[0].text == "fine (stdio)"  # type: ignore[union-attr]
 
 
+@pytest.fixture(scope="module")
+def discovered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """The erring server as a prefixed source of a gateway in discovery mode."""
+    with fixture_http(script=SERVER) as url:
+        manifest = write_manifest(tmp_path_factory.mktemp("discovery"), url_source("erh", url, "prefix: h_\n"),
+                                  server="server: {expose: discovery}\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            yield up
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_links_through_discoverys_call_tool_lead_back_to_the_operations_source(discovered: UpProcess,
+                                                                                    mode: str) -> None:
+    """Review of hostfix/proxyfix, problem 4: `call_tool` prefixed with the meta-tool's source (none), so
+    `h_links` through it answered `err://fine` while a direct call answers `h+err://fine`."""
+    async with http_client(discovered.url, mode=mode) as client:
+        linked = await client.call_tool("call_tool", {"name": "h_links", "arguments": {}})
+        assert not linked.is_error, linked
+        link, embedded = linked.content
+        assert (link.type, str(link.uri)) == ("resource_link", "h+err://fine"), link  # type: ignore[union-attr]
+        assert str(embedded.resource.uri) == "h+err://fine", embedded  # type: ignore[union-attr]
+        read = await client.read_resource(str(link.uri))  # type: ignore[union-attr]
+        assert read.contents[0].text == "fine (http)"  # type: ignore[union-attr]
+
+
 # A cancelled call voids its questions (sources/mcp/relay.py `Relay.calling`). Found by the same trial: a client
 # that cancelled its tools/call while the upstream's elicitation/create to it was pending got no
 # `notifications/cancelled` for that request (a server asked directly sends one), so its dialog stayed open and
