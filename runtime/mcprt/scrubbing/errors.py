@@ -12,7 +12,9 @@ credential query parameters (`mask_url_credentials`), and each word that is a cr
 name says credential or whose value reads as a token) replaced by `[redacted]`.
 `scrub_error_data` — `data` at any depth: each string through `scrub_error_text`, and the value of every
 key named like a credential (`is_credential_name`) `[redacted]`. MCP's own data keys (`elicitations`,
-`url`, `elicitationId`, `uri`, `message`) are no credential names, so the data a client acts on stays.
+`url`, `elicitationId`, `uri`, `message`) are no credential names, and the identifiers among them
+(`elicitationId`, `url`, `uri`, `taskId`) get URL credentials masked only, so the data a client acts on
+stays whole.
 """
 
 from __future__ import annotations
@@ -62,11 +64,18 @@ def scrub_error_data(data: Any) -> Any:
     return _hide_secret_looking(data)
 
 
+# Identifiers a client matches on or follows (MCP: an elicitation's `elicitationId` and `url`, a resource's
+# `uri`, a task's `taskId`): an opaque id often reads as a token (a UUID, `a1b2…`), so the word rule would
+# break the -32042 a client acts on; URL credentials are still masked in them (configured secrets too, above)
+_IDENTIFIER_KEYS = frozenset({"elicitationId", "url", "uri", "taskId"})
+
+
 def _hide_secret_looking(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_error_text(value)
     if isinstance(value, dict):
         return {key: REDACTED if isinstance(key, str) and is_credential_name(key) and value[key] is not None
+                else mask_url_credentials(value[key]) if key in _IDENTIFIER_KEYS and isinstance(value[key], str)
                 else _hide_secret_looking(value[key]) for key in value}
     if isinstance(value, list):
         return [_hide_secret_looking(item) for item in value]

@@ -15,7 +15,9 @@ same `error`, tasks/run.py), `resources/read`, `prompts/get` and `completion/com
   - -32042 exists in MCP 2025-11-25 only (mcp_types: "removed in protocol 2026-07-28"; earlier versions
     have no URL mode): a 2025-11-25 client gets it, each elicitation as a relayed URL elicitation is
     (`url_elicitation.for_handshake_client`: the upstream's `elicitationId` kept, one minted when it has
-    none); a client of another version gets no code its version does not define: `relayed` answers None
+    none), each one with the upstream's id remembered for the calling session where the error entered
+    (sources/mcp/source.py, `url_asks.url_asks_of_error`), so the upstream's later
+    `notifications/elicitation/complete` reaches that session; a client of another version gets no code its version does not define: `relayed` answers None
     and the caller falls back to its non-error form (a tools/call's tool error naming the upstream's
     message; -32603 with that message for the others);
   - mcprt's own failures (a source restarting, a timeout, a lost connection) are mcprt's words, as before:
