@@ -26,7 +26,8 @@ from tests.support.held_client import held
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.zygote import script_command_yaml
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"),
+              pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]  # subscribe: 2025-11-25
 
 PYTHON_RESOURCES = '''
 from pathlib import Path
@@ -71,14 +72,61 @@ server.run("stdio")
 '''
 
 
+# A proxied server with no path security of its own (review of hostfix, problem 1): hand-written JSON-RPC over
+# stdio, no SDK, so it reads every URI it is sent and matches nothing; it appends each URI it is asked to read
+# or subscribe to to the file named by its argument, so a test sees exactly what reached it.
+RAW = '''
+import json
+import sys
+
+SEEN = open(sys.argv[1], "a")
+TEMPLATES = [{"uriTemplate": "raw://{name}", "name": "raw"}, {"uriTemplate": "rawfile:///{+path}", "name": "rawfile"}]
+
+
+def send(message):
+    sys.stdout.write(json.dumps(message) + "\\n")
+    sys.stdout.flush()
+
+
+for line in sys.stdin:
+    message = json.loads(line)
+    method, ident = message.get("method"), message.get("id")
+    if ident is None:
+        continue
+    if method == "initialize":
+        result = {"protocolVersion": message["params"]["protocolVersion"], "serverInfo": {"name": "raw", "version": "1"},
+                  "capabilities": {"resources": {"subscribe": True}}}
+    elif method == "resources/list":
+        result = {"resources": []}
+    elif method == "resources/templates/list":
+        result = {"resourceTemplates": TEMPLATES}
+    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
+        uri = message["params"]["uri"]
+        SEEN.write(method + " " + uri + "\\n")
+        SEEN.flush()
+        result = {"contents": [{"uri": uri, "text": "GOT " + uri}]} if method == "resources/read" else {}
+    elif method == "ping":
+        result = {}
+    else:
+        send({"jsonrpc": "2.0", "id": ident, "error": {"code": -32601, "message": "Method not found"}})
+        continue
+    send({"jsonrpc": "2.0", "id": ident, "result": result})
+'''
+
+
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    folder = tmp_path_factory.mktemp("resource_paths")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("resource_paths")
+
+
+@pytest.fixture(scope="module")
+def up(folder: Path) -> Iterator[UpProcess]:
     (folder / "docs").mkdir()
     (folder / "docs" / "readme.txt").write_text("hello doc\n")
     (folder / "secret.txt").write_text("outside the docs folder\n")
     (folder / "pyres.py").write_text(PYTHON_RESOURCES)
     (folder / "notes_server.py").write_text(PROXIED)
+    (folder / "raw_server.py").write_text(RAW)
     (folder / "mcp.yaml").write_text(f"""version: 1
 server: {{name: paths}}
 sources:
@@ -91,6 +139,9 @@ sources:
       "walk://root{{/path*}}": pyres:seen
   notes:
     command: {script_command_yaml(folder / "notes_server.py")}
+  raw:
+    prefix: r
+    command: {script_command_yaml(folder / "raw_server.py", str(folder / "raw_seen.log"))}
 """)
     with mcprt_http(folder / "mcp.yaml") as served:
         yield served
@@ -169,6 +220,57 @@ async def test_a_proxied_template_variable_is_refused_before_the_server_sees_it(
     assert await _text(client, "notes://plain-name") == "name='plain-name'"
     handed = await _text(client, "seen://all")
     assert "/" not in handed and ".." not in handed and "\\" not in handed, handed  # only plain names got through
+
+
+# Review of hostfix, problem 1: a URI that did not fully match mcprt's pattern of a listed template (a `?x` or
+# `#x` after it, a raw `/` in a `{var}` value) was passed on unchecked, on read and subscribe alike; a server
+# whose matcher is looser (FastMCP 1.x reads `{name}` as `[^/]+`) took the climbing value. Now each listed
+# template is matched leniently too, and a URI matching none has every segment checked.
+BYPASSES = [
+    "r+raw://..%2F..%2Fetc%2Fpasswd?x",
+    "r+raw://..%2F..%2Fetc%2Fpasswd#x",
+    "r+raw://%2E%2E?",
+    "r+raw://..%5C..%5Cx?q",
+    "r+raw://a/../../etc/passwd",
+    "r+raw://../etc/passwd",
+    "r+rawfile:////etc/passwd?x",
+    "r+rawfile:///a/..%2F..%2Fetc#x",
+    "r+rawfile:///a/../../etc/passwd?v=1",
+    "r+unlisted://host/a/../../etc/passwd",  # matches no template: its segments are checked
+    "r+unlisted://host/..%2F..%2Fetc%2Fpasswd",
+    "r+unlisted://%2E%2E/x",
+]
+
+
+def _raw_seen(folder: Path) -> str:
+    """What reached the raw server: a line `method uri` per request."""
+    path = folder / "raw_seen.log"
+    return path.read_text() if path.exists() else ""
+
+
+@pytest.mark.parametrize("uri", BYPASSES)
+async def test_a_uri_that_only_loosely_matches_never_reaches_the_proxied_server(client: Client, folder: Path,
+                                                                               uri: str) -> None:
+    error = await _refusal(client, uri)
+    assert error.error.code == -32602 and "Invalid resource URI" in error.error.message, error.error
+    with pytest.raises(MCPError) as subscribed:
+        await client.subscribe_resource(uri)
+    assert subscribed.value.error.code == -32602, subscribed.value.error
+    upstream = uri.removeprefix("r+")
+    seen = _raw_seen(folder)
+    assert not [line for line in seen.splitlines() if line.split(" ", 1)[1] == upstream], seen
+
+
+@pytest.mark.parametrize(("uri", "upstream"), [
+    ("r+raw://plain-name", "raw://plain-name"),
+    ("r+raw://plain-name?v=2", "raw://plain-name?v=2"),  # a query is no segment
+    ("r+rawfile:///docs/a.txt#top", "rawfile:///docs/a.txt#top"),
+    ("r+unlisted://host/a/b.txt", "unlisted://host/a/b.txt"),  # MCP lets a server serve resources it lists not
+])
+async def test_a_safe_uri_of_the_proxied_server_still_reaches_it(client: Client, folder: Path, uri: str,
+                                                                 upstream: str) -> None:
+    assert await _text(client, uri) == f"GOT {upstream}"
+    assert f"resources/read {upstream}" in _raw_seen(folder).splitlines()
 
 
 async def test_the_server_keeps_serving_after_refusals(client: Client, up: UpProcess) -> None:

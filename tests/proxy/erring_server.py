@@ -2,7 +2,8 @@
 answers -32000 "database is locked" (JSON-RPC 2.0 §5.1: -32000 to -32099 are the server's own), the
 resource `err://busy` -32000 "backend busy"; `slow` sleeps `seconds` and answers "slow done", the call
 of another client in flight meanwhile. `custom` (and the resource `err://custom`, the prompt `custom`)
-answers -32099 with `data` holding an `apiKey` (a secret-looking value); `need_url` answers -32042
+answers -32099 with `data` holding an `apiKey` (a secret-looking value); `leaky` (and `err://leaky`)
+-32099 with URL credentials and a literal key in its message and data; `need_url` answers -32042
 URLElicitationRequired (MCP 2025-11-25) for https://example.com/oauth, elicitationId `auth-7`;
 `meta_echo` answers the request `_meta` it received as JSON (keys sorted). `links` answers a resource link to
 `err://fine` and that resource embedded, the prompt `with_resource` embeds it too; reading `err://fine` says
@@ -52,6 +53,25 @@ CUSTOM_DATA = {"why": "because", "apiKey": "sk-live-0123456789abcdef"}
 def custom() -> str:
     """Fails with -32099 and data."""
     raise MCPError(code=-32099, message="custom upstream failure", data=CUSTOM_DATA)
+
+
+# What a database driver's failure quotes (review of hostfix/proxyfix, problem 2): URL credentials in the
+# message and in `data`, a literal key in a `data` string under no credential-like key name
+LEAKY_MESSAGE = "db failed: postgres://admin:hunter2@db.internal:5432/prod"
+LEAKY_DATA = {"detail": "retry with key sk_live_51HqLyjWDarjtT1zdp7dcXyz12345",
+              "dsn": "postgres://admin:hunter2@db.internal/prod"}
+
+
+@server.tool()
+def leaky() -> str:
+    """Fails with -32099, secrets in its message and data."""
+    raise MCPError(code=-32099, message=LEAKY_MESSAGE, data=LEAKY_DATA)
+
+
+@server.resource("err://leaky")
+def leaky_resource() -> str:
+    """Fails as `leaky` does."""
+    raise MCPError(code=-32099, message=LEAKY_MESSAGE, data=LEAKY_DATA)
 
 
 @server.tool()

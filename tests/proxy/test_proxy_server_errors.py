@@ -132,6 +132,33 @@ async def test_a_resource_reads_and_a_prompts_errors_keep_their_data(served: UpP
     assert (got.value.code, got.value.data) == CUSTOM and "custom prompt failure" in got.value.message
 
 
+# Review of hostfix/proxyfix, problem 2: the message was scrubbed of configured secrets only (URL credentials
+# passed, to the client and to the log line's `error_message`) and a literal key in a `data` string passed.
+LEAKED = ("hunter2", "sk_live_51HqLyjWDarjtT1zdp7dcXyz12345", "admin:")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
+async def test_an_upstream_errors_message_and_data_are_scrubbed_alike(served: UpProcess, prefix: str,
+                                                                      mode: str) -> None:
+    mark = served.log_mark()
+    async with http_client(served.url, mode=mode) as client:
+        with pytest.raises(MCPError) as called:
+            await client.call_tool(f"{prefix}leaky", {})
+        with pytest.raises(MCPError) as read:
+            await client.read_resource(f"{prefix.replace('_', '+')}err://leaky")
+    for raised in (called.value, read.value):
+        assert raised.code == -32099
+        assert "db failed: postgres://***@db.internal:5432/prod" in raised.message, raised.message
+        assert raised.data == {"detail": "retry with key [redacted]", "dsn": "postgres://***@db.internal/prod"}
+    with anyio.fail_after(10):  # the log is read by a thread: the call's line may come after its answer
+        while "error_message=" not in served.log_since(mark):
+            await anyio.sleep(0.05)
+    log = served.log_since(mark)
+    assert "postgres://***@db.internal:5432/prod" in log, log[-3000:]
+    assert not [secret for secret in LEAKED if secret in log], log[-3000:]
+
+
 @pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
 async def test_url_elicitation_required_reaches_a_2025_11_25_client_with_its_elicitations(
         served: UpProcess, prefix: str) -> None:
@@ -197,6 +224,31 @@ async def test_links_and_embedded_resources_of_a_prefixed_source_lead_back_to_it
         unprefixed = await client.call_tool("links", {})  # a source without a prefix: as the server wrote it
         assert str(unprefixed.content[0].uri) == "err://fine"  # type: ignore[union-attr]
         assert (await client.read_resource("err://fine")).contents[0].text == "fine (stdio)"  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def discovered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """The erring server as a prefixed source of a gateway in discovery mode."""
+    with fixture_http(script=SERVER) as url:
+        manifest = write_manifest(tmp_path_factory.mktemp("discovery"), url_source("erh", url, "prefix: h_\n"),
+                                  server="server: {expose: discovery}\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            yield up
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_links_through_discoverys_call_tool_lead_back_to_the_operations_source(discovered: UpProcess,
+                                                                                    mode: str) -> None:
+    """Review of hostfix/proxyfix, problem 4: `call_tool` prefixed with the meta-tool's source (none), so
+    `h_links` through it answered `err://fine` while a direct call answers `h+err://fine`."""
+    async with http_client(discovered.url, mode=mode) as client:
+        linked = await client.call_tool("call_tool", {"name": "h_links", "arguments": {}})
+        assert not linked.is_error, linked
+        link, embedded = linked.content
+        assert (link.type, str(link.uri)) == ("resource_link", "h+err://fine"), link  # type: ignore[union-attr]
+        assert str(embedded.resource.uri) == "h+err://fine", embedded  # type: ignore[union-attr]
+        read = await client.read_resource(str(link.uri))  # type: ignore[union-attr]
+        assert read.contents[0].text == "fine (http)"  # type: ignore[union-attr]
 
 
 # A cancelled call voids its questions (sources/mcp/relay.py `Relay.calling`). Found by the same trial: a client

@@ -23,6 +23,7 @@ import httpx
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.everything import write_manifest
@@ -140,6 +141,25 @@ async def test_a_completion_reaches_only_the_session_that_was_sent_the_page(up: 
     assert bob.completed == ["bob-page"]
     assert_logged_since(up, mark, "notifications/elicitation/complete dropped (unmatched)")
     assert "ada-page" not in up.log_since(mark)  # the id is the upstream's (maybe a state token): not logged
+
+
+async def test_a_url_elicitation_required_errors_completion_reaches_the_session_that_got_it(up: UpProcess) -> None:
+    """-32042 URLElicitationRequired (MCP 2025-11-25) relayed to ada and to bob, each with its own id: the
+    upstream's later completion of each reaches the session that was sent it, as for an `elicitation/create`
+    (review of proxyfix, problem 3: the ids were never remembered, so both completions were dropped as
+    unmatched)."""
+    before = completions(up, "one")
+    async with person(up.url) as ada, person(up.url) as bob:
+        for who, mine in ((ada, "ada-required"), (bob, "bob-required")):
+            with pytest.raises(MCPError) as raised, anyio.fail_after(60):
+                await who.client.call_tool("one_need_sign_in", {"elicitation_id": mine})
+            assert raised.value.code == types.URL_ELICITATION_REQUIRED, raised.value
+            assert [e["elicitationId"] for e in raised.value.data["elicitations"]] == [mine], raised.value.data
+        assert await bob.call("one_finish", {"elicitation_ids": ["ada-required", "bob-required"]}) == "finished: 2"
+        assert await ada.until_completed("ada-required") == ["ada-required"]
+        assert await bob.until_completed("bob-required") == ["bob-required"]  # ada's came first: never here
+    assert (ada.completed, bob.completed) == (["ada-required"], ["bob-required"])
+    assert grown(before, completions(up, "one")) == {"delivered": 2}
 
 
 async def test_the_same_upstream_id_on_two_sources_reaches_each_asker_from_its_own(up: UpProcess) -> None:

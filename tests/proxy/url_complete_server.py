@@ -3,6 +3,8 @@ later says those out-of-band interactions are done (`notifications/elicitation/c
 with ids the test chooses, so a test can make two sessions receive the same upstream id:
 
 - `sign_in(elicitation_id)`: a URL-mode elicitation with that `elicitationId`; answers `sign_in: <action>`;
+- `need_sign_in(elicitation_id)`: answers -32042 URLElicitationRequired, one URL-mode elicitation with that
+  `elicitationId` (the error form of the same page);
 - `finish(elicitation_ids)`: one completion notification per id, in order, on its session with mcprt
   (not tied to any call), then answers `finished: <n>`;
 - `crash()`: the process exits at once (mcprt restarts it: a new connection, whose ids may repeat the old's).
@@ -14,6 +16,8 @@ import os
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp_types import ElicitRequestURLParams
 
 server = MCPServer("url-complete", log_level="CRITICAL")
 
@@ -23,6 +27,13 @@ async def sign_in(elicitation_id: str, ctx: Context) -> str:
     """Sends the user to a sign-in page."""
     visited = await ctx.elicit_url("Sign in to continue", "https://auth.example/signin", elicitation_id)
     return f"sign_in: {visited.action}"
+
+
+@server.tool(structured_output=False)
+def need_sign_in(elicitation_id: str) -> str:
+    """Needs the user to sign in first: -32042."""
+    raise UrlElicitationRequiredError([ElicitRequestURLParams(
+        message="Sign in to continue", url="https://auth.example/signin", elicitation_id=elicitation_id)])
 
 
 @server.tool(structured_output=False)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import OfferProvider
-from .uris import UnsafeTemplateValue, add_prefix, strip_prefix, template_pattern, template_values
+from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_pattern, template_values,
+                   unlisted_uri_problem)
 
 
 @dataclass(frozen=True)
@@ -97,18 +98,34 @@ class OfferSet:
         return found
 
     def unsafe_uri(self, uri: str) -> str | None:
-        """Why `uri` must not be read or subscribed to (None: it may), whichever source serves it: it matches a
-        listed template with a variable value that steps out of its place (`uris.template_values`: `%2F` or
-        `..` in a `{var}`). Checked here for every source kind, so a proxied server — which gets the URI as the
-        client sent it, less the source's prefix, and decodes it by its own rules — never sees one either.
-        A resource a source lists by its URI is its own to serve."""
+        """Why `uri` must not be read or subscribed to (None: it may), whichever source serves it. Checked here
+        for every source kind, so a proxied server — which gets the URI as the client sent it, less the
+        source's prefix, and decodes and matches it by its own rules — never sees one either:
+
+          - it matches a listed template, exactly or leniently (`uris.template_values`: its query and
+            fragment left out, a variable read up to them), with a variable value that steps out of its
+            place (`%2F` or `..` in a `{var}`, an absolute `{+path}`);
+          - it matches no listed template even leniently, and a segment of its authority or path breaks
+            the segment rule (`path_segments.segment_problem`: `..`, `%2F`, NUL). MCP lets a server serve
+            resources it does not list (2025-11-25 server/tools "Resource Links": links "are not guaranteed
+            to appear in the results of a resources/list request"), so such a URI is not refused for being
+            unlisted, only for a segment that steps out of its place.
+
+        A resource a source lists by its URI is its own to serve (review of hostfix, problem 1: a URI that
+        did not fully match mcprt's pattern — `?x`, `#x`, a raw `/` in a value — was passed on unchecked)."""
         if uri in self.resources:
             return None
+        matched = False
         for template in self.templates:
-            try:
-                template_values(template, uri)
-            except UnsafeTemplateValue as exc:
-                return f"Invalid resource URI {uri}: {exc}"
+            for lenient in (False, True):
+                try:
+                    matched = template_values(template, uri, lenient=lenient) is not None or matched
+                except UnsafeTemplateValue as exc:
+                    return f"Invalid resource URI {uri}: {exc}"
+        if not matched:
+            problem = unlisted_uri_problem(uri)
+            if problem is not None:
+                return f"Invalid resource URI {uri}: {problem}"
         return None
 
     def _owner(self, uri: str) -> tuple[str, str, OfferProvider] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from .. import path_segments
 
@@ -71,7 +71,11 @@ class UnsafeTemplateValue(ValueError):
 _EXPRESSION = re.compile(r"\{([+#./;?&]?)([A-Za-z0-9_.%]+)(\*|:[0-9]+)?\}")
 
 
-def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
+# Where a lenient match stops reading: a query or fragment expression, or a literal `?`/`#` of the template
+_QUERY_OR_FRAGMENT = re.compile(r"\{[?&#]|(?<!\{)[?#]")
+
+
+def template_values(uri_template: str, uri: str, *, lenient: bool = False) -> dict[str, str] | None:
     """The variable values of `uri` under `uri_template`, percent-decoded once, or None if it does not match.
 
     The inverse of RFC 6570 expansion, for the forms a resource template uses: `{var}` (simple, §3.2.2: one
@@ -82,7 +86,17 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
     `/` or `\\` and is not `.`/`..`, a reserved value is a relative path with no `.`/`..` segment, neither holds
     NUL — in any form a reader may decode it to (`%2F`, `%252F`, `%2E%2E`, `／`), since the value is decoded
     before it is handed on (found by a pentest trial: `docs://..%2F..%2Fetc%2Fpasswd` read /etc/passwd
-    through a `docs://{path}` function joining the value to its folder)."""
+    through a `docs://{path}` function joining the value to its folder).
+
+    `lenient`: as a server with its own (looser) matcher may read `uri` (review of hostfix: a proxied
+    `notes://{name}` passed `notes://..%2F..%2Fetc%2Fpasswd?x` and `notes://a/../../etc/passwd` on, since
+    they did not fully match mcprt's pattern, while FastMCP 1.x reads `{name}` as `[^/]+`): the URI's and
+    the template's query and fragment are left out, each variable matches up to them (a raw `/` included),
+    and a one-segment value holding raw `/` is checked one piece at a time as `{/var*}` is."""
+    if lenient:
+        uri = re.split(r"[?#]", uri, maxsplit=1)[0]
+        cut = _QUERY_OR_FRAGMENT.search(uri_template)
+        uri_template = uri_template if cut is None else uri_template[:cut.start()]
     names: list[tuple[str, str]] = []  # (name, operator; `/*` for an exploded path-segment list)
     parts: list[str] = []
     position = 0
@@ -95,7 +109,7 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
             parts.append(r"(?:[?&].*)?")
         else:
             prefix = re.escape(operator[0]) if operator[:1] in ("/", ".", ";", "#") else ""
-            body = r"[^?#]+" if operator in ("+", "#", "/*") else r"[^/?#]+"
+            body = r"[^?#]+" if lenient or operator in ("+", "#", "/*") else r"[^/?#]+"
             parts.append(f"{prefix}({body})")
             names.append((name, operator))
         position = match.end()
@@ -108,7 +122,7 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
         if operator == ";":
             value = value.partition("=")[2] if value.startswith(f"{name}=") else value
         decoded = unquote(value)
-        if operator == "/*":  # each segment on its own, as sent (a `%2F` inside one is no separator of the list)
+        if operator == "/*" or (lenient and operator not in ("+", "#")):  # each segment on its own, as sent (a `%2F` inside one is no separator of the list)
             problem = next(filter(None, map(path_segments.segment_problem, map(unquote, value.split("/")))), None)
         else:
             problem = (path_segments.path_problem if operator in ("+", "#") else path_segments.segment_problem)(decoded)
@@ -116,3 +130,15 @@ def template_values(uri_template: str, uri: str) -> dict[str, str] | None:
             raise UnsafeTemplateValue(f"the value of `{name}` in the URI template {uri_template} {problem}")
         values[name] = decoded
     return values
+
+
+def unlisted_uri_problem(uri: str) -> str | None:
+    """Why a URI that matches no listed template must not be passed on (None: it may): its authority or a
+    segment of its path breaks the segment rule (`path_segments.segment_problem`: `..`, `%2F`, `%5C`, NUL, in
+    any form a reader may decode it to). Empty segments (`file:///a`, `a//b`) are no step anywhere."""
+    parts = urlsplit(uri)
+    for segment in [parts.netloc, *parts.path.split("/")]:
+        problem = path_segments.segment_problem(segment) if segment else None
+        if problem is not None:
+            return f"a segment of its path {problem}"
+    return None

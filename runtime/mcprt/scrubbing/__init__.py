@@ -12,10 +12,12 @@ recorder and the log formatters scrub through it. This module imports nothing el
 every layer may use it.
 """
 
+from .errors import scrub_error_data, scrub_error_text
 from .literal import TOKEN_CHARS, is_literal_credential, looks_like_token, secret_part
 from .names import is_credential_name
 from .scrubber import REDACTED, SECRETS, Scrubber, secret_forms
 from .userinfo import mask_url_credentials, mask_userinfo
 
-__all__ = ["REDACTED", "SECRETS", "TOKEN_CHARS", "Scrubber", "is_credential_name", "is_literal_credential", "looks_like_token", "secret_part",
-           "mask_url_credentials", "mask_userinfo", "secret_forms"]
+__all__ = ["REDACTED", "SECRETS", "TOKEN_CHARS", "Scrubber", "is_credential_name", "is_literal_credential",
+           "looks_like_token", "mask_url_credentials", "mask_userinfo", "scrub_error_data", "scrub_error_text",
+           "secret_forms", "secret_part"]

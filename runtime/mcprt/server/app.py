@@ -160,6 +160,9 @@ def build_server(
         if isinstance(found, ToolResult):  # no call runs, yet it is logged and published as every call is
             return to_call_result(found, params.name)
         tool = found
+        # whose content the answer is: through discovery's call tool, the operation's source, not the
+        # meta-tool's (review of hostfix/proxyfix, problem 4: a prefixed source's links came back unprefixed)
+        answering_source = tool.reached(params.arguments, principal).source
 
         async def run(peer: Any) -> ToolResult:
             result = await call_tool(
@@ -173,8 +176,8 @@ def build_server(
                 meta=params.meta,
             )
             # resource links and embedded resources name URIs a client reads through mcprt: with the source's
-            # prefix (a direct answer and a task's result alike)
-            result.content = toolset.offers.exposed_content(tool.source, result.content)
+            # prefix (a direct answer and a task's result alike), the prefix of the source that answered
+            result.content = toolset.offers.exposed_content(answering_source, result.content)
             return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS

@@ -8,13 +8,16 @@ such an error into prose loses what the client acts on (a trial: the authorizati
 reached the client). So one rule holds for `tools/call` (direct; a task's `failed` status carries the
 same `error`, tasks/run.py), `resources/read`, `prompts/get` and `completion/complete`, in both eras:
 
-  - the client gets the upstream's `code` and `message` as they were sent, and its `data` through
-    `toolset.scrub.scrub_error_data` (configured secrets scrubbed, credential-named keys and URL
-    credentials hidden): never a secret-looking value unscrubbed;
+  - the client gets the upstream's `code`, its `message` through `scrubbing.scrub_error_text` and its
+    `data` through `scrubbing.scrub_error_data` (one rule for the text of both: configured secrets, URL
+    credentials and literal credentials hidden, and credential-named keys' values): never a
+    secret-looking value unscrubbed (both are scrubbed where they enter too, sources/mcp/source.py);
   - -32042 exists in MCP 2025-11-25 only (mcp_types: "removed in protocol 2026-07-28"; earlier versions
     have no URL mode): a 2025-11-25 client gets it, each elicitation as a relayed URL elicitation is
     (`url_elicitation.for_handshake_client`: the upstream's `elicitationId` kept, one minted when it has
-    none); a client of another version gets no code its version does not define: `relayed` answers None
+    none), each one with the upstream's id remembered for the calling session where the error entered
+    (sources/mcp/source.py, `url_asks.url_asks_of_error`), so the upstream's later
+    `notifications/elicitation/complete` reaches that session; a client of another version gets no code its version does not define: `relayed` answers None
     and the caller falls back to its non-error form (a tools/call's tool error naming the upstream's
     message; -32603 with that message for the others);
   - mcprt's own failures (a source restarting, a timeout, a lost connection) are mcprt's words, as before:
@@ -28,7 +31,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from ..toolset.scrub import scrub_error_data, scrub_message
+from ..scrubbing import scrub_error_data, scrub_error_text
 from .url_elicitation import for_handshake_client
 
 # the protocol versions whose schema has -32042 (mcp_types.URL_ELICITATION_REQUIRED)
@@ -45,7 +48,7 @@ def relayed(code: int, message: str, data: Any, protocol_version: str | None) ->
         data = _url_elicitations(data)
         if data is None:  # not the data -32042 requires: nothing a client could act on
             return None
-    return MCPError(code=code, message=scrub_message(message), data=data)
+    return MCPError(code=code, message=scrub_error_text(message), data=data)
 
 
 def _url_elicitations(data: Any) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
 from .argument_errors import describe, short
 from .nesting import check_depth
-from .scrub import scrub_error_data, scrub_message, scrub_upstream
+from .scrub import scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
 from .tool import Tool
 
@@ -239,9 +239,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
         if isinstance(exc, UpstreamRefused):
-            result.protocol_error = {"code": exc.code, "message": scrub_message(exc.upstream_message)}
-            if exc.data is not None:  # relayed to the client (server/upstream_errors.py), secret-looking values hidden
-                result.protocol_error["data"] = scrub_error_data(exc.data)
+            # message and data scrubbed where they entered (sources/mcp/source.py: scrubbing.errors)
+            result.protocol_error = {"code": exc.code, "message": exc.upstream_message}
+            if exc.data is not None:  # relayed to the client (server/upstream_errors.py)
+                result.protocol_error["data"] = exc.data
     except asyncio.CancelledError as exc:
         if RUNNING.take_stop(task):
             # The stop's drain ran out with this call in flight: answer it (the transport writes the

@@ -10,9 +10,7 @@ never scrubbed again).
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..scrubbing import REDACTED, SECRETS, is_credential_name, mask_url_credentials
+from ..scrubbing import SECRETS
 from ..contracts import UpstreamResult
 
 
@@ -39,29 +37,3 @@ async def scrub_upstream(upstream: UpstreamResult) -> None:
 def scrub_message(message: str) -> str:
     """An error message without configured secrets."""
     return SECRETS.scrub_text(message) if SECRETS else message
-
-
-def scrub_error_data(data: Any) -> Any:
-    """An upstream's JSON-RPC error `data` fit to relay to a client: configured secrets scrubbed from every
-    string (`Scrubber.scrub_value`), and what looks like a secret without being configured as one hidden as
-    `[redacted]`: the value of every key named like a credential (`scrubbing.is_credential_name`: `token`,
-    `apiKey`, `password`, …, at any depth), and each string's URL credentials (`mask_url_credentials`:
-    userinfo, a query parameter such as `access_token=`). MCP's own data keys (`elicitations`, `url`,
-    `elicitationId`, `uri`, `message`) are no credential names, so the data a client acts on stays whole.
-    None stays None."""
-    if data is None:
-        return None
-    if SECRETS:
-        data = SECRETS.scrub_value(data)
-    return _hide_secret_looking(data)
-
-
-def _hide_secret_looking(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_url_credentials(value)
-    if isinstance(value, dict):
-        return {key: REDACTED if isinstance(key, str) and is_credential_name(key) and value[key] is not None
-                else _hide_secret_looking(value[key]) for key in value}
-    if isinstance(value, list):
-        return [_hide_secret_looking(item) for item in value]
-    return value

@@ -66,6 +66,7 @@ from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, Ups
 from ...observability.hooks import observed_upstream
 from ...schema.structured_check import StructuredCheck
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
+from ...scrubbing import scrub_error_data, scrub_error_text
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
 from .lost import is_transport_loss
@@ -73,7 +74,7 @@ from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
 from .relay import Relay
 from .request_meta import forwarded_meta
-from .url_asks import COMPLETIONS
+from .url_asks import COMPLETIONS, url_asks_of_error
 from .vetting import NOT_A_RESPONSE, complainer
 from .wellformed import shown
 
@@ -375,11 +376,13 @@ class McpServerSource:
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
-            refused = f"{context.tool}: server '{self.name}' refused the call: {exc.message}"
+            # the upstream's words, as the model, the log line (`error_message`) and a relayed error carry
+            # them: configured secrets, URL and literal credentials out (scrubbing.errors: one rule for both)
+            message, data = self._refused(exc, context.peer)
+            refused = f"{context.tool}: server '{self.name}' refused the call: {message}"
             if exc.code == types.INTERNAL_ERROR and exc.message == NOT_A_RESPONSE:
                 raise ToolCallError(refused) from None  # vetting.py's stand-in for a malformed answer: no error it sent
-            raise UpstreamRefused(refused,
-                                  exc.code, exc.message, exc.data) from None
+            raise UpstreamRefused(refused, exc.code, message, data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
@@ -413,6 +416,16 @@ class McpServerSource:
         except Exception as exc:  # a server gone or restarting: its next handshake asks anyway
             self.log.debug("source %s: roots/list_changed not sent: %s", self.name,
                            f"not within {self.startup_timeout:g}s" if isinstance(exc, TimeoutError) else exc)
+
+    def _refused(self, exc: MCPError, peer: ClientPeer | None) -> tuple[str, Any]:
+        """The upstream's JSON-RPC error `message` and `data` as mcprt relays and logs them (one scrubbing rule
+        for both: scrubbing.errors); each URL-mode elicitation of a -32042 among them is remembered for
+        `peer`'s session, as a relayed `elicitation/create` is, so its completion reaches that session
+        (url_asks.url_asks_of_error)."""
+        data = scrub_error_data(exc.data)
+        for ask in url_asks_of_error(exc.code, exc.data, data, peer):
+            self.relay.url_asks.remember(*ask)
+        return scrub_error_text(exc.message), data
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
@@ -449,7 +462,8 @@ class McpServerSource:
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
                 raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
             self._check_session(client, exc)
-            raise OfferError(exc.message, exc.code, exc.data) from None
+            message, data = self._refused(exc, peer)
+            raise OfferError(message, exc.code, data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
             raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None

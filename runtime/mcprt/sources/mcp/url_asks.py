@@ -7,7 +7,8 @@ started is done, and MUST send it "only to the client that initiated the elicita
 clients, and one upstream connection carries every client's calls, so the upstream's notification names
 an id and no session: mcprt must remember, per ask, which session got it.
 
-An ask is remembered (`remember`) when the relay sends a URL-mode question carrying the upstream's
+An ask is remembered (`remember`) when the relay sends a URL-mode question (an `elicitation/create`, or
+each elicitation of a -32042 `URLElicitationRequiredError` the call's answer carries: `url_asks_of_error`) carrying the upstream's
 `elicitationId` to a client whose era has the notification (its `ElicitationCompletions`): key the
 upstream's id on this source's current connection, value the session and the id that session was given
 (the upstream's own; a 2026-07-28 upstream writes none and sends no completion, so an id mcprt mints for
@@ -48,6 +49,8 @@ from functools import partial
 from typing import Any
 
 import anyio
+
+import mcp_types as types
 
 from ...contracts import ElicitationCompletions
 
@@ -199,3 +202,31 @@ def url_ask_of(method: str, params: Any, wire: Any, peer: Any) -> tuple[str, str
     if not (isinstance(upstream_id, str) and upstream_id and isinstance(given, str) and given) or channel is None:
         return None
     return upstream_id, given, channel
+
+
+def url_asks_of_error(code: int, sent: Any, relayed: Any, peer: Any) -> list[tuple[str, str, ElicitationCompletions]]:
+    """(upstream id, id as relayed, the session's channel) of each URL-mode elicitation of an upstream's
+    -32042 `URLElicitationRequiredError` (MCP 2025-11-25 client/elicitation, "Error Handling": its
+    `data.elicitations`) that the calling `peer` is sent: `sent` is the error's `data` as the upstream wrote
+    it, `relayed` as scrubbed for the client (the ids that session sees, item for item). The completion the
+    upstream sends later for such an id is the calling session's, as for a relayed `elicitation/create`
+    (`url_ask_of`; review of proxyfix, problem 3: it was dropped as `unmatched`). None worth remembering
+    (an empty list) for another code, a `peer` without `completions` (a 2026-07-28 client, which is sent no
+    -32042), or data that is not `{"elicitations": [URL-mode params…]}` (server/upstream_errors.py relays
+    no -32042 then); an elicitation without the upstream's `elicitationId` gets an id mcprt mints, which
+    no completion names."""
+    channel = getattr(peer, "completions", None)
+    if code != types.URL_ELICITATION_REQUIRED or channel is None:
+        return []
+    asked = sent.get("elicitations") if isinstance(sent, dict) else None
+    shown = relayed.get("elicitations") if isinstance(relayed, dict) else None
+    if not isinstance(asked, list) or not isinstance(shown, list) or len(asked) != len(shown):
+        return []
+    if not all(isinstance(item, dict) and item.get("mode", "url") == "url" for item in [*asked, *shown]):
+        return []
+    found = []
+    for upstream, wire in zip(asked, shown):
+        upstream_id, given = upstream.get("elicitationId"), wire.get("elicitationId")
+        if isinstance(upstream_id, str) and upstream_id and isinstance(given, str) and given:
+            found.append((upstream_id, given, channel))
+    return found
