@@ -726,7 +726,10 @@ class CommandSource(SourceBase):
         description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
         "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
         "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
+        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
+        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
+        "notification). 0: no liveness check.",
     )
     ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
                                    "taken as hung.")
@@ -753,7 +756,10 @@ class UrlSource(SourceBase):
         description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
         "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
         "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
+        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
+        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
+        "notification). 0: no liveness check.",
     )
     ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
                                    "taken as hung.")
