@@ -44,10 +44,14 @@ def manifest(folder: Path) -> Path:
     return path
 
 
-async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_runs_once(tmp_path: Path) -> None:
+# legacy: a session's requests; 2026-07-28: sessionless, the method alone decides; auto: the SDK Client's default,
+# which settles on 2026-07-28 against mcprt (a review found the follow-up refused in both of these)
+@pytest.mark.parametrize("mode", ["legacy", "auto", "2026-07-28"])
+async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_runs_once(tmp_path: Path,
+                                                                                        mode: str) -> None:
     runs = tmp_path / "runs.txt"
     with mcprt_http(manifest(tmp_path), "--no-reload") as up:
-        async with http_client(up.url) as caller, http_client(up.url) as idle:
+        async with http_client(up.url, mode=mode) as caller, http_client(up.url, mode=mode) as idle:
             outcome: dict[str, object] = {}
 
             async def call() -> None:
@@ -66,7 +70,8 @@ async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_run
                 up.wait_log("draining")
                 # another session's cheap reads are answered while draining; new work is refused
                 assert [t.name for t in (await idle.list_tools()).tools] == ["act"]
-                await idle.send_ping()
+                if mode == "legacy":  # 2026-07-28 has no ping
+                    await idle.send_ping()
                 with pytest.raises(MCPError, match="shutting down"):
                     await idle.call_tool("act", {"seconds": 0})
                 fresh = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {

@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..observability.log import rfc3339
@@ -54,7 +55,8 @@ REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a request's body (it
 ANSWERED_WHILE_DRAINING = frozenset({
     "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/get",
 })
-"""Requests a draining replica still answers on an open session (MCP method names; `Mcp-Session-Id` given):
+"""Requests a draining replica still answers on an open session (MCP method names; `Mcp-Session-Id` given, or
+any 2026-07-28 request: `_continues`):
 cheap reads that start no work. The official
 SDK client's `call_tool` sends `tools/list` right after a result whose tool's output schema it has not cached
 (to validate the result): refused, the client reported the call it had just completed as failed, with "send it
@@ -181,7 +183,7 @@ class InFlight:
                 body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
             except asyncio.TimeoutError:
                 body = None  # answered with id null
-            if (scope.get("method") == "POST" and body is not None and _has_session(scope)
+            if (scope.get("method") == "POST" and body is not None and _continues(scope)
                     and starts_no_work(body)):
                 self.answered_while_draining += 1
                 with self.hold():
@@ -259,10 +261,19 @@ def starts_no_work(body: bytes) -> bool:
     return True
 
 
-def _has_session(scope: Scope) -> bool:
-    """Whether the request names a session (`Mcp-Session-Id`): only an open session's cheap reads are answered
-    while draining; a request without one is a new client's, which a balancer retries on another replica."""
-    return any(name == b"mcp-session-id" for name, _ in scope.get("headers") or ())
+def _continues(scope: Scope) -> bool:
+    """Whether the request is an open conversation's, whose cheap reads a draining replica answers: one
+    naming a session (`Mcp-Session-Id`, the handshake era), or any 2026-07-28 request (`MCP-Protocol-Version`:
+    that era has no session, so the method alone decides; SEP-2575). The SDK `Client`'s default `mode="auto"`
+    settles on 2026-07-28 against mcprt: its follow-up `tools/list` after a result was refused ("not started,
+    send it again") though the call had run. A handshake-era request without a session is a new client's
+    (`initialize`), which a balancer retries on another replica."""
+    for name, value in scope.get("headers") or ():
+        if name == b"mcp-session-id":
+            return True
+        if name == b"mcp-protocol-version" and value.decode("latin-1") in MODERN_PROTOCOL_VERSIONS:
+            return True
+    return False
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
