@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..identity.principal import Principal
+from ..scrubbing.given import without_argument_values
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .log import log_event, rfc3339
 from .redact import redact_value
@@ -128,7 +129,9 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
         if event.upstream_attempts is not None and event.upstream_attempts > 1:
             record["upstream_attempts"] = event.upstream_attempts
         if event.error is not None:
-            record["error"] = redact_value(event.error[:1000], secrets)
+            # without `audit_arguments`, no argument value either: a tool's error may quote what it was sent
+            error = event.error if with_values else without_argument_values(event.error, event.arguments)
+            record["error"] = redact_value(error[:1000], secrets)
         if event.via is not None:  # the operation's call through discovery's call tool (same `call`)
             record["via"] = event.via
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
