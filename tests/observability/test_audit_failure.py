@@ -171,3 +171,22 @@ def test_the_call_gate_refuses_only_while_a_gate_says_so() -> None:
     finally:
         remove()
     assert BUS.refusal() is None
+
+
+@pytest.mark.parametrize("on_failure", [None, "serve"])
+def test_a_one_shot_call_whose_record_is_lost_fails_under_refuse(tmp_path: Path, on_failure: str | None) -> None:
+    # Review: `mcprt call` with `audit: /dev/full` and the default `refuse` printed the result and exited 0, the
+    # record lost and the ERROR line saying `calls=refused`. A one-shot runs one call, so no later call can be
+    # refused: the command fails instead, saying the call ran and is not recorded.
+    from tests.support.cli import mcprt_process
+
+    done = mcprt_process("call", str(manifest(tmp_path, "/dev/full", on_failure)), "add", "--args",
+                         '{"a": 1, "b": 2}', cwd=tmp_path)
+    assert "audit records lost at stop" in done.stderr and "Traceback" not in done.stderr
+    if on_failure == "serve":
+        assert done.returncode == 0, done.stderr
+        assert "calls=served" in done.stderr
+    else:
+        assert done.returncode == 2, done.stderr
+        assert "1 audit record(s) could not be written to /dev/full (No space left on device): what ran is not " \
+               "recorded (server.observability.audit_on_failure: refuse)" in done.stderr

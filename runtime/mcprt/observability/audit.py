@@ -56,6 +56,7 @@ import json
 import logging
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -248,6 +249,22 @@ class AuditLog:
             return AuditHealth("ok", self.pending, self.dropped, self.failed_writes)
         return AuditHealth("failing", self.pending, self.dropped, self.failed_writes, since, self.last_error,
                            self.on_failure == "refuse")
+
+    def no_room(self) -> str | None:
+        """Why a record cannot be written now, seen before any call (a one-shot command, which runs one
+        call, cannot wait for a failed write to refuse the next): the file's file system has no block free
+        ("No space left on device") or is mounted read-only. None for stderr, a device, or room."""
+        if self._fd is None or not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            return None
+        try:
+            fs = os.fstatvfs(self._fd)
+        except OSError:
+            return None
+        if fs.f_flag & os.ST_RDONLY:
+            return os.strerror(errno.EROFS)
+        if fs.f_bavail == 0:
+            return os.strerror(errno.ENOSPC)
+        return None
 
     def refusal(self) -> tuple[str, str] | None:
         """The call gate (`EventBus.add_gate`): with `on_failure: refuse`, while records wait unwritten, a
