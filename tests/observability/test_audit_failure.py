@@ -251,3 +251,23 @@ async def test_a_call_approved_after_the_audit_log_began_failing_is_refused(tmp_
             assert "tool=write_note" in up.wait_log("tool=write_note")
             assert "reason=audit_failing" in up.wait_log("tool=write_note")
         assert "NOTES" not in up.log() and "wrote 1" not in up.log()
+
+
+async def test_audit_on_failure_moves_to_serve_by_a_reload_keeping_the_waiting_records(tmp_path: Path) -> None:
+    # Review: `audit_on_failure` was startup-only, so during a disk-full incident under `refuse` the operator had
+    # to restart to serve, and a restart loses the records waiting in memory. A reload applies it.
+    path = manifest(tmp_path, "/dev/full")
+    with mcprt_http(path, env=None) as up:
+        async with http_client(up.url) as client:
+            assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"  # ran: its record is what fails
+            until(lambda: audit_health(up)["status"] == "failing", what="the failure")
+            refused = await client.call_tool("add", {"a": 1, "b": 2})
+            assert refused.is_error and "cannot record calls" in text_of(refused)
+            path.write_text(path.read_text().replace("audit: /dev/full", "audit: /dev/full, audit_on_failure: serve"))
+            await anyio.to_thread.run_sync(lambda: up.wait_log("reload applied", timeout=60))
+            assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
+            health = audit_health(up)
+            assert health["status"] == "failing" and health["pending"] >= 3 and health["dropped"] == 0, health
+            ready = httpx.get(f"{up.base}/readyz", timeout=5)
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+        assert "server.observability" not in up.log()  # no "needs a restart" warning naming it

@@ -230,7 +230,8 @@ class Observability(StrictModel):
         "in memory (10,000 at most, retried every second) and the failure shows on `/healthz`, `/readyz`, `/status` "
         "and `/metrics`. `refuse`: meanwhile every tool call is refused (a tool error, nothing done) and `/readyz` "
         "answers 503, so no call goes unrecorded; `serve`: calls go on (`/readyz` says `degraded`), and records past "
-        "the buffer are dropped and counted.",
+        "the buffer are dropped and counted. A reload applies a change (no restart, which would lose the waiting "
+        "records).",
     )
     traces: bool = Field(
         False,

@@ -60,7 +60,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -178,7 +178,7 @@ def _shortened(value: Any) -> Any:
 
 def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
                secrets: Iterable[str] = (), entry_point: str | None = None,
-               on_failure: OnFailure = "refuse") -> AuditLog | None:
+               on_failure: OnFailure | Callable[[], OnFailure] = "refuse") -> AuditLog | None:
     """The audit log `server.observability.audit` names (`target`: a path, relative to the manifest's
     folder `base_dir`, or `stderr`), opened; None when not configured. Every process that makes calls
     opens it here (`mcprt up`, and the one-shot `mcprt call` and `mcprt record`: `mcprt.oneshot`), so each
@@ -202,13 +202,15 @@ class AuditLog:
     """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
 
     def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = (),
-                 entry_point: str | None = None, on_failure: OnFailure = "refuse") -> None:
+                 entry_point: str | None = None,
+                 on_failure: OnFailure | Callable[[], OnFailure] = "refuse") -> None:
         self.target = target
         # a one-shot command's log stamps each record with it: a reader tells a test run from a served call
         self.entry_point = entry_point
         self.with_values = with_values
         self.secrets = tuple(secrets)
-        self.on_failure: OnFailure = on_failure
+        # a value, or where to read it now: `mcprt up` reads the manifest a reload may have changed
+        self._on_failure = on_failure
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._fd: int | None = None
         self._text: Any = None  # stderr when it has no descriptor: written as text
@@ -228,6 +230,12 @@ class AuditLog:
         self._open()  # fail at start (exit 2 with the reason), not on the first call
         self._thread = threading.Thread(target=self._run, name="mcprt-audit", daemon=True)
         self._thread.start()
+
+    @property
+    def on_failure(self) -> OnFailure:
+        """`server.observability.audit_on_failure` now (a reload may change it: no restart, which would
+        lose the records waiting in memory)."""
+        return self._on_failure() if callable(self._on_failure) else self._on_failure
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, CallEvent | DecisionEvent | UnknownToolEvent):
