@@ -175,7 +175,7 @@ class InFlight:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
             await self.app(scope, receive, send)
             return
-        self._last_arrival = time.monotonic()
+        before, self._last_arrival = self._last_arrival, time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
             # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
             # 500) only once complete, seconds later, instead of at once
@@ -185,8 +185,11 @@ class InFlight:
                 body = None  # answered with id null
             if (scope.get("method") == "POST" and body is not None and _continues(scope)
                     and starts_no_work(body)):
+                # a cheap read keeps the drain no longer (`wait_unsent`): a client polling `tools/list` every
+                # 0.3 s held a replica whose last call had ended at 2.8 s up to its whole drain_timeout (6 s)
+                self._last_arrival = before
                 self.answered_while_draining += 1
-                with self.hold():
+                with self.hold(quiet=True):
                     await self.app(scope, _replaying(body, receive), send)
                 return
             self.refused += 1
@@ -199,16 +202,18 @@ class InFlight:
             await self.app(scope, receive, send)
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, *, quiet: bool = False) -> Iterator[None]:
         """Count one unit of work in progress: an MCP POST, or a call this replica resumes for a
-        2026-07-28 retry another replica received (`state.rounds`), which the drain waits for too."""
+        2026-07-28 retry another replica received (`state.rounds`), which the drain waits for too.
+        `quiet`: its end does not restart the drain's quiet time (a cheap read answered while draining)."""
         self.count += 1
         self._idle.clear()
         try:
             yield
         finally:
             self.count -= 1
-            self._last_done = time.monotonic()
+            if not quiet:
+                self._last_done = time.monotonic()
             if self.count == 0:
                 self._idle.set()
 
