@@ -30,6 +30,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .contracts import ToolResult
+from .errors import McprtError
 from .identity.principal import STDIO
 from .observability.events import BUS, new_call_id
 from .toolset.tool import Tool
@@ -67,12 +68,19 @@ async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings,
     manifest = loaded.manifest
     observability = manifest.server.observability
     audit = open_audit(observability.audit, loaded.base_dir, with_values=observability.audit_arguments,
-                       secrets=manifest_secrets(manifest),
-                       entry_point=entry_point) if entry_point is not None else None
-    unsubscribe = None
+                       secrets=manifest_secrets(manifest), entry_point=entry_point,
+                       on_failure=observability.audit_on_failure) if entry_point is not None else None
+    refusing = audit is not None and audit.on_failure == "refuse"
+    unsubscribe = ungate = None
     if audit is not None:
+        if refusing and (full := audit.no_room()) is not None:
+            audit.close()  # `audit_on_failure: refuse`: no call it could not record (a full file system)
+            raise McprtError(f"cannot write the audit log {audit.target}: {full}; the call was not made "
+                             "(server.observability.audit_on_failure: refuse)")
         sink = audit.on_event
         unsubscribe = BUS.subscribe(lambda event: sink(event) if _ONE_SHOT.get() else None)
+        ungate = BUS.add_gate(audit.refusal)  # `mcprt record`'s later calls, once a write failed
+    recorded = False
     client: Any = None
     shared: Any = None
     try:
@@ -86,6 +94,7 @@ async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings,
             await shared.read()  # the pauses, once: no listener nor refresher for one call
             runtime.policy_service().state = shared
         yield
+        recorded = True
     finally:
         if shared is not None:
             await shared.aclose()
@@ -93,8 +102,15 @@ async def governed(runtime: Runtime, loaded: LoadedManifest, settings: Settings,
             await client.aclose()
         if unsubscribe is not None:
             unsubscribe()
+        if ungate is not None:
+            ungate()
         if audit is not None:
             audit.close()  # the records queued are written before the process ends
+    if recorded and refusing and audit is not None and audit.dropped:
+        # the call ran and its record is lost: under `refuse` that is a failure, never exit 0
+        raise McprtError(f"{audit.dropped} audit record(s) could not be written to {audit.target} "
+                         f"({audit.last_error or 'write failed'}): what ran is not recorded "
+                         "(server.observability.audit_on_failure: refuse)")
 
 
 async def call_once(toolset: ToolSet, name: str, arguments: dict[str, Any],

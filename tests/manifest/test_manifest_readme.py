@@ -42,3 +42,12 @@ def test_the_quick_start_call_is_pruned() -> None:
     notes = json.loads(text)
     assert notes[0] == {"id": 4, "title": "Retry budgets", "tags": ["design", "notes"]}
     assert all(set(note) == {"id", "title", "tags"} for note in notes)
+
+
+def test_durations_that_may_be_zero_are_called_durations() -> None:
+    # Review: `ping_every` (DurationOrZero, whose examples lack "30s") was listed as a "size"
+    reference = manifest_reference_markdown()
+    for key in ("ping_every", "ping_timeout"):
+        rows = [line for line in reference.splitlines() if line.startswith(f"| `{key}` |")]
+        assert rows and all(row.split("|")[2].strip() == "duration" for row in rows), rows
+    assert "| `max_request_bytes` | size |" in reference

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -171,3 +172,102 @@ def test_the_call_gate_refuses_only_while_a_gate_says_so() -> None:
     finally:
         remove()
     assert BUS.refusal() is None
+
+
+@pytest.mark.parametrize("on_failure", [None, "serve"])
+def test_a_one_shot_call_whose_record_is_lost_fails_under_refuse(tmp_path: Path, on_failure: str | None) -> None:
+    # Review: `mcprt call` with `audit: /dev/full` and the default `refuse` printed the result and exited 0, the
+    # record lost and the ERROR line saying `calls=refused`. A one-shot runs one call, so no later call can be
+    # refused: the command fails instead, saying the call ran and is not recorded.
+    from tests.support.cli import mcprt_process
+
+    done = mcprt_process("call", str(manifest(tmp_path, "/dev/full", on_failure)), "add", "--args",
+                         '{"a": 1, "b": 2}', cwd=tmp_path)
+    assert "audit records lost at stop" in done.stderr and "Traceback" not in done.stderr
+    if on_failure == "serve":
+        assert done.returncode == 0, done.stderr
+        assert "calls=served" in done.stderr
+    else:
+        assert done.returncode == 2, done.stderr
+        assert "1 audit record(s) could not be written to /dev/full (No space left on device): what ran is not " \
+               "recorded (server.observability.audit_on_failure: refuse)" in done.stderr
+
+
+APPROVED = """\
+version: 1
+server:
+  name: audited
+  auth:
+    tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}
+  observability: {audit: audit.jsonl}
+sources:
+  py: {python: [pytools:add, pytools:write_note]}
+policy:
+  admins: [alice]
+  rules:
+    - {match: {tools: [write_note]}, action: approve}
+  approvals: {wait: 60s, valid_for: 2m, approvers: [alice]}
+"""
+
+
+async def test_a_call_approved_after_the_audit_log_began_failing_is_refused(tmp_path: Path) -> None:
+    # Review: the gate was asked only when a call started, so a call waiting minutes for a human's approval ran,
+    # unrecorded, once approved after the disk filled. Asked again after admission, it is refused.
+    from tests.support.served import child_env
+
+    (tmp_path / "pytools.py").write_text(TOOLS + "\n\nNOTES = []\n\n\ndef write_note(text: str) -> str:\n"
+                                          "    \"\"\"Write a note.\"\"\"\n    NOTES.append(text)\n"
+                                          "    return f'wrote {len(NOTES)}'\n")
+    (tmp_path / "mcp.yaml").write_text(APPROVED)
+    log = tmp_path / "audit.jsonl"
+    admin = {"Authorization": "Bearer tok-alice"}
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload",
+                    env=child_env(ALICE_TOKEN="tok-alice", CI_TOKEN="tok-ci")) as up:
+        async with http_client(up.url, token="tok-ci") as asker, http_client(up.url, token="tok-alice") as other:
+            assert text_of(await other.call_tool("add", {"a": 1, "b": 2})) == "3"
+            # its decision (a policy decides every call) and its call
+            until(lambda: log.exists() and len(records(log)) == 2, what="the first records")
+            async with anyio.create_task_group() as tasks:
+                outcome: dict[str, Any] = {}
+
+                async def ask() -> None:
+                    outcome["result"] = await asker.call_tool("write_note", {"text": "governed"})
+
+                tasks.start_soon(ask)
+                async with httpx.AsyncClient(headers=admin, timeout=5) as http:  # the loop runs the call meanwhile
+                    while not (pending := (await http.get(f"{up.base}/policy/approvals")).json()):
+                        await anyio.sleep(0.05)
+                # the disk fills while the call waits: the next record cannot be written
+                resource.prlimit(up.pid, resource.RLIMIT_FSIZE, (log.stat().st_size, resource.RLIM_INFINITY))
+                await other.call_tool("add", {"a": 2, "b": 2})  # its records, if no other, meet the full disk
+                async with httpx.AsyncClient(headers=admin, timeout=10) as http:
+                    with anyio.fail_after(20):
+                        while (await http.get(f"{up.base}/healthz")).json()["audit"]["status"] != "failing":
+                            await anyio.sleep(0.05)
+                    approved = await http.post(f"{up.base}/policy/approvals/{pending[0]['id']}/approve")
+                assert approved.status_code == 200, approved.text
+            result = outcome["result"]
+            assert result.is_error and "cannot record calls in its audit log" in text_of(result), text_of(result)
+            assert "tool=write_note" in up.wait_log("tool=write_note")
+            assert "reason=audit_failing" in up.wait_log("tool=write_note")
+        assert "NOTES" not in up.log() and "wrote 1" not in up.log()
+
+
+async def test_audit_on_failure_moves_to_serve_by_a_reload_keeping_the_waiting_records(tmp_path: Path) -> None:
+    # Review: `audit_on_failure` was startup-only, so during a disk-full incident under `refuse` the operator had
+    # to restart to serve, and a restart loses the records waiting in memory. A reload applies it.
+    path = manifest(tmp_path, "/dev/full")
+    with mcprt_http(path, env=None) as up:
+        async with http_client(up.url) as client:
+            assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"  # ran: its record is what fails
+            until(lambda: audit_health(up)["status"] == "failing", what="the failure")
+            refused = await client.call_tool("add", {"a": 1, "b": 2})
+            assert refused.is_error and "cannot record calls" in text_of(refused)
+            path.write_text(path.read_text().replace("audit: /dev/full", "audit: /dev/full, audit_on_failure: serve"))
+            await anyio.to_thread.run_sync(lambda: up.wait_log("reload applied", timeout=60))
+            assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
+            health = audit_health(up)
+            assert health["status"] == "failing" and health["pending"] >= 3 and health["dropped"] == 0, health
+            ready = httpx.get(f"{up.base}/readyz", timeout=5)
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+        assert "server.observability" not in up.log()  # no "needs a restart" warning naming it

@@ -44,10 +44,14 @@ def manifest(folder: Path) -> Path:
     return path
 
 
-async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_runs_once(tmp_path: Path) -> None:
+# legacy: a session's requests; 2026-07-28: sessionless, the method alone decides; auto: the SDK Client's default,
+# which settles on 2026-07-28 against mcprt (a review found the follow-up refused in both of these)
+@pytest.mark.parametrize("mode", ["legacy", "auto", "2026-07-28"])
+async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_runs_once(tmp_path: Path,
+                                                                                        mode: str) -> None:
     runs = tmp_path / "runs.txt"
     with mcprt_http(manifest(tmp_path), "--no-reload") as up:
-        async with http_client(up.url) as caller, http_client(up.url) as idle:
+        async with http_client(up.url, mode=mode) as caller, http_client(up.url, mode=mode) as idle:
             outcome: dict[str, object] = {}
 
             async def call() -> None:
@@ -66,7 +70,8 @@ async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_run
                 up.wait_log("draining")
                 # another session's cheap reads are answered while draining; new work is refused
                 assert [t.name for t in (await idle.list_tools()).tools] == ["act"]
-                await idle.send_ping()
+                if mode == "legacy":  # 2026-07-28 has no ping
+                    await idle.send_ping()
                 with pytest.raises(MCPError, match="shutting down"):
                     await idle.call_tool("act", {"seconds": 0})
                 fresh = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -79,3 +84,49 @@ async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_run
         assert up.process.wait(15) == 0
     assert runs.read_text() == "started\n"  # once: the refused call never ran
     assert "answered=" in up.log() and "answered=0" not in up.log(), up.log()
+
+
+async def test_cheap_reads_do_not_stretch_the_drain(tmp_path: Path) -> None:
+    # Review: a session sending `tools/list` every 0.3 s kept a replica whose last call had ended at ~2.8 s up for
+    # its whole drain_timeout. Answered reads no longer restart the quiet time: the replica stops once its call
+    # is answered and the quiet time (0.5 s) passed, long before drain_timeout (8 s).
+    runs = tmp_path / "runs.txt"
+    accept = {"Accept": "application/json, text/event-stream"}
+    with mcprt_http(manifest(tmp_path), "--no-reload") as up:
+        async with httpx.AsyncClient(headers=accept, timeout=5) as http:  # the chatty session, plain JSON-RPC
+            opened = await http.post(up.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "chatty", "version": "1"}}})
+            session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+            await http.post(up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            outcome: dict[str, object] = {}
+            answered = 0
+
+            async def call() -> None:
+                async with http_client(up.url) as caller:  # closed (DELETE, taken while draining) once answered
+                    outcome["result"] = await caller.call_tool("act", {"seconds": 1.0})
+
+            async def poll() -> None:
+                nonlocal answered
+                while up.process.poll() is None:
+                    try:
+                        listed = await http.post(up.url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                                                 headers=session)
+                    except httpx.HTTPError:  # the replica is gone: polling is over
+                        return
+                    answered += listed.status_code == 200
+                    await anyio.sleep(0.3)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                deadline = time.monotonic() + 20
+                while not runs.exists():
+                    assert time.monotonic() < deadline, up.log()
+                    await anyio.sleep(0.02)
+                up.signal(signal.SIGTERM)
+                signalled = time.monotonic()
+                group.start_soon(poll)
+                await anyio.to_thread.run_sync(lambda: up.process.wait(20))
+                stopped_after = time.monotonic() - signalled
+        assert text_of(outcome["result"]) == "acted"  # type: ignore[arg-type]
+        assert answered >= 2, up.log()  # reads were answered during the drain
+        assert stopped_after < 5, (stopped_after, up.log())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
@@ -22,6 +23,7 @@ from tests.support.served import UpProcess, http_client, mcprt_http, text_of
 SERVER = '''
 import os
 import pathlib
+import time
 
 from mcp.server.mcpserver import MCPServer
 
@@ -36,17 +38,26 @@ def echo(text: str) -> str:
     return "echo: " + text
 
 
+@mcp.tool()
+async def crunch(seconds: float) -> str:
+    """CPU work in an async tool: this one-loop server answers nothing else meanwhile, a ping included."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return f"crunched {seconds:g}"
+
+
 if __name__ == "__main__":
     mcp.run()
 '''
 
 
-def manifest(folder: Path, liveness: str) -> Path:
+def manifest(folder: Path, liveness: str, timeout: str = "2s") -> Path:
     (folder / "server.py").write_text(SERVER)
     path = folder / "mcp.yaml"
     path.write_text("version: 1\nserver: {name: gw}\n"
                     "sources:\n"
-                    f"  helper: {{command: [{sys.executable}, server.py], timeout: 2s, {liveness}}}\n"
+                    f"  helper: {{command: [{sys.executable}, server.py], timeout: {timeout}, {liveness}}}\n"
                     "  py: {python: [tools:add]}\n")
     (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
     return path
@@ -128,3 +139,42 @@ async def test_a_responsive_server_is_left_alone(tmp_path: Path) -> None:
         until(lambda: pids(tmp_path), what="the server's pid")
         time.sleep(1.5)  # several pings, each answered
         assert helper(up)["state"] == "up" and helper(up)["restarts"] == 0 and len(pids(tmp_path)) == 1
+
+
+async def test_a_busy_server_keeps_its_calls(tmp_path: Path) -> None:
+    # Review of the liveness check: a one-loop server busy with a call inside its timeout missed one ping and
+    # was restarted, and its call and another session's were both told "may or may not have acted". Busy for
+    # 3s, with a check every 1.5s (two go unanswered): both calls get their answers, nothing is restarted.
+    with mcprt_http(manifest(tmp_path, "ping_every: 0.5s, ping_timeout: 1s", timeout="30s"), "--no-reload") as up:
+        until(lambda: pids(tmp_path), what="the server's pid")
+        async with http_client(up.url) as first, http_client(up.url) as second, anyio.create_task_group() as tasks:
+            results: dict[str, Any] = {}
+
+            async def call(client: Any, name: str, arguments: dict[str, Any]) -> None:
+                results[name] = await client.call_tool(name, arguments)
+
+            tasks.start_soon(call, first, "crunch", {"seconds": 3})
+            await anyio.sleep(0.3)
+            tasks.start_soon(call, second, "echo", {"text": "waits its turn"})
+        assert text_of(results["crunch"]) == "crunched 3", text_of(results["crunch"])
+        assert text_of(results["echo"]) == "echo: waits its turn"
+        assert "taken as busy" in up.wait_log("taken as busy")
+        assert helper(up)["state"] == "up" and helper(up)["restarts"] == 0 and len(pids(tmp_path)) == 1
+
+
+async def test_a_frozen_server_with_a_call_out_is_restarted_after_several_checks(tmp_path: Path) -> None:
+    # the other side of the rule above: a call still inside its 30s, but the server answers nothing at all
+    with mcprt_http(manifest(tmp_path, "ping_every: 0.3s, ping_timeout: 0.5s", timeout="30s"), "--no-reload") as up:
+        frozen = until(lambda: pids(tmp_path), what="the server's pid")[0]
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            async with http_client(up.url) as client:
+                started = time.monotonic()
+                result = await client.call_tool("echo", {"text": "lost"})
+                assert result.is_error and "ended before it answered" in text_of(result), text_of(result)
+                assert time.monotonic() - started < 15
+            seen = helper(up)
+            assert "did not answer a ping within 0.5s 3 times in a row" in (seen["error"] or ""), seen
+            until(lambda: len(pids(tmp_path)) == 2 and helper(up)["state"] == "up", what="the restart")
+        finally:
+            _resume(frozen)

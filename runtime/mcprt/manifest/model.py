@@ -230,7 +230,8 @@ class Observability(StrictModel):
         "in memory (10,000 at most, retried every second) and the failure shows on `/healthz`, `/readyz`, `/status` "
         "and `/metrics`. `refuse`: meanwhile every tool call is refused (a tool error, nothing done) and `/readyz` "
         "answers 503, so no call goes unrecorded; `serve`: calls go on (`/readyz` says `degraded`), and records past "
-        "the buffer are dropped and counted.",
+        "the buffer are dropped and counted. A reload applies a change (no restart, which would lose the waiting "
+        "records).",
     )
     traces: bool = Field(
         False,
@@ -726,7 +727,10 @@ class CommandSource(SourceBase):
         description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
         "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
         "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
+        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
+        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
+        "notification). 0: no liveness check.",
     )
     ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
                                    "taken as hung.")
@@ -753,7 +757,10 @@ class UrlSource(SourceBase):
         description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
         "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
         "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. 0: no liveness check.",
+        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
+        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
+        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
+        "notification). 0: no liveness check.",
     )
     ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
                                    "taken as hung.")

@@ -75,7 +75,7 @@ def parse_size(value: Any) -> int:
     return size
 
 
-_DURATION_PATTERN = r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"
+DURATION_PATTERN = r"(?i)^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"
 
 
 def _duration(zero: bool, examples: list[str], description: str) -> Any:
@@ -84,7 +84,7 @@ def _duration(zero: bool, examples: list[str], description: str) -> Any:
     return Annotated[
         float,
         BeforeValidator(parse_duration_or_zero if zero else parse_duration),
-        WithJsonSchema({"anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": _DURATION_PATTERN}],
+        WithJsonSchema({"anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": DURATION_PATTERN}],
                         "examples": examples}),
         Field(description=description),
     ]

@@ -58,15 +58,17 @@ import json
 import logging
 import os
 import queue
+import stat
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ..identity.principal import Principal
+from ..scrubbing.given import without_argument_values
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
 from .log import log_event, rfc3339
 from .redact import redact_value
@@ -130,7 +132,9 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
         if event.upstream_attempts is not None and event.upstream_attempts > 1:
             record["upstream_attempts"] = event.upstream_attempts
         if event.error is not None:
-            record["error"] = redact_value(event.error[:1000], secrets)
+            # without `audit_arguments`, no argument value either: a tool's error may quote what it was sent
+            error = event.error if with_values else without_argument_values(event.error, event.arguments)
+            record["error"] = redact_value(error[:1000], secrets)
         if event.via is not None:  # the operation's call through discovery's call tool (same `call`)
             record["via"] = event.via
         if event.task_id is not None:  # only its creator can read it (tasks.store), so it names, not grants
@@ -180,7 +184,7 @@ def _shortened(value: Any) -> Any:
 
 def open_audit(target: str | None, base_dir: Path, *, with_values: bool = False,
                secrets: Iterable[str] = (), entry_point: str | None = None,
-               on_failure: OnFailure = "refuse") -> AuditLog | None:
+               on_failure: OnFailure | Callable[[], OnFailure] = "refuse") -> AuditLog | None:
     """The audit log `server.observability.audit` names (`target`: a path, relative to the manifest's
     folder `base_dir`, or `stderr`), opened; None when not configured. Every process that makes calls
     opens it here (`mcprt up`, and the one-shot `mcprt call` and `mcprt record`: `mcprt.oneshot`), so each
@@ -204,13 +208,15 @@ class AuditLog:
     """A bus subscriber writing audit records to a file (or stderr) from a background thread."""
 
     def __init__(self, target: str | Path, *, with_values: bool = False, secrets: Iterable[str] = (),
-                 entry_point: str | None = None, on_failure: OnFailure = "refuse") -> None:
+                 entry_point: str | None = None,
+                 on_failure: OnFailure | Callable[[], OnFailure] = "refuse") -> None:
         self.target = target
         # a one-shot command's log stamps each record with it: a reader tells a test run from a served call
         self.entry_point = entry_point
         self.with_values = with_values
         self.secrets = tuple(secrets)
-        self.on_failure: OnFailure = on_failure
+        # a value, or where to read it now: `mcprt up` reads the manifest a reload may have changed
+        self._on_failure = on_failure
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._fd: int | None = None
         self._text: Any = None  # stderr when it has no descriptor: written as text
@@ -230,6 +236,12 @@ class AuditLog:
         self._open()  # fail at start (exit 2 with the reason), not on the first call
         self._thread = threading.Thread(target=self._run, name="mcprt-audit", daemon=True)
         self._thread.start()
+
+    @property
+    def on_failure(self) -> OnFailure:
+        """`server.observability.audit_on_failure` now (a reload may change it: no restart, which would
+        lose the records waiting in memory)."""
+        return self._on_failure() if callable(self._on_failure) else self._on_failure
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, CallEvent | DecisionEvent | UnknownToolEvent):
@@ -251,6 +263,22 @@ class AuditLog:
             return AuditHealth("ok", self.pending, self.dropped, self.failed_writes)
         return AuditHealth("failing", self.pending, self.dropped, self.failed_writes, since, self.last_error,
                            self.on_failure == "refuse")
+
+    def no_room(self) -> str | None:
+        """Why a record cannot be written now, seen before any call (a one-shot command, which runs one
+        call, cannot wait for a failed write to refuse the next): the file's file system has no block free
+        ("No space left on device") or is mounted read-only. None for stderr, a device, or room."""
+        if self._fd is None or not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            return None
+        try:
+            fs = os.fstatvfs(self._fd)
+        except OSError:
+            return None
+        if fs.f_flag & os.ST_RDONLY:
+            return os.strerror(errno.EROFS)
+        if fs.f_bavail == 0:
+            return os.strerror(errno.ENOSPC)
+        return None
 
     def refusal(self) -> tuple[str, str] | None:
         """The call gate (`EventBus.add_gate`): with `on_failure: refuse`, while records wait unwritten, a

@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..observability.log import rfc3339
@@ -54,7 +55,8 @@ REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a request's body (it
 ANSWERED_WHILE_DRAINING = frozenset({
     "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/get",
 })
-"""Requests a draining replica still answers on an open session (MCP method names; `Mcp-Session-Id` given):
+"""Requests a draining replica still answers on an open session (MCP method names; `Mcp-Session-Id` given, or
+any 2026-07-28 request: `_continues`):
 cheap reads that start no work. The official
 SDK client's `call_tool` sends `tools/list` right after a result whose tool's output schema it has not cached
 (to validate the result): refused, the client reported the call it had just completed as failed, with "send it
@@ -173,7 +175,7 @@ class InFlight:
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
             await self.app(scope, receive, send)
             return
-        self._last_arrival = time.monotonic()
+        before, self._last_arrival = self._last_arrival, time.monotonic()
         if self.readiness.draining and scope.get("method") != "DELETE":
             # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
             # 500) only once complete, seconds later, instead of at once
@@ -181,10 +183,13 @@ class InFlight:
                 body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
             except asyncio.TimeoutError:
                 body = None  # answered with id null
-            if (scope.get("method") == "POST" and body is not None and _has_session(scope)
+            if (scope.get("method") == "POST" and body is not None and _continues(scope)
                     and starts_no_work(body)):
+                # a cheap read keeps the drain no longer (`wait_unsent`): a client polling `tools/list` every
+                # 0.3 s held a replica whose last call had ended at 2.8 s up to its whole drain_timeout (6 s)
+                self._last_arrival = before
                 self.answered_while_draining += 1
-                with self.hold():
+                with self.hold(quiet=True):
                     await self.app(scope, _replaying(body, receive), send)
                 return
             self.refused += 1
@@ -197,16 +202,18 @@ class InFlight:
             await self.app(scope, receive, send)
 
     @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, *, quiet: bool = False) -> Iterator[None]:
         """Count one unit of work in progress: an MCP POST, or a call this replica resumes for a
-        2026-07-28 retry another replica received (`state.rounds`), which the drain waits for too."""
+        2026-07-28 retry another replica received (`state.rounds`), which the drain waits for too.
+        `quiet`: its end does not restart the drain's quiet time (a cheap read answered while draining)."""
         self.count += 1
         self._idle.clear()
         try:
             yield
         finally:
             self.count -= 1
-            self._last_done = time.monotonic()
+            if not quiet:
+                self._last_done = time.monotonic()
             if self.count == 0:
                 self._idle.set()
 
@@ -259,10 +266,19 @@ def starts_no_work(body: bytes) -> bool:
     return True
 
 
-def _has_session(scope: Scope) -> bool:
-    """Whether the request names a session (`Mcp-Session-Id`): only an open session's cheap reads are answered
-    while draining; a request without one is a new client's, which a balancer retries on another replica."""
-    return any(name == b"mcp-session-id" for name, _ in scope.get("headers") or ())
+def _continues(scope: Scope) -> bool:
+    """Whether the request is an open conversation's, whose cheap reads a draining replica answers: one
+    naming a session (`Mcp-Session-Id`, the handshake era), or any 2026-07-28 request (`MCP-Protocol-Version`:
+    that era has no session, so the method alone decides; SEP-2575). The SDK `Client`'s default `mode="auto"`
+    settles on 2026-07-28 against mcprt: its follow-up `tools/list` after a result was refused ("not started,
+    send it again") though the call had run. A handshake-era request without a session is a new client's
+    (`initialize`), which a balancer retries on another replica."""
+    for name, value in scope.get("headers") or ():
+        if name == b"mcp-session-id":
+            return True
+        if name == b"mcp-protocol-version" and value.decode("latin-1") in MODERN_PROTOCOL_VERSIONS:
+            return True
+    return False
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

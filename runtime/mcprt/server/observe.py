@@ -19,7 +19,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -81,6 +81,12 @@ class Observatory:
         self.policy: GuardPolicy | None = None
         self._undo: list[Callable[[], None]] = []
 
+    def _audit_on_failure(self) -> Literal["refuse", "serve"]:
+        """`audit_on_failure` of the manifest now: reloadable (reload/restart.py), so an operator can move
+        to `serve` during a disk-full incident without a restart losing the records waiting in memory."""
+        loaded = self.runtime.loaded or self.loaded
+        return loaded.manifest.server.observability.audit_on_failure
+
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def start(self, *, pages: bool = True) -> None:
@@ -102,7 +108,7 @@ class Observatory:
             from ..observability.audit import open_audit
 
             self.audit = open_audit(self.config.audit, self.loaded.base_dir, with_values=self.config.audit_arguments,
-                                    secrets=secrets, on_failure=self.config.audit_on_failure)
+                                    secrets=secrets, on_failure=self._audit_on_failure)
             assert self.audit is not None
             self._undo.append(BUS.subscribe(self.audit.on_event))
             self._undo.append(BUS.add_gate(self.audit.refusal))  # `audit_on_failure: refuse`

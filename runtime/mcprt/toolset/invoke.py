@@ -180,10 +180,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     context: CallContext | None = None
     reason: str | None = None  # a refusal the operator should read on the log line (ToolCallError.reason)
     try:
-        if (refusal := BUS.refusal()) is not None:  # e.g. an audit log that cannot record the call
-            refused = ToolCallError(refusal[1])
-            refused.reason = refusal[0]
-            raise refused
+        _refuse_if_gated()  # e.g. an audit log that cannot record the call
         completed = check_arguments(tool, arguments)
         context = CallContext(
             tool=tool.name,
@@ -201,6 +198,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
+            # asked again after the wait (minutes, for a human's approval): an audit log that began failing
+            # meanwhile must not see an approved, governed action run unrecorded
+            _refuse_if_gated()
         if tool.operation.invoke is None:
             raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
         upstream = await tool.operation.invoke(completed, context)
@@ -325,6 +325,15 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     if cancelled is not None:
         raise cancelled
     return result
+
+
+def _refuse_if_gated() -> None:
+    """Raise the refusal a call gate gives now (`EventBus.add_gate`: an audit log that cannot record the
+    call, under `audit_on_failure: refuse`), as a ToolCallError whose `reason` is the gate's."""
+    if (refusal := BUS.refusal()) is not None:
+        refused = ToolCallError(refusal[1])
+        refused.reason = refusal[0]
+        raise refused
 
 
 def _attempts(meta: dict[str, Any]) -> int | None:

@@ -82,6 +82,10 @@ BACKOFF_CAP = 30.0
 RENEW_AT_ONCE_AFTER = 1.0  # seconds a connection must have been up for its session's loss to renew at once
 DRAIN_TIMEOUT = 5.0  # seconds the requests out on a connection whose session is gone get to meet their 404
 CLOSE_TIMEOUT = 15.0
+# consecutive liveness checks without an answer, and with nothing else heard from the server since the first,
+# before a server with calls still out (each inside its timeout) is taken as hung: a single-threaded server
+# working on one call answers nothing else meanwhile, and restarting it would lose every call it holds
+BUSY_MISSES = 3
 MAX_PAGES = 100  # of one listing (tools, resources, templates or prompts); README "Proxied MCP servers"
 MAX_LISTED_ITEMS = 10_000  # of one listing
 _T = TypeVar("_T")
@@ -154,6 +158,7 @@ class McpServerSource:
         # (ping_every, ping_timeout) seconds: the liveness check (`_watch_liveness`); ping_every 0: none
         self.ping_every, self.ping_timeout = liveness
         self._check_now = anyio.Event()  # a call timed out: ping at once
+        self._heard_at = 0.0  # time.monotonic() when the server last sent anything (an answer, a notification)
         self.kind = kind
         self.fingerprint = ""
         self.connector = connector
@@ -334,6 +339,8 @@ class McpServerSource:
         """The call on `client`; `retry_within`: None for its first sending, else the seconds it has when sent
         again on a renewed session (`_on_session`)."""
         with self._out(client):
+            if context.progress is not None:  # (none asked: no progress token is sent, so none comes)
+                context = replace(context, progress=self._hearing(context.progress))
             if retry_within is None:
                 return await self._call_on(client, upstream_name, arguments, context, carrier, None)
             limit = f"the {retry_within:.1f}s left of its {context.timeout:g}s once the server's session was renewed"
@@ -348,7 +355,7 @@ class McpServerSource:
         call = None
         try:
             with clock.scope, self.relay.calling(context.peer, clock) as call, tracking() as delivery:
-                return await client.call_tool(
+                result = await client.call_tool(
                     upstream_name,
                     arguments,
                     progress_callback=context.progress,  # type: ignore[arg-type]  # same signature
@@ -356,6 +363,8 @@ class McpServerSource:
                     # MCP semantic conventions propose
                     meta={**forwarded_meta(context.meta), **(carrier or {})} or None,  # type: ignore[arg-type]
                 )
+                self._heard()
+                return result
             raise TimeoutError  # the clock ran out: the scope cancelled the request (the SDK tells the server)
         except anyio.get_cancelled_exc_class():
             if call is not None:  # the client cancelled: its questions out are void, and it is told so (relay.py)
@@ -373,6 +382,7 @@ class McpServerSource:
             if exc.code == types.REQUEST_TIMEOUT:
                 self._check_now.set()
                 raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
+            self._heard()  # an error it answered: it lives
             status = self.connector.answered_status(exc)
             if status is not None:
                 raise _HttpAnswer(status) from None
@@ -726,38 +736,83 @@ class McpServerSource:
         open, so nothing else notices): its connection is dropped like a lost one, and the supervisor
         restarts it (stdin closed, SIGTERM, SIGKILL; the same backoff as after an exit). Any answer, an
         error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
-        within a reasonable timeout period, the sender MAY … attempt to reset the connection"."""
-        while True:
-            self._check_now = anyio.Event()
-            with anyio.move_on_after(self.ping_every):
-                await self._check_now.wait()
-            if self._client is not client:
-                return
-            if await self._answers(client):
-                continue
-            why = f"the server did not answer a ping within {self.ping_timeout:g}s (it hangs)"
-            self._connection_lost(client, why)
-            if self._client is None and not self._closed.is_set():
-                self.state = "restarting"  # from now: its process is ended (which takes a few seconds), then restarted
-            return
+        within a reasonable timeout period, the sender MAY … attempt to reset the connection".
 
-    async def _answers(self, client: Client) -> bool:
-        """Whether the server answers a liveness request within `ping_timeout` (`_watch_liveness`)."""
-        with anyio.move_on_after(self.ping_timeout):
-            try:
-                if client.protocol_version in MODERN_PROTOCOL_VERSIONS:  # 2026-07-28 has no ping
-                    await client.list_tools()
-                else:
-                    with warnings.catch_warnings():  # the SDK marks ping deprecated for 2026-07-28 on every connection
-                        warnings.simplefilter("ignore", MCPDeprecationWarning)
-                        ping = client.send_ping()
-                    await ping
-            except Exception:  # noqa: BLE001 - an answer (an error), or a lost connection, which `gone` handles
-                pass
-            return True
-        return False
+        A server busy with a call answers nothing else meanwhile when it works one request at a time (a
+        single-threaded server, a CPU-bound async tool, a `url:` server under load): while any call on this
+        connection is still out (inside its own timeout), it is taken as hung only after `BUSY_MISSES`
+        consecutive checks went unanswered and nothing at all arrived from it since the first (no answer,
+        no progress, no notification): restarting it would end every call it holds with "may have acted".
+        One ping is out at a time: a late answer to it still counts as heard."""
+        missed_since: float | None = None  # when the first of the checks now unanswered was sent
+        misses = 0
+        answered = anyio.Event()
+        answered.set()  # no ping out
+        async with anyio.create_task_group() as pings:
+            while True:
+                self._check_now = anyio.Event()
+                with anyio.move_on_after(self.ping_every):
+                    await self._check_now.wait()
+                if self._client is not client:
+                    pings.cancel_scope.cancel()
+                    return
+                sent = time.monotonic()
+                if answered.is_set():  # else the last one is still out: wait on it, rather than pile up pings
+                    answered = anyio.Event()
+                    pings.start_soon(self._ping, client, answered)
+                with anyio.move_on_after(self.ping_timeout):
+                    await answered.wait()
+                if answered.is_set():
+                    missed_since, misses = None, 0
+                    continue
+                if missed_since is None or self._heard_at >= missed_since:
+                    missed_since, misses = sent, 0  # something came since the last miss: count afresh
+                misses += 1
+                if self._in_flight[id(client)] and misses < BUSY_MISSES:
+                    self.log.info("source %s: the server did not answer a ping within %gs while %d call(s) "
+                                  "are out on it: taken as busy (check %d of %d)", self.name, self.ping_timeout,
+                                  self._in_flight[id(client)], misses, BUSY_MISSES)
+                    continue
+                busy = f" {misses} times in a row, with calls out and nothing heard from it" if misses > 1 else ""
+                why = f"the server did not answer a ping within {self.ping_timeout:g}s{busy} (it hangs)"
+                self._connection_lost(client, why)
+                if self._client is None and not self._closed.is_set():
+                    self.state = "restarting"  # from now: its process is ended (which takes a few seconds), then restarted
+                pings.cancel_scope.cancel()
+                return
+
+    async def _ping(self, client: Client, answered: anyio.Event) -> None:
+        """One liveness request (`_watch_liveness`); its answer, an error included, sets `answered` and
+        counts as heard. A lost connection is `gone`'s to handle."""
+        try:
+            if client.protocol_version in MODERN_PROTOCOL_VERSIONS:  # 2026-07-28 has no ping
+                await client.list_tools()
+            else:
+                with warnings.catch_warnings():  # the SDK marks ping deprecated for 2026-07-28 on every connection
+                    warnings.simplefilter("ignore", MCPDeprecationWarning)
+                    ping = client.send_ping()
+                await ping
+        except Exception as exc:  # noqa: BLE001 - an answer (an error), or a lost connection
+            if isinstance(exc, MCPError) and self._lost_by(client, exc):
+                return
+        self._heard()
+        answered.set()
+
+    def _heard(self) -> None:
+        """The server sent something (an answer, progress, a notification): it lives (`_watch_liveness`)."""
+        self._heard_at = time.monotonic()
+
+    def _hearing(self, progress: Callable[[float, float | None, str | None], Awaitable[None]]
+                 ) -> Callable[[float, float | None, str | None], Awaitable[None]]:
+        """The client's `progress` callback, noting first that the server spoke (`_heard`)."""
+        async def heard(done: float, total: float | None, message: str | None) -> None:
+            self._heard()
+            await progress(done, total, message)
+        return heard
 
     async def _on_message(self, message: Any) -> None:
+        if not isinstance(message, Exception):
+            self._heard()
         if isinstance(message, (types.ToolListChangedNotification, types.ResourceListChangedNotification,
                                 types.PromptListChangedNotification)):
             self._relist.set()
