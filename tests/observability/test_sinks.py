@@ -88,8 +88,7 @@ async def test_stdio_serves_metrics_and_status_on_its_listener(tmp_path: Path) -
             assert 'mcprt_tool_calls_total{outcome="ok",source="pets",tool="list_pets"} 1.0' in text
             assert "mcprt_sessions 1.0" in text
             assert httpx.get(f"{found.group(1)}/metrics", timeout=10).status_code == 401
-            page = httpx.get(f"{found.group(1)}/status", params={"token": ALICE_TOKEN}, follow_redirects=True,
-                             timeout=10)
+            page = httpx.get(f"{found.group(1)}/status", headers=headers, timeout=10)
             assert page.status_code == 200 and 'data-tool="list_pets"' in page.text and "stdio" in page.text
 
 
