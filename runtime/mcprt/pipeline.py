@@ -149,7 +149,8 @@ class Runtime:
             if opened:
                 diagnostics += self._policy_checks(loaded, toolset, sync.down)
             else:
-                diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations)
+                diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations,
+                                                            (), sync.left_out)
             raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
@@ -164,7 +165,8 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
-            diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down)
+            diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
+                                                        sync.left_out)
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -240,13 +242,14 @@ class Runtime:
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
     def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                        down: Collection[str] = ()) -> list[Diagnostic]:
+                        down: Collection[str] = (),
+                        left_out: Mapping[str, Collection[str]] | None = None) -> list[Diagnostic]:
         """The diagnostics of building `loaded`'s tools from the sources that opened (`operations`) and of
         its policy, when something else already failed (only to report them; nothing is attached). A source
         missing from `operations` (it failed to open) is pending, as one that is down: the checks naming
         its tools are skipped, not failed (blocking: run it in a worker thread)."""
         pending = {*down, *(name for name in loaded.manifest.sources if name not in operations)}
-        build = build_toolset(loaded, operations, pending)
+        build = build_toolset(loaded, operations, pending, left_out=left_out)
         return build.diagnostics + self._policy_checks(loaded, build.toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
@@ -296,7 +299,7 @@ def _build_tools(loaded: LoadedManifest, sync: SyncResult,
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
     `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
     names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
-    build = build_toolset(loaded, sync.operations, sync.down, names)
+    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)
