@@ -12,7 +12,7 @@ import gc
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import end_gc_pause
@@ -24,7 +24,7 @@ from .offerings import build_offers
 from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
-from .toolset.build import build_toolset, tool_claim
+from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -82,8 +82,9 @@ class Runtime:
         self.may_start_down = False
         # the warnings (not notes) of the compile now serving, at start as after reloads: `/healthz` counts them
         self.warnings: list[Diagnostic] = []
-        # False: a policy target naming nothing is a warning, not a refusal (`policy.checks.check_policy`): the
-        # old side of `mcprt diff`, so a change that mends one can be compared
+        # False: a policy target naming nothing, and an override that limits an operation the description no
+        # longer has (`toolset.build.LOST_LIMIT`), are warnings, not refusals (`policy.checks.check_policy`):
+        # the old side of `mcprt diff`, so a change that mends one can be compared
         self.refuse_unmatched_policy = True
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
@@ -139,6 +140,8 @@ class Runtime:
         opened = not any(d.severity == "error" for d in diagnostics)
         if opened:
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
+            if not self.refuse_unmatched_policy:
+                built = [replace(d, severity="warning") if d.code == LOST_LIMIT else d for d in built]
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
         when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile

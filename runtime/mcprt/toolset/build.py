@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..cancellation import check_abandoned
@@ -134,7 +134,8 @@ def _source_tools(
             continue
         overrides[id(op)] = (key, override)
     if unmatched:
-        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out)
+        unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
+        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed)
 
     defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
@@ -207,6 +208,11 @@ def _source_tools(
 SHOWN_UNMATCHED = 5
 
 
+# The code of an override that limits an operation the description no longer has (an error; a warning on the
+# old side of `mcprt diff`, `Runtime.refuse_unmatched_policy`)
+LOST_LIMIT = "override.lost_limit"
+
+
 def limits_of(override: ToolOverride) -> list[str]:
     """What `override` narrows of what a model can do with its operation, as the manifest writes it
     (`enabled: false`, `args.limit.fixed`, `args.owner.hidden`); empty for a cosmetic override (`name`,
@@ -221,7 +227,8 @@ def limits_of(override: ToolOverride) -> list[str]:
 
 
 def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
-                         known: list[str], left_out: Collection[str] = ()) -> list[Diagnostic]:
+                         known: list[str], left_out: Collection[str] = (),
+                         unclaimed: Collection[str] = ()) -> list[Diagnostic]:
     """What an override naming no operation of the source is, by what ignoring it would do.
 
     - One that limits its operation (`limits_of`: `enabled: false`, an argument `fixed` or `hidden`) is an
@@ -233,7 +240,10 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
       or a reload, and ignoring such an override widens nothing.
     - A key the source's `include`/`exclude` leaves out (`left_out`: the keys of the description's other
       operations, as the OpenAPI compile read them) is expected there (an `init` manifest narrowed with
-      `include`, the README's advice): one note at the filter's line names them (`--strict` passes)."""
+      `include`, the README's advice): one note at the filter's line names them (`--strict` passes).
+
+    The did-you-mean is the closest of `unclaimed` (the keys of operations no override names: a renamed
+    operation's new key has none yet), else of every key (`known`, then `left_out`)."""
     filtered = [which for which in ("include", "exclude") if getattr(source, which) is not None]
     found = []
     outside = [key for key in keys if key in left_out]
@@ -248,15 +258,15 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
     for key in keys:
         if key in left_out:
             continue
-        hint = close_names(key, [*known, *sorted(left_out)])
+        hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
         suffix = f" (did you mean {hint}?)" if hint else ""
         limits = limits_of(source.tools[key])
         if limits:
-            found.append(loaded.diagnostic(("sources", source_name, "tools", key), (
+            found.append(replace(loaded.diagnostic(("sources", source_name, "tools", key), (
                 f"source '{source_name}' has no operation '{key}'{suffix}, and this override limits it "
                 f"({', '.join(limits)}): an operation renamed upstream would be served under its new key without "
                 "the limit, so this stays an error; move the override to the operation's key, or remove it"),
-                prefer="key"))
+                prefer="key"), code=LOST_LIMIT))
         else:
             found.append(loaded.diagnostic(("sources", source_name, "tools", key), (
                 f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and "
