@@ -12,7 +12,7 @@ import gc
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import end_gc_pause
@@ -24,7 +24,7 @@ from .offerings import build_offers
 from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
-from .toolset.build import build_toolset, tool_claim
+from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -82,8 +82,9 @@ class Runtime:
         self.may_start_down = False
         # the warnings (not notes) of the compile now serving, at start as after reloads: `/healthz` counts them
         self.warnings: list[Diagnostic] = []
-        # False: a policy target naming nothing is a warning, not a refusal (`policy.checks.check_policy`): the
-        # old side of `mcprt diff`, so a change that mends one can be compared
+        # False: a policy target naming nothing, and an override that limits an operation the description no
+        # longer has (`toolset.build.LOST_LIMIT`), are warnings, not refusals (`policy.checks.check_policy`):
+        # the old side of `mcprt diff`, so a change that mends one can be compared
         self.refuse_unmatched_policy = True
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
@@ -139,6 +140,8 @@ class Runtime:
         opened = not any(d.severity == "error" for d in diagnostics)
         if opened:
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
+            if not self.refuse_unmatched_policy:
+                built = [replace(d, severity="warning") if d.code == LOST_LIMIT else d for d in built]
             diagnostics += built
         serving = not any(d.severity == "error" for d in diagnostics)
         when = "at start" if self.holder is None else "after a reload"  # the holder is made by the first compile
@@ -149,7 +152,8 @@ class Runtime:
             if opened:
                 diagnostics += self._policy_checks(loaded, toolset, sync.down)
             else:
-                diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations)
+                diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations,
+                                                            (), sync.left_out)
             raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
@@ -164,7 +168,8 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
-            diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down)
+            diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
+                                                        sync.left_out)
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -240,13 +245,14 @@ class Runtime:
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
     def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                        down: Collection[str] = ()) -> list[Diagnostic]:
+                        down: Collection[str] = (),
+                        left_out: Mapping[str, Collection[str]] | None = None) -> list[Diagnostic]:
         """The diagnostics of building `loaded`'s tools from the sources that opened (`operations`) and of
         its policy, when something else already failed (only to report them; nothing is attached). A source
         missing from `operations` (it failed to open) is pending, as one that is down: the checks naming
         its tools are skipped, not failed (blocking: run it in a worker thread)."""
         pending = {*down, *(name for name in loaded.manifest.sources if name not in operations)}
-        build = build_toolset(loaded, operations, pending)
+        build = build_toolset(loaded, operations, pending, left_out=left_out)
         return build.diagnostics + self._policy_checks(loaded, build.toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
@@ -296,7 +302,7 @@ def _build_tools(loaded: LoadedManifest, sync: SyncResult,
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
     `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
     names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
-    build = build_toolset(loaded, sync.operations, sync.down, names)
+    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

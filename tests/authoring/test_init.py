@@ -66,11 +66,16 @@ def _first_tag(document: str) -> str | None:
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_init_output_passes_validate_strict(document: str, tmp_path: Path) -> None:
+def test_init_output_leaves_validate_strict_only_what_its_author_must_decide(document: str, tmp_path: Path) -> None:
     """Found by the big-API trial (fault 5): `init --tag issues` on GitHub wrote `path_slashes: [path, dir]`, worked
     out from the whole document, so `validate --strict` failed on init's own output (`path_slashes` names 'dir',
     which is no path parameter …). What `init` says of the source as a whole is now read off the operations it
-    includes, and no strict warning is left at anything `init` wrote, with or without a tag (its first)."""
+    includes, and no strict warning is left at anything `init` wrote, with or without a tag (its first).
+
+    Not "init's output passes `--strict`" (the review of initfix, problem 5: this test was named so): `--strict`
+    still fails where only the author can decide (`AUTHOR_REVIEW`: the auth a description asks for and the source
+    does not configure, descriptions alike, names over 48 characters), as init itself warned (`own`); this test
+    checks that no other warning is left (blockfrost: 6 auth warnings; GitHub: 23)."""
     tag = _first_tag(document)
     for variant, tags in (("all", ()), ("tagged", ("--tag", tag) if tag else None)):
         if tags is None:  # the document tags no operation: the manifest of all of them is its only one
@@ -82,8 +87,13 @@ def test_init_output_passes_validate_strict(document: str, tmp_path: Path) -> No
         checked = mcprt("validate", "--strict", str(out))
         own = [line.split("warning: ", 1)[1] for line in made.stderr.splitlines() if line.startswith("warning: ")]
         said = [line for line in checked.stderr.splitlines() if re.match(r".*mcp\.yaml:\d+:\d+: ", line)]
-        refused = [line for line in said if ": note: " not in line and not any(r in line for r in AUTHOR_REVIEW)
-                   and not any(warning[:60] in line for warning in own) and "… and " not in line]
+        refused, allowed = [], False
+        for line in said:  # "… and N more warnings of this kind" is of the kind of the line before it
+            if "more warnings of this kind" not in line:
+                allowed = (": note: " in line or any(r in line for r in AUTHOR_REVIEW)
+                           or any(warning[:60] in line for warning in own))
+            if not allowed:
+                refused.append(line)
         assert not refused, (variant, checked.stderr)
         assert checked.returncode == 0 or "treated as errors (--strict)" in checked.stderr, checked.stderr
 
@@ -570,7 +580,7 @@ def test_a_commented_out_operation_is_added_as_the_header_says(tmp_path: Path) -
     # the rest), naming `include` and the key; the tool is not served until its tag is included
     assert only_deleted.returncode == 0, only_deleted.stderr
     assert ("note: source 'swagger_petstore_openapi': 1 `tools:` override names an operation outside those its "
-            "`include` selects, or gone from its description ('addPet')") in only_deleted.stderr, only_deleted.stderr
+            "`include` selects ('addPet')") in only_deleted.stderr, only_deleted.stderr
     assert "3 tools from 1 source" in only_deleted.stderr
     out.write_text(out.read_text().replace("include: {tags: [store]}", "include: {tags: [store, pet]}"))
     added = mcprt("validate", str(out))

@@ -141,3 +141,54 @@ async def test_did_you_mean_puts_the_named_sources_operation_first(tmp_path: Pat
                 assert wrong.is_error
                 assert "Did you mean 'issues_list-for-repo', 'ghe_issues_list-for-repo'" in text_of(wrong), \
                     text_of(wrong)
+
+
+async def test_who_am_i_without_a_current_user_operation_matches_nothing(tmp_path: Path) -> None:
+    """Review of discofix, problem 6: on an API with no current-user operation "who am I" answered with
+    unrelated writes (Petstore: `createPets`; here `issues/create`, `pulls/merge`). It now matches only a
+    safe operation about the authenticated user, else nothing."""
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    with serve_app(_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(_manifest(base))
+        with mcprt_http(tmp_path / "mcp.yaml") as up:
+            async with http_client(up.url) as client:
+                for question in ("who am I", "who am I logged in as"):
+                    found = await client.call_tool("search_tools", {"query": question})
+                    assert not found.is_error and text_of(found).startswith(
+                        f"No operation matches \"{question}\"."), text_of(found)
+
+
+async def test_the_example_query_and_the_count_are_of_what_the_caller_may_see(tmp_path: Path) -> None:
+    """Review of discofix, problems 7 and 8: the search tool's example quoted the summary of an operation the
+    policy hides from the caller ("list repository issues"), and with `source` the results line counted every
+    source's operations."""
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    policy = "policy:\n  rules:\n    - {match: {tools: [\"issues_list-for-repo\"]}, action: hide}\n"
+    with serve_app(_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(
+            _manifest(base) + f"  ghe:\n    openapi: spec.json\n    base_url: {base}\n    prefix: ghe_\n" + policy)
+        with mcprt_http(tmp_path / "mcp.yaml") as up:
+            async with http_client(up.url) as client:
+                [search] = [t for t in (await client.list_tools()).tools if t.name == "search_tools"]
+                assert "list repository issues" not in search.description.lower(), search.description
+                empty = await client.call_tool("search_tools", {"query": "the"})
+                assert empty.is_error and "list repository issues" not in text_of(empty).lower(), text_of(empty)
+                found = text_of(await client.call_tool("search_tools",
+                                                       {"query": "merge a pull request", "source": "ghe", "limit": 1}))
+                # ghe's 4 tracker operations (the hidden one is gh's), not the 7 of both sources
+                assert found.startswith("Best 1 of 4 operations of ghe for"), found
+
+
+async def test_a_direct_call_and_call_tool_suggest_the_named_sources_operation_first(tmp_path: Path) -> None:
+    """Review of discofix, problem 9: the direct call's did-you-mean (ToolSet) put the other source's copy first
+    while `call_tool`'s put the named source's first: two near-copies. One function (`toolset.near_names`)."""
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    with serve_app(_app()) as base:
+        (tmp_path / "mcp.yaml").write_text(
+            _manifest(base) + f"  ghe:\n    openapi: spec.json\n    base_url: {base}\n    prefix: ghe_\n")
+        with mcprt_http(tmp_path / "mcp.yaml") as up:
+            async with http_client(up.url) as client:
+                direct = await client.call_tool("gh.issues_list-for-repo", {})
+                assert direct.is_error
+                assert "did you mean 'issues_list-for-repo' or 'ghe_issues_list-for-repo'" in text_of(direct), \
+                    text_of(direct)

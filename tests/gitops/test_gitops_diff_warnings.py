@@ -140,3 +140,60 @@ def test_a_warnings_changed_hint_is_not_new(tmp_path: Path) -> None:
     new.edit("          limit: {default: 5}\n", "          limit: {default: 5}\n          status: {hidden: true}\n")
     _, news = _diff(old, new)  # the hint ('status') is gone, the warning is the same
     assert news == [], news
+
+
+def _renamed(ws: Workspace) -> None:
+    """The upstream renames `deletePet` to `removePet` (the description as its new revision has it)."""
+    spec = json.loads((ws.root / "pets.json").read_text())
+    spec["paths"]["/pets/{petId}"]["delete"]["operationId"] = "removePet"
+    (ws.root / "pets.json").write_text(json.dumps(spec))
+
+
+DISABLED = "      deletePet: {enabled: false}\n"
+
+
+def test_a_limit_an_upstream_rename_leaves_applying_to_nothing_refuses_the_new_side(tmp_path: Path) -> None:
+    """Review of initfix, problem 3: `diff --fail-on breaking` passed (rc 0, "+ removeTags: added") while a
+    disabled DELETE became callable. Such an override is an error (toolset.build.LOST_LIMIT): the new side is
+    refused at the override's key, so no gate passes it."""
+    old = make_workspace(tmp_path / "old", "http://127.0.0.1:9", tmp_path / "cache")
+    new = make_workspace(tmp_path / "new", "http://127.0.0.1:9", tmp_path / "cache")
+    for ws in (old, new):
+        ws.write_manifest(ws.manifest.read_text() + DISABLED)
+    _renamed(new)
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--fail-on", "breaking")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "mcp.yaml:23:7: source 'pets' has no operation 'deletePet'" in result.stderr, result.stderr
+    assert "and this override limits it (enabled: false)" in result.stderr, result.stderr
+
+
+def test_the_change_that_moves_a_lost_limit_to_the_new_key_is_compared(tmp_path: Path) -> None:
+    """The old side is compiled as it was served (the lost limit a warning there, as a policy name matching
+    nothing is), so the pull request that mends it can be diffed: the renamed operation's tool goes."""
+    old = make_workspace(tmp_path / "old", "http://127.0.0.1:9", tmp_path / "cache")
+    new = make_workspace(tmp_path / "new", "http://127.0.0.1:9", tmp_path / "cache")
+    old.write_manifest(old.manifest.read_text() + DISABLED)
+    new.write_manifest(new.manifest.read_text() + DISABLED.replace("deletePet", "removePet"))
+    for ws in (old, new):
+        _renamed(ws)
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    removed = [t["name"] for t in json.loads(result.stdout)["tools"] if t["status"] == "removed"]
+    assert removed == ["removePet"], result.stdout
+
+
+def test_an_override_a_narrower_filter_leaves_out_is_a_new_note(tmp_path: Path) -> None:
+    """Notes are shown too: narrowing `include` so the disabled operation is left out is a note at the filter,
+    not breaking (the operation is served by neither side)."""
+    old = make_workspace(tmp_path / "old", "http://127.0.0.1:9", tmp_path / "cache")
+    new = make_workspace(tmp_path / "new", "http://127.0.0.1:9", tmp_path / "cache")
+    for ws, methods in ((old, "[GET, POST, DELETE]"), (new, "[GET, POST]")):
+        ws.write_manifest(ws.manifest.read_text().replace("    tools:\n", f"    include: {{methods: {methods}}}\n"
+                                                          "    tools:\n", 1) + DISABLED)
+    result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json", "--fail-on", "breaking")
+    assert result.returncode == 0, result.stdout + result.stderr
+    notes = [c for c in json.loads(result.stdout)["manifest_changes"] if c["kind"] == "new note"]
+    assert [(n["breaking"], "1 `tools:` override names an operation outside those its `include` selects "
+             "('deletePet')" in n["detail"]) for n in notes] == [(False, True)], notes
+    text = new.mcprt("diff", str(old.manifest), "mcp.yaml")
+    assert "new note: mcp.yaml:9:5: source 'pets'" in text.stdout, text.stdout

@@ -30,10 +30,14 @@ def _operation(operation_id: str, summary: str) -> dict[str, Any]:
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}
 
 
-def _description(base: str, *, lock: bool) -> dict[str, Any]:
-    paths: dict[str, Any] = {"/items": {"get": _operation("items/list", "List items")}}
+def _description(base: str, *, lock: bool, renamed: bool = False) -> dict[str, Any]:
+    """`lock`: whether `items/lock` is there at all; `renamed`: under the new operationId `items/lockItem`
+    (an upstream renaming it, as GitHub does)."""
+    paths: dict[str, Any] = {"/items": {"get": {**_operation("items/list", "List items"), "parameters": [
+        {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}}}
     if lock:  # the operation an upstream retires
-        paths["/items/{id}/lock"] = {"put": {**_operation("items/lock", "Lock an item"), "parameters": [
+        paths["/items/{id}/lock"] = {"put": {**_operation("items/lockItem" if renamed else "items/lock",
+                                                          "Lock an item"), "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
     return {"openapi": "3.0.3", "info": {"title": "Items", "version": "1"}, "servers": [{"url": base}],
             "paths": paths}
@@ -44,13 +48,16 @@ class _Api:
 
     def __init__(self) -> None:
         self.lock = True
+        self.renamed = False
+        self.seen: list[str] = []  # the method and path of each call the API was sent
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if self.path == "/api.json":
-                    body = json.dumps(_description(api.base, lock=api.lock)).encode()
-                elif self.path == "/items":
+                    body = json.dumps(_description(api.base, lock=api.lock, renamed=api.renamed)).encode()
+                elif self.path.split("?")[0] == "/items":
+                    api.seen.append(f"GET {self.path}")
                     body = b'{"items": ["a", "b"]}'
                 else:
                     self.send_error(404)
@@ -60,6 +67,11 @@ class _Api:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def do_PUT(self) -> None:  # noqa: N802 (http.server's name)
+                api.seen.append(f"PUT {self.path}")
+                self.send_response(204)
+                self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -154,3 +166,88 @@ def test_a_policy_rule_naming_an_exact_tool_that_is_gone_still_refuses_the_manif
     checked = mcprt_cli("validate", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
     assert checked.returncode == 2, checked.stderr
     assert "rules[0]: 'lock_item' matches no tool" in checked.stderr, checked.stderr
+
+
+LIMITING = """\
+version: 1
+server:
+  name: items
+sources:
+  items:
+    openapi: {openapi}
+{filter}    tools:
+      "items/list": {{name: list_items, args: {{limit: {{fixed: 5}}}}}}
+      "items/lock": {{enabled: false}}
+      "items/gone": {{description: Cosmetic only}}
+"""
+
+
+def test_an_override_that_limits_an_operation_renamed_upstream_stays_an_error(api: _Api, tmp_path: Path) -> None:
+    """Review of initfix, problem 1: an upstream renaming `items/lock` (disabled here) made the override a
+    warning and served the renamed operation, a PUT the manifest disables; a limit fails closed, with the
+    new key as its did-you-mean. A cosmetic override naming nothing stays a warning."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.format(openapi=f"{api.base}/api.json", filter=""))
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    before = mcprt_cli("validate", str(manifest), env=env)
+    assert before.returncode == 0 and "1 tool from 1 source" in before.stderr, before.stderr
+    api.renamed = True
+    checked = mcprt_cli("validate", str(manifest), env=env)
+    assert checked.returncode == 2, checked.stderr
+    assert (f"{manifest}:9:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?), and "
+            "this override limits it (enabled: false): an operation renamed upstream would be served under its new "
+            "key without the limit, so this stays an error; move the override to the operation's key, or remove "
+            "it") in checked.stderr, checked.stderr
+    assert f"{manifest}:10:7: warning: source 'items' has no operation 'items/gone'" in checked.stderr, checked.stderr
+    assert "1 error" in checked.stderr, checked.stderr
+
+
+def test_under_a_filter_a_left_out_key_is_a_note_and_a_missing_one_is_checked(api: _Api, tmp_path: Path) -> None:
+    """Review of initfix, problem 2: under `include`, every unmatched key was one note, so a typo or a rename
+    passed `validate --strict`. A key the filter leaves out is a note; a key the description does not have is
+    an error when its override limits, else a warning, each with its did-you-mean."""
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.format(openapi=f"{api.base}/api.json", filter="    include: {methods: [GET]}\n"))
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    left_out = mcprt_cli("validate", str(manifest), env=env)
+    assert left_out.returncode == 0, left_out.stderr
+    assert (f"{manifest}:7:5: note: source 'items': 1 `tools:` override names an operation outside those its "
+            "`include` selects ('items/lock'): they shape nothing, and apply again if the operation is selected") \
+        in left_out.stderr, left_out.stderr
+    assert f"{manifest}:11:7: warning: source 'items' has no operation 'items/gone'" in left_out.stderr
+    assert mcprt_cli("validate", "--strict", str(manifest), env=env).returncode == 2  # the cosmetic warning
+    api.renamed = True  # `items/lock` is now no key of the description: not a left-out one
+    renamed = mcprt_cli("validate", str(manifest), env=env)
+    assert renamed.returncode == 2, renamed.stderr
+    assert (f"{manifest}:10:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?), and "
+            "this override limits it (enabled: false)") in renamed.stderr, renamed.stderr
+    assert "outside those its" not in renamed.stderr, renamed.stderr
+
+
+def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_previous_tools(
+        api: _Api, tmp_path: Path) -> None:
+    """The review's live case: the reload applied `+removeTags` and a call sent the disabled DELETE upstream.
+    Now the reload fails with the error, the previous tools keep serving, and the renamed operation is not
+    callable; the limited `list_items` still sends its fixed `limit`."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True)))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter=""))
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 1
+        spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True)))
+        failed = up.wait_log("reload failed", timeout=60)
+        assert "source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?)" in failed, failed
+
+        async def calls() -> tuple[list[str], bool]:
+            async with http_client(up.url) as client:
+                listed = [tool.name for tool in (await client.list_tools()).tools]
+                await client.call_tool("list_items", {})
+                refused = await client.call_tool("items_lockItem", {"id": "a"})
+                return listed, bool(refused.is_error)
+
+        import anyio
+        listed, refused = anyio.run(calls)
+        assert listed == ["list_items"] and refused, listed
+        assert api.seen == ["GET /items?limit=5"], api.seen  # no PUT reached the API

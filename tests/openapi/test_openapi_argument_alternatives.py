@@ -28,6 +28,8 @@ def _spec() -> dict[str, Any]:
         "address": address,
         "state_reason": {"type": ["string", "null"], "enum": ["completed", "not_planned", None]},
         "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+        "limit": {"type": ["integer", "null"]},  # a type list (OpenAPI 3.1), as mcprt types optional arguments
+        "metadata": {"type": ["object", "null"]},
     }}
     return {
         "openapi": "3.1.0", "info": {"title": "customers", "version": "1"},
@@ -44,6 +46,10 @@ REFUSED = [
     ({"address": {"city": 5}}, "address.city: 5 is not of type 'string'"),  # inside the one it fits
     ({"state_reason": "done"}, "state_reason: 'done' is not one of ['completed', 'not_planned', null]"),
     ({"tags": ["a", "b", "c", "d"]}, "tags: ['a', 'b', 'c', 'd'] is too long (4 items; at most 3 items)"),
+    # review of discofix, problem 10: jsonschema's `is not of type 'integer', 'null'`, in the README's form
+    ({"limit": "x"}, "limit: 'x' is not of type 'integer' or 'null'"),
+    ({"metadata": 5}, "metadata: 5 is not of type 'object' or 'null'"),
+    ({"metadata": True}, "metadata: true is not of type 'object' or 'null'"),
 ]
 
 

@@ -65,12 +65,13 @@ class Catalog:
             out.append(SourceSummary(source, len(tools), tuple(common), len(tags) > MAX_AREAS))
         return out
 
-    def example_query(self) -> str:
-        """A real, short task of this catalog for the description's example (e.g. "get a repository")."""
-        summaries = self.summaries()
+    def example_query(self, hidden: frozenset[str] = frozenset()) -> str:
+        """A real, short task of this catalog for the description's example (e.g. "get a repository"), from
+        the operations not in `hidden` (a policy hides them from the caller: their summaries are not told)."""
+        summaries = self.summaries(hidden)
         top_area = summaries[0].areas[0] if summaries and summaries[0].areas else None
         for tool in self.searchable:
-            if top_area is not None and top_area not in tool.operation.meta.tags:
+            if tool.name in hidden or top_area is not None and top_area not in tool.operation.meta.tags:
                 continue
             text = one_line_summary(tool)
             if 2 <= len(text.split()) <= 5 and text.isascii():

@@ -68,6 +68,7 @@ IMPLIED_READ: dict[str, dict[str, float]] = {"wh": {"list": 0.5, "get": 0.25},
                                              "yes-no": {"check": 0.5, "get": 0.25},
                                              "identity": {"get": 0.5}}  # "who am I": one user, read
 UNSAFE_FOR_QUESTION = 0.6
+IDENTITY_PATH_SEGMENTS = frozenset({"me", "whoami"})  # `/me`, `/v1/whoami`: the caller's own record
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PEOPLE_TERMS = ("user", "member", "peopl")  # "who …": the nouns APIs use for people
 PEOPLE_WEIGHT = 0.3
@@ -325,6 +326,18 @@ class SearchIndex:
             return []
         return ["authenticat", "user"] if form.people else ["authenticat"]
 
+    def _about_the_caller(self, doc: int) -> bool:
+        """Whether an operation can answer "who am I": a safe method (RFC 9110 §9.2.1) reading the
+        authenticated user, as its words say ("Get the authenticated user") or its path (`/me`, `/whoami`).
+        Any other operation is no answer, however many of the query's implied words it has (Petstore's
+        "Create a pet" is not who the caller is): the search then says that nothing matches."""
+        if self._unsafe[doc]:
+            return False
+        if "authenticat" in self._postings and doc in self._parts("authenticat"):
+            return True
+        path = self.tools[doc].operation.meta.path or ""
+        return not IDENTITY_PATH_SEGMENTS.isdisjoint(path.lower().strip("/").split("/"))
+
     def _parts(self, term: str) -> dict[int, float]:
         """A term's postings by tool, for the few implied terms (built on first use)."""
         parts = self._by_doc.get(term)
@@ -396,6 +409,8 @@ class SearchIndex:
         ranked = []
         for doc, score in scores.items():
             if wanted is not None and self.tools[doc].source not in wanted:
+                continue
+            if found.identity and not self._about_the_caller(doc):
                 continue
             coverage = matched[doc] / total  # favour tools that match every word of the query
             precision = self._explained(doc, every)  # … and whose summary the query explains

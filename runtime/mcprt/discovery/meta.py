@@ -9,7 +9,6 @@ with the number of operations and their areas: models skip a search step they do
 
 from __future__ import annotations
 
-import difflib
 import json
 import time
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from ..toolset.gate import visible_to
 from ..toolset.invoke import call_tool, refuse_unserved
 from ..contracts import CallContext, Invoker, Operation, UpstreamResult
 from ..toolset.tool import ArgPlan, Tool
-from ..toolset.toolset import ToolSet
+from ..toolset.toolset import ToolSet, near_names
 from .catalog import Catalog, SourceSummary
 from .text import terms
 from ..wording import noun
@@ -37,7 +36,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 8, 25
 # (a 100,000-character query got a 100 KB answer). Names are operation names.
 MAX_QUERY_CHARS, MAX_NAME_CHARS = 500, 200
 MAX_DESCRIBE = 10
-_SOURCE_JOINERS = frozenset("./:_-")  # how a model may join a source and an operation name
 UNLIMITED = 1 << 40  # meta-tools never shorten: the target's own limits already applied
 
 
@@ -139,7 +137,7 @@ def _search_description(catalog: Catalog, names: MetaNames, hidden_names: frozen
         subject = " or ".join(s.name for s in summaries)
     return (
         f"This server has {what}. To do anything with {subject}: "
-        f"1) call {names.search} with a few words saying what you want to do, e.g. \"{catalog.example_query()}\"; "
+        f"1) call {names.search} with a few words saying what you want to do, e.g. \"{catalog.example_query(hidden_names)}\"; "
         f"2) call {names.describe} with the names you picked, to get their arguments; "
         f"3) call {names.call} with a name and its arguments. "
         f"Returns the best matches, best first, one per line as `name: summary`."
@@ -232,22 +230,9 @@ def _unknown(catalog: Catalog, name: str, names: MetaNames, principal: Principal
     if name in served.retired:
         return f"no operation named '{name}' ({served.retired_hint(name, principal)})."
     candidates = [n for n in catalog.names() if _visible(catalog, n, principal) is not None]
-    hint = _near_names(catalog, name, candidates)
+    hint = near_names(name, candidates, lambda n: tool.source if (tool := catalog.get(n)) is not None else None)
     suggestion = f" Did you mean {', '.join(repr(h) for h in hint)}?" if hint else ""
     return f"no operation named '{name}'.{suggestion} Use {names.search} to find operation names."
-
-
-def _near_names(catalog: Catalog, name: str, candidates: list[str]) -> list[str]:
-    """Up to 3 close names, closest first, except that operations of a source `name` starts with
-    (`github.issues_list`, `github/…`) come before those of other sources (`ghe_issues_list`)."""
-    close = difflib.get_close_matches(name, candidates, n=6, cutoff=0.7)
-
-    def elsewhere(candidate: str) -> bool:
-        tool = catalog.get(candidate)
-        return not (tool is not None and name[len(tool.source):len(tool.source) + 1] in _SOURCE_JOINERS
-                    and name.startswith(tool.source))
-
-    return sorted(close, key=elsewhere)[:3]  # a stable sort: within each group, closest first
 
 
 def _hidden_names(catalog: Catalog, context: CallContext) -> frozenset[str]:
@@ -264,16 +249,17 @@ def _search_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
         limit = int(arguments.get("limit", DEFAULT_LIMIT))
         source = arguments.get("source")
         index = catalog.index
+        hidden = _hidden_names(catalog, context)
         if not terms(query) and not index.pronoun_terms(query):  # "who am I" means the authenticated user
             raise ToolCallError(
                 f"the query '{query}' has no searchable words: say what you want to do, e.g. "
-                f"\"{catalog.example_query()}\""
+                f"\"{catalog.example_query(hidden)}\""
             )
-        hidden = _hidden_names(catalog, context)
         hits = index.search(query, limit=limit + len(hidden), sources=[source] if source else None)
         hits = [h for h in hits if visible_to(h.tool, context.principal)][:limit]
         # out of what this caller may see: counting hidden operations would tell it how many there are
-        among = len(index) - (sum(1 for t in index.tools if t.name in hidden) if hidden else 0)
+        # and of the source asked for, when one is
+        among = sum(1 for t in index.tools if t.name not in hidden and (not source or t.source == source))
         scope = f" of {source}" if source else ""
         if not hits:
             areas = ", ".join(a for s in catalog.summaries(hidden) for a in s.areas[:5])

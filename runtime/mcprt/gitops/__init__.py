@@ -94,6 +94,10 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                                                    before.harness.toolset, after.harness.toolset)
         toolset.manifest_changes += new_warnings(before.harness.warning_diagnostics, after.harness.warning_diagnostics,
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded)
+        # notes too: under `include`/`exclude` an override of an operation the filter now leaves out is one
+        toolset.manifest_changes += new_warnings(before.harness.note_diagnostics, after.harness.note_diagnostics,
+                                                 old_ref, new_ref, before.harness.loaded, after.harness.loaded,
+                                                 kind="new note")
         case_diffs = compare_case_outputs(before, after, cases)
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         if old_ref.absent:  # nothing was served before: a change cannot break a client

@@ -43,10 +43,10 @@ Key = tuple[str, tuple[object, ...], str]
 
 
 def new_warnings(old: list[Diagnostic], new: list[Diagnostic], old_ref: ManifestRef, new_ref: ManifestRef,
-                 old_loaded: LoadedManifest, new_loaded: LoadedManifest) -> list[Change]:
-    """One `new warning` change per warning of `new` beyond the count of its identity in `old` (see the
-    module docstring), as `file:line:col: message` with the files named as the user knows them
-    (`ManifestRef.shown`).
+                 old_loaded: LoadedManifest, new_loaded: LoadedManifest, kind: str = "new warning") -> list[Change]:
+    """One `kind` change (`new warning`; `new note` for the notes) per diagnostic of `new` beyond the count of
+    its identity in `old` (see the module docstring), as `file:line:col: message` with the files named as the
+    user knows them (`ManifestRef.shown`).
 
     A source shows at most a handful of warnings of a kind, then "… and N more": which ones are shown
     moves with the source's other operations, so at a node where either side cut its list, only as many
@@ -73,7 +73,7 @@ def new_warnings(old: list[Diagnostic], new: list[Diagnostic], old_ref: Manifest
             room[key[:2]] -= max(1, _more(diagnostic.message))
         where = f"{new_ref.shown(diagnostic.file)}:{diagnostic.line}:{diagnostic.col}: " if diagnostic.file else ""
         why = BREAKING.get(diagnostic.code)
-        changes.append(Change("new warning", f"{where}{new_ref.shown(diagnostic.message)}"
+        changes.append(Change(kind, f"{where}{new_ref.shown(diagnostic.message)}"
                               + (f" ({why})" if why else ""), why is not None))
     return changes
 

@@ -59,6 +59,8 @@ class RunningSource(Protocol):
     def operations(self) -> list[Operation]: ...
 
     # Optional: `offerings` (mcprt.offerings.Offerings | None), the resources and prompts it offers.
+    # Optional: `left_out` (frozenset[str]), the override keys of operations its `include`/`exclude` left
+    # out before `operations` (a kind filtering while it opens, as OpenAPI compiles only those selected).
     # Optional: `async warm_up()`, what its first call would load (a client library, a pool), run by
     # `mcprt up` once it serves and the client's first requests had their turn; must not raise.
 

@@ -77,6 +77,8 @@ class SyncResult:
     # a sync that failed (some source did not open): the operations of the sources that did, fresh or kept,
     # so the compile still checks their overrides and the policy before it reports (`Runtime._build`)
     opened_operations: dict[str, list[Operation]] = field(default_factory=dict)
+    # source → the override keys its `include`/`exclude` left out while it opened (`RunningSource.left_out`)
+    left_out: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class SourcePool:
@@ -164,6 +166,8 @@ class SourcePool:
             result.opened_operations = {name: list(self._running[name].operations) if name not in fresh
                                         else list(fresh[name].operations) for name in diff.fingerprints
                                         if name in fresh or (name in diff.keep and name in self._running)}
+            result.left_out = {name: left for name in result.opened_operations
+                               if (left := getattr(fresh.get(name) or self._running[name], "left_out", None))}
             # all or nothing: the old set keeps serving (shielded: an abandoned reload still closes them)
             await asyncio.shield(close_retired(list(fresh.values())))
             result.started_down = down  # said (`down_warnings`) by the compile that fails with these errors
@@ -190,6 +194,8 @@ class SourcePool:
         self._running = next_running
         self._fingerprints = dict(diff.fingerprints)
         result.operations = {name: list(source.operations) for name, source in next_running.items()}
+        result.left_out = {name: left for name, source in next_running.items()
+                           if (left := getattr(source, "left_out", None))}
         result.offerings = {name: getattr(source, "offerings", None) for name, source in next_running.items()}
         result.down = {name: reason for name, source in next_running.items()
                        if (reason := getattr(source, "down_reason", None)) is not None}

@@ -82,6 +82,7 @@ class ReplayHarness:
         self.toolset: ToolSet | None = None
         self.warnings: list[str] = []
         self.warning_diagnostics: list[Diagnostic] = []  # the compile's warnings, as `mcprt validate` gives them
+        self.note_diagnostics: list[Diagnostic] = []  # and its notes (never failing `--strict`)
         self._runtime: Any = None
         self._gates: list[tuple[Tool, Any]] = []  # each tool's policy gate, off while replaying (`open`)
         self._governed: AsyncExitStack | None = None  # `oneshot.governed`, from the first live call on
@@ -102,6 +103,7 @@ class ReplayHarness:
             raise
         self.toolset = compiled.toolset
         self.warning_diagnostics = [d for d in compiled.warnings if d.severity == "warning"]  # not the notes
+        self.note_diagnostics = [d for d in compiled.warnings if d.severity == "note"]  # `mcprt diff`'s new notes
         self.warnings = [str(w) for w in compiled.warnings]
         # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
         # decisions explicitly (`policy:`) against the gate kept here.

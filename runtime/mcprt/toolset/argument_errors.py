@@ -88,6 +88,10 @@ def _message(error: SchemaError) -> str:
         has = f"{count:,} {noun(count, unit, units)}; " if count is not None else ""
         return (f"{short(error.instance)} is too {'long' if bound == 'most' else 'short'} "
                 f"({has}at {bound} {limit:,} {noun(limit, unit, units)})")
+    if error.validator == "type" and isinstance(error.validator_value, list):
+        # jsonschema writes a type list as `is not of type 'integer', 'null'`; the README's form names each
+        wanted = " or ".join(repr(name) for name in dict.fromkeys(error.validator_value))
+        return f"{shown(error.instance)} is not of type {wanted}"
     if error.validator == "type" and (error.instance is None or isinstance(error.instance, bool)):
         message = shown(error.instance) + message.removeprefix(repr(error.instance))
     if len(message) > _LONG:  # jsonschema quotes the whole value and the whole allowed list

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..cancellation import check_abandoned
@@ -50,7 +50,8 @@ class BuildResult:
 
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
-                  pending: Collection[str] = (), served: ServedNames | None = None) -> BuildResult:
+                  pending: Collection[str] = (), served: ServedNames | None = None,
+                  left_out: Mapping[str, Collection[str]] | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -58,6 +59,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `pending`: sources whose operations are not known yet (`SyncResult.down`: a proxied server down
     since the start): no tools, and the checks naming their tools (a `tools:` override's key, a
     `server.pinned` entry it could provide) wait for the rebuild that lists them (`toolset.pending`).
+    `left_out`: source → the override keys of operations its `include`/`exclude` left out while it opened
+    (`SyncResult.left_out`): an override naming one is a note, not a vanished operation.
     `served`: the tool names the set now served gives out (None for the first compile): a proxied
     server's newly listed tool taking a name another source keeps is left out with a warning
     (`offerings.owners`), so the rest of that server's change still applies.
@@ -74,9 +77,13 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
             continue
         if source_name in pending:  # no operations yet: its overrides are checked when it lists them
             continue
-        ops = [op for op in operations.get(source_name, ())
-               if selected(source.include, source.exclude, op.key, op.name, op.meta)]
-        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics)
+        ops, outside = [], set((left_out or {}).get(source_name, ()))
+        for op in operations.get(source_name, ()):
+            if selected(source.include, source.exclude, op.key, op.name, op.meta):
+                ops.append(op)
+            else:
+                outside.update((op.key, *op.aliases, op.name))
+        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside)
     if served is not None:
         tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
@@ -108,6 +115,7 @@ def _source_tools(
     kind: SourceKind,
     ops: list[Operation],
     out: list[Diagnostic],
+    left_out: Collection[str] = (),
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -127,7 +135,8 @@ def _source_tools(
             continue
         overrides[id(op)] = (key, override)
     if unmatched:
-        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key))
+        unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
+        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed)
 
     defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
@@ -200,38 +209,78 @@ def _source_tools(
 SHOWN_UNMATCHED = 5
 
 
-def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
-                         known: list[str]) -> list[Diagnostic]:
-    """What an override naming no operation of the source is: never an error, as one operation an upstream
-    description drops (GitHub retires operations regularly, a URL spec changes under a running gateway) must not
-    stop the source's other tools, `mcprt up`, a restart or a reload. Ignoring it widens nothing: an override only
-    renames, describes, limits or disables its own operation, and with the operation gone there is no tool to
-    serve unlimited (access control is `policy:`, whose exact names stay errors: it fails closed).
+# The code of an override that limits an operation the description no longer has (an error; a warning on the
+# old side of `mcprt diff`, `Runtime.refuse_unmatched_policy`)
+LOST_LIMIT = "override.lost_limit"
 
-    - A source without `include`/`exclude`: one warning per key, at its line (`validate --strict` fails), with
-      the closest key when there is one (a typo, or the operation's new key after an upstream rename).
-    - A source with `include`/`exclude`: the overrides of operations its filter leaves out are expected there
-      (an `init` manifest narrowed with `include`, the README's advice) and cannot be told from gone ones without
-      the description's other operations, so one note at the filter's line names them (`--strict` passes)."""
+
+def limits_of(override: ToolOverride) -> list[str]:
+    """What `override` narrows of what a model can do with its operation, as the manifest writes it
+    (`enabled: false`, `args.limit.fixed`, `args.owner.hidden`); empty for a cosmetic override (`name`,
+    `description`, `prune`, `output`, `output_schema`, annotations, timeouts, nothing set)."""
+    found = [] if override.enabled else ["enabled: false"]
+    for arg, shaping in override.args.items():
+        if shaping.has_fixed:
+            found.append(f"args.{arg}.fixed")
+        elif shaping.hidden:
+            found.append(f"args.{arg}.hidden")
+    return found
+
+
+def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
+                         known: list[str], left_out: Collection[str] = (),
+                         unclaimed: Collection[str] = ()) -> list[Diagnostic]:
+    """What an override naming no operation of the source is, by what ignoring it would do.
+
+    - One that limits its operation (`limits_of`: `enabled: false`, an argument `fixed` or `hidden`) is an
+      error with the closest key: an upstream that renames the operation (GitHub, a URL spec changing under a
+      running gateway) would otherwise have it served under its new key without the limit, so it fails
+      closed as `policy:` does (a reload with it keeps the previous tools serving).
+    - One that only renames, describes or shapes the result is a warning at its line (`validate --strict`
+      fails): one operation an upstream drops must not stop the source's other tools, `mcprt up`, a restart
+      or a reload, and ignoring such an override widens nothing.
+    - A key the source's `include`/`exclude` leaves out (`left_out`: the keys of the description's other
+      operations, as the OpenAPI compile read them) is expected there (an `init` manifest narrowed with
+      `include`, the README's advice): one note at the filter's line names them (`--strict` passes).
+
+    The did-you-mean is the closest of `unclaimed` (the keys of operations no override names: a renamed
+    operation's new key has none yet), else of every key (`known`, then `left_out`)."""
     filtered = [which for which in ("include", "exclude") if getattr(source, which) is not None]
-    if filtered:
-        shown = ", ".join(f"'{key}'" for key in keys[:SHOWN_UNMATCHED])
-        more = f" and {len(keys) - SHOWN_UNMATCHED:,} more" if len(keys) > SHOWN_UNMATCHED else ""
-        noun_ = "override names an operation" if len(keys) == 1 else "overrides name operations"
-        return [loaded.diagnostic(("sources", source_name, filtered[0]), (
-            f"source '{source_name}': {len(keys):,} `tools:` {noun_} outside those its `{filtered[0]}`"
-            f"{'/`exclude`' if len(filtered) == 2 else ''} selects, or gone from its description ({shown}{more}): "
-            "they shape nothing, and apply again if the operation is selected"), severity="note", prefer="key")]
+    found = []
+    outside = [key for key in keys if key in left_out]
+    if outside:
+        shown = ", ".join(f"'{key}'" for key in outside[:SHOWN_UNMATCHED])
+        more = f" and {len(outside) - SHOWN_UNMATCHED:,} more" if len(outside) > SHOWN_UNMATCHED else ""
+        noun_ = "override names an operation" if len(outside) == 1 else "overrides name operations"
+        found.append(loaded.diagnostic(("sources", source_name, filtered[0] if filtered else "tools"), (
+            f"source '{source_name}': {len(outside):,} `tools:` {noun_} outside those its `{filtered[0]}`"
+            f"{'/`exclude`' if len(filtered) == 2 else ''} selects ({shown}{more}): "
+            "they shape nothing, and apply again if the operation is selected"), severity="note", prefer="key"))
+    for key in keys:
+        if key in left_out:
+            continue
+        hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
+        suffix = f" (did you mean {hint}?)" if hint else ""
+        limits = limits_of(source.tools[key])
+        if limits:
+            found.append(replace(loaded.diagnostic(("sources", source_name, "tools", key), (
+                f"source '{source_name}' has no operation '{key}'{suffix}, and this override limits it "
+                f"({', '.join(limits)}): an operation renamed upstream would be served under its new key without "
+                "the limit, so this stays an error; move the override to the operation's key, or remove it"),
+                prefer="key"), code=LOST_LIMIT))
+        else:
+            found.append(loaded.diagnostic(("sources", source_name, "tools", key), (
+                f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and "
+                "is ignored (the source's other tools are served)"), severity="warning", prefer="key"))
+    return found
+
+
+def close_names(key: str, known: Collection[str]) -> str:
+    """The closest of `known` to a mistyped or renamed `key`, quoted ("'listTags'"), or ""."""
     import difflib  # only for a typo's hint: not on every start
 
-    found = []
-    for key in keys:
-        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-        found.append(loaded.diagnostic(("sources", source_name, "tools", key), (
-            f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and is "
-            "ignored (the source's other tools are served)"), severity="warning", prefer="key"))
-    return found
+    hint = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"'{hint[0]}'" if hint else ""
 
 
 PRACTICAL_NAME_LENGTH = 48

@@ -17,8 +17,27 @@ from ..scrubbing import SECRETS
 from .tool import Tool
 
 # difflib similarity a name must reach to be suggested for an unknown one (2·matches / total length):
-# 0.6 keeps typos (`get_nte` → `get_note`, 0.93) and drops mere shared words (`add_note`, 0.53).
-SUGGEST_CUTOFF = 0.6
+# 0.7 keeps typos (`get_nte` → `get_note`, 0.93) and drops mere shared words (`add_note`, 0.53;
+# `create_note` for `delete_nte`, 0.67: discovery's `call_tool` used 0.7, the direct call 0.6, until
+# both used `near_names`)
+SUGGEST_CUTOFF = 0.7
+SOURCE_JOINERS = frozenset("./:_-")  # how a model may join a source and an operation name (`github.issues_list`)
+
+
+def near_names(name: str, candidates: Iterable[str], source_of: Callable[[str], str | None]) -> list[str]:
+    """Up to 3 of `candidates` close to `name` (`SUGGEST_CUTOFF`), closest first, except that those of a
+    source `name` starts with (`pets.createPets`: source `pets`) come before other sources' (`pets_createPets`
+    of source `zoo`). `source_of(candidate)`: its source, None for a tool of none (a meta-tool). The one
+    did-you-mean of a direct call (`ToolSet`) and of discovery's `call_tool`/`describe_tools`."""
+    import difflib  # only for a typo's hint: not on every start
+
+    close = difflib.get_close_matches(name, list(candidates), n=6, cutoff=SUGGEST_CUTOFF)
+
+    def elsewhere(candidate: str) -> bool:
+        source = source_of(candidate)
+        return not (source and name.startswith(source) and name[len(source):len(source) + 1] in SOURCE_JOINERS)
+
+    return sorted(close, key=elsewhere)[:3]  # a stable sort: within each group, closest first
 
 
 class ToolSet:
@@ -112,11 +131,10 @@ class ToolSet:
         return f"this server served '{name}' until its manifest changed: {find} what it serves now"
 
     def _close_names(self, name: str, principal: Principal | None) -> list[str]:
-        """Up to 3 served names close to `name` (`SUGGEST_CUTOFF`), none hidden from `principal`."""
+        """Up to 3 served names close to `name` (`near_names`), none hidden from `principal`."""
         hidden = self.gate.hidden(principal) if self.gate is not None else frozenset()
-        import difflib  # only for a typo's hint: not on every start
-        return difflib.get_close_matches(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
-                                         n=3, cutoff=SUGGEST_CUTOFF)
+        return near_names(name, [n for n in [*self.extra, *self.tools] if n not in hidden],
+                          lambda n: tool.source if (tool := self.tools.get(n)) is not None else None)
 
     def _unknown_message(self, name: str, principal: Principal | None = None, *,
                         list_hint: str | None = None, close: list[str] | None = None) -> str:

@@ -39,6 +39,7 @@ class OpenAPIRunningSource:
         self._tls = tls  # from the source's `tls:` (None: the default trust, outbound/tls.py)
         self.fingerprint = ""
         self._operations: list[Operation] = []
+        self.left_out: frozenset[str] = frozenset()  # override keys `include`/`exclude` leave out (`RunningSource`)
         self._config = config
         self._retries = retries
         self._upstream: HttpUpstream | None = None
@@ -118,6 +119,7 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     if tls is None:  # the default trust: checked now that the API's scheme is known
         tls_context(config, ctx.base_dir, https, ("base_url",) if config.base_url else ())
     source = OpenAPIRunningSource(ctx.name, config, retries, files, tls)
+    source.left_out = compiled.left_out
     if document.shapes_pending:
         source.track(document)
     slashes = frozenset(config.path_slashes)

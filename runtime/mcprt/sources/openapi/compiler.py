@@ -80,12 +80,18 @@ class CompiledOpenAPI:
     # the manifest's own mistakes the compile found, (path below the source, message): `server_variables`
     # a server does not declare or allow (servers.variable_problems); the source refuses to open with them
     config_problems: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    # the override keys (operationId, `METHOD /path`, tool name) of the operations `include`/`exclude` leave
+    # out: an override naming one is expected there, one naming no key at all names a gone operation
+    # (`toolset.build._unmatched_overrides`)
+    left_out: frozenset[str] = frozenset()
 
 
-def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError]) -> int:
+def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], skipped: list[SpecError],
+                     keys: set[str]) -> int:
     """The warnings and skipped elements of operations that could not be read, added to `warnings` and
     `skipped` for those `include`/`exclude` serve (matched by what could be read of them: operationId,
-    method, path, tags); the number left out, whose problems never become the document's error."""
+    method, path, tags); the number left out, whose problems never become the document's error. The keys
+    of those left out are added to `keys`."""
     left_out = 0
     for unread in model.unread:
         key = unread.operation_id or f"{unread.method} {unread.path}"
@@ -96,6 +102,7 @@ def _unread_warnings(model: Any, config: OpenAPISource, warnings: list[str], ski
             skipped.extend(unread.skipped)
         else:
             left_out += 1
+            keys.update((key, f"{unread.method} {unread.path}"))
     return left_out
 
 
@@ -271,7 +278,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
 
     skipped: list[SpecError] = list(model.skipped)
     notes: list[str] = []
-    left_out_with_problems = _unread_warnings(model, config, warnings, skipped)
+    left_out_keys: set[str] = set()
+    left_out_with_problems = _unread_warnings(model, config, warnings, skipped, left_out_keys)
     seen_ids: dict[str, str] = {}
     compiled: list[CompiledOperation] = []
     server_urls: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct list (`servers`)
@@ -297,6 +305,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
         )
         if not selected(config.include, config.exclude, key, name, meta):
             left_out_with_problems += bool(op.warnings)
+            left_out_keys.update((key, f"{op.method} {op.path}", name))
             continue
         warnings.extend(op.warnings)
         skipped.extend(op.skipped)
@@ -365,7 +374,8 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
                 if compiled and not config.base_url else [])
     return CompiledOpenAPI(compiled, schemes, warnings, model.title, model.version, notes=notes,
                            api_base=_document_base(doc_servers, config, doc.uri, label), config_problems=problems,
-                           scopes={name: tuple(wanted) for name, wanted in scopes.items()})
+                           scopes={name: tuple(wanted) for name, wanted in scopes.items()},
+                           left_out=frozenset(left_out_keys))
 
 
 def _document_base(servers: list[ServerSpec], config: OpenAPISource, doc_uri: str, label: str) -> str | None:
