@@ -155,6 +155,9 @@ def _workspace(template: Path, where: Path) -> Path:
 
 _TIMES = re.compile(r"\b\d\d:\d\d:\d\d\b|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?|\b\d+(\.\d+)? ?(ms|s)\b|(?<=latency_ms=)[\d.]+")
 
+# a call's log line carries its call id, and may carry a session and trace/span ids: new in every run
+_IDS = re.compile(r"\b(call=|session=|trace_id=|span_id=)[0-9a-f]+\b")
+
 
 def _normal(text: str, *folders: Path, url: str = "") -> str:
     """`text` with what differs between any two runs made alike: the run's folder, a server's port, times."""
@@ -162,7 +165,7 @@ def _normal(text: str, *folders: Path, url: str = "") -> str:
         text = text.replace(str(folder.resolve()), "<WS>").replace(str(folder), "<WS>")
     if url:
         text = text.replace(url, "<URL>")
-    return _TIMES.sub("<TIME>", text)
+    return _IDS.sub(r"\1<ID>", _TIMES.sub("<TIME>", text))
 
 
 def _both(template: Path, tmp_path: Path, args: tuple[str, ...], below: str = "",
