@@ -394,7 +394,8 @@ def output_schema_note(typed: int, size: int, without: int) -> str | None:
     if not typed or without >= size:
         return None
     share = (size - without) / size
-    return (f"{typed} {noun(typed, 'tool')} declare an outputSchema (the shape of what its prune keeps): "
+    verb = "declares" if typed == 1 else "declare"
+    return (f"{typed} {noun(typed, 'tool')} {verb} an outputSchema (the shape of what its prune keeps): "
             f"{size - without:,} of the {size:,} bytes ({share:.0%}); `output_schema: false` on the source (or on "
             f"one tool) leaves them out: {without:,} bytes.")
 
