@@ -45,14 +45,14 @@ async def test_every_http_stderr_line_is_json(tmp_path: Path) -> None:
             manifest.write_text(manifest.read_text() + "oops: [\n")  # a broken save: its errors are logged
             up.signal(signal.SIGHUP)
             up.wait_log("reload failed")
-            up.wait_log("cannot open the audit log")
+            up.wait_log("audit log not writable")
             assert up.stop() == 0
             records = _json_lines(up.stderr)
     banner = records[0]
     assert banner["msg"].startswith("mcprt ") and banner["url"] == up.url, banner
     assert banner["level"] == "info" and banner["transport"] == "http" and banner["tools"] == 2
     assert banner["server"] == "pets-ops" and banner["ts"].endswith("Z")
-    audit = next(r for r in records if r["msg"] == "cannot open the audit log")
+    audit = next(r for r in records if r["msg"].startswith("audit log not writable"))
     assert audit["level"] == "error" and audit["path"].endswith("audit.jsonl"), audit
     assert any(r["msg"] == "call" and r["tool"] == "list_pets" for r in records)
     assert ALICE_TOKEN not in "".join(up.stderr)

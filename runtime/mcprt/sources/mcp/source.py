@@ -75,7 +75,7 @@ from .call_clock import CallClock
 from .relay import Relay
 from .request_meta import forwarded_meta
 from .url_asks import COMPLETIONS, url_asks_of_error
-from .vetting import NOT_A_RESPONSE, complainer
+from .vetting import complainer, is_stand_in
 from .wellformed import shown
 
 BACKOFF_CAP = 30.0
@@ -390,8 +390,8 @@ class McpServerSource:
             # them: configured secrets, URL and literal credentials out (scrubbing.errors: one rule for both)
             message, data = self._refused(exc, context.peer)
             refused = f"{context.tool}: server '{self.name}' refused the call: {message}"
-            if exc.code == types.INTERNAL_ERROR and exc.message == NOT_A_RESPONSE:
-                raise ToolCallError(refused) from None  # vetting.py's stand-in for a malformed answer: no error it sent
+            if is_stand_in(exc.code, exc.message):
+                raise ToolCallError(refused) from None  # mcprt's stand-in for a malformed or oversized answer
             raise UpstreamRefused(refused, exc.code, message, data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")

@@ -23,7 +23,7 @@ import mcp_types as types
 from mcp.shared.message import SessionMessage
 
 from .lines import LineSplitter, Oversized
-from .vetting import NOT_A_RESPONSE
+from .vetting import NOT_A_RESPONSE, OVERSIZED
 from .process import REAPER, end_group
 
 STDIN_CLOSE_GRACE = 1.0  # a well-behaved server exits by itself once its stdin closes
@@ -179,7 +179,7 @@ def _too_big(line: Oversized, limit: int, log: logging.Logger) -> SessionMessage
         return None
     error = {"jsonrpc": "2.0", "id": line.request_id, "error": {
         "code": -32603, "message": f"the server's answer was {line.size:,} bytes, over mcprt's limit of {limit:,} "
-                                   "bytes per message (MCPRT_MAX_MESSAGE_BYTES); ask for less"}}
+                                   f"{OVERSIZED}"}}
     return SessionMessage(types.jsonrpc_message_adapter.validate_python(error, by_name=False))
 
 

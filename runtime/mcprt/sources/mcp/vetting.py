@@ -45,6 +45,15 @@ PROTOCOL_VERSION_META = "io.modelcontextprotocol/protocolVersion"  # 2026-07-28 
 _MAX_PENDING = 10_000  # requests remembered while unanswered (a timed-out one may never be)
 _SDK_PARSE_FAILURES = ("Failed to parse JSON response", "Failed to parse SSE message")
 NOT_A_RESPONSE = "the server's answer was not a valid JSON-RPC response (its `result` must be an object)"
+# The end of stdio.py's stand-in answer for a message over MCPRT_MAX_MESSAGE_BYTES: like NOT_A_RESPONSE, an
+# error mcprt made in the server's place (a tool error for the model), never one the server sent to relay.
+OVERSIZED = "bytes per message (MCPRT_MAX_MESSAGE_BYTES); ask for less"
+
+
+def is_stand_in(code: int, message: str) -> bool:
+    """Whether an error answer is one mcprt made in the server's place (a malformed or oversized answer) rather
+    than the server's own JSON-RPC error (which is relayed as sent, `server/upstream_errors.py`)."""
+    return code == types.INTERNAL_ERROR and (message == NOT_A_RESPONSE or message.endswith(OVERSIZED))
 
 
 def _without_sdk_parse_traceback(record: logging.LogRecord) -> bool:

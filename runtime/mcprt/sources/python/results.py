@@ -26,7 +26,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
-from ...outbound.decoding import non_finite, non_finite_message
 from .raised import exception_message, exception_text
 from .signature import validation_problems
 
@@ -81,6 +80,9 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
     try:
         encoded = _ENCODE(plain)
     except ValueError:  # allow_nan=False: a nan or infinity somewhere in it
+        # imported here: validating a python manifest must not load the HTTP executor (`outbound`)
+        from ...outbound.decoding import non_finite, non_finite_message
+
         where = next(non_finite(plain, "result"), "result")
         return _error(non_finite_message("the function returned", where) + "; return None or a string for it instead")
     return UpstreamResult(kind="json", body=plain, raw_bytes=len(encoded.encode("utf-8")))
