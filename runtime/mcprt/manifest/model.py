@@ -706,6 +706,20 @@ class PythonSource(SourceBase):
     )
 
 
+# The liveness check of a proxied MCP server, the same for `command:` and `url:` sources.
+_PING_EVERY = Field(
+    15.0, ge=0,
+    description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
+    "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
+    "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
+    "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
+    "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
+    "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
+    "notification). 0: no liveness check.",
+)
+_PING_TIMEOUT = Field(5.0, description="How long a liveness `ping` may take before the server is taken as hung.")
+
+
 class CommandSource(SourceBase):
     """Tools proxied from an MCP server started as a subprocess (stdio)."""
 
@@ -722,18 +736,8 @@ class CommandSource(SourceBase):
         "HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, TZ, TMPDIR, DOCKER_HOST."))
     cwd: str | None = Field(None, description="Working directory, relative to the manifest.")
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
-    ping_every: DurationOrZero = Field(
-        15.0, ge=0,
-        description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
-        "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
-        "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
-        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
-        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
-        "notification). 0: no liveness check.",
-    )
-    ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
-                                   "taken as hung.")
+    ping_every: DurationOrZero = _PING_EVERY
+    ping_timeout: Duration = _PING_TIMEOUT
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
@@ -752,18 +756,8 @@ class UrlSource(SourceBase):
                                     "server (as an OpenAPI source's `tls`; not its token requests, which keep the "
                                     "default trust).")
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")
-    ping_every: DurationOrZero = Field(
-        15.0, ge=0,
-        description="Liveness check: how often a connected server is sent an MCP `ping` (a `tools/list` on a "
-        "2026-07-28 connection, which has no ping); a call that times out sends one at once. A server that does not "
-        "answer within `ping_timeout` is taken as hung (a frozen process answers nothing): the source shows "
-        "`restarting` and is restarted like a server that exited. While any of its calls is still out (inside its "
-        "timeout), a server that works one request at a time may just be busy: it is taken as hung only after 3 "
-        "checks in a row went unanswered with nothing at all heard from it since the first (no answer, progress or "
-        "notification). 0: no liveness check.",
-    )
-    ping_timeout: Duration = Field(5.0, description="How long a liveness `ping` may take before the server is "
-                                   "taken as hung.")
+    ping_every: DurationOrZero = _PING_EVERY
+    ping_timeout: Duration = _PING_TIMEOUT
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
