@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -34,7 +35,7 @@ from tests.identity.oauth_support import (
     unverified,
     upstream_app,
 )
-from tests.support.oidc import AuthServer, auth_server, authorization_response, oidc_provider_modules
+from tests.support.oidc import WEBAPP_REDIRECT, AuthServer, auth_server, authorization_response, oidc_provider_modules
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
@@ -695,3 +696,137 @@ async def test_an_approval_given_for_one_clients_call_does_not_run_it_through_an
     assert await echo_result(world, desk) == (False, await echo_as(world, desk))  # approved: it runs
     other = await echo_result(world, tray)
     assert other[0] and "needs human approval" in other[1] and desk_id not in other[1], other
+
+
+# --- step-up: a tool needing a scope the token lacks (MCP authorization 2025-11-25, "Scope Challenge Handling") --
+
+STEP_UP_POLICY = """\
+policy:
+  default: allow
+  rules:
+    - {match: {tools: [echo], scopes: [mcp:admin]}, action: allow, name: admins}
+    - {match: {tools: [echo]}, action: deny, reason: echo is for admins}
+    - {match: {tools: [whoami]}, action: deny, reason: nobody may ask}
+"""
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["stateful", "stateless"])
+def stepped(request: pytest.FixtureRequest, idp: AuthServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """The world whose `echo` needs `mcp:admin` on top of the required `mcp:tools`; `whoami` is denied to
+    everyone (no scope would help). An audit log records the decisions."""
+    folder = tmp_path_factory.mktemp("oauth-step-up")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=request.param)
+        text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        manifest.write_text(text + STEP_UP_POLICY)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+def session_post(world: World, token: str, body: dict[str, Any]) -> httpx.Response:
+    """`body` POSTed as a client would: inside an initialized session where the server keeps them."""
+    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}", "mcp-protocol-version": "2025-06-18"}
+    opened = httpx.post(world.up.url, json=INITIALIZE, headers=headers, timeout=30)
+    assert opened.status_code == 200, opened.text
+    if session := opened.headers.get("mcp-session-id"):
+        headers["mcp-session-id"] = session
+        httpx.post(world.up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers,
+                   timeout=30)
+    return httpx.post(world.up.url, json=body, headers=headers, timeout=30)
+
+
+def test_the_metadata_advertises_the_scopes_a_policy_asks_for(stepped: tuple[World, Path]) -> None:
+    # the trial: `scopes_supported` listed only the required scopes, so no client could discover mcp:admin
+    world, _ = stepped
+    document = httpx.get(f"{world.up.base}/.well-known/oauth-protected-resource/mcp", timeout=10).json()
+    assert document["scopes_supported"] == ["mcp:tools", "mcp:admin"]
+
+
+def test_a_call_refused_only_for_a_missing_scope_gets_the_scope_challenge(stepped: tuple[World, Path]) -> None:
+    world, audit = stepped
+    token = world.idp.client_credentials(world.resource)  # mcp:tools only
+    call = {**CALL, "id": 7}
+    response = session_post(world, token, call)
+    assert response.status_code == 403, response.text
+    metadata = f"{world.up.base}/.well-known/oauth-protected-resource/mcp"
+    assert response.headers["www-authenticate"] == (
+        f'Bearer resource_metadata="{metadata}", error="insufficient_scope", error_description="echo: it needs the '
+        'OAuth scope mcp:admin, which this access token lacks", scope="mcp:tools mcp:admin"')
+    answer = response.json()
+    assert answer["id"] == 7 and answer["error"]["data"] == {"reason": "insufficient_scope",
+                                                             "scope": "mcp:tools mcp:admin"}
+    [record] = [r for r in decision_records(audit, "rules[1]") if r["principal"] == "svc"]
+    assert record["action"] == "deny" and record["reason"] == (
+        "insufficient scope: it needs the OAuth scope mcp:admin, which this access token lacks")
+    world.up.wait_log("rejected request: insufficient scope")
+    [line] = [l for l in world.up.log().splitlines() if "rejected request: insufficient scope" in l]
+    # the trial's fault 8: the line names who was refused, for what
+    assert "tool=echo" in line and 'required="mcp:tools mcp:admin"' in line, line
+    assert "principal=svc" in line and "client_id=svc" in line, line
+    # with the scope the same call runs
+    stepped_up = world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin")
+    again = session_post(world, stepped_up, call)
+    assert again.status_code == 200 and "oauth|svc|svc|" in again.text, again.text
+
+
+async def test_a_refusal_no_scope_would_lift_stays_a_tool_error(stepped: tuple[World, Path]) -> None:
+    world, _ = stepped
+    admin = world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin")
+    async with http_client(world.up.url, token=admin) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error and text_of(result) == "whoami was refused by policy: nobody may ask", text_of(result)
+    # a static token has no scopes to step up to: its refusal is the policy's tool error, without scope advice
+    async with http_client(world.up.url, token=CI_TOKEN) as client:
+        result = await client.call_tool("echo", {"text": "hi"})
+    assert result.is_error and text_of(result) == "echo was refused by policy: echo is for admins", text_of(result)
+
+
+async def test_the_sdk_oauth_client_steps_up_and_the_call_then_succeeds(stepped: tuple[World, Path]) -> None:
+    """The SDK's OAuthClientProvider against oidc-provider: the first sign-in asks for the 401's scope
+    (mcp:tools), `echo` answers 403 insufficient_scope, the SDK signs in again asking for the challenge's
+    scope, and the retried call runs with a token carrying mcp:admin.
+
+    The client is pre-registered (`webapp`): oidc-provider limits a dynamically registered client to the
+    scopes it registered with, and the SDK registers with the first challenge's scope, so that AS would
+    refuse any step-up of such a client (`invalid_scope`) — the README says so."""
+    import anyio
+    from mcp import Client
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+    from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
+
+    world, _ = stepped
+    callback = WEBAPP_REDIRECT
+    asked: list[str] = []
+    answered: dict[str, str] = {}
+
+    async def redirect(url: str) -> None:
+        asked.append(parse_qs(urlsplit(url).query)["scope"][0])
+        answered.update(await anyio.to_thread.run_sync(authorization_response, url, callback, "ivy"))
+
+    async def back() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=answered["code"], state=answered.get("state"), iss=answered.get("iss"))
+
+    storage = MemoryStorage()
+    storage.client_info = OAuthClientInformationFull(
+        client_id="webapp", client_secret="webapp-secret", redirect_uris=[WEBAPP_REDIRECT],
+        grant_types=["authorization_code"], response_types=["code"], token_endpoint_auth_method="client_secret_basic")
+    provider = OAuthClientProvider(
+        world.up.url,
+        OAuthClientMetadata(client_name="mcprt step-up", redirect_uris=[WEBAPP_REDIRECT],
+                            grant_types=["authorization_code"], response_types=["code"]),
+        storage, redirect_handler=redirect, callback_handler=back,
+    )
+    async with create_mcp_http_client(auth=provider) as http:
+        async with Client(streamable_http_client(world.up.url, http_client=http), mode="legacy") as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            assert "echo" in tools
+            result = await client.call_tool("echo", {"text": "hi"})
+    assert not result.is_error, text_of(result)
+    assert text_of(result).startswith("oauth|ivy|webapp|"), text_of(result)
+    assert asked == ["mcp:tools", "mcp:tools mcp:admin"]
+    assert set(unverified(storage.tokens.access_token)["scope"].split()) >= {"mcp:tools", "mcp:admin"}

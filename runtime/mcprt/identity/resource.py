@@ -13,6 +13,7 @@ endpoint's URL as the client reached it: the Host header has passed the guard's 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -100,8 +101,10 @@ class ResourceServer:
         Selection Strategy" (servers SHOULD include it; clients use it before `scopes_supported`)."""
         return list(self.config.scopes)
 
-    def metadata(self, resource: str) -> dict[str, Any]:
-        """Protected Resource Metadata (RFC 9728 §2); `resource` is its only required member."""
+    def metadata(self, resource: str, policy_scopes: Iterable[str] = ()) -> dict[str, Any]:
+        """Protected Resource Metadata (RFC 9728 §2); `resource` is its only required member.
+        `scopes_supported`: the required `scopes`, then `policy_scopes` (those a policy rule asks for, to
+        which a client may have to step up: MCP authorization 2025-11-25, "Scope Challenge Handling")."""
         document: dict[str, Any] = {
             "resource": resource,
             "authorization_servers": [self.config.issuer],
@@ -111,8 +114,9 @@ class ResourceServer:
             # the access-token algorithms it accepts (`algorithms`) are the authorization server's
             # business (its `id_token`/JWT metadata), not something a client must be told here.
         }
-        if self.config.scopes:
-            document["scopes_supported"] = list(self.config.scopes)
+        supported = list(dict.fromkeys([*self.config.scopes, *policy_scopes]))
+        if supported:
+            document["scopes_supported"] = supported
         if self.config.resource_name:
             document["resource_name"] = self.config.resource_name
         return document

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
@@ -99,6 +99,28 @@ def _noting(decision: Decision, skipped: list[str]) -> Decision:
     return Decision(decision.action, decision.rule, reason, decision.approvals)
 
 
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """A call refused only for a missing scope (`PolicyGate.step_up`): the scope to ask for, every
+    scope that would do, and the refusal itself."""
+
+    scope: str
+    alternatives: tuple[str, ...]
+    decision: Decision
+
+    def needed(self, principal: Principal) -> list[str]:
+        """The `scope=` of the challenge: the scopes the token holds plus the one it lacks (MCP
+        authorization 2025-11-25, "Scope Challenge Handling": include the scopes already granted, so a
+        client stepping up does not lose them)."""
+        return [*sorted(principal.scopes), self.scope]
+
+    def explained(self) -> str:
+        """Why, for a tool error or a challenge's description: the scope(s) that would admit the call."""
+        if len(self.alternatives) == 1:
+            return f"it needs the OAuth scope {self.scope}, which this access token lacks"
+        return f"it needs one of the OAuth scopes {', '.join(self.alternatives)}, which this access token lacks"
+
+
 class RateLimited(PolicyDenied):
     """A rate limit refused the call; `retry_after` says in how many seconds a token is back."""
 
@@ -177,6 +199,33 @@ class PolicyGate:
                 return _noting(Decision(rule.action, rule.label, rule.reason, rule.approvals), skipped)
         return _noting(Decision(self.policy.default, "default", self.policy.default_reason), skipped)
 
+    @property
+    def scopes(self) -> list[str]:
+        """Every scope a rule's `match.scopes` names, in the order the rules name them: what a token
+        may need beyond `server.auth.oauth.scopes`, so the Protected Resource Metadata advertises them
+        (`scopes_supported`, RFC 9728 §2) and a client can discover them."""
+        return list(dict.fromkeys(s for rule in self.policy.rules for s in rule.match.scopes))
+
+    def step_up(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> StepUp | None:
+        """What the calling OAuth principal lacks when this call is refused ONLY for a missing scope: a
+        rule's `deny` (or the default's) decides the call, and holding one scope more some `allow` rule
+        names would make the decision `allow`. None otherwise: another kind of caller (a static token
+        gets no scopes), a call allowed, hidden, or sent for approval, or one no scope would admit.
+
+        `StepUp.scope` is the first such scope in rule order (the least a client must ask for);
+        `alternatives` every scope that would do. MCP authorization 2025-11-25, "Scope Challenge
+        Handling": the HTTP transport answers such a call with 403 `insufficient_scope` (`server.step_up`)."""
+        if principal is None or principal.kind != "oauth":
+            return None
+        decision = self.decide(tool, principal, arguments)
+        if decision.action != "deny":
+            return None
+        offered = dict.fromkeys(s for rule in self.rules_for(tool) if rule.action == "allow"
+                                for s in rule.match.scopes if s not in principal.scopes)
+        enough = [s for s in offered
+                  if self.decide(tool, replace(principal, scopes=principal.scopes | {s}), arguments).action == "allow"]
+        return StepUp(enough[0], tuple(enough), decision) if enough else None
+
     def hidden(self, principal: Principal | None) -> frozenset[str]:
         """Tools not listed for `principal`: those whose first rule matching (tool, principal) — rules
         with `when` aside, there are no arguments at listing time — is `hide`."""
@@ -225,7 +274,12 @@ class PolicyGate:
         decision = self.decide(tool, principal, completed)
         if decision.action == "deny":
             self.publish("deny", tool, context, rule=decision.rule, reason=decision.reason)
-            raise PolicyDenied(f"{tool.name} was refused by policy: {decision.reason or 'not allowed'}")
+            lacking = self.step_up(tool, principal, completed)
+            # Where no HTTP status can be sent (stdio, a task's run, discovery's `call_tool`, a batch) the
+            # step-up is said in words a model or its app can act on: which scope, and how to get it.
+            extra = (f"; {lacking.explained()}: sign in again asking the authorization server for scope "
+                     f"\"{' '.join(lacking.needed(principal))}\"") if lacking is not None else ""
+            raise PolicyDenied(f"{tool.name} was refused by policy: {decision.reason or 'not allowed'}{extra}")
         if decision.action == "hide":  # reached only when a caller bypassed listing (e.g. an old name)
             self.publish("hidden", tool, context, rule=decision.rule)
             raise PolicyDenied(f"unknown tool '{tool.name}'", action="hidden")

@@ -38,6 +38,7 @@ from .post_headers import check_post_headers
 from .resume import ignore_unreplayable_resumes
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
+from .step_up import challenge_scope_steps
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
@@ -110,7 +111,7 @@ def build_http_app(
     sessions = session_limits(http)
     routes = [Route(HEALTH_PATH, healthz, methods=["GET"]), Route(READY_PATH, readyz, methods=["GET"])]
     if resource_server is not None:
-        routes += [Route(path, protected_resource_metadata(resource_server), methods=["GET"])
+        routes += [Route(path, protected_resource_metadata(resource_server, holder), methods=["GET"])
                    for path in metadata_paths]
     app = server.streamable_http_app(
         streamable_http_path=options.path,
@@ -147,6 +148,8 @@ def build_http_app(
         answer_modern_lean(manager, holder)
     # first of all: a session's request (or an initialize) with a version its era does not know
     check_session_versions(manager, sessions=not options.stateless)
+    if resource_server is not None:  # before that: a call refused only for a missing scope gets the scope challenge
+        challenge_scope_steps(manager, holder, resource_server)
     # the SDK's refusals without a body (2026-07-28: non-POST 405, a listen's 406) get a JSON-RPC error body
     fill_empty_refusals(manager)
     # a GET's Last-Event-ID with no events kept: a fresh stream (the SDK answered 500)
@@ -191,13 +194,17 @@ def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | N
     return ResourceServer(config.auth.oauth, path)
 
 
-def protected_resource_metadata(resource_server: ResourceServer) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """The RFC 9728 §3.2 answer: the metadata as JSON, readable by browser-based clients (CORS)."""
+def protected_resource_metadata(resource_server: ResourceServer,
+                                holder: ToolSetHolder | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The RFC 9728 §3.2 answer: the metadata as JSON, readable by browser-based clients (CORS).
+    `scopes_supported` holds the required scopes and, from the tool set served now (`holder`), every
+    scope a policy rule names: the scopes a client may be asked to step up to (`step_up`)."""
 
     async def metadata(request: Request) -> JSONResponse:
         resource = resource_server.resource(request.url.scheme, request.headers.get("host"))
+        gate = holder.current.gate if holder is not None else None
         return JSONResponse(
-            resource_server.metadata(resource),
+            resource_server.metadata(resource, getattr(gate, "scopes", ())),
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=3600"},
         )
 
