@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from mcprt.errors import ToolCallError, UpstreamError
 from mcprt.identity.principal import Principal, SubjectToken
 from mcprt.manifest.model import OutboundAuth
 from mcprt.outbound import BuiltRequest, HttpUpstream
+from mcprt.outbound.credentials import claim_header_value
 from mcprt.contracts import CallContext
 
 
@@ -109,9 +111,77 @@ async def test_claims_travel_in_headers_that_nothing_else_can_set(upstream: Upst
     forged = [("X-User-Email", "mallory@example.com")]  # e.g. a header parameter the model filled in
     seen = (await http.send(get(upstream.url("/echo"), forged), ctx(alice))).body["headers"]
     assert seen["x-user-email"] == "alice@example.com"
-    assert seen["x-user-groups"] == "admins, dev"
-    assert seen["x-user-name"] == "Zo%C3%AB%0D%0AX-Evil: 1"  # no header injection, no raw non-ASCII
+    assert seen["x-user-groups"] == "admins,dev"
+    assert seen["x-user-name"] == "Zo%C3%AB%0D%0AX-Evil:%201"  # no header injection, no raw non-ASCII
     assert "x-evil" not in seen
+
+
+def decoded(header: str) -> list[str]:
+    """What an upstream reads from a `forward_claims` header, as the README tells it to."""
+    return [unquote(item) for item in header.split(",")] if header else []
+
+
+# Each row: claim values two trials sent that reached the upstream as one header value (trial tenant, fault 2;
+# trial oauth, fault 4), and must not.
+COLLIDED = [
+    ("jürgen@example.com", "j%C3%BCrgen@example.com"),
+    ("acéme", "ac%C3%A9me"),
+    ("zoë@example.com", "zo%C3%AB@example.com"),
+    (["acme", "globex"], "acme, globex"),
+    (["acme", "globex"], ["acme, globex"]),
+    (["eng", "admins"], ["eng, admins"]),
+    (["a,b"], ["a", "b"]),
+    ("100%", "100%25"),
+    ([], [" "]),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), COLLIDED, ids=[repr(pair) for pair in COLLIDED])
+async def test_different_claim_values_reach_the_upstream_as_different_headers(
+        upstream: Upstream, make: Any, one: Any, other: Any) -> None:
+    http = make(OutboundAuth.model_validate({"forward_claims": {"X-Tenant": "tenant"}}))
+    seen = []
+    for value in (one, other):
+        body = (await http.send(get(upstream.url("/echo")), ctx(user("u", tenant=value)))).body
+        seen.append(body["headers"]["x-tenant"])
+        # decoding gives back the value (a string is a one-item list)
+        assert decoded(seen[-1]) == (value if isinstance(value, list) else [value])
+    assert seen[0] != seen[1]
+
+
+@pytest.mark.parametrize(("value", "header"), [
+    ("alice@example.com", "alice@example.com"),
+    ("urn:example:user:42", "urn:example:user:42"),
+    ("auth0|5f1e", "auth0%7C5f1e"),
+    ("a+b c", "a%2Bb%20c"),
+    (["acme", "globex"], "acme,globex"),
+    ([], ""),
+    (42, "42"),
+    (True, "true"),
+    ([1, "x"], "1,x"),
+    ("x@example.com\r\nX-Evil: 1", "x@example.com%0D%0AX-Evil:%201"),
+])
+def test_claim_header_values_are_as_documented(value: Any, header: str) -> None:
+    assert claim_header_value(value) == header
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("", "it is an empty string"),
+    (["a", ""], "it holds an empty string"),
+    ({"org": "acme"}, "it is an object, which a header cannot carry item by item"),
+    (["a", ["b"]], "it holds a list inside a list, which a header cannot carry item by item"),
+    (["a", None], "it holds null"),
+])
+async def test_a_claim_that_cannot_be_sent_faithfully_is_refused_before_anything_is_sent(
+        upstream: Upstream, make: Any, value: Any, why: str) -> None:
+    http = make(OutboundAuth.model_validate({"forward_claims": {"X-Tenant": "tenant"}}))
+    with pytest.raises(ToolCallError) as caught:
+        await http.send(get(upstream.url("/echo")), ctx(user("bob", tenant=value)))
+    assert str(caught.value) == (f"this tool sends the caller's 'tenant' claim upstream in X-Tenant (forward_claims), "
+                                 f"but the value 'bob' (oauth) has cannot be sent faithfully: {why}; nothing was sent")
+    assert caught.value.reason == f"forward_claims: claim 'tenant': {why}"
+    assert not isinstance(caught.value, UpstreamError)
+    assert not upstream.recorder.hits
 
 
 async def test_a_caller_without_the_claim_is_refused(upstream: Upstream, make: Any) -> None:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
@@ -64,7 +65,8 @@ def upstream_app(state: Upstream) -> Starlette:
         claims = await verified_claims(state, str(form.get("subject_token", "")))
         if claims is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        issued = f"exchanged-{claims['sub']}-{next(state.counter)}"
+        # a token is ASCII (RFC 6750 §2.1 b64token), whatever the user is called (`zoë`)
+        issued = f"exchanged-{quote(claims['sub'], safe='')}-{next(state.counter)}"
         state.issued[issued] = claims["sub"]
         state.exchanges.append({k: str(v) for k, v in form.items()})
         return JSONResponse({"access_token": issued, "issued_token_type": ACCESS_TOKEN_TYPE,

@@ -225,6 +225,23 @@ async def test_upstream_sees_an_exchanged_token_per_user_never_the_callers(world
         assert not any(alice in value or bob in value for value in request.values())
 
 
+async def test_forwarded_claims_of_two_users_never_reach_the_upstream_alike(world: World) -> None:
+    """The trials' users `zoë` and `zo%C3%AB` (e-mails zoë@… and zo%C3%AB@…) reached the upstream as one
+    X-User-Email; each item is percent-encoded, `%` included, so the upstream tells them apart and decodes
+    each back (`urllib.parse.unquote`, as the README says)."""
+    from urllib.parse import unquote
+
+    sent = []
+    for user in ("zoë", "zo%C3%AB"):
+        token = world.idp.user_token(world.resource, user=user)
+        async with http_client(world.up.url, token=token) as client:
+            result = await client.call_tool("whoami", {})
+        assert not result.is_error, text_of(result)
+        sent.append(result.structured_content["email"])
+        assert unquote(sent[-1]) == f"{user}@example.com"
+    assert sent == ["zo%C3%AB@example.com", "zo%25C3%25AB@example.com"]
+
+
 async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world: World) -> None:
     world.upstream.api_requests.clear()
     async with http_client(world.up.url, token=CI_TOKEN) as client:

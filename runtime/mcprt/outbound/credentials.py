@@ -159,36 +159,76 @@ def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
     return None  # `forward_claims` alone: headers only (see claim_headers)
 
 
+# What an item of a `forward_claims` header keeps as it is: RFC 3986 §2.3's unreserved characters plus `@`
+# and `:` (e-mail addresses, URNs and issuer-style subjects stay readable). Everything else — `%` and `,` first
+# of all — is percent-encoded from UTF-8, so the encoding is injective (`claim_header_value`).
+CLAIM_SAFE = "-._~@:"
+
+
 def claim_headers(forward: Mapping[str, str], principal: Principal | None) -> list[tuple[str, str]]:
-    """`forward_claims` ({header: claim}) filled from the caller's token claims.
+    """`forward_claims` ({header: claim}) filled from the caller's token claims (`claim_header_value`).
 
     A caller without one of the claims is refused (ToolCallError) rather than sent without it: an
-    upstream that trusts the header must never see a request that merely lacks it. Lists become
-    comma-separated values (RFC 9110 §5.3), objects JSON; non-ASCII is percent-encoded.
+    upstream that trusts the header must never see a request that merely lacks it. So is a caller
+    whose claim cannot be sent faithfully (`UnsendableClaim`: an object, a nested list, an empty string).
     """
     claims = principal.claims if principal is not None else {}
     headers: list[tuple[str, str]] = []
     for header, claim in forward.items():
         value = claims.get(claim)
+        who = "an unidentified caller" if principal is None else f"'{principal.name}' ({principal.kind})"
         if value is None:
-            who = "an unidentified caller" if principal is None else f"'{principal.name}' ({principal.kind})"
             raise ToolCallError(
                 f"this tool sends the caller's '{claim}' claim upstream (forward_claims), but {who} has none; "
                 "call it with an OAuth access token that carries it"
             )
-        headers.append((header, _header_value(value)))
+        try:
+            headers.append((header, claim_header_value(value)))
+        except UnsendableClaim as exc:
+            refusal = ToolCallError(f"this tool sends the caller's '{claim}' claim upstream in {header} "
+                                    f"(forward_claims), but the value {who} has cannot be sent faithfully: {exc}; "
+                                    "nothing was sent")
+            refusal.reason = f"forward_claims: claim '{claim}': {exc}"  # said on the call's log line
+            raise refusal from None
     return headers
 
 
-def _header_value(value: Any) -> str:
-    if isinstance(value, list):
-        text = ", ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value)
-    elif isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    # Control characters (CR/LF) and non-ASCII cannot travel in a header as they are.
-    return quote(text, safe=" !\"#$&'()*+,-./:;<=>?@[]^_`{|}~") if not text.isascii() or not text.isprintable() else text
+class UnsendableClaim(ValueError):
+    """A claim value `forward_claims` cannot send faithfully; the message says what the value is."""
+
+
+def claim_header_value(value: Any) -> str:
+    """The header value `forward_claims` sends for a claim: a list of items joined by `,` (no space),
+    each item percent-encoded (RFC 3986 §2.1, UTF-8, upper-case hex) except for `CLAIM_SAFE` characters.
+
+    - a string is one item; a list is its items, in order (an empty list is the empty value); a number or
+      boolean is its JSON text (`42`, `true`), as an item or alone;
+    - so `%` and `,` inside an item are always `%25` and `%2C`, and no two different values give the same
+      header — but for the equalities this encoding means: a value and a one-item list holding it
+      (`"acme"` and `["acme"]`, as RFC 7519 §4.1.3 treats `aud`), and a number or boolean and the string
+      of its JSON text (`42` and `"42"`);
+    - an upstream decodes it by splitting on `,` and percent-decoding each item (`urllib.parse.unquote`,
+      `decodeURIComponent`, Go's `url.PathUnescape`); the empty value is the empty list.
+
+    Raises `UnsendableClaim` for a value that would not survive that: an object or a nested list (no item
+    form), an empty string (an empty item cannot be told from no item), null inside a list.
+    RFC 8941 structured-field strings were weighed: they cannot hold non-ASCII (only RFC 9651's display
+    strings can, which few upstream parsers read), while every language decodes percent-encoding."""
+    items = value if isinstance(value, list) else [value]
+    return ",".join(_claim_item(item, isinstance(value, list)) for item in items)
+
+
+def _claim_item(item: Any, in_list: bool) -> str:
+    if isinstance(item, bool) or isinstance(item, (int, float)):
+        return json.dumps(item)
+    if isinstance(item, str):
+        if not item:
+            raise UnsendableClaim("it holds an empty string" if in_list else "it is an empty string")
+        return quote(item, safe=CLAIM_SAFE)
+    if item is None:
+        raise UnsendableClaim("it holds null")
+    kind = "a list inside a list" if isinstance(item, list) else "an object"
+    raise UnsendableClaim(f"it {'holds' if in_list else 'is'} {kind}, which a header cannot carry item by item")
 
 
 def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str:
