@@ -34,6 +34,7 @@ class CompiledRule:
     action: str
     reason: str | None
     approvals: RuleApprovals | None = None
+    scopes: tuple[str, ...] = ()  # `match.scopes` in the manifest's order (the compiled match keeps a set)
 
 
 @dataclass(slots=True)
@@ -138,7 +139,7 @@ class PolicyGate:
         self.service = service
         self.tools = tools
         self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
-                                   r.approvals) for i, r in enumerate(policy.rules)]
+                                   r.approvals, tuple(r.match.scopes)) for i, r in enumerate(policy.rules)]
         self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
                                      l.limit[0], l.limit[1], identity, legacy)
                        for i, (l, identity, legacy) in enumerate(zip(policy.rate_limits, limit_identities(policy),
@@ -221,7 +222,7 @@ class PolicyGate:
         if decision.action != "deny":
             return None
         offered = dict.fromkeys(s for rule in self.rules_for(tool) if rule.action == "allow"
-                                for s in rule.match.scopes if s not in principal.scopes)
+                                for s in rule.scopes if s not in principal.scopes)
         enough = [s for s in offered
                   if self.decide(tool, replace(principal, scopes=principal.scopes | {s}), arguments).action == "allow"]
         return StepUp(enough[0], tuple(enough), decision) if enough else None
