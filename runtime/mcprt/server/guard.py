@@ -18,6 +18,8 @@ Checked in that order, before the MCP layer sees anything:
    required `scope=`, MCP authorization 2025-11-25, under OAuth);
    a valid token lacking a required scope gets 403 `insufficient_scope` (RFC 6750 §3.1); keys that
    cannot be fetched from the issuer get 503.
+   On the MCP endpoint, an origin `allowed_origins` lists gets CORS (`cors.py`): its preflight is answered
+   before this step (preflights carry no credentials), and every answer, 401/403 included, lets it read.
 4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
    limit on bodies without Content-Length while reading them.
 
@@ -52,6 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..identity.principal import ANONYMOUS, BEARER, Principal, attach, subject_clash
 from ..observability.log import log_event
 from .browser_login import COOKIE, PATHS, BrowserLogins
+from .cors import answer_preflight, is_preflight, with_cors
 from .field_values import trim_field_values
 from .options import is_wildcard
 
@@ -222,15 +225,22 @@ def origin_allowed(policy: GuardPolicy, origin: str | None, own: str | None = No
     """Whether a request with Origin `origin` may be served (see the module docstring, 2). `own`: the
     request's own origin, `scheme://Host` of a Host the guard accepted: a page this server served
     posting back to it (same origin, RFC 6454 §5) passes under whatever name clients reach it by."""
-    if origin is None or policy.any_origin:
+    if origin is None or cors_allowed(policy, origin):
         return True
-    normalized = _origin_key(origin)
-    said = _origin(normalized)
-    if normalized in policy.allowed_origins or (said is not None and said in policy.allowed_origins):
-        return True
+    said = _origin(_origin_key(origin))
     if said is None:
         return False
     return _is_loopback_name(urlsplit(said).hostname or "") or (own is not None and said == _origin(own))
+
+
+def cors_allowed(policy: GuardPolicy, origin: str) -> bool:
+    """Whether a page on `origin` may read the MCP endpoint's answers (`cors.py`): only an origin
+    `allowed_origins` lists (or any, with `*`) — not the loopback ones the Origin check lets send."""
+    if policy.any_origin:
+        return True
+    normalized = _origin_key(origin)
+    said = _origin(normalized)
+    return normalized in policy.allowed_origins or (said is not None and said in policy.allowed_origins)
 
 
 def token_accepted(policy: GuardPolicy, authorization: str | None) -> bool:
@@ -306,6 +316,17 @@ class HttpGuard:
         path = scope.get("path", "")
         open_path = path in self.policy.open_paths
         own_auth = path in self.policy.own_auth_paths
+        on_endpoint = self.mcp_path is not None and path.rstrip("/") == self.mcp_path
+        origin = headers.get("origin")
+        if on_endpoint and origin is not None and cors_allowed(self.policy, origin):
+            send = with_cors(send, origin)  # every answer, refusals included (cors.py)
+            if is_preflight(scope.get("method", ""), headers):
+                rejection = self._check_origin(headers, open_path, scope)  # the Host still counts
+                if rejection is not None:
+                    await _send_error(send, *rejection, jsonrpc=True)
+                    return
+                await answer_preflight(send, headers)  # no token: a preflight carries none (Fetch standard)
+                return
         rejection = self._check_origin(headers, open_path, scope)
         if rejection is None and not open_path and path not in self.policy.token_free_paths:
             refusal = await self._authenticate(headers, scope)
