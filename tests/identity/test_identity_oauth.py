@@ -801,7 +801,8 @@ async def test_a_refusal_no_scope_would_lift_stays_a_tool_error(stepped: tuple[W
     assert result.is_error and text_of(result) == "echo was refused by policy: echo is for admins", text_of(result)
 
 
-async def test_the_sdk_oauth_client_steps_up_and_the_call_then_succeeds(stepped: tuple[World, Path]) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_the_sdk_oauth_client_steps_up_and_the_call_then_succeeds(stepped: tuple[World, Path], mode: str) -> None:
     """The SDK's OAuthClientProvider against oidc-provider: the first sign-in asks for the 401's scope
     (mcp:tools), `echo` answers 403 insufficient_scope, the SDK signs in again asking for the challenge's
     scope, and the retried call runs with a token carrying mcp:admin.
@@ -839,7 +840,7 @@ async def test_the_sdk_oauth_client_steps_up_and_the_call_then_succeeds(stepped:
         storage, redirect_handler=redirect, callback_handler=back,
     )
     async with create_mcp_http_client(auth=provider) as http:
-        async with Client(streamable_http_client(world.up.url, http_client=http), mode="legacy") as client:
+        async with Client(streamable_http_client(world.up.url, http_client=http), mode=mode) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
             assert "echo" in tools
             result = await client.call_tool("echo", {"text": "hi"})
