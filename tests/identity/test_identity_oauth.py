@@ -737,15 +737,21 @@ def stepped(request: pytest.FixtureRequest, idp: AuthServer,
     with serve_app(upstream_app(state)) as base:
         manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base, stateless=request.param)
         text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        text = text.replace("  http: {stateless: ", f'  http: {{allowed_origins: ["{WEB_ORIGIN}"], stateless: ', 1)
         manifest.write_text(text + STEP_UP_POLICY)
         with mcprt_http(manifest, env=env()) as up:
             state.resource = up.url
             yield World(idp, state, up), folder / "audit.jsonl"
 
 
+WEB_ORIGIN = "https://agent.example"  # a browser-based client's origin (allowed_origins)
+
+
 def session_post(world: World, token: str, body: dict[str, Any]) -> httpx.Response:
-    """`body` POSTed as a client would: inside an initialized session where the server keeps them."""
-    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}", "mcp-protocol-version": "2025-06-18"}
+    """`body` POSTed as a browser-based client on WEB_ORIGIN would: inside an initialized session where
+    the server keeps them."""
+    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}", "mcp-protocol-version": "2025-06-18",
+               "origin": WEB_ORIGIN}
     opened = httpx.post(world.up.url, json=INITIALIZE, headers=headers, timeout=30)
     assert opened.status_code == 200, opened.text
     if session := opened.headers.get("mcp-session-id"):
@@ -772,6 +778,9 @@ def test_a_call_refused_only_for_a_missing_scope_gets_the_scope_challenge(steppe
     assert response.headers["www-authenticate"] == (
         f'Bearer resource_metadata="{metadata}", error="insufficient_scope", error_description="echo: it needs the '
         'OAuth scope mcp:admin, which this access token lacks", scope="mcp:tools mcp:admin"')
+    # a browser-based client reads the challenge too (CORS, tests/server/test_cors_browser.py)
+    assert response.headers["access-control-allow-origin"] == WEB_ORIGIN
+    assert "WWW-Authenticate" in response.headers["access-control-expose-headers"]
     answer = response.json()
     assert answer["id"] == 7 and answer["error"]["data"] == {"reason": "insufficient_scope",
                                                              "scope": "mcp:tools mcp:admin"}
