@@ -26,6 +26,8 @@ sources:
 policy:
   default: allow
   rules:
+    - {match: {tools: [add], scopes: [ops:guest]}, action: deny, reason: guests may not add}
+    - {match: {tools: [refund], scopes: [ops:intern]}, action: hide}
     - {match: {tools: [delete_item], scopes: [ops:admin, ops:root]}, action: allow, name: admins}
     - {match: {tools: [delete_item]}, action: deny, reason: admins only}
     - {match: {tools: [write_note]}, action: deny, reason: notes are closed}
@@ -74,5 +76,18 @@ async def test_a_refusal_no_scope_would_lift_says_nothing_of_scopes(runtime: Run
 
 
 def test_the_metadata_scopes_are_the_required_then_the_policys(runtime: Runtime) -> None:
+    # only scopes an `allow` rule names: a client is never challenged for `ops:guest` (a deny rule's) or
+    # `ops:intern` (a hide rule's), and with no required scopes the SDK would ask for all of
+    # scopes_supported at its first sign-in (review of authfix2, problem 1)
     assert runtime.holder is not None
-    assert runtime.holder.current.gate.scopes == ["ops:admin", "ops:root"]
+    current = runtime.holder.current
+    assert current.gate.scopes == ["ops:admin", "ops:root"]
+    # per tool: what a call may be stepped up to; empty, the HTTP check reads no body (problem 3)
+    assert [current.gate.step_up_scopes(current.get(name)) for name in ("delete_item", "add", "refund", "write_note")] \
+        == [("ops:admin", "ops:root"), (), (), ()]
+
+
+async def test_a_refusal_for_holding_a_scope_offers_no_step_up(runtime: Runtime) -> None:
+    assert await text_of_call(runtime, "add", {"a": 1, "b": 2}, oauth("ops:read", "ops:guest")) == (
+        True, "add was refused by policy: guests may not add")
+    assert await text_of_call(runtime, "add", {"a": 1, "b": 2}, oauth("ops:read")) == (False, "3")

@@ -133,3 +133,11 @@ def from_scope(scope: Mapping[str, Any] | None) -> Principal | None:
         return None
     value = scope.get(SCOPE_KEY)
     return value if isinstance(value, Principal) else None
+
+
+def challenge_scopes(granted: Iterable[str], wanted: Iterable[str]) -> list[str]:
+    """The `scope=` of an `insufficient_scope` challenge: the scopes the token holds (sorted), then those
+    it lacks in the order given. MCP authorization 2025-11-25, "Scope Challenge Handling": a client
+    re-authorizes for this set, so keeping what was granted means a stepped-up token loses nothing."""
+    held = sorted(set(granted))
+    return [*held, *(s for s in dict.fromkeys(wanted) if s not in held)]

@@ -28,11 +28,13 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
 class InsufficientScope(Exception):
-    """A valid token without every required scope (answered with 403 insufficient_scope)."""
+    """A valid token without every required scope (answered with 403 insufficient_scope); `granted`:
+    the scopes it holds, which the challenge keeps (`challenge_scopes`)."""
 
-    def __init__(self, required: list[str]) -> None:
+    def __init__(self, required: list[str], granted: Iterable[str] = ()) -> None:
         super().__init__("the token lacks a required scope")
         self.required = required
+        self.granted = frozenset(granted)
 
 
 def metadata_paths(endpoint_path: str) -> tuple[str, ...]:
@@ -144,7 +146,7 @@ class ResourceServer:
         scopes = granted_scopes(claims)
         missing = [s for s in config.scopes if s not in scopes]
         if missing:
-            raise InsufficientScope(self.required_scopes)
+            raise InsufficientScope(self.required_scopes, scopes)
         client_id = _first_str(claims, "client_id", "azp", "appid")
         sub = _first_str(claims, "sub")
         subject = sub or client_id

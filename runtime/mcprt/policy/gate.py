@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
-from ..identity.principal import STDIO, Principal
+from ..identity.principal import STDIO, Principal, challenge_scopes
 from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
@@ -113,7 +113,7 @@ class StepUp:
         """The `scope=` of the challenge: the scopes the token holds plus the one it lacks (MCP
         authorization 2025-11-25, "Scope Challenge Handling": include the scopes already granted, so a
         client stepping up does not lose them)."""
-        return [*sorted(principal.scopes), self.scope]
+        return challenge_scopes(principal.scopes, [self.scope])  # the one rule, shared with the guard's 403
 
     def explained(self) -> str:
         """Why, for a tool error or a challenge's description: the scope(s) that would admit the call."""
@@ -147,6 +147,7 @@ class PolicyGate:
         self.approvals = policy.approvals
         self._rules_by_tool: dict[str, tuple[CompiledRule, ...]] = {}
         self._limits_by_tool: dict[str, tuple[CompiledLimit, ...]] = {}
+        self._step_up_by_tool: dict[str, tuple[str, ...]] = {}
         self._hidden: dict[Any, frozenset[str]] = {}
         self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
         self._has_hide = any(r.action == "hide" for r in self.rules)
@@ -202,30 +203,49 @@ class PolicyGate:
 
     @property
     def scopes(self) -> list[str]:
-        """Every scope a rule's `match.scopes` names, in the order the rules name them: what a token
-        may need beyond `server.auth.oauth.scopes`, so the Protected Resource Metadata advertises them
-        (`scopes_supported`, RFC 9728 §2) and a client can discover them."""
-        return list(dict.fromkeys(s for rule in self.policy.rules for s in rule.match.scopes))
+        """The scopes a client may be challenged for (`step_up`): those `allow` rules' `match.scopes`
+        name, in the order the rules name them. The Protected Resource Metadata advertises them beyond
+        `server.auth.oauth.scopes` (`scopes_supported`, RFC 9728 §2) so a client can discover them. A
+        scope only a `deny`, `hide` or `approve` rule names is left out: no call is ever stepped up to it,
+        and a client with no required scope to ask for (the SDK then asks for all of `scopes_supported`)
+        must not be led to request it at sign-in."""
+        return list(dict.fromkeys(s for rule in self.rules if rule.action == "allow" for s in rule.scopes))
+
+    def step_up_scopes(self, tool: Tool) -> tuple[str, ...]:
+        """The scopes `allow` rules matching `tool` name (computed once per tool): empty means no call of
+        `tool` can ever be stepped up, so `step_up` and the HTTP scope challenge skip it at no cost."""
+        found = self._step_up_by_tool.get(tool.name)
+        if found is None:
+            found = self._step_up_by_tool[tool.name] = tuple(dict.fromkeys(
+                s for rule in self.rules_for(tool) if rule.action == "allow" for s in rule.scopes))
+        return found
 
     def step_up(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> StepUp | None:
         """What the calling OAuth principal lacks when this call is refused ONLY for a missing scope: a
         rule's `deny` (or the default's) decides the call, and holding one scope more some `allow` rule
         names would make the decision `allow`. None otherwise: another kind of caller (a static token
-        gets no scopes), a call allowed, hidden, or sent for approval, or one no scope would admit.
+        gets no scopes), a tool no `allow` rule names a scope for, a call allowed, hidden, or sent for
+        approval, or one no scope would admit.
 
         `StepUp.scope` is the first such scope in rule order (the least a client must ask for);
         `alternatives` every scope that would do. MCP authorization 2025-11-25, "Scope Challenge
         Handling": the HTTP transport answers such a call with 403 `insufficient_scope` (`server.step_up`)."""
         if principal is None or principal.kind != "oauth":
             return None
+        offered = [s for s in self.step_up_scopes(tool) if s not in principal.scopes]
+        if not offered:
+            return None
         decision = self.decide(tool, principal, arguments)
         if decision.action != "deny":
             return None
-        offered = dict.fromkeys(s for rule in self.rules_for(tool) if rule.action == "allow"
-                                for s in rule.scopes if s not in principal.scopes)
         enough = [s for s in offered
                   if self.decide(tool, replace(principal, scopes=principal.scopes | {s}), arguments).action == "allow"]
         return StepUp(enough[0], tuple(enough), decision) if enough else None
+
+    def refused_for_scope(self, tool: Tool, step: StepUp, context: CallContext) -> None:
+        """A call answered with the HTTP scope challenge (`server.step_up`): audited and counted as the
+        `deny` it is, under the rule that refused it (`CallGate.refused_for_scope`)."""
+        self.publish("deny", tool, context, rule=step.decision.rule, reason=f"insufficient scope: {step.explained()}")
 
     def hidden(self, principal: Principal | None) -> frozenset[str]:
         """Tools not listed for `principal`: those whose first rule matching (tool, principal) — rules

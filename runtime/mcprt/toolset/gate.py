@@ -17,7 +17,40 @@ if TYPE_CHECKING:
     from .tool import Tool
 
 
+class ScopeStep(Protocol):
+    """A call refused only for a missing OAuth scope (`CallGate.step_up`; `policy.gate.StepUp`)."""
+
+    scope: str  # the scope to ask for
+    alternatives: tuple[str, ...]  # every scope that would admit the call
+
+    def needed(self, principal: Principal) -> list[str]:
+        """The challenge's `scope=`: the scopes the token holds, then `scope`."""
+        ...
+
+    def explained(self) -> str:
+        """Why, in words a client (or a model) can act on."""
+        ...
+
+
 class CallGate(Protocol):
+    @property
+    def scopes(self) -> list[str]:
+        """The scopes a client may have to step up to (advertised in `scopes_supported`, RFC 9728 §2)."""
+        ...
+
+    def step_up_scopes(self, tool: Tool) -> tuple[str, ...]:
+        """The scopes a call of `tool` may be stepped up to; empty: never (the HTTP check skips it)."""
+        ...
+
+    def step_up(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> ScopeStep | None:
+        """What a call refused ONLY for a missing scope lacks (MCP authorization 2025-11-25, "Scope
+        Challenge Handling"); None for any other call. `arguments` completed (`check_arguments`)."""
+        ...
+
+    def refused_for_scope(self, tool: Tool, step: ScopeStep, context: CallContext) -> None:
+        """Record a call answered with the scope challenge: a `deny` for the audit log and metrics."""
+        ...
+
     @property
     def hides_any(self) -> bool:
         """Whether some tool may be hidden from some principal (then names it served are not repeated

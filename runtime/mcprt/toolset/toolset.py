@@ -85,14 +85,15 @@ class ToolSet:
         return self.extra.get(name) or self.tools.get(name)
 
     def get_for(self, name: str, principal: Principal | None, session_id: str | None = None,
-                call_id: str | None = None) -> Tool | None:
+                call_id: str | None = None, *, report: bool = True) -> Tool | None:
         """The tool `principal` calls by `name`: `get`, except that a tool a policy hides from them
         does not exist for them (the attempt is reported to the policy, for the audit log, as a
-        decision of the call `call_id`)."""
+        decision of the call `call_id`; `report=False`: a look ahead of the call, which reports it)."""
         tool = self.get(name)
         if tool is None or self.gate is None or name not in self.gate.hidden(principal):
             return tool
-        self.gate.refused_hidden(tool, principal, session_id, call_id)
+        if report:
+            self.gate.refused_hidden(tool, principal, session_id, call_id)
         return None
 
     def unknown_tool_message(self, name: str, principal: Principal | None = None, *,
