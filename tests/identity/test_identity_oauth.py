@@ -254,13 +254,14 @@ async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world
 # --- rejected tokens: the right 401/403, nothing called ----------------------------------------
 
 
-def assert_rejected(world: World, token: str, status: int, *fragments: str) -> None:
+def assert_rejected(world: World, token: str, status: int, *fragments: str, scope: str = "mcp:tools") -> None:
     calls, upstream = world.calls(), len(world.upstream.api_requests)
     response = world.post(token)
     challenge = response.headers.get("www-authenticate", "")
     assert response.status_code == status, (response.status_code, response.text)
     assert challenge.startswith('Bearer resource_metadata="') and 'error="' in challenge
-    assert challenge.endswith(', scope="mcp:tools"'), challenge  # the manifest's scopes, on 401 and 403 alike
+    # the manifest's scopes (a 403's: those the token holds first, scope_challenge.py)
+    assert challenge.endswith(f', scope="{scope}"'), challenge
     for fragment in fragments:
         assert fragment in challenge, challenge
     assert "mcp-session-id" not in response.headers
@@ -326,8 +327,15 @@ def test_hmac_signed_with_the_public_key_is_rejected(world: World) -> None:
 
 
 def test_token_without_the_required_scope_gets_403(world: World) -> None:
+    # the same 403 as the step-up's (review of authfix2, problem 5): the scope a token holds is kept in the
+    # challenge (MCP "Scope Challenge Handling"), and the body's data says insufficient_scope and the scope
     token = world.idp.client_credentials(world.resource, scope="mcp:admin")
-    assert_rejected(world, token, 403, 'error="insufficient_scope"', 'scope="mcp:tools"')
+    assert_rejected(world, token, 403, 'error="insufficient_scope"', 'error_description="the token lacks a required '
+                    'scope"', scope="mcp:admin mcp:tools")
+    answer = world.post(token).json()
+    assert answer["id"] is None and answer["error"] == {
+        "code": -32600, "message": "Forbidden: the token lacks a required scope",
+        "data": {"reason": "insufficient_scope", "scope": "mcp:admin mcp:tools"}}
 
 
 def test_opaque_token_without_introspection_is_rejected(world: World) -> None:
@@ -430,7 +438,7 @@ async def test_opaque_tokens_are_checked_by_introspection(modules: Path, idp: Au
         assert_rejected(world, elsewhere, 401, "(aud)")
         assert_rejected(world, "not-a-token-the-server-issued", 401, "not active")
         narrow = idp.client_credentials(world.resource, scope="mcp:admin", client="opaque")
-        assert_rejected(world, narrow, 403, 'error="insufficient_scope"')
+        assert_rejected(world, narrow, 403, 'error="insufficient_scope"', scope="mcp:admin mcp:tools")
 
 
 # --- the MCP SDK client's own OAuth flow ---------------------------------------------------------

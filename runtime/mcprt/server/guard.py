@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -57,6 +57,7 @@ from .browser_login import COOKIE, PATHS, BrowserLogins
 from .cors import answer_preflight, is_preflight, with_cors
 from .field_values import trim_field_values
 from .options import is_wildcard
+from .scope_challenge import scope_refusal
 
 if TYPE_CHECKING:
     from ..identity.resource import ResourceServer
@@ -267,6 +268,8 @@ def token_principal(policy: GuardPolicy, authorization: str | None) -> Principal
 
 
 Rejection = tuple[int, str, list[tuple[bytes, bytes]]]
+# (status, message, headers, the JSON-RPC error's `data`): a 403 insufficient_scope (scope_challenge.py)
+DataRejection = tuple[int, str, list[tuple[bytes, bytes]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +345,10 @@ class HttpGuard:
         if rejection is None:
             rejection = self._check_size(headers)
         if rejection is not None:
-            status, message, extra = rejection
+            status, message, extra, *data = rejection  # `data`: a scope refusal's (scope_challenge)
             await _send_error(send, status, message, extra,
-                              jsonrpc=self.mcp_path is not None and path.rstrip("/") == self.mcp_path)
+                              jsonrpc=self.mcp_path is not None and path.rstrip("/") == self.mcp_path,
+                              data=data[0] if data else None)
             return
         await self.app(scope, receive, send)
 
@@ -365,7 +369,7 @@ class HttpGuard:
             return 403, "Origin not allowed", []
         return None
 
-    async def _authenticate(self, headers: Headers, scope: Scope) -> Rejection | Unauthenticated | None:
+    async def _authenticate(self, headers: Headers, scope: Scope) -> Rejection | DataRejection | Unauthenticated | None:
         """Attach the caller's principal to `scope`, or say why not (401, which a sign-in cookie or
         a self-authenticating route may still waive; 403/503)."""
         authorization = headers.get("authorization")
@@ -383,7 +387,7 @@ class HttpGuard:
                                {"reason": "wrong" if given else "missing", "path": _logged_path(scope)})
 
     async def _oauth(self, server: ResourceServer, authorization: str | None, headers: Headers,
-                     scope: Scope) -> Rejection | Unauthenticated | None:
+                     scope: Scope) -> Rejection | DataRejection | Unauthenticated | None:
         from ..identity.discovery import KeysUnavailable
         from ..identity.resource import InsufficientScope, challenge
         from ..identity.tokens import TokenRejected
@@ -408,10 +412,9 @@ class HttpGuard:
                                    "rejected request: access token", logging.WARNING,
                                    {"reason": exc.description, "path": _logged_path(scope)})
         except InsufficientScope as exc:
-            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required))
-            value = challenge(metadata, error="insufficient_scope", scope=exc.required,
-                              description="the token lacks a required scope")
-            return 403, "insufficient_scope", [(b"www-authenticate", value.encode())]
+            refused = scope_refusal(metadata, exc.granted, exc.required, "the token lacks a required scope")
+            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(refused.needed))
+            return refused.status, refused.message, refused.headers, refused.data
         except KeysUnavailable as exc:
             log_event("cannot validate access tokens", logging.ERROR, reason=str(exc)[:300])
             return 503, "the authorization server's keys are unavailable; try again later", [(b"retry-after", b"5")]
@@ -452,21 +455,27 @@ class HttpGuard:
 _REFUSAL_CODES = {HTTPStatus.SERVICE_UNAVAILABLE: -32603}
 
 
-def refusal_message(status: int, message: str) -> dict[str, object]:
+def refusal_message(status: int, message: str, *, request_id: str | int | None = None,
+                    data: dict[str, Any] | None = None) -> dict[str, object]:
     """The JSON-RPC error response (id null) a refusal with HTTP `status` and `message` gets on the MCP
     endpoint: code -32600 (-32603 for a 503), the status's phrase and `message`, `data.reason` the
     phrase in snake case (`unauthorized`, `forbidden`, `request_entity_too_large`,
-    `misdirected_request`, `service_unavailable`)."""
+    `misdirected_request`, `service_unavailable`) unless `data` says more (a scope refusal's,
+    `scope_challenge`). `request_id`: the refused request's, when its body was read (else null)."""
     from .invalid_messages import error  # here: the guard also fronts the stdio metrics listener, before the SDK
 
     phrase = HTTPStatus(status).phrase
-    return error(None, _REFUSAL_CODES.get(HTTPStatus(status), -32600), f"{phrase}: {message}",
-                 {"reason": phrase.lower().replace(" ", "_")})
+    return error(request_id, _REFUSAL_CODES.get(HTTPStatus(status), -32600), f"{phrase}: {message}",
+                 data if data is not None else {"reason": phrase.lower().replace(" ", "_")})
 
 
 async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]],
-                      jsonrpc: bool = False) -> None:
-    body = json.dumps(refusal_message(status, message) if jsonrpc else {"error": message}).encode()
+                      jsonrpc: bool = False, *, request_id: str | int | None = None,
+                      data: dict[str, Any] | None = None) -> None:
+    """Write a refusal: on the MCP endpoint (`jsonrpc`) the JSON-RPC error `refusal_message` builds,
+    elsewhere `{"error": message}`; `extra`: its headers (WWW-Authenticate, Retry-After…)."""
+    body = json.dumps(refusal_message(status, message, request_id=request_id, data=data) if jsonrpc
+                      else {"error": message}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -479,3 +488,6 @@ async def _send_error(send: Send, status: int, message: str, extra: list[tuple[b
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+send_refusal = _send_error  # the one writer of the endpoint's refusals, for the routers behind the guard (step_up)
