@@ -731,6 +731,8 @@ policy:
   rules:
     - {match: {tools: [echo], scopes: [mcp:admin]}, action: allow, name: admins}
     - {match: {tools: [echo]}, action: deny, reason: echo is for admins}
+    - {match: {tools: [whoami], scopes: [mcp:auditor]}, action: deny, reason: auditors may not ask}
+    - {match: {tools: [whoami], scopes: [mcp:intern]}, action: hide}
     - {match: {tools: [whoami]}, action: deny, reason: nobody may ask}
 """
 
@@ -770,7 +772,9 @@ def session_post(world: World, token: str, body: dict[str, Any]) -> httpx.Respon
 
 
 def test_the_metadata_advertises_the_scopes_a_policy_asks_for(stepped: tuple[World, Path]) -> None:
-    # the trial: `scopes_supported` listed only the required scopes, so no client could discover mcp:admin
+    # the trial: `scopes_supported` listed only the required scopes, so no client could discover mcp:admin;
+    # and only an `allow` rule's scope is one a client can step up to: mcp:auditor (a deny rule's) and mcp:intern
+    # (a hide rule's) are not advertised (review of authfix2, problem 1)
     world, _ = stepped
     document = httpx.get(f"{world.up.base}/.well-known/oauth-protected-resource/mcp", timeout=10).json()
     assert document["scopes_supported"] == ["mcp:tools", "mcp:admin"]
@@ -795,6 +799,7 @@ def test_a_call_refused_only_for_a_missing_scope_gets_the_scope_challenge(steppe
     [record] = [r for r in decision_records(audit, "rules[1]") if r["principal"] == "svc"]
     assert record["action"] == "deny" and record["reason"] == (
         "insufficient scope: it needs the OAuth scope mcp:admin, which this access token lacks")
+    assert record["call"], record  # a call id like every other deny's record (review of authfix2, problem 4)
     world.up.wait_log("rejected request: insufficient scope")
     [line] = [l for l in world.up.log().splitlines() if "rejected request: insufficient scope" in l]
     # the trial's fault 8: the line names who was refused, for what
@@ -804,6 +809,29 @@ def test_a_call_refused_only_for_a_missing_scope_gets_the_scope_challenge(steppe
     stepped_up = world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin")
     again = session_post(world, stepped_up, call)
     assert again.status_code == 200 and "oauth|svc|svc|" in again.text, again.text
+
+
+def test_the_scope_challenge_waits_for_the_session_checks(stepped: tuple[World, Path]) -> None:
+    """A call that names a session this server does not hold gets 404 (the client re-initializes), and a
+    handshake-era call without a session on a stateful server gets 400: not a scope challenge sending the
+    user through a new consent for a session that does not exist, and no audited deny (review of authfix2,
+    problem 2). Stateless, no session is checked: both get the challenge."""
+    world, audit = stepped
+    token = world.idp.client_credentials(world.resource)  # mcp:tools only: echo would be stepped up
+    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}", "mcp-protocol-version": "2025-06-18"}
+    stateful = "mcp-session-id" in httpx.post(world.up.url, json=INITIALIZE, headers=headers, timeout=30).headers
+    before = len(decision_records(audit, "rules[1]"))
+    call = {**CALL, "id": 9}
+    unknown = httpx.post(world.up.url, json=call, headers={**headers, "mcp-session-id": "no-such-session"}, timeout=30)
+    missing = httpx.post(world.up.url, json=call, headers=headers, timeout=30)
+    if stateful:
+        assert (unknown.status_code, missing.status_code) == (404, 400), (unknown.text, missing.text)
+        assert "www-authenticate" not in unknown.headers and "www-authenticate" not in missing.headers
+        time.sleep(0.3)  # the audit is written by a background thread
+        assert len(decision_records(audit, "rules[1]")) == before
+    else:
+        assert (unknown.status_code, missing.status_code) == (403, 403), (unknown.text, missing.text)
+        assert 'error="insufficient_scope"' in missing.headers["www-authenticate"]
 
 
 async def test_a_refusal_no_scope_would_lift_stays_a_tool_error(stepped: tuple[World, Path]) -> None:

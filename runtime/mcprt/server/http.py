@@ -146,10 +146,11 @@ def build_http_app(
         answer_stateless_in_json(manager, holder)  # JSON unless the request may stream
     if lean:  # 2026-07-28 tools/call and tools/list that cannot stream: in the request's task (lean_modern.py)
         answer_modern_lean(manager, holder)
+    # a call refused only for a missing scope gets the scope challenge — once the session checks would pass
+    if resource_server is not None:
+        challenge_scope_steps(manager, holder, resource_server, sessions=not options.stateless)
     # first of all: a session's request (or an initialize) with a version its era does not know
     check_session_versions(manager, sessions=not options.stateless)
-    if resource_server is not None:  # before that: a call refused only for a missing scope gets the scope challenge
-        challenge_scope_steps(manager, holder, resource_server)
     # the SDK's refusals without a body (2026-07-28: non-POST 405, a listen's 406) get a JSON-RPC error body
     fill_empty_refusals(manager)
     # a GET's Last-Event-ID with no events kept: a fresh stream (the SDK answered 500)
@@ -204,7 +205,7 @@ def protected_resource_metadata(resource_server: ResourceServer,
         resource = resource_server.resource(request.url.scheme, request.headers.get("host"))
         gate = holder.current.gate if holder is not None else None
         return JSONResponse(
-            resource_server.metadata(resource, getattr(gate, "scopes", ())),
+            resource_server.metadata(resource, gate.scopes if gate is not None else ()),
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=3600"},
         )
 
