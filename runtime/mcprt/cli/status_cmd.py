@@ -183,8 +183,10 @@ def _print_approvals(approvals: Any, own: bool) -> None:
     for r in approvals:
         given = r.get("approved")
         if given is None:
-            given = len({v.get("approver") for v in r.get("votes") or [] if v.get("approve")})
-        table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (str(r.get("principal")),)),
+            # one per voter: a client acting for itself (`by_client`) is not the user of its name
+            given = len({(v.get("approver"), bool(v.get("by_client"))) for v in r.get("votes") or [] if v.get("approve")})
+        caller = ("client:" if r.get("by_client") else "") + str(r.get("principal"))  # `principal_label`
+        table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (caller,)),
                       str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
                       rfc3339(float(r.get("expires") or 0)))
     stdout_console().print(table)

@@ -147,7 +147,8 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
     else:
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
-            "source": event.source, **(who if event.principal is not None else {"principal": event.caller}),
+            "source": event.source, **(who if event.principal is not None else {
+                "principal": event.caller, "principal_by_client": event.caller_by_client or None}),
             "session": event.session_id, "rule": event.rule, "reason": event.reason,
             "approval_id": event.approval_id, "call": event.call_id,
             "approvers": list(event.approvers) if event.approvers is not None else None,

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..manifest.policy import Match, Policy, RateLimit, Rule, client_literal, client_regex
+from ..manifest.policy import CLIENT_PRINCIPAL, Match, Policy, RateLimit, Rule, client_literal, client_regex
 from ..wording import json_excerpt
 from .limits import limit_identities
 
@@ -145,12 +145,20 @@ def _who(before: Rule, after: Rule, key: str = "principals") -> str:
 
 
 def _literal(pattern: str, key: str = "principals") -> bool:
+    if key == "principals" and pattern.startswith(CLIENT_PRINCIPAL):  # `client:ID`: read as a `clients` entry
+        pattern, key = pattern[len(CLIENT_PRINCIPAL):], "clients"
     if key == "clients":  # literal but for `*` (`manifest.policy.client_regex`)
         return client_literal(pattern) is not None
     return not any(c in pattern for c in "*?[")
 
 
 def _covered(name: str, patterns: list[str], key: str = "principals") -> bool:
+    if key == "principals":  # two namespaces (`principals` module): a `client:` entry covers only `client:` ones
+        client = name.startswith(CLIENT_PRINCIPAL)
+        patterns = [p for p in patterns if p.startswith(CLIENT_PRINCIPAL) == client]
+        if client:
+            name, key = name[len(CLIENT_PRINCIPAL):], "clients"
+            patterns = [p[len(CLIENT_PRINCIPAL):] for p in patterns]
     if key == "clients":
         literal = client_literal(name)
         return any(re.fullmatch(client_regex(p), literal if literal is not None else name, re.DOTALL)

@@ -17,6 +17,7 @@ from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
+from .principals import namesakes
 from .rules import CompiledMatch, principal_key
 from .when import WhenError
 from ..wording import noun
@@ -156,6 +157,19 @@ class PolicyGate:
         return found
 
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
+        """The decision (`_decide`); one that does not allow an OAuth client acting for itself also names the
+        rules whose plain `principals` entries match its id — they list users and static tokens only, so
+        an operator upgrading from when they listed it too reads why and what to write (`client:<id>`)."""
+        decision = self._decide(tool, principal, arguments)
+        if decision.action == "allow" or principal is None or not principal.by_client:
+            return decision
+        notes = [f"{rule.label} lists {', '.join(repr(p) for p in found)} under `principals`, which matches users "
+                 f"and static tokens only: `{principal.label}` lists this OAuth client acting for itself"
+                 for rule in self.rules_for(tool) if rule.match.principals is not None
+                 for found in [namesakes(principal, rule.match.principals.plain)] if found]
+        return _noting(decision, notes)
+
+    def _decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals).
         A rule whose `when` cannot be evaluated on these arguments (`when.WhenError`) fails closed: a `deny`
         or `approve` rule matches (its reason says why), an `allow` rule does not, and the decision that

@@ -2,7 +2,8 @@
 
 A match has three parts, checked in the order they get more expensive: the tool (name globs,
 source, annotations, HTTP method — fixed for a tool, so computed once per tool and cached), the
-principal (name globs, OAuth client globs, scopes, claims — cached per principal), and `when` (JMESPath
+principal (name globs — a client acting for itself only by `client:` entries, `principals.py` —, OAuth client
+globs, scopes, claims — cached per principal), and `when` (JMESPath
 over the call's arguments, evaluated per call).
 
 `clients` matches the OAuth client a caller acts through (`Principal.client_id`: the token's
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Match, Policy, client_regex
+from .principals import PrincipalPatterns, compiled
 from .when import WhenError, compile_when
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ def principal_key(principal: Principal | None) -> Any:
 class CompiledMatch:
     tools: re.Pattern[str] | None
     sources: frozenset[str]
-    principals: re.Pattern[str] | None
+    principals: PrincipalPatterns | None  # plain entries by name, `client:` ones by client id (`principals.py`)
     clients: re.Pattern[str] | None
     scopes: frozenset[str]
     claims: Mapping[str, Any]
@@ -96,7 +98,7 @@ class CompiledMatch:
         return cls(
             tools=glob_regex(match.tools),
             sources=frozenset(match.sources),
-            principals=glob_regex(match.principals),
+            principals=compiled(match.principals) if match.principals else None,
             clients=clients_regex(match.clients),
             scopes=frozenset(match.scopes),
             claims=dict(match.claims),
@@ -122,8 +124,8 @@ class CompiledMatch:
 
     def fits_principal(self, principal: Principal | None) -> bool:
         p = principal or STDIO
-        if self.principals is not None and self.principals.fullmatch(p.subject) is None:
-            return False
+        if self.principals is not None and not self.principals.fits(p):
+            return False  # a client acting for itself fits only `client:` entries (`principals` module)
         if self.clients is not None and (p.client_id is None or self.clients.fullmatch(p.client_id) is None):
             return False  # no client is none of these clients (the module docstring)
         if self.scopes and not (self.scopes & p.scopes):

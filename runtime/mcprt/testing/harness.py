@@ -147,8 +147,9 @@ class ReplayHarness:
             return ["the case expects policy decisions, but the manifest has no `policy:`"]
         from types import MappingProxyType
 
-        from ..identity.principal import Principal
         from ..errors import ToolCallError
+        from ..identity.principal import Principal
+        from ..manifest.policy import CLIENT_PRINCIPAL
         from ..toolset.invoke import check_arguments
 
         from ..policy.never import impossible_caller
@@ -176,6 +177,10 @@ class ReplayHarness:
             oauth = expected.client is not None or bool(expected.scopes or expected.claims)
             principal = Principal(expected.principal, "oauth" if oauth else "token", client_id=expected.client,
                                   scopes=frozenset(expected.scopes), claims=MappingProxyType(dict(expected.claims)))
+            if expected.principal.startswith(CLIENT_PRINCIPAL):  # `client:ID`: that OAuth client acting for itself
+                client = expected.principal[len(CLIENT_PRINCIPAL):]
+                principal = Principal(client, "oauth", client_id=client, scopes=principal.scopes,
+                                      claims=principal.claims, by_client=True)
             got = self.gate.decide(tool, principal, completed)
             action = "hide" if tool.name in self.gate.hidden(principal) else got.action
             if action != expected.decision:
