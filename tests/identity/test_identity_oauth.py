@@ -695,3 +695,128 @@ async def test_an_approval_given_for_one_clients_call_does_not_run_it_through_an
     assert await echo_result(world, desk) == (False, await echo_as(world, desk))  # approved: it runs
     other = await echo_result(world, tray)
     assert other[0] and "needs human approval" in other[1] and desk_id not in other[1], other
+
+
+# --- a client acting for itself is matched only by `client:` entries ----------------------------------
+
+NAMESPACE_RULES = """\
+policy:
+  default: deny
+  default_reason: nobody listed this caller
+  admins: [svc]
+  approvals: {approvers: [svc, "client:short"], wait: 0}
+  rules:
+    - {match: {tools: [echo], principals: [ci-bot]}, action: approve, name: ask}
+    - {match: {tools: [echo], principals: [svc]}, action: allow, name: user-svc}
+    - {match: {tools: [echo], principals: ["client:short", "client:partner*"]}, action: allow, name: clients-themselves}
+"""
+
+
+@pytest.fixture(scope="module")
+def namespaced(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """`svc` is both the name of a user (an admin, an approver, allowed by a `principals: [svc]` rule) and the id
+    of a client-credentials client of the authorization server; `client:short` approves, `client:short` and
+    `client:partner*` are allowed. ci-bot's calls need an approval."""
+    folder = tmp_path_factory.mktemp("oauth-namespaces")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        manifest.write_text(text + NAMESPACE_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+async def pending_for_ci_bot(world: World, text: str) -> str:
+    """ci-bot's echo of `text` (its own request: identical calls share one), refused pending; its approval id."""
+    async with http_client(world.up.url, token=CI_TOKEN) as client:
+        result = text_of(await client.call_tool("echo", {"text": text}))
+    found = re.search(r"ap_[A-Za-z0-9_-]+", result)
+    assert found is not None and "needs human approval" in result, result
+    return found.group(0)
+
+
+def admin_http(world: World, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+    return httpx.request(method, world.up.url.removesuffix("/mcp") + path,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
+
+
+def audit_records(audit: Path, wanted: Any, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10  # written by a background thread
+    while True:
+        found = [r for r in map(json.loads, audit.read_text().splitlines() if audit.exists() else []) if wanted(r)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+async def test_a_client_whose_id_is_an_admins_name_cannot_see_or_decide_approvals(
+        namespaced: tuple[World, Path]) -> None:
+    """The fault: `admins: [svc]` and `approvers: [svc]` matched the client-credentials client `svc` (its subject is
+    its id), so it listed and decided every pending approval. The user svc still does."""
+    world, audit = namespaced
+    approval = await pending_for_ci_bot(world, "client-admin")
+    client = world.idp.client_credentials(world.resource)  # client svc, acting for itself
+    listing = admin_http(world, "GET", "/policy/approvals", client)
+    assert listing.status_code == 403, listing.text
+    assert listing.json()["error"].startswith("client:svc may not list approvals (policy.admins)")
+    assert "write `client:svc`" in listing.json()["error"]  # the upgrade note, where the refusal is read
+    assert admin_http(world, "GET", f"/policy/approvals/{approval}", client).status_code == 403
+    assert admin_http(world, "GET", "/status/approvals", client).status_code == 403
+    seen = status_json(world, client)
+    assert seen["recent_scope"] == "own" and seen["approvals"] == [], seen["approvals"]
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", client, json={})
+    assert vote.status_code == 403 and "client:svc may not decide approvals" in vote.text, vote.text
+    [refused] = audit_records(audit, lambda r: r.get("action") == "approval_vote_refused"
+                              and r.get("approval_id") == approval)
+    assert (refused["voter"], refused["voter_by_client"]) == ("svc", True), refused
+    user = world.idp.user_token(world.resource, user="svc")  # the admin: a user whose sub is svc
+    [shown] = [a for a in admin_http(world, "GET", "/policy/approvals", user).json() if a["id"] == approval]
+    assert (shown["status"], shown["votes"]) == ("pending", [])  # the client's attempt recorded nothing
+    decided = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", user, json={})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+
+
+async def test_a_client_whose_id_is_a_users_name_is_refused_by_that_users_allow_rule(
+        namespaced: tuple[World, Path]) -> None:
+    world, audit = namespaced
+    refused, text = await echo_result(world, world.idp.client_credentials(world.resource))  # client svc
+    assert refused and "nobody listed this caller" in text, text
+    assert "user-svc lists 'svc' under `principals`, which matches users and static tokens only" in text, text
+    assert "`client:svc` lists this OAuth client acting for itself" in text, text
+    [record] = audit_records(audit, lambda r: r["type"] == "decision" and r.get("rule") == "default"
+                             and r.get("principal") == "svc")
+    assert (record["action"], record.get("principal_by_client")) == ("deny", True), record
+    user = world.idp.user_token(world.resource, user="svc")
+    assert (await echo_as(world, user)).startswith("oauth|svc|webapp|")  # the user the rule names: allowed
+
+
+async def test_client_entries_admit_the_client_acting_for_itself(namespaced: tuple[World, Path]) -> None:
+    """`client:short` approves and is allowed; `client:partner*` is a glob over client ids (literal but for `*`)."""
+    world, audit = namespaced
+    short = world.idp.client_credentials(world.resource, client="short")  # 2-second tokens: one per use
+    assert (await echo_as(world, short)).startswith("oauth|short|short|")
+    partner = world.idp.client_credentials(world.resource, client="partner[eu]")
+    assert (await echo_as(world, partner)).startswith("oauth|partner[eu]|partner[eu]|")
+    approval = await pending_for_ci_bot(world, "client-approver")
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve",
+                      world.idp.client_credentials(world.resource, client="short"), json={})
+    assert vote.status_code == 200, vote.text
+    assert vote.json()["status"] == "approved" and vote.json()["votes"][0]["by_client"] is True, vote.json()
+    [granted] = audit_records(audit, lambda r: r.get("action") == "approval_granted" and r.get("approval_id") == approval)
+    assert granted["approvers"] == ["client:short"], granted  # not the user short
+
+
+@pytest.mark.parametrize("user", ["short", "client:short"])
+async def test_a_user_named_like_a_client_entry_is_not_matched_by_it(
+        namespaced: tuple[World, Path], user: str) -> None:
+    """A user whose `sub` is `short` — or literally `client:short` — is neither the client short nor listed by
+    `client:short`: refused by the rule that admits the client, and not an approver."""
+    world, _ = namespaced
+    token = world.idp.user_token(world.resource, user=user)
+    refused, text = await echo_result(world, token)
+    assert refused and "nobody listed this caller" in text, text
+    approval = await pending_for_ci_bot(world, f"user-{user}")
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", token, json={})
+    assert vote.status_code == 403 and f"{user} may not decide approvals" in vote.text, vote.text
