@@ -18,7 +18,7 @@ from mcprt.observability.audit import audit_record
 from mcprt.observability.events import BUS, CallEvent, DecisionEvent
 from mcprt.pipeline import Runtime
 from mcprt.policy import ApprovalRequest
-from mcprt.policy.service import Forbidden
+from mcprt.policy.service import Forbidden, NotFound
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 from tests.gitops.pets_api import API_KEY, SPEC, pets_app
@@ -534,3 +534,85 @@ async def test_a_call_waiting_on_a_request_another_replica_closed_is_told_to_cal
             for state, client in zip((here, other), clients):
                 await state.aclose()
                 await client.aclose()
+
+
+# An OAuth client whose id is an approver's name, acting for itself (a client-credentials token)
+CLIENT_ALICE = Principal("alice", "oauth", client_id="alice", by_client=True)
+
+
+async def test_a_client_named_like_an_approver_neither_decides_nor_administers(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """`approvers: [alice, bob]` named the client alice too: its vote counted as alice's. It is refused now as any
+    non-approver is (the id's existence unsaid), the refusal's record names it `client:alice` and says what to
+    write, and it administers nothing (admins default to the approvers)."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "client-vote"}, CI))
+    request = await first_pending(runtime, {"name": "client-vote"})
+    with pytest.raises(NotFound, match=f"no open approval request {request.id} that you may decide"):
+        await service.decide(request.id, CLIENT_ALICE, True)
+    [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
+    assert refused.reason == ("client:alice is not an approver — 'alice' matches users and static tokens only; write "
+                              "`client:alice` for the OAuth client alice acting for itself"), refused.reason
+    assert audit_record(refused)["voter_by_client"] is True
+    assert not service.may_administer(CLIENT_ALICE) and service.may_administer(ALICE)
+    assert service.not_admin(CLIENT_ALICE, "pause or resume").startswith(
+        "client:alice may not pause or resume (policy.admins) — 'alice' matches users and static tokens only")
+    assert (await service.decide(request.id, ALICE, True)).status == "approved"  # the user alice still decides
+    assert not (await waiting)[0]
+
+
+async def test_a_user_decides_the_call_of_the_client_that_bears_their_name(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """The client alice and the user alice are two callers: the user's vote on the client's call is no
+    self-approval (the check compared names, so it refused it), and the records tell the caller is the client."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "from-client"}, CLIENT_ALICE))
+    request = await first_pending(runtime, {"name": "from-client"})
+    assert (request.principal, request.by_client) == ("alice", True)
+    assert (await service.decide(request.id, ALICE, True)).status == "approved"
+    assert not (await waiting)[0]
+    [granted] = [d for d in decisions if d.action == "approval_granted"]
+    assert audit_record(granted)["principal_by_client"] is True and granted.approvers == ("alice",)
+
+
+async def test_a_refused_call_of_a_client_names_the_rule_that_lists_its_id(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """`showSecret` is hidden from `ci-*`: the client ci-deploy acting for itself is not among them now, so it sees
+    the tool. `add` allowed only to `principals: [ci-deploy]`: the client ci-deploy is refused, and the refusal (the
+    tool error, the audit record's reason) names the entry and what to write — the upgrade note where an operator
+    whose fleet relied on the plain name reads it. The static token ci-deploy is still allowed."""
+    client = Principal("ci-deploy", "oauth", client_id="ci-deploy", by_client=True)
+    token = Principal("ci-deploy", "token")
+    assert runtime.holder is not None
+    assert runtime.holder.current.get_for("showSecret", client) is not None  # not hidden from the client
+    assert runtime.holder.current.get_for("showSecret", token) is None
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace("  rules:\n", "  rules:\n"
+        "    - {match: {tools: [add], principals: [ci-deploy]}, action: allow, name: ci-add}\n"
+        "    - {match: {tools: [add]}, action: deny, reason: only ci-deploy adds}\n", 1))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 2}, client)
+    note = ("only ci-deploy adds (ci-add lists 'ci-deploy' under `principals`, which matches users and static tokens "
+            "only: `client:ci-deploy` lists this OAuth client acting for itself)")
+    assert error and text == f"add was refused by policy: {note}", text
+    [refused] = [d for d in decisions if d.action == "deny" and d.tool == "add"]
+    assert refused.reason == note and audit_record(refused)["principal_by_client"] is True
+    assert not (await call(runtime, "add", {"a": 1, "b": 2}, token))[0]
+
+
+async def test_a_loosened_quorum_counts_the_votes_its_glob_approvers_match(runtime: Runtime) -> None:
+    """A reload to `approvers: ["ali*"]` (1 approval) while a call waits on a 2-approval request alice voted on:
+    votes were compared with the approvers as written (`alice` is not the string `ali*`), so her vote did not
+    count and the call waited its whole `wait`. Approvers are matched as everywhere (`principals.compiled`)."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "glob"}, CI))
+    request = await first_pending(runtime, {"name": "glob"})
+    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
+    manifest.write_text(original.replace(PETS_APPROVE, 'action: approve, approvals: {wait: 30s, required: 1, '
+                                                       'approvers: ["ali*"]}'))
+    await runtime.apply(await runtime.compile())
+    error, text = await asyncio.wait_for(waiting, 3)
+    assert not error and "glob" in text, text

@@ -89,7 +89,7 @@ def _principal_entry(value: str) -> str:
         except ValueError as exc:
             raise ValueError(f"{value!r}: a `client:` entry names an OAuth client acting for itself: {exc}") from None
     if not re.fullmatch(PRINCIPAL_PATTERN, value):
-        raise ValueError(f"{value!r} is not a principal name or glob: 1 to 128 of A-Z a-z 0-9 _ . @ - and the "
+        raise ValueError(f"{value!r} is not a principal name or glob: 1 to 128 of A-Z a-z 0-9 _ . @ : - and the "
                          "wildcards * ? (write `client:ID` for an OAuth client acting for itself)")
     return value
 
