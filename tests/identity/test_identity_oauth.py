@@ -790,6 +790,8 @@ async def test_a_client_whose_id_is_a_users_name_is_refused_by_that_users_allow_
     assert (record["action"], record.get("principal_by_client")) == ("deny", True), record
     user = world.idp.user_token(world.resource, user="svc")
     assert (await echo_as(world, user)).startswith("oauth|svc|webapp|")  # the user the rule names: allowed
+    page = admin_http(world, "GET", "/status", user)  # the admin's recent calls tell the two callers apart
+    assert page.status_code == 200 and "<td>client:svc</td>" in page.text and "<td>svc</td>" in page.text
 
 
 async def test_client_entries_admit_the_client_acting_for_itself(namespaced: tuple[World, Path]) -> None:
