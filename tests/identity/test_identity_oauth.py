@@ -34,6 +34,7 @@ from tests.identity.oauth_support import (
     unverified,
     upstream_app,
 )
+from tests.support.cli import mcprt_cli
 from tests.support.oidc import AuthServer, auth_server, authorization_response, oidc_provider_modules
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
@@ -709,6 +710,7 @@ policy:
     - {match: {tools: [echo], principals: [ci-bot]}, action: approve, name: ask}
     - {match: {tools: [echo], principals: [svc]}, action: allow, name: user-svc}
     - {match: {tools: [echo], principals: ["client:short", "client:partner*"]}, action: allow, name: clients-themselves}
+    - {match: {tools: [whoami], principals: ["client:svc"]}, action: approve, name: ask-client}
 """
 
 
@@ -822,3 +824,27 @@ async def test_a_user_named_like_a_client_entry_is_not_matched_by_it(
     approval = await pending_for_ci_bot(world, f"user-{user}")
     vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", token, json={})
     assert vote.status_code == 403 and f"{user} may not decide approvals" in vote.text, vote.text
+
+
+async def test_the_user_decides_the_pending_call_of_the_client_that_bears_their_name(
+        namespaced: tuple[World, Path]) -> None:
+    """The client svc and the user svc are two callers: the user (an approver) may decide the client's call — the
+    self-approval check compared names and refused it — and `mcprt status` shows the caller as `client:svc`."""
+    world, _ = namespaced
+    refused, text = await echo_whoami(world, world.idp.client_credentials(world.resource))
+    approval = re.search(r"ap_[A-Za-z0-9_-]+", text)
+    assert refused and approval is not None and "needs human approval" in text, text
+    user = world.idp.user_token(world.resource, user="svc")
+    status = mcprt_cli("status", "--url", world.up.url.removesuffix("/mcp"), "--token", user, env={"COLUMNS": "200"})
+    assert status.returncode == 0, status.stderr
+    [row] = [line for line in status.stdout.splitlines() if approval.group(0) in line]
+    assert "client:svc" in row and "whoami" in row, status.stdout
+    decided = admin_http(world, "POST", f"/policy/approvals/{approval.group(0)}/approve", user, json={})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+    assert decided.json()["by_client"] is True and decided.json()["principal"] == "svc"
+
+
+async def echo_whoami(world: World, token: str) -> tuple[bool, str]:
+    async with http_client(world.up.url, token=token) as client:
+        result = await client.call_tool("whoami", {})
+        return bool(result.is_error), text_of(result)
