@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..identity.principal import Principal
+from ..identity.principal import Principal, principal_label
 from ..observability.events import BUS, DecisionEvent, cut_name
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
@@ -296,8 +296,11 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
     arguments = _short_json(request.arguments, 1500)
     how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}", limit=1000)  # the operator's URL
     page = f"{base_url}/status/approvals" if base_url else None
-    who = slack.code(request.principal) + (f" through the OAuth client {slack.code(request.client_id)}"
-                                           if request.client_id is not None else "")
+    # a client acting for itself as policies write it (`client:<id>`), so approvers do not read it as the user or
+    # admin whose name its id may be; anyone else with the client their call came through
+    who = slack.code(principal_label(request.principal, True)) + " (an OAuth client acting for itself)" \
+        if request.by_client else slack.code(request.principal) + (
+            f" through the OAuth client {slack.code(request.client_id)}" if request.client_id is not None else "")
     text = (f"mcprt: {who} wants to call {slack.code(request.tool)} — approval "
             f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"
             + (f" or at {slack.escaped(page)}" if page else "") + ".")
@@ -311,7 +314,7 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
             + (f" or <{slack.escaped(page)}|the status page>" if page else "")}]},
     ]
     payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
-               "client_id": request.client_id,
+               "by_client": request.by_client, "client_id": request.client_id,
                "arguments": request.arguments, "created": request.created, "expires": request.expires,
                "required": request.required, "approvers": request.approvers}
     if base_url:
