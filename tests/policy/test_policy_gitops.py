@@ -692,3 +692,25 @@ def test_diff_tells_a_client_entry_from_the_name_it_holds(folder: Path) -> None:
     result = mcprt(folder, "diff", "new.yaml", "newer.yaml")
     [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
     assert line.endswith("(now hidden from: client:ci-bot)"), line
+
+
+def test_a_plain_star_does_not_shadow_a_rule_for_clients_acting_for_themselves(folder: Path) -> None:
+    """`principals: ["*"]` was read as every caller, so a later rule for `client:` callers was called unreachable;
+    `*` leaves OAuth clients acting for themselves out (with OAuth), and a rule after it for them decides their
+    calls. A later rule for plain names is still unreachable, and so is any later rule without OAuth."""
+    star = CLIENTS.replace('    - {match: {tools: [transfer], clients: [rogue-app, old-app]}',
+                           '    - {match: {tools: [transfer], principals: ["*"]}, action: deny, name: star}\n'
+                           '    - {match: {tools: [transfer], principals: ["client:ci-*"]}, action: allow, name: ci}\n'
+                           '    - {match: {tools: [transfer], clients: [rogue-app, old-app]}')
+    (folder / "mcp.yaml").write_text(star)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "rules[4] is unreachable" not in result.stderr, result.stderr  # the client:ci-* rule
+    assert "rules[5] is unreachable: rules[3] matches every call" not in result.stderr  # `clients` rules: clients too
+    (folder / "mcp.yaml").write_text(star.replace('["client:ci-*"]', "[alice]"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    (folder / "mcp.yaml").write_text(star.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
+                                                  'ci-bot: "${CI_TOKEN}"}}'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr

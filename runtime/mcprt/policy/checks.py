@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import CommandSource, UrlSource, is_loopback
+from ..manifest.policy import CLIENT_PRINCIPAL
 from ..toolset.pending import is_glob, may_come_from, pending_for
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
@@ -67,10 +68,11 @@ UNREACHABLE_RULE = "policy-unreachable-rule"
 WHEN_FAILS = "policy-when-fails"
 
 
-def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, int, str]]:
+def shadowed_rules(policy: Policy, entries: list[Governed], oauth: bool = True) -> list[tuple[int, int, str]]:
     """(rule, earlier rule, why) for each rule an earlier one always decides first: a catch-all, or a
     rule without `when` that fits every served tool the later one fits, for the same principals or all.
-    `entries`: `rules.governed(policy, tools)` (its rules come first, in order)."""
+    `entries`: `rules.governed(policy, tools)` (its rules come first, in order); `oauth`: whether callers can be
+    OAuth clients acting for themselves (only `client:` entries match them: `every_caller`)."""
     compiled = [entry.compiled for entry in entries[:len(policy.rules)]]
     fitting = [frozenset(t.name for t in entry.fitting) for entry in entries[:len(policy.rules)]]
     found = []
@@ -80,8 +82,8 @@ def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, i
                 found.append((i, j, "first"))
                 break
             earlier = policy.rules[j].match
-            same_callers = compiled[j].principal_free or earlier.principals == ["*"] and not (
-                earlier.clients or earlier.scopes or earlier.claims) or (
+            same_callers = compiled[j].principal_free or every_caller(earlier.principals, rule.match.principals, oauth) \
+                and not (earlier.clients or earlier.scopes or earlier.claims) or (
                 earlier.principals, earlier.clients, earlier.scopes, earlier.claims) == (
                 rule.match.principals, rule.match.clients, rule.match.scopes, rule.match.claims)
             if earlier.when is None and same_callers and fitting[i] and fitting[i] <= fitting[j]:
@@ -89,6 +91,16 @@ def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, i
                 found.append((i, j, f"it matches ({shown}) first"))
                 break
     return found
+
+
+def every_caller(earlier: list[str], later: list[str], oauth: bool = True) -> bool:
+    """Whether principal entries `earlier` match every caller `later` does (empty: every caller): `*` is every
+    user and static token, `client:*` every OAuth client acting for itself (`principals` module) — a plain `*`
+    alone leaves those clients out, so a later rule may still decide their calls; without OAuth there are none."""
+    plain, clients = "*" in earlier, CLIENT_PRINCIPAL + "*" in earlier or not oauth
+    if not later:
+        return plain and clients
+    return all(clients if p.startswith(CLIENT_PRINCIPAL) else plain for p in later)
 
 
 # The one sentence on approvals over stdio: `mcprt up` on stdio warns it at the rule, `validate` notes it.
@@ -188,7 +200,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
             warn(path, message, WHEN_FAILS, "error")
         else:
             warn(path, message, MATCHES_NOTHING if nothing else "")
-    for i, earlier, why in shadowed_rules(policy, entries):
+    oauth = loaded.manifest.server.auth is not None and loaded.manifest.server.auth.oauth is not None
+    for i, earlier, why in shadowed_rules(policy, entries, oauth):
         if why != "first" and {("rules", i), ("rules", earlier)} & waiting:  # what either fits is not all known
             continue
         warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
