@@ -30,7 +30,8 @@ class Principal:
     - `by_client`: the token's client acts for itself (RFC 6749 §4.4, client credentials): it has no `sub`,
       so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal
       is another caller than a user whose `sub` is that id: `owner` keeps them apart wherever a caller's
-      records or allowances are keyed.
+      records or allowances are keyed, and policies list it only by `client:<id>` entries (`label`;
+      `mcprt.policy.principals`), never by a plain name.
     """
 
     subject: str

@@ -27,7 +27,9 @@ Record fields (absent when unknown):
 `principal_kind` is how the principal authenticated (`token`, `oauth`, `stdio`, `anonymous`);
 `client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`);
 `principal_by_client` (`voter_by_client`), present and true only when that client acted for itself
-(`Principal.by_client`: a token with no `sub`, or its own id as `sub`), so it is not a user of that name.
+(`Principal.by_client`: a token with no `sub`, or its own id as `sub`), so it is not a user of that name — also
+on an approval's records written away from its call (`principal` is then the request's caller); `approvers`
+names such a client `client:<id>`, as policies write it.
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
 secrets redacted, each value longer than `VALUE_LIMIT` characters (a string, or another value's
