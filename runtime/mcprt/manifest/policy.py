@@ -95,7 +95,7 @@ def _principal_entry(value: str) -> str:
 
 
 PrincipalEntry = Annotated[str, AfterValidator(_principal_entry), WithJsonSchema({"anyOf": [
-    {"type": "string", "pattern": PRINCIPAL_PATTERN},
+    {"type": "string", "pattern": "^(?!client:)" + PRINCIPAL_PATTERN[1:]},  # a `client:` entry is the other kind
     {"type": "string", "pattern": "^client:[!-~]([ -~]*[!-~])?$",
      "maxLength": len(CLIENT_PRINCIPAL) + CLIENT_ID_LIMIT}]})]
 # What every principal list's description says of the two namespaces (the README's "Principals" says the same).
