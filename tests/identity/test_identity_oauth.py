@@ -762,17 +762,22 @@ async def test_a_client_whose_id_is_an_admins_name_cannot_see_or_decide_approval
     client = world.idp.client_credentials(world.resource)  # client svc, acting for itself
     listing = admin_http(world, "GET", "/policy/approvals", client)
     assert listing.status_code == 403, listing.text
-    assert listing.json()["error"].startswith("client:svc may not list approvals (policy.admins)")
-    assert "write `client:svc`" in listing.json()["error"]  # the upgrade note, where the refusal is read
+    # how such a caller is listed, never the admins' entries (they were quoted: review problem 2)
+    assert listing.json()["error"] == ("client:svc may not list approvals (policy.admins) (an OAuth client acting "
+                                       "for itself is listed only as `client:<id>`)"), listing.json()
     assert admin_http(world, "GET", f"/policy/approvals/{approval}", client).status_code == 403
     assert admin_http(world, "GET", "/status/approvals", client).status_code == 403
     seen = status_json(world, client)
     assert seen["recent_scope"] == "own" and seen["approvals"] == [], seen["approvals"]
     vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", client, json={})
-    assert vote.status_code == 403 and "client:svc may not decide approvals" in vote.text, vote.text
+    assert vote.status_code == 403 and vote.json()["error"] == (
+        "client:svc may not decide approvals (policy.approvals.approvers) (an OAuth client acting for itself is "
+        "listed only as `client:<id>`)"), vote.text
     [refused] = audit_records(audit, lambda r: r.get("action") == "approval_vote_refused"
                               and r.get("approval_id") == approval)
     assert (refused["voter"], refused["voter_by_client"]) == ("svc", True), refused
+    assert refused["reason"].endswith("— 'svc' matches users and static tokens only; write `client:svc` for the "
+                                      "OAuth client svc acting for itself"), refused  # the operator's upgrade note
     user = world.idp.user_token(world.resource, user="svc")  # the admin: a user whose sub is svc
     [shown] = [a for a in admin_http(world, "GET", "/policy/approvals", user).json() if a["id"] == approval]
     assert (shown["status"], shown["votes"]) == ("pending", [])  # the client's attempt recorded nothing
@@ -784,12 +789,13 @@ async def test_a_client_whose_id_is_a_users_name_is_refused_by_that_users_allow_
         namespaced: tuple[World, Path]) -> None:
     world, audit = namespaced
     refused, text = await echo_result(world, world.idp.client_credentials(world.resource))  # client svc
-    assert refused and "nobody listed this caller" in text, text
-    assert "user-svc lists 'svc' under `principals`, which matches users and static tokens only" in text, text
-    assert "`client:svc` lists this OAuth client acting for itself" in text, text
+    assert refused and text == "echo was refused by policy: nobody listed this caller", text  # no rule named
     [record] = audit_records(audit, lambda r: r["type"] == "decision" and r.get("rule") == "default"
                              and r.get("principal") == "svc")
     assert (record["action"], record.get("principal_by_client")) == ("deny", True), record
+    assert record["reason"] == ("nobody listed this caller (user-svc lists 'svc' under `principals`, which allows "
+                                "users and static tokens only: `client:svc` lists this OAuth client acting for "
+                                "itself)"), record  # the operator's upgrade note
     user = world.idp.user_token(world.resource, user="svc")
     assert (await echo_as(world, user)).startswith("oauth|svc|webapp|")  # the user the rule names: allowed
     page = admin_http(world, "GET", "/status", user)  # the admin's recent calls tell the two callers apart
@@ -848,3 +854,96 @@ async def echo_whoami(world: World, token: str) -> tuple[bool, str]:
     async with http_client(world.up.url, token=token) as client:
         result = await client.call_tool("whoami", {})
         return bool(result.is_error), text_of(result)
+
+
+# --- rules and limits that restrict keep matching a client acting for itself by a plain entry (review problem 1) ---
+
+RESTRICTING_RULES = """\
+policy:
+  default: allow
+  approvals: {wait: 0}
+  rules:
+    - {match: {tools: [whoami], principals: ["*"]}, action: hide, name: hide-star}
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'deny-star'"}, action: deny, name: deny-star,
+       reason: nobody echoes deny-star}
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'approve-star'"}, action: approve, name: approve-star}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'deny-name'"}, action: deny, name: deny-name,
+       reason: svc and ci-bot never echo deny-name}
+    - {match: {tools: [echo], principals: ["sv*", "ci-*"], when: "text == 'approve-glob'"}, action: approve,
+       name: approve-glob}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'allow-name'"}, action: allow, name: allow-name}
+    - {match: {tools: [echo], principals: ["client:svc"], when: "text == 'allow-name'"}, action: deny,
+       name: not-the-client, reason: only the user svc echoes allow-name}
+  rate_limits:
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'limited-star'"}, per: principal, limit: 1/min}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'limited-name'"}, per: principal,
+       limit: 1/min}
+"""
+
+
+@pytest.fixture(scope="module")
+def restricting(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """`default: allow`, and rules and limits for everyone (`*`), for the names svc and ci-bot, and for the globs
+    `sv*`/`ci-*`: the client-credentials client svc and the static token ci-bot must meet each alike."""
+    folder = tmp_path_factory.mktemp("oauth-restricting")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        manifest.write_text(manifest.read_text() + RESTRICTING_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up)
+
+
+async def echo_text(world: World, token: str, text: str) -> tuple[bool, str]:
+    async with http_client(world.up.url, token=token) as client:
+        result = await client.call_tool("echo", {"text": text})
+        return bool(result.is_error), text_of(result)
+
+
+def caller_token(world: World, who: str) -> str:
+    return world.idp.client_credentials(world.resource) if who == "client-svc" else CI_TOKEN
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+@pytest.mark.parametrize(("text", "expected"), [
+    ("deny-star", "echo was refused by policy: nobody echoes deny-star"),
+    ("approve-star", "echo needs human approval"),
+    ("deny-name", "echo was refused by policy: svc and ci-bot never echo deny-name"),
+    ("approve-glob", "echo needs human approval"),
+])
+async def test_a_restricting_rule_refuses_a_client_acting_for_itself_as_the_token_of_its_name(
+        restricting: World, who: str, text: str, expected: str) -> None:
+    """The branch let the client svc through every one of these (`deny`/`approve` by `*`, by the plain name svc,
+    by the glob `sv*`) while the static token ci-bot was refused: a restriction lifted on upgrade. Both are refused."""
+    refused, answer = await echo_text(restricting, caller_token(restricting, who), text)
+    assert refused and answer.startswith(expected), answer
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+async def test_a_hide_rule_for_everyone_hides_from_a_client_acting_for_itself(restricting: World, who: str) -> None:
+    async with http_client(restricting.up.url, token=caller_token(restricting, who)) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "echo" in names and "whoami" not in names, names
+        result = await client.call_tool("whoami", {})
+        assert result.is_error and "unknown tool" in text_of(result).lower(), text_of(result)
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+@pytest.mark.parametrize("text", ["limited-star", "limited-name"])
+async def test_a_rate_limit_by_star_or_name_limits_a_client_acting_for_itself(
+        restricting: World, who: str, text: str) -> None:
+    token = caller_token(restricting, who)
+    assert not (await echo_text(restricting, token, text))[0]
+    refused, answer = await echo_text(restricting, token, text)
+    assert refused and answer.startswith("rate limit reached for echo"), answer
+
+
+async def test_an_allow_by_name_admits_the_user_not_the_client_of_that_name(restricting: World) -> None:
+    """`allow` grants: `principals: [svc]` admits the user svc; the client svc falls to the next rule (`client:svc`)."""
+    user = restricting.idp.user_token(restricting.resource, user="svc")
+    assert await echo_text(restricting, user, "allow-name") == (
+        False, "oauth|svc|webapp|mcp:tools|svc@example.com|allow-name")
+    refused, answer = await echo_text(restricting, restricting.idp.client_credentials(restricting.resource),
+                                      "allow-name")
+    assert refused and answer == "echo was refused by policy: only the user svc echoes allow-name", answer

@@ -657,9 +657,9 @@ CLIENT_PRINCIPALS = CLIENTS.replace("""    - {match: {tools: [transfer]}, action
 
 
 def test_cases_assert_decisions_for_a_client_acting_for_itself(folder: Path) -> None:
-    """`principal: "client:ID"` in a case is that OAuth client acting for itself: matched by `client:` entries
-    only — the plain `ci-bot` and even `*` are not for it — while the static token ci-bot is matched by `ci-bot`
-    and never by `client:ci-*`."""
+    """`principal: "client:ID"` in a case is that OAuth client acting for itself: an `allow` lists it by `client:`
+    entries only (the plain `ci-bot` is not for it), while a `deny` with `*` refuses it as every caller; the static
+    token ci-bot is allowed by `ci-bot` and never by `client:ci-*`."""
     (folder / "mcp.yaml").write_text(CLIENT_PRINCIPALS)
     cases = folder / "cases" / "transfer"
     cases.mkdir(parents=True)
@@ -667,37 +667,45 @@ def test_cases_assert_decisions_for_a_client_acting_for_itself(folder: Path) -> 
         "tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
         "  - {principal: ci-bot, decision: allow}\n"
         '  - {principal: "client:ci-bot", decision: allow}\n'
-        '  - {principal: "client:alice", decision: approve}\n'
+        '  - {principal: "client:alice", decision: deny}\n'
         "  - {principal: alice, decision: deny}\n")
     result = mcprt(folder, "test", "mcp.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     (cases / "wrong.yaml").write_text("tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
-                                      '  - {principal: "client:alice", decision: deny}\n')
+                                      '  - {principal: "client:alice", decision: approve}\n')
     result = mcprt(folder, "test", "mcp.yaml")
     assert result.returncode == 1
-    assert "policy for client:alice: expected deny, got approve (other-callers)" in result.stdout, result.stdout
+    assert "policy for client:alice: expected approve, got deny (everyone-else)" in result.stdout, result.stdout
 
 
 def test_diff_tells_a_client_entry_from_the_name_it_holds(folder: Path) -> None:
-    """`ci-bot` → `client:ci-bot` moves a rule from the static token to the OAuth client of that id: diff names both
-    and decides for each (the client as a client acting for itself); a plain `*` does not cover `client:` entries."""
+    """`ci-bot` → `client:ci-bot` in a `hide` rule takes it from the static token ci-bot and keeps it for the OAuth
+    client ci-bot acting for itself — a restricting rule's plain entry already matched that client (review problem
+    1) — so diff says the rule no longer applies to ci-bot and decides nothing new for client:ci-bot. A bare `*`
+    covers every caller, `client:` entries too; a `client:` entry added next to unrelated names is named."""
     (folder / "mcp.yaml").write_text(CLIENTS)
     (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["client:ci-bot"]'))
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
     [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
-    assert line.endswith("(now hidden from: client:ci-bot; no longer applies to: ci-bot)"), line
-    assert "policy decision changed: for client:ci-bot: allow (default) → hide (rules[1])" in result.stdout, result.stdout
+    assert line.endswith("(no longer applies to: ci-bot)"), line
+    assert "policy decision changed: for ci-bot: hide (rules[1]) → allow (default)" in result.stdout, result.stdout
+    assert "for client:ci-bot" not in result.stdout, result.stdout  # hidden from the client before and after
     (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["*"]'))
     (folder / "newer.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["*", "client:ci-bot"]'))
+    result = mcprt(folder, "diff", "new.yaml", "newer.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith('["showSecret"]}'), line  # no "now hidden from": `*` already hid it from client:ci-bot
+    (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: [alice]'))
+    (folder / "newer.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: [alice, "client:ci-bot"]'))
     result = mcprt(folder, "diff", "new.yaml", "newer.yaml")
     [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
     assert line.endswith("(now hidden from: client:ci-bot)"), line
 
 
-def test_a_plain_star_does_not_shadow_a_rule_for_clients_acting_for_themselves(folder: Path) -> None:
-    """`principals: ["*"]` was read as every caller, so a later rule for `client:` callers was called unreachable;
-    `*` leaves OAuth clients acting for themselves out (with OAuth), and a rule after it for them decides their
-    calls. A later rule for plain names is still unreachable, and so is any later rule without OAuth."""
+def test_a_bare_star_shadows_every_later_rule_for_the_same_tools(folder: Path) -> None:
+    """A bare `*` names every caller, OAuth clients acting for themselves included (the branch had it leave them
+    out, so a `deny` with `*` let them through: review problem 1), so a later rule for `client:` callers is
+    unreachable, as one for plain names is, with or without OAuth."""
     star = CLIENTS.replace('    - {match: {tools: [transfer], clients: [rogue-app, old-app]}',
                            '    - {match: {tools: [transfer], principals: ["*"]}, action: deny, name: star}\n'
                            '    - {match: {tools: [transfer], principals: ["client:ci-*"]}, action: allow, name: ci}\n'
@@ -705,12 +713,28 @@ def test_a_plain_star_does_not_shadow_a_rule_for_clients_acting_for_themselves(f
     (folder / "mcp.yaml").write_text(star)
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "rules[4] is unreachable" not in result.stderr, result.stderr  # the client:ci-* rule
-    assert "rules[5] is unreachable: rules[3] matches every call" not in result.stderr  # `clients` rules: clients too
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
     (folder / "mcp.yaml").write_text(star.replace('["client:ci-*"]', "[alice]"))
     result = mcprt(folder, "validate", "mcp.yaml")
     assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
     (folder / "mcp.yaml").write_text(star.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
+                                                  'ci-bot: "${CI_TOKEN}"}}'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+
+
+def test_a_restricting_rule_after_an_allow_of_the_same_plain_names_is_reachable_with_oauth(folder: Path) -> None:
+    """`allow [ci-bot]` then `deny [ci-bot]`: the allow grants only the user or token ci-bot, the deny restricts the
+    client ci-bot acting for itself too, so with OAuth the deny still decides calls; without OAuth it does not."""
+    pair = CLIENTS.replace('    - {match: {tools: [transfer], clients: [rogue-app, old-app]}',
+                           '    - {match: {tools: [transfer], principals: [ci-bot]}, action: allow, name: ci}\n'
+                           '    - {match: {tools: [transfer], principals: [ci-bot]}, action: deny, name: not-ci}\n'
+                           '    - {match: {tools: [transfer], clients: [rogue-app, old-app]}')
+    (folder / "mcp.yaml").write_text(pair)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "rules[4] is unreachable" not in result.stderr, result.stderr
+    (folder / "mcp.yaml").write_text(pair.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
                                                   'ci-bot: "${CI_TOKEN}"}}'))
     result = mcprt(folder, "validate", "mcp.yaml")
     assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr

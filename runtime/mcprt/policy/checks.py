@@ -53,7 +53,7 @@ from .never import never_holding
 from .rules import Governed, governed, http_method
 
 if TYPE_CHECKING:
-    from ..manifest.policy import Policy
+    from ..manifest.policy import Policy, Rule
 
 
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
@@ -72,7 +72,7 @@ def shadowed_rules(policy: Policy, entries: list[Governed], oauth: bool = True) 
     """(rule, earlier rule, why) for each rule an earlier one always decides first: a catch-all, or a
     rule without `when` that fits every served tool the later one fits, for the same principals or all.
     `entries`: `rules.governed(policy, tools)` (its rules come first, in order); `oauth`: whether callers can be
-    OAuth clients acting for themselves (only `client:` entries match them: `every_caller`)."""
+    OAuth clients acting for themselves (`every_caller`, `same_principals`)."""
     compiled = [entry.compiled for entry in entries[:len(policy.rules)]]
     fitting = [frozenset(t.name for t in entry.fitting) for entry in entries[:len(policy.rules)]]
     found = []
@@ -84,8 +84,9 @@ def shadowed_rules(policy: Policy, entries: list[Governed], oauth: bool = True) 
             earlier = policy.rules[j].match
             same_callers = compiled[j].principal_free or every_caller(earlier.principals, rule.match.principals, oauth) \
                 and not (earlier.clients or earlier.scopes or earlier.claims) or (
-                earlier.principals, earlier.clients, earlier.scopes, earlier.claims) == (
-                rule.match.principals, rule.match.clients, rule.match.scopes, rule.match.claims)
+                earlier.clients, earlier.scopes, earlier.claims) == (
+                rule.match.clients, rule.match.scopes, rule.match.claims) and same_principals(
+                policy.rules[j], rule, oauth)
             if earlier.when is None and same_callers and fitting[i] and fitting[i] <= fitting[j]:
                 shown = ", ".join(sorted(fitting[i])[:3]) + (" …" if len(fitting[i]) > 3 else "")
                 found.append((i, j, f"it matches ({shown}) first"))
@@ -94,13 +95,24 @@ def shadowed_rules(policy: Policy, entries: list[Governed], oauth: bool = True) 
 
 
 def every_caller(earlier: list[str], later: list[str], oauth: bool = True) -> bool:
-    """Whether principal entries `earlier` match every caller `later` does (empty: every caller): `*` is every
-    user and static token, `client:*` every OAuth client acting for itself (`principals` module) — a plain `*`
-    alone leaves those clients out, so a later rule may still decide their calls; without OAuth there are none."""
-    plain, clients = "*" in earlier, CLIENT_PRINCIPAL + "*" in earlier or not oauth
-    if not later:
-        return plain and clients
-    return all(clients if p.startswith(CLIENT_PRINCIPAL) else plain for p in later)
+    """Whether principal entries `earlier` match every caller `later` does (empty: every caller): a bare `*` is
+    every caller, OAuth clients acting for themselves included (`principals` module); `client:*` every such
+    client (all of them when there is no OAuth: then there are none)."""
+    if "*" in earlier:
+        return True
+    return bool(later) and (CLIENT_PRINCIPAL + "*" in earlier or not oauth) and all(
+        p.startswith(CLIENT_PRINCIPAL) for p in later)
+
+
+def same_principals(earlier: Rule, later: Rule, oauth: bool = True) -> bool:
+    """Whether two rules' equal `principals` lists match the same callers: not when the earlier one allows and
+    the later one restricts with a plain entry other than `*` under OAuth — the later one also matches the
+    clients acting for themselves whose ids that entry matches, which the earlier one does not list
+    (`principals` module), so it still decides their calls."""
+    if earlier.match.principals != later.match.principals:
+        return False
+    plain_named = any(p != "*" and not p.startswith(CLIENT_PRINCIPAL) for p in later.match.principals)
+    return not (oauth and plain_named and earlier.action == "allow" and later.action != "allow")
 
 
 # The one sentence on approvals over stdio: `mcprt up` on stdio warns it at the rule, `validate` notes it.
