@@ -6,6 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..identity.principal import principal_label
 from .common import stdout_console
 from ..wording import clause
 from .errors import EXIT_OK, guarded
@@ -185,7 +186,7 @@ def _print_approvals(approvals: Any, own: bool) -> None:
         if given is None:
             # one per voter: a client acting for itself (`by_client`) is not the user of its name
             given = len({(v.get("approver"), bool(v.get("by_client"))) for v in r.get("votes") or [] if v.get("approve")})
-        caller = ("client:" if r.get("by_client") else "") + str(r.get("principal"))  # `principal_label`
+        caller = principal_label(str(r.get("principal")), bool(r.get("by_client")))
         table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (caller,)),
                       str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
                       rfc3339(float(r.get("expires") or 0)))

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..identity.principal import Principal
 from ..manifest.loader import LoadedManifest
-from ..manifest.policy import CLIENT_PRINCIPAL, client_literal
+from ..policy.principals import caller_named, entry_literal
 from ..scrubbing import is_literal_credential, mask_url_credentials
 from ..sources.kind import kind_of
 from ..toolset.tool import Tool
@@ -126,15 +126,6 @@ def policy_changes(old: Tool, new: Tool, old_gate: Any, new_gate: Any, principal
     return changes
 
 
-def caller_named(name: str) -> Principal:
-    """The caller a policy names `name`: `client:ID` is the OAuth client ID acting for itself (as the manifest's
-    principal entries read it: `policy.principals`), any other name a static token's."""
-    if name.startswith(CLIENT_PRINCIPAL):
-        client = name[len(CLIENT_PRINCIPAL):]
-        return Principal(client, "oauth", client_id=client, by_client=True)
-    return Principal(name, "token")
-
-
 def known_principals(*loaded: LoadedManifest, more: Iterable[str] = ()) -> list[str]:
     """The callers a policy can tell apart by name, both sides together: `more`, `server.auth.tokens` names
     and the names rules list (globs aside)."""
@@ -145,18 +136,9 @@ def known_principals(*loaded: LoadedManifest, more: Iterable[str] = ()) -> list[
             names.update(dict.fromkeys(auth.tokens))
         policy = side.manifest.policy
         for rule in policy.rules if policy is not None else ():
-            named = (_literal_principal(p) for p in rule.match.principals or ())
+            named = (entry_literal(p) for p in rule.match.principals or ())
             names.update(dict.fromkeys(name for name in named if name is not None))
     return sorted(names)
-
-
-def _literal_principal(entry: str) -> str | None:
-    """The one caller a principal entry names (`client:ID` for a client acting for itself, whose id is literal but
-    for `*`), or None for a glob."""
-    if entry.startswith(CLIENT_PRINCIPAL):
-        client = client_literal(entry[len(CLIENT_PRINCIPAL):])
-        return None if client is None else CLIENT_PRINCIPAL + client
-    return None if set(entry) & set("*?[") else entry
 
 
 def _decision(gate: Any, tool: Tool, principal: Principal | None) -> tuple[tuple[str, ...], str]:

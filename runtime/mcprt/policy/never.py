@@ -24,7 +24,6 @@ Each finding is a `Finding`; the caller (`checks.py`) turns it into a located wa
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from ..manifest.model import InboundAuth
 from ..manifest.policy import CLIENT_PRINCIPAL, Match, Policy, client_literal
 from ..toolset.tool import Tool
 from ..errors import did_you_mean
+from .principals import covers
 from .rules import Governed
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all), and a fourth
@@ -111,8 +111,8 @@ def producible(auth: InboundAuth | None) -> tuple[frozenset[str], bool]:
 
 def _any_fits(pattern: str, names: frozenset[str]) -> bool:
     """Whether `pattern` matches one of `names` (callers without OAuth: none is a client acting for itself, so a
-    `client:` entry never does: `principals` module)."""
-    return not pattern.startswith(CLIENT_PRINCIPAL) and any(fnmatch.fnmatchcase(name, pattern) for name in names)
+    `client:` entry never does: `principals.covers`)."""
+    return any(covers(pattern, name) for name in names)
 
 
 def _no_caller(pattern: str, names: frozenset[str]) -> str:

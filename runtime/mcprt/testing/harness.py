@@ -149,10 +149,10 @@ class ReplayHarness:
 
         from ..errors import ToolCallError
         from ..identity.principal import Principal
-        from ..manifest.policy import CLIENT_PRINCIPAL
         from ..toolset.invoke import check_arguments
 
         from ..policy.never import impossible_caller
+        from ..policy.principals import caller_named
         from .cases import located
 
         assert self.loaded is not None
@@ -175,12 +175,10 @@ class ReplayHarness:
         for expected in case.policy:
             # a caller with a client, scopes or claims holds an OAuth access token; without, a static token
             oauth = expected.client is not None or bool(expected.scopes or expected.claims)
-            principal = Principal(expected.principal, "oauth" if oauth else "token", client_id=expected.client,
-                                  scopes=frozenset(expected.scopes), claims=MappingProxyType(dict(expected.claims)))
-            if expected.principal.startswith(CLIENT_PRINCIPAL):  # `client:ID`: that OAuth client acting for itself
-                client = expected.principal[len(CLIENT_PRINCIPAL):]
-                principal = Principal(client, "oauth", client_id=client, scopes=principal.scopes,
-                                      claims=principal.claims, by_client=True)
+            named = caller_named(expected.principal)  # `client:ID`: that OAuth client acting for itself
+            principal = Principal(named.subject, "oauth" if oauth or named.by_client else named.kind,
+                                  client_id=named.client_id or expected.client, scopes=frozenset(expected.scopes),
+                                  claims=MappingProxyType(dict(expected.claims)), by_client=named.by_client)
             got = self.gate.decide(tool, principal, completed)
             action = "hide" if tool.name in self.gate.hidden(principal) else got.action
             if action != expected.decision:
