@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from ..identity.principal import ANONYMOUS, Principal, from_scope, principal_label
 from ..errors import StateUnavailable, did_you_mean
-from .principals import listed, upgrade_hint
+from .principals import caller_hint, listed, upgrade_hint
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -81,11 +81,13 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         if deciders is not None and not listed(principal, deciders):
             # before the state is read, as pause refuses a non-admin: one who may decide nothing is told
             # so, and learns nothing of the request nor of the state (an outage's 503); a client acting for
-            # itself whose id a plain entry names is told to write `client:<id>` (`principals.upgrade_hint`)
-            refused = (f"{principal.label} may not decide approvals (policy.approvals.approvers)"
-                       + upgrade_hint(principal, deciders))
+            # itself is told how such a caller is listed, never which entries name its id: those go to the
+            # operator's log and audit record (`principals.upgrade_hint`), as an approver list never reaches a voter
+            refused = f"{principal.label} may not decide approvals (policy.approvals.approvers)"
             # as every refused vote is (`PolicyService.decide`): logged and audited, an operator must see the attempt
-            service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny", refused)
+            service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny",
+                                     refused + upgrade_hint(principal, deciders))
+            refused += caller_hint(principal)
             return _back(back, fields, refused) if form else _error(403, refused)
         try:
             decided = await service.decide(request.path_params["id"], principal, approve,

@@ -20,7 +20,7 @@ from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from ..settings import env_limit
 from . import slack
-from .principals import listed, upgrade_hint
+from .principals import caller_hint, listed, upgrade_hint
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, settled_by, voters_text
 
 if TYPE_CHECKING:
@@ -114,9 +114,15 @@ class PolicyService:
         return not allowed or listed(principal, allowed)
 
     def not_admin(self, principal: Principal, what: str) -> str:
-        """The 403 message of a refused admin act: `carol may not list approvals (policy.admins)`, and for a
-        client acting for itself that a plain entry names, how to list it (`principals.upgrade_hint`)."""
-        return f"{principal.label} may not {what} (policy.admins){upgrade_hint(principal, self.administrators())}"
+        """The 403 message of a refused admin act: `carol may not list approvals (policy.admins)`; for a client
+        acting for itself, how such a caller is listed (`principals.CALLER_HINT`). Which plain entries name its id
+        (`principals.upgrade_hint`) is the operator's: a log line, never the answer (an external client would
+        read the admins' patterns)."""
+        hint = upgrade_hint(principal, self.administrators())
+        if hint:
+            log_event("admin request refused", logging.WARNING, by=principal.label, **client_field(principal),
+                      what=what, why=f"not in policy.admins{hint}")
+        return f"{principal.label} may not {what} (policy.admins){caller_hint(principal)}"
 
     def check_decider(self, request: ApprovalRequest, principal: Principal) -> None:
         """Raise Forbidden when `principal` may not decide `request`: it made the call (it knows the
