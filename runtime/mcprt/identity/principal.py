@@ -30,8 +30,9 @@ class Principal:
     - `by_client`: the token's client acts for itself (RFC 6749 §4.4, client credentials): it has no `sub`,
       so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal
       is another caller than a user whose `sub` is that id: `owner` keeps them apart wherever a caller's
-      records or allowances are keyed, and policies list it only by `client:<id>` entries (`label`;
-      `mcprt.policy.principals`), never by a plain name.
+      records or allowances are keyed, and what grants in a policy (`allow` rules, approvers, admins) lists
+      it only by `client:<id>` entries or a bare `*` (`label`; `mcprt.policy.principals`), never by a plain
+      name; rules and limits that restrict still match it by one.
     """
 
     subject: str
@@ -114,7 +115,8 @@ ANONYMOUS = Principal("anonymous", "anonymous")
 STDIO = Principal("stdio", "stdio")
 BEARER = "bearer"  # the principal of an unnamed static token (`server.auth.bearer_tokens`)
 # Subjects mcprt gives itself. Users, static tokens and mcprt's own principals share one namespace (policies,
-# approvers and admins match their plain entries on `subject`; a client acting for itself only `client:` ones),
+# approvers and admins match their plain entries on `subject`; a client acting for itself is granted by `client:`
+# ones only),
 # so an OAuth token may not claim one of these or a static token's name.
 RESERVED_SUBJECTS = frozenset({ANONYMOUS.subject, STDIO.subject, BEARER})
 

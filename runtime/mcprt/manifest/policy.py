@@ -98,11 +98,15 @@ PrincipalEntry = Annotated[str, AfterValidator(_principal_entry), WithJsonSchema
     {"type": "string", "pattern": "^(?!client:)" + PRINCIPAL_PATTERN[1:]},  # a `client:` entry is the other kind
     {"type": "string", "pattern": "^client:[!-~]([ -~]*[!-~])?$",
      "maxLength": len(CLIENT_PRINCIPAL) + CLIENT_ID_LIMIT}]})]
-# What every principal list's description says of the two namespaces (the README's "Principals" says the same).
-PRINCIPAL_ENTRIES = ("A plain entry (a name or shell glob: `alice`, `ops-*`) matches users and static tokens, never "
-                     "an OAuth client acting for itself (a client-credentials token: no `sub`, or its client id as "
-                     "`sub`); that caller is matched only by `client:<id or glob>` (`client:ci-bot`, `client:*`), "
-                     "which matches no user or static token, whatever its name.")
+# What every principal list's description says of the two namespaces (the README's "Policies" says the same;
+# `policy.principals` is the rule).
+PRINCIPAL_ENTRIES = ("A plain entry (a name or shell glob: `alice`, `ops-*`) names users and static tokens; "
+                     "`client:<id or glob>` (`client:ci-bot`, `client:*`) names an OAuth client acting for itself "
+                     "(a client-credentials token: no `sub`, or its client id as `sub`) and no user or static token, "
+                     "whatever its name; a bare `*` names every caller. Where a match grants (`allow` rules, "
+                     "`approvers`, `admins`) a plain entry other than `*` never matches a client acting for itself; "
+                     "in `deny`, `approve` and `hide` rules and rate limits it also matches a client whose id it "
+                     "matches.")
 
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*)?(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
