@@ -10,7 +10,6 @@ Rules are paired by `name` where they have one, else by position; rate limits as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
