@@ -35,6 +35,7 @@ from tests.identity.oauth_support import (
     unverified,
     upstream_app,
 )
+from tests.support.cli import mcprt_cli
 from tests.support.oidc import WEBAPP_REDIRECT, AuthServer, auth_server, authorization_response, oidc_provider_modules
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
@@ -893,3 +894,254 @@ async def test_the_sdk_oauth_client_steps_up_and_the_call_then_succeeds(stepped:
     assert text_of(result).startswith("oauth|ivy|webapp|"), text_of(result)
     assert asked == ["mcp:tools", "mcp:tools mcp:admin"]
     assert set(unverified(storage.tokens.access_token)["scope"].split()) >= {"mcp:tools", "mcp:admin"}
+
+
+# --- a client acting for itself is matched only by `client:` entries ----------------------------------
+
+NAMESPACE_RULES = """\
+policy:
+  default: deny
+  default_reason: nobody listed this caller
+  admins: [svc]
+  approvals: {approvers: [svc, "client:short"], wait: 0}
+  rules:
+    - {match: {tools: [echo], principals: [ci-bot]}, action: approve, name: ask}
+    - {match: {tools: [echo], principals: [svc]}, action: allow, name: user-svc}
+    - {match: {tools: [echo], principals: ["client:short", "client:partner*"]}, action: allow, name: clients-themselves}
+    - {match: {tools: [whoami], principals: ["client:svc"]}, action: approve, name: ask-client}
+"""
+
+
+@pytest.fixture(scope="module")
+def namespaced(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """`svc` is both the name of a user (an admin, an approver, allowed by a `principals: [svc]` rule) and the id
+    of a client-credentials client of the authorization server; `client:short` approves, `client:short` and
+    `client:partner*` are allowed. ci-bot's calls need an approval."""
+    folder = tmp_path_factory.mktemp("oauth-namespaces")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        manifest.write_text(text + NAMESPACE_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+async def pending_for_ci_bot(world: World, text: str) -> str:
+    """ci-bot's echo of `text` (its own request: identical calls share one), refused pending; its approval id."""
+    async with http_client(world.up.url, token=CI_TOKEN) as client:
+        result = text_of(await client.call_tool("echo", {"text": text}))
+    found = re.search(r"ap_[A-Za-z0-9_-]+", result)
+    assert found is not None and "needs human approval" in result, result
+    return found.group(0)
+
+
+def admin_http(world: World, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+    return httpx.request(method, world.up.url.removesuffix("/mcp") + path,
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
+
+
+def audit_records(audit: Path, wanted: Any, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 10  # written by a background thread
+    while True:
+        found = [r for r in map(json.loads, audit.read_text().splitlines() if audit.exists() else []) if wanted(r)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+async def test_a_client_whose_id_is_an_admins_name_cannot_see_or_decide_approvals(
+        namespaced: tuple[World, Path]) -> None:
+    """The fault: `admins: [svc]` and `approvers: [svc]` matched the client-credentials client `svc` (its subject is
+    its id), so it listed and decided every pending approval. The user svc still does."""
+    world, audit = namespaced
+    approval = await pending_for_ci_bot(world, "client-admin")
+    client = world.idp.client_credentials(world.resource)  # client svc, acting for itself
+    listing = admin_http(world, "GET", "/policy/approvals", client)
+    assert listing.status_code == 403, listing.text
+    # how such a caller is listed, never the admins' entries (they were quoted: review problem 2)
+    assert listing.json()["error"] == ("client:svc may not list approvals (policy.admins) (an OAuth client acting "
+                                       "for itself is listed only as `client:<id>`)"), listing.json()
+    assert admin_http(world, "GET", f"/policy/approvals/{approval}", client).status_code == 403
+    assert admin_http(world, "GET", "/status/approvals", client).status_code == 403
+    seen = status_json(world, client)
+    assert seen["recent_scope"] == "own" and seen["approvals"] == [], seen["approvals"]
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", client, json={})
+    assert vote.status_code == 403 and vote.json()["error"] == (
+        "client:svc may not decide approvals (policy.approvals.approvers) (an OAuth client acting for itself is "
+        "listed only as `client:<id>`)"), vote.text
+    [refused] = audit_records(audit, lambda r: r.get("action") == "approval_vote_refused"
+                              and r.get("approval_id") == approval)
+    assert (refused["voter"], refused["voter_by_client"]) == ("svc", True), refused
+    assert refused["reason"].endswith("— 'svc' matches users and static tokens only; write `client:svc` for the "
+                                      "OAuth client svc acting for itself"), refused  # the operator's upgrade note
+    user = world.idp.user_token(world.resource, user="svc")  # the admin: a user whose sub is svc
+    [shown] = [a for a in admin_http(world, "GET", "/policy/approvals", user).json() if a["id"] == approval]
+    assert (shown["status"], shown["votes"]) == ("pending", [])  # the client's attempt recorded nothing
+    decided = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", user, json={})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+
+
+async def test_a_client_whose_id_is_a_users_name_is_refused_by_that_users_allow_rule(
+        namespaced: tuple[World, Path]) -> None:
+    world, audit = namespaced
+    refused, text = await echo_result(world, world.idp.client_credentials(world.resource))  # client svc
+    assert refused and text == "echo was refused by policy: nobody listed this caller", text  # no rule named
+    [record] = audit_records(audit, lambda r: r["type"] == "decision" and r.get("rule") == "default"
+                             and r.get("principal") == "svc")
+    assert (record["action"], record.get("principal_by_client")) == ("deny", True), record
+    assert record["reason"] == ("nobody listed this caller (user-svc lists 'svc' under `principals`, which allows "
+                                "users and static tokens only: `client:svc` lists this OAuth client acting for "
+                                "itself)"), record  # the operator's upgrade note
+    user = world.idp.user_token(world.resource, user="svc")
+    assert (await echo_as(world, user)).startswith("oauth|svc|webapp|")  # the user the rule names: allowed
+    page = admin_http(world, "GET", "/status", user)  # the admin's recent calls tell the two callers apart
+    assert page.status_code == 200 and "<td>client:svc</td>" in page.text and "<td>svc</td>" in page.text
+
+
+async def test_client_entries_admit_the_client_acting_for_itself(namespaced: tuple[World, Path]) -> None:
+    """`client:short` approves and is allowed; `client:partner*` is a glob over client ids (literal but for `*`)."""
+    world, audit = namespaced
+    short = world.idp.client_credentials(world.resource, client="short")  # 2-second tokens: one per use
+    assert (await echo_as(world, short)).startswith("oauth|short|short|")
+    partner = world.idp.client_credentials(world.resource, client="partner[eu]")
+    assert (await echo_as(world, partner)).startswith("oauth|partner[eu]|partner[eu]|")
+    approval = await pending_for_ci_bot(world, "client-approver")
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve",
+                      world.idp.client_credentials(world.resource, client="short"), json={})
+    assert vote.status_code == 200, vote.text
+    assert vote.json()["status"] == "approved" and vote.json()["votes"][0]["by_client"] is True, vote.json()
+    [granted] = audit_records(audit, lambda r: r.get("action") == "approval_granted" and r.get("approval_id") == approval)
+    assert granted["approvers"] == ["client:short"], granted  # not the user short
+
+
+@pytest.mark.parametrize("user", ["short", "client:short"])
+async def test_a_user_named_like_a_client_entry_is_not_matched_by_it(
+        namespaced: tuple[World, Path], user: str) -> None:
+    """A user whose `sub` is `short` — or literally `client:short` — is neither the client short nor listed by
+    `client:short`: refused by the rule that admits the client, and not an approver."""
+    world, _ = namespaced
+    token = world.idp.user_token(world.resource, user=user)
+    refused, text = await echo_result(world, token)
+    assert refused and "nobody listed this caller" in text, text
+    approval = await pending_for_ci_bot(world, f"user-{user}")
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", token, json={})
+    assert vote.status_code == 403 and f"{user} may not decide approvals" in vote.text, vote.text
+
+
+async def test_the_user_decides_the_pending_call_of_the_client_that_bears_their_name(
+        namespaced: tuple[World, Path]) -> None:
+    """The client svc and the user svc are two callers: the user (an approver) may decide the client's call — the
+    self-approval check compared names and refused it — and `mcprt status` shows the caller as `client:svc`."""
+    world, _ = namespaced
+    refused, text = await echo_whoami(world, world.idp.client_credentials(world.resource))
+    approval = re.search(r"ap_[A-Za-z0-9_-]+", text)
+    assert refused and approval is not None and "needs human approval" in text, text
+    user = world.idp.user_token(world.resource, user="svc")
+    status = mcprt_cli("status", "--url", world.up.url.removesuffix("/mcp"), "--token", user, env={"COLUMNS": "200"})
+    assert status.returncode == 0, status.stderr
+    [row] = [line for line in status.stdout.splitlines() if approval.group(0) in line]
+    assert "client:svc" in row and "whoami" in row, status.stdout
+    decided = admin_http(world, "POST", f"/policy/approvals/{approval.group(0)}/approve", user, json={})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+    assert decided.json()["by_client"] is True and decided.json()["principal"] == "svc"
+
+
+async def echo_whoami(world: World, token: str) -> tuple[bool, str]:
+    async with http_client(world.up.url, token=token) as client:
+        result = await client.call_tool("whoami", {})
+        return bool(result.is_error), text_of(result)
+
+
+# --- rules and limits that restrict keep matching a client acting for itself by a plain entry (review problem 1) ---
+
+RESTRICTING_RULES = """\
+policy:
+  default: allow
+  approvals: {wait: 0}
+  rules:
+    - {match: {tools: [whoami], principals: ["*"]}, action: hide, name: hide-star}
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'deny-star'"}, action: deny, name: deny-star,
+       reason: nobody echoes deny-star}
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'approve-star'"}, action: approve, name: approve-star}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'deny-name'"}, action: deny, name: deny-name,
+       reason: svc and ci-bot never echo deny-name}
+    - {match: {tools: [echo], principals: ["sv*", "ci-*"], when: "text == 'approve-glob'"}, action: approve,
+       name: approve-glob}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'allow-name'"}, action: allow, name: allow-name}
+    - {match: {tools: [echo], principals: ["client:svc"], when: "text == 'allow-name'"}, action: deny,
+       name: not-the-client, reason: only the user svc echoes allow-name}
+  rate_limits:
+    - {match: {tools: [echo], principals: ["*"], when: "text == 'limited-star'"}, per: principal, limit: 1/min}
+    - {match: {tools: [echo], principals: [svc, ci-bot], when: "text == 'limited-name'"}, per: principal,
+       limit: 1/min}
+"""
+
+
+@pytest.fixture(scope="module")
+def restricting(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """`default: allow`, and rules and limits for everyone (`*`), for the names svc and ci-bot, and for the globs
+    `sv*`/`ci-*`: the client-credentials client svc and the static token ci-bot must meet each alike."""
+    folder = tmp_path_factory.mktemp("oauth-restricting")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        manifest.write_text(manifest.read_text() + RESTRICTING_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up)
+
+
+async def echo_text(world: World, token: str, text: str) -> tuple[bool, str]:
+    async with http_client(world.up.url, token=token) as client:
+        result = await client.call_tool("echo", {"text": text})
+        return bool(result.is_error), text_of(result)
+
+
+def caller_token(world: World, who: str) -> str:
+    return world.idp.client_credentials(world.resource) if who == "client-svc" else CI_TOKEN
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+@pytest.mark.parametrize(("text", "expected"), [
+    ("deny-star", "echo was refused by policy: nobody echoes deny-star"),
+    ("approve-star", "echo needs human approval"),
+    ("deny-name", "echo was refused by policy: svc and ci-bot never echo deny-name"),
+    ("approve-glob", "echo needs human approval"),
+])
+async def test_a_restricting_rule_refuses_a_client_acting_for_itself_as_the_token_of_its_name(
+        restricting: World, who: str, text: str, expected: str) -> None:
+    """The branch let the client svc through every one of these (`deny`/`approve` by `*`, by the plain name svc,
+    by the glob `sv*`) while the static token ci-bot was refused: a restriction lifted on upgrade. Both are refused."""
+    refused, answer = await echo_text(restricting, caller_token(restricting, who), text)
+    assert refused and answer.startswith(expected), answer
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+async def test_a_hide_rule_for_everyone_hides_from_a_client_acting_for_itself(restricting: World, who: str) -> None:
+    async with http_client(restricting.up.url, token=caller_token(restricting, who)) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "echo" in names and "whoami" not in names, names
+        result = await client.call_tool("whoami", {})
+        assert result.is_error and "unknown tool" in text_of(result).lower(), text_of(result)
+
+
+@pytest.mark.parametrize("who", ["client-svc", "token-ci-bot"])
+@pytest.mark.parametrize("text", ["limited-star", "limited-name"])
+async def test_a_rate_limit_by_star_or_name_limits_a_client_acting_for_itself(
+        restricting: World, who: str, text: str) -> None:
+    token = caller_token(restricting, who)
+    assert not (await echo_text(restricting, token, text))[0]
+    refused, answer = await echo_text(restricting, token, text)
+    assert refused and answer.startswith("rate limit reached for echo"), answer
+
+
+async def test_an_allow_by_name_admits_the_user_not_the_client_of_that_name(restricting: World) -> None:
+    """`allow` grants: `principals: [svc]` admits the user svc; the client svc falls to the next rule (`client:svc`)."""
+    user = restricting.idp.user_token(restricting.resource, user="svc")
+    assert await echo_text(restricting, user, "allow-name") == (
+        False, "oauth|svc|webapp|mcp:tools|svc@example.com|allow-name")
+    refused, answer = await echo_text(restricting, restricting.idp.client_credentials(restricting.resource),
+                                      "allow-name")
+    assert refused and answer == "echo was refused by policy: only the user svc echoes allow-name", answer

@@ -18,7 +18,7 @@ from mcprt.observability.audit import audit_record
 from mcprt.observability.events import BUS, CallEvent, DecisionEvent
 from mcprt.pipeline import Runtime
 from mcprt.policy import ApprovalRequest
-from mcprt.policy.service import Forbidden
+from mcprt.policy.service import Forbidden, NotFound
 from mcprt.settings import Settings
 from mcprt.toolset.invoke import call_tool
 from tests.gitops.pets_api import API_KEY, SPEC, pets_app
@@ -534,3 +534,190 @@ async def test_a_call_waiting_on_a_request_another_replica_closed_is_told_to_cal
             for state, client in zip((here, other), clients):
                 await state.aclose()
                 await client.aclose()
+
+
+# An OAuth client whose id is an approver's name, acting for itself (a client-credentials token)
+CLIENT_ALICE = Principal("alice", "oauth", client_id="alice", by_client=True)
+ALICE_NOT_ADMIN = Principal("carol", "token")
+
+
+async def test_a_client_named_like_an_approver_neither_decides_nor_administers(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """`approvers: [alice, bob]` named the client alice too: its vote counted as alice's. It is refused now as any
+    non-approver is (the id's existence unsaid), the refusal's record names it `client:alice` and says what to
+    write, and it administers nothing (admins default to the approvers)."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "client-vote"}, CI))
+    request = await first_pending(runtime, {"name": "client-vote"})
+    with pytest.raises(NotFound, match=f"no open approval request {request.id} that you may decide"):
+        await service.decide(request.id, CLIENT_ALICE, True)
+    [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
+    assert refused.reason == ("client:alice is not an approver — 'alice' matches users and static tokens only; write "
+                              "`client:alice` for the OAuth client alice acting for itself"), refused.reason
+    assert audit_record(refused)["voter_by_client"] is True
+    assert not service.may_administer(CLIENT_ALICE) and service.may_administer(ALICE)
+    # the caller reads how such a caller is listed, never the admins' entries (review problem 2)
+    assert service.not_admin(CLIENT_ALICE, "pause or resume") == (
+        "client:alice may not pause or resume (policy.admins) (an OAuth client acting for itself is listed only as "
+        "`client:<id>`)")
+    assert service.not_admin(ALICE_NOT_ADMIN, "pause or resume") == "carol may not pause or resume (policy.admins)"
+    assert (await service.decide(request.id, ALICE, True)).status == "approved"  # the user alice still decides
+    assert not (await waiting)[0]
+
+
+async def test_a_user_decides_the_call_of_the_client_that_bears_their_name(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """The client alice and the user alice are two callers: the user's vote on the client's call is no
+    self-approval (the check compared names, so it refused it), and the records tell the caller is the client."""
+    service = runtime.policy_service()
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "from-client"}, CLIENT_ALICE))
+    request = await first_pending(runtime, {"name": "from-client"})
+    assert (request.principal, request.by_client) == ("alice", True)
+    assert (await service.decide(request.id, ALICE, True)).status == "approved"
+    assert not (await waiting)[0]
+    [granted] = [d for d in decisions if d.action == "approval_granted"]
+    assert audit_record(granted)["principal_by_client"] is True and granted.approvers == ("alice",)
+
+
+async def test_a_refused_call_of_a_client_tells_the_operator_which_allow_rule_lists_its_id(
+        runtime: Runtime, decisions: list[DecisionEvent]) -> None:
+    """`showSecret` is hidden from `ci-*`: a `hide` restricts, so the client ci-deploy acting for itself is hidden
+    from too (the branch had it see the tool: a hide lifted on upgrade, review problem 1). `add` allowed only to
+    `principals: [ci-deploy]`: an allow grants, so the client ci-deploy is refused; the audit record's reason names
+    the entry and what to write (the operator's upgrade note), the client's tool error does not (it would tell an
+    external client the rule's name and entries, review problem 2). The static token ci-deploy is still allowed."""
+    client = Principal("ci-deploy", "oauth", client_id="ci-deploy", by_client=True)
+    token = Principal("ci-deploy", "token")
+    assert runtime.holder is not None
+    assert runtime.holder.current.get_for("showSecret", client) is None  # hidden from the client too
+    assert runtime.holder.current.get_for("showSecret", token) is None
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace("  rules:\n", "  rules:\n"
+        "    - {match: {tools: [add], principals: [ci-deploy]}, action: allow, name: ci-add}\n"
+        "    - {match: {tools: [add]}, action: deny, reason: only ci-deploy adds}\n", 1))
+    await runtime.apply(await runtime.compile())
+    error, text = await call(runtime, "add", {"a": 1, "b": 2}, client)
+    assert error and text == "add was refused by policy: only ci-deploy adds", text
+    [refused] = [d for d in decisions if d.action == "deny" and d.tool == "add"]
+    assert refused.reason == ("only ci-deploy adds (ci-add lists 'ci-deploy' under `principals`, which allows users "
+                              "and static tokens only: `client:ci-deploy` lists this OAuth client acting for itself)")
+    assert audit_record(refused)["principal_by_client"] is True
+    assert not (await call(runtime, "add", {"a": 1, "b": 2}, token))[0]
+
+
+# Every row of the review's table (problem 1): rules and limits that restrict keep matching a client acting for
+# itself by a plain entry naming its id (or `*`); rules that grant do not.
+RESTRICTING = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+sources:
+  ops:
+    python: policy_tools
+policy:
+  default: allow
+  rules:
+    - {match: {tools: [delete_item], principals: ["*"]}, action: deny, reason: nobody deletes}
+    - {match: {tools: [showSecret], principals: ["*"]}, action: hide}
+    - {match: {tools: [transfer], principals: ["*"]}, action: approve, approvals: {wait: 0}}
+    - {match: {tools: [refund], principals: [ci-bot]}, action: deny, reason: ci-bot never refunds}
+    - {match: {tools: [write_note], principals: ["ci-*"]}, action: approve, approvals: {wait: 0}}
+    - {match: {tools: [add], principals: [ci-bot]}, action: allow, name: ci-adds}
+    - {match: {tools: [add]}, action: deny, reason: only ci-bot adds}
+    - {match: {tools: [rotate_key], principals: ["*"]}, action: allow, name: everyone-rotates}
+    - {match: {tools: [rotate_key]}, action: deny, reason: nobody rotates}
+  rate_limits:
+    - {match: {tools: [ping], principals: ["*"]}, per: principal, limit: 1/min}
+    - {match: {tools: [write_note], principals: [ci-bot]}, per: principal, limit: 1/min}
+"""
+CLIENT_CI = Principal("ci-bot", "oauth", client_id="ci-bot", by_client=True)
+
+
+@pytest.fixture
+async def restricting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
+    (tmp_path / "policy_tools.py").write_text((HERE / "policy_tools.py").read_text())
+    (tmp_path / "mcp.yaml").write_text(RESTRICTING)
+    for name, value in {"ALICE_TOKEN": "a", "CI_TOKEN": "c"}.items():
+        monkeypatch.setenv(name, value)
+    runtime = Runtime(tmp_path / "mcp.yaml", Settings(cache_dir=tmp_path / "cache", reload=False))
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.aclose()
+
+
+async def outcome(runtime: Runtime, name: str, arguments: dict[str, Any], principal: Principal) -> str:
+    """`hidden`, or `ok: …`/`error: …` and the result's text."""
+    assert runtime.holder is not None
+    tool = runtime.holder.current.get_for(name, principal)
+    if tool is None:
+        return "hidden"
+    result = await call_tool(tool, arguments, principal=principal)
+    return ("error: " if result.is_error else "ok: ") + result.content[0]["text"]
+
+
+@pytest.mark.parametrize("who", [CLIENT_CI, CI], ids=["client-ci-bot", "token-ci-bot"])
+@pytest.mark.parametrize(("tool", "arguments", "expected"), [
+    ("delete_item", {"item": "x"}, "error: delete_item was refused by policy: nobody deletes"),  # deny *
+    ("showSecret", {}, "hidden"),  # hide *
+    ("transfer", {"to": "x", "amount": 5}, "error: transfer needs human approval"),  # approve *
+    ("refund", {"order": "o", "amount": 5}, "error: refund was refused by policy: ci-bot never refunds"),  # deny ci-bot
+    ("write_note", {"text": "t"}, "error: write_note needs human approval"),  # approve ci-*
+    ("rotate_key", {"service": "s", "api_key": "k"}, "ok: "),  # allow *: every caller
+], ids=["deny-star", "hide-star", "approve-star", "deny-plain-id", "approve-glob", "allow-star"])
+async def test_a_rule_that_restricts_by_a_plain_entry_or_star_still_restricts_a_client_acting_for_itself(
+        restricting: Runtime, who: Principal, tool: str, arguments: dict[str, Any], expected: str) -> None:
+    """The branch read these by namespace too: the client ci-bot acting for itself got through every one (`OK:
+    deleted x`, `s3cr3t`, …) while the static token ci-bot was refused. Both are refused now (fail closed); a bare
+    `*` allows every caller, clients acting for themselves included."""
+    got = await outcome(restricting, tool, arguments, who)
+    assert got.startswith(expected), got
+
+
+@pytest.mark.parametrize("who", [CLIENT_CI, CI], ids=["client-ci-bot", "token-ci-bot"])
+async def test_a_rate_limit_by_a_plain_entry_or_star_still_limits_a_client_acting_for_itself(
+        restricting: Runtime, who: Principal) -> None:
+    """`principals: ["*"]` and `principals: [ci-bot]` limits, 1/min per principal: the second call is limited for
+    the client ci-bot as for the token ci-bot (the branch let the client's through)."""
+    assert (await outcome(restricting, "ping", {}, who)).startswith("ok: ")
+    assert (await outcome(restricting, "ping", {}, who)).startswith("error: rate limit reached for ping")
+
+
+async def test_a_plain_allow_entry_does_not_admit_a_client_acting_for_itself(restricting: Runtime) -> None:
+    """`allow` grants: `principals: [ci-bot]` admits the static token ci-bot, not the client ci-bot (whose id the
+    authorization server picked), which falls to the next rule."""
+    assert (await outcome(restricting, "add", {"a": 1, "b": 2}, CI)) == "ok: 3"
+    assert (await outcome(restricting, "add", {"a": 1, "b": 2}, CLIENT_CI)) == \
+        "error: add was refused by policy: only ci-bot adds"
+
+
+async def test_a_star_in_approvers_or_admins_lists_a_client_acting_for_itself(restricting: Runtime) -> None:
+    """A bare `*` names every caller in every list: `admins: ["*"]` is what the empty default means."""
+    service = restricting.policy_service()
+    manifest = Path(restricting.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(RESTRICTING.replace("  default: allow\n", '  default: allow\n  admins: ["*"]\n'
+                                            '  approvals: {approvers: ["*"]}\n'))
+    await restricting.apply(await restricting.compile())
+    assert service.may_administer(CLIENT_CI) and service.may_administer(CI)
+    manifest.write_text(RESTRICTING.replace("  default: allow\n", '  default: allow\n  admins: ["ci-*"]\n'))
+    await restricting.apply(await restricting.compile())
+    assert not service.may_administer(CLIENT_CI) and service.may_administer(CI)
+
+
+async def test_a_loosened_quorum_counts_the_votes_its_glob_approvers_match(runtime: Runtime) -> None:
+    """A reload to `approvers: ["ali*"]` (1 approval) while a call waits on a 2-approval request alice voted on:
+    votes were compared with the approvers as written (`alice` is not the string `ali*`), so her vote did not
+    count and the call waited its whole `wait`. Approvers are matched as everywhere (`principals.compiled`)."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "glob"}, CI))
+    request = await first_pending(runtime, {"name": "glob"})
+    assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
+    manifest.write_text(original.replace(PETS_APPROVE, 'action: approve, approvals: {wait: 30s, required: 1, '
+                                                       'approvers: ["ali*"]}'))
+    await runtime.apply(await runtime.compile())
+    error, text = await asyncio.wait_for(waiting, 3)
+    assert not error and "glob" in text, text

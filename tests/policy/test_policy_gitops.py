@@ -608,3 +608,133 @@ def test_diff_flags_an_allow_rule_widened_to_more_principals(folder: Path) -> No
     (folder / "new.yaml").write_text(old.replace("principals: [alice]", "principals: [alice], methods: [POST]"))
     result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")  # narrowed: it allows fewer calls
     assert "policy rule match changed: rules[4]" in result.stdout and "BREAKING policy rule match" not in result.stdout
+
+
+# --- `client:` entries: an OAuth client acting for itself -------------------------------------------------
+
+
+def test_a_client_entry_without_oauth_is_a_validate_warning(folder: Path) -> None:
+    """Without `server.auth.oauth` no caller is an OAuth client acting for itself, so a `client:` entry never
+    matches — not even the static token whose name is its id (`client:ci-bot` is not the token ci-bot)."""
+    (folder / "mcp.yaml").write_text(BASE.replace("principals: [ci-bot]", 'principals: ["client:ci-bot"]').replace(
+        "approvers: [alice]", 'approvers: [alice, "client:alice"]') + '  admins: [alice, "client:*"]\n')
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    never = ("is never a caller here: a `client:` entry names an OAuth client acting for itself (a client-credentials "
+             "token), and server.auth has no oauth (it gives alice, ci-bot, stdio; a `client:` entry never matches a "
+             "static token or user of that name)")
+    for line in (f"mcp.yaml:10:50: warning: rules[1]: principal 'client:ci-bot' {never}",
+                 f"mcp.yaml:12:34: warning: approvals: approver 'client:alice' {never}",
+                 f"mcp.yaml:15:19: warning: admins: 'client:*' {never}"):
+        assert line in result.stderr, result.stderr
+    assert "'alice'" not in result.stderr  # the plain entry names the static token: no warning
+
+
+def test_bad_principal_entries_are_located_errors(folder: Path) -> None:
+    """A `client:` entry's id is checked as a `clients` entry is (VSCHAR, no spaces at its ends, not empty);
+    a plain entry keeps its name pattern, and its error says how to write a client."""
+    (folder / "mcp.yaml").write_text(BASE.replace(
+        "principals: [ci-bot]", 'principals: ["client:", "client: x", "al ice", "client:caf\\u00e9"]'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    client = "a `client:` entry names an OAuth client acting for itself"
+    for line in (
+            f"mcp.yaml:10:50: policy.rules.1.match.principals.0: 'client:': {client}: a client id cannot be empty",
+            f"mcp.yaml:10:61: policy.rules.1.match.principals.1: 'client: x': {client}: ' x' starts or ends with a "
+            "space: write the client id as the token carries it",
+            "mcp.yaml:10:74: policy.rules.1.match.principals.2: 'al ice' is not a principal name or glob: 1 to 128 of "
+            "A-Z a-z 0-9 _ . @ : - and the wildcards * ? (write `client:ID` for an OAuth client acting for itself)",
+            f"mcp.yaml:10:84: policy.rules.1.match.principals.3: 'client:café': {client}: 'café' holds 'é': a client "
+            "id is printable ASCII (RFC 6749 Appendix A.1, VSCHAR)"):
+        assert line in result.stderr, result.stderr
+
+
+CLIENT_PRINCIPALS = CLIENTS.replace("""    - {match: {tools: [transfer]}, action: approve, name: other-callers}""", """\
+    - {match: {tools: [transfer], principals: [ci-bot]}, action: allow, name: ci-bot-token}
+    - {match: {tools: [transfer], principals: ["client:ci-*"]}, action: allow, name: ci-clients}
+    - {match: {tools: [transfer], principals: ["*"]}, action: deny, name: everyone-else}
+    - {match: {tools: [transfer]}, action: approve, name: other-callers}""")
+
+
+def test_cases_assert_decisions_for_a_client_acting_for_itself(folder: Path) -> None:
+    """`principal: "client:ID"` in a case is that OAuth client acting for itself: an `allow` lists it by `client:`
+    entries only (the plain `ci-bot` is not for it), while a `deny` with `*` refuses it as every caller; the static
+    token ci-bot is allowed by `ci-bot` and never by `client:ci-*`."""
+    (folder / "mcp.yaml").write_text(CLIENT_PRINCIPALS)
+    cases = folder / "cases" / "transfer"
+    cases.mkdir(parents=True)
+    (cases / "clients.yaml").write_text(
+        "tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
+        "  - {principal: ci-bot, decision: allow}\n"
+        '  - {principal: "client:ci-bot", decision: allow}\n'
+        '  - {principal: "client:alice", decision: deny}\n'
+        "  - {principal: alice, decision: deny}\n")
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (cases / "wrong.yaml").write_text("tool: transfer\nargs: {to: acct-1, amount: 5}\npolicy:\n"
+                                      '  - {principal: "client:alice", decision: approve}\n')
+    result = mcprt(folder, "test", "mcp.yaml")
+    assert result.returncode == 1
+    assert "policy for client:alice: expected approve, got deny (everyone-else)" in result.stdout, result.stdout
+
+
+def test_diff_tells_a_client_entry_from_the_name_it_holds(folder: Path) -> None:
+    """`ci-bot` → `client:ci-bot` in a `hide` rule takes it from the static token ci-bot and keeps it for the OAuth
+    client ci-bot acting for itself — a restricting rule's plain entry already matched that client (review problem
+    1) — so diff says the rule no longer applies to ci-bot and decides nothing new for client:ci-bot. A bare `*`
+    covers every caller, `client:` entries too; a `client:` entry added next to unrelated names is named."""
+    (folder / "mcp.yaml").write_text(CLIENTS)
+    (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["client:ci-bot"]'))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith("(no longer applies to: ci-bot)"), line
+    assert "policy decision changed: for ci-bot: hide (rules[1]) → allow (default)" in result.stdout, result.stdout
+    assert "for client:ci-bot" not in result.stdout, result.stdout  # hidden from the client before and after
+    (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["*"]'))
+    (folder / "newer.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: ["*", "client:ci-bot"]'))
+    result = mcprt(folder, "diff", "new.yaml", "newer.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith('["showSecret"]}'), line  # no "now hidden from": `*` already hid it from client:ci-bot
+    (folder / "new.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: [alice]'))
+    (folder / "newer.yaml").write_text(CLIENTS.replace("principals: [ci-bot]", 'principals: [alice, "client:ci-bot"]'))
+    result = mcprt(folder, "diff", "new.yaml", "newer.yaml")
+    [line] = [line for line in result.stdout.splitlines() if "policy rule match changed" in line]
+    assert line.endswith("(now hidden from: client:ci-bot)"), line
+
+
+def test_a_bare_star_shadows_every_later_rule_for_the_same_tools(folder: Path) -> None:
+    """A bare `*` names every caller, OAuth clients acting for themselves included (the branch had it leave them
+    out, so a `deny` with `*` let them through: review problem 1), so a later rule for `client:` callers is
+    unreachable, as one for plain names is, with or without OAuth."""
+    star = CLIENTS.replace('    - {match: {tools: [transfer], clients: [rogue-app, old-app]}',
+                           '    - {match: {tools: [transfer], principals: ["*"]}, action: deny, name: star}\n'
+                           '    - {match: {tools: [transfer], principals: ["client:ci-*"]}, action: allow, name: ci}\n'
+                           '    - {match: {tools: [transfer], clients: [rogue-app, old-app]}')
+    (folder / "mcp.yaml").write_text(star)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    (folder / "mcp.yaml").write_text(star.replace('["client:ci-*"]', "[alice]"))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    (folder / "mcp.yaml").write_text(star.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
+                                                  'ci-bot: "${CI_TOKEN}"}}'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+
+
+def test_a_restricting_rule_after_an_allow_of_the_same_plain_names_is_reachable_with_oauth(folder: Path) -> None:
+    """`allow [ci-bot]` then `deny [ci-bot]`: the allow grants only the user or token ci-bot, the deny restricts the
+    client ci-bot acting for itself too, so with OAuth the deny still decides calls; without OAuth it does not."""
+    pair = CLIENTS.replace('    - {match: {tools: [transfer], clients: [rogue-app, old-app]}',
+                           '    - {match: {tools: [transfer], principals: [ci-bot]}, action: allow, name: ci}\n'
+                           '    - {match: {tools: [transfer], principals: [ci-bot]}, action: deny, name: not-ci}\n'
+                           '    - {match: {tools: [transfer], clients: [rogue-app, old-app]}')
+    (folder / "mcp.yaml").write_text(pair)
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "rules[4] is unreachable" not in result.stderr, result.stderr
+    (folder / "mcp.yaml").write_text(pair.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
+                                                  'ci-bot: "${CI_TOKEN}"}}'))
+    result = mcprt(folder, "validate", "mcp.yaml")
+    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr

@@ -847,3 +847,19 @@ def test_no_name_makes_a_webhook_section_longer_than_slack_takes(name: str) -> N
     assert body["blocks"][2]["elements"][0]["text"].endswith(  # the operator's command is not cut
         "`mcprt approvals approve ap_1 --url http://127.0.0.1:8765` or <http://127.0.0.1:8765/status/approvals|the "
         "status page>")
+
+
+def test_the_webhook_names_a_client_acting_for_itself_as_policies_write_it() -> None:
+    """The request of the OAuth client alice acting for itself read "`alice` through the OAuth client `alice`" —
+    an approver could take it for the user alice. It reads `client:alice` now; machines get `by_client`."""
+    from mcprt.policy.service import webhook_body
+    from mcprt.policy.state import ApprovalRequest
+
+    request = ApprovalRequest(id="ap_1", key="k", tool="refund", source="bank", principal="alice",
+                              arguments={"a": 1}, created=0.0, expires=60.0, client_id="alice", by_client=True)
+    body = webhook_body(request, "http://127.0.0.1:8765")
+    assert body["blocks"][0]["text"]["text"].startswith(
+        "*Approval needed*: `client:alice` (an OAuth client acting for itself) wants to call `refund`")
+    assert body["text"].startswith("mcprt: `client:alice` (an OAuth client acting for itself) wants to call")
+    payload = body["metadata"]["event_payload"]
+    assert (payload["principal"], payload["by_client"], payload["client_id"]) == ("alice", True, "alice")

@@ -289,3 +289,27 @@ def test_an_approval_key_holds_the_client_and_a_call_without_one_keys_as_before(
     assert len(keys) == 3
     user, client = Principal("short", "oauth", client_id="webapp"), Principal("short", "oauth", "short", by_client=True)
     assert request_key(user.owner, "refund", {}, user.client_id) != request_key(client.owner, "refund", {}, "webapp")
+
+
+async def test_a_user_and_a_client_of_one_name_are_two_voters(state: PolicyState) -> None:
+    """A vote is its voter's (`Vote.voter`, the owner key): the user alice and the OAuth client alice acting for
+    itself are two voters, so each vote is recorded and counts; the same voter's second vote does not."""
+    two = await state.approval_create(pending("k-voters", required=2))
+    assert (await state.approval_decide(two.id, Vote("alice", True, time.time()))).status == "pending"  # type: ignore[union-attr]
+    again = await state.approval_decide(two.id, Vote("alice", True, time.time()))
+    assert again is not None and (again.status, len(again.votes)) == ("pending", 1)
+    decided = await state.approval_decide(two.id, Vote("alice", True, time.time(), by_client=True))
+    assert decided is not None and decided.status == "approved"
+    assert [(v.approver, v.by_client, v.label) for v in decided.votes] == [("alice", False, "alice"),
+                                                                          ("alice", True, "client:alice")]
+
+
+def test_a_vote_not_by_a_client_is_stored_as_before() -> None:
+    """A vote's `by_client` is stored only when true, so a request voted on by people stays readable by a
+    replica of the version before it (whose `Vote` had no such field)."""
+    request = pending()
+    request.votes += [Vote("alice", True, 1.0), Vote("ci", True, 2.0, by_client=True)]
+    stored = request.to_json()
+    assert stored["votes"][0] == {"approver": "alice", "approve": True, "time": 1.0, "reason": None}
+    assert stored["votes"][1]["by_client"] is True
+    assert ApprovalRequest.from_json(stored) == request

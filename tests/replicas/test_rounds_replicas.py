@@ -659,3 +659,19 @@ async def test_a_cancellation_sent_to_every_replica_that_reached_none_for_a_tran
                       for c in admin.client_list(_type="pubsub")) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         admin.close()
+
+
+def test_a_forwarded_principal_is_still_a_client_acting_for_itself() -> None:
+    """The retry forwarded to the owner carries its sender's principal as JSON, and the owner resumes the call only
+    for the principal that started it (`Principal` equality). `by_client` was not carried: an OAuth client acting
+    for itself (a client-credentials token) came back as a user of its id — another caller — so its own retry
+    through another replica was refused."""
+    from mcprt.identity.principal import Principal
+    from mcprt.state.rounds import _principal_from, _principal_wire
+
+    client = Principal("svc", "oauth", "svc", frozenset({"mcp:tools"}), by_client=True)
+    user = Principal("svc", "oauth", "webapp", frozenset({"mcp:tools"}))
+    for principal in (client, user):
+        back = _principal_from(json.loads(json.dumps(_principal_wire(principal))))
+        assert back == principal and back is not None and back.owner == principal.owner
+    assert _principal_from(json.loads(json.dumps(_principal_wire(client)))) != user

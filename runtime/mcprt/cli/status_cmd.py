@@ -6,6 +6,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..identity.principal import principal_label
 from .common import stdout_console
 from ..wording import clause
 from .errors import EXIT_OK, guarded
@@ -183,8 +184,10 @@ def _print_approvals(approvals: Any, own: bool) -> None:
     for r in approvals:
         given = r.get("approved")
         if given is None:
-            given = len({v.get("approver") for v in r.get("votes") or [] if v.get("approve")})
-        table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (str(r.get("principal")),)),
+            # one per voter: a client acting for itself (`by_client`) is not the user of its name
+            given = len({(v.get("approver"), bool(v.get("by_client"))) for v in r.get("votes") or [] if v.get("approve")})
+        caller = principal_label(str(r.get("principal")), bool(r.get("by_client")))
+        table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (caller,)),
                       str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
                       rfc3339(float(r.get("expires") or 0)))
     stdout_console().print(table)

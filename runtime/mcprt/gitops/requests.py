@@ -36,6 +36,7 @@ from typing import Any
 
 from ..identity.principal import Principal
 from ..manifest.loader import LoadedManifest
+from ..policy.principals import caller_named, entry_literal
 from ..scrubbing import is_literal_credential, mask_url_credentials
 from ..sources.kind import kind_of
 from ..toolset.tool import Tool
@@ -117,7 +118,7 @@ def policy_changes(old: Tool, new: Tool, old_gate: Any, new_gate: Any, principal
     is shown in the detail."""
     changes = []
     for name in principals or [None]:
-        principal = Principal(name, "token") if name is not None else None
+        principal = caller_named(name) if name is not None else None
         (was, before), (now, after) = _decision(old_gate, old, principal), _decision(new_gate, new, principal)
         if was != now:
             who = f"for {name}" if name is not None else "for every caller"
@@ -135,7 +136,8 @@ def known_principals(*loaded: LoadedManifest, more: Iterable[str] = ()) -> list[
             names.update(dict.fromkeys(auth.tokens))
         policy = side.manifest.policy
         for rule in policy.rules if policy is not None else ():
-            names.update(dict.fromkeys(p for p in rule.match.principals or () if not set(p) & set("*?[")))
+            named = (entry_literal(p) for p in rule.match.principals or ())
+            names.update(dict.fromkeys(name for name in named if name is not None))
     return sorted(names)
 
 

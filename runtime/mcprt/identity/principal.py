@@ -30,7 +30,9 @@ class Principal:
     - `by_client`: the token's client acts for itself (RFC 6749 §4.4, client credentials): it has no `sub`,
       so its client id names the principal, or its `sub` is its client id (RFC 9068 §2.2). Such a principal
       is another caller than a user whose `sub` is that id: `owner` keeps them apart wherever a caller's
-      records or allowances are keyed.
+      records or allowances are keyed, and what grants in a policy (`allow` rules, approvers, admins) lists
+      it only by `client:<id>` entries or a bare `*` (`label`; `mcprt.policy.principals`), never by a plain
+      name; rules and limits that restrict still match it by one.
     """
 
     subject: str
@@ -51,8 +53,15 @@ class Principal:
 
     @property
     def name(self) -> str:
-        """The label used in audit records, policies (`principals:`) and metrics."""
+        """The name in audit records (`principal`, with `principal_by_client` telling a client acting for itself
+        from a user of that name) and the status page's recent calls. Policies do not match on it alone: see
+        `label`."""
         return self.subject
+
+    @property
+    def label(self) -> str:
+        """How policies write this caller, and how messages and approval votes name it: `principal_label`."""
+        return principal_label(self.subject, self.by_client)
 
     def as_template_context(self) -> dict[str, Any]:
         """`principal.*` in templates: sub, kind, client_id, scopes (sorted), claims."""
@@ -94,11 +103,21 @@ def owner_key(subject: str, by_client: bool = False) -> str:
     return f"client\x1f{subject}" if by_client else subject
 
 
+def principal_label(subject: str, by_client: bool = False) -> str:
+    """A caller as a policy's `principals`/`approvers`/`admins` write it: `client:<id>` for an OAuth client
+    acting for itself (`Principal.by_client`), else its name — so a refusal, a vote or an approver list never
+    shows a client as the user or admin whose name its id happens to be. For people to read; identity
+    comparisons use `owner_key` (a user may be named `client:x`)."""
+    return f"client:{subject}" if by_client else subject
+
+
 ANONYMOUS = Principal("anonymous", "anonymous")
 STDIO = Principal("stdio", "stdio")
 BEARER = "bearer"  # the principal of an unnamed static token (`server.auth.bearer_tokens`)
-# Subjects mcprt gives itself. Principals share one namespace (policies, approvers and admins match
-# on `subject`), so an OAuth token may not claim one of these or a static token's name.
+# Subjects mcprt gives itself. Users, static tokens and mcprt's own principals share one namespace (policies,
+# approvers and admins match their plain entries on `subject`; a client acting for itself is granted by `client:`
+# ones only),
+# so an OAuth token may not claim one of these or a static token's name.
 RESERVED_SUBJECTS = frozenset({ANONYMOUS.subject, STDIO.subject, BEARER})
 
 

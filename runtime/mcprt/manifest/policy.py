@@ -21,6 +21,10 @@ Action = Literal["allow", "deny", "approve", "hide"]
 HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE")
 PRINCIPAL_PATTERN = r"^[A-Za-z0-9_.@*?:-]{1,128}$"
 CLIENT_ID_LIMIT = 255  # characters of a `clients` entry: a client id is VSCHAR (RFC 6749 Appendix A.1) of any length
+# The prefix of a principal entry (`principals`, `approvers`, `admins`) naming an OAuth client acting for itself
+# (`Principal.by_client`, RFC 6749 §4.4): `client:ci-bot`, `client:*`. Its own namespace: the authorization
+# server, not the operator, assigns client ids, so one equal to a user's or an admin's name must not pass for them.
+CLIENT_PRINCIPAL = "client:"
 
 
 def _client_pattern(value: str) -> str:
@@ -74,6 +78,36 @@ def client_literal(pattern: str) -> str | None:
 ClientPattern = Annotated[str, AfterValidator(_client_pattern),
                           WithJsonSchema({"type": "string", "minLength": 1, "maxLength": CLIENT_ID_LIMIT,
                                           "pattern": "^[!-~]([ -~]*[!-~])?$"})]
+
+def _principal_entry(value: str) -> str:
+    """A `principals`/`approvers`/`admins` entry: `client:` and an OAuth client id or glob of them, read as a
+    `clients` entry is (`_client_pattern`: literal but for `*`), or else a principal name or shell glob
+    (`PRINCIPAL_PATTERN`). Errors say which of the two the entry was read as."""
+    if value.startswith(CLIENT_PRINCIPAL):
+        try:
+            return CLIENT_PRINCIPAL + _client_pattern(value[len(CLIENT_PRINCIPAL):])
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: a `client:` entry names an OAuth client acting for itself: {exc}") from None
+    if not re.fullmatch(PRINCIPAL_PATTERN, value):
+        raise ValueError(f"{value!r} is not a principal name or glob: 1 to 128 of A-Z a-z 0-9 _ . @ : - and the "
+                         "wildcards * ? (write `client:ID` for an OAuth client acting for itself)")
+    return value
+
+
+PrincipalEntry = Annotated[str, AfterValidator(_principal_entry), WithJsonSchema({"anyOf": [
+    {"type": "string", "pattern": "^(?!client:)" + PRINCIPAL_PATTERN[1:]},  # a `client:` entry is the other kind
+    {"type": "string", "pattern": "^client:[!-~]([ -~]*[!-~])?$",
+     "maxLength": len(CLIENT_PRINCIPAL) + CLIENT_ID_LIMIT}]})]
+# What every principal list's description says of the two namespaces (the README's "Policies" says the same;
+# `policy.principals` is the rule).
+PRINCIPAL_ENTRIES = ("A plain entry (a name or shell glob: `alice`, `ops-*`) names users and static tokens; "
+                     "`client:<id or glob>` (`client:ci-bot`, `client:*`) names an OAuth client acting for itself "
+                     "(a client-credentials token: no `sub`, or its client id as `sub`) and no user or static token, "
+                     "whatever its name; a bare `*` names every caller. Where a match grants (`allow` rules, "
+                     "`approvers`, `admins`) a plain entry other than `*` never matches a client acting for itself; "
+                     "in `deny`, `approve` and `hide` rules and rate limits it also matches a client whose id it "
+                     "matches.")
+
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*)?(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
 _RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
@@ -138,10 +172,11 @@ class Match(StrictModel):
     tools: list[str] = Field(default_factory=empty_list,
                              description="Exposed tool names or globs (`delete*`, `github_*`).")
     sources: list[str] = Field(default_factory=empty_list, description="Source keys (names under `sources:`).")
-    principals: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+    principals: list[PrincipalEntry] = Field(
         default_factory=empty_list,
         description="Principal names or globs: a static token's name (`server.auth.tokens`), an OAuth `sub`, "
-        "`bearer` (the unnamed `bearer_tokens`), `stdio`, `anonymous`.",
+        "`bearer` (the unnamed `bearer_tokens`), `stdio`, `anonymous`; `client:<id>` for an OAuth client acting for "
+        "itself. " + PRINCIPAL_ENTRIES,
     )
     clients: list[ClientPattern] = Field(
         default_factory=empty_list,
@@ -193,8 +228,8 @@ class RuleApprovals(StrictModel):
     """Per-rule overrides of `policy.approvals` for an `approve` rule."""
 
     wait: Wait | None = Field(None, description="How long the call waits for a decision.")
-    approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] | None = Field(
-        None, description="Principals who may decide calls this rule matched.")
+    approvers: list[PrincipalEntry] | None = Field(
+        None, description="Principals who may decide calls this rule matched. " + PRINCIPAL_ENTRIES)
     required: int | None = Field(None, ge=1, le=10, description="Distinct approvals needed.")
 
 
@@ -225,9 +260,9 @@ class Approvals(StrictModel):
                        "then the model is told it is pending and may repeat the call.")
     valid_for: Duration = Field(600.0, description="How long a decision applies to identical calls (same principal, "
                                 "tool and arguments); also how long a request stays open.")
-    approvers: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+    approvers: list[PrincipalEntry] = Field(
         default_factory=empty_list, description="Principals who may decide (default: any authenticated principal "
-        "other than the caller).",
+        "other than the caller). " + PRINCIPAL_ENTRIES,
     )
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
     webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
@@ -274,11 +309,11 @@ class Policy(StrictModel):
     rules: list[Rule] = Field(default_factory=empty_list, description="Checked in order; the first match decides.")
     approvals: Approvals = Field(default_factory=Approvals, description="How `approve` decisions are made.")
     rate_limits: list[RateLimit] = Field(default_factory=empty_list, description="Every matching limit applies.")
-    admins: list[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)]] = Field(
+    admins: list[PrincipalEntry] = Field(
         default_factory=empty_list, description="Principals who may pause/resume and list approvals over HTTP, "
         "and who see every caller's calls and the approvals on the status page (others see their own calls and "
         "those calls' pending approvals) "
-        "(default: the approvers if set, else any authenticated principal).",
+        "(default: the approvers if set, else any authenticated principal). " + PRINCIPAL_ENTRIES,
     )
 
     def approving(self) -> list[tuple[str] | tuple[str, int]]:

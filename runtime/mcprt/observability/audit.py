@@ -27,7 +27,9 @@ Record fields (absent when unknown):
 `principal_kind` is how the principal authenticated (`token`, `oauth`, `stdio`, `anonymous`);
 `client_id` the OAuth client it acted through (RFC 9068 §2.2 `client_id`, else OIDC `azp`);
 `principal_by_client` (`voter_by_client`), present and true only when that client acted for itself
-(`Principal.by_client`: a token with no `sub`, or its own id as `sub`), so it is not a user of that name.
+(`Principal.by_client`: a token with no `sub`, or its own id as `sub`), so it is not a user of that name — also
+on an approval's records written away from its call (`principal` is then the request's caller); `approvers`
+names such a client `client:<id>`, as policies write it.
 `time` is RFC 3339 UTC with milliseconds. `arguments` lists the argument *names*; with
 `audit_arguments: true` it is an object of their values, secret-looking names and the manifest's
 secrets redacted, each value longer than `VALUE_LIMIT` characters (a string, or another value's
@@ -147,7 +149,8 @@ def audit_record(event: Event, *, with_values: bool = False, secrets: Iterable[s
     else:
         record = {
             "time": rfc3339(event.time), "type": "decision", "action": event.action, "tool": event.tool,
-            "source": event.source, **(who if event.principal is not None else {"principal": event.caller}),
+            "source": event.source, **(who if event.principal is not None else {
+                "principal": event.caller, "principal_by_client": event.caller_by_client or None}),
             "session": event.session_id, "rule": event.rule, "reason": event.reason,
             "approval_id": event.approval_id, "call": event.call_id,
             "approvers": list(event.approvers) if event.approvers is not None else None,

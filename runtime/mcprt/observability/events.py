@@ -97,6 +97,7 @@ class DecisionEvent:
     # an approver's vote, a grant or denial, an expiry: `principal` is None there (its kind and OAuth client
     # are not stored with the request, so a record must not guess them).
     caller: str | None = None
+    caller_by_client: bool = False  # `caller` is an OAuth client acting for itself (the request's `by_client`)
     # The approvers whose votes settled the request: who approved (`approval_granted`, and the approved
     # call's `allow`), who denied (`approval_denied`, and the refused call's `deny`).
     approvers: tuple[str, ...] | None = None

@@ -77,7 +77,7 @@ class RecentCall:
     latency: float
     raw_bytes: int
     sent_bytes: int
-    principal: str | None
+    principal: str | None  # the caller as policies write it (`Principal.label`: `client:<id>` for a client acting for itself)
     arguments: Any  # as given (redacted when shown)
     upstream_status: int | None
     error: str | None
@@ -159,7 +159,7 @@ class CallRecorder:
         result = event.detail.get("result")
         entry = RecentCall(
             next(self._ids), event.time, event.tool, event.source, event.outcome, event.latency,
-            event.raw_bytes, event.sent_bytes, event.principal.name if event.principal is not None else None,
+            event.raw_bytes, event.sent_bytes, event.principal.label if event.principal is not None else None,
             event.arguments, event.upstream_status, event.error, event.detail.get("upstream"),
             result.content if result is not None else None, event.raw_bytes + event.sent_bytes,
             approval, event.principal.owner if event.principal is not None else None,

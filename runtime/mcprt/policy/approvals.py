@@ -24,6 +24,7 @@ from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
+from .principals import compiled
 from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     if request.status == "denied":
         gate.publish("deny", tool, context, rule=rule, reason=request.reason or "approval denied",
                      approval_id=request.id, approvers=settled_by(request.votes, False))
-        denier = next((v.approver for v in request.votes if not v.approve), "an approver")
+        denier = next((v.label for v in request.votes if not v.approve), "an approver")
         raise PolicyDenied(f"{tool.name} was denied by {denier}" + (f": {request.reason}" if request.reason else "")
                            + f" (approval {request.id}). Do not retry this call with the same arguments.",
                            {"mcprt/approval": {"id": request.id, "status": "denied"}})
@@ -270,9 +271,13 @@ def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed
     wanted = found[1]
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
-    counted = tuple(dict.fromkeys(v.approver for v in request.votes if v.approve and v.approver != request.principal
-                                  and (not wanted.approvers or v.approver in wanted.approvers)))
-    met = len(counted) >= wanted.required
+    # the votes of the quorum's approvers, matched as approvers are (`principals.compiled`: a client acting for
+    # itself by `client:` entries only, globs read as globs), never the caller's own: counted once per voter
+    approvers = compiled(wanted.approvers)
+    voters = {v.voter: v.label for v in request.votes if v.approve and v.voter != request.owner
+              and (not wanted.approvers or approvers.matches(v.approver, v.by_client))}
+    counted = tuple(dict.fromkeys(voters.values()))
+    met = len(voters) >= wanted.required
     stricter = wanted.required > request.required or bool(wanted.approvers) and (
         not request.approvers or not set(wanted.approvers) <= set(request.approvers))
     return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),

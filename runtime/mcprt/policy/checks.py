@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import CommandSource, UrlSource, is_loopback
+from ..manifest.policy import CLIENT_PRINCIPAL
 from ..toolset.pending import is_glob, may_come_from, pending_for
 from ..toolset.toolset import ToolSet
 from .diff import STRICTNESS
@@ -52,7 +53,7 @@ from .never import never_holding
 from .rules import Governed, governed, http_method
 
 if TYPE_CHECKING:
-    from ..manifest.policy import Policy
+    from ..manifest.policy import Policy, Rule
 
 
 # `Diagnostic.code` of a rule's or rate limit's tool glob or source that matches nothing: `mcprt diff`
@@ -67,10 +68,11 @@ UNREACHABLE_RULE = "policy-unreachable-rule"
 WHEN_FAILS = "policy-when-fails"
 
 
-def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, int, str]]:
+def shadowed_rules(policy: Policy, entries: list[Governed], oauth: bool = True) -> list[tuple[int, int, str]]:
     """(rule, earlier rule, why) for each rule an earlier one always decides first: a catch-all, or a
     rule without `when` that fits every served tool the later one fits, for the same principals or all.
-    `entries`: `rules.governed(policy, tools)` (its rules come first, in order)."""
+    `entries`: `rules.governed(policy, tools)` (its rules come first, in order); `oauth`: whether callers can be
+    OAuth clients acting for themselves (`every_caller`, `same_principals`)."""
     compiled = [entry.compiled for entry in entries[:len(policy.rules)]]
     fitting = [frozenset(t.name for t in entry.fitting) for entry in entries[:len(policy.rules)]]
     found = []
@@ -80,15 +82,37 @@ def shadowed_rules(policy: Policy, entries: list[Governed]) -> list[tuple[int, i
                 found.append((i, j, "first"))
                 break
             earlier = policy.rules[j].match
-            same_callers = compiled[j].principal_free or earlier.principals == ["*"] and not (
-                earlier.clients or earlier.scopes or earlier.claims) or (
-                earlier.principals, earlier.clients, earlier.scopes, earlier.claims) == (
-                rule.match.principals, rule.match.clients, rule.match.scopes, rule.match.claims)
+            same_callers = compiled[j].principal_free or every_caller(earlier.principals, rule.match.principals, oauth) \
+                and not (earlier.clients or earlier.scopes or earlier.claims) or (
+                earlier.clients, earlier.scopes, earlier.claims) == (
+                rule.match.clients, rule.match.scopes, rule.match.claims) and same_principals(
+                policy.rules[j], rule, oauth)
             if earlier.when is None and same_callers and fitting[i] and fitting[i] <= fitting[j]:
                 shown = ", ".join(sorted(fitting[i])[:3]) + (" …" if len(fitting[i]) > 3 else "")
                 found.append((i, j, f"it matches ({shown}) first"))
                 break
     return found
+
+
+def every_caller(earlier: list[str], later: list[str], oauth: bool = True) -> bool:
+    """Whether principal entries `earlier` match every caller `later` does (empty: every caller): a bare `*` is
+    every caller, OAuth clients acting for themselves included (`principals` module); `client:*` every such
+    client (all of them when there is no OAuth: then there are none)."""
+    if "*" in earlier:
+        return True
+    return bool(later) and (CLIENT_PRINCIPAL + "*" in earlier or not oauth) and all(
+        p.startswith(CLIENT_PRINCIPAL) for p in later)
+
+
+def same_principals(earlier: Rule, later: Rule, oauth: bool = True) -> bool:
+    """Whether two rules' equal `principals` lists match the same callers: not when the earlier one allows and
+    the later one restricts with a plain entry other than `*` under OAuth — the later one also matches the
+    clients acting for themselves whose ids that entry matches, which the earlier one does not list
+    (`principals` module), so it still decides their calls."""
+    if earlier.match.principals != later.match.principals:
+        return False
+    plain_named = any(p != "*" and not p.startswith(CLIENT_PRINCIPAL) for p in later.match.principals)
+    return not (oauth and plain_named and earlier.action == "allow" and later.action != "allow")
 
 
 # The one sentence on approvals over stdio: `mcprt up` on stdio warns it at the rule, `validate` notes it.
@@ -188,7 +212,8 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
             warn(path, message, WHEN_FAILS, "error")
         else:
             warn(path, message, MATCHES_NOTHING if nothing else "")
-    for i, earlier, why in shadowed_rules(policy, entries):
+    oauth = loaded.manifest.server.auth is not None and loaded.manifest.server.auth.oauth is not None
+    for i, earlier, why in shadowed_rules(policy, entries, oauth):
         if why != "first" and {("rules", i), ("rules", earlier)} & waiting:  # what either fits is not all known
             continue
         warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",

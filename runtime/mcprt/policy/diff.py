@@ -10,14 +10,13 @@ Rules are paired by `name` where they have one, else by position; rate limits as
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..manifest.policy import Match, Policy, RateLimit, Rule, client_literal, client_regex
+from ..manifest.policy import Match, Policy, RateLimit, Rule, client_literal
 from ..wording import json_excerpt
 from .limits import limit_identities
+from .principals import client_covers, covers, entry_literal
 
 STRICTNESS = {"allow": 0, "approve": 1, "deny": 2, "hide": 2}
 _LISTS = ("tools", "sources", "principals", "clients", "scopes", "methods")
@@ -132,8 +131,9 @@ def _who(before: Rule, after: Rule, key: str = "principals") -> str:
             f"{verb} only: {', '.join(now)} (was: {every})" if now else \
             f"{verb}: {every} (was: {whom}{', '.join(was)})"
         return f" ({part})"
-    gained = [name for name in now if _literal(name, key) and not _covered(name, was, key)]
-    lost = [name for name in was if _literal(name, key) and not _covered(name, now, key)]
+    # each side read as its action reads it: a plain entry of a restricting rule covers clients of its id too
+    gained = [name for name in now if _literal(name, key) and not _covered(name, was, key, before.action == "allow")]
+    lost = [name for name in was if _literal(name, key) and not _covered(name, now, key, after.action == "allow")]
     parts = [f"{verb} {whom.strip()}: {', '.join(sorted(gained))}".replace(" :", ":")] if gained else []
     parts += [f"no longer applies to {whom.strip()}: {', '.join(sorted(lost))}".replace(" :", ":")] if lost else []
     globs_before = sorted(p for p in was if not _literal(p, key))
@@ -147,15 +147,13 @@ def _who(before: Rule, after: Rule, key: str = "principals") -> str:
 def _literal(pattern: str, key: str = "principals") -> bool:
     if key == "clients":  # literal but for `*` (`manifest.policy.client_regex`)
         return client_literal(pattern) is not None
-    return not any(c in pattern for c in "*?[")
+    return entry_literal(pattern) is not None  # `client:ID` read as a `clients` entry (`principals` module)
 
 
-def _covered(name: str, patterns: list[str], key: str = "principals") -> bool:
+def _covered(name: str, patterns: list[str], key: str = "principals", grants: bool = True) -> bool:
     if key == "clients":
-        literal = client_literal(name)
-        return any(re.fullmatch(client_regex(p), literal if literal is not None else name, re.DOTALL)
-                   or p == name for p in patterns)
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+        return any(client_covers(p, name) for p in patterns)
+    return any(covers(p, name, grants) for p in patterns)  # two namespaces, `*` over both (`principals` module)
 
 
 def _settings(rule: Rule) -> dict[str, Any]:

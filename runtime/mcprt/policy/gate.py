@@ -17,6 +17,7 @@ from ..identity.principal import STDIO, Principal, challenge_scopes
 from ..manifest.policy import Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
+from .principals import namesakes
 from .rules import CompiledMatch, principal_key
 from .when import WhenError
 from ..wording import noun
@@ -88,6 +89,14 @@ class Decision:
     rule: str  # the rule's label, or `default`
     reason: str | None = None
     approvals: RuleApprovals | None = None  # an `approve` rule's overrides of `policy.approvals`
+    # for the operator only (the audit record's and the log's reason, never the caller's answer): the `allow` rules
+    # whose plain entries name a client acting for itself that they no longer list (`PolicyGate.decide`)
+    note: str | None = None
+
+    @property
+    def recorded(self) -> str | None:
+        """The reason the audit record carries: `reason`, then the operator's `note` in parentheses."""
+        return self.reason if not self.note else f"{self.reason or 'not allowed'} ({self.note})"
 
 
 def _noting(decision: Decision, skipped: list[str]) -> Decision:
@@ -138,9 +147,12 @@ class PolicyGate:
         self.policy = policy
         self.service = service
         self.tools = tools
-        self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match), r.action, r.reason,
-                                   r.approvals, tuple(r.match.scopes)) for i, r in enumerate(policy.rules)]
-        self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match), l.per,
+        # an `allow` rule grants; the others and the limits restrict (`principals` module: how a client acting for
+        # itself is matched by plain entries differs)
+        self.rules = [CompiledRule(r.name or f"rules[{i}]", CompiledMatch.build(r.match, r.action == "allow"),
+                                   r.action, r.reason, r.approvals, tuple(r.match.scopes))
+                      for i, r in enumerate(policy.rules)]
+        self.limits = [CompiledLimit(l.name or f"rate_limits[{i}]", CompiledMatch.build(l.match, grants=False), l.per,
                                      l.limit[0], l.limit[1], identity, legacy)
                        for i, (l, identity, legacy) in enumerate(zip(policy.rate_limits, limit_identities(policy),
                                                                      legacy_heads(policy)))]
@@ -180,6 +192,22 @@ class PolicyGate:
         return found
 
     def decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
+        """The decision (`_decide`); one that does not allow an OAuth client acting for itself carries, as its
+        `note` (the operator's: the audit record, never the caller's answer, which would tell an external client
+        the rules' names and entries), the `allow` rules whose plain `principals` entries match its id — they
+        grant users and static tokens only — so an operator upgrading reads why and what to write (`client:<id>`)."""
+        decision = self._decide(tool, principal, arguments)
+        if decision.action == "allow" or principal is None or not principal.by_client:
+            return decision
+        notes = [f"{rule.label} lists {', '.join(repr(p) for p in found)} under `principals`, which allows users "
+                 f"and static tokens only: `{principal.label}` lists this OAuth client acting for itself"
+                 for rule in self.rules_for(tool) if rule.action == "allow" and rule.match.principals is not None
+                 for found in [namesakes(principal, rule.match.principals.plain)] if found]
+        if not notes:
+            return decision
+        return Decision(decision.action, decision.rule, decision.reason, decision.approvals, "; ".join(notes))
+
+    def _decide(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> Decision:
         """The first matching rule's action, else the default (no state: no pauses, limits, approvals).
         A rule whose `when` cannot be evaluated on these arguments (`when.WhenError`) fails closed: a `deny`
         or `approve` rule matches (its reason says why), an `allow` rule does not, and the decision that
@@ -294,7 +322,7 @@ class PolicyGate:
                                "or ask an operator to resume it.", action="paused")
         decision = self.decide(tool, principal, completed)
         if decision.action == "deny":
-            self.publish("deny", tool, context, rule=decision.rule, reason=decision.reason)
+            self.publish("deny", tool, context, rule=decision.rule, reason=decision.recorded)
             lacking = self.step_up(tool, principal, completed)
             # Where no HTTP status can be sent (stdio, a task's run, discovery's `call_tool`, a batch) the
             # step-up is said in words a model or its app can act on: which scope, and how to get it.
@@ -302,7 +330,7 @@ class PolicyGate:
                      f"\"{' '.join(lacking.needed(principal))}\"") if lacking is not None else ""
             raise PolicyDenied(f"{tool.name} was refused by policy: {decision.reason or 'not allowed'}{extra}")
         if decision.action == "hide":  # reached only when a caller bypassed listing (e.g. an old name)
-            self.publish("hidden", tool, context, rule=decision.rule)
+            self.publish("hidden", tool, context, rule=decision.rule, reason=decision.note)
             raise PolicyDenied(f"unknown tool '{tool.name}'", action="hidden")
         await self._take_tokens(tool, principal, completed, context)
         if decision.action == "approve":

@@ -23,7 +23,6 @@ during an outage must learn that it did not take.
 
 from __future__ import annotations
 
-import fnmatch
 import html
 import json
 import time
@@ -35,8 +34,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..identity.principal import ANONYMOUS, Principal, from_scope
+from ..identity.principal import ANONYMOUS, Principal, from_scope, principal_label
 from ..errors import StateUnavailable, did_you_mean
+from .principals import caller_hint, listed, upgrade_hint
 from .service import Conflict, Forbidden, NotFound, PolicyService
 from .state import ApprovalRequest
 
@@ -58,14 +58,14 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
     async def list_approvals(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
-            return _error(403, f"{principal.subject} may not list approvals (policy.admins)")
+            return _error(403, service.not_admin(principal, "list approvals"))
         items = await service.state.approval_list(pending_only=request.query_params.get("all") not in ("1", "true"))
         return JSONResponse([approval_json(r) for r in items])
 
     async def get_approval(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
-            return _error(403, f"{principal.subject} may not read approvals (policy.admins)")
+            return _error(403, service.not_admin(principal, "read approvals"))
         found = await service.state.approval_get(request.path_params["id"])
         return _error(404, "no such approval request") if found is None else JSONResponse(approval_json(found))
 
@@ -78,12 +78,16 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             return _error(400, "send JSON or a form (at most 16 KB)")
         principal = _principal(request)
         deciders = service.gate.policy.deciders() if service.gate is not None else None
-        if deciders is not None and not any(fnmatch.fnmatchcase(principal.subject, p) for p in deciders):
+        if deciders is not None and not listed(principal, deciders):
             # before the state is read, as pause refuses a non-admin: one who may decide nothing is told
-            # so, and learns nothing of the request nor of the state (an outage's 503)
-            refused = f"{principal.subject} may not decide approvals (policy.approvals.approvers)"
+            # so, and learns nothing of the request nor of the state (an outage's 503); a client acting for
+            # itself is told how such a caller is listed, never which entries name its id: those go to the
+            # operator's log and audit record (`principals.upgrade_hint`), as an approver list never reaches a voter
+            refused = f"{principal.label} may not decide approvals (policy.approvals.approvers)"
             # as every refused vote is (`PolicyService.decide`): logged and audited, an operator must see the attempt
-            service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny", refused)
+            service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny",
+                                     refused + upgrade_hint(principal, deciders))
+            refused += caller_hint(principal)
             return _back(back, fields, refused) if form else _error(403, refused)
         try:
             decided = await service.decide(request.path_params["id"], principal, approve,
@@ -101,7 +105,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
     async def list_pauses(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):  # who paused what, and why: the operators' business
-            return _error(403, f"{principal.subject} may not list pauses (policy.admins)")
+            return _error(403, service.not_admin(principal, "list pauses"))
         return JSONResponse(await service.state.pause_list())
 
     async def pause(request: Request) -> Response:
@@ -116,7 +120,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         # A form (the status pages) goes back to its page with the refusal as a note, as below: a JSON
         # error page would leave the browser off the page and the view it was on.
         if not service.may_administer(principal):
-            refused = f"{principal.subject} may not pause or resume (policy.admins)"
+            refused = service.not_admin(principal, "pause or resume")
             return _back(back, fields, refused) if form else _error(403, refused)
         if service.gate is None:
             refused = "this server has no `policy:` block; add one (even `policy: {}`) to use pauses"
@@ -142,7 +146,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
     async def page(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
-            return _error(403, f"{principal.subject} may not see approvals (policy.admins)")
+            return _error(403, service.not_admin(principal, "see approvals"))
         await service.refresh()
         note = request.query_params.get("note")
         body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + (render_section(service) or "")
@@ -223,7 +227,7 @@ def own_view(request: ApprovalRequest) -> dict[str, Any]:
     return {"id": request.id, "tool": request.tool, "source": request.source, "client_id": request.client_id,
             "arguments": request.arguments,
             "created": request.created, "expires": request.expires, "status": request.status,
-            "approved": len({v.approver for v in request.votes if v.approve}), "required": request.required}
+            "approved": len({v.voter for v in request.votes if v.approve}), "required": request.required}
 
 
 def pending_json(service: PolicyService, caller: str | None = None) -> list[dict[str, Any]]:
@@ -268,11 +272,11 @@ def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | 
     rows = []
     for r in snapshot.pending:
         args = html.escape(json.dumps(r.arguments, ensure_ascii=False, sort_keys=True, default=str)[:2000])
-        votes = ", ".join(html.escape(v.approver) for v in r.votes if v.approve)
+        votes = ", ".join(html.escape(v.label) for v in r.votes if v.approve)
         rid = html.escape(r.id)
         rows.append(
             f'<tr id="approval-{rid}"><td><code>{rid}</code></td><td>{html.escape(r.tool)}</td>'
-            f"<td>{html.escape(r.principal)}</td><td>{html.escape(r.client_id or '—')}</td>"
+            f"<td>{html.escape(principal_label(r.principal, r.by_client))}</td><td>{html.escape(r.client_id or '—')}</td>"
             f"<td><code>{args}</code></td>"
             f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
             f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"

@@ -6,7 +6,8 @@ can produce:
 
 - a principal name or glob (in `match.principals`, `approvers`, `admins`) that no auth setting
   gives — static token names, `bearer`, `stdio`, `anonymous`; with `server.auth.oauth` any
-  other name can come from the provider, so nothing is said then;
+  other name can come from the provider, so nothing is said then; a `client:` entry (an OAuth client
+  acting for itself) without `server.auth.oauth`, whatever static token bears that id as its name;
 - `clients`, `scopes` or `claims` without OAuth (static tokens carry none of them), and a claim OAuth
   does not keep on the principal (`server.auth.oauth.claims`);
 - a `clients` entry that is a static token's name (or `bearer`, `stdio`, `anonymous`) and no glob: those
@@ -23,15 +24,15 @@ Each finding is a `Finding`; the caller (`checks.py`) turns it into a located wa
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..manifest.model import InboundAuth
-from ..manifest.policy import Match, Policy, client_literal
+from ..manifest.policy import CLIENT_PRINCIPAL, Match, Policy, client_literal
 from ..toolset.tool import Tool
 from ..errors import did_you_mean
+from .principals import covers
 from .rules import Governed
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all), and a fourth
@@ -109,10 +110,16 @@ def producible(auth: InboundAuth | None) -> tuple[frozenset[str], bool]:
 
 
 def _any_fits(pattern: str, names: frozenset[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for name in names)
+    """Whether `pattern` matches one of `names` (callers without OAuth: none is a client acting for itself, so a
+    `client:` entry never does: `principals.covers`)."""
+    return any(covers(pattern, name) for name in names)
 
 
 def _no_caller(pattern: str, names: frozenset[str]) -> str:
+    if pattern.startswith(CLIENT_PRINCIPAL):
+        return ("is never a caller here: a `client:` entry names an OAuth client acting for itself (a "
+                "client-credentials token), and server.auth has no oauth (it gives " + ", ".join(sorted(names))
+                + "; a `client:` entry never matches a static token or user of that name)")
     return ("is never a caller here: server.auth gives " + ", ".join(sorted(names)) + " (no OAuth)"
             + did_you_mean(pattern, sorted(names)))
 

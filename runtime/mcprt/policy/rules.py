@@ -2,7 +2,8 @@
 
 A match has three parts, checked in the order they get more expensive: the tool (name globs,
 source, annotations, HTTP method — fixed for a tool, so computed once per tool and cached), the
-principal (name globs, OAuth client globs, scopes, claims — cached per principal), and `when` (JMESPath
+principal (name globs — a client acting for itself, where the match grants, only by `client:` entries and `*`:
+`principals.py` —, OAuth client globs, scopes, claims — cached per principal), and `when` (JMESPath
 over the call's arguments, evaluated per call).
 
 `clients` matches the OAuth client a caller acts through (`Principal.client_id`: the token's
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..identity.principal import STDIO, Principal
 from ..manifest.policy import Match, Policy, client_regex
+from .principals import PrincipalPatterns, compiled
 from .when import WhenError, compile_when
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ def principal_key(principal: Principal | None) -> Any:
 class CompiledMatch:
     tools: re.Pattern[str] | None
     sources: frozenset[str]
-    principals: re.Pattern[str] | None
+    principals: PrincipalPatterns | None  # plain entries by name, `client:` ones by client id (`principals.py`)
     clients: re.Pattern[str] | None
     scopes: frozenset[str]
     claims: Mapping[str, Any]
@@ -87,16 +89,21 @@ class CompiledMatch:
     when: Any  # a predicate over the arguments (when.py), or None
     when_text: str | None
     catch_all: bool  # matches every call (no key set)
+    # whether matching grants (an `allow` rule): then plain `principals` entries other than `*` leave out a client
+    # acting for itself; a `deny`/`approve`/`hide` rule or a rate limit matches its namesakes too (fail closed)
+    grants: bool = True
 
     @classmethod
-    def build(cls, match: Match) -> CompiledMatch:
+    def build(cls, match: Match, grants: bool = True) -> CompiledMatch:
+        """`match` compiled; `grants`: whether a match grants (an `allow` rule's), as `principals.PrincipalPatterns`
+        reads it."""
         when = compile_when(match.when) if match.when is not None else None
         static_all = not (match.tools and match.tools != ["*"]) and not (
             match.sources or match.principals or match.clients or match.scopes or match.claims or match.annotations or match.methods)
         return cls(
             tools=glob_regex(match.tools),
             sources=frozenset(match.sources),
-            principals=glob_regex(match.principals),
+            principals=compiled(match.principals) if match.principals else None,
             clients=clients_regex(match.clients),
             scopes=frozenset(match.scopes),
             claims=dict(match.claims),
@@ -105,6 +112,7 @@ class CompiledMatch:
             when=when,
             when_text=match.when,
             catch_all=static_all and when is None,
+            grants=grants,
         )
 
     def fits_tool(self, tool: Tool) -> bool:
@@ -122,8 +130,8 @@ class CompiledMatch:
 
     def fits_principal(self, principal: Principal | None) -> bool:
         p = principal or STDIO
-        if self.principals is not None and self.principals.fullmatch(p.subject) is None:
-            return False
+        if self.principals is not None and not self.principals.fits(p, self.grants):
+            return False  # a client acting for itself: `client:` entries and `*`, namesakes where it restricts
         if self.clients is not None and (p.client_id is None or self.clients.fullmatch(p.client_id) is None):
             return False  # no client is none of these clients (the module docstring)
         if self.scopes and not (self.scopes & p.scopes):
@@ -167,10 +175,10 @@ class Governed:
 def governed(policy: Policy, tools: list[Tool]) -> list[Governed]:
     """Every rule, then every rate limit, of `policy` against `tools`: each match is compiled once and
     tried once per tool (compiling it per tool cost seconds on a 1,223-tool API during a reload)."""
-    entries = [("rules", i, r.match) for i, r in enumerate(policy.rules)]
-    entries += [("rate_limits", i, l.match) for i, l in enumerate(policy.rate_limits)]
+    entries = [("rules", i, r.match, r.action == "allow") for i, r in enumerate(policy.rules)]
+    entries += [("rate_limits", i, l.match, False) for i, l in enumerate(policy.rate_limits)]
     found = []
-    for group, index, match in entries:
-        compiled = CompiledMatch.build(match)
+    for group, index, match, grants in entries:
+        compiled = CompiledMatch.build(match, grants)
         found.append(Governed(group, index, match, compiled, tuple(t for t in tools if compiled.fits_tool(t))))
     return found

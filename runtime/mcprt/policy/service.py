@@ -9,18 +9,18 @@ synchronous, the state is not.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..identity.principal import Principal
+from ..identity.principal import Principal, principal_label
 from ..observability.events import BUS, DecisionEvent, cut_name
 from ..observability.log import log_event, rfc3339
 from ..periodic import repeat_forever
 from ..settings import env_limit
 from . import slack
+from .principals import caller_hint, listed, upgrade_hint
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, settled_by, voters_text
 
 if TYPE_CHECKING:
@@ -101,25 +101,39 @@ class PolicyService:
 
     # --- who may do what -------------------------------------------------------------------------
 
-    def may_administer(self, principal: Principal) -> bool:
-        """List approvals, pause and resume: `policy.admins`, else the approvers, else anyone who
-        authenticated (or anyone when inbound auth is off: then every caller is `anonymous`)."""
+    def administrators(self) -> list[str]:
+        """The principal patterns who administer: `policy.admins`, else `policy.approvals.approvers`; empty:
+        anyone who authenticated (or anyone when inbound auth is off: then every caller is `anonymous`)."""
         policy = self.gate.policy if self.gate is not None else None
-        allowed = (policy.admins or policy.approvals.approvers) if policy is not None else []
-        if not allowed:
-            return True
-        return any(fnmatch.fnmatchcase(principal.subject, pattern) for pattern in allowed)
+        return list(policy.admins or policy.approvals.approvers) if policy is not None else []
+
+    def may_administer(self, principal: Principal) -> bool:
+        """List approvals, pause and resume, see every caller on the status page: `administrators()`, matched
+        as every principal list is (`principals.listed`: a client acting for itself only by `client:` entries)."""
+        allowed = self.administrators()
+        return not allowed or listed(principal, allowed)
+
+    def not_admin(self, principal: Principal, what: str) -> str:
+        """The 403 message of a refused admin act: `carol may not list approvals (policy.admins)`; for a client
+        acting for itself, how such a caller is listed (`principals.CALLER_HINT`). Which plain entries name its id
+        (`principals.upgrade_hint`) is the operator's: a log line, never the answer (an external client would
+        read the admins' patterns)."""
+        hint = upgrade_hint(principal, self.administrators())
+        if hint:
+            log_event("admin request refused", logging.WARNING, by=principal.label, **client_field(principal),
+                      what=what, why=f"not in policy.admins{hint}")
+        return f"{principal.label} may not {what} (policy.admins){caller_hint(principal)}"
 
     def check_decider(self, request: ApprovalRequest, principal: Principal) -> None:
         """Raise Forbidden when `principal` may not decide `request`: it made the call (it knows the
         request: its call was told the id), or it is not among the request's approvers — then with
         `unknown_request`'s message, the answer to an id that does not exist, so a non-approver learns
         neither that the id exists nor who may decide it (`decide` answers both as NotFound)."""
-        if principal.subject == request.principal:
-            raise Forbidden(f"{principal.subject} made this call and cannot decide it (no self-approval)"
+        if principal.owner == request.owner:  # the same caller (`owner_key`): a client is not a user of its id
+            raise Forbidden(f"{principal.label} made this call and cannot decide it (no self-approval)"
                             + ("; configure server.auth.tokens so approvers and callers are distinct principals"
                                if principal.kind == "anonymous" else ""))
-        if request.approvers and not any(fnmatch.fnmatchcase(principal.subject, p) for p in request.approvers):
+        if request.approvers and not listed(principal, request.approvers):
             raise NotApprover(unknown_request(request.id), request.approvers)
 
     # --- approvals --------------------------------------------------------------------------------
@@ -146,11 +160,12 @@ class PolicyService:
                                "within approvals.valid_for); nothing was recorded: the caller's next identical call "
                                "opens a new request")
             before = request.status
-            vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None)
+            vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None,
+                        principal.by_client)
             updated = await self.state.approval_decide(approval_id, vote)
             if updated is None:
                 raise NotFound(f"no open approval request {approval_id}")
-            recorded = any(v.approver == vote.approver and v.time == vote.time for v in updated.votes)
+            recorded = any(v.voter == vote.voter and v.time == vote.time for v in updated.votes)
             if not recorded:
                 unrecorded(updated, vote)  # raises Conflict unless the vote agrees with what stands
         except (Forbidden, NotFound, Conflict) as exc:  # a refused vote: the log and the audit log learn it
@@ -162,16 +177,17 @@ class PolicyService:
             # every recorded vote, whether or not it settles the request (a first of two left no trace)
             BUS.publish(DecisionEvent(
                 time=vote.time, action="approval_vote", tool=updated.tool, source=updated.source,
-                caller=updated.principal, rule=updated.rule, reason=vote.reason, approval_id=updated.id,
-                voter=principal, vote=verdict))
+                caller=updated.principal, caller_by_client=updated.by_client, rule=updated.rule, reason=vote.reason,
+                approval_id=updated.id, voter=principal, vote=verdict))
         if before == "pending" and updated.status != "pending" and BUS.active:
             approved = updated.status == "approved"
             BUS.publish(DecisionEvent(
                 time=time.time(), action="approval_granted" if approved else "approval_denied",
-                tool=updated.tool, source=updated.source, caller=updated.principal, rule=updated.rule,
+                tool=updated.tool, source=updated.source, caller=updated.principal,
+                caller_by_client=updated.by_client, rule=updated.rule,
                 reason=f"{updated.status} by {voters_text(updated.votes, approved)}", approval_id=updated.id,
                 approvers=settled_by(updated.votes, approved)))
-        log_event("approval vote", logging.INFO, id=approval_id, by=principal.subject, **client_field(principal),
+        log_event("approval vote", logging.INFO, id=approval_id, by=principal.label, **client_field(principal),
                   vote=verdict, status=updated.status)
         await self.refresh()
         return updated
@@ -195,16 +211,18 @@ class PolicyService:
             approval_id = cut_name(approval_id)
             why = logged = unknown_request(approval_id)
         elif isinstance(exc, NotApprover):
-            why = f"{principal.subject} is not an approver"
+            # the upgrade hint is the operator's: a record and a log line, never the voter's answer
+            why = f"{principal.label} is not an approver{upgrade_hint(principal, exc.approvers)}"
             logged = f"{why} (approvers: {', '.join(exc.approvers)})"
         else:
             why = logged = str(exc)
-        log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.subject,
+        log_event("approval vote refused", logging.WARNING, id=approval_id, by=principal.label,
                   **client_field(principal), vote=verdict, why=logged)
         if BUS.active:
             BUS.publish(DecisionEvent(
                 time=time.time(), action="approval_vote_refused", tool=request.tool if request else None,
                 source=request.source if request else None, caller=request.principal if request else None,
+                caller_by_client=request.by_client if request else False,
                 rule=request.rule if request else None, reason=why, approval_id=approval_id, voter=principal,
                 vote=verdict))
 
@@ -221,8 +239,8 @@ class PolicyService:
     # --- pauses -----------------------------------------------------------------------------------
 
     async def pause(self, target: str, principal: Principal, paused: bool, reason: str | None = None) -> None:
-        await self.state.pause_set(target, paused, by=principal.subject, reason=reason)
-        log_event("paused" if paused else "resumed", logging.WARNING, target=target, by=principal.subject,
+        await self.state.pause_set(target, paused, by=principal.label, reason=reason)
+        log_event("paused" if paused else "resumed", logging.WARNING, target=target, by=principal.label,
                   **client_field(principal))
         if BUS.active:
             BUS.publish(DecisionEvent(time=time.time(), action="pause" if paused else "resume",
@@ -246,8 +264,8 @@ class PolicyService:
             if BUS.active:
                 BUS.publish(DecisionEvent(
                     time=time.time(), action="approval_expired", tool=request.tool, source=request.source,
-                    caller=request.principal, rule=request.rule, approval_id=request.id,
-                    reason=f"never decided within valid_for ({request.expires - request.created:g} s): "
+                    caller=request.principal, caller_by_client=request.by_client, rule=request.rule,
+                    approval_id=request.id, reason=f"never decided within valid_for ({request.expires - request.created:g} s): "
                            "the request is closed; a new call opens a new one"))
             log_event("approval expired", logging.INFO, id=request.id, tool=request.tool)
         return len(expired)
@@ -284,8 +302,11 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
     arguments = _short_json(request.arguments, 1500)
     how = slack.code(f"mcprt approvals approve {request.id} --url {base_url or 'URL'}", limit=1000)  # the operator's URL
     page = f"{base_url}/status/approvals" if base_url else None
-    who = slack.code(request.principal) + (f" through the OAuth client {slack.code(request.client_id)}"
-                                           if request.client_id is not None else "")
+    # a client acting for itself as policies write it (`client:<id>`), so approvers do not read it as the user or
+    # admin whose name its id may be; anyone else with the client their call came through
+    who = slack.code(principal_label(request.principal, True)) + " (an OAuth client acting for itself)" \
+        if request.by_client else slack.code(request.principal) + (
+            f" through the OAuth client {slack.code(request.client_id)}" if request.client_id is not None else "")
     text = (f"mcprt: {who} wants to call {slack.code(request.tool)} — approval "
             f"{slack.code(request.id)} needs {request.required} approval(s). Approve with {how}"
             + (f" or at {slack.escaped(page)}" if page else "") + ".")
@@ -299,7 +320,7 @@ def webhook_body(request: ApprovalRequest, base_url: str | None) -> dict[str, An
             + (f" or <{slack.escaped(page)}|the status page>" if page else "")}]},
     ]
     payload = {"id": request.id, "tool": request.tool, "source": request.source, "principal": request.principal,
-               "client_id": request.client_id,
+               "by_client": request.by_client, "client_id": request.client_id,
                "arguments": request.arguments, "created": request.created, "expires": request.expires,
                "required": request.required, "approvers": request.approvers}
     if base_url:
@@ -338,12 +359,12 @@ def unrecorded(request: ApprovalRequest, vote: Vote) -> None:
     if request.status == "closed":
         raise Conflict(f"{request.id} was closed without a decision ({request.reason}); this {verdict} was not "
                        "recorded")
-    earlier = next((v for v in request.votes if v.approver == vote.approver), None)
+    earlier = next((v for v in request.votes if v.voter == vote.voter), None)
     if request.status == "pending":
         if earlier is not None and earlier.approve != vote.approve:
-            raise Conflict(f"{vote.approver} already {'approved' if earlier.approve else 'denied'} {request.id}; "
+            raise Conflict(f"{vote.label} already {'approved' if earlier.approve else 'denied'} {request.id}; "
                            f"a vote cannot be changed, so this {verdict} was not recorded")
         return
     if (request.status == "approved") != vote.approve:
-        by = ", ".join(v.approver for v in request.votes if v.approve == (request.status == "approved"))
+        by = ", ".join(v.label for v in request.votes if v.approve == (request.status == "approved"))
         raise Conflict(f"{request.id} was already {request.status} by {by}; this {verdict} was not recorded")

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol
 
-from ..identity.principal import owner_key
+from ..identity.principal import owner_key, principal_label
 
 # closed: no longer needed, nobody decided it (a reload made the call's rule `allow`); `reason` says why
 ApprovalStatus = Literal["pending", "approved", "denied", "closed"]
@@ -28,16 +28,30 @@ ApprovalStatus = Literal["pending", "approved", "denied", "closed"]
 
 @dataclass(slots=True)
 class Vote:
-    approver: str  # principal name
+    approver: str  # the voter's principal name (`Principal.subject`)
     approve: bool
     time: float  # epoch seconds
     reason: str | None = None
+    by_client: bool = False  # the voter is an OAuth client acting for itself (`Principal.by_client`)
+
+    @property
+    def voter(self) -> str:
+        """Who voted, as one caller (`owner_key`): what "one vote per approver" and "distinct approvals" count,
+        so a client and a user of the same name are two voters, never one."""
+        return owner_key(self.approver, self.by_client)
+
+    @property
+    def label(self) -> str:
+        """Who voted, for people and the audit records' `approvers` (`principal_label`: `client:<id>` for a
+        client acting for itself)."""
+        return principal_label(self.approver, self.by_client)
 
 
 def settled_by(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None = None) -> tuple[str, ...]:
-    """The approvers who voted `approve` (True: approved; False: denied), in voting order, each once;
-    `only` limits them to those (a quorum's counted ones), in that order. The audit records' `approvers`."""
-    said = dict.fromkeys(v.approver for v in votes if v.approve == approve)
+    """The approvers who voted `approve` (True: approved; False: denied), in voting order, each once, by their
+    `Vote.label`; `only` limits them to those (a quorum's counted ones), in that order. The audit records'
+    `approvers`."""
+    said = dict.fromkeys(v.label for v in votes if v.approve == approve)
     return tuple(name for name in (only if only is not None else said) if name in said)
 
 
@@ -47,7 +61,7 @@ def voters_text(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None
     counted ones), in that order. What an approver wrote is quoted as a JSON string, so text such as
     `ticket 42), bob (fine` cannot pass for another approver; records take who decided from their
     structured `approvers` (and each vote's `approval_vote` record), never from this text."""
-    said = {v.approver: v.reason for v in votes if v.approve == approve}
+    said = {v.label: v.reason for v in votes if v.approve == approve}
     names = settled_by(votes, approve, only)
     if len(names) == 1:
         reason = said[names[0]]
@@ -95,6 +109,9 @@ class ApprovalRequest:
         for name, default in (("client_id", None), ("by_client", False)):
             if data[name] == default:
                 del data[name]
+        for vote in data["votes"]:  # likewise a vote's `by_client`
+            if not vote["by_client"]:
+                del vote["by_client"]
         return data
 
     @classmethod
@@ -111,7 +128,7 @@ class ApprovalRequest:
         denial = next((v for v in self.votes if not v.approve), None)
         if denial is not None:
             self.status, self.decided, self.reason = "denied", now, denial.reason
-        elif len({v.approver for v in self.votes if v.approve}) >= self.required:
+        elif len({v.voter for v in self.votes if v.approve}) >= self.required:
             self.status, self.decided = "approved", now
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
 
@@ -307,7 +324,7 @@ class MemoryPolicyState:
         request = self._live(self._approvals.get(approval_id))
         if request is None:
             return None
-        if request.status == "pending" and all(v.approver != vote.approver for v in request.votes):
+        if request.status == "pending" and all(v.voter != vote.voter for v in request.votes):
             request.votes.append(vote)
             request.settle(self._clock())
             self._wake(approval_id)

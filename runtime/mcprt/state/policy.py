@@ -344,7 +344,7 @@ class RedisPolicyState:
                 result.append(None)
                 pipe.multi()
                 return
-            recorded = request.status == "pending" and all(v.approver != vote.approver for v in request.votes)
+            recorded = request.status == "pending" and all(v.voter != vote.voter for v in request.votes)
             if recorded:
                 request.votes.append(vote)
                 request.settle(now)

@@ -391,7 +391,9 @@ class RoundRelay:
 
 
 def _principal_wire(principal: Principal | None) -> dict[str, Any] | None:
-    return None if principal is None else principal.as_template_context()
+    # `by_client` too: without it a client acting for itself came back as another caller (`Principal` equality),
+    # so its own forwarded retry was refused
+    return None if principal is None else {**principal.as_template_context(), "by_client": principal.by_client}
 
 
 def _principal_from(wire: Mapping[str, Any] | None) -> Principal | None:
@@ -400,7 +402,7 @@ def _principal_from(wire: Mapping[str, Any] | None) -> Principal | None:
     if wire is None:
         return None
     return Principal(wire["sub"], wire["kind"], wire.get("client_id"), frozenset(wire.get("scopes") or ()),
-                     MappingProxyType(dict(wire.get("claims") or {})))
+                     MappingProxyType(dict(wire.get("claims") or {})), by_client=bool(wire.get("by_client")))
 
 
 def _encode(outcome: Outcome) -> dict[str, Any]:

@@ -20,6 +20,7 @@ examples, so the format is plain, every part but `tool` is optional, and errors 
     policy:                           # optional: the decision the manifest's `policy:` gives each principal
       - {principal: ci-bot, decision: deny}
       - {principal: alice, decision: allow, scopes: [repo:write]}   # also `claims: {…}`, `client: ID`
+      - {principal: "client:ci-bot", decision: deny}   # the OAuth client ci-bot acting for itself
 A case with `policy:` and neither `request:` nor `response:` checks decisions only (no call, no snapshot).
 
 A JSON body over `JSON_TEXT_OVER` bytes is written as `json_text:`, a `|` block of JSON (one value per
@@ -125,7 +126,7 @@ class PolicyExpectation:
     """`decision` is what the policy's rules give `principal` for this call (pauses, rate limits
     and approvals are state, not rules: not part of it)."""
 
-    principal: str
+    principal: str  # a name, or `client:ID`: the OAuth client ID acting for itself (`Principal.by_client`)
     decision: str
     scopes: tuple[str, ...] = ()
     claims: dict[str, Any] = field(default_factory=dict)

@@ -147,11 +147,12 @@ class ReplayHarness:
             return ["the case expects policy decisions, but the manifest has no `policy:`"]
         from types import MappingProxyType
 
-        from ..identity.principal import Principal
         from ..errors import ToolCallError
+        from ..identity.principal import Principal
         from ..toolset.invoke import check_arguments
 
         from ..policy.never import impossible_caller
+        from ..policy.principals import caller_named
         from .cases import located
 
         assert self.loaded is not None
@@ -174,8 +175,10 @@ class ReplayHarness:
         for expected in case.policy:
             # a caller with a client, scopes or claims holds an OAuth access token; without, a static token
             oauth = expected.client is not None or bool(expected.scopes or expected.claims)
-            principal = Principal(expected.principal, "oauth" if oauth else "token", client_id=expected.client,
-                                  scopes=frozenset(expected.scopes), claims=MappingProxyType(dict(expected.claims)))
+            named = caller_named(expected.principal)  # `client:ID`: that OAuth client acting for itself
+            principal = Principal(named.subject, "oauth" if oauth or named.by_client else named.kind,
+                                  client_id=named.client_id or expected.client, scopes=frozenset(expected.scopes),
+                                  claims=MappingProxyType(dict(expected.claims)), by_client=named.by_client)
             got = self.gate.decide(tool, principal, completed)
             action = "hide" if tool.name in self.gate.hidden(principal) else got.action
             if action != expected.decision:
