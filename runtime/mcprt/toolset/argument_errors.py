@@ -50,6 +50,33 @@ def describe(error: SchemaError, root: Mapping[str, Any]) -> str:
     return located(error.absolute_path, error)
 
 
+_UNIONS = frozenset({"anyOf", "oneOf"})  # their message is the same for any branches: told apart by `describe`
+
+
+def said_once(errors: Iterable[SchemaError], root: Mapping[str, Any], limit: int) -> tuple[list[str], int]:
+    """The problems of `errors` (in their order), each said once, at most `limit` of them described, and how many
+    distinct problems there are. One problem can be several errors: an `allOf` of two objects that both declare a
+    property (or both require it) checks it once per part (JSON Schema 2020-12 §10.2.1.1: every subschema is
+    applied), and jsonschema yields "`item.id`: 5 is not of type 'string'" once for each. The same place, keyword
+    and message is one problem; a union's is told by its described text (its message never differs)."""
+    said: dict[str, None] = {}
+    seen: set[tuple[Any, ...]] = set()
+    total = 0
+    for error in errors:
+        if error.validator not in _UNIONS:
+            key = (tuple(error.absolute_path), error.validator, error.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        if len(said) < limit:
+            text = describe(error, root)
+            if text in said:
+                continue
+            said[text] = None
+        total += 1
+    return list(said), total
+
+
 def located(path: Iterable[Any], error: SchemaError) -> str:
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     message = _message(error)

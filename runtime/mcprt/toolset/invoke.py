@@ -23,7 +23,7 @@ from ..scrubbing.given import without_argument_values
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
-from .argument_errors import describe, short
+from .argument_errors import said_once, short
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
@@ -61,9 +61,11 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     if tool._validator is None:
         tool._validator = argument_validator(schema)
     errors = sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-    total = len(problems) + len(errors)
+    refused = len(problems)
     problems = problems[:_MAX_PROBLEMS]  # a model need not read a thousand of one mistake
-    problems.extend(describe(error, schema) for error in errors[:_MAX_PROBLEMS - len(problems)])
+    described, distinct = said_once(errors, schema, _MAX_PROBLEMS - len(problems))
+    problems.extend(described)
+    total = refused + distinct
     if total > len(problems):
         problems.append(f"… {total - len(problems)} more")
     if problems:

@@ -1,0 +1,58 @@
+"""An argument problem inside an `allOf` of two objects is said once, through a real tool call.
+
+Found in review: an `allOf` of two objects that both declare a property (or both require it) has each part
+check it (JSON Schema 2020-12 §10.2.1.1), and the refusal said "item.id: 5 is not of type 'string'" twice, and
+"item: 'id' is required" twice. One problem, said once; a problem only one part finds is still said. `mcprt up`
+over stdio (the SDK client) against a recording upstream on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mcp import Client
+
+from tests.support.catchall import catch_all
+from tests.support.served import stdio_up, text_of
+
+NAMED = {"type": "object", "required": ["id", "name"],
+         "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+TAGGED = {"type": "object", "required": ["id"],
+          "properties": {"id": {"type": "string", "maxLength": 5}, "tag": {"type": "string"}}}
+SPEC = {
+    "openapi": "3.1.0", "info": {"title": "items", "version": "1"},
+    "paths": {"/items": {"post": {
+        "operationId": "putItem", "responses": {"200": {"description": "ok"}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["item"], "properties": {"item": {"allOf": [
+                {"$ref": "#/components/schemas/Named"}, {"$ref": "#/components/schemas/Tagged"}]}}}}}}}}},
+    "components": {"schemas": {"Named": NAMED, "Tagged": TAGGED}},
+}
+ALLOWED = " Arguments (* required): item*."
+
+
+def _write(tmp_path: Path, base: str) -> Path:
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC), encoding="utf-8")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nsources:\n  t:\n    openapi: spec.json\n    base_url: {base}\n",
+                        encoding="utf-8")
+    return manifest
+
+
+async def test_a_problem_both_parts_of_an_all_of_find_is_said_once(tmp_path: Path) -> None:
+    with catch_all() as upstream:
+        async with Client(stdio_up(_write(tmp_path, upstream.base))) as client:
+            wrong = await client.call_tool("putItem", {"item": {"id": 5, "name": "a"}})
+            assert wrong.is_error
+            assert text_of(wrong) == "invalid arguments for putItem: item.id: 5 is not of type 'string'." + ALLOWED
+            missing = await client.call_tool("putItem", {"item": {"name": "a"}})
+            assert missing.is_error
+            assert text_of(missing) == "invalid arguments for putItem: item: 'id' is required." + ALLOWED
+            # a problem of one part only is still said, beside the one both find
+            both = await client.call_tool("putItem", {"item": {"id": "toolong", "tag": 3}})
+            assert both.is_error
+            assert text_of(both) == ("invalid arguments for putItem: item: 'name' is required; item.id: 'toolong' is "
+                                     "too long (7 characters; at most 5 characters); item.tag: 3 is not of type 'string'." + ALLOWED)
+            assert upstream.seen == []  # refused before any request
+            assert not (await client.call_tool("putItem", {"item": {"id": "a1", "name": "a"}})).is_error
+
