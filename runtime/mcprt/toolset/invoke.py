@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
+from ..errors import CallTimeout, PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
 from ..observability.hooks import mark_call
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
@@ -226,7 +226,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                 status = outcome = cast(Outcome, upstream.relayed_outcome)
     except ToolCallError as exc:
         outcome = "denied" if isinstance(exc, PolicyDenied) else "queue_timeout" if isinstance(exc, QueueTimeout) \
-            else "upstream_error" if isinstance(exc, UpstreamError) else "rejected"
+            else "timeout" if isinstance(exc, CallTimeout) else "upstream_error" if isinstance(exc, UpstreamError) \
+            else "rejected"
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
         # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts),
         # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does
