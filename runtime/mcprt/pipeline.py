@@ -302,7 +302,9 @@ def _build_tools(loaded: LoadedManifest, sync: SyncResult,
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
     `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
     names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
-    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out)
+    # the operations the sources had before (a reload's): an override whose key is gone is told of its rename
+    before = {name: list(running.operations) for name, running in sync.previous.items()} if served is not None else None
+    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out, before)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

@@ -30,14 +30,18 @@ def _operation(operation_id: str, summary: str) -> dict[str, Any]:
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}
 
 
-def _description(base: str, *, lock: bool, renamed: bool = False) -> dict[str, Any]:
-    """`lock`: whether `items/lock` is there at all; `renamed`: under the new operationId `items/lockItem`
-    (an upstream renaming it, as GitHub does)."""
+def _description(base: str, *, lock: bool, renamed: bool = False, new_id: str = "items/lockItem",
+                 unlock: bool = False) -> dict[str, Any]:
+    """`lock`: whether `items/lock` is there at all; `renamed`: under the new operationId `new_id`
+    (an upstream renaming it, as GitHub does); `unlock`: with `items/unlock` (PUT /items/{id}/unlock) too."""
     paths: dict[str, Any] = {"/items": {"get": {**_operation("items/list", "List items"), "parameters": [
         {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}}}
     if lock:  # the operation an upstream retires
-        paths["/items/{id}/lock"] = {"put": {**_operation("items/lockItem" if renamed else "items/lock",
+        paths["/items/{id}/lock"] = {"put": {**_operation(new_id if renamed else "items/lock",
                                                           "Lock an item"), "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
+    if unlock:
+        paths["/items/{id}/unlock"] = {"put": {**_operation("items/unlock", "Unlock an item"), "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
     return {"openapi": "3.0.3", "info": {"title": "Items", "version": "1"}, "servers": [{"url": base}],
             "paths": paths}
@@ -239,7 +243,8 @@ def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_prev
         assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 1
         spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True)))
         failed = up.wait_log("reload failed", timeout=60)
-        assert "source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?)" in failed, failed
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'? it is now at this "
+                "operation's method and path, PUT /items/{id}/lock)") in failed, failed
 
         async def calls() -> tuple[list[str], bool]:
             async with http_client(up.url) as client:
@@ -252,3 +257,30 @@ def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_prev
         listed, refused = anyio.run(calls)
         assert listed == ["list_items"] and refused, listed
         assert api.seen == ["GET /items?limit=5"], api.seen  # no PUT reached the API
+
+
+def test_a_reload_names_the_operation_now_at_the_renamed_ones_method_and_path(api: _Api, tmp_path: Path) -> None:
+    """Review of oaleft, item 4: the did-you-mean of an override whose operation an upstream renamed named the
+    closest key by spelling — `items/unlock` for `items/lock` renamed `items/acquireExclusiveHold`, another
+    operation (moving the `enabled: false` there would disable unlocking and serve the lock). A reload knows the
+    operation the key had: the one now at its method and path (`PUT /items/{id}/lock`) is the rename, and is
+    named, however far by spelling."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True, unlock=True)))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter=""))
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 2  # list_items, items_unlock
+        spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True, unlock=True,
+                                                new_id="items/acquireExclusiveHold")))
+        failed = up.wait_log("reload failed", timeout=60)
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now "
+                "at this operation's method and path, PUT /items/{id}/lock), and this override limits it "
+                "(enabled: false)") in failed, failed
+        assert "did you mean 'items/unlock'" not in failed, failed
+    # with nothing known of the operation before (a first compile), the did-you-mean is by spelling, as it was
+    checked = mcprt_cli("validate", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+    assert checked.returncode == 2, checked.stderr
+    assert "source 'items' has no operation 'items/lock' (did you mean 'items/unlock'?)" in checked.stderr, \
+        checked.stderr

@@ -51,7 +51,8 @@ class BuildResult:
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                   pending: Collection[str] = (), served: ServedNames | None = None,
-                  left_out: Mapping[str, Collection[str]] | None = None) -> BuildResult:
+                  left_out: Mapping[str, Collection[str]] | None = None,
+                  before: Mapping[str, Sequence[Operation]] | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -64,6 +65,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `served`: the tool names the set now served gives out (None for the first compile): a proxied
     server's newly listed tool taking a name another source keeps is left out with a warning
     (`offerings.owners`), so the rest of that server's change still applies.
+    `before`: source → the operations it had before this build (a reload's previous sources, `SyncResult.previous`):
+    an override whose key is gone is told of the operation now at the same method and path (`renamed_to`).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -83,7 +86,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
                 ops.append(op)
             else:
                 outside.update((op.key, *op.aliases, op.name))
-        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside)
+        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside,
+                               (before or {}).get(source_name, ()))
     if served is not None:
         tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
@@ -116,6 +120,7 @@ def _source_tools(
     ops: list[Operation],
     out: list[Diagnostic],
     left_out: Collection[str] = (),
+    before: Sequence[Operation] = (),
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -136,7 +141,9 @@ def _source_tools(
         overrides[id(op)] = (key, override)
     if unmatched:
         unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
-        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed)
+        renamed = renamed_to(unmatched, before, [op for op in ops if id(op) not in overrides])
+        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed,
+                                    renamed)
 
     defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
@@ -229,7 +236,8 @@ def limits_of(override: ToolOverride) -> list[str]:
 
 def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
                          known: list[str], left_out: Collection[str] = (),
-                         unclaimed: Collection[str] = ()) -> list[Diagnostic]:
+                         unclaimed: Collection[str] = (),
+                         renamed: Mapping[str, Operation] | None = None) -> list[Diagnostic]:
     """What an override naming no operation of the source is, by what ignoring it would do.
 
     - One that limits its operation (`limits_of`: `enabled: false`, an argument `fixed` or `hidden`) is an
@@ -243,8 +251,10 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
       operations, as the OpenAPI compile read them) is expected there (an `init` manifest narrowed with
       `include`, the README's advice): one note at the filter's line names them (`--strict` passes).
 
-    The did-you-mean is the closest of `unclaimed` (the keys of operations no override names: a renamed
-    operation's new key has none yet), else of every key (`known`, then `left_out`)."""
+    The did-you-mean is the operation now at the key's former method and path (`renamed`, `renamed_to`: that is
+    the rename, however far its new operationId is by spelling), else the closest of `unclaimed` (the keys of
+    operations no override names: a renamed operation's new key has none yet), else of every key (`known`,
+    then `left_out`)."""
     filtered = [which for which in ("include", "exclude") if getattr(source, which) is not None]
     found = []
     outside = [key for key in keys if key in left_out]
@@ -259,8 +269,13 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
     for key in keys:
         if key in left_out:
             continue
-        hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
-        suffix = f" (did you mean {hint}?)" if hint else ""
+        successor = (renamed or {}).get(key)
+        if successor is not None:
+            suffix = (f" (did you mean '{successor.key}'? it is now at this operation's method and path, "
+                      f"{successor.meta.method} {successor.meta.path})")
+        else:
+            hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
+            suffix = f" (did you mean {hint}?)" if hint else ""
         limits = limits_of(source.tools[key])
         if limits:
             found.append(replace(loaded.diagnostic(("sources", source_name, "tools", key), (
@@ -273,6 +288,23 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
                 f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and "
                 "is ignored (the source's other tools are served)"), severity="warning", prefer="key"))
     return found
+
+
+def renamed_to(keys: Collection[str], before: Sequence[Operation], now: Sequence[Operation]) -> dict[str, Operation]:
+    """Of `keys` (override keys the source's operations no longer have), those an operation it had `before`
+    answered to, mapped to the operation `now` (not named by another override) at the same method and path: an
+    upstream renaming an operationId (GitHub: `issues/lock` → `issues/lock-issue`) keeps its method and path, so
+    that one is the rename, however far its new key is by spelling. Only an unambiguous match counts (one
+    operation now at that method and path); operations without a method and path (Python, MCP) match none."""
+    wanted = {key: (op.meta.method, op.meta.path) for op in before if op.meta.method and op.meta.path
+              for key in (op.key, *op.aliases, op.name) if key in keys}
+    if not wanted:
+        return {}
+    at: dict[tuple[str, str], list[Operation]] = {}
+    for op in now:
+        if op.meta.method and op.meta.path:
+            at.setdefault((op.meta.method, op.meta.path), []).append(op)
+    return {key: found[0] for key, route in wanted.items() if len(found := at.get(route, [])) == 1}
 
 
 def close_names(key: str, known: Collection[str]) -> str:
