@@ -2,8 +2,9 @@
 
 Found in review: an `allOf` of two objects that both declare a property (or both require it) has each part
 check it (JSON Schema 2020-12 §10.2.1.1), and the refusal said "item.id: 5 is not of type 'string'" twice, and
-"item: 'id' is required" twice. One problem, said once; a problem only one part finds is still said. `mcprt up`
-over stdio (the SDK client) against a recording upstream on 127.0.0.1."""
+"item: 'id' is required" twice. One problem, said once; a problem only one part finds is still said; a manifest's
+`fixed` value that breaks both parts is told once too. `mcprt up` over stdio (the SDK client) against a recording
+upstream on 127.0.0.1, and `mcprt validate` as a subprocess."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from mcp import Client
 
 from tests.support.catchall import catch_all
+from tests.support.cli import mcprt_cli
 from tests.support.served import stdio_up, text_of
 
 NAMED = {"type": "object", "required": ["id", "name"],
@@ -56,3 +58,34 @@ async def test_a_problem_both_parts_of_an_all_of_find_is_said_once(tmp_path: Pat
             assert upstream.seen == []  # refused before any request
             assert not (await client.call_tool("putItem", {"item": {"id": "a1", "name": "a"}})).is_error
 
+
+
+ALL_OF_TOOLS = '''
+from typing import Annotated
+
+from pydantic import WithJsonSchema
+
+NAMED = {"type": "object", "required": ["id", "name"],
+         "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+TAGGED = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "maxLength": 5}}}
+
+
+def put_item(item: Annotated[dict, WithJsonSchema({"allOf": [NAMED, TAGGED]})]) -> str:
+    """Store one item."""
+    return "stored"
+'''
+
+
+def test_a_fixed_value_both_parts_of_an_all_of_refuse_is_told_once(tmp_path: Path) -> None:
+    """The same rule where a manifest's `fixed` value is checked against the argument's schema (a Python source's:
+    its upstream enforces the schema): "5 is not of type 'string'" was said twice, once per `allOf` part."""
+    (tmp_path / "all_of_tools.py").write_text(ALL_OF_TOOLS, encoding="utf-8")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  py:\n    python: all_of_tools\n    tools:\n      put_item:\n"
+                        "        args:\n          item: {fixed: {id: 5, name: a}}\n", encoding="utf-8")
+    done = mcprt_cli("validate", str(manifest))
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert (f"{manifest}:8:25: `fixed` of argument 'item' of tool 'put_item' does not fit its schema: 5 is not of type "
+            "'string'\n") in said, said
+    assert "Traceback" not in said

@@ -573,7 +573,10 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
         wrapper["$defs"] = schema["$defs"]
     from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
 
-    problems = [error.message for error in argument_validator(wrapper, shortcut=False).iter_errors({arg: value})]
+    # each problem once, by place and words: an `allOf` of two objects declaring one property checks it twice
+    # (`argument_errors.said_once`)
+    errors = argument_validator(wrapper, shortcut=False).iter_errors({arg: value})
+    problems = list({(tuple(e.absolute_path), e.message): e.message for e in errors}.values())
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
