@@ -66,6 +66,21 @@ def nap(seconds: float) -> str:
     return "rested"
 '''
 
+# functions whose own client gave up at once: their TimeoutError is their failure, not mcprt's deadline passing
+OWN_TIMEOUT_TOOLS = '''
+import socket
+
+
+def db_lookup() -> str:
+    """Ask the database."""
+    raise socket.timeout("my db timed out")
+
+
+async def backend_lookup() -> str:
+    """Ask the backend."""
+    raise TimeoutError("backend slow")
+'''
+
 
 class Upstream:
     """Requests per item id, and how an item answers: `shed-*` two 503s after 0.3 s, then no answer (a
@@ -99,6 +114,7 @@ class Upstream:
 def _manifest(folder: Path, base: str) -> Path:
     (folder / "items.json").write_text(json.dumps(SPEC))
     (folder / "nap_tools.py").write_text(NAP_TOOLS)
+    (folder / "own_timeout_tools.py").write_text(OWN_TIMEOUT_TOOLS)
     source = ("    openapi: items.json\n    base_url: " + base + "\n"
               '    auth: {api_key: {in: header, name: X-Api-Key, value: "${ITEMS_KEY}"}}\n'
               f"    timeout: {TIMEOUT_S}s\n")
@@ -113,6 +129,7 @@ def _manifest(folder: Path, base: str) -> Path:
         "  py:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n"
         # the same function as a lane of its own, for one test alone (another's abandoned call may hold `py`'s)
         "  lane:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n    tools:\n      nap: {name: lane_nap}\n"
+        "  own:\n    python: own_timeout_tools\n    timeout: 30s\n"
         f"  fx:\n    command: [{json.dumps(sys.executable)}, {json.dumps(str(MCP_SERVER))}]\n"
         "    tools:\n      nap: {name: fx_nap, timeout: 1s}\n")
     return path
@@ -340,6 +357,27 @@ async def test_which_limit_passed_is_the_outcome_for_every_source_kind(world) ->
         assert calls_count(after, tool, source, "timeout") - calls_count(before, tool, source, "timeout") == 1, tool
         for other in ("upstream_error", "queue_timeout"):
             assert calls_count(after, tool, source, other) == calls_count(before, tool, source, other), (tool, other)
+
+
+async def test_a_python_functions_own_timeout_error_is_its_failure_not_the_calls_timeout(world) -> None:
+    """A function whose own client gave up (`socket.timeout`, `TimeoutError`: raised at once, its `timeout` is 30 s)
+    failed: `tool_error` with its own words, as any exception — not "did not finish within 30s" with the outcome
+    `timeout`, a limit that never passed (review of oaleft, problem 1)."""
+    up, _, received, audit = world
+    before, _ = scrape(up)
+    async with http_client(up.url) as client:
+        db = await client.call_tool("db_lookup", {})
+        backend = await client.call_tool("backend_lookup", {})
+    after, _ = scrape(up)
+    for tool, result, said in ((("db_lookup", db, "TimeoutError: my db timed out")),
+                               ("backend_lookup", backend, "TimeoutError: backend slow")):
+        assert result.is_error and text_of(result) == said, (tool, text_of(result))
+        record = audit_of(audit, lambda r, tool=tool: r["tool"] == tool)
+        assert (record["outcome"], record["error"]) == ("tool_error", said), record
+        assert call_line(up, tool, record["call"])["status"] == "tool_error", tool
+        assert server_span_of(received, record["call"]).attributes["error.type"] == "tool_error", tool
+        assert calls_count(after, tool, "own", "tool_error") - calls_count(before, tool, "own", "tool_error") == 1
+        assert calls_count(after, tool, "own", "timeout") == 0, tool
 
 
 async def test_the_log_line_audit_record_and_span_of_a_call_join(world) -> None:

@@ -29,7 +29,7 @@ from ..base import SourceContext
 from ..kind import response_limit
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
-from .calling import run_function
+from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
@@ -83,7 +83,7 @@ class FunctionInvoker:
         try:
             returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit,
                                           ticket=ticket)
-        except TimeoutError:  # no answer in time, not a refusal; the message says whether it waited for a
+        except DeadlinePassed:  # no answer in time, not a refusal; the message says whether it waited for a
             # thread of its lane, or never started: which limit passed is the outcome, as for every source kind
             if ticket.never_ran:  # its time passed in mcprt's own queue: mcprt's capacity (queue_timeout)
                 raise QueueTimeout(ticket.message(context.tool, context.timeout)) from None
