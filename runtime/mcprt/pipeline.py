@@ -25,6 +25,7 @@ from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
+from .toolset.renames import Route, routes_of
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -86,6 +87,9 @@ class Runtime:
         # longer has (`toolset.build.LOST_LIMIT`), are warnings, not refusals (`policy.checks.check_policy`):
         # the old side of `mcprt diff`, so a change that mends one can be compared
         self.refuse_unmatched_policy = True
+        # source → its operation keys' routes in an earlier description known from elsewhere (the old side of
+        # `mcprt diff`): a build names the rename of an override key that vanished (`toolset.renames`)
+        self.earlier_routes: dict[str, dict[str, Route]] = {}
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -139,7 +143,8 @@ class Runtime:
         toolset = ToolSet([])
         opened = not any(d.severity == "error" for d in diagnostics)
         if opened:
-            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served,
+                                                     self._routes_before(sync))
             if not self.refuse_unmatched_policy:
                 built = [replace(d, severity="warning") if d.code == LOST_LIMIT else d for d in built]
             diagnostics += built
@@ -153,7 +158,7 @@ class Runtime:
                 diagnostics += self._policy_checks(loaded, toolset, sync.down)
             else:
                 diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations,
-                                                            (), sync.left_out)
+                                                            (), sync.left_out, self._routes_before(sync))
             raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
@@ -169,7 +174,7 @@ class Runtime:
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
             diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
-                                                        sync.left_out)
+                                                        sync.left_out, self._routes_before(sync))
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -244,15 +249,24 @@ class Runtime:
 
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
+    def _routes_before(self, sync: SyncResult) -> dict[str, dict[str, Route]]:
+        """Source → its operation keys' routes before this compile: those of the sources it replaces (a reload's
+        previous pool), else those known from elsewhere (`earlier_routes`)."""
+        routes = {name: dict(known) for name, known in self.earlier_routes.items()}
+        for name, running in sync.previous.items():
+            routes.setdefault(name, {}).update(routes_of(running.operations))
+        return routes
+
     def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                         down: Collection[str] = (),
-                        left_out: Mapping[str, Collection[str]] | None = None) -> list[Diagnostic]:
+                        left_out: Mapping[str, Collection[str]] | None = None,
+                        before: Mapping[str, Mapping[str, Route]] | None = None) -> list[Diagnostic]:
         """The diagnostics of building `loaded`'s tools from the sources that opened (`operations`) and of
         its policy, when something else already failed (only to report them; nothing is attached). A source
         missing from `operations` (it failed to open) is pending, as one that is down: the checks naming
         its tools are skipped, not failed (blocking: run it in a worker thread)."""
         pending = {*down, *(name for name in loaded.manifest.sources if name not in operations)}
-        build = build_toolset(loaded, operations, pending, left_out=left_out)
+        build = build_toolset(loaded, operations, pending, left_out=left_out, before=before)
         return build.diagnostics + self._policy_checks(loaded, build.toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
@@ -297,13 +311,13 @@ async def compile_once(
     return runtime, compiled
 
 
-def _build_tools(loaded: LoadedManifest, sync: SyncResult,
-                 served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
+def _build_tools(loaded: LoadedManifest, sync: SyncResult, served: ToolSet | None = None,
+                 before: Mapping[str, Mapping[str, Route]] | None = None) -> tuple[ToolSet, list[Diagnostic]]:
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
-    `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
+    `served`: the tool set now served; None for the first compile (`Runtime.compile`). `before`: the sources'
+    operation routes in an earlier description (`Runtime._routes_before`): an override whose key is gone is told
+    of its rename."""
     names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
-    # the operations the sources had before (a reload's): an override whose key is gone is told of its rename
-    before = {name: list(running.operations) for name, running in sync.previous.items()} if served is not None else None
     build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out, before)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()

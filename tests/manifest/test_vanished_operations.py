@@ -279,8 +279,30 @@ def test_a_reload_names_the_operation_now_at_the_renamed_ones_method_and_path(ap
                 "at this operation's method and path, PUT /items/{id}/lock), and this override limits it "
                 "(enabled: false)") in failed, failed
         assert "did you mean 'items/unlock'" not in failed, failed
-    # with nothing known of the operation before (a first compile), the did-you-mean is by spelling, as it was
-    checked = mcprt_cli("validate", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
-    assert checked.returncode == 2, checked.stderr
-    assert "source 'items' has no operation 'items/lock' (did you mean 'items/unlock'?)" in checked.stderr, \
-        checked.stderr
+
+
+@pytest.mark.parametrize("new_path", ["/items/{id}/lock", "/items/{item_id}/lock"])
+def test_diff_names_the_operation_now_at_the_old_sides_method_and_path(tmp_path: Path, new_path: str) -> None:
+    """Review of oaleft, problems 2 and 3: `mcprt diff OLD NEW` — where a spec bump is reviewed — compiled the new
+    side knowing nothing of the old one, so its error named `items/unlock` (the closest spelling, another
+    operation) for `items/lock` renamed `items/acquireExclusiveHold`; and a rename that also renamed the path
+    variable (`{id}` → `{item_id}`, the same route: OpenAPI 3.1 §4.8.8.2) was not matched. The new side now knows
+    the old side's operations and compares routes with their variables unnamed."""
+    api = "http://127.0.0.1:9"  # nothing is called: diff compiles both sides and replays no case
+    for side, renamed in (("old", False), ("new", True)):
+        folder = tmp_path / side
+        folder.mkdir()
+        description = _description(api, lock=True, renamed=renamed, unlock=True, new_id="items/acquireExclusiveHold")
+        if renamed:  # the same route, its variable perhaps renamed with the parameter
+            lock = description["paths"][new_path] = description["paths"].pop("/items/{id}/lock")
+            lock["put"]["parameters"][0]["name"] = new_path.split("{")[1].split("}")[0]
+        (folder / "api.json").write_text(json.dumps(description))
+        (folder / "mcp.yaml").write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                                         .format(openapi="api.json", filter=""))
+    shown = mcprt_cli("diff", str(tmp_path / "old" / "mcp.yaml"), str(tmp_path / "new" / "mcp.yaml"),
+                      env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+    assert shown.returncode == 2, shown.stderr
+    assert (f"new/mcp.yaml:9:7: source 'items' has no operation 'items/lock' (did you mean "
+            f"'items/acquireExclusiveHold'? it is now at this operation's method and path, PUT {new_path}), and this "
+            "override limits it (enabled: false)") in shown.stderr, shown.stderr
+    assert "items/unlock" not in shown.stderr, shown.stderr

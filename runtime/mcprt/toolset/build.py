@@ -33,6 +33,7 @@ from ..sources.naming import fit_tool_name
 from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
+from .renames import Route, renamed_to
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
 
@@ -52,7 +53,7 @@ class BuildResult:
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                   pending: Collection[str] = (), served: ServedNames | None = None,
                   left_out: Mapping[str, Collection[str]] | None = None,
-                  before: Mapping[str, Sequence[Operation]] | None = None) -> BuildResult:
+                  before: Mapping[str, Mapping[str, Route]] | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -65,8 +66,9 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `served`: the tool names the set now served gives out (None for the first compile): a proxied
     server's newly listed tool taking a name another source keeps is left out with a warning
     (`offerings.owners`), so the rest of that server's change still applies.
-    `before`: source → the operations it had before this build (a reload's previous sources, `SyncResult.previous`):
-    an override whose key is gone is told of the operation now at the same method and path (`renamed_to`).
+    `before`: source → the routes its operation keys had in an earlier description (`renames.routes_of`: a reload's
+    previous sources, the old side of `mcprt diff`): an override whose key is gone is told of the operation now at
+    the same method and path (`renames.renamed_to`).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -87,7 +89,7 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
             else:
                 outside.update((op.key, *op.aliases, op.name))
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside,
-                               (before or {}).get(source_name, ()))
+                               (before or {}).get(source_name))
     if served is not None:
         tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
@@ -120,7 +122,7 @@ def _source_tools(
     ops: list[Operation],
     out: list[Diagnostic],
     left_out: Collection[str] = (),
-    before: Sequence[Operation] = (),
+    before: Mapping[str, Route] | None = None,
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -141,7 +143,7 @@ def _source_tools(
         overrides[id(op)] = (key, override)
     if unmatched:
         unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
-        renamed = renamed_to(unmatched, before, [op for op in ops if id(op) not in overrides])
+        renamed = renamed_to(unmatched, before or {}, [op for op in ops if id(op) not in overrides])
         out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed,
                                     renamed)
 
@@ -288,23 +290,6 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
                 f"source '{source_name}' has no operation '{key}'{suffix}: this override applies to nothing and "
                 "is ignored (the source's other tools are served)"), severity="warning", prefer="key"))
     return found
-
-
-def renamed_to(keys: Collection[str], before: Sequence[Operation], now: Sequence[Operation]) -> dict[str, Operation]:
-    """Of `keys` (override keys the source's operations no longer have), those an operation it had `before`
-    answered to, mapped to the operation `now` (not named by another override) at the same method and path: an
-    upstream renaming an operationId (GitHub: `issues/lock` → `issues/lock-issue`) keeps its method and path, so
-    that one is the rename, however far its new key is by spelling. Only an unambiguous match counts (one
-    operation now at that method and path); operations without a method and path (Python, MCP) match none."""
-    wanted = {key: (op.meta.method, op.meta.path) for op in before if op.meta.method and op.meta.path
-              for key in (op.key, *op.aliases, op.name) if key in keys}
-    if not wanted:
-        return {}
-    at: dict[tuple[str, str], list[Operation]] = {}
-    for op in now:
-        if op.meta.method and op.meta.path:
-            at.setdefault((op.meta.method, op.meta.path), []).append(op)
-    return {key: found[0] for key, route in wanted.items() if len(found := at.get(route, [])) == 1}
 
 
 def close_names(key: str, known: Collection[str]) -> str:

@@ -1,0 +1,53 @@
+"""Which operation an override key that vanished from a description was renamed to.
+
+An upstream renaming an operationId (GitHub: `issues/lock` → `issues/lock-issue`) keeps its HTTP method and
+path, so the operation now at the vanished key's former route is the rename, however far its new key is by
+spelling (`build._unmatched_overrides` names it in the did-you-mean). What the key's route was is known only
+where an earlier description is: a reload's previous sources, and the old side of `mcprt diff`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from ..contracts import Operation
+
+Route = tuple[str, str]  # (HTTP method upper-cased, path template with its variables unnamed: "/items/{}/lock")
+
+_VARIABLE = re.compile(r"\{[^}]*\}")  # an RFC 6570 / OpenAPI path template expression
+
+
+def route_of(op: Operation) -> Route | None:
+    """`op`'s method and path template, its variables' names left out (`/items/{id}` and `/items/{item_id}` are
+    one route: OpenAPI 3.1 §4.8.8.2 — templated paths differing only in variable names are identical); None
+    for an operation without both (Python functions, proxied MCP tools)."""
+    if not op.meta.method or not op.meta.path:
+        return None
+    return op.meta.method.upper(), _VARIABLE.sub("{}", op.meta.path)
+
+
+def routes_of(ops: Iterable[Operation]) -> dict[str, Route]:
+    """Every key an operation answers to (its key, aliases and name) → its route (`route_of`)."""
+    routes: dict[str, Route] = {}
+    for op in ops:
+        route = route_of(op)
+        if route is not None:
+            routes.update(dict.fromkeys((op.key, *op.aliases, op.name), route))
+    return routes
+
+
+def renamed_to(keys: Collection[str], before: Mapping[str, Route], now: Sequence[Operation]) -> dict[str, Operation]:
+    """Of `keys` (override keys the source's operations no longer have), those whose route `before` (key → route,
+    `routes_of` an earlier description's operations) is now the route of exactly one operation of `now` (the
+    operations no other override names), mapped to it. An ambiguous route, or a key `before` does not know,
+    maps to nothing (the caller falls back to spelling)."""
+    wanted = {key: before[key] for key in keys if key in before}
+    if not wanted:
+        return {}
+    at: dict[Route, list[Operation]] = {}
+    for op in now:
+        route = route_of(op)
+        if route is not None:
+            at.setdefault(route, []).append(op)
+    return {key: found[0] for key, route in wanted.items() if len(found := at.get(route, [])) == 1}
