@@ -60,6 +60,38 @@ async def test_a_problem_both_parts_of_an_all_of_find_is_said_once(tmp_path: Pat
 
 
 
+EITHER = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+LISTS_SPEC = {
+    "openapi": "3.1.0", "info": {"title": "lists", "version": "1"},
+    "paths": {"/lists": {"post": {
+        "operationId": "putLists", "responses": {"200": {"description": "ok"}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "u": {"type": "array", "items": {"allOf": [EITHER, EITHER]}},  # both parts a union
+                "v": {"type": "array", "items": {"allOf": [{"type": "string"}, {"type": "string"}]}}}}}}}}}},
+}
+
+
+async def test_n_more_counts_problems_when_both_parts_are_unions(tmp_path: Path) -> None:
+    """Review of oaleft, problem 4: past the 10 problems said, a union's errors were counted once per `allOf`
+    part (their dedupe needed the described text, only made for those said), so 15 items refused by
+    `allOf[anyOf[string,integer], anyOf[string,integer]]` said "… 11 more" where 5 remain — the same shape without
+    unions said "… 5 more". Both now count problems: "… 5 more"."""
+    (tmp_path / "spec.json").write_text(json.dumps(LISTS_SPEC), encoding="utf-8")
+    with catch_all() as upstream:
+        manifest = tmp_path / "mcp.yaml"
+        manifest.write_text(f"version: 1\nsources:\n  t:\n    openapi: spec.json\n    base_url: {upstream.base}\n",
+                            encoding="utf-8")
+        async with Client(stdio_up(manifest)) as client:
+            for name, said in (("u", "true is not of type 'string' or 'integer'"), ("v", "true is not of type 'string'")):
+                refused = await client.call_tool("putLists", {name: [True] * 15})
+                assert refused.is_error
+                problems = "; ".join(f"{name}[{i}]: {said}" for i in range(10))
+                assert text_of(refused) == (f"invalid arguments for putLists: {problems}; … 5 more. "
+                                            "Arguments (* required): u, v."), text_of(refused)
+        assert upstream.seen == []
+
+
 ALL_OF_TOOLS = '''
 from typing import Annotated
 

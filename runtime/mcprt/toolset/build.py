@@ -557,11 +557,12 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
         wrapper["$defs"] = schema["$defs"]
     from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
+    from .argument_errors import problem_key
 
-    # each problem once, by place and words: an `allOf` of two objects declaring one property checks it twice
-    # (`argument_errors.said_once`)
+    # each problem once (`argument_errors.problem_key`): an `allOf` of two objects declaring one property checks it
+    # twice; two unions' problems read alike in jsonschema's words, and are written once
     errors = argument_validator(wrapper, shortcut=False).iter_errors({arg: value})
-    problems = list({(tuple(e.absolute_path), e.message): e.message for e in errors}.values())
+    problems = list(dict.fromkeys({problem_key(e): e.message for e in errors}.values()))
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
