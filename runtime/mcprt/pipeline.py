@@ -25,7 +25,7 @@ from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
-from .toolset.renames import Route, routes_of
+from .toolset.renames import Route, remember_routes, remembered_routes, routes_of
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -90,6 +90,10 @@ class Runtime:
         # source → its operation keys' routes in an earlier description known from elsewhere (the old side of
         # `mcprt diff`): a build names the rename of an override key that vanished (`toolset.renames`)
         self.earlier_routes: dict[str, dict[str, Route]] = {}
+        # True (`mcprt up`, and `compile_once`: `validate`, `tools`, `call`, `record`): each source's routes at its last good compile are kept in
+        # the cache folder, and a first compile reads them as what came before (`toolset.renames`)
+        self.remember_routes = False
+        self._kept_routes: dict[str, dict[str, Route]] = {}  # what the cache folder holds, as read or written here
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -129,6 +133,8 @@ class Runtime:
             # cannot leave this compile's new sources (say, a started subprocess) running.
             await asyncio.shield(self.pool.rollback(sync))
             raise
+        if self.remember_routes:
+            await asyncio.to_thread(self._keep_routes, loaded, sync)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
@@ -142,9 +148,9 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         opened = not any(d.severity == "error" for d in diagnostics)
+        before = await asyncio.to_thread(self._routes_before, loaded, sync)
         if opened:
-            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served,
-                                                     self._routes_before(sync))
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served, before)
             if not self.refuse_unmatched_policy:
                 built = [replace(d, severity="warning") if d.code == LOST_LIMIT else d for d in built]
             diagnostics += built
@@ -158,7 +164,7 @@ class Runtime:
                 diagnostics += self._policy_checks(loaded, toolset, sync.down)
             else:
                 diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations,
-                                                            (), sync.left_out, self._routes_before(sync))
+                                                            (), sync.left_out, before)
             raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
@@ -173,8 +179,9 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
+            before = await asyncio.to_thread(self._routes_before, partial, sync)
             diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
-                                                        sync.left_out, self._routes_before(sync))
+                                                        sync.left_out, before)
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -249,13 +256,28 @@ class Runtime:
 
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
-    def _routes_before(self, sync: SyncResult) -> dict[str, dict[str, Route]]:
+    def _routes_before(self, loaded: LoadedManifest, sync: SyncResult) -> dict[str, dict[str, Route]]:
         """Source → its operation keys' routes before this compile: those of the sources it replaces (a reload's
-        previous pool), else those known from elsewhere (`earlier_routes`)."""
+        previous pool), else those known from elsewhere (`earlier_routes`), else (`remember_routes`) those kept at
+        its last good compile (blocking: reads files)."""
         routes = {name: dict(known) for name, known in self.earlier_routes.items()}
         for name, running in sync.previous.items():
             routes.setdefault(name, {}).update(routes_of(running.operations))
+        if self.remember_routes:
+            for name in loaded.manifest.sources:
+                if name not in routes:
+                    routes[name] = self._kept_routes[name] = remembered_routes(self.settings.cache_dir, loaded.path,
+                                                                               name)
         return routes
+
+    def _keep_routes(self, loaded: LoadedManifest, sync: SyncResult) -> None:
+        """After a good compile: each source's routes, for a later first compile's did-you-mean (`_routes_before`);
+        a source down (no operations known) or without routes (Python, MCP) keeps what it had."""
+        for name, operations in sync.operations.items():
+            routes = routes_of(operations)
+            if routes and name not in sync.down and routes != self._kept_routes.get(name):  # a start re-writes none
+                remember_routes(self.settings.cache_dir, loaded.path, name, routes)
+                self._kept_routes[name] = routes
 
     def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                         down: Collection[str] = (),
@@ -303,6 +325,7 @@ async def compile_once(
     """
     # the runtime calls `load`, so a manifest whose only some parts fail still has the rest checked (`_compile`)
     runtime = Runtime(manifest, settings, transport, (lambda: load(settings)) if load is not None else None)
+    runtime.remember_routes = True  # the user's manifest: a later first compile's did-you-mean knows its routes
     try:
         compiled = await runtime.compile()
     except BaseException:

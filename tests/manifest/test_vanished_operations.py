@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.served import child_env, http_client, mcprt_http, text_of
 
 
@@ -199,7 +199,9 @@ def test_an_override_that_limits_an_operation_renamed_upstream_stays_an_error(ap
     api.renamed = True
     checked = mcprt_cli("validate", str(manifest), env=env)
     assert checked.returncode == 2, checked.stderr
-    assert (f"{manifest}:9:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?), and "
+    # the first validate kept the source's routes: the rename is named by its method and path
+    assert (f"{manifest}:9:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'? it is now "
+            "at this operation's method and path, PUT /items/{id}/lock), and "
             "this override limits it (enabled: false): an operation renamed upstream would be served under its new "
             "key without the limit, so this stays an error; move the override to the operation's key, or remove "
             "it") in checked.stderr, checked.stderr
@@ -306,3 +308,27 @@ def test_diff_names_the_operation_now_at_the_old_sides_method_and_path(tmp_path:
             f"'items/acquireExclusiveHold'? it is now at this operation's method and path, PUT {new_path}), and this "
             "override limits it (enabled: false)") in shown.stderr, shown.stderr
     assert "items/unlock" not in shown.stderr, shown.stderr
+
+
+def test_validate_and_a_fresh_up_name_the_rename_from_the_last_good_compile(tmp_path: Path) -> None:
+    """Review of oaleft, problem 2: `validate` and a fresh `up` knew no earlier description, so the error named
+    `items/unlock` (closest by spelling, another operation). Each source's routes at its last good compile are
+    kept in the cache folder: after the spec bump, `validate` (in process) and `mcprt up` (a real process, stdio)
+    name `items/acquireExclusiveHold`, the operation now at PUT /items/{id}/lock."""
+    api = "http://127.0.0.1:9"  # nothing is called: the compile fails before serving
+    spec, manifest = tmp_path / "api.json", tmp_path / "mcp.yaml"
+    spec.write_text(json.dumps(_description(api, lock=True, unlock=True)))
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter=""))
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    good = mcprt_cli("validate", str(manifest), env=env)
+    assert good.returncode == 0, good.stderr
+    spec.write_text(json.dumps(_description(api, lock=True, renamed=True, unlock=True,
+                                            new_id="items/acquireExclusiveHold")))
+    hint = ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now at "
+            "this operation's method and path, PUT /items/{id}/lock), and this override limits it (enabled: false)")
+    for done in (mcprt_cli("validate", str(manifest), env=env),
+                 mcprt_process("up", str(manifest), "--transport", "stdio", env=env)):
+        assert done.returncode == 2, done.stderr
+        assert f"{manifest}:9:7: {hint}" in done.stderr, done.stderr
+        assert "items/unlock" not in done.stderr, done.stderr

@@ -2,14 +2,20 @@
 
 An upstream renaming an operationId (GitHub: `issues/lock` → `issues/lock-issue`) keeps its HTTP method and
 path, so the operation now at the vanished key's former route is the rename, however far its new key is by
-spelling (`build._unmatched_overrides` names it in the did-you-mean). What the key's route was is known only
-where an earlier description is: a reload's previous sources, and the old side of `mcprt diff`.
+spelling (`build._unmatched_overrides` names it in the did-you-mean). What the key's route was is known where
+an earlier description is: a reload's previous sources, the old side of `mcprt diff`, and — for a first compile
+(`validate`, a fresh `up`) — the routes this manifest's source had at its last good compile on this machine,
+kept in the cache folder (`remembered_routes`/`remember_routes`: operation keys and paths only, no secrets).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from ..contracts import Operation
 
@@ -51,3 +57,37 @@ def renamed_to(keys: Collection[str], before: Mapping[str, Route], now: Sequence
         if route is not None:
             at.setdefault(route, []).append(op)
     return {key: found[0] for key, route in wanted.items() if len(found := at.get(route, [])) == 1}
+
+
+_FOLDER = "routes"  # under the cache folder, beside the OpenAPI compile cache (`openapi/`)
+_log = logging.getLogger("mcprt.toolset.renames")
+
+
+def _entry(cache_dir: Path, manifest: Path, source: str) -> Path:
+    digest = hashlib.sha256(f"{manifest.resolve()}\0{source}".encode()).hexdigest()
+    return Path(cache_dir) / _FOLDER / f"{digest}.json"
+
+
+def remembered_routes(cache_dir: Path, manifest: Path, source: str) -> dict[str, Route]:
+    """The routes (`routes_of`) `source` of the manifest at `manifest` had at its last good compile here; {} when
+    none is kept, or the file is unreadable or not what `remember_routes` writes (it is only a hint's input)."""
+    try:
+        kept = json.loads(_entry(cache_dir, manifest, source).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(kept, dict):
+        return {}
+    return {key: (route[0], route[1]) for key, route in kept.items()
+            if isinstance(route, list) and len(route) == 2 and all(isinstance(part, str) for part in route)}
+
+
+def remember_routes(cache_dir: Path, manifest: Path, source: str, routes: Mapping[str, Route]) -> None:
+    """Keep `routes` as `source`'s last known (`remembered_routes`); a cache folder that cannot be written keeps
+    nothing (logged at debug: the did-you-mean then falls back to spelling)."""
+    from ..sources.openapi.fetch import write_atomic
+
+    data = json.dumps({key: list(route) for key, route in sorted(routes.items())}, separators=(",", ":"))
+    try:
+        write_atomic(_entry(cache_dir, manifest, source), data.encode("utf-8"))
+    except OSError as exc:
+        _log.debug("routes of source %s not kept: %s", source, exc)
