@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections import ChainMap
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
-from .toolset.renames import Route, remember_routes, remembered_routes, routes_of
+from .toolset.renames import RememberedRoutes, Route, remember_routes, routes_of
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -90,8 +91,9 @@ class Runtime:
         # source → its operation keys' routes in an earlier description known from elsewhere (the old side of
         # `mcprt diff`): a build names the rename of an override key that vanished (`toolset.renames`)
         self.earlier_routes: dict[str, dict[str, Route]] = {}
-        # True (`mcprt up`, and `compile_once`: `validate`, `tools`, `call`, `record`): each source's routes at its last good compile are kept in
-        # the cache folder, and a first compile reads them as what came before (`toolset.renames`)
+        # True (`mcprt up`, and `compile_once`: `validate`, `tools`, `call`, `record`): each source's routes at its
+        # last good compile are kept in the cache folder, and a first compile reads them as what came before
+        # (`toolset.renames`)
         self.remember_routes = False
         self._kept_routes: dict[str, dict[str, Route]] = {}  # what the cache folder holds, as read or written here
 
@@ -133,7 +135,7 @@ class Runtime:
             # cannot leave this compile's new sources (say, a started subprocess) running.
             await asyncio.shield(self.pool.rollback(sync))
             raise
-        if self.remember_routes:
+        if self.remember_routes:  # CPU for the routes, the write with the compile cache's (`write_soon`)
             await asyncio.to_thread(self._keep_routes, loaded, sync)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
@@ -148,7 +150,7 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         opened = not any(d.severity == "error" for d in diagnostics)
-        before = await asyncio.to_thread(self._routes_before, loaded, sync)
+        before = self._routes_before(loaded, sync)
         if opened:
             toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served, before)
             if not self.refuse_unmatched_policy:
@@ -179,7 +181,7 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
-            before = await asyncio.to_thread(self._routes_before, partial, sync)
+            before = self._routes_before(partial, sync)
             diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
                                                         sync.left_out, before)
         finally:
@@ -256,26 +258,25 @@ class Runtime:
 
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
-    def _routes_before(self, loaded: LoadedManifest, sync: SyncResult) -> dict[str, dict[str, Route]]:
+    def _routes_before(self, loaded: LoadedManifest, sync: SyncResult) -> Mapping[str, Mapping[str, Route]]:
         """Source → its operation keys' routes before this compile: those of the sources it replaces (a reload's
         previous pool), else those known from elsewhere (`earlier_routes`), else (`remember_routes`) those kept at
-        its last good compile (blocking: reads files)."""
-        routes = {name: dict(known) for name, known in self.earlier_routes.items()}
+        its last good compile (`RememberedRoutes`: read from the cache folder only for a source the build asks
+        about, one with a vanished override key — blocking then: the build runs in a worker thread)."""
+        routes: dict[str, Mapping[str, Route]] = {name: dict(known) for name, known in self.earlier_routes.items()}
         for name, running in sync.previous.items():
-            routes.setdefault(name, {}).update(routes_of(running.operations))
-        if self.remember_routes:
-            for name in loaded.manifest.sources:
-                if name not in routes:
-                    routes[name] = self._kept_routes[name] = remembered_routes(self.settings.cache_dir, loaded.path,
-                                                                               name)
-        return routes
+            routes[name] = {**routes.get(name, {}), **routes_of(running.operations)}
+        if not self.remember_routes:
+            return routes
+        rest = [name for name in loaded.manifest.sources if name not in routes]
+        return ChainMap(routes, RememberedRoutes(self.settings.cache_dir, loaded.path, rest, self._kept_routes))
 
     def _keep_routes(self, loaded: LoadedManifest, sync: SyncResult) -> None:
         """After a good compile: each source's routes, for a later first compile's did-you-mean (`_routes_before`);
         a source down (no operations known) or without routes (Python, MCP) keeps what it had."""
         for name, operations in sync.operations.items():
             routes = routes_of(operations)
-            if routes and name not in sync.down and routes != self._kept_routes.get(name):  # a start re-writes none
+            if routes and name not in sync.down and routes != self._kept_routes.get(name):  # unchanged: not again
                 remember_routes(self.settings.cache_dir, loaded.path, name, routes)
                 self._kept_routes[name] = routes
 

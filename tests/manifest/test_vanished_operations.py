@@ -244,7 +244,9 @@ def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_prev
     with mcprt_http(manifest) as up:
         assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 1
         spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True)))
-        failed = up.wait_log("reload failed", timeout=60)
+        up.wait_log("reload failed", timeout=60)
+        # the attempt's error is written on the lines after 'reload failed': wait for that line itself
+        failed = up.wait_log("has no operation 'items/lock'", timeout=10)
         assert ("source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'? it is now at this "
                 "operation's method and path, PUT /items/{id}/lock)") in failed, failed
 
@@ -276,7 +278,9 @@ def test_a_reload_names_the_operation_now_at_the_renamed_ones_method_and_path(ap
         assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 2  # list_items, items_unlock
         spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True, unlock=True,
                                                 new_id="items/acquireExclusiveHold")))
-        failed = up.wait_log("reload failed", timeout=60)
+        up.wait_log("reload failed", timeout=60)
+        # the attempt's error is written on the lines after 'reload failed': wait for that line itself
+        failed = up.wait_log("has no operation 'items/lock'", timeout=10)
         assert ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now "
                 "at this operation's method and path, PUT /items/{id}/lock), and this override limits it "
                 "(enabled: false)") in failed, failed

@@ -89,7 +89,7 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
             else:
                 outside.update((op.key, *op.aliases, op.name))
         tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside,
-                               (before or {}).get(source_name))
+                               before)
     if served is not None:
         tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
@@ -122,7 +122,7 @@ def _source_tools(
     ops: list[Operation],
     out: list[Diagnostic],
     left_out: Collection[str] = (),
-    before: Mapping[str, Route] | None = None,
+    before: Mapping[str, Mapping[str, Route]] | None = None,
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -143,7 +143,9 @@ def _source_tools(
         overrides[id(op)] = (key, override)
     if unmatched:
         unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
-        renamed = renamed_to(unmatched, before or {}, [op for op in ops if id(op) not in overrides])
+        # only now is an earlier description's routes read (`renames.RememberedRoutes` reads its file when asked)
+        renamed = renamed_to(unmatched, (before or {}).get(source_name) or {},
+                             [op for op in ops if id(op) not in overrides])
         out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed,
                                     renamed)
 

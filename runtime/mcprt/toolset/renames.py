@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..contracts import Operation
@@ -82,12 +82,39 @@ def remembered_routes(cache_dir: Path, manifest: Path, source: str) -> dict[str,
 
 
 def remember_routes(cache_dir: Path, manifest: Path, source: str, routes: Mapping[str, Route]) -> None:
-    """Keep `routes` as `source`'s last known (`remembered_routes`); a cache folder that cannot be written keeps
-    nothing (logged at debug: the did-you-mean then falls back to spelling)."""
+    """Keep `routes` as `source`'s last known (`remembered_routes`), with the compile cache's writes (after a stdio
+    start's first tools/list); a cache folder that cannot be written keeps nothing (logged at debug: the
+    did-you-mean then falls back to spelling)."""
+    from ..sources.openapi.cache import write_soon
     from ..sources.openapi.fetch import write_atomic
 
-    data = json.dumps({key: list(route) for key, route in sorted(routes.items())}, separators=(",", ":"))
-    try:
-        write_atomic(_entry(cache_dir, manifest, source), data.encode("utf-8"))
-    except OSError as exc:
-        _log.debug("routes of source %s not kept: %s", source, exc)
+    def write() -> None:
+        data = json.dumps({key: list(route) for key, route in sorted(routes.items())}, separators=(",", ":"))
+        try:
+            write_atomic(_entry(cache_dir, manifest, source), data.encode("utf-8"))
+        except OSError as exc:
+            _log.debug("routes of source %s not kept: %s", source, exc)
+
+    write_soon(write)
+
+
+class RememberedRoutes(Mapping[str, Mapping[str, Route]]):
+    """Source → `remembered_routes`, each file read only when asked for (a build asks only for a source with a
+    vanished override key: a start with none reads nothing). `kept` receives what was read."""
+
+    def __init__(self, cache_dir: Path, manifest: Path, sources: Iterable[str],
+                 kept: dict[str, dict[str, Route]]) -> None:
+        self._cache_dir, self._manifest, self._sources, self._kept = cache_dir, manifest, tuple(sources), kept
+
+    def __getitem__(self, source: str) -> Mapping[str, Route]:
+        if source not in self._sources:
+            raise KeyError(source)
+        if source not in self._kept:
+            self._kept[source] = remembered_routes(self._cache_dir, self._manifest, source)
+        return self._kept[source]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
