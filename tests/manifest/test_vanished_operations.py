@@ -336,3 +336,25 @@ def test_validate_and_a_fresh_up_name_the_rename_from_the_last_good_compile(tmp_
         assert done.returncode == 2, done.stderr
         assert f"{manifest}:9:7: {hint}" in done.stderr, done.stderr
         assert "items/unlock" not in done.stderr, done.stderr
+
+
+def test_a_reload_another_source_failed_still_names_the_rename(api: _Api, tmp_path: Path) -> None:
+    """Review of oaleft, problem 2: a reload whose other source fails to open reports the overrides' checks from
+    the sources that did open (`Runtime._checks_without`), which built without the previous sources' operations and
+    so named `items/unlock`. It names the operation now at PUT /items/{id}/lock too."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True, unlock=True)))
+    (tmp_path / "helper_tools.py").write_text('def ping() -> str:\n    """Answer."""\n    return "pong"\n')
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter="") + "  helper:\n    python: helper_tools\n")
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 3  # list_items, items_unlock, ping
+        (tmp_path / "helper_tools.py").write_text("def ping(:\n")  # the other source no longer opens
+        spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True, unlock=True,
+                                                new_id="items/acquireExclusiveHold")))
+        up.wait_log("reload failed", timeout=60)
+        failed = up.wait_log("has no operation 'items/lock'", timeout=30)
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now "
+                "at this operation's method and path, PUT /items/{id}/lock)") in failed, failed
+        assert "did you mean 'items/unlock'" not in failed, failed
