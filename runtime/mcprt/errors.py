@@ -126,7 +126,8 @@ class ToolCallError(McprtError):
 
 class UpstreamError(ToolCallError):
     """The upstream gave no usable answer (timeout, connection failure, undecodable body): counted
-    as outcome `upstream_error`, where a plain ToolCallError (bad arguments) is `rejected`.
+    as outcome `upstream_error` (the call's own timeout passing: `CallTimeout`, outcome `timeout`), where a
+    plain ToolCallError (bad arguments) is `rejected`.
 
     `unreachable`: the upstream could not be reached at all (connection refused or reset, DNS,
     connect time-out), which says the source is down; otherwise the call failed on its own (its
@@ -150,6 +151,14 @@ class QueueTimeout(ToolCallError):
     """A call whose time limit passed while it waited in mcprt's own concurrency queue (a sync Python
     function's lane, the source's `concurrency`), so it never started: outcome `queue_timeout`, not
     `upstream_error` — the limit is mcprt's capacity, not a dependency's failure, and the call did nothing."""
+
+
+class CallTimeout(UpstreamError):
+    """A call whose own time limit (the tool's `timeout`) passed after it started: the HTTP upstream, the
+    proxied server or the Python function did not answer in time (a Python call that first waited in its lane
+    too: the limit passed while it ran). Outcome `timeout` (OpenTelemetry's `error.type` for it), one rule for
+    OpenAPI, Python and proxied sources, where `QueueTimeout` is the limit passing before the call started.
+    An UpstreamError still: the statuses answered before it and the attempts are kept (`upstream_status`)."""
 
 
 class StateUnavailable(ToolCallError):

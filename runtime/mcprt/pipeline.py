@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections import ChainMap
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from .offerings.owners import ServedNames, proxied_sources
 from .settings import Settings
 from .sources.pool import SourcePool, SyncResult, close_retired, down_warnings
 from .toolset.build import LOST_LIMIT, build_toolset, tool_claim
+from .toolset.renames import RememberedRoutes, Route, remember_routes, routes_of
 from .toolset.toolset import ToolSet, ToolSetHolder
 
 
@@ -86,6 +88,14 @@ class Runtime:
         # longer has (`toolset.build.LOST_LIMIT`), are warnings, not refusals (`policy.checks.check_policy`):
         # the old side of `mcprt diff`, so a change that mends one can be compared
         self.refuse_unmatched_policy = True
+        # source → its operation keys' routes in an earlier description known from elsewhere (the old side of
+        # `mcprt diff`): a build names the rename of an override key that vanished (`toolset.renames`)
+        self.earlier_routes: dict[str, dict[str, Route]] = {}
+        # True (`mcprt up`, and `compile_once`: `validate`, `tools`, `call`, `record`): each source's routes at its
+        # last good compile are kept in the cache folder, and a first compile reads them as what came before
+        # (`toolset.renames`)
+        self.remember_routes = False
+        self._kept_routes: dict[str, dict[str, Route]] = {}  # what the cache folder holds, as read or written here
 
     async def compile(self, loaded: LoadedManifest | None = None, stale: Collection[str] = (), *,
                       may_start_down: bool = False) -> Compiled:
@@ -125,6 +135,8 @@ class Runtime:
             # cannot leave this compile's new sources (say, a started subprocess) running.
             await asyncio.shield(self.pool.rollback(sync))
             raise
+        if self.remember_routes:  # CPU for the routes, the write with the compile cache's (`write_soon`)
+            await asyncio.to_thread(self._keep_routes, loaded, sync)
         warnings = sorted(loaded.warnings + [d for d in diagnostics if d.severity != "error"])  # notes too
         return Compiled(loaded, toolset, diagnostics, sync, time.perf_counter() - started, warnings)
 
@@ -138,8 +150,9 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         toolset = ToolSet([])
         opened = not any(d.severity == "error" for d in diagnostics)
+        before = self._routes_before(loaded, sync)
         if opened:
-            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served)
+            toolset, built = await asyncio.to_thread(_build_tools, loaded, sync, served, before)
             if not self.refuse_unmatched_policy:
                 built = [replace(d, severity="warning") if d.code == LOST_LIMIT else d for d in built]
             diagnostics += built
@@ -153,7 +166,7 @@ class Runtime:
                 diagnostics += self._policy_checks(loaded, toolset, sync.down)
             else:
                 diagnostics += await asyncio.to_thread(self._checks_without, loaded, sync.opened_operations,
-                                                            (), sync.left_out)
+                                                            (), sync.left_out, before)
             raise ManifestError(sorted(set(diagnostics + loaded.warnings)))
         policed = self._attach_policy(loaded, toolset, sync.down)
         diagnostics += policed
@@ -168,8 +181,9 @@ class Runtime:
         diagnostics = list(sync.diagnostics)
         try:
             opened = sync.opened_operations if any(d.severity == "error" for d in diagnostics) else sync.operations
+            before = self._routes_before(partial, sync)
             diagnostics += await asyncio.to_thread(self._checks_without, partial, opened, sync.down,
-                                                        sync.left_out)
+                                                        sync.left_out, before)
         finally:
             await asyncio.shield(self.pool.rollback(sync))  # the sources of the last good compile keep serving
         return diagnostics
@@ -244,15 +258,38 @@ class Runtime:
 
         return check_policy(loaded, toolset, pending, refuse_unmatched=self.refuse_unmatched_policy)
 
+    def _routes_before(self, loaded: LoadedManifest, sync: SyncResult) -> Mapping[str, Mapping[str, Route]]:
+        """Source → its operation keys' routes before this compile: those of the sources it replaces (a reload's
+        previous pool), else those known from elsewhere (`earlier_routes`), else (`remember_routes`) those kept at
+        its last good compile (`RememberedRoutes`: read from the cache folder only for a source the build asks
+        about, one with a vanished override key — blocking then: the build runs in a worker thread)."""
+        routes: dict[str, Mapping[str, Route]] = {name: dict(known) for name, known in self.earlier_routes.items()}
+        for name, running in sync.previous.items():
+            routes[name] = {**routes.get(name, {}), **routes_of(running.operations)}
+        if not self.remember_routes:
+            return routes
+        rest = [name for name in loaded.manifest.sources if name not in routes]
+        return ChainMap(routes, RememberedRoutes(self.settings.cache_dir, loaded.path, rest, self._kept_routes))
+
+    def _keep_routes(self, loaded: LoadedManifest, sync: SyncResult) -> None:
+        """After a good compile: each source's routes, for a later first compile's did-you-mean (`_routes_before`);
+        a source down (no operations known) or without routes (Python, MCP) keeps what it had."""
+        for name, operations in sync.operations.items():
+            routes = routes_of(operations)
+            if routes and name not in sync.down and routes != self._kept_routes.get(name):  # unchanged: not again
+                remember_routes(self.settings.cache_dir, loaded.path, name, routes)
+                self._kept_routes[name] = routes
+
     def _checks_without(self, loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                         down: Collection[str] = (),
-                        left_out: Mapping[str, Collection[str]] | None = None) -> list[Diagnostic]:
+                        left_out: Mapping[str, Collection[str]] | None = None,
+                        before: Mapping[str, Mapping[str, Route]] | None = None) -> list[Diagnostic]:
         """The diagnostics of building `loaded`'s tools from the sources that opened (`operations`) and of
         its policy, when something else already failed (only to report them; nothing is attached). A source
         missing from `operations` (it failed to open) is pending, as one that is down: the checks naming
         its tools are skipped, not failed (blocking: run it in a worker thread)."""
         pending = {*down, *(name for name in loaded.manifest.sources if name not in operations)}
-        build = build_toolset(loaded, operations, pending, left_out=left_out)
+        build = build_toolset(loaded, operations, pending, left_out=left_out, before=before)
         return build.diagnostics + self._policy_checks(loaded, build.toolset, pending)
 
     def on_upstream_tools_changed(self, callback) -> None:  # type: ignore[no-untyped-def]
@@ -289,6 +326,7 @@ async def compile_once(
     """
     # the runtime calls `load`, so a manifest whose only some parts fail still has the rest checked (`_compile`)
     runtime = Runtime(manifest, settings, transport, (lambda: load(settings)) if load is not None else None)
+    runtime.remember_routes = True  # the user's manifest: a later first compile's did-you-mean knows its routes
     try:
         compiled = await runtime.compile()
     except BaseException:
@@ -297,12 +335,14 @@ async def compile_once(
     return runtime, compiled
 
 
-def _build_tools(loaded: LoadedManifest, sync: SyncResult,
-                 served: ToolSet | None = None) -> tuple[ToolSet, list[Diagnostic]]:
+def _build_tools(loaded: LoadedManifest, sync: SyncResult, served: ToolSet | None = None,
+                 before: Mapping[str, Mapping[str, Route]] | None = None) -> tuple[ToolSet, list[Diagnostic]]:
     """Overrides, offers and discovery for the synced sources (CPU only: runs in a worker thread).
-    `served`: the tool set now served; None for the first compile (`Runtime.compile`)."""
+    `served`: the tool set now served; None for the first compile (`Runtime.compile`). `before`: the sources'
+    operation routes in an earlier description (`Runtime._routes_before`): an override whose key is gone is told
+    of its rename."""
     names = ServedNames(map(tool_claim, served), proxied_sources(loaded)) if served is not None else None
-    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out)
+    build = build_toolset(loaded, sync.operations, sync.down, names, sync.left_out, before)
     offers, offer_diagnostics = build_offers(loaded, sync.offerings, served.offers if served is not None else None)
     check_abandoned()
     toolset = _with_discovery(loaded, build.toolset)

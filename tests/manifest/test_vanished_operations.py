@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.served import child_env, http_client, mcprt_http, text_of
 
 
@@ -30,14 +30,18 @@ def _operation(operation_id: str, summary: str) -> dict[str, Any]:
             "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}
 
 
-def _description(base: str, *, lock: bool, renamed: bool = False) -> dict[str, Any]:
-    """`lock`: whether `items/lock` is there at all; `renamed`: under the new operationId `items/lockItem`
-    (an upstream renaming it, as GitHub does)."""
+def _description(base: str, *, lock: bool, renamed: bool = False, new_id: str = "items/lockItem",
+                 unlock: bool = False) -> dict[str, Any]:
+    """`lock`: whether `items/lock` is there at all; `renamed`: under the new operationId `new_id`
+    (an upstream renaming it, as GitHub does); `unlock`: with `items/unlock` (PUT /items/{id}/unlock) too."""
     paths: dict[str, Any] = {"/items": {"get": {**_operation("items/list", "List items"), "parameters": [
         {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}}}
     if lock:  # the operation an upstream retires
-        paths["/items/{id}/lock"] = {"put": {**_operation("items/lockItem" if renamed else "items/lock",
+        paths["/items/{id}/lock"] = {"put": {**_operation(new_id if renamed else "items/lock",
                                                           "Lock an item"), "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
+    if unlock:
+        paths["/items/{id}/unlock"] = {"put": {**_operation("items/unlock", "Unlock an item"), "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}}
     return {"openapi": "3.0.3", "info": {"title": "Items", "version": "1"}, "servers": [{"url": base}],
             "paths": paths}
@@ -195,7 +199,9 @@ def test_an_override_that_limits_an_operation_renamed_upstream_stays_an_error(ap
     api.renamed = True
     checked = mcprt_cli("validate", str(manifest), env=env)
     assert checked.returncode == 2, checked.stderr
-    assert (f"{manifest}:9:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?), and "
+    # the first validate kept the source's routes: the rename is named by its method and path
+    assert (f"{manifest}:9:7: source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'? it is now "
+            "at this operation's method and path, PUT /items/{id}/lock), and "
             "this override limits it (enabled: false): an operation renamed upstream would be served under its new "
             "key without the limit, so this stays an error; move the override to the operation's key, or remove "
             "it") in checked.stderr, checked.stderr
@@ -238,8 +244,11 @@ def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_prev
     with mcprt_http(manifest) as up:
         assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 1
         spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True)))
-        failed = up.wait_log("reload failed", timeout=60)
-        assert "source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'?)" in failed, failed
+        up.wait_log("reload failed", timeout=60)
+        # the attempt's error is written on the lines after 'reload failed': wait for that line itself
+        failed = up.wait_log("has no operation 'items/lock'", timeout=10)
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/lockItem'? it is now at this "
+                "operation's method and path, PUT /items/{id}/lock)") in failed, failed
 
         async def calls() -> tuple[list[str], bool]:
             async with http_client(up.url) as client:
@@ -252,3 +261,100 @@ def test_a_reload_after_an_upstream_rename_of_a_limited_operation_keeps_the_prev
         listed, refused = anyio.run(calls)
         assert listed == ["list_items"] and refused, listed
         assert api.seen == ["GET /items?limit=5"], api.seen  # no PUT reached the API
+
+
+def test_a_reload_names_the_operation_now_at_the_renamed_ones_method_and_path(api: _Api, tmp_path: Path) -> None:
+    """Review of oaleft, item 4: the did-you-mean of an override whose operation an upstream renamed named the
+    closest key by spelling — `items/unlock` for `items/lock` renamed `items/acquireExclusiveHold`, another
+    operation (moving the `enabled: false` there would disable unlocking and serve the lock). A reload knows the
+    operation the key had: the one now at its method and path (`PUT /items/{id}/lock`) is the rename, and is
+    named, however far by spelling."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True, unlock=True)))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter=""))
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 2  # list_items, items_unlock
+        spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True, unlock=True,
+                                                new_id="items/acquireExclusiveHold")))
+        up.wait_log("reload failed", timeout=60)
+        # the attempt's error is written on the lines after 'reload failed': wait for that line itself
+        failed = up.wait_log("has no operation 'items/lock'", timeout=10)
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now "
+                "at this operation's method and path, PUT /items/{id}/lock), and this override limits it "
+                "(enabled: false)") in failed, failed
+        assert "did you mean 'items/unlock'" not in failed, failed
+
+
+@pytest.mark.parametrize("new_path", ["/items/{id}/lock", "/items/{item_id}/lock"])
+def test_diff_names_the_operation_now_at_the_old_sides_method_and_path(tmp_path: Path, new_path: str) -> None:
+    """Review of oaleft, problems 2 and 3: `mcprt diff OLD NEW` — where a spec bump is reviewed — compiled the new
+    side knowing nothing of the old one, so its error named `items/unlock` (the closest spelling, another
+    operation) for `items/lock` renamed `items/acquireExclusiveHold`; and a rename that also renamed the path
+    variable (`{id}` → `{item_id}`, the same route: OpenAPI 3.1 §4.8.8.2) was not matched. The new side now knows
+    the old side's operations and compares routes with their variables unnamed."""
+    api = "http://127.0.0.1:9"  # nothing is called: diff compiles both sides and replays no case
+    for side, renamed in (("old", False), ("new", True)):
+        folder = tmp_path / side
+        folder.mkdir()
+        description = _description(api, lock=True, renamed=renamed, unlock=True, new_id="items/acquireExclusiveHold")
+        if renamed:  # the same route, its variable perhaps renamed with the parameter
+            lock = description["paths"][new_path] = description["paths"].pop("/items/{id}/lock")
+            lock["put"]["parameters"][0]["name"] = new_path.split("{")[1].split("}")[0]
+        (folder / "api.json").write_text(json.dumps(description))
+        (folder / "mcp.yaml").write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                                         .format(openapi="api.json", filter=""))
+    shown = mcprt_cli("diff", str(tmp_path / "old" / "mcp.yaml"), str(tmp_path / "new" / "mcp.yaml"),
+                      env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
+    assert shown.returncode == 2, shown.stderr
+    assert (f"new/mcp.yaml:9:7: source 'items' has no operation 'items/lock' (did you mean "
+            f"'items/acquireExclusiveHold'? it is now at this operation's method and path, PUT {new_path}), and this "
+            "override limits it (enabled: false)") in shown.stderr, shown.stderr
+    assert "items/unlock" not in shown.stderr, shown.stderr
+
+
+def test_validate_and_a_fresh_up_name_the_rename_from_the_last_good_compile(tmp_path: Path) -> None:
+    """Review of oaleft, problem 2: `validate` and a fresh `up` knew no earlier description, so the error named
+    `items/unlock` (closest by spelling, another operation). Each source's routes at its last good compile are
+    kept in the cache folder: after the spec bump, `validate` (in process) and `mcprt up` (a real process, stdio)
+    name `items/acquireExclusiveHold`, the operation now at PUT /items/{id}/lock."""
+    api = "http://127.0.0.1:9"  # nothing is called: the compile fails before serving
+    spec, manifest = tmp_path / "api.json", tmp_path / "mcp.yaml"
+    spec.write_text(json.dumps(_description(api, lock=True, unlock=True)))
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter=""))
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))
+    good = mcprt_cli("validate", str(manifest), env=env)
+    assert good.returncode == 0, good.stderr
+    spec.write_text(json.dumps(_description(api, lock=True, renamed=True, unlock=True,
+                                            new_id="items/acquireExclusiveHold")))
+    hint = ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now at "
+            "this operation's method and path, PUT /items/{id}/lock), and this override limits it (enabled: false)")
+    for done in (mcprt_cli("validate", str(manifest), env=env),
+                 mcprt_process("up", str(manifest), "--transport", "stdio", env=env)):
+        assert done.returncode == 2, done.stderr
+        assert f"{manifest}:9:7: {hint}" in done.stderr, done.stderr
+        assert "items/unlock" not in done.stderr, done.stderr
+
+
+def test_a_reload_another_source_failed_still_names_the_rename(api: _Api, tmp_path: Path) -> None:
+    """Review of oaleft, problem 2: a reload whose other source fails to open reports the overrides' checks from
+    the sources that did open (`Runtime._checks_without`), which built without the previous sources' operations and
+    so named `items/unlock`. It names the operation now at PUT /items/{id}/lock too."""
+    spec = tmp_path / "api.json"
+    spec.write_text(json.dumps(_description(api.base, lock=True, unlock=True)))
+    (tmp_path / "helper_tools.py").write_text('def ping() -> str:\n    """Answer."""\n    return "pong"\n')
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(LIMITING.replace('      "items/gone": {{description: Cosmetic only}}\n', "")
+                        .format(openapi="api.json", filter="") + "  helper:\n    python: helper_tools\n")
+    with mcprt_http(manifest) as up:
+        assert httpx.get(f"{up.base}/healthz", timeout=10).json()["tools"] == 3  # list_items, items_unlock, ping
+        (tmp_path / "helper_tools.py").write_text("def ping(:\n")  # the other source no longer opens
+        spec.write_text(json.dumps(_description(api.base, lock=True, renamed=True, unlock=True,
+                                                new_id="items/acquireExclusiveHold")))
+        up.wait_log("reload failed", timeout=60)
+        failed = up.wait_log("has no operation 'items/lock'", timeout=30)
+        assert ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now "
+                "at this operation's method and path, PUT /items/{id}/lock)") in failed, failed
+        assert "did you mean 'items/unlock'" not in failed, failed

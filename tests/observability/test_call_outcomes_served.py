@@ -133,7 +133,7 @@ async def test_the_log_line_names_the_outcome_metrics_and_the_audit_log_name(ups
             await asyncio.sleep(0.05)
         lines = CALL_LINE.findall(up.log())
     expected = [("getPet", "ok", "200"), ("getPet", "rejected", "rejected"), ("deletePet", "denied", "denied"),
-                ("stuck", "upstream_error", "upstream_error")]
+                ("stuck", "timeout", "timeout")]
     assert [(r["tool"], r["outcome"]) for r in calls] == [(tool, outcome) for tool, outcome, _ in expected]
     assert lines == [(tool, status) for tool, _, status in expected]
     for tool, outcome, _ in expected:

@@ -36,7 +36,7 @@ def test_the_log_line_tells_a_timeout_from_a_refusal(tmp_path: Path) -> None:
     late = mcprt_cli("call", "mcp.yaml", "nap", "--args", '{"seconds": 1}', cwd=tmp_path)
     assert late.returncode == 1
     assert "nap did not finish within 0.2s" in late.stdout
-    assert "call tool=nap source=t status=upstream_error" in late.stderr, late.stderr
+    assert "call tool=nap source=t status=timeout" in late.stderr, late.stderr
 
     refused = mcprt_cli("call", "mcp.yaml", "nap", "--args", '{"seconds": "long"}', cwd=tmp_path)
     assert refused.returncode == 1

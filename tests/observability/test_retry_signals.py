@@ -7,16 +7,20 @@ A new-user trial (an SRE of a production gateway) found, against a real upstream
 - retries were invisible: 3 requests upstream were one histogram observation and one CLIENT span, and
   the 503's error text did not say 3 attempts were made;
 - a Python call that never left mcprt's own concurrency queue was counted `upstream_error`;
+- (review) a Python call that queued, started late and then ran out of its timeout was `upstream_error` too,
+  as was every call whose own timeout passed: the outcome now says which limit passed — `queue_timeout` (mcprt's
+  queue) or `timeout` (the call's own, after it started) — for OpenAPI, Python and proxied sources alike;
 - the log line, the audit record and the trace of a call had no id in common.
 
-Here: an upstream on 127.0.0.1 the test controls (per item: two slow 503s then a hang; always 503), a
-python source with `concurrency: 1`, an OTLP/HTTP receiver decoding what arrives, `/metrics` scraped,
+Here: an upstream on 127.0.0.1 the test controls (per item: two slow 503s then a hang; always 503; a hang), a
+python source with `concurrency: 1`, a proxied MCP server (the suite's fixture server, over stdio), an OTLP/HTTP receiver decoding what arrives, `/metrics` scraped,
 JSON log lines and the audit file read."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -38,6 +42,7 @@ from tests.support.upstream import serve_app
 
 pytestmark = pytest.mark.xdist_group("test_retry_signals")  # one started world per run
 
+MCP_SERVER = Path(__file__).resolve().parents[1] / "sources" / "fixtures" / "mcp_server.py"  # its `nap` sleeps
 SERVER, CLIENT = 2, 3  # opentelemetry.proto Span.SpanKind
 UPSTREAM_KEY = "items-key-5d6e7f8091a2b3c4"
 TIMEOUT_S = 3  # the items tools' timeout: two 0.3 s 503s and their back-offs fit, the hanging third does not
@@ -61,11 +66,26 @@ def nap(seconds: float) -> str:
     return "rested"
 '''
 
+# functions whose own client gave up at once: their TimeoutError is their failure, not mcprt's deadline passing
+OWN_TIMEOUT_TOOLS = '''
+import socket
+
+
+def db_lookup() -> str:
+    """Ask the database."""
+    raise socket.timeout("my db timed out")
+
+
+async def backend_lookup() -> str:
+    """Ask the backend."""
+    raise TimeoutError("backend slow")
+'''
+
 
 class Upstream:
     """Requests per item id, and how an item answers: `shed-*` two 503s after 0.3 s, then no answer (a
     shedding upstream whose third try outlasts the call's deadline); `busy-*` 503 at once, its body
-    echoing the request's API key (which must reach no log or record); anything else 200."""
+    echoing the request's API key (which must reach no log or record); `hang-*` no answer; anything else 200."""
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
@@ -77,6 +97,8 @@ class Upstream:
             with self.lock:
                 self.hits[name] += 1
                 hit = self.hits[name]
+            if name.startswith("hang-"):
+                await asyncio.sleep(20)
             if name.startswith("shed-"):
                 if hit > 2:
                     await asyncio.sleep(20)
@@ -92,6 +114,7 @@ class Upstream:
 def _manifest(folder: Path, base: str) -> Path:
     (folder / "items.json").write_text(json.dumps(SPEC))
     (folder / "nap_tools.py").write_text(NAP_TOOLS)
+    (folder / "own_timeout_tools.py").write_text(OWN_TIMEOUT_TOOLS)
     source = ("    openapi: items.json\n    base_url: " + base + "\n"
               '    auth: {api_key: {in: header, name: X-Api-Key, value: "${ITEMS_KEY}"}}\n'
               f"    timeout: {TIMEOUT_S}s\n")
@@ -103,7 +126,12 @@ def _manifest(folder: Path, base: str) -> Path:
         f"  items:\n{source}    tools:\n      getItem: {{name: get_item}}\n"
         # the same upstream as its own source: its health is read by one test alone (tests run in any order)
         f"  shedding:\n{source}    tools:\n      getItem: {{name: shed_item}}\n"
-        "  py:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n")
+        "  py:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n"
+        # the same function as a lane of its own, for one test alone (another's abandoned call may hold `py`'s)
+        "  lane:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n    tools:\n      nap: {name: lane_nap}\n"
+        "  own:\n    python: own_timeout_tools\n    timeout: 30s\n"
+        f"  fx:\n    command: [{json.dumps(sys.executable)}, {json.dumps(str(MCP_SERVER))}]\n"
+        "    tools:\n      nap: {name: fx_nap, timeout: 1s}\n")
     return path
 
 
@@ -209,12 +237,13 @@ async def test_a_slow_503_cut_by_the_deadline_says_what_the_upstream_answered(wo
     assert "did not answer" not in text
     assert upstream.hits["shed-1"] == 3
 
+    # the limit that passed is the call's own timeout (`timeout`); what the upstream answered before it is kept
     record = audit_of(audit, lambda r: r["tool"] == "get_item" and r["error"].startswith("upstream answered"))
-    assert record["outcome"] == "upstream_error"
+    assert record["outcome"] == "timeout"
     assert record["upstream_status"] == 503 and record["upstream_attempts"] == 3
 
     line = call_line(up, "get_item", record["call"])
-    assert line["status"] == "upstream_error" and line["upstream_status"] == 503 and line["attempts"] == 3
+    assert line["status"] == "timeout" and line["upstream_status"] == 503 and line["attempts"] == 3
     # a log line carries no argument value: the one the error's URL quotes is redacted
     assert line["error_message"] == text.replace("/items/shed-1", "/items/[redacted]")
 
@@ -224,7 +253,7 @@ async def test_a_slow_503_cut_by_the_deadline_says_what_the_upstream_answered(wo
     assert upstream_count(after, "items", "error") - upstream_count(before, "items", "error") == 1
 
     server = server_span_of(received, record["call"])
-    assert server.attributes["error.type"] == "upstream_error"
+    assert server.attributes["error.type"] == "timeout"
     spans = attempt_spans(received, server, 3)
     assert [s.attributes.get("http.response.status_code") for s in spans] == [503, 503, None]
     assert [s.attributes.get("error.type") for s in spans] == ["503", "503", "timeout"]
@@ -290,12 +319,65 @@ async def test_a_call_that_never_left_mcprts_queue_is_a_queue_timeout(world) -> 
 
     after, _ = scrape(up)
     assert calls_count(after, "nap", "py", "queue_timeout") - calls_count(before, "nap", "py", "queue_timeout") == 1
-    assert calls_count(after, "nap", "py", "upstream_error") - calls_count(before, "nap", "py", "upstream_error") == 1
+    assert calls_count(after, "nap", "py", "timeout") - calls_count(before, "nap", "py", "timeout") == 1
     record = audit_of(audit, lambda r: r["tool"] == "nap" and r["outcome"] == "queue_timeout")
     assert record["error"] == text_of(second)
     line = call_line(up, "nap", record["call"])
     assert line["status"] == "queue_timeout"
     assert server_span_of(received, record["call"]).attributes["error.type"] == "queue_timeout"
+
+
+async def test_which_limit_passed_is_the_outcome_for_every_source_kind(world) -> None:
+    """The call's own timeout passing after the call started is `timeout` — a Python call that queued behind
+    another, started late and then ran out (it was `upstream_error`), an HTTP upstream that never answers, a proxied
+    server's tool that never answers — in the tool error's words, the audit record, the log line, the metric and
+    the span alike; only a call whose time passed in mcprt's queue is `queue_timeout` (the test above)."""
+    up, _, received, audit = world
+    before, _ = scrape(up)
+    async with http_client(up.url) as client:
+        first = asyncio.create_task(client.call_tool("lane_nap", {"seconds": 0.8}))
+        await asyncio.sleep(0.3)
+        late = await client.call_tool("lane_nap", {"seconds": 3})  # queues ~0.5 s behind `first`, runs out at 1 s
+        assert not (await first).is_error, text_of(await first)
+        hung = await client.call_tool("get_item", {"id": "hang-1"})
+        proxied = await client.call_tool("fx_nap", {"seconds": 5})
+    assert text_of(late).startswith("lane_nap did not finish within 1s: it queued "), text_of(late)
+    assert "behind 1 running calls of this tool" in text_of(late) and "then ran " in text_of(late)
+    assert text_of(hung).startswith(f"upstream did not answer within {TIMEOUT_S}s (GET 127.0.0.1:"), text_of(hung)
+    assert text_of(proxied).startswith("fx_nap: the server did not answer within 1s"), text_of(proxied)
+
+    after, _ = scrape(up)
+    for tool, source, result in (("lane_nap", "lane", late), ("get_item", "items", hung), ("fx_nap", "fx", proxied)):
+        assert result.is_error
+        said = text_of(result).replace("/items/hang-1", "/items/[redacted]")  # the audit takes argument values out
+        record = audit_of(audit, lambda r, tool=tool, said=said: r["tool"] == tool and r.get("error") == said)
+        assert record["outcome"] == "timeout", (tool, record)
+        assert call_line(up, tool, record["call"])["status"] == "timeout", tool
+        assert server_span_of(received, record["call"]).attributes["error.type"] == "timeout", tool
+        assert calls_count(after, tool, source, "timeout") - calls_count(before, tool, source, "timeout") == 1, tool
+        for other in ("upstream_error", "queue_timeout"):
+            assert calls_count(after, tool, source, other) == calls_count(before, tool, source, other), (tool, other)
+
+
+async def test_a_python_functions_own_timeout_error_is_its_failure_not_the_calls_timeout(world) -> None:
+    """A function whose own client gave up (`socket.timeout`, `TimeoutError`: raised at once, its `timeout` is 30 s)
+    failed: `tool_error` with its own words, as any exception — not "did not finish within 30s" with the outcome
+    `timeout`, a limit that never passed (review of oaleft, problem 1)."""
+    up, _, received, audit = world
+    before, _ = scrape(up)
+    async with http_client(up.url) as client:
+        db = await client.call_tool("db_lookup", {})
+        backend = await client.call_tool("backend_lookup", {})
+    after, _ = scrape(up)
+    for tool, result, said in ((("db_lookup", db, "TimeoutError: my db timed out")),
+                               ("backend_lookup", backend, "TimeoutError: backend slow")):
+        assert result.is_error and text_of(result) == said, (tool, text_of(result))
+        record = audit_of(audit, lambda r, tool=tool: r["tool"] == tool)
+        assert (record["outcome"], record["error"]) == ("tool_error", said), record
+        assert call_line(up, tool, record["call"])["status"] == "tool_error", tool
+        assert server_span_of(received, record["call"]).attributes["error.type"] == "tool_error", tool
+        assert calls_count(after, tool, "own", "tool_error") - calls_count(before, tool, "own", "tool_error") == 1
+        assert calls_count(after, tool, "own", "timeout") == 0, tool
 
 
 async def test_the_log_line_audit_record_and_span_of_a_call_join(world) -> None:

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from mcprt.sources.python import lanes
-from mcprt.sources.python.calling import run_function
+from mcprt.sources.python.calling import DeadlinePassed, run_function
 from mcprt.sources.python.lanes import Lane
 
 
@@ -43,7 +43,7 @@ def test_the_lanes_of_all_tools_share_a_process_wide_bound(monkeypatch: pytest.M
             try:
                 answers.append((await run_function("hold", hold, [], {}, timeout=0.5, max_bytes=10**6,
                                                    ticket=ticket)).value)
-            except TimeoutError:
+            except DeadlinePassed:
                 answers.append(ticket.message("hold", 0.5))
 
         async with anyio.create_task_group() as group:
@@ -71,10 +71,10 @@ def test_a_call_behind_calls_past_their_timeout_is_told_so() -> None:
 
     async def main() -> str:
         lane = Lane(1)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(DeadlinePassed):
             await run_function("slow", slow, [1.5], {}, timeout=0.1, max_bytes=10**6, ticket=lane.ticket())
         queued = lane.ticket()
-        with pytest.raises(TimeoutError):
+        with pytest.raises(DeadlinePassed):
             await run_function("slow", slow, [0.0], {}, timeout=0.2, max_bytes=10**6, ticket=queued)
         return queued.message("slow", 0.2)
 

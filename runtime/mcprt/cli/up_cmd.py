@@ -116,6 +116,7 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
         claim_stdout()  # before any Python source's module runs: what it prints goes to stderr (stdout_claim)
     runtime = Runtime(manifest, settings, options.transport)
+    runtime.remember_routes = True  # a vanished override key's did-you-mean at a fresh start (`toolset.renames`)
     reload = reload and settings.reload
     try:
         # stdio: compile-cache writes wait until the client has its first tools/list (see _up_stdio)

@@ -72,9 +72,13 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
             try:
                 # the old side as it was served: a policy target naming nothing was a warning before it was an
                 # error, and a change that mends one must still compile its old side to be compared
+                # the new side knows the old one's routes: a vanished override key's did-you-mean names the
+                # operation now at its method and path (its rename), as a reload's does
+                earlier = sessions[0].harness.routes() if ref is new_ref and sessions else None
                 sessions.append(open_session(ref.path, include_roots=ref.include_roots,
                                              refuse_unmatched=ref is new_ref,
-                                             entry_point=None))  # a review on copies: nothing audited
+                                             entry_point=None,  # a review on copies: nothing audited
+                                             earlier_routes=earlier))
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None

@@ -33,7 +33,7 @@ from .revisions import ManifestRef
 BREAKING = {MATCHES_NOTHING: "this rule or limit now applies to no call",
             UNREACHABLE_RULE: "the calls it refused, approved or hid are decided by the catch-all now"}
 _INDEX = re.compile(r"\[\d+\]")
-_HINT = re.compile(r" \(did you mean '[^']*'\?\)")
+_HINT = re.compile(r" \(did you mean '[^']*'\?[^)]*\)")  # with the rename's method and path, when it is known
 _MORE = re.compile(r"… and \d+ more")
 # `pets.json#/paths/…`: a place in a document, named by the document's path as the manifest spells it; the
 # same document moved (`openapi: ../up/x.json` → `x.json`) is the same document, so its warnings stay themselves

@@ -17,14 +17,17 @@ from typing import Any, Literal
 
 from ..identity.principal import Principal
 
-Outcome = Literal["ok", "tool_error", "upstream_error", "queue_timeout", "rejected", "denied", "cancelled",
-                  "internal"]
+Outcome = Literal["ok", "tool_error", "upstream_error", "timeout", "queue_timeout", "rejected", "denied",
+                  "cancelled", "internal"]
 """How a call ended (the `outcome` label of `mcprt_tool_calls_total`):
 
 - `ok`: a result the model can use;
 - `tool_error`: the tool itself answered with an error (a proxied tool's `isError`, a Python
   function that raised);
-- `upstream_error`: the upstream failed (HTTP 4xx/5xx, timeout, connection error, oversized body);
+- `upstream_error`: the upstream failed (HTTP 4xx/5xx, connection error, oversized body);
+- `timeout`: the call's own time limit (the tool's `timeout`) passed after it started: the HTTP upstream, the
+  proxied server or the Python function did not answer in time — a sync Python call that first waited in its
+  lane included, the limit having passed while it ran (`errors.CallTimeout`; OpenTelemetry's `error.type`);
 - `queue_timeout`: the call's time limit passed while it waited in mcprt's own concurrency queue (a
   sync Python function's lane: the source's `concurrency`), so it never started: mcprt's capacity,
   not a dependency (`errors.QueueTimeout`);

@@ -26,7 +26,7 @@ from multidict import CIMultiDict
 
 from .. import __version__
 from ..contracts import CallContext, UpstreamResult
-from ..errors import ToolCallError, UpstreamError
+from ..errors import CallTimeout, ToolCallError, UpstreamError
 from ..manifest.model import OutboundAuth
 from ..observability.hooks import observed_upstream
 from ..scrubbing import SECRETS
@@ -214,6 +214,7 @@ class HttpUpstream:
         if self._credentials is not None and request.sends_credentials:
             self._credentials.admit(ctx.principal)
         unreachable = False  # only what says the upstream itself is unreachable marks the source down
+        timed_out = False  # the call's own deadline passed (outcome `timeout`: errors.CallTimeout)
         reason: str | None = None  # said on the call's log line (ToolCallError.reason)
         try:
             async with asyncio.timeout_at(call.deadline):
@@ -221,6 +222,7 @@ class HttpUpstream:
         except (TimeoutError, httpx.TimeoutException) as exc:  # httpx: a token request's time-out
             # aiohttp's connect time-out is a TimeoutError too; the call's own deadline is not the upstream's fault
             unreachable = isinstance(exc, aiohttp.ConnectionTimeoutError)
+            timed_out = not unreachable
             message = self._timeout_message(call)
             if not call.waiting_for_token:
                 message += may_have_acted(request.method, request.idempotent, call.reached)
@@ -241,8 +243,9 @@ class HttpUpstream:
             message = f"the request URL is not valid ({self._target(call)})"
         # Raised outside the handlers, so it has no __context__: aiohttp's exceptions keep the request
         # as sent (`request_info`, credential included) and their tracebacks the frames that built it.
-        failed = UpstreamError(message, unreachable=unreachable,
-                               upstream_status=call.answers[-1] if call.answers else None, attempts=call.attempts)
+        failed = (CallTimeout if timed_out else UpstreamError)(
+            message, unreachable=unreachable, upstream_status=call.answers[-1] if call.answers else None,
+            attempts=call.attempts)
         failed.reason = reason
         raise failed
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from ..errors import Diagnostic, ManifestError, McprtError
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
 from ..settings import Settings, load_settings
 from ..toolset.invoke import call_tool, refused_arguments
+from ..toolset.renames import Route, routes_of
 from ..contracts import ToolResult
 from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
@@ -70,8 +71,11 @@ class ReplayHarness:
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
-                 entry_point: str | None = "mcprt test") -> None:
+                 entry_point: str | None = "mcprt test",
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
         self.manifest = find_manifest(manifest)
+        # the routes of an earlier revision's operations (`mcprt diff`'s old side): see `Runtime.earlier_routes`
+        self.earlier_routes = {name: dict(routes) for name, routes in (earlier_routes or {}).items()}
         # what the audit records of its live calls name (`oneshot.governed`); None: no records (`mcprt diff`)
         self.entry_point = entry_point
         self.refuse_unmatched = refuse_unmatched  # see `Runtime.refuse_unmatched_policy`
@@ -97,6 +101,7 @@ class ReplayHarness:
                                                   self.include_roots)
             self._runtime = Runtime(self.manifest, self.settings)
             self._runtime.refuse_unmatched_policy = self.refuse_unmatched
+            self._runtime.earlier_routes = self.earlier_routes
             compiled = await self._runtime.compile(self.loaded)
         except BaseException:
             await self.close()
@@ -111,6 +116,13 @@ class ReplayHarness:
         self._gates = [(tool, tool.gate) for tool in compiled.toolset if tool.gate is not None]
         for tool, _ in self._gates:
             tool.gate = None
+
+    def routes(self) -> dict[str, dict[str, Route]]:
+        """Source → the routes of every operation it opened with (`renames.routes_of`), disabled ones too: what a
+        later revision's vanished override key was (`earlier_routes`). Empty before `open`."""
+        if self._runtime is None:
+            return {}
+        return {name: routes_of(running.operations) for name, running in self._runtime.pool.running.items()}
 
     async def close(self) -> None:
         if self._governed is not None:  # the audit records written out, Redis closed
@@ -311,8 +323,9 @@ class ReplaySession:
 
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
-                 entry_point: str | None = "mcprt test") -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point)
+                 entry_point: str | None = "mcprt test",
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -357,11 +370,13 @@ class ReplaySession:
 
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
-                 entry_point: str | None = "mcprt test") -> ReplaySession:
+                 entry_point: str | None = "mcprt test",
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> ReplaySession:
     """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
     `refuse_unmatched` as `Runtime.refuse_unmatched_policy`; `entry_point` the command its live calls'
-    audit records name, None for none written (`oneshot.governed`)."""
-    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point)
+    audit records name, None for none written (`oneshot.governed`); `earlier_routes` as
+    `Runtime.earlier_routes` (an earlier revision's `ReplayHarness.routes()`)."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

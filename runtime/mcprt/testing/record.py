@@ -66,7 +66,7 @@ def record_case(manifest: str | Path | None, tool_name: str, arguments: dict[str
     warnings: list[str] = []
     if not exchanges and result.is_error:
         text = " ".join(b.get("text", "") for b in result.content if b.get("type") == "text")
-        if result.outcome not in ("tool_error", "upstream_error"):  # refused by mcprt: nothing ran
+        if result.outcome not in ("tool_error", "upstream_error", "timeout"):  # refused by mcprt: nothing ran
             raise McprtError(f"nothing recorded: the call failed before reaching upstream: {text}")
         # a Python function that raised, a proxied server's isError: the tool's own answer, worth a case
         warnings.append(f"the tool answered with an error; the case records it: {text}")

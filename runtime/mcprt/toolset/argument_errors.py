@@ -17,6 +17,7 @@ of the given schemas". `describe` refines that:
 from __future__ import annotations
 
 import heapq
+import json
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,42 @@ def describe(error: SchemaError, root: Mapping[str, Any]) -> str:
     names the object it is missing from (`children[0]: 'name' is required`)."""
     error = _most_specific(error, root)
     return located(error.absolute_path, error)
+
+
+_UNIONS = frozenset({"anyOf", "oneOf"})  # their message is the same for any branches: told apart by their branches
+
+
+def problem_key(error: SchemaError) -> tuple[Any, ...]:
+    """What makes two errors one problem: the same place, keyword and message — an `allOf` of two objects that
+    both declare a property (or both require it) checks it once per part (JSON Schema 2020-12 §10.2.1.1: every
+    subschema is applied), and jsonschema yields "`item.id`: 5 is not of type 'string'" once for each. A union's
+    message ("is not valid under any of the given schemas") is the same whatever its branches, so a union is
+    told by its branches (canonical JSON of the keyword's value) instead. The one rule, for a call's arguments
+    (`said_once`) and a manifest's `fixed`/`default` value (`build._value_fits`)."""
+    if error.validator in _UNIONS:
+        return (tuple(error.absolute_path), error.validator,
+                json.dumps(error.validator_value, sort_keys=True, default=repr))
+    return tuple(error.absolute_path), error.validator, error.message
+
+
+def said_once(errors: Iterable[SchemaError], root: Mapping[str, Any], limit: int) -> tuple[list[str], int]:
+    """The problems of `errors` (in their order), each said once (`problem_key`), at most `limit` of them described,
+    and how many distinct problems there are (so "… N more" counts problems, not errors, whatever `limit` is)."""
+    said: dict[str, None] = {}
+    seen: set[tuple[Any, ...]] = set()
+    total = 0
+    for error in errors:
+        key = problem_key(error)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(said) < limit:
+            text = describe(error, root)
+            if text in said:  # two problems described alike (a union refined to the same branch): said once
+                continue
+            said[text] = None
+        total += 1
+    return list(said), total
 
 
 def located(path: Iterable[Any], error: SchemaError) -> str:

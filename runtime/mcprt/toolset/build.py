@@ -33,6 +33,7 @@ from ..sources.naming import fit_tool_name
 from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
+from .renames import Route, renamed_to
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
 
@@ -51,7 +52,8 @@ class BuildResult:
 
 def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Operation]],
                   pending: Collection[str] = (), served: ServedNames | None = None,
-                  left_out: Mapping[str, Collection[str]] | None = None) -> BuildResult:
+                  left_out: Mapping[str, Collection[str]] | None = None,
+                  before: Mapping[str, Mapping[str, Route]] | None = None) -> BuildResult:
     """Apply every override of the manifest to the sources' operations.
 
     `operations` maps source name → its operations, before `include`/`exclude` (a kind may already
@@ -64,6 +66,9 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
     `served`: the tool names the set now served gives out (None for the first compile): a proxied
     server's newly listed tool taking a name another source keeps is left out with a warning
     (`offerings.owners`), so the rest of that server's change still applies.
+    `before`: source → the routes its operation keys had in an earlier description (`renames.routes_of`: a reload's
+    previous sources, the old side of `mcprt diff`): an override whose key is gone is told of the operation now at
+    the same method and path (`renames.renamed_to`).
     Returns the tool set and every diagnostic (errors make the result unusable for serving).
     CPU work (it renders `description` templates): the pipeline runs it in a worker thread. Raises
     `Abandoned` between operations, and inside a template, once the current cancel token is set.
@@ -83,7 +88,8 @@ def build_toolset(loaded: LoadedManifest, operations: Mapping[str, Sequence[Oper
                 ops.append(op)
             else:
                 outside.update((op.key, *op.aliases, op.name))
-        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside)
+        tools += _source_tools(loaded, source_name, source, kind, ops, diagnostics, outside,
+                               before)
     if served is not None:
         tools = _leave_out_taken(loaded, tools, served, diagnostics)
     _check_collisions(loaded, tools, diagnostics)
@@ -116,6 +122,7 @@ def _source_tools(
     ops: list[Operation],
     out: list[Diagnostic],
     left_out: Collection[str] = (),
+    before: Mapping[str, Mapping[str, Route]] | None = None,
 ) -> list[Tool]:
     by_key: dict[str, Operation] = {}
     for op in ops:
@@ -136,7 +143,11 @@ def _source_tools(
         overrides[id(op)] = (key, override)
     if unmatched:
         unclaimed = [key for key, op in by_key.items() if id(op) not in overrides]  # a renamed operation's new key
-        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed)
+        # only now is an earlier description's routes read (`renames.RememberedRoutes` reads its file when asked)
+        renamed = renamed_to(unmatched, (before or {}).get(source_name) or {},
+                             [op for op in ops if id(op) not in overrides])
+        out += _unmatched_overrides(loaded, source_name, source, unmatched, list(by_key), left_out, unclaimed,
+                                    renamed)
 
     defaults = loaded.defaults_for(source_name)
     autoprune = compile_autoprune(defaults.prune)
@@ -229,7 +240,8 @@ def limits_of(override: ToolOverride) -> list[str]:
 
 def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: SourceBase, keys: list[str],
                          known: list[str], left_out: Collection[str] = (),
-                         unclaimed: Collection[str] = ()) -> list[Diagnostic]:
+                         unclaimed: Collection[str] = (),
+                         renamed: Mapping[str, Operation] | None = None) -> list[Diagnostic]:
     """What an override naming no operation of the source is, by what ignoring it would do.
 
     - One that limits its operation (`limits_of`: `enabled: false`, an argument `fixed` or `hidden`) is an
@@ -243,8 +255,10 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
       operations, as the OpenAPI compile read them) is expected there (an `init` manifest narrowed with
       `include`, the README's advice): one note at the filter's line names them (`--strict` passes).
 
-    The did-you-mean is the closest of `unclaimed` (the keys of operations no override names: a renamed
-    operation's new key has none yet), else of every key (`known`, then `left_out`)."""
+    The did-you-mean is the operation now at the key's former method and path (`renamed`, `renamed_to`: that is
+    the rename, however far its new operationId is by spelling), else the closest of `unclaimed` (the keys of
+    operations no override names: a renamed operation's new key has none yet), else of every key (`known`,
+    then `left_out`)."""
     filtered = [which for which in ("include", "exclude") if getattr(source, which) is not None]
     found = []
     outside = [key for key in keys if key in left_out]
@@ -259,8 +273,13 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
     for key in keys:
         if key in left_out:
             continue
-        hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
-        suffix = f" (did you mean {hint}?)" if hint else ""
+        successor = (renamed or {}).get(key)
+        if successor is not None:
+            suffix = (f" (did you mean '{successor.key}'? it is now at this operation's method and path, "
+                      f"{successor.meta.method} {successor.meta.path})")
+        else:
+            hint = close_names(key, unclaimed) or close_names(key, [*known, *sorted(left_out)])
+            suffix = f" (did you mean {hint}?)" if hint else ""
         limits = limits_of(source.tools[key])
         if limits:
             found.append(replace(loaded.diagnostic(("sources", source_name, "tools", key), (
@@ -540,8 +559,12 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
         wrapper["$defs"] = schema["$defs"]
     from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
+    from .argument_errors import problem_key
 
-    problems = [error.message for error in argument_validator(wrapper, shortcut=False).iter_errors({arg: value})]
+    # each problem once (`argument_errors.problem_key`): an `allOf` of two objects declaring one property checks it
+    # twice; two unions' problems read alike in jsonschema's words, and are written once
+    errors = argument_validator(wrapper, shortcut=False).iter_errors({arg: value})
+    problems = list(dict.fromkeys({problem_key(e): e.message for e in errors}.values()))
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
+from ..errors import CallTimeout, PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
 from ..observability.hooks import mark_call
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
@@ -23,7 +23,7 @@ from ..scrubbing.given import without_argument_values
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
-from .argument_errors import describe, short
+from .argument_errors import said_once, short
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
 from .stopping import RUNNING, STOPPED
@@ -61,9 +61,11 @@ def check_arguments(tool: Tool, arguments: dict[str, Any] | None) -> dict[str, A
     if tool._validator is None:
         tool._validator = argument_validator(schema)
     errors = sorted(tool._validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
-    total = len(problems) + len(errors)
+    refused = len(problems)
     problems = problems[:_MAX_PROBLEMS]  # a model need not read a thousand of one mistake
-    problems.extend(describe(error, schema) for error in errors[:_MAX_PROBLEMS - len(problems)])
+    described, distinct = said_once(errors, schema, _MAX_PROBLEMS - len(problems))
+    problems.extend(described)
+    total = refused + distinct
     if total > len(problems):
         problems.append(f"… {total - len(problems)} more")
     if problems:
@@ -224,7 +226,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                 status = outcome = cast(Outcome, upstream.relayed_outcome)
     except ToolCallError as exc:
         outcome = "denied" if isinstance(exc, PolicyDenied) else "queue_timeout" if isinstance(exc, QueueTimeout) \
-            else "upstream_error" if isinstance(exc, UpstreamError) else "rejected"
+            else "timeout" if isinstance(exc, CallTimeout) else "upstream_error" if isinstance(exc, UpstreamError) \
+            else "rejected"
         # No HTTP status to show: the log line names the outcome, as metrics and the audit log do
         # (an operator grepping `status=rejected` for bad arguments must not also get denials and timeouts),
         # a policy's refusal by its decision (`rate_limited`, `paused`…: PolicyDenied.status), as the audit does

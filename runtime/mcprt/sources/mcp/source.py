@@ -61,7 +61,8 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import CHECK_FIRST, MAY_HAVE_ACTED, McprtError, ToolCallError, UpstreamError, UpstreamRefused
+from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, ToolCallError, UpstreamError,
+                       UpstreamRefused)
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...schema.structured_check import StructuredCheck
@@ -373,7 +374,7 @@ class McpServerSource:
             raise
         except TimeoutError:
             self._check_now.set()  # a server that answers nothing may hang: the liveness check pings it now
-            raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
+            raise CallTimeout(self._timed_out(context.tool, clock, limit)) from None
         except MCPError as exc:
             if self._lost_by(client, exc):  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
@@ -381,7 +382,7 @@ class McpServerSource:
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
                 self._check_now.set()
-                raise UpstreamError(self._timed_out(context.tool, clock, limit)) from None
+                raise CallTimeout(self._timed_out(context.tool, clock, limit)) from None
             self._heard()  # an error it answered: it lives
             status = self.connector.answered_status(exc)
             if status is not None:

@@ -225,6 +225,15 @@ def deferring() -> bool:
     return _deferred is not None
 
 
+def write_soon(write: Callable[[], None]) -> None:
+    """Run `write` (a cache-folder write beside the compile cache's) now, or queue it with the compile cache's
+    writes inside `writes_deferred()` (after `mcprt up` over stdio answered its first tools/list)."""
+    if _deferred is not None:
+        _deferred.add(write)
+    else:
+        write()
+
+
 def store(cache_dir: Path, key: str, doc: LoadedDocument, compiled: CompiledOpenAPI,
           pending: PendingShapes | None = None) -> None:
     """Write the cache entry now, or queue it inside `writes_deferred()`; `pending` response

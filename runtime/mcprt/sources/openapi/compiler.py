@@ -25,7 +25,7 @@ from mcprt.sources.naming import dedupe_names, fit_tool_name, sanitize_tool_name
 from mcprt.contracts import Operation, OperationMeta
 
 from .fetch import SOURCE_TLS
-from .inputs import arg_name, build_inputs
+from .inputs import build_inputs
 from .loader import LoadedDocument
 from .media import media_kind
 from .model import OperationSpec, SchemaRef, ServerSpec
@@ -333,7 +333,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             title=clean(op.summary) if op.summary else None,
             annotations=annotations_for(op.method),
             meta=meta,
-            sent_values={arg_name(p.name): p.fixed[0] for p in inputs.params if p.fixed},
+            sent_values=inputs.sent_values(),
         )
         if pending is not None:
             pending.add(operation, op.response_schema, op.default_schema)

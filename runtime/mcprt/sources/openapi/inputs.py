@@ -21,7 +21,11 @@ through `$ref` and `allOf`) is no argument: mcprt sends that value on every call
 sends a manifest's `fixed` argument. AWS's JSON-protocol APIs select the operation so: a required header
 `X-Amz-Target: {enum: [HealthLake.CreateFHIRDatastore]}` the model would otherwise have to copy. An optional
 one is fixed only when its `default` is that value (sending it means what leaving it out does); otherwise
-sending it or not is a choice (`?expand=all`), and it stays an argument.
+sending it or not is a choice (`?expand=all`), and it stays an argument. The same rule (`sent_value`) holds for
+the properties of a flattened body (a JSON body's, Swagger 2.0 `formData`: the AWS query protocol's `Action` and
+`Version` on every operation), sent whenever the body is, and inside a required object property of it: filled
+into the object the model gives, or, when nothing in it is left to give, the object sent whole (`_sent_fields`).
+A body that is one `body` argument, and an optional object property, are left as they are.
 """
 
 from __future__ import annotations
@@ -57,6 +61,14 @@ class OperationInputs:
     schema: dict[str, Any]
     params: tuple[ParamPlan, ...]
     body: BodyPlan | None
+
+    def sent_values(self) -> dict[str, Any]:
+        """What mcprt sends itself in place of arguments, by the argument name each would have had
+        (`Operation.sent_values`): one-value parameters and top-level one-value body properties."""
+        sent = {arg_name(p.name): p.fixed[0] for p in self.params if p.fixed}
+        for prop, value in self.body.fixed if self.body is not None else ():
+            sent.setdefault(arg_name(prop), value)
+        return sent
 
 
 class _Names:
@@ -130,11 +142,18 @@ def sole_value(spec: ParamSpec, conv: SchemaConverter) -> tuple[Any] | None:
     `default` is that value. None otherwise (see the module docstring)."""
     if spec.location not in _FIXABLE or spec.schema is None:
         return None
-    schema = conv.convert(spec.schema, spec.name)
+    return sent_value(conv.convert(spec.schema, spec.name), spec.required, conv)
+
+
+def sent_value(schema: Any, required: bool, conv: SchemaConverter) -> tuple[Any] | None:
+    """`(value,)` when mcprt sends the one value a converted `schema` admits in place of an argument (the one
+    rule for parameters and body properties): it is required, or optional with that value as its `default`
+    (sending it means what leaving it out does). None otherwise: an optional one-value property without that
+    default stays an argument, since sending it or not is a choice (`?expand=all`)."""
     value = _only_value(schema, conv, 0)
     if value is None:
         return None
-    if not spec.required and _default(schema, conv) != value[0]:
+    if not required and _default(schema, conv) != value[0]:
         return None
     return value
 
@@ -236,7 +255,8 @@ def _body(
     files = conv.file_properties(body.schema) if body.schema is not None and kind == "multipart" else frozenset()
     view = _object_view(converted, conv)
     if view is not None:
-        props, req = view
+        props, sent = _sent_fields(*view, conv)
+        req = view[1]
         planned = [(arg_name(p), p) for p in props]
         arg_names = [a for a, _ in planned]
         if len(set(arg_names)) == len(arg_names) and not (set(arg_names) & names.taken):
@@ -246,9 +266,59 @@ def _body(
                 if body.required and prop in req:
                     required.append(arg)
             return BodyPlan(kind, content_type, body.required, fields=tuple(planned),
-                            encoding=body.encoding, files=files)
+                            encoding=body.encoding, files=files,
+                            fixed=tuple((p, v[0]) for p, v in sent.items() if isinstance(v, tuple)),
+                            fills=tuple((p, v) for p, v in sent.items() if isinstance(v, dict)))
     arg = names.claim("body") if "body" not in names.taken else names.claim("request_body")
     properties[arg] = conv.with_description(converted, description)
     if body.required:
         required.append(arg)
     return BodyPlan(kind, content_type, body.required, whole_arg=arg, encoding=body.encoding, files=files)
+
+
+def _sent_fields(props: dict[str, Any], req: list[str], conv: SchemaConverter,
+                 depth: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The properties of a flattened body (or of a required object inside one) the model still gives, and
+    what mcprt sends itself in place of the others, by property: `(value,)` for one whose schema admits one
+    value (`sent_value`: required, or optional with that value as its `default`) — a required object whose
+    every property is so becomes such a value too — or, for a required object some of whose properties are
+    so, a dict of the same shape, filled into the object the model gives (`plan.fill`). An object behind a
+    recursive `$defs` definition is left whole: its one body serves every place it is used."""
+    kept: dict[str, Any] = {}
+    sent: dict[str, Any] = {}
+    for name, sub in props.items():
+        value = sent_value(sub, name in req, conv)
+        if value is not None:
+            sent[name] = value
+            continue
+        view = _object_view(sub, conv) if name in req and depth < 8 and conv.definition(sub) is sub else None
+        if view is not None:
+            inner, inner_sent = _sent_fields(*view, conv, depth + 1)
+            if inner_sent and not inner:
+                sent[name] = (_plain(inner_sent),)
+                continue
+            if inner_sent:
+                sent[name] = inner_sent
+                sub = _stripped(sub, inner, view[1])
+        kept[name] = sub
+    return kept, sent
+
+
+def _plain(sent: dict[str, Any]) -> dict[str, Any]:
+    """The object value a `_sent_fields` dict stands for when nothing in it is left to the model."""
+    return {name: value[0] if isinstance(value, tuple) else _plain(value) for name, value in sent.items()}
+
+
+def _stripped(schema: dict[str, Any], kept: dict[str, Any], req: list[str]) -> dict[str, Any]:
+    """A copy of an object schema (plain, or an `allOf` of objects, as `_object_view` reads it) with only the
+    `kept` properties: converted schemas are shared, so the one in place is never changed."""
+    if "allOf" in schema:
+        out: dict[str, Any] = {k: schema[k] for k in ("description", "title") if k in schema}
+        out["type"] = "object"
+    else:
+        out = {k: v for k, v in schema.items() if k not in ("properties", "required")}
+    out["properties"] = kept
+    still = [r for r in req if r in kept]
+    if still:
+        out["required"] = still
+    return out

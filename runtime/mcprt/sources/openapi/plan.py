@@ -67,6 +67,11 @@ class BodyPlan:
     fields: tuple[tuple[str, str], ...] = ()  # … or these (argument, property) pairs, flattened
     encoding: dict[str, PropertyEncoding] = field(default_factory=dict)
     files: frozenset[str] = frozenset()  # file properties (multipart), or the whole body is a file
+    # Flattened bodies: (property, value) pairs whose schema admits one value, sent by mcprt whenever the body
+    # is (`inputs._sent_fields`: AWS query-protocol `Action`/`Version`) and no argument; and (property, fill)
+    # pairs, a required object whose required one-value properties are filled into the object given (`fill`)
+    fixed: tuple[tuple[str, Any], ...] = ()
+    fills: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(slots=True)
@@ -116,6 +121,10 @@ class RequestPlan:
                               "json": p.json_content, "delimiter": p.delimiter} for p in self.params if not p.fixed}
         described: dict[str, Any] = {"method": self.method, "path": self.path, "parameters": parameters}
         fixed = {f"{p.location} {p.name}": p.fixed[0] for p in self.params if p.fixed}
+        if self.body is not None:
+            fixed.update((f"body {prop}", value) for prop, value in self.body.fixed)
+            for prop, sent in self.body.fills:
+                fixed.update((f"body {prop}.{path}", value) for path, value in _fill_paths(sent))
         if fixed:  # sent on every call, set by the document (`ParamPlan.fixed`), never by an argument
             described["fixed"] = fixed
         if self.body is not None:
@@ -223,6 +232,11 @@ class RequestPlan:
                      if arg in arguments and (is_json or arguments[arg] is not None)}
             if not value and not plan.required:
                 return None, None
+            if plan.fixed or plan.fills:
+                value = {**dict(plan.fixed), **value}
+                for prop, sent in plan.fills:
+                    if isinstance(value.get(prop), dict):
+                        value[prop] = fill(value[prop], sent)
         if is_json:
             return bodies.json_body(value), plan.content_type
         if plan.kind == "form":
@@ -239,6 +253,29 @@ class RequestPlan:
             return bodies.text_body(value), plan.content_type
         file = bodies.decode_file(plan.whole_arg or "body", value)
         return file.data, file.media_type or plan.content_type
+
+
+def fill(given: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """`given` (an object argument) with the one-value properties mcprt sends set (`BodyPlan.fills`): a
+    `(value,)` is set, a dict filled into the object given there. A copy: the caller's arguments stay as given."""
+    out = dict(given)
+    for name, part in sent.items():
+        if isinstance(part, tuple):
+            out[name] = part[0]
+        elif isinstance(out.get(name), dict):
+            out[name] = fill(out[name], part)
+    return out
+
+
+def _fill_paths(sent: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """`(dotted.path, value)` of each value a fill sets, for `describe`."""
+    found: list[tuple[str, Any]] = []
+    for name, part in sent.items():
+        if isinstance(part, tuple):
+            found.append((f"{prefix}{name}", part[0]))
+        else:
+            found += _fill_paths(part, f"{prefix}{name}.")
+    return found
 
 
 def _has_dot_segment(text: str) -> bool:

@@ -60,27 +60,37 @@ def is_async_function(fn: Any) -> bool:
                for target in (fn, call))
 
 
+class DeadlinePassed(Exception):
+    """The call's `timeout` passed before the function (and the consumption of what it returned) finished — mcprt's
+    deadline, told apart from a `TimeoutError` the function raised itself. Deliberately not a TimeoutError."""
+
+
 async def run_function(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *,
                        timeout: float, max_bytes: int, ticket: Ticket | None = None) -> Returned:
     """Call `fn(*args, **kwargs)` and consume what it returns (module docstring).
 
     `tool`: the label a worker thread running it is registered under (`worker_calls`: a stopping server
     names it).
-    `timeout` in seconds covers the call and the consumption; past it `TimeoutError` is raised (a worker
-    thread still running is abandoned, told to stop at its next item). `max_bytes`: the most JSON bytes
+    `timeout` in seconds covers the call and the consumption; past it `DeadlinePassed` is raised (a worker
+    thread still running is abandoned, told to stop at its next item) — a `TimeoutError` the function raised
+    itself (its own client gave up) propagates as the function's own failure, as any other exception. `max_bytes`: the most JSON bytes
     of items consumed before stopping. `ticket`: the call's place in its tool's lane (`lanes.py`): a sync
     function's threads are taken there, the wait counting against `timeout` (None: anyio's shared pool, for
     callers with no lane); an async function takes none, so its ticket never queues (`Ticket.never_ran` False: a
     timeout's message never says it did not run). Raises what the function raises."""
     stop = threading.Event()  # set when the call is over: a worker thread still consuming stops at its next item
     try:
-        with anyio.fail_after(timeout):
+        # not `fail_after`: its TimeoutError is the same class a function raises itself, and only this scope
+        # knows whether mcprt's deadline is what ended the call
+        with anyio.move_on_after(timeout):
             if ticket is not None and not is_async_function(fn):
                 async with ticket:
                     return await _returned(tool, fn, args, kwargs, stop, max_bytes, ticket)
             return await _returned(tool, fn, args, kwargs, stop, max_bytes, None)
     finally:
         stop.set()
+    # the block returns or raises: only the scope catching its own cancellation (the deadline) comes here
+    raise DeadlinePassed(f"{tool} did not finish within {timeout:g}s")
 
 
 async def _returned(tool: str, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], stop: threading.Event,

@@ -36,7 +36,7 @@ from ...observability.log import log_event
 from .docstrings import parse_docstring
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
-from .calling import run_function
+from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
 from .raised import exception_message, exception_text, stops_the_call
@@ -80,7 +80,7 @@ class _Function:
         except ToolCallError as exc:
             message = exception_message(exc)
             raise OfferError(exception_text(exc) if message is None else message) from None
-        except TimeoutError:  # whether it waited in its lane, or never started (`Ticket.message`)
+        except DeadlinePassed:  # whether it waited in its lane, or never started (`Ticket.message`)
             raise OfferError(ticket.message(self.label, timeout, self.noun), INTERNAL_ERROR) from None
         except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
             if stops_the_call(exc):

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ...errors import McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...errors import CallTimeout, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
@@ -29,7 +29,7 @@ from ..base import SourceContext
 from ..kind import response_limit
 from ...offerings.model import Offerings
 from ..sentences import fit  # the one sentence-aware cut every description gets
-from .calling import run_function
+from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
 from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
@@ -83,11 +83,12 @@ class FunctionInvoker:
         try:
             returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit,
                                           ticket=ticket)
-        except TimeoutError:  # no answer in time: the tool's failure (upstream_error), not a refusal; the
-            # message says whether it waited for a thread of its lane, or never started
+        except DeadlinePassed:  # no answer in time, not a refusal; the message says whether it waited for a
+            # thread of its lane, or never started: which limit passed is the outcome, as for every source kind
             if ticket.never_ran:  # its time passed in mcprt's own queue: mcprt's capacity (queue_timeout)
                 raise QueueTimeout(ticket.message(context.tool, context.timeout)) from None
-            raise UpstreamError(ticket.message(context.tool, context.timeout)) from None
+            # it started (late or not): its own time limit passed while it ran (timeout)
+            raise CallTimeout(ticket.message(context.tool, context.timeout)) from None
         except UpstreamError as exc:  # the function says its own upstream failed: counted so
             if exception_message(exc) is None:  # the call's answer is its message: one that renders
                 raise UpstreamError(exception_text(exc), unreachable=exc.unreachable) from None
