@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .model import OfferProvider
-from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_pattern, template_values,
+from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_matcher, template_values,
                    unlisted_uri_problem)
 
 
@@ -48,7 +49,7 @@ class OfferSet:
     templates: dict[str, Exposed] = field(default_factory=dict)  # exposed URI template → item
     prompts: dict[str, Exposed] = field(default_factory=dict)  # exposed name → item
     sources: dict[str, SourceOffers] = field(default_factory=dict)
-    _patterns: list[tuple[Any, Exposed]] | None = None
+    _patterns: list[tuple[Callable[[str], bool], Exposed]] | None = None
 
     # --- capabilities --------------------------------------------------------------------------
 
@@ -134,8 +135,8 @@ class OfferSet:
                 upstream = strip_prefix(uri, offers.scheme)
                 if upstream is not None:
                     return name, upstream, offers.provider
-        for pattern, item in self._template_patterns():
-            if pattern.match(uri):
+        for matches, item in self._template_patterns():
+            if matches(uri):
                 scheme = self.sources[item.source].scheme
                 return item.source, strip_prefix(uri, scheme) or uri, item.provider
         owners = [(n, o) for n, o in self.sources.items() if o.has_resources and not o.scheme]
@@ -144,9 +145,9 @@ class OfferSet:
             return name, uri, offers.provider
         return None
 
-    def _template_patterns(self) -> list[tuple[Any, Exposed]]:
+    def _template_patterns(self) -> list[tuple[Callable[[str], bool], Exposed]]:
         if self._patterns is None:
-            self._patterns = [(template_pattern(key), item) for key, item in self.templates.items()]
+            self._patterns = [(template_matcher(key), item) for key, item in self.templates.items()]
         return self._patterns
 
     def _withheld(self, source: str, upstream: str, uri: str) -> bool:
@@ -155,9 +156,9 @@ class OfferSet:
         offers = self.sources[source]
         if upstream in offers.withheld_uris:
             return True
-        if not any(template_pattern(t).match(upstream) for t in offers.withheld_templates):
+        if not any(template_matcher(t)(upstream) for t in offers.withheld_templates):
             return False
-        return not any(item.source == source and pattern.match(uri) for pattern, item in self._template_patterns())
+        return not any(item.source == source and matches(uri) for matches, item in self._template_patterns())
 
     def exposed_as(self, upstream: str, *kinds: str) -> list[str]:
         """The exposed keys of listed items (of `kinds`: "prompts", "templates", "resources") whose
