@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import OfferProvider
+from .structured_uris import exposed_structured
 from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_matcher, template_values,
                    unlisted_uri_problem)
 
@@ -50,6 +51,8 @@ class OfferSet:
     prompts: dict[str, Exposed] = field(default_factory=dict)  # exposed name → item
     sources: dict[str, SourceOffers] = field(default_factory=dict)
     _patterns: list[tuple[Callable[[str], bool], Exposed]] | None = None
+    # by source: its listed upstream URIs, and matchers of its templates with a literal scheme (`owns_upstream_uri`)
+    _owned: dict[str, tuple[frozenset[str], list[Callable[[str], bool]]]] = field(default_factory=dict)
 
     # --- capabilities --------------------------------------------------------------------------
 
@@ -186,6 +189,30 @@ class OfferSet:
         if kind == "resource" and isinstance(inner, dict) and isinstance(inner.get("uri"), str):
             return {**block, "resource": {**inner, "uri": self.exposed_uri(source, inner["uri"])}}
         return block
+
+    def owns_upstream_uri(self, source: str, uri: str) -> bool:
+        """Whether `uri` (as `source`'s server writes it) names one of `source`'s served resources: a URI it
+        lists, or an expansion of one of its served templates whose scheme is literal (`files://{path}`; a
+        `{+uri}` template would claim any URI). Turned-off resources and templates are not served."""
+        owned = self._owned.get(source)
+        if owned is None:
+            listed = frozenset(item.upstream for item in self.resources.values() if item.source == source)
+            matchers = [template_matcher(item.upstream) for item in self.templates.values()
+                        if item.source == source and ":" in item.upstream.partition("{")[0]]
+            owned = self._owned[source] = (listed, matchers)
+        listed, matchers = owned
+        return uri in listed or any(matches(uri) for matches in matchers)
+
+    def exposed_structured(self, source: str, structured: dict[str, Any],
+                           output_schema: dict[str, Any] | None) -> dict[str, Any]:
+        """A structuredContent of `source`'s tool with the URIs of `source`'s own resources as clients read them
+        through mcprt (`exposed_uri`), kept valid against the tool's `output_schema` (structured_uris.py); the
+        same object when the source has no prefix or nothing changes."""
+        offers = self.sources.get(source)
+        if offers is None or not offers.scheme or not offers.has_resources:
+            return structured
+        return exposed_structured(structured, lambda uri: self.owns_upstream_uri(source, uri),
+                                  lambda uri: add_prefix(uri, offers.scheme), output_schema)
 
     def exposed_content(self, source: str, blocks: list[Any]) -> list[Any]:
         """`exposed_block` of each of `blocks`; the same list when nothing changes."""

@@ -28,6 +28,7 @@ from ..observability import tracing
 from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
 from ..contracts import ToolResult
+from ..shaping.exposed_uris import expose_result_uris
 from ..toolset.invoke import call_tool, error_result, resolve_or_refuse
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
@@ -162,7 +163,7 @@ def build_server(
         tool = found
         # whose content the answer is: through discovery's call tool, the operation's source, not the
         # meta-tool's (review of hostfix/proxyfix, problem 4: a prefixed source's links came back unprefixed)
-        answering_source = tool.reached(params.arguments, principal).source
+        answering = tool.reached(params.arguments, principal)
 
         async def run(peer: Any) -> ToolResult:
             result = await call_tool(
@@ -175,9 +176,10 @@ def build_server(
                 peer=peer,
                 meta=params.meta,
             )
-            # resource links and embedded resources name URIs a client reads through mcprt: with the source's
-            # prefix (a direct answer and a task's result alike), the prefix of the source that answered
-            result.content = toolset.offers.exposed_content(answering_source, result.content)
+            # resource links, embedded resources and the source's resource URIs in structuredContent name URIs a
+            # client reads through mcprt: with the source's prefix (a direct answer and a task's result alike),
+            # the prefix of the source that answered, valid against the outputSchema of the tool that answered
+            expose_result_uris(result, toolset.offers, answering.source, answering.output_schema)
             return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
