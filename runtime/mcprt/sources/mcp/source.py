@@ -459,10 +459,16 @@ class McpServerSource:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
         asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
+        call = None
         try:
-            with clock.scope, asking, self._out(client):
+            with clock.scope, asking as call, self._out(client):
                 return await send(client)
             raise TimeoutError  # the clock ran out: the scope cancelled the request
+        except anyio.get_cancelled_exc_class():
+            if call is not None:  # the client cancelled: its questions out are void, and it is told so before
+                with anyio.CancelScope(shield=True):  # this request's stream ends (relay.py), as a tool call's
+                    await self.relay.settle(call)
+            raise
         except TimeoutError:
             again = " (sent again once the server's session was renewed)" if renewed else ""
             raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
@@ -488,14 +494,15 @@ class McpServerSource:
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
-                       context: dict[str, Any] | None) -> dict[str, Any]:
+                       context: dict[str, Any] | None, *, peer: ClientPeer | None = None) -> dict[str, Any]:
         if ref.get("type") == "ref/prompt":
             typed_ref: Any = types.PromptReference(type="ref/prompt", name=ref["name"])
         else:
             typed_ref = types.ResourceTemplateReference(type="ref/resource", uri=ref["uri"])
         arguments = (context or {}).get("arguments")
         result = await self._request("completion/complete", lambda c: c.complete(
-            typed_ref, {"name": argument["name"], "value": argument.get("value", "")}, context_arguments=arguments))
+            typed_ref, {"name": argument["name"], "value": argument.get("value", "")}, context_arguments=arguments),
+            peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def subscribe(self, uri: str) -> None:
