@@ -114,3 +114,15 @@ async def test_a_compact_text_copy_stays_compact_beside_the_link(transport: str,
         assert str(link.uri) == "u+docs://readme"  # type: ignore[union-attr]
         assert result.structured_content == {"uris": ["u+docs://readme", "u+files://x.txt"]}
         assert text.text == '{"uris":["u+docs://readme","u+files://x.txt"]}'  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_large_result_is_rewritten_whole(transport: str, manifest: Path, served: UpProcess) -> None:
+    """Over 64 KiB sent, the rewrite runs in a worker thread (shaping/exposed_uris.py): the same answer."""
+    async with _client(transport, manifest, served) as client:
+        await client.list_tools()
+        result = await client.call_tool("u_many", {"count": 3000})
+        assert not result.is_error, result
+        uris = result.structured_content["uris"]  # type: ignore[index]
+        assert len(json.dumps(result.structured_content)) > 64 * 1024
+        assert uris == [f"u+files://f{i:05}.txt" for i in range(3000)]

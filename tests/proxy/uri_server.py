@@ -3,7 +3,7 @@ tests/proxy/test_proxy_structured_uris.py: the resource `docs://readme` (listed)
 `files://{name}`; `where` answers their URIs among strings that are no URI of its resources (a web URL, a
 sentence starting with one, an unknown scheme, an object key that is a URI); `pinned` answers the same under
 an outputSchema whose `pattern` pins `uri` to `docs://…` and whose `Literal` pins `fixed`; `listed` answers a
-list of them beside a resource link. Reading a resource says which server served it. Run as
+list of them beside a resource link; `many` answers `count` of them. Reading a resource says which server served it. Run as
 `uri_server.py` (stdio)."""
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ def listed() -> CallToolResult:
     return CallToolResult(content=[ResourceLink(type="resource_link", uri="docs://readme", name="readme"),
                                    TextContent(type="text", text='{"uris":["docs://readme","files://x.txt"]}')],
                           structured_content={"uris": ["docs://readme", "files://x.txt"]})
+
+
+class Many(BaseModel):
+    uris: list[str]
+
+
+@server.tool()
+def many(count: int) -> Many:
+    """`count` URIs of its template (a large result: mcprt rewrites it off its event loop)."""
+    return Many(uris=[f"files://f{i:05}.txt" for i in range(count)])
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ Path = tuple[str | int, ...]
 
 # RFC 3986 §3.1: an absolute URI starts with its scheme and `:`; nothing else is a resource's URI
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*\Z")
-MAX_ROUNDS = 3  # validations of one result: each one gives back the values a schema refused
+MAX_ROUNDS = 3  # validations of one result: each gives back every value the schema refused (an `anyOf` refusing
+# a branch's object may need a second round), then one that finds none
 _MAX_DEPTH = 64  # a structuredContent nested deeper is left alone (shaping refuses far less deep results)
 
 
@@ -45,7 +46,7 @@ def exposed_structured(structured: dict[str, Any], owns: Callable[[str], bool], 
     kept = list(found)
     for _ in range(MAX_ROUNDS):
         rewritten = _replaced(structured, kept, exposed)
-        refused = check.error_paths(rewritten) if check is not None else []
+        refused = check.error_paths(rewritten, limit=None) if check is not None else []
         if not refused:
             return rewritten
         remaining = [path for path in kept if not any(path[:len(at)] == at for at in refused)]

@@ -50,7 +50,10 @@ def template_matcher(uri_template: str) -> Callable[[str], bool]:
         template = parse(uri_template)
     except MalformedTemplate:
         return _never
-    return lambda uri: template.match(uri) is not None
+    if any(variable.prefix is not None for expression in template.expressions for variable in expression.variables):
+        return lambda uri: template.match(uri) is not None  # a prefix counts decoded characters: read the values
+    regex = template.regex()  # otherwise the expansion's shape decides (bench/structured_uris.py: 11 → ~1 µs)
+    return lambda uri: regex.match(uri) is not None
 
 
 def _never(uri: str) -> bool:

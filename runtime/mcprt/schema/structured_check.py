@@ -62,9 +62,10 @@ class StructuredCheck:
         return None if error is None else _worded(error)
 
 
-    def error_paths(self, value: Any, limit: int = 16) -> list[tuple[str | int, ...]]:
-        """The JSON paths (`absolute_path` steps) of the first `limit` places the schema refuses in `value`;
-        empty when it conforms or the schema cannot be checked. Paths only: no message, no value."""
+    def error_paths(self, value: Any, limit: int | None = 16) -> list[tuple[str | int, ...]]:
+        """The JSON paths (`absolute_path` steps) of the first `limit` (None: all) places the schema refuses in
+        `value`; empty when it conforms (fastjsonschema's shortcut says so without a walk) or the schema cannot
+        be checked. Paths only: no message, no value."""
         check = self._compiled()
         if not check:
             return []

@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.caching import CacheHint
@@ -28,7 +29,7 @@ from ..observability import tracing
 from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
 from ..contracts import ToolResult
-from ..shaping.exposed_uris import expose_result_uris
+from ..shaping.exposed_uris import EXPOSE_ON_LOOP_BYTES, expose_result_uris
 from ..toolset.invoke import call_tool, error_result, resolve_or_refuse
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
@@ -179,7 +180,11 @@ def build_server(
             # resource links, embedded resources and the source's resource URIs in structuredContent name URIs a
             # client reads through mcprt: with the source's prefix (a direct answer and a task's result alike),
             # the prefix of the source that answered, valid against the outputSchema of the tool that answered
-            expose_result_uris(result, toolset.offers, answering.source, answering.output_schema)
+            if result.sent_bytes > EXPOSE_ON_LOOP_BYTES:  # a walk, and a schema check when a value is pinned:
+                await anyio.to_thread.run_sync(  # off the loop every session shares (bench/structured_uris.py)
+                    expose_result_uris, result, toolset.offers, answering.source, answering.output_schema)
+            else:
+                expose_result_uris(result, toolset.offers, answering.source, answering.output_schema)
             return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS

@@ -18,6 +18,10 @@ from ..offerings.offerset import OfferSet
 from .limits import compact_json
 from .sent import mirrored_block
 
+# A result larger (sent bytes) is rewritten in a worker thread: the walk is ~35 ms per MB, and a value the
+# outputSchema pins costs a full jsonschema walk (seconds for a MB of `anyOf` items; bench/structured_uris.py)
+EXPOSE_ON_LOOP_BYTES = 64 * 1024
+
 
 def expose_result_uris(result: ToolResult, offers: OfferSet, source: str, output_schema: dict[str, Any] | None) -> None:
     """Rewrite `result` (of a tool of `source` declaring `output_schema`, None: none) in place."""
