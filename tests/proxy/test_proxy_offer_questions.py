@@ -15,6 +15,7 @@ the MCP SDK client, and a proxied stdio server built on the SDK (tests/proxy/ask
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -121,3 +122,28 @@ async def test_cancelling_the_request_voids_its_pending_question_at_the_client(
             assert voided.is_set(), served.log()[-3000:]
             after = await client.call_tool("slow", {"seconds": 0})  # the source serves on
             assert text_of(after) == "slept"
+
+
+async def test_a_question_during_a_shared_subscribe_reaches_no_other_client(served: UpProcess) -> None:
+    """`resources/subscribe` is one upstream subscription for every client subscribed to the URI, so what its
+    server asks meanwhile has no one addressee: it is refused (relay.py `Relay.unaddressed`). It went to the
+    client of whichever one call was in flight: alice, calling `slow`, was asked on behalf of bob's subscribe."""
+    alice_asked = anyio.Event()
+
+    async def alice_elicitation(context: Any, params: Any) -> types.ElicitResult:
+        alice_asked.set()
+        return types.ElicitResult(action="accept", content={"name": "alice"})
+
+    async def bob_elicitation(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"name": "bob"})
+
+    async with http_client(served.url, elicitation_callback=alice_elicitation) as alice, \
+            http_client(served.url, elicitation_callback=bob_elicitation) as bob:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(alice.call_tool, "slow", {"seconds": 3})
+                await anyio.sleep(0.5)  # alice's call is the one in flight on the source
+                await bob.subscribe_resource("ask://resource")
+            answers = json.loads(text_of(await bob.call_tool("subscribe_answers", {})))
+    assert not alice_asked.is_set(), answers
+    assert answers and answers[-1].startswith("refused: ") and "no one client to ask" in answers[-1], answers

@@ -39,6 +39,10 @@ passed on to every proxied server (server/sole_client.py). Over HTTP the upstrea
 shared by every session: one client's roots must not decide what another's calls reach, so there
 nothing is guessed.
 
+A request no one client made — `resources/subscribe`/`unsubscribe`, one upstream subscription for every client
+subscribed to the URI (`Relay.unaddressed`) — has no addressee: what its server asks meanwhile is refused (to
+the sole stdio client it goes as before), never relayed to the client of another call in flight.
+
 A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) names the upstream's
 `elicitationId` and no client: it goes to the one session that was sent that question, by what was
 remembered when the question was relayed (url_asks.py), and to no session when that cannot be told.
@@ -109,6 +113,8 @@ class _Call:
     # the questions of this call out with its client: cancelled when the call ends (`Relay.calling`), so the
     # client is told they are void, as a server's own cancelled request tells it
     asks: set[anyio.CancelScope] = field(default_factory=set)
+    # why no client may be asked for this request (`Relay.unaddressed`); None: an ordinary call
+    refusal: str | None = None
 
 
 def _traced_request() -> tuple[int, int, Any]:
@@ -142,6 +148,7 @@ class Relay:
         self.source = source
         self.log = log
         self._in_flight: list[_Call] = []
+        self._unaddressed: list[_Call] = []  # requests no one client made (`unaddressed`)
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
@@ -174,6 +181,28 @@ class Relay:
                 context.detach(attached)
             CALLER.reset(token)
 
+    @contextmanager
+    def unaddressed(self, what: str) -> Iterator[None]:
+        """Around an upstream request no one client made — `resources/subscribe` and `unsubscribe`: one upstream
+        subscription serves every client subscribed to the URI. What the server asks meanwhile is refused
+        (RelayError: the server hears why), never relayed to the client of another call that happens to be in
+        flight, by the caller context (HTTP) or by the request's trace context (stdio), as `calling` ties a
+        question to its call. Over stdio mcprt has one client, whom it goes to as before (`SoleClientSlot`)."""
+        trace_id, span_id, attached = _traced_request()
+        call = _Call(None, trace_id, span_id, refusal=f"{what} is made for every client subscribed to the resource, "
+                     "so there is no one client to ask")
+        token = CALLER.set(call)
+        self._unaddressed.append(call)
+        try:
+            yield
+        finally:
+            self._unaddressed.remove(call)
+            if attached is not None:
+                from opentelemetry import context
+
+                context.detach(attached)
+            CALLER.reset(token)
+
     @staticmethod
     async def settle(call: _Call, within: float = 2.0) -> None:
         """Wait, at most `within` seconds, until the questions `calling` voided as `call` ended have told
@@ -198,6 +227,11 @@ class Relay:
         call = CALLER.get()
         if call is not None and call.peer is not None:
             return call.peer, call
+        refused = call if call is not None and call.refusal else self._unaddressed_by(meta)
+        if refused is not None and refused.refusal:
+            if self._sole.peer is not None:  # mcprt's one client: the subscriber
+                return self._sole.peer, None
+            raise RelayError(refused.refusal)
         if not self._in_flight:
             if self._sole.peer is not None:
                 return self._sole.peer, None
@@ -218,6 +252,16 @@ class Relay:
                              "them (no trace context of one of their calls in its _meta); mcprt relays such "
                              "server→client requests only while one call runs (over stdio: to its one client)")
         return self._reachable(self._in_flight[0].peer), self._in_flight[0]
+
+    def _unaddressed_by(self, meta: Any) -> _Call | None:
+        """The request in `unaddressed` whose trace context the question carries, if any: by its trace, and by
+        its span too when a call in flight shares that trace (as `_tied` tells calls of one trace apart)."""
+        trace = _trace_of(meta) if self._unaddressed else None
+        if trace is None:
+            return None
+        shared = any(call.trace_id == trace[0] for call in self._in_flight)
+        return next((call for call in self._unaddressed
+                     if call.trace_id == trace[0] and (not shared or call.span_id == trace[1])), None)
 
     def _tied(self, meta: Any) -> _Call | None:
         """The one call in flight whose trace the question carries (by trace, then by span), if any."""

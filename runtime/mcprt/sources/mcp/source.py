@@ -458,7 +458,7 @@ class McpServerSource:
                           peer: ClientPeer | None, renewed: bool) -> Any:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
-        asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
+        asking = self.relay.calling(peer, clock) if peer is not None else self.relay.unaddressed(what)
         call = None
         try:
             with clock.scope, asking as call, self._out(client):
