@@ -32,7 +32,8 @@ from tests.support.served import UpProcess, child_env, http_client, mcprt_http, 
 from tests.support.upstream import serve_app
 from tests.support.zygote import script_command_yaml
 
-pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_discovery_request_meta")]  # one gateway per run
 
 ERRING = Path(__file__).parents[1] / "proxy" / "erring_server.py"
 

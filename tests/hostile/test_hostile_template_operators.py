@@ -32,7 +32,8 @@ from tests.support.held_client import held
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.zygote import script_command_yaml
 
-pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_hostile_template_operators")]  # one gateway per run
 
 # --- the parser and matcher, one row per operator (RFC 6570 §3.2.2–§3.2.9, Appendix A) ---------------------
 

@@ -30,7 +30,8 @@ from mcp.client.stdio import stdio_client
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, stdio_up, text_of
 from tests.support.zygote import script_command_yaml
 
-pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
+              pytest.mark.xdist_group("test_proxy_offer_questions")]  # one gateway per run
 
 SERVER = Path(__file__).with_name("asking_offers_server.py")
 
