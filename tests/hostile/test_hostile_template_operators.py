@@ -57,6 +57,13 @@ MATCHES = [
     ("search://items?fixed=1{&page}", "search://items?fixed=1&page=2", {"page": "2"}),
     ("code://{id:3}", "code://abc", {"id": "abc"}),  # §2.4.1 prefix
     ("notes://{name}", "notes://plain-name", {"name": "plain-name"}),
+    # review of proxyleft #2: a reserved value may hold `?` and `#` (§3.2.3), unless a query expression follows
+    ("secret://{+path}", "secret://x?y=1", {"path": "x?y=1"}),
+    ("secret://{+path}", "secret://a#b", {"path": "a#b"}),
+    ("both://{+path}{?q}", "both://a/b?q=1", {"path": "a/b", "q": "1"}),
+    ("search://items{?q,limit}", "search://items?q=cats#f", {"q": "cats"}),  # a fragment after the query
+    ("seg://r{/name}", "seg://r/hostname", {"name": "hostname"}),
+    ("label://r{.ext}", "label://r.txt", {"ext": "txt"}),
 ]
 
 
@@ -73,6 +80,19 @@ NO_MATCH = [
     ("doc://readme{.ext}", "doc://readme/x"),
     ("notes://{name}", "notes://"),  # `{var}` needs a character at least
 ]
+
+# review of proxyleft #1, #3: a non-exploded `/` or `.` variable is one item (`{/x}` of ["a","b"] is `/a,b`)
+ONE_ITEM = [
+    ("docs://r{/x}", "docs://r//etc/passwd"),
+    ("seg://r{/name}", "seg://r//etc/hostname"),
+    ("seg://r{/name}", "seg://r/a/b"),
+    ("w://{/a,b}", "w:///x//etc"),
+    ("doc://r{.x}", "doc://r..."),
+    ("doc://r{.x}", "doc://r.."),
+    ("label://r{.ext}", "label://r..."),
+    ("label://r{.ext}", "label://r.."),
+]
+NO_MATCH += ONE_ITEM
 
 
 @pytest.mark.parametrize(("template", "uri"), NO_MATCH, ids=[f"{t} {u}" for t, u in NO_MATCH])
@@ -97,6 +117,15 @@ STEPPING_OUT = [
     ("search://items{?q,limit}", "search://items?q=a%00", "q", "NUL"),
     ("search://items{?q}{&page}", "search://items?q=x&page=%EF%BC%8E%EF%BC%8E", "page", "must not be '.' or '..'"),
     ("code://{id:3}", "code://%2E.", "id", "must not be '.' or '..'"),
+    # review of proxyleft #1, #3: empty items joined to an absolute path or to `..`
+    ("walk://deep{/path*}", "walk://deep//etc/passwd", "path", "must not hold an empty item"),
+    ("walk://d{/p*}", "walk://d//etc/passwd", "p", "must not hold an empty item"),
+    ("walk://deep{/path*}", "walk://deep/a//b", "path", "must not hold an empty item"),
+    ("walk://root{/a,b}", "walk://root/", "a", "must not hold an empty item"),
+    ("walk://root{/a,b}", "walk://root/one/", "b", "must not hold an empty item"),
+    ("doc://readme{.ext}", "doc://readme.", "ext", "must not hold an empty item"),
+    ("dots://r{.x*}", "dots://r...", "x", "must not hold an empty item"),
+    ("secret://{+path}", "secret://a?/../../etc", "path", "must not contain '.' or '..' as a segment"),
 ]
 
 
@@ -114,6 +143,32 @@ def test_a_malformed_template_matches_nothing(template: str) -> None:
     with pytest.raises(MalformedTemplate):
         parse(template)
     assert template_values(template, "a://x") is None and not template_matcher(template)("a://x")
+
+
+@pytest.mark.parametrize(("template", "uri"), ONE_ITEM, ids=[f"{t} {u}" for t, u in ONE_ITEM])
+def test_a_looser_server_reading_of_a_non_expansion_is_refused(template: str, uri: str) -> None:
+    """What is no expansion of mcprt's reading is refused as a looser server would read it (`..`, `/etc`)."""
+    if uri == "seg://r/a/b":  # a looser server reads `a/b`: a relative path of good segments
+        assert template_values(template, uri, lenient=True) == {"name": "a/b"}
+        return
+    with pytest.raises(UnsafeTemplateValue, match="must not hold an empty item"):
+        template_values(template, uri, lenient=True)
+
+
+QUERIES = [  # review of proxyleft #6: a proxied server gets the URI, not a path; a function gets the values
+    ("search://items{?q,limit}", "search://items?q=2024/01", {"q": "2024/01"}),
+    ("search://items{?q,limit}", "search://items?q=..", {"q": ".."}),
+    ("search://items{?q}{&page}", "search://items?q=x&page=a%2Fb", {"q": "x", "page": "a/b"}),
+]
+
+
+@pytest.mark.parametrize(("template", "uri", "values"), QUERIES, ids=[u for _, u, _ in QUERIES])
+def test_a_query_value_is_a_segment_only_for_a_function(template: str, uri: str, values: dict[str, str]) -> None:
+    assert template_values(template, uri, for_function=False) == values
+    with pytest.raises(UnsafeTemplateValue):
+        template_values(template, uri)
+    with pytest.raises(UnsafeTemplateValue, match="NUL"):
+        template_values(template, uri + "%00", for_function=False)
 
 
 def test_lenient_reading_checks_each_piece_of_every_variable() -> None:
@@ -169,12 +224,25 @@ def search(q: str | None = None, limit: str | None = None) -> str:
 
 def code(id: str) -> str:
     return _said(id=id)
+
+
+def seg(name: str) -> str:  # joins `name` to a folder, as a file server would
+    return _said(name=name)
+
+
+def deep(path: str) -> str:
+    return _said(path=path)
+
+
+def label(ext: str) -> str:
+    return _said(ext=ext)
 '''
 
 RESOURCES = {
     "pair://{x,y}": "pair", "tree://{+dir,name}": "tree", "page://{+path}{#section}": "page",
     "doc://readme{.ext}": "doc", "walk://root{/a,b}": "walk", "matrix://m{;a,b}": "matrix",
-    "search://items{?q,limit}": "search", "code://{id:3}": "code",
+    "search://items{?q,limit}": "search", "code://{id:3}": "code", "seg://r{/name}": "seg",
+    "walk://deep{/path*}": "deep", "label://r{.ext}": "label",
 }
 
 # A proxied server with multi-variable templates and no path rules of its own: it records every URI it is sent
@@ -184,7 +252,9 @@ import sys
 
 SEEN = open(sys.argv[1], "a")
 TEMPLATES = [{"uriTemplate": "multi://{a,b}", "name": "multi"}, {"uriTemplate": "q://s{?x,y}", "name": "q"},
-             {"uriTemplate": "files://{+dir}{/name}", "name": "files"}]
+             {"uriTemplate": "files://{+dir}{/name}", "name": "files"}, {"uriTemplate": "seg://r{/name}", "name": "seg"},
+             {"uriTemplate": "walk://d{/p*}", "name": "walk"}, {"uriTemplate": "w://{/a,b}", "name": "w"},
+             {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"}]
 
 
 def send(message):
@@ -237,6 +307,8 @@ sources:
 {resources}  raw:
     prefix: r
     command: {script_command_yaml(folder / "raw_server.py", str(folder / "raw_seen.log"))}
+    resources:
+      "secret://{{+path}}": {{enabled: false}}
 """)
     with mcprt_http(folder / "mcp.yaml") as served:
         yield served
@@ -286,9 +358,11 @@ def _raw_seen(folder: Path) -> list[str]:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-@pytest.mark.parametrize("uri", ["r+multi://ok,..%2F..%2Fetc%2Fpasswd", "r+multi://%2E%2E,b",
-                                 "r+q://s?y=..%2F..%2Fetc&x=1", "r+q://s?x=%00",
-                                 "r+files://a/b/%2E%2E", "r+files://a/../../etc/passwd"])
+@pytest.mark.parametrize("uri", ["r+multi://ok,..%2F..%2Fetc%2Fpasswd", "r+multi://%2E%2E,b", "r+q://s?x=%00",
+                                 "r+files://a/b/%2E%2E", "r+files://a/../../etc/passwd",
+                                 # review of proxyleft #1, #3 (a looser server reads `/etc/hostname`, `..`)
+                                 "r+seg://r//etc/hostname", "r+walk://d//etc/passwd", "r+w:///x//etc",
+                                 "r+label://r...", "r+label://r..", "r+label://r.", "r+seg://r/"])
 async def test_a_proxied_multi_variable_value_is_refused_on_read_and_subscribe(client: Client, folder: Path,
                                                                              uri: str) -> None:
     for ask in (client.read_resource, client.subscribe_resource):
@@ -300,7 +374,9 @@ async def test_a_proxied_multi_variable_value_is_refused_on_read_and_subscribe(c
 
 
 @pytest.mark.asyncio(loop_scope="module")
-@pytest.mark.parametrize("uri", ["r+multi://a,b", "r+q://s?y=2&x=1", "r+files://docs/a/b.txt"])
+@pytest.mark.parametrize("uri", ["r+multi://a,b", "r+q://s?y=2&x=1", "r+files://docs/a/b.txt",
+                                 # review of proxyleft #6: a query is no path to a proxied server
+                                 "r+q://s?x=2024/01", "r+q://s?y=..%2F..%2Fetc&x=1"])
 async def test_a_proxied_multi_variable_uri_is_read_and_subscribed(client: Client, folder: Path, uri: str) -> None:
     upstream = uri.removeprefix("r+")
     assert await _read(client, uri) == f"GOT {upstream}"
@@ -308,3 +384,28 @@ async def test_a_proxied_multi_variable_uri_is_read_and_subscribed(client: Clien
     await client.unsubscribe_resource(uri)
     seen = _raw_seen(folder)
     assert f"resources/read {upstream}" in seen and f"resources/subscribe {upstream}" in seen, seen
+
+
+# review of proxyleft #1, #3: what the Python function would have been handed (`/etc/hostname`, `..`, `.`)
+NEVER_HANDED = [("seg://r//etc/hostname", -32602), ("walk://deep//etc/passwd", -32602), ("label://r...", -32602),
+                ("label://r..", -32602), ("label://r.", -32602), ("seg://r/", -32602), ("seg://r/a/b", -32002)]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("uri", "code"), NEVER_HANDED, ids=[u for u, _ in NEVER_HANDED])
+async def test_a_python_resource_is_never_handed_an_absolute_path_or_dot(client: Client, uri: str, code: int) -> None:
+    with pytest.raises(MCPError) as raised:
+        await client.read_resource(uri)
+    assert raised.value.error.code == code, raised.value.error
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("uri", ["r+secret://x", "r+secret://x?y=1", "r+secret://a#b", "r+secret://a/b?c#d"])
+async def test_a_turned_off_reserved_template_stays_off_with_a_query_or_fragment(client: Client, folder: Path,
+                                                                                  uri: str) -> None:
+    """Review of proxyleft #2: `{+path}` read `[^?#]+`, so `secret://x?y=1` matched no turned-off template and
+    was passed on as an unlisted URI; a reserved expansion may hold `?` and `#` (RFC 6570 §3.2.3)."""
+    with pytest.raises(MCPError) as raised:
+        await client.read_resource(uri)
+    assert raised.value.error.code == -32002, raised.value.error
+    assert not [line for line in _raw_seen(folder) if "secret://" in line]

@@ -108,7 +108,9 @@ class OfferSet:
 
           - it matches a listed template, exactly or leniently (`uris.template_values`: its query and
             fragment left out, a variable read up to them), with a variable value that steps out of its
-            place (`%2F` or `..` in a `{var}`, an absolute `{+path}`);
+            place (`%2F` or `..` in a `{var}`, an absolute `{+path}`); a query value only for NUL — the
+            server gets the URI, not a path (a Python source checks what its function is handed itself,
+            `for_function`);
           - it matches no listed template even leniently, and a segment of its authority or path breaks
             the segment rule (`path_segments.segment_problem`: `..`, `%2F`, NUL). MCP lets a server serve
             resources it does not list (2025-11-25 server/tools "Resource Links": links "are not guaranteed
@@ -123,7 +125,8 @@ class OfferSet:
         for template in self.templates:
             for lenient in (False, True):
                 try:
-                    matched = template_values(template, uri, lenient=lenient) is not None or matched
+                    matched = template_values(template, uri, lenient=lenient,
+                                              for_function=False) is not None or matched
                 except UnsafeTemplateValue as exc:
                     return f"Invalid resource URI {uri}: {exc}"
         if not matched:

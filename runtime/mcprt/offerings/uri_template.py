@@ -17,11 +17,18 @@ operator expands (§3.2.1, Appendix A's table) decides how a URI is read back:
 
 Reading back is the inverse of expansion where it is one: an unnamed expression's items go to its variables
 in order (an undefined variable is left out of an expansion, §3.2.1, so fewer items fill the first
-variables), all remaining items to an exploded or last variable (joined by the separator: `{/path*}` of
-`/a/b` is `a/b`); a named expression's items go to the variable they name, wherever they stand (a query's
-parameters in any order; parameters the template does not name are not its variables). A value longer than
-its prefix modifier allows (`{id:3}`) is no expansion of the template. A query or fragment expression may
-be absent, as may any expression with a leading character; `{var}` and `{+var}` need one character at least.
+variables). Where the separator is `,` (`{x,y}`, `{+x,y}`, `{#x,y}`), all remaining items go to an exploded
+or the last variable, joined by `,` (a list value, §2.4.2). Where it is `/` or `.`, a variable that is not
+exploded takes exactly one item — a non-exploded list expands with `,` there (`{/x}` of ["a","b"] is `/a,b`,
+§3.2.6), so `/a/b` is no expansion of `{/x}` — and an exploded one takes the rest, joined by the separator
+(`{/path*}` of `/a/b` is `a/b`). A named expression's items go to the variable they name, wherever they
+stand (a query's parameters in any order; parameters the template does not name are not its variables). A
+value longer than its prefix modifier allows (`{id:3}`) is no expansion of the template. A query or fragment
+expression may be absent, as may any expression with a leading character; `{var}` and `{+var}` need one
+character at least. A reserved expansion (`{+x}`) may hold `?` and `#` (§3.2.3: reserved characters stand
+as they are): `secret://{+path}` matches `secret://x?y=1`, its value `x?y=1` — unless a query expression
+follows, which then reads the query. A query expression that ends the template allows a fragment after it
+(a client's `#f` on `s://x?q=1`).
 
 Malformed templates (an unclosed brace, an empty expression, a variable name outside §2.3) match nothing.
 Imports nothing from mcprt: `uris.py` checks the values (`path_segments`) and answers for the offer set.
@@ -125,7 +132,7 @@ class Template:
         for expression, text in zip(self.expressions, found.groups(), strict=True):
             if expression.operator.char in QUERY_OPERATORS:
                 text = query
-            read = _read(expression, text or "", lenient)
+            read = _read(expression, text, lenient)
             if read is None:
                 return None
             values.extend(read)
@@ -191,22 +198,28 @@ def _before_query(parts: tuple[str | Expression, ...]) -> tuple[str | Expression
 def _regex(template: Template, lenient: bool) -> re.Pattern[str]:
     pieces = []
     for part in template.parts:
-        pieces.append(re.escape(part) if isinstance(part, str) else _expression_regex(part.operator, lenient))
+        pieces.append(re.escape(part) if isinstance(part, str) else _expression_regex(part, lenient))
+    last = template.parts[-1] if template.parts else None
+    if isinstance(last, Expression) and last.operator.char in QUERY_OPERATORS:
+        pieces.append(r"(?:#.*)?")  # a fragment after the query is no part of the query (RFC 3986 §3.5)
     return re.compile("".join(pieces) + r"\Z")
 
 
-def _expression_regex(operator: Operator, lenient: bool) -> str:
-    """One group holding the expansion of an expression with `operator` (its leading character outside)."""
+def _expression_regex(expression: Expression, lenient: bool) -> str:
+    """One group holding the expansion of `expression` (its leading character outside)."""
+    operator = expression.operator
     if operator.char in QUERY_OPERATORS:  # the query, whatever order its parameters come in
         return r"(?:[?&]([^#]*))?"
     if operator.char == "#":
         return r"(?:#(.*))?"
     if lenient:
         body = r"[^?#]"
-    elif operator.reserved:  # `+`: reserved characters stand as they are, `/` included
-        body = r"[^?#]"
-    elif operator.char == "/":  # segments, each after its `/`
-        return r"((?:/[^/?#]*)+)?"
+    elif operator.reserved:  # `+`: reserved characters stand as they are, `/`, `?` and `#` included (§3.2.3);
+        return r"(.+?)"  # the shortest, so a query expression after it reads the query
+    elif operator.sep in ("/", "."):  # items, each after its separator: one per variable unless one explodes
+        items = "+" if any(variable.explode for variable in expression.variables) else \
+            f"{{1,{len(expression.variables)}}}"
+        return rf"((?:{re.escape(operator.sep)}[^/?#{re.escape(operator.sep)}]*){items})?"
     else:
         body = r"[^/?#]"
     if operator.first:
@@ -214,30 +227,40 @@ def _expression_regex(operator: Operator, lenient: bool) -> str:
     return f"({body}+)"
 
 
-def _read(expression: Expression, text: str, lenient: bool) -> list[Value] | None:
-    """The values of `expression`'s variables in its expansion `text`, or None when `text` is none."""
+def _read(expression: Expression, text: str | None, lenient: bool) -> list[Value] | None:
+    """The values of `expression`'s variables in its expansion `text` (None: the expression is absent), or
+    None when `text` is no expansion of it."""
     operator = expression.operator
-    if operator.char == "/" and not lenient:
-        text = text[1:]  # the group holds the leading `/` of the first segment
-    if not text and operator.char:
+    if text is None or (not text and operator.char in QUERY_OPERATORS):
         return []  # an absent expression: its variables are undefined
+    if operator.sep in ("/", ".") and not lenient:
+        text = text[1:]  # the group holds the leading separator of the first item: `/` alone is one empty item
+    elif not text and operator.char:
+        return []
     if operator.named:
         return _read_named(expression, text)
     items = text.split(operator.sep) if not (lenient and operator.char == "/") else text.split("/")
     variables = expression.variables
+    # `,` joins a list value's items, `/` and `.` only an exploded one's (§2.4.2): a non-exploded `{/x}`
+    # or `{.x}` is one item. Leniently, as a looser server may read it, the last variable takes the rest.
+    list_sep = operator.sep == "," or lenient
     values: list[Value] = []
-    for index, variable in enumerate(variables):
+    index = 0
+    for position, variable in enumerate(variables):
         if index >= len(items):
             break
-        last = index == len(variables) - 1 or variable.explode
-        taken = items[index:] if last else [items[index]]
-        value = Value(variable, operator, operator.sep.join(taken) if not lenient or operator.char != "/" else
-                      "/".join(taken), tuple(taken))
+        rest = variable.explode or (position == len(variables) - 1 and list_sep)
+        taken = items[index:] if rest else [items[index]]
+        index += len(taken)
+        value = Value(variable, operator, (operator.sep if not (lenient and operator.char == "/") else "/")
+                      .join(taken), tuple(taken))
         if variable.prefix is not None and len(value.decoded) > variable.prefix:
             return None
         values.append(value)
-        if last:
+        if rest:
             break
+    if index < len(items):
+        return None  # more items than the variables take: `/a/b` of `{/x}`
     return values
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from .. import path_segments
-from .uri_template import MalformedTemplate, Value, parse
+from .uri_template import QUERY_OPERATORS, MalformedTemplate, Value, parse
 
 
 SCHEME_RULE = ("a scheme keeps letters, digits, `+`, `.` and `-`: every other character becomes `-`, `-`, `.` and `+` "
@@ -65,7 +65,8 @@ class UnsafeTemplateValue(ValueError):
     (`mcprt.path_segments`); the message names the variable and the rule, never the value."""
 
 
-def template_values(uri_template: str, uri: str, *, lenient: bool = False) -> dict[str, str] | None:
+def template_values(uri_template: str, uri: str, *, lenient: bool = False,
+                    for_function: bool = True) -> dict[str, str] | None:
     """The variable values of `uri` under `uri_template`, percent-decoded once, or None if it does not match
     (or the template is malformed). Every RFC 6570 expression form (`uri_template.py`: `{x,y}`, `{+x}`,
     `{#x}`, `{.x}`, `{/x*}`, `{;x}`, `{?x,y}`, `{&x}`, prefixes `:3`); a variable the URI leaves undefined
@@ -78,8 +79,12 @@ def template_values(uri_template: str, uri: str, *, lenient: bool = False) -> di
     a query parameter given twice) on its own; neither holds NUL. In any form a reader may decode it to
     (`%2F`, `%252F`, `%2E%2E`, `／`), since the value is decoded before it is handed on (found by a pentest
     trial: `docs://..%2F..%2Fetc%2Fpasswd` read /etc/passwd through a `docs://{path}` function joining the
-    value to its folder). Query values are checked as segments too: a Python resource function gets them
-    as arguments, as it gets a path's.
+    value to its folder). A `/` or `.` list holds no empty item (`//`, `..`), and the value as handed on — its
+    items joined — is checked too: `{/p*}` of `//etc/passwd` is refused, not `/etc/passwd`.
+
+    `for_function`: the values are handed to a function (a Python resource) as arguments, so query values
+    (`{?q}`, `{&q}`) are one segment each, as a path's are. False — a proxied server gets the URI, not the
+    values, and a query is no path (a search for `2024/01`) — a query value is only refused for NUL.
 
     `lenient`: as a server with its own (looser) matcher may read `uri` (review of hostfix: a proxied
     `notes://{name}` passed `notes://..%2F..%2Fetc%2Fpasswd?x` and `notes://a/../../etc/passwd` on, since
@@ -95,7 +100,7 @@ def template_values(uri_template: str, uri: str, *, lenient: bool = False) -> di
         return None
     values: dict[str, str] = {}
     for value in found:
-        problem = _value_problem(value, lenient)
+        problem = _value_problem(value, lenient, for_function)
         if problem is not None:
             raise UnsafeTemplateValue(f"the value of `{value.variable.name}` in the URI template {uri_template} "
                                       f"{problem}")
@@ -103,14 +108,23 @@ def template_values(uri_template: str, uri: str, *, lenient: bool = False) -> di
     return values
 
 
-def _value_problem(value: Value, lenient: bool) -> str | None:
-    """What makes `value` step out of its place, by its operator (`template_values`), or None."""
-    if value.operator.reserved:
-        check, pieces = path_segments.path_problem, list(value.items)
-    else:  # each item as sent: a `%2F` inside one is no separator of the list
+def _value_problem(value: Value, lenient: bool, for_function: bool) -> str | None:
+    """What makes `value` step out of its place, by its operator (`template_values`), or None: each item as
+    sent (a `%2F` inside one is no separator of the list), then the value as handed on, its items joined —
+    review of proxyleft: empty items of `{/p*}` joined to `/etc/passwd`, of `{.x}` to `..`."""
+    operator = value.operator
+    if operator.char in QUERY_OPERATORS and not for_function:  # the server gets the URI, not a path
+        return "must not contain a NUL character" if path_segments.has_nul(value.raw) else None
+    if operator.sep in ("/", ".") and "" in value.items:
+        return f"must not hold an empty item (an empty segment or label: '{operator.sep * 2}')"
+    if operator.reserved:
+        check, whole, pieces = path_segments.path_problem, path_segments.path_problem, list(value.items)
+    else:
         check = path_segments.segment_problem
         pieces = [piece for item in value.items for piece in (item.split("/") if lenient else (item,))]
-    return next(filter(None, (check(unquote(piece)) for piece in pieces)), None)
+        # a raw `/` read leniently, or an exploded `{/p*}`'s segments, make a path; all else one segment
+        whole = path_segments.path_problem if lenient or operator.char == "/" else path_segments.segment_problem
+    return next(filter(None, (check(unquote(piece)) for piece in pieces)), None) or whole(value.decoded)
 
 
 def unlisted_uri_problem(uri: str) -> str | None:
