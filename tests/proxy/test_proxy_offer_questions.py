@@ -34,13 +34,15 @@ pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDepre
               pytest.mark.xdist_group("test_proxy_offer_questions")]  # one gateway per run
 
 SERVER = Path(__file__).with_name("asking_offers_server.py")
+UNTRACED = Path(__file__).with_name("untraced_asking_server.py")  # sends no trace context
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("offer_questions")
     (folder / "mcp.yaml").write_text("version: 1\nserver: {name: asking}\nsources:\n"
-                                     f"  ask:\n    command: {script_command_yaml(SERVER)}\n")
+                                     f"  ask:\n    command: {script_command_yaml(SERVER)}\n"
+                                     f"  untraced:\n    prefix: u_\n    command: {script_command_yaml(UNTRACED)}\n")
     return folder / "mcp.yaml"
 
 
@@ -148,3 +150,30 @@ async def test_a_question_during_a_shared_subscribe_reaches_no_other_client(serv
             answers = json.loads(text_of(await bob.call_tool("subscribe_answers", {})))
     assert not alice_asked.is_set(), answers
     assert answers and answers[-1].startswith("refused: ") and "no one client to ask" in answers[-1], answers
+
+
+async def test_an_untraced_question_during_a_shared_subscribe_reaches_no_other_client(served: UpProcess) -> None:
+    """Review of proxyleft #4: the subscribe's question was found only by its `_meta.traceparent`; a server that
+    sends none (hand-written, tests/proxy/untraced_asking_server.py) had it relayed to the one call in flight —
+    alice, calling `slow`, was asked "subscriber, who are you?" and the server got her answer. A question that
+    names no call while a request no one client made is out is ambiguous now: refused."""
+    alice_asked = anyio.Event()
+
+    async def alice_elicitation(context: Any, params: Any) -> types.ElicitResult:
+        alice_asked.set()
+        return types.ElicitResult(action="accept", content={"name": "alice"})
+
+    async def bob_elicitation(context: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(action="accept", content={"name": "bob"})
+
+    async with http_client(served.url, elicitation_callback=alice_elicitation) as alice, \
+            http_client(served.url, elicitation_callback=bob_elicitation) as bob:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(alice.call_tool, "u_slow", {"seconds": 3})
+                await anyio.sleep(0.5)  # alice's call is the one in flight on the source
+                await bob.subscribe_resource("u+ask://resource")
+            answers = json.loads(text_of(await bob.call_tool("u_subscribe_answers", {})))
+    assert not alice_asked.is_set(), answers
+    assert answers and answers[-1].startswith("refused: ") and "no one client to ask" in answers[-1], answers
+    assert "names no call" in answers[-1], answers

@@ -41,7 +41,9 @@ nothing is guessed.
 
 A request no one client made — `resources/subscribe`/`unsubscribe`, one upstream subscription for every client
 subscribed to the URI (`Relay.unaddressed`) — has no addressee: what its server asks meanwhile is refused (to
-the sole stdio client it goes as before), never relayed to the client of another call in flight.
+the sole stdio client it goes as before), never relayed to the client of another call in flight. A question that
+names no call (its server sends no trace context) while such a request is out is refused too: it may be that
+request's.
 
 A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) names the upstream's
 `elicitationId` and no client: it goes to the one session that was sent that question, by what was
@@ -117,20 +119,24 @@ class _Call:
     refusal: str | None = None
 
 
-def _traced_request() -> tuple[int, int, Any]:
-    """(trace id, span id, token) of the trace context the next upstream request carries (SEP-414: the
-    SDK client writes the current span's `traceparent` into `params._meta`). With no span current
-    (tracing off) a fresh non-recording one is made current — its ids are random, so each request's are
-    its own; `token` detaches it (None when nothing was attached)."""
+@contextmanager
+def _traced_request() -> Iterator[tuple[int, int]]:
+    """Around one upstream request: (trace id, span id) of the trace context it carries (SEP-414: the SDK
+    client writes the current span's `traceparent` into `params._meta`). With no span current (tracing off)
+    a fresh non-recording one is made current meanwhile — its ids are random, so each request's are its own."""
     from opentelemetry import context, trace  # the SDK imports the OpenTelemetry API already
 
     current = trace.get_current_span().get_span_context()
     if current.is_valid:
-        return current.trace_id, current.span_id, None
+        yield current.trace_id, current.span_id
+        return
     fresh = trace.SpanContext(trace_id=secrets.randbits(128) or 1, span_id=secrets.randbits(64) or 1,
                               is_remote=False, trace_flags=trace.TraceFlags.get_default())
     token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(fresh)))
-    return fresh.trace_id, fresh.span_id, token
+    try:
+        yield fresh.trace_id, fresh.span_id
+    finally:
+        context.detach(token)
 
 
 def _trace_of(meta: Any) -> tuple[int, int] | None:
@@ -154,54 +160,47 @@ class Relay:
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
 
     @contextmanager
-    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
-        """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
-        time limit, stopped while that peer is asked). Yields the call, for `settle`."""
-        trace_id, span_id, attached = _traced_request()
-        call = _Call(peer, trace_id, span_id, clock)
+    def _tracked(self, call: _Call, into: list[_Call]) -> Iterator[_Call]:
+        """Around one upstream request: `call` is the caller context (HTTP) and kept in `into` (its trace
+        context, which the request carries upstream, ties a stdio server's question to it)."""
         token = CALLER.set(call)
-        self._in_flight.append(call)
+        into.append(call)
         try:
             yield call
-        except anyio.get_cancelled_exc_class():
-            # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
-            # out are void. Cancelling their requests makes the SDK tell the client so, with
-            # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
-            # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
-            # open for a call that is gone and no late answer is taken. A call that was answered leaves them be:
-            # a question it was told from may be the server's own (a `roots/list` after a roots change).
-            for ask in list(call.asks):
-                ask.cancel()
-            raise
         finally:
-            self._in_flight.remove(call)
-            if attached is not None:
-                from opentelemetry import context
-
-                context.detach(attached)
+            into.remove(call)
             CALLER.reset(token)
 
     @contextmanager
-    def unaddressed(self, what: str) -> Iterator[None]:
-        """Around an upstream request no one client made — `resources/subscribe` and `unsubscribe`: one upstream
-        subscription serves every client subscribed to the URI. What the server asks meanwhile is refused
-        (RelayError: the server hears why), never relayed to the client of another call that happens to be in
-        flight, by the caller context (HTTP) or by the request's trace context (stdio), as `calling` ties a
-        question to its call. Over stdio mcprt has one client, whom it goes to as before (`SoleClientSlot`)."""
-        trace_id, span_id, attached = _traced_request()
-        call = _Call(None, trace_id, span_id, refusal=f"{what} is made for every client subscribed to the resource, "
-                     "so there is no one client to ask")
-        token = CALLER.set(call)
-        self._unaddressed.append(call)
-        try:
-            yield
-        finally:
-            self._unaddressed.remove(call)
-            if attached is not None:
-                from opentelemetry import context
+    def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
+        """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
+        time limit, stopped while that peer is asked). Yields the call, for `settle`."""
+        with _traced_request() as (trace_id, span_id), \
+                self._tracked(_Call(peer, trace_id, span_id, clock), self._in_flight) as call:
+            try:
+                yield call
+            except anyio.get_cancelled_exc_class():
+                # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
+                # out are void. Cancelling their requests makes the SDK tell the client so, with
+                # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
+                # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
+                # open for a call that is gone and no late answer is taken. A call that was answered leaves them
+                # be: a question it was told from may be the server's own (a `roots/list` after a roots change).
+                for ask in list(call.asks):
+                    ask.cancel()
+                raise
 
-                context.detach(attached)
-            CALLER.reset(token)
+    @contextmanager
+    def unaddressed(self, refusal: str) -> Iterator[_Call]:
+        """Around an upstream request no one client made — `resources/subscribe` and `unsubscribe`: one upstream
+        subscription serves every client subscribed to the URI; `refusal` says so. What the server asks
+        meanwhile is refused (RelayError: the server hears `refusal`), never relayed to the client of another
+        call that happens to be in flight: by the caller context (HTTP), by the request's trace context
+        (stdio), and — a server that sends no trace context — any question that names no call while such a
+        request is out (`_addressee`). Over stdio mcprt has one client, whom it goes to (`SoleClientSlot`)."""
+        with _traced_request() as (trace_id, span_id), \
+                self._tracked(_Call(None, trace_id, span_id, refusal=refusal), self._unaddressed) as call:
+            yield call
 
     @staticmethod
     async def settle(call: _Call, within: float = 2.0) -> None:
@@ -228,10 +227,17 @@ class Relay:
         if call is not None and call.peer is not None:
             return call.peer, call
         refused = call if call is not None and call.refusal else self._unaddressed_by(meta)
-        if refused is not None and refused.refusal:
+        refusal = refused.refusal if refused is not None else None
+        if refusal is None and self._unaddressed and self._tied(meta) is None:
+            # A question naming no call (a server that sends no trace context) while a request no one client made
+            # is out may be that request's: ambiguous, so refused, not guessed to be the call in flight's (review
+            # of proxyleft: alice, calling a tool, was asked on behalf of bob's subscribe).
+            refusal = (f"{self._unaddressed[0].refusal}; this request names no call (no trace context in its "
+                       "_meta), so it may be that request's")
+        if refusal is not None:
             if self._sole.peer is not None:  # mcprt's one client: the subscriber
                 return self._sole.peer, None
-            raise RelayError(refused.refusal)
+            raise RelayError(refusal)
         if not self._in_flight:
             if self._sole.peer is not None:
                 return self._sole.peer, None

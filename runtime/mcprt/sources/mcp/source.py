@@ -439,9 +439,12 @@ class McpServerSource:
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
-    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None) -> Any:
+    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None, *,
+                       for_every_client: bool = False) -> Any:
         """`send` on the current connection within `startup_timeout` (of the server's time: it stands still
-        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py)."""
+        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py).
+        `for_every_client`: the request is made for every client (a shared subscription), so what the server
+        asks meanwhile goes to no one (`Relay.unaddressed`)."""
         client = await self._current(self.startup_timeout)
 
         def unavailable() -> OfferError:
@@ -451,14 +454,20 @@ class McpServerSource:
             raise unavailable()
         return await self._on_session(
             client, self.startup_timeout,
-            lambda on, retry_within: self._request_on(on, what, send, peer, retry_within is not None),
+            lambda on, retry_within: self._request_on(on, what, send, peer, retry_within is not None,
+                                                      for_every_client),
             unavailable, retry_gets="all")
 
     async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
-                          peer: ClientPeer | None, renewed: bool) -> Any:
+                          peer: ClientPeer | None, renewed: bool, for_every_client: bool = False) -> Any:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
-        asking = self.relay.calling(peer, clock) if peer is not None else self.relay.unaddressed(what)
+        asking: Any = contextlib.nullcontext()
+        if for_every_client:
+            asking = self.relay.unaddressed(f"{what} is one upstream subscription made for every client subscribed "
+                                            "to the resource, so there is no one client to ask")
+        elif peer is not None:
+            asking = self.relay.calling(peer, clock)
         call = None
         try:
             with clock.scope, asking as call, self._out(client):
@@ -507,11 +516,11 @@ class McpServerSource:
 
     async def subscribe(self, uri: str) -> None:
         self._subscribed.add(uri)
-        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri))
+        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri), for_every_client=True)
 
     async def unsubscribe(self, uri: str) -> None:
         self._subscribed.discard(uri)
-        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri))
+        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri), for_every_client=True)
 
     def _emit(self, kind: str, data: Any) -> None:
         if self.on_event is None:
