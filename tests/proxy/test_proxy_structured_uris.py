@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDepre
               pytest.mark.xdist_group("test_proxy_structured_uris")]  # one gateway per run
 
 SERVER = Path(__file__).with_name("uri_server.py")
+LONG, LIMIT = "averyveryverylongprefix", 50_000  # a prefix that grows each URI by 24 bytes, a result limit
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,9 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("structured_uris")
     (folder / "mcp.yaml").write_text(
         "version: 1\nserver: {name: uris, expose: discovery}\nsources:\n"
-        f"  u:\n    prefix: u_\n    command: {script_command_yaml(SERVER)}\n")
+        f"  u:\n    prefix: u_\n    command: {script_command_yaml(SERVER)}\n"
+        f"  long:\n    prefix: {LONG}_\n    command: {script_command_yaml(SERVER)}\n"
+        f"    tools:\n      many: {{max_result_bytes: {LIMIT}}}\n")
     return folder / "mcp.yaml"
 
 
@@ -127,3 +130,20 @@ async def test_a_large_result_is_rewritten_whole(transport: str, manifest: Path,
         uris = result.structured_content["uris"]  # type: ignore[index]
         assert len(json.dumps(result.structured_content)) > 64 * 1024
         assert uris == [f"u+files://f{i:05}.txt" for i in range(3000)]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_the_prefixes_a_result_gains_count_against_its_size_limit(transport: str, manifest: Path,
+                                                                        served: UpProcess) -> None:
+    """Review of proxyleft #5: the URIs were rewritten after the result was fitted to `max_result_bytes`, so
+    5,000 URIs under a 24-character prefix went out as 95,320 bytes of structuredContent (and as many of text)
+    past a limit of 50,000. The rewrite runs before the limit now: the result fits, every URI prefixed."""
+    async with _client(transport, manifest, served) as client:
+        await client.list_tools()  # the SDK client checks structuredContent against the listed outputSchema
+        result = await client.call_tool(f"{LONG}_many", {"count": 5000})
+        assert not result.is_error, result
+        uris = result.structured_content["uris"]  # type: ignore[index]
+        assert len(json.dumps(result.structured_content, separators=(",", ":")).encode()) <= LIMIT
+        assert all(len(block.text.encode()) <= LIMIT for block in result.content)  # type: ignore[union-attr]
+        assert 1000 < len(uris) < 5000, len(uris)  # shortened by whole items, not left out
+        assert uris == [f"{LONG}+files://f{i:05}.txt" for i in range(len(uris))]

@@ -331,7 +331,7 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
                                  session_id=context.session_id, peer=context.peer, via=names.call,
-                                 call_id=context.call_id, meta=context.meta)
+                                 call_id=context.call_id, meta=context.meta, offers=context.offers)
         return UpstreamResult(
             kind="content",
             content=result.content,

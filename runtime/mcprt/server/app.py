@@ -11,7 +11,6 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-import anyio
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.caching import CacheHint
@@ -29,7 +28,6 @@ from ..observability import tracing
 from ..observability.events import new_call_id
 from ..scrubbing import SECRETS
 from ..contracts import ToolResult
-from ..shaping.exposed_uris import EXPOSE_ON_LOOP_BYTES, expose_result_uris
 from ..toolset.invoke import call_tool, error_result, resolve_or_refuse
 from ..toolset.toolset import ToolSet, ToolSetHolder
 from .limits import client_key, session_limits
@@ -162,12 +160,12 @@ def build_server(
         if isinstance(found, ToolResult):  # no call runs, yet it is logged and published as every call is
             return to_call_result(found, params.name)
         tool = found
-        # whose content the answer is: through discovery's call tool, the operation's source, not the
-        # meta-tool's (review of hostfix/proxyfix, problem 4: a prefixed source's links came back unprefixed)
-        answering = tool.reached(params.arguments, principal)
-
         async def run(peer: Any) -> ToolResult:
-            result = await call_tool(
+            # `offers`: resource links, embedded resources and the source's resource URIs in structuredContent name
+            # URIs a client reads through mcprt: with the prefix of the source that answered (through discovery's
+            # call tool, the operation's: review of hostfix/proxyfix, problem 4), before the result size limit
+            # (review of proxyleft #5), a direct answer and a task's result alike
+            return await call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
@@ -176,16 +174,8 @@ def build_server(
                 session_id=session_id_of(ctx),
                 peer=peer,
                 meta=params.meta,
+                offers=toolset.offers,
             )
-            # resource links, embedded resources and the source's resource URIs in structuredContent name URIs a
-            # client reads through mcprt: with the source's prefix (a direct answer and a task's result alike),
-            # the prefix of the source that answered, valid against the outputSchema of the tool that answered
-            if result.sent_bytes > EXPOSE_ON_LOOP_BYTES:  # a walk, and a schema check when a value is pinned:
-                await anyio.to_thread.run_sync(  # off the loop every session shares (bench/structured_uris.py)
-                    expose_result_uris, result, toolset.offers, answering.source, answering.output_schema)
-            else:
-                expose_result_uris(result, toolset.offers, answering.source, answering.output_schema)
-            return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         # through discovery's call tool: the operation (only the tasks extension's era asks which it is)

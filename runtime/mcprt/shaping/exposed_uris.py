@@ -11,22 +11,43 @@ structuredContent does.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from ..contracts import ToolResult
 from ..offerings.offerset import OfferSet
 from .limits import compact_json
 from .sent import mirrored_block
 
-# A result larger (sent bytes) is rewritten in a worker thread: the walk is ~35 ms per MB, and a value the
-# outputSchema pins costs a full jsonschema walk (seconds for a MB of `anyOf` items; bench/structured_uris.py)
+# An upstream result larger (raw bytes) is shaped in a worker thread when its URIs are rewritten: the walk is
+# ~35 ms per MB, and a value the outputSchema pins costs a full jsonschema walk (seconds for a MB of `anyOf`
+# items; bench/structured_uris.py)
 EXPOSE_ON_LOOP_BYTES = 64 * 1024
 
+Exposer = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], "tuple[list[dict[str, Any]], dict[str, Any] | None]"]
 
-def expose_result_uris(result: ToolResult, offers: OfferSet, source: str, output_schema: dict[str, Any] | None) -> None:
-    """Rewrite `result` (of a tool of `source` declaring `output_schema`, None: none) in place."""
-    content = offers.exposed_content(source, result.content)
-    structured = result.structured_content
+
+def uri_exposer(offers: OfferSet, source: str, output_schema: dict[str, Any] | None) -> Exposer | None:
+    """The rewrite of a result's content blocks and structuredContent (of a tool of `source` declaring
+    `output_schema`, None: none) for `shaping.result.shape_result` to run before the result size limit — so
+    the prefix a URI gains is counted in `max_result_bytes` and in the sent bytes (review of proxyleft #5: a
+    5,000-URI result rewritten after the limit of 50,000 bytes was sent as 95,320). None when `source` has no
+    prefix: nothing to rewrite."""
+    offers_of = offers.sources.get(source)
+    if offers_of is None or not offers_of.scheme:
+        return None
+
+    def expose(content: list[dict[str, Any]], structured: dict[str, Any] | None
+               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        return expose_uris(content, structured, offers, source, output_schema)
+
+    return expose
+
+
+def expose_uris(content: list[dict[str, Any]], structured: dict[str, Any] | None, offers: OfferSet, source: str,
+                output_schema: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """`content` and `structured` (of a tool of `source` declaring `output_schema`) with the URIs a client
+    reads through mcprt; the same objects when nothing changes."""
+    content = offers.exposed_content(source, content)
     if isinstance(structured, dict):
         exposed = offers.exposed_structured(source, structured, output_schema)
         if exposed is not structured:
@@ -36,8 +57,8 @@ def expose_result_uris(result: ToolResult, offers: OfferSet, source: str, output
                 content = list(content)
                 content[mirror.index] = {**block, "text": _copy_text(block["text"], structured, exposed,
                                                                      mirror.wrapped)}
-            result.structured_content = exposed
-    result.content = content
+            structured = exposed
+    return content, structured
 
 
 def _copy_text(text: str, structured: dict[str, Any], exposed: dict[str, Any], wrapped: bool) -> str:
