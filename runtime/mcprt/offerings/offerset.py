@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +165,18 @@ class OfferSet:
         if not any(template_matcher(t)(upstream) for t in offers.withheld_templates):
             return False
         return not any(item.source == source and matches(uri) for matches, item in self._template_patterns())
+
+    def completion_target(self, ref: Any) -> Exposed | None:
+        """The prompt (`ref/prompt`: by `name`) or resource template or resource (`ref/resource`: by `uri`) a
+        `completion/complete` request's `ref` (wire form) names, or None (MCP 2025-11-25
+        server/utilities/completion "Reference Types")."""
+        if not isinstance(ref, Mapping):
+            return None
+        if ref.get("type") == "ref/prompt":
+            name = ref.get("name")
+            return self.prompts.get(name) if isinstance(name, str) else None
+        uri = ref.get("uri")
+        return (self.templates.get(uri) or self.resources.get(uri)) if isinstance(uri, str) else None
 
     def exposed_as(self, upstream: str, *kinds: str) -> list[str]:
         """The exposed keys of listed items (of `kinds`: "prompts", "templates", "resources") whose

@@ -487,12 +487,9 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
         offers = offering("completions")
         ref = params.ref.model_dump(by_alias=True, mode="json", exclude_none=True)
-        if ref.get("type") == "ref/prompt":
-            item = offers.prompts.get(ref.get("name", ""))
-            ref = {**ref, "name": item.upstream} if item else ref
-        else:
-            item = offers.templates.get(ref.get("uri", "")) or offers.resources.get(ref.get("uri", ""))
-            ref = {**ref, "uri": item.upstream} if item else ref
+        item = offers.completion_target(ref)
+        if item is not None:  # named as its server names it
+            ref = {**ref, "name" if ref.get("type") == "ref/prompt" else "uri": item.upstream}
         if item is None:  # MCP 2025-11-25 server/utilities/completion "Error Handling": invalid prompt name
             raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, *(
                 ("prompt", ref.get("name", ""), "prompts") if ref.get("type") == "ref/prompt"

@@ -62,12 +62,7 @@ def _offer_may_ask(method: str, params: Mapping[str, Any], toolset: ToolSet) -> 
     (`OfferProvider.asks_client`; a completion's by the prompt or resource its `ref` names)."""
     offers = toolset.offers
     if method == "completion/complete":
-        ref = params.get("ref")
-        if not isinstance(ref, Mapping):
-            return False
-        name, uri = ref.get("name"), ref.get("uri")
-        item = offers.prompts.get(name) if ref.get("type") == "ref/prompt" and isinstance(name, str) else \
-            (offers.templates.get(uri) or offers.resources.get(uri)) if isinstance(uri, str) else None
+        item = offers.completion_target(params.get("ref"))
         return item is not None and item.provider.asks_client
     if method == "prompts/get":
         name = params.get("name")
