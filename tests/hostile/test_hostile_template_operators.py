@@ -62,6 +62,7 @@ MATCHES = [
     ("secret://{+path}", "secret://a#b", {"path": "a#b"}),
     ("both://{+path}{?q}", "both://a/b?q=1", {"path": "a/b", "q": "1"}),
     ("search://items{?q,limit}", "search://items?q=cats#f", {"q": "cats"}),  # a fragment after the query
+    ("s://{id}{?q}", "s://x?q=1#f", {"id": "x", "q": "1"}),
     ("seg://r{/name}", "seg://r/hostname", {"name": "hostname"}),
     ("label://r{.ext}", "label://r.txt", {"ext": "txt"}),
 ]
@@ -159,6 +160,9 @@ QUERIES = [  # review of proxyleft #6: a proxied server gets the URI, not a path
     ("search://items{?q,limit}", "search://items?q=2024/01", {"q": "2024/01"}),
     ("search://items{?q,limit}", "search://items?q=..", {"q": ".."}),
     ("search://items{?q}{&page}", "search://items?q=x&page=a%2Fb", {"q": "x", "page": "a/b"}),
+    ("s://i{?q}", "s://i?q=a/b", {"q": "a/b"}),
+    ("s://i{?q}", "s://i?q=..", {"q": ".."}),
+    ("search://{?q}", "search://?q=2024/01", {"q": "2024/01"}),
 ]
 
 
