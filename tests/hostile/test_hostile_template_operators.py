@@ -256,7 +256,8 @@ import sys
 
 SEEN = open(sys.argv[1], "a")
 TEMPLATES = [{"uriTemplate": "multi://{a,b}", "name": "multi"}, {"uriTemplate": "q://s{?x,y}", "name": "q"},
-             {"uriTemplate": "files://{+dir}{/name}", "name": "files"}, {"uriTemplate": "seg://r{/name}", "name": "seg"},
+             {"uriTemplate": "files://{+dir}{/name}", "name": "files"},
+             {"uriTemplate": "seg://r{/name}", "name": "seg"},
              {"uriTemplate": "walk://d{/p*}", "name": "walk"}, {"uriTemplate": "w://{/a,b}", "name": "w"},
              {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"}]
 

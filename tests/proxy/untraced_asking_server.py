@@ -52,7 +52,8 @@ def main() -> None:
             continue
         params = message.get("params") or {}
         if method == "initialize":
-            answer(ident, {"protocolVersion": params["protocolVersion"], "serverInfo": {"name": "untraced", "version": "1"},
+            answer(ident, {"protocolVersion": params["protocolVersion"],
+                           "serverInfo": {"name": "untraced", "version": "1"},
                            "capabilities": {"tools": {}, "resources": {"subscribe": True}}})
         elif method == "tools/list":
             answer(ident, {"tools": TOOLS})

@@ -23,7 +23,9 @@ from .sent import mirrored_block
 # items; bench/structured_uris.py)
 EXPOSE_ON_LOOP_BYTES = 64 * 1024
 
-Exposer = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], "tuple[list[dict[str, Any]], dict[str, Any] | None]"]
+# (content blocks, structuredContent) -> the same with the URIs a client reads through mcprt
+Exposer = Callable[[list[dict[str, Any]], "dict[str, Any] | None"],
+                   "tuple[list[dict[str, Any]], dict[str, Any] | None]"]
 
 
 def uri_exposer(offers: OfferSet, source: str, output_schema: dict[str, Any] | None) -> Exposer | None:
