@@ -259,7 +259,8 @@ TEMPLATES = [{"uriTemplate": "multi://{a,b}", "name": "multi"}, {"uriTemplate": 
              {"uriTemplate": "files://{+dir}{/name}", "name": "files"},
              {"uriTemplate": "seg://r{/name}", "name": "seg"},
              {"uriTemplate": "walk://d{/p*}", "name": "walk"}, {"uriTemplate": "w://{/a,b}", "name": "w"},
-             {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"}]
+             {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"},
+             {"uriTemplate": "hidden://{name}", "name": "hidden"}]
 
 
 def send(message):
@@ -314,6 +315,7 @@ sources:
     command: {script_command_yaml(folder / "raw_server.py", str(folder / "raw_seen.log"))}
     resources:
       "secret://{{+path}}": {{enabled: false}}
+      "hidden://{{name}}": {{enabled: false}}
 """)
     with mcprt_http(folder / "mcp.yaml") as served:
         yield served
@@ -414,3 +416,15 @@ async def test_a_turned_off_reserved_template_stays_off_with_a_query_or_fragment
         await client.read_resource(uri)
     assert raised.value.error.code == -32002, raised.value.error
     assert not [line for line in _raw_seen(folder) if "secret://" in line]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("uri", ["r+hidden://a", "r+hidden://a/b", "r+hidden://a?x=1", "r+hidden://a#f"])
+async def test_a_turned_off_template_stays_off_as_a_looser_server_reads_it(client: Client, folder: Path,
+                                                                           uri: str) -> None:
+    """A server with a looser matcher than RFC 6570's reads `hidden://a/b` as `hidden://{name}`: a turned-off
+    template is matched leniently too (offerset `_withheld`), so such a URI is not passed on as unlisted."""
+    with pytest.raises(MCPError) as raised:
+        await client.read_resource(uri)
+    assert raised.value.error.code == -32002, raised.value.error
+    assert not [line for line in _raw_seen(folder) if "hidden://" in line]

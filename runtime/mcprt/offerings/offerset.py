@@ -162,7 +162,8 @@ class OfferSet:
         offers = self.sources[source]
         if upstream in offers.withheld_uris:
             return True
-        if not any(template_matcher(t)(upstream) for t in offers.withheld_templates):
+        # leniently too: a server with a looser matcher would serve `secret://a/b` as `secret://{name}`
+        if not any(template_matcher(t, lenient=True)(upstream) for t in offers.withheld_templates):
             return False
         return not any(item.source == source and matches(uri) for matches, item in self._template_patterns())
 

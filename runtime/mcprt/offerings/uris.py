@@ -42,14 +42,18 @@ def strip_prefix(uri: str, scheme: str) -> str | None:
     return uri[len(head):] if uri.startswith(head) else None
 
 
-def template_matcher(uri_template: str) -> Callable[[str], bool]:
+def template_matcher(uri_template: str, *, lenient: bool = False) -> Callable[[str], bool]:
     """Whether a URI is one an RFC 6570 template (levels 1–4, `uri_template.py`) expands to (a value longer
     than its `:N` prefix is not); never, for a malformed template. Parsed once (cached there): a turned-off
-    template is matched on every read of an unlisted URI."""
+    template is matched on every read of an unlisted URI. `lenient`: or one a looser server may read as an
+    expansion (`Template.match`: `files://a/b` of `files://{name}`)."""
     try:
         template = parse(uri_template)
     except MalformedTemplate:
         return _never
+    if lenient:
+        strict = template_matcher(uri_template)
+        return lambda uri: strict(uri) or template.match(uri, lenient=True) is not None
     if any(variable.prefix is not None for expression in template.expressions for variable in expression.variables):
         return lambda uri: template.match(uri) is not None  # a prefix counts decoded characters: read the values
     regex = template.regex()  # otherwise the expansion's shape decides (bench/structured_uris.py: 11 → ~1 µs)
