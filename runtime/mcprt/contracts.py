@@ -117,6 +117,9 @@ class CallContext:
     # The client's request `_meta` as it sent it (None: none): a proxied MCP server gets its vendor keys
     # (sources/mcp/request_meta.py says which)
     meta: Mapping[str, Any] | None = None
+    # The resources and prompts served beside the tools (`offerings.OfferSet`; None: none known, e.g. the CLI): a
+    # relay (discovery's `call_tool`) hands them to its target's call, whose result names their URIs
+    offers: Any = None
 
 
 @dataclass(slots=True)

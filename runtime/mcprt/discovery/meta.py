@@ -324,12 +324,14 @@ def _call_invoker(catalog: Catalog, names: MetaNames) -> Invoker:
                             session_id=context.session_id, request_id=context.request_id, publish=False)
             raise PolicyDenied(message, action="hidden")
         # `peer`: what the operation asks its client (a proxied server's elicitation) reaches the caller, and
-        # the call's task id (it runs as a task) is the operation's too
+        # the call's task id (it runs as a task) is the operation's too; `meta`: the client's request `_meta`,
+        # as a direct call hands it on (a proxied server gets its vendor keys, a Python tool reads it), and
+        # `progress` its progress token's reporter (a direct call's `_progress_reporter`)
         context.relay_reached = True  # before the await: a cancel during the target's call is counted there
         result = await call_tool(target, arguments.get("arguments") or {}, request_id=context.request_id,
                                  progress=context.progress, principal=context.principal,
                                  session_id=context.session_id, peer=context.peer, via=names.call,
-                                 call_id=context.call_id)
+                                 call_id=context.call_id, meta=context.meta, offers=context.offers)
         return UpstreamResult(
             kind="content",
             content=result.content,

@@ -685,8 +685,8 @@ class PythonSource(SourceBase):
     )
     resources: dict[str, str] = Field(
         default_factory=dict,
-        description="Resources by URI or URI template (RFC 6570 `{var}`): `{\"notes://{id}\": module:function}`; "
-        "template variables are the function's arguments.",
+        description="Resources by URI or URI template (RFC 6570 levels 1–4: `{var}`, `{+path}`, `{/a,b}`, `{?q,limit}` …): "
+        "`{\"notes://{id}\": module:function}`; template variables are the function's arguments.",
     )
     prompts: list[str] = Field(
         default_factory=empty_list, description="Prompts: `module:function` entries; the arguments are the prompt's."

@@ -45,8 +45,8 @@ class OfferProvider(Protocol):
     async def get_prompt(self, name: str, arguments: Mapping[str, str] | None, *,
                          peer: ClientPeer | None = None) -> dict[str, Any]: ...  # GetPromptResult
 
-    async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
-                       context: dict[str, Any] | None) -> dict[str, Any]: ...  # CompleteResult
+    async def complete(self, ref: dict[str, Any], argument: dict[str, Any], context: dict[str, Any] | None, *,
+                       peer: ClientPeer | None = None) -> dict[str, Any]: ...  # CompleteResult
 
     async def subscribe(self, uri: str) -> None: ...
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .model import OfferProvider
-from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_pattern, template_values,
+from .structured_uris import exposed_structured
+from .uris import (UnsafeTemplateValue, add_prefix, strip_prefix, template_matcher, template_values,
                    unlisted_uri_problem)
 
 
@@ -48,7 +50,9 @@ class OfferSet:
     templates: dict[str, Exposed] = field(default_factory=dict)  # exposed URI template → item
     prompts: dict[str, Exposed] = field(default_factory=dict)  # exposed name → item
     sources: dict[str, SourceOffers] = field(default_factory=dict)
-    _patterns: list[tuple[Any, Exposed]] | None = None
+    _patterns: list[tuple[Callable[[str], bool], Exposed]] | None = None
+    # by source: its listed upstream URIs, and matchers of its templates with a literal scheme (`owns_upstream_uri`)
+    _owned: dict[str, tuple[frozenset[str], list[Callable[[str], bool]]]] = field(default_factory=dict)
 
     # --- capabilities --------------------------------------------------------------------------
 
@@ -104,7 +108,9 @@ class OfferSet:
 
           - it matches a listed template, exactly or leniently (`uris.template_values`: its query and
             fragment left out, a variable read up to them), with a variable value that steps out of its
-            place (`%2F` or `..` in a `{var}`, an absolute `{+path}`);
+            place (`%2F` or `..` in a `{var}`, an absolute `{+path}`); a query value only for NUL — the
+            server gets the URI, not a path (a Python source checks what its function is handed itself,
+            `for_function`);
           - it matches no listed template even leniently, and a segment of its authority or path breaks
             the segment rule (`path_segments.segment_problem`: `..`, `%2F`, NUL). MCP lets a server serve
             resources it does not list (2025-11-25 server/tools "Resource Links": links "are not guaranteed
@@ -119,7 +125,8 @@ class OfferSet:
         for template in self.templates:
             for lenient in (False, True):
                 try:
-                    matched = template_values(template, uri, lenient=lenient) is not None or matched
+                    matched = template_values(template, uri, lenient=lenient,
+                                              for_function=False) is not None or matched
                 except UnsafeTemplateValue as exc:
                     return f"Invalid resource URI {uri}: {exc}"
         if not matched:
@@ -134,8 +141,8 @@ class OfferSet:
                 upstream = strip_prefix(uri, offers.scheme)
                 if upstream is not None:
                     return name, upstream, offers.provider
-        for pattern, item in self._template_patterns():
-            if pattern.match(uri):
+        for matches, item in self._template_patterns():
+            if matches(uri):
                 scheme = self.sources[item.source].scheme
                 return item.source, strip_prefix(uri, scheme) or uri, item.provider
         owners = [(n, o) for n, o in self.sources.items() if o.has_resources and not o.scheme]
@@ -144,9 +151,9 @@ class OfferSet:
             return name, uri, offers.provider
         return None
 
-    def _template_patterns(self) -> list[tuple[Any, Exposed]]:
+    def _template_patterns(self) -> list[tuple[Callable[[str], bool], Exposed]]:
         if self._patterns is None:
-            self._patterns = [(template_pattern(key), item) for key, item in self.templates.items()]
+            self._patterns = [(template_matcher(key), item) for key, item in self.templates.items()]
         return self._patterns
 
     def _withheld(self, source: str, upstream: str, uri: str) -> bool:
@@ -155,9 +162,22 @@ class OfferSet:
         offers = self.sources[source]
         if upstream in offers.withheld_uris:
             return True
-        if not any(template_pattern(t).match(upstream) for t in offers.withheld_templates):
+        # leniently too: a server with a looser matcher would serve `secret://a/b` as `secret://{name}`
+        if not any(template_matcher(t, lenient=True)(upstream) for t in offers.withheld_templates):
             return False
-        return not any(item.source == source and pattern.match(uri) for pattern, item in self._template_patterns())
+        return not any(item.source == source and matches(uri) for matches, item in self._template_patterns())
+
+    def completion_target(self, ref: Any) -> Exposed | None:
+        """The prompt (`ref/prompt`: by `name`) or resource template or resource (`ref/resource`: by `uri`) a
+        `completion/complete` request's `ref` (wire form) names, or None (MCP 2025-11-25
+        server/utilities/completion "Reference Types")."""
+        if not isinstance(ref, Mapping):
+            return None
+        if ref.get("type") == "ref/prompt":
+            name = ref.get("name")
+            return self.prompts.get(name) if isinstance(name, str) else None
+        uri = ref.get("uri")
+        return (self.templates.get(uri) or self.resources.get(uri)) if isinstance(uri, str) else None
 
     def exposed_as(self, upstream: str, *kinds: str) -> list[str]:
         """The exposed keys of listed items (of `kinds`: "prompts", "templates", "resources") whose
@@ -185,6 +205,30 @@ class OfferSet:
         if kind == "resource" and isinstance(inner, dict) and isinstance(inner.get("uri"), str):
             return {**block, "resource": {**inner, "uri": self.exposed_uri(source, inner["uri"])}}
         return block
+
+    def owns_upstream_uri(self, source: str, uri: str) -> bool:
+        """Whether `uri` (as `source`'s server writes it) names one of `source`'s served resources: a URI it
+        lists, or an expansion of one of its served templates whose scheme is literal (`files://{path}`; a
+        `{+uri}` template would claim any URI). Turned-off resources and templates are not served."""
+        owned = self._owned.get(source)
+        if owned is None:
+            listed = frozenset(item.upstream for item in self.resources.values() if item.source == source)
+            matchers = [template_matcher(item.upstream) for item in self.templates.values()
+                        if item.source == source and ":" in item.upstream.partition("{")[0]]
+            owned = self._owned[source] = (listed, matchers)
+        listed, matchers = owned
+        return uri in listed or any(matches(uri) for matches in matchers)
+
+    def exposed_structured(self, source: str, structured: dict[str, Any],
+                           output_schema: dict[str, Any] | None) -> dict[str, Any]:
+        """A structuredContent of `source`'s tool with the URIs of `source`'s own resources as clients read them
+        through mcprt (`exposed_uri`), kept valid against the tool's `output_schema` (structured_uris.py); the
+        same object when the source has no prefix or nothing changes."""
+        offers = self.sources.get(source)
+        if offers is None or not offers.scheme or not offers.has_resources:
+            return structured
+        return exposed_structured(structured, lambda uri: self.owns_upstream_uri(source, uri),
+                                  lambda uri: add_prefix(uri, offers.scheme), output_schema)
 
     def exposed_content(self, source: str, blocks: list[Any]) -> list[Any]:
         """`exposed_block` of each of `blocks`; the same list when nothing changes."""

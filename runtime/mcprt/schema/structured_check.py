@@ -19,6 +19,7 @@ the compiled check does not say "valid", to word the problem.
 from __future__ import annotations
 
 import threading
+from itertools import islice
 from typing import Any
 
 
@@ -59,6 +60,16 @@ class StructuredCheck:
         check = self._compiled()
         error = check.first_error(value) if check else None
         return None if error is None else _worded(error)
+
+
+    def error_paths(self, value: Any, limit: int | None = 16) -> list[tuple[str | int, ...]]:
+        """The JSON paths (`absolute_path` steps) of the first `limit` (None: all) places the schema refuses in
+        `value`; empty when it conforms (fastjsonschema's shortcut says so without a walk) or the schema cannot
+        be checked. Paths only: no message, no value."""
+        check = self._compiled()
+        if not check:
+            return []
+        return [tuple(error.absolute_path) for error in islice(check.iter_errors(value), limit)]
 
 
 MAX_PROBLEM = 200  # characters: the note stays small whatever the data (a long key shortens the path)

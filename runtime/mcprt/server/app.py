@@ -160,12 +160,12 @@ def build_server(
         if isinstance(found, ToolResult):  # no call runs, yet it is logged and published as every call is
             return to_call_result(found, params.name)
         tool = found
-        # whose content the answer is: through discovery's call tool, the operation's source, not the
-        # meta-tool's (review of hostfix/proxyfix, problem 4: a prefixed source's links came back unprefixed)
-        answering_source = tool.reached(params.arguments, principal).source
-
         async def run(peer: Any) -> ToolResult:
-            result = await call_tool(
+            # `offers`: resource links, embedded resources and the source's resource URIs in structuredContent name
+            # URIs a client reads through mcprt: with the prefix of the source that answered (through discovery's
+            # call tool, the operation's: review of hostfix/proxyfix, problem 4), before the result size limit
+            # (review of proxyleft #5), a direct answer and a task's result alike
+            return await call_tool(
                 tool,
                 params.arguments,
                 request_id=None if ctx.request_id is None else str(ctx.request_id),
@@ -174,11 +174,8 @@ def build_server(
                 session_id=session_id_of(ctx),
                 peer=peer,
                 meta=params.meta,
+                offers=toolset.offers,
             )
-            # resource links and embedded resources name URIs a client reads through mcprt: with the source's
-            # prefix (a direct answer and a task's result alike), the prefix of the source that answered
-            result.content = toolset.offers.exposed_content(answering_source, result.content)
-            return result
 
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
         # through discovery's call tool: the operation (only the tasks extension's era asks which it is)

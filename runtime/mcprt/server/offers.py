@@ -13,7 +13,9 @@ by exposed URI or name to the owning source (offerings/offerset.py). Besides:
 - `with_client` is the one place that decides how a request's client is asked (the session, rounds,
   or not at all) — for tool calls (app.py) as for prompts and resources (here);
 - a proxied server asking the client during `prompts/get` or `resources/read`: relayed like a
-  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py);
+  tool call's questions (a 2026-07-28 client gets `InputRequiredResult` rounds, roundtrip.py); during
+  `completion/complete`, to the requester on its session (that era has no rounds for a completion);
+  a cancelled request voids its questions at its client before it ends, as a tool call does;
 - a method whose capability is not advertised right now (no source offers resources, prompts or
   completions: `app.McprtServer.get_capabilities`) is answered -32601 "Method not found", as the
   spec has a server answer a method gated behind a capability it did not declare (MCP
@@ -485,12 +487,9 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
     async def complete(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> dict[str, Any]:
         offers = offering("completions")
         ref = params.ref.model_dump(by_alias=True, mode="json", exclude_none=True)
-        if ref.get("type") == "ref/prompt":
-            item = offers.prompts.get(ref.get("name", ""))
-            ref = {**ref, "name": item.upstream} if item else ref
-        else:
-            item = offers.templates.get(ref.get("uri", "")) or offers.resources.get(ref.get("uri", ""))
-            ref = {**ref, "uri": item.upstream} if item else ref
+        item = offers.completion_target(ref)
+        if item is not None:  # named as its server names it
+            ref = {**ref, "name" if ref.get("type") == "ref/prompt" else "uri": item.upstream}
         if item is None:  # MCP 2025-11-25 server/utilities/completion "Error Handling": invalid prompt name
             raise MCPError(code=types.INVALID_PARAMS, message=_unknown(offers, *(
                 ("prompt", ref.get("name", ""), "prompts") if ref.get("type") == "ref/prompt"
@@ -499,7 +498,12 @@ def install_offer_handlers(server: Any, holder: ToolSetHolder, levels: LogLevels
             return _complete(ctx, {"completion": {"values": [], "hasMore": False}})
         argument = params.argument.model_dump(by_alias=True, mode="json")
         context = params.context.model_dump(by_alias=True, mode="json", exclude_none=True) if params.context else None
-        return _complete(ctx, await _offer_call(item.provider.complete(ref, argument, context),
+        # The requester is whom its server's questions meanwhile go to, and whose cancel voids them (with no
+        # addressee they went to whichever one call was in flight, another client's, or were refused). On its
+        # session only: a completion has no `InputRequiredResult` in 2026-07-28 (mcp_types MONOLITH_RESULTS),
+        # so that era's client is not asked (`SessionPeer` refuses, and the server hears why).
+        peer = SessionPeer(ctx, levels, None if principal_of is None else principal_of(ctx))
+        return _complete(ctx, await _offer_call(item.provider.complete(ref, argument, context, peer=peer),
                                                 protocol_version=ctx.protocol_version))
 
     async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:

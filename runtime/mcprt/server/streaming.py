@@ -6,8 +6,8 @@ Messages to the Server", item 5; the client MUST support both). A stream is need
 carry messages *before* the response: progress notifications (the request carries
 `params._meta.progressToken`) and server→client requests or request-scoped log messages a tool
 sends during the call (a proxied server's sampling/elicitation/roots/logging, a Python tool that
-takes the call's context), and what a proxied server asks during a `prompts/get` or
-`resources/read` of its own. Everything else gets one JSON body, which costs the server (and the
+takes the call's context), and what a proxied server asks during a `prompts/get`,
+`resources/read` or `completion/complete` of its own. Everything else gets one JSON body, which costs the server (and the
 client) noticeably less than SSE framing.
 
 What a tool may send is known when the tool set is built (`Operation.client_requests`, set by the
@@ -48,7 +48,7 @@ def may_stream(method: str, params: Any, toolset: ToolSet) -> bool:
         return True
     if not isinstance(params, Mapping):
         return False
-    if method in ("prompts/get", "resources/read"):
+    if method in ("prompts/get", "resources/read", "completion/complete"):
         return _offer_may_ask(method, params, toolset)
     if method != "tools/call":
         return False
@@ -58,9 +58,12 @@ def may_stream(method: str, params: Any, toolset: ToolSet) -> bool:
 
 
 def _offer_may_ask(method: str, params: Mapping[str, Any], toolset: ToolSet) -> bool:
-    """A proxied server may ask its client during this `prompts/get` or `resources/read`
-    (`OfferProvider.asks_client`)."""
+    """A proxied server may ask its client during this `prompts/get`, `resources/read` or `completion/complete`
+    (`OfferProvider.asks_client`; a completion's by the prompt or resource its `ref` names)."""
     offers = toolset.offers
+    if method == "completion/complete":
+        item = offers.completion_target(params.get("ref"))
+        return item is not None and item.provider.asks_client
     if method == "prompts/get":
         name = params.get("name")
         prompt = offers.prompts.get(name) if isinstance(name, str) else None

@@ -106,6 +106,7 @@ from ..wording import byte_count, readable
 _log = logging.getLogger("mcprt.shaping")
 
 if TYPE_CHECKING:
+    from .exposed_uris import Exposer
     from ..expressions.templates import CompiledTemplate
 
 ERROR_BODY_BYTES = 2_000
@@ -141,9 +142,12 @@ class _TemplateFailed(Exception):
         self.error = error
 
 
-def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principal | None = None) -> ToolResult:
+def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principal | None = None,
+                 expose: Exposer | None = None) -> ToolResult:
     """Apply the shaping rules above; never raises for data-dependent problems. `principal` (who
-    calls; anonymous when None) is what `output:` templates see as `principal`."""
+    calls; anonymous when None) is what `output:` templates see as `principal`. `expose`: rewrites the
+    content blocks and structuredContent to the URIs a client reads through mcprt (exposed_uris.py), run
+    after pruning and templates and before the result size limit, which then counts what it adds."""
     if principal is not None and shaping.output is not None:
         shaping = dataclasses.replace(shaping, principal=principal)
     notes: list[str] = list(upstream.notes)
@@ -155,12 +159,12 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
         )
     try:
         if upstream.kind == "content":
-            content, structured, meta = _shape_content(upstream, shaping, notes)
+            content, structured, meta = _shape_content(upstream, shaping, notes, expose)
             is_error = upstream.is_error
         elif upstream.is_error:
             content, structured, is_error = [_text_block(_error_text(upstream, shaping))], None, True
         elif upstream.kind == "json":
-            content, structured = _shape_json(upstream, shaping, notes)
+            content, structured = _shape_json(upstream, shaping, notes, expose)
             is_error = False
         elif upstream.kind == "text":
             content, structured = _shape_text(upstream, shaping, notes), {} if shaping.structured else None
@@ -213,12 +217,15 @@ def template_failure(upstream: UpstreamResult, shaping: Shaping) -> TemplateRend
     return None
 
 
-def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> tuple[list[dict], dict | None]:
+def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str],
+                expose: Exposer | None = None) -> tuple[list[dict], dict | None]:
     """Content and structuredContent (an object result: the text block is its JSON)."""
     value, unpruned = _prune(upstream.body, shaping, notes)
     if shaping.output is not None and not unpruned:  # the template reads the pruned shape, which this is not
         text = _render_fitting(value, upstream, shaping, notes)
         return [_text_block(text)], None
+    if expose is not None and isinstance(value, dict) and not unpruned:  # text and structuredContent alike
+        value = expose([], value)[1]
     # The advertised outputSchema, whatever its origin (declared by mcprt, or the function's or upstream
     # tool's own passed through): structuredContent must conform to it, so no marker goes into the data.
     schema = shaping.output_schema if not (unpruned and shaping.structured) else None
@@ -282,12 +289,14 @@ def _shape_binary(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) 
     ]
 
 
-def _shape_content(upstream: UpstreamResult, shaping: Shaping,
-                   notes: list[str]) -> tuple[list[dict], dict | None, dict | None]:
+def _shape_content(upstream: UpstreamResult, shaping: Shaping, notes: list[str],
+                   expose: Exposer | None = None) -> tuple[list[dict], dict | None, dict | None]:
     """Content, structuredContent and the result's `_meta` of a proxied result, within the limit."""
     blocks = list(upstream.content or [])
     structured: Any = upstream.structured
     if upstream.is_error:
+        if expose is not None:
+            blocks, structured = expose(blocks, structured)
         return fit_result(blocks, structured, shaping.max_result_bytes, notes, upstream.result_meta)
     transforms = shaping.pruner is not None or shaping.autoprune is not None
     mirror = mirrored_block(blocks, structured)
@@ -313,8 +322,11 @@ def _shape_content(upstream: UpstreamResult, shaping: Shaping,
         structured = {}  # the declared outputSchema describes the pruned shape; the text blocks carry the body
     if shaping.output is not None and not any_unpruned:
         blocks, structured = _render_content(blocks, parsed, structured, upstream, shaping, notes)
+    structured = structured if isinstance(structured, dict) else None
+    if expose is not None:  # before the limit, which counts the prefixes it adds
+        blocks, structured = expose(blocks, structured)
     # The limit bounds the whole result: every block (a template's text included) and structuredContent.
-    return fit_result(blocks, structured if isinstance(structured, dict) else None, shaping.max_result_bytes, notes,
+    return fit_result(blocks, structured, shaping.max_result_bytes, notes,
                       upstream.result_meta, shaping.output_schema if not any_unpruned else None)
 
 

@@ -20,6 +20,8 @@ from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, ne
 from ..observability.log import log_call, logger
 from ..schema.validator import argument_validator
 from ..scrubbing.given import without_argument_values
+from ..offerings.offerset import OfferSet
+from ..shaping.exposed_uris import EXPOSE_ON_LOOP_BYTES, uri_exposer
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
@@ -158,7 +160,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
                     progress: Any = None, principal: Principal | None = None,
                     session_id: str | None = None, peer: ClientPeer | None = None,
                     via: str | None = None, call_id: str | None = None,
-                    meta: Mapping[str, Any] | None = None) -> ToolResult:
+                    meta: Mapping[str, Any] | None = None, offers: OfferSet | None = None) -> ToolResult:
     """Run one call end to end, log it and publish a `CallEvent`; never raises for upstream or
     argument problems. A cancelled call (asyncio.CancelledError) is logged and published with the
     outcome `cancelled` (nothing sent: `sent_bytes` 0), then the cancellation is re-raised; but a
@@ -166,7 +168,9 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     the server is restarting (outcome `cancelled`), so the client gets a result, not a cut connection.
     `via`: the meta-tool that relays this call (discovery's `call_tool`), or None for a direct call
     (`CallEvent.via`). `call_id`: the relay's, for its target (one id per `tools/call`); else a new one.
-    `meta`: the client's request `_meta` (`CallContext.meta`)."""
+    `meta`: the client's request `_meta` (`CallContext.meta`). `offers`: the resources served beside the
+    tools — the result's resource URIs of a prefixed source are rewritten to the ones a client reads through
+    mcprt, before the result size limit (shaping/exposed_uris.py); None: left as the source wrote them."""
     started = time.perf_counter()
     call_id = call_id or new_call_id()
     # the tools/call span names the call, and the call's log line and audit record name the span (joins)
@@ -197,6 +201,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             hidden_arguments=tool.args.hidden,
             call_id=call_id,
             meta=meta,
+            offers=offers,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
             await tool.gate.admit(tool, arguments or {}, completed, context)
@@ -211,11 +216,14 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
         await scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
-        # A template or a prune may take its whole time budget (`budget`, `prune_budget`): not on the loop.
-        if tool.shaping.output is not None or tool.shaping.pruner is not None:
-            result = await asyncio.to_thread(shape_result, upstream, tool.shaping, principal)
+        expose = uri_exposer(offers, tool.source, tool.output_schema) if offers is not None else None
+        # A template or a prune may take its whole time budget (`budget`, `prune_budget`), and rewriting a large
+        # result's URIs a schema walk (bench/structured_uris.py): not on the loop.
+        if tool.shaping.output is not None or tool.shaping.pruner is not None or \
+                (expose is not None and upstream.raw_bytes > EXPOSE_ON_LOOP_BYTES):
+            result = await asyncio.to_thread(shape_result, upstream, tool.shaping, principal, expose)
         else:
-            result = shape_result(upstream, tool.shaping, principal)
+            result = shape_result(upstream, tool.shaping, principal, expose)
         if upstream.is_error or result.is_error:
             # An HTTP error status is the upstream's fault; an error a proxied tool or a Python
             # function answered is the tool's.

@@ -39,6 +39,12 @@ passed on to every proxied server (server/sole_client.py). Over HTTP the upstrea
 shared by every session: one client's roots must not decide what another's calls reach, so there
 nothing is guessed.
 
+A request no one client made — `resources/subscribe`/`unsubscribe`, one upstream subscription for every client
+subscribed to the URI (`Relay.unaddressed`) — has no addressee: what its server asks meanwhile is refused (to
+the sole stdio client it goes as before), never relayed to the client of another call in flight. A question that
+names no call (its server sends no trace context) while such a request is out is refused too: it may be that
+request's.
+
 A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) names the upstream's
 `elicitationId` and no client: it goes to the one session that was sent that question, by what was
 remembered when the question was relayed (url_asks.py), and to no session when that cannot be told.
@@ -109,22 +115,28 @@ class _Call:
     # the questions of this call out with its client: cancelled when the call ends (`Relay.calling`), so the
     # client is told they are void, as a server's own cancelled request tells it
     asks: set[anyio.CancelScope] = field(default_factory=set)
+    # why no client may be asked for this request (`Relay.unaddressed`); None: an ordinary call
+    refusal: str | None = None
 
 
-def _traced_request() -> tuple[int, int, Any]:
-    """(trace id, span id, token) of the trace context the next upstream request carries (SEP-414: the
-    SDK client writes the current span's `traceparent` into `params._meta`). With no span current
-    (tracing off) a fresh non-recording one is made current — its ids are random, so each request's are
-    its own; `token` detaches it (None when nothing was attached)."""
+@contextmanager
+def _traced_request() -> Iterator[tuple[int, int]]:
+    """Around one upstream request: (trace id, span id) of the trace context it carries (SEP-414: the SDK
+    client writes the current span's `traceparent` into `params._meta`). With no span current (tracing off)
+    a fresh non-recording one is made current meanwhile — its ids are random, so each request's are its own."""
     from opentelemetry import context, trace  # the SDK imports the OpenTelemetry API already
 
     current = trace.get_current_span().get_span_context()
     if current.is_valid:
-        return current.trace_id, current.span_id, None
+        yield current.trace_id, current.span_id
+        return
     fresh = trace.SpanContext(trace_id=secrets.randbits(128) or 1, span_id=secrets.randbits(64) or 1,
                               is_remote=False, trace_flags=trace.TraceFlags.get_default())
     token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(fresh)))
-    return fresh.trace_id, fresh.span_id, token
+    try:
+        yield fresh.trace_id, fresh.span_id
+    finally:
+        context.detach(token)
 
 
 def _trace_of(meta: Any) -> tuple[int, int] | None:
@@ -142,37 +154,53 @@ class Relay:
         self.source = source
         self.log = log
         self._in_flight: list[_Call] = []
+        self._unaddressed: list[_Call] = []  # requests no one client made (`unaddressed`)
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
 
     @contextmanager
+    def _tracked(self, call: _Call, into: list[_Call]) -> Iterator[_Call]:
+        """Around one upstream request: `call` is the caller context (HTTP) and kept in `into` (its trace
+        context, which the request carries upstream, ties a stdio server's question to it)."""
+        token = CALLER.set(call)
+        into.append(call)
+        try:
+            yield call
+        finally:
+            into.remove(call)
+            CALLER.reset(token)
+
+    @contextmanager
     def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
         """Around one upstream request: the peer its server→client requests go to (`clock`: the request's
         time limit, stopped while that peer is asked). Yields the call, for `settle`."""
-        trace_id, span_id, attached = _traced_request()
-        call = _Call(peer, trace_id, span_id, clock)
-        token = CALLER.set(call)
-        self._in_flight.append(call)
-        try:
-            yield call
-        except anyio.get_cancelled_exc_class():
-            # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
-            # out are void. Cancelling their requests makes the SDK tell the client so, with
-            # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
-            # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
-            # open for a call that is gone and no late answer is taken. A call that was answered leaves them be:
-            # a question it was told from may be the server's own (a `roots/list` after a roots change).
-            for ask in list(call.asks):
-                ask.cancel()
-            raise
-        finally:
-            self._in_flight.remove(call)
-            if attached is not None:
-                from opentelemetry import context
+        with _traced_request() as (trace_id, span_id), \
+                self._tracked(_Call(peer, trace_id, span_id, clock), self._in_flight) as call:
+            try:
+                yield call
+            except anyio.get_cancelled_exc_class():
+                # A call cancelled by its client (`notifications/cancelled`) or its time limit: its questions still
+                # out are void. Cancelling their requests makes the SDK tell the client so, with
+                # `notifications/cancelled` naming each (MCP 2025-11-25 basic/utilities/cancellation; what a server
+                # the client talks to directly sends when the handler that asked is cancelled), so no dialog stays
+                # open for a call that is gone and no late answer is taken. A call that was answered leaves them
+                # be: a question it was told from may be the server's own (a `roots/list` after a roots change).
+                for ask in list(call.asks):
+                    ask.cancel()
+                raise
 
-                context.detach(attached)
-            CALLER.reset(token)
+    @contextmanager
+    def unaddressed(self, refusal: str) -> Iterator[_Call]:
+        """Around an upstream request no one client made — `resources/subscribe` and `unsubscribe`: one upstream
+        subscription serves every client subscribed to the URI; `refusal` says so. What the server asks
+        meanwhile is refused (RelayError: the server hears `refusal`), never relayed to the client of another
+        call that happens to be in flight: by the caller context (HTTP), by the request's trace context
+        (stdio), and — a server that sends no trace context — any question that names no call while such a
+        request is out (`_addressee`). Over stdio mcprt has one client, whom it goes to (`SoleClientSlot`)."""
+        with _traced_request() as (trace_id, span_id), \
+                self._tracked(_Call(None, trace_id, span_id, refusal=refusal), self._unaddressed) as call:
+            yield call
 
     @staticmethod
     async def settle(call: _Call, within: float = 2.0) -> None:
@@ -198,6 +226,18 @@ class Relay:
         call = CALLER.get()
         if call is not None and call.peer is not None:
             return call.peer, call
+        refused = call if call is not None and call.refusal else self._unaddressed_by(meta)
+        refusal = refused.refusal if refused is not None else None
+        if refusal is None and self._unaddressed and self._tied(meta) is None:
+            # A question naming no call (a server that sends no trace context) while a request no one client made
+            # is out may be that request's: ambiguous, so refused, not guessed to be the call in flight's (review
+            # of proxyleft: alice, calling a tool, was asked on behalf of bob's subscribe).
+            refusal = (f"{self._unaddressed[0].refusal}; this request names no call (no trace context in its "
+                       "_meta), so it may be that request's")
+        if refusal is not None:
+            if self._sole.peer is not None:  # mcprt's one client: the subscriber
+                return self._sole.peer, None
+            raise RelayError(refusal)
         if not self._in_flight:
             if self._sole.peer is not None:
                 return self._sole.peer, None
@@ -218,6 +258,16 @@ class Relay:
                              "them (no trace context of one of their calls in its _meta); mcprt relays such "
                              "server→client requests only while one call runs (over stdio: to its one client)")
         return self._reachable(self._in_flight[0].peer), self._in_flight[0]
+
+    def _unaddressed_by(self, meta: Any) -> _Call | None:
+        """The request in `unaddressed` whose trace context the question carries, if any: by its trace, and by
+        its span too when a call in flight shares that trace (as `_tied` tells calls of one trace apart)."""
+        trace = _trace_of(meta) if self._unaddressed else None
+        if trace is None:
+            return None
+        shared = any(call.trace_id == trace[0] for call in self._in_flight)
+        return next((call for call in self._unaddressed
+                     if call.trace_id == trace[0] and (not shared or call.span_id == trace[1])), None)
 
     def _tied(self, meta: Any) -> _Call | None:
         """The one call in flight whose trace the question carries (by trace, then by span), if any."""

@@ -440,9 +440,12 @@ class McpServerSource:
 
     # --- resources and prompts (OfferProvider) -----------------------------------------------------
 
-    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None) -> Any:
+    async def _request(self, what: str, send: Callable[[Client], Any], peer: ClientPeer | None = None, *,
+                       for_every_client: bool = False) -> Any:
         """`send` on the current connection within `startup_timeout` (of the server's time: it stands still
-        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py)."""
+        while the server waits on `peer`, whom what the server asks meanwhile goes to; call_clock.py).
+        `for_every_client`: the request is made for every client (a shared subscription), so what the server
+        asks meanwhile goes to no one (`Relay.unaddressed`)."""
         client = await self._current(self.startup_timeout)
 
         def unavailable() -> OfferError:
@@ -452,18 +455,30 @@ class McpServerSource:
             raise unavailable()
         return await self._on_session(
             client, self.startup_timeout,
-            lambda on, retry_within: self._request_on(on, what, send, peer, retry_within is not None),
+            lambda on, retry_within: self._request_on(on, what, send, peer, retry_within is not None,
+                                                      for_every_client),
             unavailable, retry_gets="all")
 
     async def _request_on(self, client: Client, what: str, send: Callable[[Client], Any],
-                          peer: ClientPeer | None, renewed: bool) -> Any:
+                          peer: ClientPeer | None, renewed: bool, for_every_client: bool = False) -> Any:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
-        asking = self.relay.calling(peer, clock) if peer is not None else contextlib.nullcontext()
+        asking: Any = contextlib.nullcontext()
+        if for_every_client:
+            asking = self.relay.unaddressed(f"{what} is one upstream subscription made for every client subscribed "
+                                            "to the resource, so there is no one client to ask")
+        elif peer is not None:
+            asking = self.relay.calling(peer, clock)
+        call = None
         try:
-            with clock.scope, asking, self._out(client):
+            with clock.scope, asking as call, self._out(client):
                 return await send(client)
             raise TimeoutError  # the clock ran out: the scope cancelled the request
+        except anyio.get_cancelled_exc_class():
+            if call is not None:  # the client cancelled: its questions out are void, and it is told so before
+                with anyio.CancelScope(shield=True):  # this request's stream ends (relay.py), as a tool call's
+                    await self.relay.settle(call)
+            raise
         except TimeoutError:
             again = " (sent again once the server's session was renewed)" if renewed else ""
             raise OfferError(f"server '{self.name}' did not answer {what} within {self.startup_timeout:g}s"
@@ -489,23 +504,24 @@ class McpServerSource:
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
-                       context: dict[str, Any] | None) -> dict[str, Any]:
+                       context: dict[str, Any] | None, *, peer: ClientPeer | None = None) -> dict[str, Any]:
         if ref.get("type") == "ref/prompt":
             typed_ref: Any = types.PromptReference(type="ref/prompt", name=ref["name"])
         else:
             typed_ref = types.ResourceTemplateReference(type="ref/resource", uri=ref["uri"])
         arguments = (context or {}).get("arguments")
         result = await self._request("completion/complete", lambda c: c.complete(
-            typed_ref, {"name": argument["name"], "value": argument.get("value", "")}, context_arguments=arguments))
+            typed_ref, {"name": argument["name"], "value": argument.get("value", "")}, context_arguments=arguments),
+            peer)
         return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     async def subscribe(self, uri: str) -> None:
         self._subscribed.add(uri)
-        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri))
+        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri), for_every_client=True)
 
     async def unsubscribe(self, uri: str) -> None:
         self._subscribed.discard(uri)
-        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri))
+        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri), for_every_client=True)
 
     def _emit(self, kind: str, data: Any) -> None:
         if self.on_event is None:

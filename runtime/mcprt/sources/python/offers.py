@@ -146,7 +146,7 @@ class PythonOffers:
         return result
 
     async def complete(self, ref: dict[str, Any], argument: dict[str, Any],
-                       context: dict[str, Any] | None) -> dict[str, Any]:
+                       context: dict[str, Any] | None, *, peer: Any = None) -> dict[str, Any]:
         return {"completion": {"values": [], "hasMore": False}}
 
     async def subscribe(self, uri: str) -> None:
