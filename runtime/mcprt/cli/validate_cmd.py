@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..toolset.budget import check_budget
 from .common import compile_once, go_offline, run_async
-from ..errors import Diagnostic, ManifestError
+from ..errors import ManifestError
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, guarded, print_diagnostics
 from ..wording import noun
 
