@@ -46,10 +46,13 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
 - The spec's annotations are read from `annotated_shapes` (`sources/openapi/responses.py`):
   `deprecated` fields are dropped, and another rendering of a field beside it (`_rendering`:
   `body_html`, `html_body`, `plain_body` beside `body`, `raw_subject` beside `subject`).
-- An IP address within what a record says of its client or person (`_client_address`: a comment's
-  `metadata.system.ip_address`) is personal data and never suggested; a server's own address stays.
-- A list of objects named by a bare id keeps their `*name`/`*title` and `value` fields beside the id
-  (`_named_items`: `custom_fields[].{id, value}`).
+- What a record says of its client or person (`_client_address`): an IP address within a client's or a
+  person's record (`metadata.system.ip_address`, `users[].last_login_ip`) or named for whose it is
+  (`actor_ip`), and a client's whereabouts and user agent (`system.{latitude, longitude, location,
+  client}`) are personal data and never suggested; a server's own address (`origin.ip_address`) stays.
+- A list of objects named by a bare id keeps their `*name`/`*title`/`*label`/`*value` fields and
+  `DETAILS` beside the id (`_named_items`: `custom_fields[].{id, value}`, `fields[].{id, label,
+  display_value}`).
 - A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
   as the schema of its items.
 - The `default` response's top-level scalar fields are kept beside the result's when an error may
@@ -82,7 +85,9 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 - `flags`: `is_*` / `has_*` booleans a record that lists its `required` fields leaves out of it, unless
   a parameter names them (Slack's `is_frozen`, `has_pins`; its required `is_private` stays);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
-  project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
+  project's `accountId`, a ticket's `group_id` though `{group_id}` is some path's parameter), as lists of
+  them (`*_ids`) already are — the addressing key and a person in a role (`_role_id`: `author_id`,
+  `requester_id`, `assignee_id`) excepted — and
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
   holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`).
 
@@ -371,8 +376,12 @@ class _Ranker:
             return True
         if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
             return True  # a content hash (a file's `sha1`, `merge_commit_sha`)
-        if "foreign" in on and name not in (self.key, self.address) and re.search(r"(_id|Id|_uuid|Uuid)$", name):
-            return True  # another record's identifier (a deploy's `user_id`), as `*_ids` lists are
+        if "foreign" in on and re.search(r"(_id|Id|_uuid|Uuid)$", name) and name != self.key \
+                and not (name == self.address and self.first_id is None) and not _role_id(name):
+            # another record's identifier (a deploy's `user_id`), as `*_ids` lists are. A field named like some
+            # path parameter is the item's own key only when the item has no `id` of its own: a ticket's
+            # `group_id` (`/groups/{group_id}`) is a group's, and was kept while its `requester_id` went
+            return True
         return False
 
     def reference(self, name: str) -> int:
@@ -575,32 +584,66 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
 
 def _named_items(item: dict[str, Any]) -> str:
     """What a list of identified objects keeps of each: its first handle or label (`labels[].name`); an item
-    named by a bare identifier alone also keeps what says what it is — a `*name`/`*title` field
-    (an attachment's `file_name`) and `DETAILS` (a custom field's `value`): `custom_fields[].id` alone was a
+    named by a bare identifier alone also keeps what says what it is — a `*name`/`*title`/`*label`/`*value`
+    field (an attachment's `file_name`, a field's `display_value`) and `DETAILS` (a custom field's `value`): `custom_fields[].id` alone was a
     list of numbers (a trial's `[360000, 360001, …]`), the values that made them mean something dropped."""
     first = _names(item)[0]
     if first not in IDS:
         return _field(first)
     extra = [n for n, p in _properties(item).items() if _is_scalar(p) and n != first
-             and (n in DETAILS or words(n)[-1] in ("name", "filename", "title"))]
+             and (n in DETAILS or n == "label" or words(n)[-1] in ("name", "filename", "title", "label", "value"))]
     if not extra:
         return _field(first)
     return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in (first, *extra)) + "}"
 
 
-# An IP address nested in what a record says of the client or person behind it (a comment's
-# `metadata.system.ip_address`, a request's `client_ip`): personal data the model has no use for — a trial's
-# suggestion kept it while dropping who wrote the comment. A server's own address (`networks.v4[].ip_address`
-# of a droplet) is content and stays: only addresses within these containers are dropped.
+# What a record says of the client or person behind it — the address it came from (`ip_address`, `client_ip`),
+# where it was (`latitude`, `longitude`, `location`) and what it ran (`user_agent`, a comment's `system.client`):
+# personal data the model has no use for (a trial's suggestion kept a commenter's IP, then, once that went, their
+# geolocation and browser, while dropping who wrote the comment). Addresses go within a client's or a person's
+# record (`metadata.system`, `users[]`) or when the name says whose they are (`actor_ip`, `last_login_ip`);
+# whereabouts and user agents within a client's (`metadata`, `system`, `device`, …), since a person's profile
+# may state a `location` of their choosing. A server's own address (a droplet's `networks.v4[].ip_address`, a
+# CDN's `origin.ip_address`) is content and stays.
 _IP_NAMES = re.compile(r"^(?:ip|IP|ip_?[aA]ddress|ipAddr|remote_?[aA]ddr(?:ess)?)$|_ip$|_ip_address$|I[pP]$|I[pP]Address$")
-_CLIENT_CONTAINERS = frozenset({"metadata", "meta", "system", "client", "request", "requester", "device", "browser",
-                                "session", "context", "origin", "audit", "actor", "author", "user", "via", "source"})
+_CLIENT_CONTAINERS = frozenset({"metadata", "meta", "system", "client", "request", "device", "browser", "session",
+                                "context", "audit", "via"})
+_PERSON_CONTAINERS = frozenset({"user", "member", "person", "people", "author", "actor", "requester", "submitter",
+                                "reporter", "assignee", "owner", "creator", "sender", "visitor", "customer",
+                                "contact", "participant", "attendee", "login", "signin"})
+# the words that say an address is a person's or client's (`actor_ip`, `last_login_ip`, `current_sign_in_ip`)
+_PERSON_WORDS = frozenset({"client", "remote", "user", "actor", "author", "requester", "visitor", "login", "sign",
+                           "signin", "sender", "caller", "customer", "member", "browser", "device"})
+_WHEREABOUTS = frozenset({"latitude", "longitude", "lat", "lng", "lon", "location", "geo", "geolocation",
+                          "coordinates", "useragent", "client", "browser"})
+
+
+def _container(word: str) -> str:
+    """A container's name compared loosely, a plural as its singular (`users` → `user`, `members[]`)."""
+    name = norm(word)
+    return name[:-1] if name.endswith("s") and name not in ("status", "ips") else name
 
 
 def _client_address(name: str, within: tuple[str, ...]) -> bool:
-    """Whether `name` is an IP address of a client or person (see `_CLIENT_CONTAINERS`): never suggested."""
-    return bool(_IP_NAMES.search(name)) and (any(norm(w) in _CLIENT_CONTAINERS for w in within)
-                                             or words(name)[0] in ("client", "remote", "user", "origin", "source"))
+    """Whether `name` is what a record says of its client or person — an IP address, whereabouts or user agent
+    (see `_CLIENT_CONTAINERS`, `_PERSON_CONTAINERS`): never suggested."""
+    containers = {_container(w) for w in within}
+    if _IP_NAMES.search(name):
+        return bool(containers & (_CLIENT_CONTAINERS | _PERSON_CONTAINERS)) \
+            or any(w.lower() in _PERSON_WORDS for w in words(name)[:-1])
+    return norm(name) in _WHEREABOUTS and bool(containers & _CLIENT_CONTAINERS)
+
+
+# The roles a person plays in a record (`author_id`, `requester_id`, `assignee_id`): which person did what is the
+# record's own content — a comment list without `author_id` cannot tell the customer's words from the agent's.
+_ROLES = frozenset({"author", "requester", "assignee", "assigned", "owner", "reporter", "submitter", "creator",
+                    "sender", "recipient"})
+
+
+def _role_id(name: str) -> bool:
+    """An identifier naming the person in one of `_ROLES` (`author_id`, `assigneeId`): kept in list items."""
+    parts = words(name)
+    return len(parts) >= 2 and parts[-1] in ("id", "uuid") and parts[-2] in _ROLES
 
 
 def _identified(shape: dict[str, Any]) -> bool:
