@@ -47,6 +47,10 @@ class Diagnostic:
     # A field, not a subclass or an exception type: diagnostics are merged and re-raised between stages
     # (loader, pool, pipeline), and a field travels with each. E.g. `envvars.UNSET_VARIABLE`.
     code: str = ""
+    # How many findings this line stands for: a summary line ("… and 29 more warnings of this kind") stands
+    # for the 29 it does not print, so a count of findings (`validate --strict`'s "N warnings treated as
+    # errors", "N errors") is the sum of these, not the number of lines (a trial read "6 warnings" for 34).
+    stands_for: int = 1
 
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else f"{self.severity}: "

@@ -334,3 +334,28 @@ def test_an_unset_secret_points_review_commands_at_offline(tmp_path: Path) -> No
         assert offline.returncode == 0, (command, offline.stderr)
     call = mcprt("call", "list_issues", "--args", "{}", cwd=entry, drop=("GITHUB_TOKEN",))
     assert call.returncode == 2 and "GITHUB_TOKEN is not set" in call.stderr and hint not in call.stderr
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_pin_writes_the_spec_with_the_users_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """A trial found the pinned spec 0600 under umask 0022 (`mkstemp`'s mode), beside 0644 cases and catalog
+    specs: a file checked in and read by `validate --offline`/`mcprt test`, maybe by another user, gets the
+    mode any file the user writes gets. A real `python -m mcprt` started under each umask by `sh`."""
+    from tests.support.cli import cli_env
+
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copy(CATALOG / "petstore" / "spec" / "petstore.yaml", served / "openapi.yaml")
+    project = tmp_path / "project"
+    project.mkdir()
+    manifest = project / "mcp.yaml"
+    with static_files(served) as origin:
+        manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
+                            "    base_url: http://127.0.0.1:9\n")
+        pinned = subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$0" -m mcprt pin "$1"', sys.executable,
+                                 str(manifest)], env=cli_env({"MCPRT_CACHE_DIR": str(tmp_path / "cache")}),
+                                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert pinned.returncode == 0, pinned.stderr
+    assert (project / "spec" / "pets.yaml").stat().st_mode & 0o777 == mode
+    cached = [p for p in (tmp_path / "cache").rglob("*.body")]
+    assert cached and all(p.stat().st_mode & 0o077 == 0 for p in cached)  # the private cache stays the user's

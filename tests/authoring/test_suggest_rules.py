@@ -199,6 +199,7 @@ components:
         body: {type: string, description: "The ticket's text (markdown)."}
         project_id: {type: string}
         reporter_id: {type: string}
+        milestone_id: {type: string}
         etag: {type: string}
         checksum: {type: string}
         resource_version: {type: string, description: "An opaque value the server uses to detect changes."}
@@ -219,8 +220,8 @@ components:
 def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     """In a list's items (not in one result): another id beside the key the API addresses items by
     (`{ticket_number}` of the sibling operation, across a version prefix), the parent's id the caller passed
-    (`{project_id}`), other records' ids (and references named by a bare id), an optional free text beside a
-    label, bookkeeping, checksums, pictures, and `is_*` flags the record's `required` list leaves out."""
+    (`{project_id}`), other records' ids (`milestone_id`, and references named by a bare id) — not the person
+    in a role (`reporter_id`: who reported it is the record's content) —, an optional free text beside a label, bookkeeping, checksums, pictures, and `is_*` flags the record's `required` list leaves out."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -228,9 +229,10 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     prunes = suggested_prunes((tmp_path / "mcp.yaml").read_text())
     listed, single = prunes["list_tickets"], prunes["get_ticket"]
     for kept in ("number: number", "title: title", "severity: severity", "priority: priority",
-                 "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name"):
+                 "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name",
+                 "reporter_id: reporter_id"):
         assert kept in listed, listed
-    for left_out in ("id: id", "body", "project_id", "reporter_id", "etag", "checksum", "resource_version",
+    for left_out in ("id: id", "body", "project_id", "milestone_id", "etag", "checksum", "resource_version",
                      "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)

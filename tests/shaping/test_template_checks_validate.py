@@ -243,6 +243,13 @@ THROUGH_FILTERS = [
     ("{{ (result.entries | max(attribute='id')).nmae }}", "nmae"),
     ("{% for k, v in result.labels | dictsort %}{{ v.nmae }}{% endfor %}", "nmae"),
     ("{% for k, v in result.labels | items %}{{ v.meta.craeted }}{% endfor %}", "craeted"),
+    # a fallback for a list `drop_empty` may remove (the catalog's loop): the items are still the list's
+    ("{% for e in result.entries | default([]) %}{{ e.nmae }}{% endfor %}", "nmae"),
+    ("{% for e in result.entries | d([]) | sort(attribute='id') %}{{ e.meta.craeted }}{% endfor %}", "craeted"),
+    ("{{ (result.entries | default([]) | first).nmae }}", "nmae"),
+    ("{{ (result.entries | first | default({})).nmae }}", "nmae"),
+    ("{% for k, v in result.labels | default({}) | dictsort %}{{ v.nmae }}{% endfor %}", "nmae"),
+    ("{{ (result.entries | default | reverse | list | last).nmae }}", "nmae"),
 ]
 # followed and right, or not followed: no finding (a filter the check does not know says nothing)
 NOT_REPORTED = [
@@ -251,6 +258,9 @@ NOT_REPORTED = [
     "{% for k, v in result | dictsort %}{{ v.anything }}{% endfor %}",  # a record's values differ: not followed
     "{{ (result.entries | batch(2) | first).nmae }}",  # `batch`: not a followed filter
     "{{ result.entries | sort(attribute='name,meta.created') | map(attribute='id') | join }}",  # two fields for Jinja
+    # a fallback with content of its own may have the field: not followed
+    "{% for e in result.entries | default([{'nmae': 1}]) %}{{ e.nmae }}{% endfor %}",
+    "{% for e in result.entries | default(result.labels) %}{{ e.nmae }}{% endfor %}",
     "{{ result.entries | map(attribute='nmae', default='') | join }}",  # guarded: a warning only
 ]
 # guarded (a warning only), each on its own line after NOT_REPORTED's: `selectattr`/`rejectattr` with no test or
@@ -333,3 +343,26 @@ def test_tojson_writes_what_a_filter_yields_as_a_list() -> None:
     failed, text = _shaped("{{ result.entries | map(attribute='name') | tojson }} {{ result.labels | dictsort | tojson }}")
     entry = '{"id":1,"name":"a","meta":{"created":"x"}}'
     assert not failed and text == f'first line\n["a"] [["a",{entry}]]', text
+
+
+def test_the_catalogs_guarded_loop_keeps_a_field_the_prune_dropped_an_error(tmp_path: Path) -> None:
+    """A trial's input: `drop_empty` removes an empty list, so the catalog loops over `x | default([])`; that
+    turned the check off, and `validate --strict` passed a template reading a field its prune no longer kept
+    (every call failed). Through a real `python -m mcprt` on an OpenAPI source."""
+    from tests.gitops.pets_api import make_workspace
+
+    workspace = make_workspace(tmp_path / "project", "http://127.0.0.1:9", tmp_path / "cache")
+    workspace.edit('prune: "[].{id: id, name: name, tag: tag}"',
+                   'prune: "{pets: [].{id: id, name: name}}"')
+    workspace.edit("{% for p in result %}#{{ p.id }} {{ p.name }} ({{ p.tag }})",
+                   "{% for p in result.pets | default([]) %}#{{ p.id }} {{ p.name }} ({{ p.tag }})")
+    workspace.edit("prune: {drop_nulls: true}", "prune: {drop_nulls: true, drop_empty: true}")
+    done = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env)
+    lines = workspace.manifest.read_text().splitlines()
+    row = next(n for n, line in enumerate(lines, 1) if "default([])" in line)
+    at = f"mcp.yaml:{row}:{lines[row - 1].index('p.tag') + 3}"
+    assert done.returncode == 2, done.stderr
+    assert f"{at}: output template, line 1: result field 'tag' cannot exist: the result has no such field" in done.stderr
+    workspace.edit("({{ p.tag }})", "")
+    fixed = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env)
+    assert fixed.returncode == 0, fixed.stderr

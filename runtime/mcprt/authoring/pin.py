@@ -56,7 +56,7 @@ def pin_manifest(manifest: str | Path | None, cache_dir: Path | None, offline: b
         stale = [folder / f"{name}{s}" for s in PINNED_SPEC_SUFFIXES if (folder / f"{name}{s}") != target]
         changed = not target.is_file() or target.read_bytes() != fetched.body
         if changed:
-            fetching.write_atomic(target, fetched.body)
+            fetching.write_atomic(target, fetched.body, shared=True)  # checked in: the umask's mode
         for old in stale:
             old.unlink(missing_ok=True)  # one copy per source: the reader takes the first it finds
         note = fetched.warning

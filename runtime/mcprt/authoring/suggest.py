@@ -44,8 +44,15 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   (`grants_access`: Zoom's host `start_url`, presigned links, descriptions saying "should not be
   shared" or naming a token).
 - The spec's annotations are read from `annotated_shapes` (`sources/openapi/responses.py`):
-  `deprecated` fields are dropped, and another rendering of a field beside it (`body_html`,
-  `body_text` beside `body`).
+  `deprecated` fields are dropped, and another rendering of a field beside it (`_rendering`:
+  `body_html`, `html_body`, `plain_body` beside `body`, `raw_subject` beside `subject`).
+- What a record says of its client or person (`_client_address`): an IP address within a client's or a
+  person's record (`metadata.system.ip_address`, `users[].last_login_ip`) or named for whose it is
+  (`actor_ip`), and a client's whereabouts and user agent (`system.{latitude, longitude, location,
+  client}`) are personal data and never suggested; a server's own address (`origin.ip_address`) stays.
+- A list of objects named by a bare id keeps their `*name`/`*title`/`*label`/`*value` fields and
+  `DETAILS` beside the id (`_named_items`: `custom_fields[].{id, value}`, `fields[].{id, label,
+  display_value}`).
 - A typeless schema holding only `items` (Slack's description wraps its object schemas so) is read
   as the schema of its items.
 - The `default` response's top-level scalar fields are kept beside the result's when an error may
@@ -64,8 +71,9 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   a handle that is also an identifier (Jira's `key`) stays;
 - `given`: a field named like a parent path parameter or a required query parameter of the
   operation (`site_id` in `/sites/{site_id}/deploys`, `namespace`): the caller passed that value;
-- `text`: an optional free text (`body`, `content`, `text`, `notes`, `markdown`, `html`, or
-  described as markdown/HTML) in an item that has a label (an issue's `body` beside its `title`;
+- `text`: an optional free text (`body`, `content`, `text`, `notes`, `markdown`, `html`, `description`,
+  or described as markdown/HTML; unbounded or `maxLength` ≥ `LONG_TEXT`) in an item that has a label
+  or a `subject`/`summary` (an issue's `body` beside its `title`, a ticket's `description`;
   a comment's `body`, a message's required `text` stay);
 - `bookkeeping`: `etag`, `sequence_id`, and values whose description says "opaque", "internal
   version", "housekeeping", "used by the server" or "Populated by the system. Read-only."
@@ -77,7 +85,9 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 - `flags`: `is_*` / `has_*` booleans a record that lists its `required` fields leaves out of it, unless
   a parameter names them (Slack's `is_frozen`, `has_pins`; its required `is_private` stays);
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
-  project's `accountId`), as lists of them (`*_ids`) already are — the addressing key excepted — and
+  project's `accountId`, a ticket's `group_id` though `{group_id}` is some path's parameter), as lists of
+  them (`*_ids`) already are — the addressing key and a person in a role (`_role_id`: `author_id`,
+  `requester_id`, `assignee_id`) excepted — and
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
   holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`).
 
@@ -92,7 +102,7 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 84.6 %, keeping every documented field the hand-written prunes keep. Measured
+cases shrink by 84.7 %, keeping every documented field the hand-written prunes keep. Measured
 there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
 a ranked budget of 36 fields per list item keeps them all and saves 90 bytes, 32 loses GitHub's
 `topics`, 24 also `language` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link per
@@ -182,10 +192,11 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
 
 
 def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False,
-          ctx: _Context = None) -> str | None:  # type: ignore[assignment]
+          ctx: _Context = None, within: tuple[str, ...] = ()) -> str | None:  # type: ignore[assignment]
     """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
 
-    `single`: the object is (inside) the one result object, not an item of a list.
+    `single`: the object is (inside) the one result object, not an item of a list; `within`: the names of
+    the fields it is nested in, from the result down (`("comments", "metadata", "system")`).
     """
     props = _properties(shape)
     required = _required(shape)
@@ -196,7 +207,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     scored: list[tuple[int, str]] = []
     for name, prop in props.items():
         key = field = _field(name)
-        if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props):
+        if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props) or _client_address(name, within):
             continue
         if _expandable(prop):  # an id, or the object itself when the request asks to expand it
             scored.append((rank.reference(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
@@ -219,7 +230,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             if anchored and not single and _identified(item) and "foreign" in ctx.signals \
                     and _names(item)[0] in IDS:
                 continue  # in a list's items, a list of other records' bare ids (`parents[].sha`), as `*_ids`
-            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx)
+            body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx,
+                           within=(*within, name))
             if body:
                 scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
                                f"{key}: {field}[].{body}"))
@@ -234,7 +246,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
                            for sub in _identity(inner, times=single)]
                 continue
-            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx)
+            body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx,
+                           within=(*within, name))
             if body:
                 scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
@@ -296,7 +309,8 @@ class _Ranker:
         hints = ctx.hints
         self.key = key_field(list(props), hints.keys) if "keys" in self.on and level == 0 else None
         self.address = key_field(list(props), hints.addresses) if "vocabulary" in self.on and level == 0 else None
-        self.labelled = any(n in props and _is_scalar(props[n]) for n in LABELS)
+        # what names the item for the free-text rule: a label, or a ticket's or message's `subject`/`summary`
+        self.labelled = any(n in props and _is_scalar(props[n]) for n in (*LABELS, *_HEADINGS))
         self.first_id = next((n for n in IDS if n in props and _is_scalar(props[n])), None)
         links = [n for n, p in props.items() if _is_scalar(p) and _is_link(n, p)]
         self.objects = {n for n, p in props.items() if _object(p) is not None}
@@ -362,8 +376,12 @@ class _Ranker:
             return True
         if "checksums" in on and name != self.key and (name in ("sha1", "md5", "checksum") or name.endswith("_sha")):
             return True  # a content hash (a file's `sha1`, `merge_commit_sha`)
-        if "foreign" in on and name not in (self.key, self.address) and re.search(r"(_id|Id|_uuid|Uuid)$", name):
-            return True  # another record's identifier (a deploy's `user_id`), as `*_ids` lists are
+        if "foreign" in on and re.search(r"(_id|Id|_uuid|Uuid)$", name) and name != self.key \
+                and not (name == self.address and self.first_id is None) and not _role_id(name):
+            # another record's identifier (a deploy's `user_id`), as `*_ids` lists are. A field named like some
+            # path parameter is the item's own key only when the item has no `id` of its own: a ticket's
+            # `group_id` (`/groups/{group_id}`) is a group's, and was kept while its `requester_id` went
+            return True
         return False
 
     def reference(self, name: str) -> int:
@@ -396,14 +414,19 @@ def _bookkeeping(name: str, prop: Any) -> bool:
     return name in ("etag", "sequence_id") or (isinstance(described, str) and bool(_BOOKKEEPING.search(described)))
 
 
-_TEXT = ("body", "content", "text", "notes", "markdown", "html")
+_TEXT = ("body", "content", "text", "notes", "markdown", "html", "description")
+_HEADINGS = ("subject", "summary", "headline")  # a label of a text's own (a ticket's, a message's, an issue's)
+
+
+LONG_TEXT = 1_000  # a `maxLength` from which a string is free text (Stripe bounds its descriptions at 5,000)
 
 
 def _long_text(name: str, prop: Any) -> bool:
-    """Free text (an issue's `body`, a `description`): a string without format, enum or bound, named so or
-    described as markdown/HTML."""
+    """Free text (an issue's `body`, a `description`): a string without format or enum, unbounded or bounded at
+    `LONG_TEXT` characters or more, named so or described as markdown/HTML."""
+    bound = _annotation(prop, "maxLength")
     if not _is(prop, "string") or _annotation(prop, "format") or _annotation(prop, "enum") \
-            or _annotation(prop, "maxLength"):
+            or (bound is not None and not (isinstance(bound, int) and bound >= LONG_TEXT)):
         return False
     described = _annotation(prop, "description")
     return words(name)[-1] in _TEXT or (isinstance(described, str) and bool(
@@ -455,10 +478,47 @@ def _is_id_list(name: str) -> bool:
     return name.endswith(("_ids", "Ids", "_uuids"))
 
 
+# The words that name another rendering of a field, as a prefix or a suffix: `body_html`, `html_body`,
+# `plain_body`, `rendered_description`, `raw_subject`, `description_markdown`, `bodyHtml`. Preferred
+# first when the plain field itself is absent (`plain_body` kept, `html_body` dropped).
+_RENDERINGS = ("plain", "text", "markdown", "md", "raw", "rendered", "formatted", "html")
+
+
 def _rendering(name: str, props: dict[str, Any]) -> bool:
-    """Another rendering of a field beside it (`body_html`, `body_text` beside `body`)."""
-    base, _, form = name.rpartition("_")
-    return form in ("html", "text", "markdown", "md") and base in props
+    """Another rendering of a field beside it: a `_RENDERINGS` word before or after the field's own name
+    (`body_html`, `body_text`, `html_body` and `plain_body` beside `body`; `raw_subject` beside
+    `subject`); without the plain field, every rendering but the preferred one (`plain_body` beside
+    `html_body`). A trial's Zendesk-shaped comments kept `body`, `html_body` and `plain_body`: the same
+    text three times."""
+    base = _rendered_base(name)
+    if base is None or not _is(props[name], "string"):
+        return False
+    plain = {norm(n): n for n in props}
+    if base in plain and plain[base] != name:
+        return _is(props[plain[base]], "string")
+    forms = sorted((n for n in props if _rendered_base(n) == base and _is(props[n], "string")),
+                   key=lambda n: _RENDERINGS.index(_rendering_word(n)))
+    return forms[0] != name
+
+
+_NOT_TEXT = ("url", "uri", "link", "href", "id", "ids", "type", "path", "color", "colour")
+
+
+def _rendering_word(name: str) -> str:
+    parts = words(name)
+    return parts[0] if parts[0] in _RENDERINGS else parts[-1]
+
+
+def _rendered_base(name: str) -> str | None:
+    """The field `name` is a rendering of, normalised (`norm`): `html_body` → `body`; None when it is none."""
+    parts = words(name)
+    if len(parts) < 2 or parts[-1] in _NOT_TEXT:  # `html_url` is a page, not the `url` rendered
+        return None
+    if parts[-1] in _RENDERINGS:
+        return "".join(parts[:-1])
+    if parts[0] in _RENDERINGS:
+        return "".join(parts[1:])
+    return None
 
 
 def _expandable(shape: Any) -> bool:
@@ -502,24 +562,88 @@ def _deprecated(shape: Any) -> bool:
 
 
 def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
-            single: bool, ctx: _Context) -> str | None:
-    """The body for a nested object or list item (`None`: dropped)."""
+            single: bool, ctx: _Context, within: tuple[str, ...] = ()) -> str | None:
+    """The body for a nested object or list item (`None`: dropped); `within` as `_walk`'s, its own name last."""
     if not anchored:
         if _identified(item):
-            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, ctx=ctx)  # the record itself
+            return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, ctx=ctx, within=within)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx, within=within)
     if is_item and _identified(item):
-        return _field(_names(item)[0])  # a list of references: one identifying field
+        return _named_items(item)  # a list of references: one identifying field (with what an id alone lacks)
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
-        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx)
+        return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx, within=within)
     if level + 1 >= (MAX_NESTED if single else MAX_NESTED_IN_ITEMS):  # the last level: what says what state it is in
-        fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item)]
+        fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item) if not _client_address(n, within)]
         fields += _last_level_names(item, bare_ids=single or "foreign" not in ctx.signals)
         return "{" + ", ".join(fields) + "}" if fields else None
-    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx)
+    return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx, within=within)
+
+
+def _named_items(item: dict[str, Any]) -> str:
+    """What a list of identified objects keeps of each: its first handle or label (`labels[].name`); an item
+    named by a bare identifier alone also keeps what says what it is — a `*name`/`*title`/`*label`/`*value`
+    field (an attachment's `file_name`, a field's `display_value`) and `DETAILS` (a custom field's `value`): `custom_fields[].id` alone was a
+    list of numbers (a trial's `[360000, 360001, …]`), the values that made them mean something dropped."""
+    first = _names(item)[0]
+    if first not in IDS:
+        return _field(first)
+    extra = [n for n, p in _properties(item).items() if _is_scalar(p) and n != first
+             and (n in DETAILS or n == "label" or words(n)[-1] in ("name", "filename", "title", "label", "value"))]
+    if not extra:
+        return _field(first)
+    return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in (first, *extra)) + "}"
+
+
+# What a record says of the client or person behind it — the address it came from (`ip_address`, `client_ip`),
+# where it was (`latitude`, `longitude`, `location`) and what it ran (`user_agent`, a comment's `system.client`):
+# personal data the model has no use for (a trial's suggestion kept a commenter's IP, then, once that went, their
+# geolocation and browser, while dropping who wrote the comment). Addresses go within a client's or a person's
+# record (`metadata.system`, `users[]`) or when the name says whose they are (`actor_ip`, `last_login_ip`);
+# whereabouts and user agents within a client's (`metadata`, `system`, `device`, …), since a person's profile
+# may state a `location` of their choosing. A server's own address (a droplet's `networks.v4[].ip_address`, a
+# CDN's `origin.ip_address`) is content and stays.
+_IP_NAMES = re.compile(r"^(?:ip|IP|ip_?[aA]ddress|ipAddr|remote_?[aA]ddr(?:ess)?)$|_ip$|_ip_address$|I[pP]$|I[pP]Address$")
+_CLIENT_CONTAINERS = frozenset({"metadata", "meta", "system", "client", "request", "device", "browser", "session",
+                                "context", "audit", "via"})
+_PERSON_CONTAINERS = frozenset({"user", "member", "person", "people", "author", "actor", "requester", "submitter",
+                                "reporter", "assignee", "owner", "creator", "sender", "visitor", "customer",
+                                "contact", "participant", "attendee", "login", "signin"})
+# the words that say an address is a person's or client's (`actor_ip`, `last_login_ip`, `current_sign_in_ip`)
+_PERSON_WORDS = frozenset({"client", "remote", "user", "actor", "author", "requester", "visitor", "login", "sign",
+                           "signin", "sender", "caller", "customer", "member", "browser", "device"})
+_WHEREABOUTS = frozenset({"latitude", "longitude", "lat", "lng", "lon", "location", "geo", "geolocation",
+                          "coordinates", "useragent", "client", "browser"})
+
+
+def _container(word: str) -> str:
+    """A container's name compared loosely, a plural as its singular (`users` → `user`, `members[]`)."""
+    name = norm(word)
+    return name[:-1] if name.endswith("s") and name not in ("status", "ips") else name
+
+
+def _client_address(name: str, within: tuple[str, ...]) -> bool:
+    """Whether `name` is what a record says of its client or person — an IP address, whereabouts or user agent
+    (see `_CLIENT_CONTAINERS`, `_PERSON_CONTAINERS`): never suggested."""
+    containers = {_container(w) for w in within}
+    if _IP_NAMES.search(name):
+        return bool(containers & (_CLIENT_CONTAINERS | _PERSON_CONTAINERS)) \
+            or any(w.lower() in _PERSON_WORDS for w in words(name)[:-1])
+    return norm(name) in _WHEREABOUTS and bool(containers & _CLIENT_CONTAINERS)
+
+
+# The roles a person plays in a record (`author_id`, `requester_id`, `assignee_id`): which person did what is the
+# record's own content — a comment list without `author_id` cannot tell the customer's words from the agent's.
+_ROLES = frozenset({"author", "requester", "assignee", "assigned", "owner", "reporter", "submitter", "creator",
+                    "sender", "recipient"})
+
+
+def _role_id(name: str) -> bool:
+    """An identifier naming the person in one of `_ROLES` (`author_id`, `assigneeId`): kept in list items."""
+    parts = words(name)
+    return len(parts) >= 2 and parts[-1] in ("id", "uuid") and parts[-2] in _ROLES
 
 
 def _identified(shape: dict[str, Any]) -> bool:

@@ -75,7 +75,7 @@ class _Report:
 
     def diagnostics(self, exc: ManifestError) -> None:
         print_diagnostics(exc.diagnostics, serving=self.serving)
-        errors = len(exc.errors)
+        errors = sum(d.stands_for for d in exc.errors)  # a "… and N more" line is N of them
         summary = f"{errors} {noun(errors, 'error')}"
         self.line(summary, summary, errors=errors)
 

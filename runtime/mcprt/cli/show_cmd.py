@@ -127,8 +127,14 @@ def format_facts(facts: dict[str, Any]) -> str:
     if shaping["defaults.prune"]:
         lines.append(f"defaults.prune: {json.dumps(shaping['defaults.prune'])}")
     if shaping["output"]:
+        from ..expressions.templates import dropped_line_breaks
+
         lines.append("output template" + by("output") + ":")
         lines += [f"  {line}" for line in shaping["output"].rstrip().splitlines()]
+        dropped = dropped_line_breaks(shaping["output"])
+        if dropped:  # trim_blocks: the sample below shows the effect; this says which line causes it
+            lines.append(f"  (line {', '.join(map(str, dropped))}: ends in a {{% … %}} tag or {{# … #}}, so its line break is not "
+                         "sent (trim_blocks); end the line before the tag, or write +%} to keep it)")
     lines.append("input schema" + by("args") + ": " + json.dumps(definition["inputSchema"], ensure_ascii=False))
     if "outputSchema" in definition:
         lines.append("output schema" + by("output_schema") + ": "
@@ -157,6 +163,8 @@ def _overridden(overrides: dict[str, Any]) -> Any:
 
 
 def _short(value: Any) -> str:
+    """One line for an override's value: runs of spaces and tabs made one, a line break written `\\n` (as a
+    space it hid a template's line break, which is what decides whether the model gets one line or many)."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = "\\n".join(" ".join(line.split()) for line in text.strip().splitlines())
     return text if len(text) <= 100 else text[:99] + "…"

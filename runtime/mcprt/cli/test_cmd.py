@@ -8,6 +8,7 @@ from pathlib import Path
 from .common import counted
 from ..stdout_claim import command_output
 from .errors import EXIT_FAILED_CHECK, EXIT_OK
+from ..wording import noun
 
 
 def run_test(manifest: Path | None, update: bool) -> int:
@@ -37,6 +38,10 @@ def run_test(manifest: Path | None, update: bool) -> int:
     for outcome in report.failed:
         print(file=out)
         print(outcome.explain(), file=out)
+    if report.uncovered:  # said, not failed: a manifest may leave a tool untested on purpose
+        print(f"{path}: {len(report.uncovered)} {noun(len(report.uncovered), 'tool')} without a case (nothing checks "
+              f"{'its' if len(report.uncovered) == 1 else 'their'} output): {', '.join(report.uncovered)} — record one "
+              f"with `mcprt record {path} TOOL --args '{{...}}'`", file=sys.stderr)
     for stale in report.stale_snapshots:
         print(f"stale snapshot (no case): {stale} — `mcprt test --update` removes it", file=sys.stderr)
     for removed in report.removed_snapshots:

@@ -9,11 +9,12 @@ unchecked.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..toolset.budget import check_budget
 from .common import compile_once, go_offline, run_async
-from ..errors import Diagnostic, ManifestError
+from ..errors import ManifestError
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, guarded, print_diagnostics
 from ..wording import noun
 
@@ -40,8 +41,7 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                                                    skipped=unchecked)
         except ManifestError as exc:
             if strict and any(d.severity == "warning" for d in exc.diagnostics):  # warnings fail too, beside errors
-                raise ManifestError(diagnostics=[d if d.severity == "note" else
-                                                 Diagnostic(d.file, d.line, d.col, d.message, "error")
+                raise ManifestError(diagnostics=[d if d.severity == "note" else replace(d, severity="error")
                                                  for d in exc.diagnostics]) from None
             raise
         # Said in the summary (and before a failure), so "0 tools from 0 sources" never hides skipped ones.
@@ -56,10 +56,11 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
         try:
             warned = [d for d in compiled.warnings if d.severity == "warning"]  # notes inform, never fail
             if strict and warned:
-                print_diagnostics([d if d.severity == "note" else Diagnostic(d.file, d.line, d.col, d.message, "error")
+                print_diagnostics([d if d.severity == "note" else replace(d, severity="error")
                                    for d in compiled.warnings])
-                print(f"{compiled.loaded.path}: {len(warned)} "
-                      f"{noun(len(warned), 'warning')} treated as errors (--strict)", file=sys.stderr)
+                found = sum(d.stands_for for d in warned)  # a "… and N more" line is N of them
+                print(f"{compiled.loaded.path}: {found} "
+                      f"{noun(found, 'warning')} treated as errors (--strict)", file=sys.stderr)
                 return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
             from ..policy.checks import stdio_approval_note

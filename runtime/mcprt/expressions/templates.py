@@ -389,6 +389,20 @@ def _attr(environment: _ShapingEnvironment, value: Any, name: str) -> Any:
     return _JINJA_ATTR(environment, value, name)
 
 
+_TAGS = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def dropped_line_breaks(source: str) -> list[int]:
+    """The 1-based lines of `source` whose line break `trim_blocks` drops although the line sends text: it
+    ends in a `{% … %}` tag or a `{# … #}` comment (not `-%}`, which asks for it, nor `+%}`, which keeps it)
+    after something rendered (`N tickets{% for t in … %}`), so what follows is sent on the same line. A tag
+    alone on its line is left out: dropping its break (no blank line) is what the option is for. The last
+    line's break is never sent (`keep_trailing_newline` is off)."""
+    lines = source.splitlines()
+    return [number for number, line in enumerate(lines[:-1], 1)
+            if line.endswith(("%}", "#}")) and not line.endswith(("-%}", "+%}", "-#}")) and _TAGS.sub("", line).strip()]
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> SandboxedEnvironment:
     """The one shared sandbox every manifest template is compiled in."""

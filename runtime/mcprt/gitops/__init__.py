@@ -22,6 +22,7 @@ from .outputs import CaseDiff, compare_case_outputs
 from .requests import known_principals
 from .revisions import ManifestRef, resolve_manifest_ref
 from .server_settings import budget_changes, server_changes
+from .validate_errors import new_validate_errors
 from .warnings import new_warnings
 
 __all__ = ["Change", "CaseDiff", "ManifestDiff", "ManifestRef", "OfferDiff", "ToolDiff", "diff_manifests", "render",
@@ -43,7 +44,8 @@ class ManifestDiff:
     def breaking(self) -> bool:
         if self.old_absent:
             return False
-        return self.toolset.breaking or any(o.breaking for o in self.offers)
+        return (self.toolset.breaking or any(o.breaking for o in self.offers)
+                or any(c.breaking for c in self.cases))
 
     @property
     def any_change(self) -> bool:
@@ -102,10 +104,13 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
         toolset.manifest_changes += new_warnings(before.harness.note_diagnostics, after.harness.note_diagnostics,
                                                  old_ref, new_ref, before.harness.loaded, after.harness.loaded,
                                                  kind="new note")
+        # what `mcprt validate` newly fails on (exit 2): a template that no longer renders a recorded case
+        toolset.manifest_changes += new_validate_errors(before.harness, after.harness, cases, new_ref)
         case_diffs = compare_case_outputs(before, after, cases)
         offers = compare_offers(before.harness.toolset.offers, after.harness.toolset.offers)
         if old_ref.absent:  # nothing was served before: a change cannot break a client
             toolset.manifest_changes = [replace(c, breaking=False) for c in toolset.manifest_changes]
+            case_diffs = [replace(c, breaking=False) for c in case_diffs]
         old_label = f"{old_ref.label} (absent at {old_ref.rev}: an empty manifest)" if old_ref.absent else old_ref.label
         return ManifestDiff(old_label, new_ref.label, toolset, case_diffs, offers, old_absent=old_ref.absent)
     finally:

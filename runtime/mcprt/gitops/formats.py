@@ -34,7 +34,7 @@ def _summary(diff: ManifestDiff) -> str:
                                                                                "changed")}
     parts = [f"{n} {status}" for status, n in counts.items() if n]
     breaking = (sum(1 for t in tools if t.breaking) + sum(1 for c in diff.toolset.manifest_changes if c.breaking)
-                + sum(1 for o in diff.offers if o.breaking))
+                + sum(1 for o in diff.offers if o.breaking) + sum(1 for c in diff.cases if c.breaking))
     head = f"{breaking} breaking" if breaking else "no breaking changes"
     listing = (f"tools/list: {diff.toolset.old_count} → {diff.toolset.new_count} {noun(diff.toolset.new_count, 'tool')}, "
                f"{diff.toolset.old_list_bytes:,} → {diff.toolset.new_list_bytes:,} bytes"
@@ -106,7 +106,8 @@ def render_text(diff: ManifestDiff) -> str:
         lines.append("")
         lines.append("recorded cases: " + _cases_heading(diff))
         for case in changed:
-            lines.append(f"  {case.case}: {_case_bytes(case)}" + (f" — {case.note}" if case.note else ""))
+            lines.append(f"  {'BREAKING ' if case.breaking else ''}{case.case}: {_case_bytes(case)}"
+                         + (f" — {case.note}" if case.note else ""))
             lines += [f"    `mcprt test` fails it: {reason}" for reason in case.fails]
             lines += [f"    {_STILL}: {reason}" for reason in case.still_fails]
             lines += [f"    {line}" for line in case.diff.splitlines()]
@@ -183,7 +184,8 @@ def render_markdown(diff: ManifestDiff) -> str:
                 before = "-" if case.old_sent is None else f"{case.old_sent:,}"
                 after = "-" if case.new_sent is None else f"{case.new_sent:,}"
                 change = _percent_change(case.old_sent, case.new_sent).strip(" ()") or "-"
-                out.append(f"| `{case.case}` | {case.raw_bytes:,} | {before} | {after} | {change} |")
+                mark = "⚠️ **breaking** " if case.breaking else ""
+                out.append(f"| {mark}`{case.case}` | {case.raw_bytes:,} | {before} | {after} | {change} |")
             out.append("")
             for case in changed:
                 if case.note:

@@ -16,6 +16,11 @@ A case with no recorded response (a `python:`, `command:` or `url:` tool's: `Cas
 output comes only from calling the tool for real, and a review of a pull request must not reach real
 servers with the manifest's credentials or run a function's side effects, twice (both sides) and outside
 the audit log (review of upfix, problem 3). It is listed as not checked (`LIVE_NOTE`); `mcprt test` runs it.
+
+A case that the old manifest answered with a result and the new one answers with a tool error (`isError:
+true`) is breaking: the tool now fails on an input it served, every call like it too (a trial's prune edit
+left the output template reading a field no longer kept: every `search_tickets` call failed, and `--fail-on
+breaking` passed it). An error that was an error before (a recorded 404) is no change of this kind.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ..errors import McprtError
 from ..testing.cases import Case
 from ..testing.harness import CaseRun, ReplaySession
 from ..testing.snapshots import render_result, text_diff
+from ..wording import excerpt, readable
 
 
 @dataclass
@@ -44,6 +50,8 @@ class CaseDiff:
     still_fails: list[str] = field(default_factory=list)
     # not run: its output would come only from a live call (`Case.live`); listed as "not checked (live)"
     live: bool = False
+    # the old manifest's result was a success and the new one's is a tool error (module docstring)
+    breaking: bool = False
 
     @property
     def changed(self) -> bool:
@@ -82,11 +90,21 @@ def compare_case_outputs(old: ReplaySession, new: ReplaySession, cases: list[Cas
         if before.request_problems and not after.request_problems:
             note = "the old manifest sent a different request: " + "; ".join(before.request_problems)
         failed_before = _fails(before)
+        now_error = after.result.is_error and not before.result.is_error
+        fails = [f for f in _fails(after) if f not in failed_before] + ([_now_error(after)] if now_error else [])
         diffs.append(CaseDiff(case.id, after.tool, after.raw_bytes, before.sent_bytes, after.sent_bytes,
                               diff=text_diff(old_text, new_text, case.id, sides=("old", "new")) if old_text != new_text else "",
-                              note=note, fails=[f for f in _fails(after) if f not in failed_before],
-                              still_fails=[f for f in _fails(after) if f in failed_before]))
+                              note=note, fails=fails, still_fails=[f for f in _fails(after) if f in failed_before],
+                              breaking=now_error))
     return diffs
+
+
+def _now_error(run: CaseRun) -> str:
+    """The reason a case that was a success is now a tool error, with the error's own first words."""
+    text = next((str(block.get("text", "")) for block in run.result.content if block.get("type") == "text"), "")
+    first = readable(text.strip(), 1_000).split("\n", 1)[0]
+    said = f": {excerpt(first, 240)}" if first else ""
+    return f"the tool now returns an error (isError: true) where it returned a result{said}"
 
 
 def _fails(run: CaseRun) -> list[str]:

@@ -411,7 +411,11 @@ class ToolOverride(StrictModel):
     )
     args: dict[str, ArgOverride] = Field(default_factory=dict, description="Per-argument shaping, by argument name.")
     prune: str | None = Field(None, description="JMESPath expression applied to JSON results.")
-    output: str | None = Field(None, description="Sandboxed Jinja2 template rendering the pruned `result` as text.")
+    output: str | None = Field(None, description=(
+        "Sandboxed Jinja2 template rendering the pruned `result` as text. Jinja's `trim_blocks` and "
+        "`lstrip_blocks` are on: the line break right after a `{% … %}` tag is not sent (nor the indentation "
+        "before one), so a loop whose `{% for %}` line ends the line renders its items on one line; end each "
+        "item's line before `{% endfor %}`, or write the tag as `{% for … +%}` to keep its line break."))
     timeout: Duration | None = Field(None, description="Overrides the call time limit.")
     max_result_bytes: ByteSize | None = Field(None, description="Overrides the result size limit.")
     enabled: bool = Field(True, description="`false` removes the tool.")

@@ -21,7 +21,12 @@ Filters followed (`FOLLOWED_FILTERS`; Jinja's built-ins of the same names):
     (`map(attribute=…, default=…)` guards it, and so do `selectattr`/`rejectattr` with no test or one of
     `_SAFE_ON_ABSENT`: an absent field is Jinja's undefined there, which those tests take without failing);
   - `{% for k, v in x | dictsort %}` (or `| items`): `v` is a map's value (an object with fields
-    has values of different shapes: not followed).
+    has values of different shapes: not followed);
+  - a fallback, `default`/`d` with no argument or an empty or scalar literal (`[]`, `{}`, `''`, `0`, `none`):
+    the value itself, its own look-up guarded (`{% for t in result.tickets | default([]) %}`, the guard
+    `drop_empty` asks for, keeps `t.…` checked: the fallback has no items and no fields, so every field read
+    through it is one of the value's). A fallback with content (`default(result.other)`, `default([{…}])`)
+    may have other fields: not followed.
 Anything else (other filters, function calls, other variables) is not followed: no finding, never a
 false one.
 """
@@ -44,13 +49,14 @@ _SAME_LIST = frozenset({"list", "reverse", "sort", "unique", "select", "reject",
 _ATTRIBUTE_KEYWORD = frozenset({"map", "sort", "unique", "sum", "min", "max", "groupby"})
 _ATTRIBUTE_FIRST = frozenset({"selectattr", "rejectattr", "groupby"})
 _PAIRS = frozenset({"dictsort", "items"})
+_FALLBACK = frozenset({"default", "d"})  # Jinja's `d` is `default` by another name
 # `attribute` of these is several fields, comma-separated (Jinja's `make_multi_attrgetter`: only `sort` in 3.1)
 _MULTI_ATTRIBUTE = frozenset({"sort"})
 # `selectattr`/`rejectattr` with these tests (or none: truthiness) read an absent field safely: Jinja's
 # undefined is falsy, not defined, not none, equal to nothing; an ordering test (`gt`) on it fails the render
 _SAFE_ON_ABSENT = frozenset({"defined", "undefined", "none", "true", "false", "boolean",
                              "eq", "equalto", "==", "ne", "!=", "sameas"})
-FOLLOWED_FILTERS = _ONE_ITEM | _SAME_LIST | _ATTRIBUTE_KEYWORD | _ATTRIBUTE_FIRST
+FOLLOWED_FILTERS = _ONE_ITEM | _SAME_LIST | _ATTRIBUTE_KEYWORD | _ATTRIBUTE_FIRST | _FALLBACK
 """The filters whose result (or `attribute` argument) the check follows through the shape; see above."""
 
 
@@ -165,10 +171,12 @@ class _Walker:
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, int) and base is not None:
                 return items_of(base)
             return None
-        if isinstance(node, nodes.Filter) and node.node is not None and node.name in FOLLOWED_FILTERS:
+        if isinstance(node, nodes.Filter) and node.node is not None and node.name in _FALLBACK and _empty_fallback(node):
+            return self.fallback(node, scope)
+        if isinstance(node, nodes.Filter) and node.node is not None and node.name in FOLLOWED_FILTERS - _FALLBACK:
             return self.filtered(node, scope)
         guard = (isinstance(node, nodes.Test) and node.name in ("defined", "undefined")) or (
-            isinstance(node, nodes.Filter) and node.name == "default"
+            isinstance(node, nodes.Filter) and node.name in _FALLBACK
         )
         self.guarded += guard
         try:
@@ -177,6 +185,16 @@ class _Walker:
         finally:
             self.guarded -= guard
         return None
+
+    def fallback(self, node: nodes.Filter, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The shape of `x | default(<empty or scalar literal>)`: `x`'s, its own look-up guarded (absence
+        is what the filter is for); the fallback adds no field and no item, so what is read through it is
+        checked against `x`."""
+        self.guarded += 1
+        try:
+            return self.expr(node.node, scope)  # type: ignore[arg-type]  # `node.node` is set (checked by the caller)
+        finally:
+            self.guarded -= 1
 
     def filtered(self, node: nodes.Filter, scope: dict[str, Any]) -> dict[str, Any] | None:
         """The shape of `node.node | name(…)` for a filter of `FOLLOWED_FILTERS`, checking the field its
@@ -274,6 +292,20 @@ class _Walker:
         self.taken[(line, name)] = taken + 1
         self.columns[key] = places[min(taken, len(places) - 1)] if places else 1
         return self.columns[key]
+
+
+def _empty_fallback(node: nodes.Filter) -> bool:
+    """Whether `default`/`d`'s fallback has no fields and no items of its own: none given, or an empty
+    `[]`/`{}`/`()` or a scalar literal (`''`, `0`, `none`, `'n/a'`); its `boolean` flag changes only when
+    the fallback is used. Anything else (a variable, a list with items) may bring fields `x` lacks."""
+    if node.dyn_args is not None or node.dyn_kwargs is not None:
+        return False
+    fallback = node.args[0] if node.args else next((k.value for k in node.kwargs if k.key == "default_value"), None)
+    if fallback is None:
+        return True
+    if isinstance(fallback, nodes.Const):
+        return fallback.value is None or isinstance(fallback.value, (str, int, float, bool))
+    return isinstance(fallback, (nodes.List, nodes.Tuple, nodes.Dict)) and not fallback.items
 
 
 def _selects_safely(node: nodes.Filter) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -257,7 +257,7 @@ class SourcePool:
             return None, [loaded.diagnostic(where, f"source '{name}': {kind.key} sources cannot be opened: {exc}")]
         # Sources may report findings without a place; they belong at the line that names the source.
         placed = [
-            d if d.file else loaded.diagnostic(where, d.message, severity=d.severity)
+            d if d.file else replace(loaded.diagnostic(where, d.message, severity=d.severity), stands_for=d.stands_for)
             for d in context.warnings
         ]
         return source, placed

@@ -35,7 +35,14 @@ def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diag
         cases = find_cases(loaded.path)
     except CaseError as exc:
         return [Diagnostic(str(loaded.path), 1, 1, f"recorded cases cannot be read: {exc}", "warning")]
-    found: list[Diagnostic] = []
+    return [diagnostic for _, diagnostic in case_render_failures(loaded, toolset, cases)]
+
+
+def case_render_failures(loaded: LoadedManifest, toolset: ToolSet, cases: list[Case]) -> list[tuple[Case, Diagnostic]]:
+    """(case, error) for each of `cases` whose recorded success response its tool's `output` template
+    cannot render: what `mcprt validate` reports (exit 2). `mcprt diff` runs it on both sides with the
+    new side's cases, to tell the errors a change introduces from those it found."""
+    found: list[tuple[Case, Diagnostic]] = []
     for case in cases:
         tool = toolset.get(case.tool)
         upstream = recorded_upstream(case)
@@ -48,5 +55,5 @@ def render_recorded_cases(loaded: LoadedManifest, toolset: ToolSet) -> list[Diag
         where = f"output template, line {error.line}" if error.line else "output template"
         message = (f"{where}: fails on the recorded case {os.path.relpath(case.path, loaded.base_dir)}: "
                    f"{error.message.rstrip('.')}")
-        found.append(at_line(loaded.index, path, tool.shaping.output.source, error.line or 1, 1, message))
+        found.append((case, at_line(loaded.index, path, tool.shaping.output.source, error.line or 1, 1, message)))
     return found

@@ -100,6 +100,9 @@ class ManifestRun:
     stale_snapshots: list[Path] = field(default_factory=list)
     removed_snapshots: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the tools the manifest serves that no case calls, by exposed name (sorted): their output is checked by
+    # nothing (a trial's catalog entry had 2 of 7 such tools, and neither `mcprt test` nor the catalog said so)
+    uncovered: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[CaseOutcome]:
@@ -125,6 +128,9 @@ def run_manifest_cases(manifest: Path, *, update: bool = False,
                 for case in cases:
                     report.outcomes.append(check_case(session, stores[case.cases_root], case, update=update))
                     advance(case.id)
+            toolset = session.harness.toolset
+            called = {o.run.tool for o in report.outcomes if o.run is not None}
+            report.uncovered = sorted(t.name for t in toolset if t.name not in called) if toolset is not None else []
         finally:
             session.close()
     report.stale_snapshots = [path for root, store in stores.items()

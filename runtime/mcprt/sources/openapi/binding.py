@@ -180,9 +180,9 @@ def _warn(ctx: SourceContext, messages: list[str], severity: Severity = "warning
     """Warnings (or notes) point at the source's `openapi:` line; at most a handful, then a count."""
     if not messages:
         return
-    shown = messages[:5]
+    for message in messages[:5]:
+        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", severity))
     if len(messages) > 5:
         more = len(messages) - 5
-        shown.append(f"… and {more} more {noun(more, severity)} of this kind")
-    for message in shown:
-        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", severity))
+        ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': … and {more} more {noun(more, severity)} of "
+                                       "this kind", severity, stands_for=more))

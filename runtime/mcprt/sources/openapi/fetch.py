@@ -104,11 +104,16 @@ def _paths(cache_dir: Path, url: str) -> tuple[Path, Path]:
     return folder / f"{digest}.body", folder / f"{digest}.meta.json"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
+def write_atomic(path: Path, data: bytes, *, shared: bool = False) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file. The temporary file is
+    created 0600 (`mkstemp`), right for the private cache; `shared`: a file a user checks in or another
+    user reads (a pinned spec), given the mode `open()` would give it, 0666 less the umask (0644 under
+    0022) — a trial found `mcprt pin`'s copy 0600 beside 0644 cases, unreadable to another user."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
+        if shared:
+            os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -118,6 +123,21 @@ def write_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (`/proc/self/status`, 4.7+): setting
+    and restoring it (the only portable way) would race any thread creating a file meanwhile."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def cached_copy_named(cache_dir: Path | None, url: str) -> str:
