@@ -8,6 +8,7 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..errors import Diagnostic
@@ -91,6 +92,49 @@ def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionI
         origin = "its environment variable is set but empty" if path in env_paths else "it is empty"
         found.append(Diagnostic(where.file, where.line, where.col,
                                 f"a secret must not be empty ({origin}); set it, or remove this entry"))
+    return found
+
+
+def _inbound_label(path: NodePath) -> str:
+    """How a message names an inbound credential: `tokens.acme`, `bearer_tokens[1]` (never its value)."""
+    return f"bearer_tokens[{path[3]}]" if path[2] == "bearer_tokens" else f"tokens.{path[3]}"
+
+
+def shared_inbound_tokens(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """An error at each inbound credential (`server.auth.bearer_tokens` item, `server.auth.tokens` entry) whose
+    resolved value an earlier one already has, naming both entries and never the value.
+
+    The HTTP transport maps a presented token to one principal (`server.http`): two entries with one value
+    make every caller presenting it the later entry's principal — its policy, rate-limit buckets, audit
+    attribution and sessions — and the other's intended caller has no working token (a tenant-gateway trial:
+    `globex: "${ACME_TOKEN}"`, a copy-paste slip, let acme act as globex). Values are compared by their
+    SHA-256 digests, so no value is kept, compared byte by byte in a data-dependent loop, or shown."""
+    auth = manifest.server.auth
+    if auth is None:
+        return []
+    paths = [p for p in secret_paths(manifest) if p[:3] in (("server", "auth", "bearer_tokens"),
+                                                            ("server", "auth", "tokens"))]
+    first: dict[bytes, NodePath] = {}
+    found = []
+    for path in paths:
+        value = _value_at(manifest, path)
+        if not value.strip():
+            continue  # an empty one is refused by `empty_secrets`
+        digest = hashlib.sha256(value.encode("utf-8")).digest()
+        earlier = first.setdefault(digest, path)
+        if earlier is path:
+            continue
+        where = index.locate(path, "key" if path[2] == "tokens" else "value")
+        this, other = _inbound_label(path), _inbound_label(earlier)
+        if path[2] == "tokens":  # a named token is looked up after the unnamed ones: the later name wins
+            why = (f"a call presenting it would be principal '{path[3]}', and the caller of '{earlier[3]}' could "
+                   "not authenticate" if earlier[2] == "tokens" else
+                   f"a call presenting it would be principal '{path[3]}', never 'bearer'")
+        else:
+            why = "the same token listed twice; another caller's token was probably meant"
+        found.append(Diagnostic(where.file, where.line, where.col, (
+            f"server.auth.{this} has the same value as server.auth.{other}: a token must identify one caller "
+            f"({why}); give each entry its own token")))
     return found
 
 
