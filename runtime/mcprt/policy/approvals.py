@@ -3,7 +3,10 @@
 Identical calls (same principal, tool and arguments as the model gave them) share one request: a call
 repeated while its request is pending waits on the same request, and a decision applies to identical
 calls for `approvals.valid_for` — judged by the quorum in force (`required`, `approvers`), which a
-reload may have changed since the request opened. Approvers decide through the admin endpoints
+reload may have changed since the request opened. An approval of one execution (`approvals.uses`: `once`,
+or `auto` for a tool that is neither read-only nor idempotent) is used up by the call it lets run, taken
+in one atomic step of the policy state (`PolicyState.approval_use`: one of two racing calls, on any
+replica); an identical call after it opens a new request, saying which call used the approval and when. Approvers decide through the admin endpoints
 (`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
 client (no elicitation), and never for their own calls.
 """
@@ -24,6 +27,7 @@ from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
+from .rules import effective_annotations
 from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
 
 if TYPE_CHECKING:
@@ -66,6 +70,22 @@ def quorum_key(principal: str, tool: str, arguments: Mapping[str, Any], required
     return _hashed([principal, tool, arguments, required, sorted(set(approvers))])
 
 
+def single_use(uses: str, tool: Tool) -> bool:
+    """Whether one approval lets one call of `tool` run (`approvals.uses`): `once` always, `valid_for` never, `auto`
+    when the tool is neither read-only nor idempotent — its MCP annotations with the spec's defaults
+    (`rules.effective_annotations`: no hints is a tool that may change the world each time it runs)."""
+    if uses != "auto":
+        return uses == "once"
+    annotations = effective_annotations(tool)
+    return not (annotations["readOnlyHint"] or annotations["idempotentHint"])
+
+
+def used_text(request: ApprovalRequest) -> str:
+    """`approval ap_… was used by the call at <RFC 3339 time>` (and its call id when known)."""
+    by = f" (call {request.used_by})" if request.used_by else ""
+    return f"approval {request.id} was used by the call at {rfc3339(request.used or request.decided or 0)}{by}"
+
+
 def _hashed(described: list[Any]) -> str:
     canonical = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -101,8 +121,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                                                    "replaces it")
         request = None
     superseded = request is not None and request.status == "approved" and not _stands(quorum)
+    # used: an approval of one execution that a call already ran on (`approvals.uses`)
+    used = (request if request is not None and request.status == "approved" and request.used is not None
+            and single_use(in_force.uses, tool) else None)
     # closed: nobody decided it; superseded: approved under a weaker quorum than the one in force
-    if request is None or request.status == "closed" or superseded:
+    if request is None or request.status == "closed" or superseded or used is not None:
         if not service.reachable:
             gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
             raise PolicyDenied(
@@ -119,7 +142,8 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         )
         request = await state.approval_create(fresh)
         if request is fresh:
-            gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
+            gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id,
+                         reason=f"{used_text(used)}; asked again" if used is not None else None)
             await service.announce(request)
 
     async def reopen(lost: ApprovalRequest) -> ApprovalRequest:
@@ -177,6 +201,16 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
             await service.refresh()
+        if single_use(in_force.uses, tool):
+            taken, won = await state.approval_use(request.id, context.call_id)
+            if not won:  # an identical call (here or on another replica) ran on it first
+                what = used_text(taken) if taken is not None and taken.used is not None else (
+                    f"approval {request.id} is no longer valid")
+                gate.publish("deny", tool, context, rule=rule, approval_id=request.id, reason=f"{what}; ask again")
+                raise PolicyDenied(
+                    f"{tool.name} was not run: {what}, and one approval runs one call of this tool. Ask again: "
+                    "make the same call again, which opens a new approval request.",
+                    {"mcprt/approval": {"id": request.id, "status": "used"}})
         counted = quorum.counted if quorum is not None else None
         who = voters_text(request.votes, True, counted)
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
@@ -202,8 +236,10 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     # Redis's clock, as the request's expiry (replicas' clocks may disagree); "about 3s" when little is left
     left = duration_text(request.expires - await state.now())
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
+    earlier = f"{used_text(used)}, and one approval runs one call of this tool, so this call asked again: " \
+        if used is not None and request.id != used.id else ""
     raise PolicyDenied(
-        f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
+        f"{tool.name} needs human approval and {why}: {earlier}approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}},
         action="approval_pending")
