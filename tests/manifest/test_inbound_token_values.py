@@ -79,6 +79,20 @@ def test_two_unnamed_tokens_with_one_value_are_refused(tmp_path: Path) -> None:
     assert ACME not in done.stdout + done.stderr
 
 
+def test_tokens_whose_variables_are_unset_over_stdio_are_not_compared(tmp_path: Path) -> None:
+    """`validate` compiles for stdio, where `server.auth`'s variables may be unset (each warned about): what
+    stands in their place is no token, so two unset ones are no clash (a CI checkout without the secrets); nor
+    with `--offline`, which puts one placeholder for every unset variable."""
+    manifest = _write(tmp_path)
+    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env={"SHARED_TOKEN": "shared-secret-token-9999"},
+                         drop=("ACME_TOKEN", "GLOBEX_TOKEN"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "same value" not in done.stderr and "ACME_TOKEN" in done.stderr  # its unset warning
+    offline = mcprt_process("validate", "--offline", str(manifest), cwd=tmp_path, drop=tuple(_env()),
+                            env={"MCPRT_TRANSPORT": "http"})  # each unset variable gets one placeholder value
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+
+
 def test_distinct_tokens_validate(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     done = mcprt_process("validate", str(manifest), cwd=tmp_path, env=_env())

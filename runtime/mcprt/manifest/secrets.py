@@ -9,12 +9,13 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 from ..errors import Diagnostic
 from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
-from .envvars import variable_names_at, variables_at
+from .envvars import REPLAY_PLACEHOLDER, variable_names_at, variables_at
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -100,7 +101,7 @@ def _inbound_label(path: NodePath) -> str:
     return f"bearer_tokens[{path[3]}]" if path[2] == "bearer_tokens" else f"tokens.{path[3]}"
 
 
-def shared_inbound_tokens(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+def shared_inbound_tokens(manifest: Manifest, index: PositionIndex, unset: Collection[NodePath] = ()) -> list[Diagnostic]:
     """An error at each inbound credential (`server.auth.bearer_tokens` item, `server.auth.tokens` entry) whose
     resolved value an earlier one already has, naming both entries and never the value.
 
@@ -108,7 +109,9 @@ def shared_inbound_tokens(manifest: Manifest, index: PositionIndex) -> list[Diag
     make every caller presenting it the later entry's principal — its policy, rate-limit buckets, audit
     attribution and sessions — and the other's intended caller has no working token (a tenant-gateway trial:
     `globex: "${ACME_TOKEN}"`, a copy-paste slip, let acme act as globex). Values are compared by their
-    SHA-256 digests, so no value is kept, compared byte by byte in a data-dependent loop, or shown."""
+    SHA-256 digests, so no value is kept, compared byte by byte in a data-dependent loop, or shown. `unset`: the
+    paths whose `${VAR}` was unset where the transport never uses it (`server.auth` over stdio): no value to
+    compare, whatever stands there instead; nor is `envvars.REPLAY_PLACEHOLDER` (`validate --offline`, replays)."""
     auth = manifest.server.auth
     if auth is None:
         return []
@@ -118,7 +121,8 @@ def shared_inbound_tokens(manifest: Manifest, index: PositionIndex) -> list[Diag
     found = []
     for path in paths:
         value = _value_at(manifest, path)
-        if not value.strip():
+        # no token: unset over stdio, or the placeholder `--offline` and replays put for an unset variable
+        if path in unset or not value.strip() or value == REPLAY_PLACEHOLDER:
             continue  # an empty one is refused by `empty_secrets`
         digest = hashlib.sha256(value.encode("utf-8")).digest()
         earlier = first.setdefault(digest, path)
