@@ -104,3 +104,62 @@ async def test_a_reload_failing_in_one_server_block_says_only_that(tmp_path: Pat
         assert "server.observability.audit: expected a string, got a mapping" in said, said
         assert "never a caller" not in said and "add server.auth.tokens" not in said, said
         assert up.health()["status"] == "ok"
+
+
+# Two GET operations whose descriptions differ only after the first paragraph: `style: full` tells them apart,
+# the default `brief` does not (a review's input)
+ALIKE_SPEC = """\
+openapi: 3.0.3
+info: {title: T, version: "1"}
+servers: [{url: "http://127.0.0.1:9"}]
+paths:
+  /a:
+    get:
+      operationId: list_a
+      description: "Lists things.\\n\\nThe pets, all of them."
+      responses: {"200": {description: ok}}
+  /b:
+    get:
+      operationId: list_b
+      description: "Lists things.\\n\\nThe cats, all of them."
+      responses: {"200": {description: ok}}
+"""
+FULL = """\
+version: 1
+defaults:
+  descriptions: {style: full}
+sources:
+  api: {openapi: spec.yaml}
+"""
+
+
+def _validate_alike(folder: Path, text: str) -> tuple[int, list[str]]:
+    (folder / "spec.yaml").write_text(ALIKE_SPEC)
+    (folder / "mcp.yaml").write_text(text)
+    done = mcprt_process("validate", "mcp.yaml", cwd=folder)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")
+                             and not line.startswith("mcp.yaml: ok")]
+
+
+def test_an_error_in_one_defaults_block_leaves_the_others_standing(tmp_path: Path) -> None:
+    """A wrong `defaults.timeout` leaves out that block only: the written `style: full` still tells the two tools
+    apart, so the one error is all that is said (before: all of `defaults` was left out, and the stand-in `brief`
+    made a false "same description" warning)."""
+    code, lines = _validate_alike(tmp_path, FULL)
+    assert code == 0 and lines == [], lines
+    code, lines = _validate_alike(tmp_path, FULL.replace("{style: full}\n", "{style: full}\n  timeout: bogus\n"))
+    assert code == 2
+    assert lines == ["mcp.yaml:4:12: defaults.timeout: invalid duration 'bogus': use a number of seconds or '30s', "
+                     "'500ms', '2m', '1h'"], lines
+
+
+def test_no_likeness_is_judged_on_stand_in_descriptions(tmp_path: Path) -> None:
+    """`defaults.descriptions` itself fails: the descriptions built are the default's, so no warning that they are
+    alike; under the default `brief` written out they are, and the warning is given."""
+    code, lines = _validate_alike(tmp_path, FULL.replace("{style: full}", "{style: full, max_chars: -5}"))
+    assert code == 2
+    assert lines == ["mcp.yaml:3:42: defaults.descriptions.max_chars: Input should be greater than or equal to 20"], lines
+    code, lines = _validate_alike(tmp_path, FULL.replace("style: full", "style: brief"))
+    assert code == 0
+    assert len(lines) == 1 and "tools 'list_a', 'list_b' have the same description" in lines[0], lines

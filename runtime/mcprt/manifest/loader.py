@@ -332,9 +332,10 @@ def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
 _OVERRIDE_MAPS = ("tools", "resources", "prompts")
 
 
-# Top-level settings whose blocks are left out one by one (`server.observability`, not all of `server`): the
-# checks of the others (policy principals against `server.auth`) still see what was written.
-_BLOCKED_SETTINGS = ("server",)
+# Top-level settings whose blocks are left out one by one (`server.observability`, not all of `server`;
+# `defaults.timeout`, not all of `defaults`): the checks of the others (policy principals against `server.auth`,
+# like descriptions under `defaults.descriptions`) still see what was written.
+_BLOCKED_SETTINGS = ("server", "defaults")
 
 _Salvage = tuple[Manifest | None, frozenset[str], frozenset[tuple[str, ...]]]
 
