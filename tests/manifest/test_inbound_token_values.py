@@ -133,9 +133,10 @@ async def test_a_reload_to_two_tokens_of_one_value_keeps_each_tenant_itself(tmp_
 def test_a_schema_error_elsewhere_does_not_hide_the_clash(tmp_path: Path) -> None:
     """The trial's wrong `observability.audit` mapping plus `globex: "${ACME_TOKEN}"`: one pass reports both (before,
     the clash showed only once the audit error was fixed). An error inside `server.auth` itself judges no value."""
+    clash = {**_env(GLOBEX_TOKEN=ACME), "MCPRT_TRANSPORT": "http"}
     audit = MANIFEST.replace("sources:", "  observability:\n    audit: {path: audit.jsonl}\nsources:")
     manifest = _write(tmp_path, audit)
-    done = mcprt_process("validate", "mcp.yaml", cwd=tmp_path, env={**_env(GLOBEX_TOKEN=ACME), "MCPRT_TRANSPORT": "http"})
+    done = mcprt_process("validate", "mcp.yaml", cwd=tmp_path, env=clash)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")]
     assert lines == ["mcp.yaml:7:7: server.auth.tokens.globex has the same value as server.auth.tokens.acme: a token "
@@ -144,6 +145,6 @@ def test_a_schema_error_elsewhere_does_not_hide_the_clash(tmp_path: Path) -> Non
                      "mcp.yaml:9:12: server.observability.audit: expected a string, got a mapping"], done.stderr
     assert ACME not in done.stdout + done.stderr and "Traceback" not in done.stderr
     inside = _write(tmp_path, MANIFEST.replace("      globex:", '      "glo bex":'))
-    done = mcprt_process("validate", str(inside), cwd=tmp_path, env={**_env(GLOBEX_TOKEN=ACME), "MCPRT_TRANSPORT": "http"})
+    done = mcprt_process("validate", str(inside), cwd=tmp_path, env=clash)
     assert done.returncode == 2 and "server.auth.tokens.glo bex" in done.stderr, done.stderr
     assert "same value" not in done.stderr and ACME not in done.stdout + done.stderr

@@ -159,7 +159,8 @@ def test_no_likeness_is_judged_on_stand_in_descriptions(tmp_path: Path) -> None:
     alike; under the default `brief` written out they are, and the warning is given."""
     code, lines = _validate_alike(tmp_path, FULL.replace("{style: full}", "{style: full, max_chars: -5}"))
     assert code == 2
-    assert lines == ["mcp.yaml:3:42: defaults.descriptions.max_chars: Input should be greater than or equal to 20"], lines
+    assert lines == ["mcp.yaml:3:42: defaults.descriptions.max_chars: Input should be greater than or equal to 20"], \
+        lines
     code, lines = _validate_alike(tmp_path, FULL.replace("style: full", "style: brief"))
     assert code == 0
     assert len(lines) == 1 and "tools 'list_a', 'list_b' have the same description" in lines[0], lines
