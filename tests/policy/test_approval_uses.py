@@ -239,3 +239,68 @@ def test_a_task_uses_the_approval_once(served: UpProcess, shop: tuple[Shop, str]
     assert made.count("/orders") == before + 1, outcomes
     assert not outcomes[0].get("isError"), outcomes[0]
     assert outcomes[1].get("isError") and f"approval {approval} was used by the call at" in json.dumps(outcomes[1])
+
+
+PAY_TOOLS = '''\
+"""A payment tool with one worker thread: `hold` keeps it busy until released (or `seconds` passed)."""
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def pay(who: str, hold: float = 0) -> str:
+    """Pay someone."""
+    ends = time.monotonic() + hold
+    while time.monotonic() < ends and not (HERE / "released").exists():
+        time.sleep(0.02)
+    with (HERE / "paid.log").open("a") as log:
+        log.write(who + "\\n")
+    return f"paid {who}"
+'''
+
+PAY_MANIFEST = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", bot: "${BOT_TOKEN}"}}
+sources:
+  q:
+    python: pay_tools
+    concurrency: 1
+    timeout: 1s
+policy:
+  default: allow
+  rules:
+    - {match: {tools: [pay], when: "who == 'alice'"}, action: approve}
+  approvals: {wait: 0, valid_for: 10m, approvers: [alice]}
+"""
+
+
+async def test_a_call_that_never_started_gives_its_approval_back(tmp_path: Path) -> None:
+    """A review's input: `pay` has one worker thread, held by another call, so the approved `pay {who: alice}`
+    waits out its time in mcprt's queue (`queue_timeout`): it did nothing, so its approval is not used — the
+    same call, once the thread is free, runs on it (before: "approval … was used by the call at …", a new
+    request, and alice never paid)."""
+    (tmp_path / "pay_tools.py").write_text(PAY_TOOLS)
+    (tmp_path / "mcp.yaml").write_text(PAY_MANIFEST)
+    paid = tmp_path / "paid.log"
+    alice = {"who": "alice"}
+    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+        async with http_client(up.url, token=BOT) as client:
+            first = pending_id(await client.call_tool("pay", alice))
+            approve(up, first)
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "pay", {"who": "hog", "hold": 30})
+                await anyio.sleep(0.3)  # the hog holds the one thread
+                queued = await client.call_tool("pay", alice)
+                text = text_of(queued)
+                assert queued.is_error and "did not start within 1s" in text, text
+                assert f"approval {first} is not used: make the same call again" in text, text
+                (tmp_path / "released").touch()  # the hog's thread returns
+            assert not paid.exists() or "alice" not in paid.read_text().split()
+            ran = await client.call_tool("pay", alice)  # on the same approval: no new request
+            assert not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
+            assert paid.read_text().split().count("alice") == 1
+            again = await client.call_tool("pay", alice)  # that call did run: the approval is used now
+            assert f"approval {first} was used by the call at" in text_of(again), text_of(again)
+            assert paid.read_text().split().count("alice") == 1

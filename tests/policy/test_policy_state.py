@@ -224,6 +224,27 @@ async def test_an_approval_is_used_once_and_says_by_which_call_and_when(state: P
     assert await state.approval_use("ap_unknown", "c") == (None, False)
 
 
+async def test_a_use_is_given_back_only_by_the_call_that_took_it(state: PolicyState) -> None:
+    """`approval_unuse` (a call that never reached its upstream gives its use back): a compare-and-set on
+    `used_by` — another call's id gives nothing back, the using call's does once, and the approval can then
+    be used again (by the same call repeated)."""
+    request = await state.approval_create(pending("k-unuse"))
+    assert not await state.approval_unuse(request.id, "c-first")  # pending: nothing used
+    await state.approval_decide(request.id, Vote("alice", True, time.time()))
+    _, won = await state.approval_use(request.id, "c-first")
+    assert won
+    assert not await state.approval_unuse(request.id, "c-other")  # not its use: left as it is
+    kept = await state.approval_get(request.id)
+    assert kept is not None and kept.used_by == "c-first"
+    assert await state.approval_unuse(request.id, "c-first")
+    back = await state.approval_get(request.id)
+    assert back is not None and (back.status, back.used, back.used_by) == ("approved", None, None)
+    assert not await state.approval_unuse(request.id, "c-first")  # once
+    again, won_again = await state.approval_use(request.id, "c-again")
+    assert won_again and again is not None and again.used_by == "c-again"
+    assert not await state.approval_unuse("ap_unknown", "c")
+
+
 async def test_concurrent_uses_of_one_approval_through_two_replicas_give_it_to_one(redis_url: str) -> None:
     """Replicas share Redis: identical calls on two replicas racing for one approval — exactly one runs (the
     WATCH/MULTI transaction of the second fails, re-reads the record used, and leaves it)."""

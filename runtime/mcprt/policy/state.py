@@ -130,6 +130,15 @@ def claim(request: ApprovalRequest, call_id: str | None, now: float) -> bool:
     return True
 
 
+def unclaim(request: ApprovalRequest, call_id: str) -> bool:
+    """Undo `claim` when the call `call_id` is the one that used `request` (compare-and-set on `used_by`: never
+    another call's use); whether it did. For a call that never reached its upstream (`PolicyState.approval_unuse`)."""
+    if request.used is None or request.used_by != call_id:
+        return False
+    request.used = request.used_by = None
+    return True
+
+
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
 _VOTE_FIELDS = frozenset(f.name for f in fields(Vote))
 
@@ -209,6 +218,13 @@ class PolicyState(Protocol):
         approval: exactly one gets it): when it is approved, unexpired and not used yet, set `used` (now, on the
         state's clock) and `used_by` (`call_id`) and return (it, True); else (it as it is — its `used` says when
         the call that got it ran —, False), or (None, False) when unknown or expired."""
+        ...
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        """Give back the use `approval_use` gave the call `call_id`, in one step, when that call never reached its
+        upstream (it waited out mcprt's own queue, its source was not running, the audit log refused it): the
+        request is unused again only while `used_by` is still `call_id`. Whether it was given back (False: unknown,
+        expired, or not used by that call)."""
         ...
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
@@ -345,6 +361,10 @@ class MemoryPolicyState:
     async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
         request = self._live(self._approvals.get(approval_id))
         return request, request is not None and claim(request, call_id, self._clock())
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        request = self._live(self._approvals.get(approval_id))
+        return request is not None and unclaim(request, call_id)
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
         request = self._live(self._approvals.get(approval_id))

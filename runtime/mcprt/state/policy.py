@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import Outage, log_event
-from ..policy.state import ApprovalRequest, Vote, claim, first_paused, pause_reason_of
+from ..policy.state import ApprovalRequest, Vote, claim, first_paused, pause_reason_of, unclaim
 from ..settings import env_limit
 from ..stopping import stop_tasks
 from .redis_client import events_channel, guarded, listen
@@ -385,6 +385,26 @@ class RedisPolicyState:
             result.append((request, won))
 
         await guarded(self._client.transaction(use, record_key))
+        return result[-1]
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        """`PolicyState.approval_unuse` in one optimistic transaction on the record, as `approval_use`: the
+        compare on `used_by` and the write are one step, so a use another replica's call took is never undone."""
+        record_key = self._k("approval", approval_id)
+        result: list[bool] = []
+        now = await self.now()
+
+        async def unuse(pipe: Any) -> None:
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            pipe.multi()
+            done = request is not None and request.expires >= now and unclaim(request, call_id)
+            if done:
+                assert request is not None
+                pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
+            result.append(done)
+
+        await guarded(self._client.transaction(unuse, record_key))
         return result[-1]
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
