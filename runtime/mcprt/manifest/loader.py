@@ -56,9 +56,9 @@ class LoadedManifest:
     # a source that is down (`policy.checks`), never "matches no tool" on the strength of the first error
     left_out: frozenset[str] = frozenset()
     # a partial manifest's settings the schema left out (`_without_invalid_parts`): `("server", "observability")`
-    # for an error inside one `server:` block, `("server",)` or `("defaults",)` for a whole top-level one. The model
-    # holds its default in their place, which is no setting the author wrote: a check reading one (`settled`)
-    # is skipped, never run on the stand-in (a trial: one wrong `server.observability.audit` left `server` out,
+    # for an error inside one `server:` or `defaults:` block (`_BLOCKED_SETTINGS`), `("policy",)` for a whole
+    # top-level one. The model holds its default in their place, which is no setting the author wrote: a check
+    # reading one (`settled`) is skipped, never run on the stand-in (a trial: one wrong `server.observability.audit` left `server` out,
     # and every policy principal was "never a caller: server.auth gives anonymous, stdio" though
     # `server.auth.tokens` named them all)
     left_out_settings: frozenset[tuple[str, ...]] = frozenset()
