@@ -248,6 +248,8 @@ async def test_a_call_approved_after_the_audit_log_began_failing_is_refused(tmp_
                 assert approved.status_code == 200, approved.text
             result = outcome["result"]
             assert result.is_error and "cannot record calls in its audit log" in text_of(result), text_of(result)
+            # it never ran (write_note changes things: its approval runs one call), so its approval is not used up
+            assert f"approval {pending[0]['id']} is not used: make the same call again" in text_of(result)
             assert "tool=write_note" in up.wait_log("tool=write_note")
             assert "reason=audit_failing" in up.wait_log("tool=write_note")
         assert "NOTES" not in up.log() and "wrote 1" not in up.log()

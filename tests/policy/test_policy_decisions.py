@@ -54,7 +54,7 @@ policy:
     - {match: {sources: [up], annotations: {readOnlyHint: true}}, action: allow, name: mcp-readers}
     - {match: {sources: [up], annotations: {destructiveHint: true}}, action: deny, reason: "proxied writes are off"}
     - {match: {sources: [pets], methods: [POST], scopes: ["pets:write"]}, action: allow, name: scoped-writers}
-    - {match: {sources: [pets], methods: [POST]}, action: approve, approvals: {wait: 30s}}
+    - {match: {sources: [pets], methods: [POST]}, action: approve, approvals: {wait: 30s, uses: valid_for}}
     - {match: {tools: [refund], claims: {groups: ops}, when: "amount > `1000`"}, action: allow, name: ops-refunds}
     - {match: {tools: [refund], when: "amount > `1000`"}, action: approve, approvals: {wait: 0}}
     - {match: {tools: [showSecret], principals: ["ci-*"]}, action: hide}
@@ -203,7 +203,7 @@ async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
     assert decided.status == "approved"
     error, text = await waiting
     assert not error and "tom" in text
-    again = await call(runtime, "createPet", {"name": "tom"}, CI)  # identical: the decision is reused
+    again = await call(runtime, "createPet", {"name": "tom"}, CI)  # identical: the decision is reused (`uses: valid_for`)
     assert not again[0]
     assert actions(decisions) == [
         ("approval_requested", "createPet", "rules[4]"), ("approval_vote", "createPet", "rules[4]"),
@@ -317,7 +317,9 @@ async def test_rate_limit_buckets_outlive_a_reload_that_keeps_or_changes_the_lim
     assert error and "3 calls per minute" in text, text
 
 
-PETS_APPROVE = "action: approve, approvals: {wait: 30s}"  # the rule createPet falls to in MANIFEST
+# the rule createPet falls to in MANIFEST: its approvals reused within `valid_for` (`uses`), so these tests see how
+# a decision carries identical calls across reloads (one approval running one call: tests/policy/test_approval_uses.py)
+PETS_APPROVE = "action: approve, approvals: {wait: 30s, uses: valid_for}"
 
 
 async def waiting_then_denied(runtime: Runtime, name: str) -> tuple[asyncio.Task, ApprovalRequest, str]:
@@ -370,8 +372,8 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     assert (await service.decide(first.id, ALICE, True)).status == "approved"
     assert (await waiting)[0] is False
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
-    manifest.write_text(manifest.read_text().replace("action: approve, approvals: {wait: 30s}",
-                                                     "action: approve, approvals: {wait: 0, required: 2}"))
+    manifest.write_text(manifest.read_text().replace(PETS_APPROVE,
+                                                     "action: approve, approvals: {wait: 0, required: 2, uses: valid_for}"))
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", arguments, CI)
     assert error and "pending" in text and first.id not in text, text
@@ -383,7 +385,8 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     # alice approves (1 of 2), then a reload loosens the rule to 1 approval from alice: the quorum was part
     # of the request's key, so the identical call opened a third request; it now runs on alice's vote
     assert (await service.decide(second.id, ALICE, True)).status == "pending"
-    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 2}", "{wait: 0, required: 1, approvers: [alice]}"))
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 2, uses: valid_for}",
+                                                     "{wait: 0, required: 1, approvers: [alice], uses: valid_for}"))
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", arguments, CI)
     assert not error and "quorum" in text, text
@@ -399,7 +402,8 @@ async def test_an_approval_under_a_weaker_quorum_does_not_stand_once_the_rules_w
     assert runtime.holder is not None
     looked_up = runtime.holder.current.get_for("createPet", CI)
     assert looked_up is not None
-    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice]}", "{wait: 0, required: 2}"))
+    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 1, approvers: [alice], uses: valid_for}",
+                                                     "{wait: 0, required: 2, uses: valid_for}"))
     await runtime.apply(await runtime.compile())
     error, text = await call(runtime, "createPet", {"name": "strict"}, CI)
     [strict] = [r for r in service.snapshot.pending if r.arguments == {"name": "strict"}]
@@ -441,7 +445,7 @@ async def test_an_approval_under_the_quorum_a_reload_replaced_does_not_carry_the
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "two"}, CI))
     request = await first_pending(runtime)
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
-    manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    manifest.write_text(manifest.read_text().replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2, uses: valid_for}"))
     await runtime.apply(await runtime.compile())
     assert (await runtime.policy_service().decide(request.id, ALICE, True)).status == "approved"
     error, text = await asyncio.wait_for(waiting, 10)
@@ -460,7 +464,7 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
     manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
     original = manifest.read_text()
     for name, vote_first in (("one", True), ("later", False)):
-        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2, uses: valid_for}"))
         await runtime.apply(await runtime.compile())
         waiting = asyncio.create_task(call(runtime, "createPet", {"name": name}, CI))
         request = await first_pending(runtime, {"name": name})
@@ -470,7 +474,7 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
 
         if vote_first:
             await vote()
-        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1}"))
+        manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 1, uses: valid_for}"))
         await runtime.apply(await runtime.compile())
         if not vote_first:
             await asyncio.sleep(0.1)  # the woken round has judged the (no) votes and waits again

@@ -365,6 +365,18 @@ def test_diff_shows_a_rules_approvals_change_that_keeps_the_quorum(folder: Path)
     assert "BREAKING" not in result.stdout
 
 
+def test_diff_flags_approvals_running_more_calls_as_loosened(folder: Path) -> None:
+    """`approvals.uses` toward `valid_for` lets one approval run more calls: breaking for review; toward `once`
+    narrows. A rule's own `uses` is judged as in force (its value, else `policy.approvals`')."""
+    (folder / "new.yaml").write_text(BASE.replace("required: 1}", "required: 1, uses: valid_for}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "BREAKING approval uses changed (loosened): auto → valid_for" in result.stdout, result.stdout
+    (folder / "new.yaml").write_text(BASE.replace("action: approve}", "action: approve, approvals: {uses: once}}"))
+    result = mcprt(folder, "diff", "mcp.yaml", "new.yaml")
+    assert "rules[2] approval uses changed: auto → once" in result.stdout, result.stdout
+    assert "BREAKING" not in result.stdout
+
+
 def test_diff_approvers_from_anyone_to_a_list_narrows(folder: Path) -> None:
     """approvers: anyone → [alice] was flagged "(loosened)": it narrows who may decide."""
     old = BASE.replace("approvals: {approvers: [alice], required: 1}", "approvals: {required: 1}")

@@ -207,6 +207,71 @@ async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> 
     assert await state.approval_requorum(two.id, 1, []) is None  # no longer pending
 
 
+async def test_an_approval_is_used_once_and_says_by_which_call_and_when(state: PolicyState) -> None:
+    """`approval_use` (an approval of one execution, `approvals.uses`): the first call gets it, every later one
+    gets it back used — when and by which call — and nothing is used before the request is approved."""
+    request = await state.approval_create(pending("k-use"))
+    early, won_early = await state.approval_use(request.id, "c-early")  # still pending: nothing to use
+    assert not won_early and early is not None and (early.status, early.used) == ("pending", None)
+    await state.approval_decide(request.id, Vote("alice", True, time.time()))
+    before = await state.now()
+    taken, won = await state.approval_use(request.id, "c-first")
+    assert won and taken is not None and taken.used_by == "c-first" and before <= taken.used <= await state.now()
+    again, won_again = await state.approval_use(request.id, "c-second")
+    assert not won_again and again is not None and (again.used_by, again.used) == ("c-first", taken.used)
+    found = await state.approval_find("k-use")  # kept: the next identical call reads who used it
+    assert found is not None and found.used_by == "c-first"
+    assert await state.approval_use("ap_unknown", "c") == (None, False)
+
+
+async def test_a_use_is_given_back_only_by_the_call_that_took_it(state: PolicyState) -> None:
+    """`approval_unuse` (a call that never reached its upstream gives its use back): a compare-and-set on
+    `used_by` — another call's id gives nothing back, the using call's does once, and the approval can then
+    be used again (by the same call repeated)."""
+    request = await state.approval_create(pending("k-unuse"))
+    assert not await state.approval_unuse(request.id, "c-first")  # pending: nothing used
+    await state.approval_decide(request.id, Vote("alice", True, time.time()))
+    _, won = await state.approval_use(request.id, "c-first")
+    assert won
+    assert not await state.approval_unuse(request.id, "c-other")  # not its use: left as it is
+    kept = await state.approval_get(request.id)
+    assert kept is not None and kept.used_by == "c-first"
+    assert await state.approval_unuse(request.id, "c-first")
+    back = await state.approval_get(request.id)
+    assert back is not None and (back.status, back.used, back.used_by) == ("approved", None, None)
+    assert not await state.approval_unuse(request.id, "c-first")  # once
+    again, won_again = await state.approval_use(request.id, "c-again")
+    assert won_again and again is not None and again.used_by == "c-again"
+    assert not await state.approval_unuse("ap_unknown", "c")
+
+
+async def test_concurrent_uses_of_one_approval_through_two_replicas_give_it_to_one(redis_url: str) -> None:
+    """Replicas share Redis: identical calls on two replicas racing for one approval — exactly one runs (the
+    WATCH/MULTI transaction of the second fails, re-reads the record used, and leaves it)."""
+    from mcprt.state.policy import RedisPolicyState
+    from mcprt.state.redis_client import make_client
+
+    prefix = f"test:{new_approval_id()}:"
+    clients = [make_client(redis_url), make_client(redis_url)]
+    replicas = [RedisPolicyState(client, prefix=prefix) for client in clients]
+    try:
+        for replica in replicas:
+            await replica.start()
+        for round_ in range(20):
+            request = await replicas[0].approval_create(pending(f"k-race{round_}"))
+            await replicas[1].approval_decide(request.id, Vote("alice", True, time.time()))
+            outcomes = await asyncio.gather(*(replicas[i % 2].approval_use(request.id, f"c{i}") for i in range(6)))
+            winners = [i for i, (_, won) in enumerate(outcomes) if won]
+            assert len(winners) == 1, outcomes
+            stored = await replicas[0].approval_get(request.id)
+            assert stored is not None and stored.used_by == f"c{winners[0]}"
+            assert all(taken is not None and taken.used_by == f"c{winners[0]}" for taken, _ in outcomes)
+    finally:
+        for replica, client in zip(replicas, clients):
+            await replica.aclose()
+            await client.aclose()
+
+
 async def test_expired_requests_are_gone(state: PolicyState) -> None:
     old = await state.approval_create(pending("k5", valid_for=0.05))
     await asyncio.sleep(0.1)
@@ -242,6 +307,8 @@ async def test_pauses(state: PolicyState) -> None:
 def test_records_round_trip_as_json() -> None:
     request = pending()
     request.votes.append(Vote("alice", True, 1.0, "ok"))
+    assert ApprovalRequest.from_json(request.to_json()) == request
+    request.used, request.used_by = 2.0, "c-1"  # used: kept, and read back
     assert ApprovalRequest.from_json(request.to_json()) == request
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -422,6 +423,43 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
     assert json.loads(result.content[0].text)["refunded"] == 4300  # type: ignore[attr-defined]
     logs = "".join(replica.log_since(mark) for replica, mark in zip(cluster.replicas, marks))
     assert logs.count("approval request lost from the policy state; opened again") == 1, logs
+
+
+async def test_one_approval_runs_one_of_two_identical_calls_waiting_on_two_replicas(cluster: Cluster) -> None:
+    """A tenant-gateway trial: one approval let a side-effecting call run again and again within `valid_for`.
+    `refund` (no annotations: neither read-only nor idempotent) is approved for one execution: two identical
+    calls waiting on two replicas, approved through the third, run once between them; the other is told the
+    approval was used, by which call and when (the atomic path: `RedisPolicyState.approval_use`)."""
+    arguments = {"amount": 4400}
+    results: list[Any] = []
+
+    async def waiting_call(replica: UpProcess) -> None:
+        async with http_client(replica.url, mode="legacy", token=BOT) as client:
+            results.append(await client.call_tool("refund", arguments))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.replicas[2].url, "--token",
+                               ALICE], capture_output=True, text=True, timeout=60, env=child_env())
+
+    def pending() -> list[dict]:
+        listed = cli("approvals", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        return [a for a in json.loads(listed.stdout) if a["tool"] == "refund" and a["arguments"] == arguments]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waiting_call, cluster.replicas[0])
+        group.start_soon(waiting_call, cluster.replicas[1])
+        with anyio.fail_after(20):
+            while not (found := await anyio.to_thread.run_sync(pending)):
+                await anyio.sleep(0.3)
+        await anyio.sleep(1.0)  # both calls wait on the one request (identical calls share it)
+        approved = await anyio.to_thread.run_sync(lambda: cli("approvals", "approve", found[0]["id"]))
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+    ran = [r for r in results if not r.is_error]
+    refused = [r.content[0].text for r in results if r.is_error]
+    assert len(ran) == 1 and json.loads(ran[0].content[0].text)["refunded"] == 4400, [r.content for r in results]
+    assert len(refused) == 1 and refused[0].startswith(
+        f"refund was not run: approval {found[0]['id']} was used by the call at "), refused
 
 
 async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:

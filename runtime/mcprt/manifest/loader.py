@@ -27,7 +27,7 @@ from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
-from .secrets import empty_secrets, literal_secrets, register_secrets, short_secrets
+from .secrets import empty_secrets, literal_secrets, register_secrets, shared_inbound_tokens, short_secrets
 from .unused_values import validate_leaving_out
 from .yaml_reader import read_yaml
 
@@ -55,6 +55,18 @@ class LoadedManifest:
     # theirs: what they serve is not what is written (a tool's `name` dropped), so what names them waits as for
     # a source that is down (`policy.checks`), never "matches no tool" on the strength of the first error
     left_out: frozenset[str] = frozenset()
+    # a partial manifest's settings the schema left out (`_without_invalid_parts`): `("server", "observability")`
+    # for an error inside one `server:` or `defaults:` block (`_BLOCKED_SETTINGS`), `("policy",)` for a whole
+    # top-level one. The model holds its default in their place, which is no setting the author wrote: a check
+    # reading one (`settled`) is skipped, never run on the stand-in (a trial: one wrong `server.observability.audit` left `server` out,
+    # and every policy principal was "never a caller: server.auth gives anonymous, stdio" though
+    # `server.auth.tokens` named them all)
+    left_out_settings: frozenset[tuple[str, ...]] = frozenset()
+
+    def settled(self, path: tuple[str, ...]) -> bool:
+        """Whether the setting at `path` (`("server", "auth")`) is the one written: False when it, a setting
+        holding it, or one inside it was left out for a schema error (`left_out_settings`)."""
+        return not any(path[:len(out)] == out or out[:len(path)] == path for out in self.left_out_settings)
 
     @property
     def base_dir(self) -> Path:
@@ -197,18 +209,26 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         # in its place ("" or the reference as written) is no value the author wrote.
         warned = {(d.file, d.line, d.col) for d in env_errors}
         errors += [d for d in diagnostics_from(exc, data, index, env_paths, written) if (d.file, d.line, d.col) not in warned]
-        salvaged, left_out = _without_invalid_parts(data, exc)
+        salvaged, left_out, left_out_settings = _without_invalid_parts(data, exc)
         # The valid part's warnings in the same run: fixing the error must not reveal more. Not the policy's
         # warnings on rule targets (policy/checks.py): they judge the built tool set, which a partial manifest
         # does not make, so a target in a left-out source would be called unknown falsely.
         if salvaged is not None:
             warnings += _manifest_warnings(salvaged, env_paths, index, written)
         partial = LoadedManifest(manifest_path, salvaged, index, source_dirs, files, env_paths, [],
-                                 source_defaults, written, left_out=left_out) if salvaged is not None else None
+                                 source_defaults, written, left_out=left_out,
+                                 left_out_settings=left_out_settings) if salvaged is not None else None
+        # `server.auth` as written: two entries with one token are said in the same pass (a review: a wrong
+        # `observability.audit` hid the clash until it was fixed)
+        if partial is not None and salvaged is not None and partial.settled(("server", "auth")):
+            reported = {(d.file, d.line, d.col) for d in errors}
+            errors += [d for d in shared_inbound_tokens(salvaged, index, unset)
+                       if (d.file, d.line, d.col) not in reported]
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += _manifest_warnings(manifest, env_paths, index, written)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
+    errors += shared_inbound_tokens(manifest, index, unset)
     register_secrets(manifest, written)
     errors += _per_user_credential_errors(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,
@@ -318,21 +338,30 @@ def _leave_out(data: dict[str, Any], failed: set[NodePath]) -> None:
 _OVERRIDE_MAPS = ("tools", "resources", "prompts")
 
 
-def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> tuple[Manifest | None, frozenset[str]]:
-    """The manifest without the parts that failed validation, or None; and the sources it left out whole or
-    in part (`LoadedManifest.left_out`).
+# Top-level settings whose blocks are left out one by one (`server.observability`, not all of `server`;
+# `defaults.timeout`, not all of `defaults`): the checks of the others (policy principals against `server.auth`,
+# like descriptions under `defaults.descriptions`) still see what was written.
+_BLOCKED_SETTINGS = ("server", "defaults")
 
-    A part is a top-level setting, a source, or one override of a source (`tools.<operation>`,
-    `resources.<uri>`, `prompts.<name>`): lets the stages after validation run on what is valid, so
-    one pass reports every problem — a schema error in one source, or in one tool's override, no
-    longer hides a tool-override typo in another (or in the same source)."""
+_Salvage = tuple[Manifest | None, frozenset[str], frozenset[tuple[str, ...]]]
+
+
+def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> _Salvage:
+    """The manifest without the parts that failed validation, or None; the sources it left out whole or in
+    part (`LoadedManifest.left_out`); and the settings it left out (`LoadedManifest.left_out_settings`).
+
+    A part is a top-level setting, one block of `server:` (`server.observability`), a source, or one override
+    of a source (`tools.<operation>`, `resources.<uri>`, `prompts.<name>`): lets the stages after validation run
+    on what is valid, so one pass reports every problem — a schema error in one source, or in one tool's
+    override, no longer hides a tool-override typo in another (or in the same source)."""
     bad_sources: set[Any] = set()
     bad_items: set[tuple[Any, str, Any]] = set()  # (source, map, key)
     bad_keys: set[Any] = set()
+    bad_blocks: set[tuple[str, str]] = set()  # (setting, block): `("server", "observability")`
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
         if not loc or loc[0] == "version":
-            return None, frozenset()
+            return None, frozenset(), frozenset()
         if loc[0] == "sources" and len(loc) >= 2:
             item = _override_item(loc)
             if item is not None:
@@ -340,10 +369,30 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> tupl
             else:
                 bad_sources.add(loc[1])
         elif loc[0] == "sources":
-            return None, frozenset()
+            return None, frozenset(), frozenset()
+        elif loc[0] in _BLOCKED_SETTINGS and len(loc) >= 2 and isinstance(data.get(loc[0]), dict) \
+                and isinstance(loc[1], str) and loc[1] in data[loc[0]]:
+            bad_blocks.add((str(loc[0]), loc[1]))
         else:
             bad_keys.add(loc[0])
+    bad_blocks = {block for block in bad_blocks if block[0] not in bad_keys}
+    found = _salvaged(data, bad_keys, bad_blocks, bad_sources, bad_items)
+    if found is None and bad_blocks:  # the blocks left are wrong together (a check across them): the whole setting
+        bad_keys |= {setting for setting, _ in bad_blocks}
+        bad_blocks = set()
+        found = _salvaged(data, bad_keys, bad_blocks, bad_sources, bad_items)
+    if found is None:
+        return None, frozenset(), frozenset()
+    settings = frozenset({(str(key),) for key in bad_keys} | bad_blocks)
+    return found, frozenset(str(name) for name in bad_sources | {item[0] for item in bad_items}), settings
+
+
+def _salvaged(data: dict[str, Any], bad_keys: set[Any], bad_blocks: set[tuple[str, str]], bad_sources: set[Any],
+              bad_items: set[tuple[Any, str, Any]]) -> Manifest | None:
+    """`data` without those parts (`_without_invalid_parts`), validated; None when it still fails."""
     salvaged = {k: v for k, v in data.items() if k not in bad_keys}
+    for setting, block in bad_blocks:
+        salvaged[setting] = {k: v for k, v in salvaged[setting].items() if k != block}
     if isinstance(salvaged.get("sources"), dict):
         sources = {k: v for k, v in salvaged["sources"].items() if k not in bad_sources}
         for name, field_name, key in bad_items:
@@ -351,11 +400,10 @@ def _without_invalid_parts(data: dict[str, Any], error: ValidationError) -> tupl
             if isinstance(source, dict) and isinstance(source.get(field_name), dict):
                 sources[name] = {**source, field_name: {k: v for k, v in source[field_name].items() if k != key}}
         salvaged["sources"] = sources
-    left_out = frozenset(str(name) for name in bad_sources | {item[0] for item in bad_items})
     try:
-        return Manifest.model_validate(salvaged), left_out
+        return Manifest.model_validate(salvaged)
     except ValidationError:
-        return None, frozenset()
+        return None
 
 
 def _override_item(loc: tuple[Any, ...]) -> tuple[Any, str, Any] | None:

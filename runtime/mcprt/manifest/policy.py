@@ -224,6 +224,12 @@ Wait = Annotated[float, BeforeValidator(_wait_seconds),
                                  "examples": ["60s", "2m", 0]})]
 
 
+# How many calls one approval lets run: `once` — one execution, the next identical call asks again; `valid_for` —
+# every identical call until `valid_for` ends; `auto` — `once` for a tool that is neither read-only nor idempotent
+# (MCP `ToolAnnotations`: `readOnlyHint`, `idempotentHint`, with the spec's defaults), `valid_for` for one that is.
+ApprovalUses = Literal["auto", "once", "valid_for"]
+
+
 class RuleApprovals(StrictModel):
     """Per-rule overrides of `policy.approvals` for an `approve` rule."""
 
@@ -231,6 +237,7 @@ class RuleApprovals(StrictModel):
     approvers: list[PrincipalEntry] | None = Field(
         None, description="Principals who may decide calls this rule matched. " + PRINCIPAL_ENTRIES)
     required: int | None = Field(None, ge=1, le=10, description="Distinct approvals needed.")
+    uses: ApprovalUses | None = Field(None, description="How many calls one approval lets run (see `policy.approvals`).")
 
 
 class Rule(StrictModel):
@@ -259,7 +266,8 @@ class Approvals(StrictModel):
     wait: Wait = Field(60.0, ge=0, description="How long a call waits for a decision (0: return at once); "
                        "then the model is told it is pending and may repeat the call.")
     valid_for: Duration = Field(600.0, description="How long a decision applies to identical calls (same principal, "
-                                "tool and arguments); also how long a request stays open.")
+                                "tool and arguments; an approval runs one of them when `uses` says `once`); also how "
+                                "long a request stays open.")
     approvers: list[PrincipalEntry] = Field(
         default_factory=empty_list, description="Principals who may decide (default: any authenticated principal "
         "other than the caller). " + PRINCIPAL_ENTRIES,
@@ -267,6 +275,10 @@ class Approvals(StrictModel):
     required: int = Field(1, ge=1, le=10, description="Distinct approvals needed; one denial refuses.")
     webhook: SecretStr | None = Field(None, description="URL notified of each new request with a Slack-compatible "
                                       "JSON body. Write it as `${VAR}`: webhook URLs are secrets.")
+    uses: ApprovalUses = Field("auto", description="How many calls one approval lets run: `once` (one execution; an "
+                               "identical call after it asks again), `valid_for` (every identical call until `valid_for` "
+                               "ends), or `auto`: `once` for a tool that is neither read-only nor idempotent (MCP "
+                               "annotations `readOnlyHint`, `idempotentHint`), `valid_for` for one that is.")
 
     def in_force(self, own: RuleApprovals | None) -> InForce:
         """The settings an `approve` rule's calls get: each of the rule's own `approvals` values, else
@@ -275,7 +287,8 @@ class Approvals(StrictModel):
             value = getattr(own, name) if own is not None else None
             return value if value is not None else getattr(self, name)
 
-        return InForce(wait=pick("wait"), required=pick("required"), approvers=tuple(pick("approvers")))
+        return InForce(wait=pick("wait"), required=pick("required"), approvers=tuple(pick("approvers")),
+                       uses=pick("uses"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +298,7 @@ class InForce:
     wait: float  # seconds a call waits for a decision (0: not at all)
     required: int  # distinct approvals needed
     approvers: tuple[str, ...]  # principal patterns who may decide; empty: anyone authenticated but the caller
+    uses: ApprovalUses = "auto"  # how many calls one approval lets run (`ApprovalUses`)
 
 
 class RateLimit(StrictModel):

@@ -8,12 +8,14 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection
 from typing import Any
 
 from ..errors import Diagnostic
 from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
-from .envvars import variable_names_at, variables_at
+from .envvars import REPLAY_PLACEHOLDER, variable_names_at, variables_at
 from .model import Manifest
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -91,6 +93,52 @@ def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionI
         origin = "its environment variable is set but empty" if path in env_paths else "it is empty"
         found.append(Diagnostic(where.file, where.line, where.col,
                                 f"a secret must not be empty ({origin}); set it, or remove this entry"))
+    return found
+
+
+def _inbound_label(path: NodePath) -> str:
+    """How a message names an inbound credential: `tokens.acme`, `bearer_tokens[1]` (never its value)."""
+    return f"bearer_tokens[{path[3]}]" if path[2] == "bearer_tokens" else f"tokens.{path[3]}"
+
+
+def shared_inbound_tokens(manifest: Manifest, index: PositionIndex, unset: Collection[NodePath] = ()) -> list[Diagnostic]:
+    """An error at each inbound credential (`server.auth.bearer_tokens` item, `server.auth.tokens` entry) whose
+    resolved value an earlier one already has, naming both entries and never the value.
+
+    The HTTP transport maps a presented token to one principal (`server.http`): two entries with one value
+    make every caller presenting it the later entry's principal — its policy, rate-limit buckets, audit
+    attribution and sessions — and the other's intended caller has no working token (a tenant-gateway trial:
+    `globex: "${ACME_TOKEN}"`, a copy-paste slip, let acme act as globex). Values are compared by their
+    SHA-256 digests, so no value is kept, compared byte by byte in a data-dependent loop, or shown. `unset`: the
+    paths whose `${VAR}` was unset where the transport never uses it (`server.auth` over stdio): no value to
+    compare, whatever stands there instead; nor is `envvars.REPLAY_PLACEHOLDER` (`validate --offline`, replays)."""
+    auth = manifest.server.auth
+    if auth is None:
+        return []
+    paths = [p for p in secret_paths(manifest) if p[:3] in (("server", "auth", "bearer_tokens"),
+                                                            ("server", "auth", "tokens"))]
+    first: dict[bytes, NodePath] = {}
+    found = []
+    for path in paths:
+        value = _value_at(manifest, path)
+        # no token: unset over stdio, or the placeholder `--offline` and replays put for an unset variable
+        if path in unset or not value.strip() or value == REPLAY_PLACEHOLDER:
+            continue  # an empty one is refused by `empty_secrets`
+        digest = hashlib.sha256(value.encode("utf-8")).digest()
+        earlier = first.setdefault(digest, path)
+        if earlier is path:
+            continue
+        where = index.locate(path, "key" if path[2] == "tokens" else "value")
+        this, other = _inbound_label(path), _inbound_label(earlier)
+        if path[2] == "tokens":  # a named token is looked up after the unnamed ones: the later name wins
+            why = (f"a call presenting it would be principal '{path[3]}', and the caller of '{earlier[3]}' could "
+                   "not authenticate" if earlier[2] == "tokens" else
+                   f"a call presenting it would be principal '{path[3]}', never 'bearer'")
+        else:
+            why = "the same token listed twice; another caller's token was probably meant"
+        found.append(Diagnostic(where.file, where.line, where.col, (
+            f"server.auth.{this} has the same value as server.auth.{other}: a token must identify one caller "
+            f"({why}); give each entry its own token")))
     return found
 
 

@@ -3,7 +3,12 @@
 Identical calls (same principal, tool and arguments as the model gave them) share one request: a call
 repeated while its request is pending waits on the same request, and a decision applies to identical
 calls for `approvals.valid_for` — judged by the quorum in force (`required`, `approvers`), which a
-reload may have changed since the request opened. Approvers decide through the admin endpoints
+reload may have changed since the request opened. An approval of one execution (`approvals.uses`: `once`,
+or `auto` for a tool that is neither read-only nor idempotent) is used up by the call it lets run, taken
+in one atomic step of the policy state (`PolicyState.approval_use`: one of two racing calls, on any
+replica); an identical call after it opens a new request, saying which call used the approval and when. A call
+that never reached its upstream gives its use back (`PolicyState.approval_unuse`, through `CallGate.admit`'s
+`GiveBack`). Approvers decide through the admin endpoints
 (`policy/http.py`: status page, `mcprt approvals`, any HTTP client) — never through the calling MCP
 client (no elicitation), and never for their own calls.
 """
@@ -19,20 +24,23 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PolicyDenied
+from ..errors import PolicyDenied, StateUnavailable
 from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
 from .principals import compiled
+from .rules import effective_annotations
 from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
     from ..manifest.policy import Approvals, InForce
+    from ..toolset.gate import GiveBack
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
     from .service import PolicyService
+    from .state import PolicyState
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
 REOPEN_EVERY = 1.0  # seconds at least between two re-openings of one lost request (a store that keeps losing it)
@@ -67,16 +75,55 @@ def quorum_key(principal: str, tool: str, arguments: Mapping[str, Any], required
     return _hashed([principal, tool, arguments, required, sorted(set(approvers))])
 
 
+def single_use(uses: str, tool: Tool) -> bool:
+    """Whether one approval lets one call of `tool` run (`approvals.uses`): `once` always, `valid_for` never, `auto`
+    when the tool is neither read-only nor idempotent — its MCP annotations with the spec's defaults
+    (`rules.effective_annotations`: no hints is a tool that may change the world each time it runs)."""
+    if uses != "auto":
+        return uses == "once"
+    annotations = effective_annotations(tool)
+    return not (annotations["readOnlyHint"] or annotations["idempotentHint"])
+
+
+def used_text(request: ApprovalRequest) -> str:
+    """`approval ap_… was used by the call at <RFC 3339 time>` (and its call id when known)."""
+    by = f" (call {request.used_by})" if request.used_by else ""
+    return f"approval {request.id} was used by the call at {rfc3339(request.used or request.decided or 0)}{by}"
+
+
+def _give_back(state: PolicyState, tool: Tool, context: CallContext, approval_id: str) -> GiveBack:
+    """The give-back of the use of `approval_id` by this call (`PolicyState.approval_unuse`, compare-and-set on
+    `used_by`): a call that never reached its upstream (mcprt's queue timed out, its source was not running,
+    the audit log refused it) did nothing, so a human need not approve it again (a review: a queue timeout used
+    the approval, and the same call, never run, had to be approved anew)."""
+    call_id = context.call_id
+
+    async def give_back() -> str | None:
+        try:
+            returned = call_id is not None and await state.approval_unuse(approval_id, call_id)
+        except StateUnavailable:  # kept used: the safe side (a human approves again)
+            return None
+        if not returned:
+            return None
+        log_event("approval use given back: the call never reached its upstream", logging.INFO,
+                  id=approval_id, tool=tool.name, call=call_id)
+        return (f"This call did not run, so approval {approval_id} is not used: make the same call again "
+                "(same arguments) to run it on that approval.")
+
+    return give_back
+
+
 def _hashed(described: list[Any]) -> str:
     canonical = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
-                           context: CallContext, decision: Decision) -> None:
+                           context: CallContext, decision: Decision) -> GiveBack | None:
     """Return when a human approved this call; raise PolicyDenied when denied or still pending, or when
     a reload during the wait brought a policy that refuses the call (`arguments` as the model gave them
-    key the request; `completed`, with defaults filled in, is what rules see)."""
+    key the request; `completed`, with defaults filled in, is what rules see). Returns, when the call used
+    an approval of one execution, the give-back of that use (`CallGate.admit`), else None."""
     service, rule = gate.service, decision.rule
     own = gate.approvals.in_force(decision.approvals)
     # The call may have picked its tool (so `gate`) just before a reload swapped in another policy: a request
@@ -102,8 +149,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                                                    "replaces it")
         request = None
     superseded = request is not None and request.status == "approved" and not _stands(quorum)
+    # used: an approval of one execution that a call already ran on (`approvals.uses`)
+    used = (request if request is not None and request.status == "approved" and request.used is not None
+            and single_use(in_force.uses, tool) else None)
     # closed: nobody decided it; superseded: approved under a weaker quorum than the one in force
-    if request is None or request.status == "closed" or superseded:
+    if request is None or request.status == "closed" or superseded or used is not None:
         if not service.reachable:
             gate.publish("deny", tool, context, rule=rule, reason="approval needed; no approval endpoint here")
             raise PolicyDenied(
@@ -120,7 +170,8 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         )
         request = await state.approval_create(fresh)
         if request is fresh:
-            gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id)
+            gate.publish("approval_requested", tool, context, rule=rule, approval_id=request.id,
+                         reason=f"{used_text(used)}; asked again" if used is not None else None)
             await service.announce(request)
 
     async def reopen(lost: ApprovalRequest) -> ApprovalRequest:
@@ -178,12 +229,25 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
             await service.refresh()
+        if single_use(in_force.uses, tool):
+            taken, won = await state.approval_use(request.id, context.call_id)
+            if not won:  # an identical call (here or on another replica) ran on it first
+                what = used_text(taken) if taken is not None and taken.used is not None else (
+                    f"approval {request.id} is no longer valid")
+                gate.publish("deny", tool, context, rule=rule, approval_id=request.id, reason=f"{what}; ask again")
+                raise PolicyDenied(
+                    f"{tool.name} was not run: {what}, and one approval runs one call of this tool. Ask again: "
+                    "make the same call again, which opens a new approval request.",
+                    {"mcprt/approval": {"id": request.id, "status": "used"}})
+            give_back = _give_back(state, tool, context, request.id)
+        else:
+            give_back = None
         counted = quorum.counted if quorum is not None else None
         who = voters_text(request.votes, True, counted)
         gate.publish("allow", tool, context, rule=rule, approval_id=request.id, reason=f"approved by {who}" + (
             f" ({quorum.wanted}, the approval rules changed while the call waited)" if quorum is not None else ""),
             approvers=settled_by(request.votes, True, counted))
-        return
+        return give_back
     if request.status == "denied":
         gate.publish("deny", tool, context, rule=rule, reason=request.reason or "approval denied",
                      approval_id=request.id, approvers=settled_by(request.votes, False))
@@ -203,8 +267,10 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     # Redis's clock, as the request's expiry (replicas' clocks may disagree); "about 3s" when little is left
     left = duration_text(request.expires - await state.now())
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
+    earlier = f"{used_text(used)}, and one approval runs one call of this tool, so this call asked again: " \
+        if used is not None and request.id != used.id else ""
     raise PolicyDenied(
-        f"{tool.name} needs human approval and {why}: approval {request.id} is pending. "
+        f"{tool.name} needs human approval and {why}: {earlier}approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}},
         action="approval_pending")

@@ -207,7 +207,10 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
             warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
                  + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
                  MATCHES_NOTHING)
-    for path, message, nothing, *severity in never_holding(policy, loaded.manifest.server.auth, entries):
+    # `server.auth` left out for a schema error (a partial manifest): the checks of who can call stand aside
+    auth_known = loaded.settled(("server", "auth"))
+    for path, message, nothing, *severity in never_holding(policy, loaded.manifest.server.auth, entries,
+                                                           auth_known=auth_known):
         if severity and severity[0] == "error":
             warn(path, message, WHEN_FAILS, "error")
         else:
@@ -224,11 +227,12 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
              "or another such limit added, hands one's buckets to the other at a reload")
     approving = bool(policy.approving())
     auth = loaded.manifest.server.auth
-    if approving and (auth is None or not (auth.tokens or auth.oauth)):
+    if approving and auth_known and (auth is None or not (auth.tokens or auth.oauth)):
         warn(("rules",) if policy.rules else ("default",),
              "approvals need named principals: add server.auth.tokens (or OAuth) so approvers are not the callers")
     server = loaded.manifest.server
-    if policy.approvals.webhook is not None and not is_loopback(server.http.host) and server.public_base_url is None:
+    if policy.approvals.webhook is not None and not is_loopback(server.http.host) and server.public_base_url is None \
+            and all(loaded.settled(("server", key)) for key in ("http", "public_url", "auth")):
         warn(("approvals", "webhook"), f"the webhook's approve/deny links would use the bind address "
              f"({server.http.host}; 127.0.0.1 for 0.0.0.0), which people elsewhere cannot open: set "
              "server.public_url to the URL they reach this server at (e.g. https://mcp.example.com)")

@@ -106,6 +106,8 @@ def _rule_changes(old_policy: Policy, new_policy: Policy) -> list[PolicyChange]:
                                         f"{after.reason or '(none)'}", False))
         if before.approvals != after.approvals:  # compared as in force: the rule's own value, else policy.approvals
             quorum = _quorum_changes(_quorum(old_policy, before), _quorum(new_policy, after), f"{label} ")
+            quorum += _uses_changes(old_policy.approvals.in_force(before.approvals).uses,
+                                    new_policy.approvals.in_force(after.approvals).uses, f"{label} ")
             # the quorum in force unchanged (say, only `wait`): the edit is still shown, as it was before
             changes += quorum or [PolicyChange("policy rule settings changed", f"{label}: approvals "
                                                f"{_shown(_settings(before))} → {_shown(_settings(after))}", False)]
@@ -202,9 +204,22 @@ def _quorum_changes(before: tuple[int, list[str]], after: tuple[int, list[str]],
     return changes
 
 
+# `approvals.uses` from the fewest calls one approval runs to the most: toward `valid_for` is a loosening
+_USES_ORDER = ("once", "auto", "valid_for")
+
+
+def _uses_changes(before: str, after: str, prefix: str = "") -> list[PolicyChange]:
+    """A change of how many calls one approval runs (`approvals.uses`); more calls is a loosening."""
+    if before == after:
+        return []
+    return [PolicyChange(f"{prefix}approval uses changed", f"{before} → {after}",
+                         _USES_ORDER.index(after) > _USES_ORDER.index(before))]
+
+
 def _approval_changes(old: Policy, new: Policy) -> list[PolicyChange]:
     a, b = old.approvals, new.approvals
     changes = _quorum_changes((a.required, a.approvers), (b.required, b.approvers))
+    changes += _uses_changes(a.uses, b.uses)
     if a.valid_for != b.valid_for:
         changes.append(PolicyChange("approval validity changed", f"{a.valid_for:g} s → {b.valid_for:g} s",
                                     b.valid_for > a.valid_for))

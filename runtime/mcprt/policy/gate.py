@@ -24,6 +24,7 @@ from ..wording import noun
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
+    from ..toolset.gate import GiveBack
     from ..toolset.tool import Tool
     from .service import PolicyService
 
@@ -305,7 +306,7 @@ class PolicyGate:
     # --- enforcement ------------------------------------------------------------------------------
 
     async def admit(self, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
-                    context: CallContext) -> None:
+                    context: CallContext) -> GiveBack | None:
         principal = context.principal or STDIO
         state = self.service.state
         paused = await state.pause_check((f"tool:{tool.name}", f"source:{tool.source}", "all"))
@@ -336,9 +337,9 @@ class PolicyGate:
         if decision.action == "approve":
             from .approvals import require_approval
 
-            await require_approval(self, tool, arguments, completed, context, decision)
-            return
+            return await require_approval(self, tool, arguments, completed, context, decision)
         self.publish("allow", tool, context, rule=decision.rule)
+        return None
 
     def refusal_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> Decision | None:
         """When a reload replaced this policy while a call waited for approval: the serving policy's

@@ -43,14 +43,21 @@ _SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"
                  type(None): "null"}
 
 
-def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Governed]) -> list[Finding]:
+def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Governed], *,
+                  auth_known: bool = True) -> list[Finding]:
     """Every part of `policy` that can never hold given `auth` and its matches against the served
-    tools (`rules.governed`)."""
+    tools (`rules.governed`). `auth_known=False`: `server.auth` is not the one written (left out of a manifest
+    failing the schema there: `LoadedManifest.settled`), so nothing is judged against it — only `when`."""
     names, open_names = producible(auth)
     found: list[Finding] = []
     for entry in entries:
         match, label = entry.match, entry.label
         path = (entry.group, entry.index, "match")
+        if match.when is not None:
+            found += [((*path, "when"), f"{label}: `when` {problem}", False, severity)
+                      for problem, severity in _when_problems(match.when, list(entry.fitting))]
+        if not auth_known:
+            continue
         if not open_names:
             for j, pattern in enumerate(match.principals):
                 if not _any_fits(pattern, names):
@@ -58,10 +65,7 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
                                   True))
         found += _identity_claims(auth, match, label, path)
         found += _clients_named_as_principals(auth, match, label, path, names)
-        if match.when is not None:
-            found += [((*path, "when"), f"{label}: `when` {problem}", False, severity)
-                      for problem, severity in _when_problems(match.when, list(entry.fitting))]
-    if not open_names:
+    if auth_known and not open_names:
         lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
         lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
                   for i, r in enumerate(policy.rules) if r.approvals is not None and r.approvals.approvers]

@@ -96,6 +96,10 @@ class ApprovalRequest:
     # (a static token, stdio) or a request stored before mcprt kept it.
     client_id: str | None = None
     by_client: bool = False  # the caller is an OAuth client acting for itself (`Principal.by_client`)
+    # When an approval of one execution (`approvals.uses`) was used, on the state's clock, and by which call
+    # (`CallContext.call_id`, the audit records' `call_id`); None: not used (or reusable within `valid_for`).
+    used: float | None = None
+    used_by: str | None = None
 
     @property
     def owner(self) -> str:
@@ -103,10 +107,11 @@ class ApprovalRequest:
         return owner_key(self.principal, self.by_client)
 
     def to_json(self) -> dict[str, Any]:
-        """The stored form. `client_id` and `by_client` only when set: a version before them refuses keys it
-        does not know (`from_json` there), so a request with no client stays readable by it in a mixed fleet."""
+        """The stored form. `client_id`, `by_client`, `used` and `used_by` only when set: a version before them
+        refuses keys it does not know (`from_json` there), so a request with no client, never used, stays
+        readable by it in a mixed fleet."""
         data = asdict(self)
-        for name, default in (("client_id", None), ("by_client", False)):
+        for name, default in (("client_id", None), ("by_client", False), ("used", None), ("used_by", None)):
             if data[name] == default:
                 del data[name]
         for vote in data["votes"]:  # likewise a vote's `by_client`
@@ -131,6 +136,24 @@ class ApprovalRequest:
         elif len({v.voter for v in self.votes if v.approve}) >= self.required:
             self.status, self.decided = "approved", now
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
+
+
+def claim(request: ApprovalRequest, call_id: str | None, now: float) -> bool:
+    """Mark `request` used by the call `call_id` at `now` when it is approved and not used yet (the one rule
+    every `PolicyState.approval_use` applies); whether it did."""
+    if request.status != "approved" or request.used is not None:
+        return False
+    request.used, request.used_by = now, call_id
+    return True
+
+
+def unclaim(request: ApprovalRequest, call_id: str) -> bool:
+    """Undo `claim` when the call `call_id` is the one that used `request` (compare-and-set on `used_by`: never
+    another call's use); whether it did. For a call that never reached its upstream (`PolicyState.approval_unuse`)."""
+    if request.used is None or request.used_by != call_id:
+        return False
+    request.used = request.used_by = None
+    return True
 
 
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
@@ -205,6 +228,20 @@ class PolicyState(Protocol):
         """Close a pending request nobody needs to decide any more (`status: closed`, `reason`, `decided`
         now), waking its waiters as a decision does. Returns it when this call closed it; None when it
         is unknown, expired or no longer pending (closed once, so its closing is audited once)."""
+        ...
+
+    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+        """Use an approved request for one execution, in one step (two replicas' identical calls racing for one
+        approval: exactly one gets it): when it is approved, unexpired and not used yet, set `used` (now, on the
+        state's clock) and `used_by` (`call_id`) and return (it, True); else (it as it is — its `used` says when
+        the call that got it ran —, False), or (None, False) when unknown or expired."""
+        ...
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        """Give back the use `approval_use` gave the call `call_id`, in one step, when that call never reached its
+        upstream (it waited out mcprt's own queue, its source was not running, the audit log refused it): the
+        request is unused again only while `used_by` is still `call_id`. Whether it was given back (False: unknown,
+        expired, or not used by that call)."""
         ...
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
@@ -337,6 +374,14 @@ class MemoryPolicyState:
         request.status, request.decided, request.reason = "closed", self._clock(), reason
         self._wake(approval_id)
         return request
+
+    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+        request = self._live(self._approvals.get(approval_id))
+        return request, request is not None and claim(request, call_id, self._clock())
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        request = self._live(self._approvals.get(approval_id))
+        return request is not None and unclaim(request, call_id)
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
         request = self._live(self._approvals.get(approval_id))

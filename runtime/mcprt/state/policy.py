@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..observability.log import Outage, log_event
-from ..policy.state import ApprovalRequest, Vote, first_paused, pause_reason_of
+from ..policy.state import ApprovalRequest, Vote, claim, first_paused, pause_reason_of, unclaim
 from ..settings import env_limit
 from ..stopping import stop_tasks
 from .redis_client import events_channel, guarded, listen
@@ -364,6 +364,48 @@ class RedisPolicyState:
             request.status, request.decided, request.reason = "closed", now, reason
 
         return await self._change_pending(approval_id, close)
+
+    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+        """`PolicyState.approval_use` in one optimistic transaction (WATCH/MULTI on the record): of two
+        replicas claiming one approval at once, the second's transaction fails, re-reads it used, and leaves it."""
+        record_key = self._k("approval", approval_id)
+        result: list[tuple[ApprovalRequest | None, bool]] = []
+        now = await self.now()
+
+        async def use(pipe: Any) -> None:  # run again from the top when another replica wrote the record meanwhile
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            pipe.multi()
+            if request is None or request.expires < now:
+                result.append((None, False))
+                return
+            won = claim(request, call_id, now)
+            if won:
+                pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
+            result.append((request, won))
+
+        await guarded(self._client.transaction(use, record_key))
+        return result[-1]
+
+    async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
+        """`PolicyState.approval_unuse` in one optimistic transaction on the record, as `approval_use`: the
+        compare on `used_by` and the write are one step, so a use another replica's call took is never undone."""
+        record_key = self._k("approval", approval_id)
+        result: list[bool] = []
+        now = await self.now()
+
+        async def unuse(pipe: Any) -> None:
+            raw = await pipe.get(record_key)
+            request = None if raw is None else ApprovalRequest.from_json(json.loads(raw))
+            pipe.multi()
+            done = request is not None and request.expires >= now and unclaim(request, call_id)
+            if done:
+                assert request is not None
+                pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
+            result.append(done)
+
+        await guarded(self._client.transaction(unuse, record_key))
+        return result[-1]
 
     async def approval_requorum(self, approval_id: str, required: int, approvers: list[str]) -> ApprovalRequest | None:
         def requorum(request: ApprovalRequest, now: float) -> None:

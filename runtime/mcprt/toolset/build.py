@@ -210,8 +210,13 @@ def _source_tools(
                 task_support=override.task_support or source.task_support or upstream_task_support(op),
             )
         )
-    max_chars = (getattr(source, "descriptions", None) or defaults.descriptions).max_chars  # OpenAPI overrides it
-    _distinguish_descriptions(loaded, source_name, tools, max_chars, out)
+    own = getattr(source, "descriptions", None)  # OpenAPI overrides it
+    max_chars = (own or defaults.descriptions).max_chars
+    # compacted by a stand-in `defaults.descriptions` (left out for a schema error): alike or not, that is no
+    # finding on what the author wrote, so no warning (a review: `style: full` plus a bad `defaults.timeout`
+    # warned of the likeness only the default `brief` makes)
+    _distinguish_descriptions(loaded, source_name, tools, max_chars,
+                              out if own is not None or loaded.settled(("defaults", "descriptions")) else [])
     _check_name_lengths(loaded, source_name, tools, out)
     return tools
 

@@ -7,7 +7,7 @@ path that calls a tool — the server, discovery mode's `call_tool`, the CLI —
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..identity.principal import Principal
@@ -30,6 +30,12 @@ class ScopeStep(Protocol):
     def explained(self) -> str:
         """Why, in words a client (or a model) can act on."""
         ...
+
+
+# What `CallGate.admit` took for a call and can give back when the call never reached its upstream (an approval
+# of one execution, `policy.approvals.uses`): awaited, it returns a sentence for the caller saying what was given
+# back, or None when nothing was (the state could not be reached, or another call's use is there now).
+GiveBack = Callable[[], Awaitable[str | None]]
 
 
 class CallGate(Protocol):
@@ -68,10 +74,11 @@ class CallGate(Protocol):
         ...
 
     async def admit(self, tool: Tool, arguments: Mapping[str, Any], completed: Mapping[str, Any],
-                    context: CallContext) -> None:
+                    context: CallContext) -> GiveBack | None:
         """Return when the call may proceed; raise `errors.PolicyDenied` (or ToolCallError) when not.
         `arguments` are as the model gave them, `completed` with defaults and fixed values. May wait
-        (human approval), reporting progress through `context.progress`."""
+        (human approval), reporting progress through `context.progress`. Returns what to await when the
+        admitted call then ends without any upstream contact (`GiveBack`), or None when it took nothing."""
         ...
 
 

@@ -32,6 +32,7 @@ from .stopping import RUNNING, STOPPED
 from .tool import Tool
 
 if TYPE_CHECKING:
+    from .gate import GiveBack
     from .toolset import ToolSet
 
 
@@ -185,6 +186,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
     unreachable = False  # the upstream could not be reached (CallEvent.unreachable)
     context: CallContext | None = None
     reason: str | None = None  # a refusal the operator should read on the log line (ToolCallError.reason)
+    give_back: GiveBack | None = None  # what the gate took for this call (an approval of one execution)
+    invoked = False  # the source was asked to run the call: from here the upstream may have acted
     try:
         _refuse_if_gated()  # e.g. an audit log that cannot record the call
         completed = check_arguments(tool, arguments)
@@ -204,12 +207,13 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             offers=offers,
         )
         if tool.gate is not None:  # the manifest's policy: may refuse, or wait for a human
-            await tool.gate.admit(tool, arguments or {}, completed, context)
+            give_back = await tool.gate.admit(tool, arguments or {}, completed, context)
             # asked again after the wait (minutes, for a human's approval): an audit log that began failing
             # meanwhile must not see an approved, governed action run unrecorded
             _refuse_if_gated()
         if tool.operation.invoke is None:
             raise ToolCallError(f"tool {tool.name} is not available: source '{tool.source}' is not running")
+        invoked = True
         upstream = await tool.operation.invoke(completed, context)
         upstream_status = upstream.status
         attempts = _attempts(upstream.meta)
@@ -247,6 +251,13 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             upstream_status, attempts = exc.upstream_status, exc.attempts
         reason = exc.reason
         result = error_result(str(exc))
+        # the call never reached its upstream (refused by the audit gate after the wait, its source not running,
+        # or it waited out mcprt's own queue: `QueueTimeout`, which never started it): what the gate took for it
+        # is given back, so the same call can run on the approval a human gave (README: used when the call starts)
+        if give_back is not None and (not invoked or isinstance(exc, QueueTimeout)):
+            given = await give_back()
+            if given is not None:
+                result = error_result(f"{exc} {given}")
         if isinstance(exc, PolicyDenied) and exc.meta:
             result.meta = dict(exc.meta)
         if isinstance(exc, UpstreamRefused):
