@@ -34,7 +34,11 @@ API_SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "people", "version": "1"},
     "paths": {"/whoami": {"get": {"operationId": "whoami", "summary": "Who the API thinks is calling.",
-                                  "responses": {"200": {"description": "the caller"}}}}},
+                                  "responses": {"200": {"description": "the caller"}}}},
+              # an API that echoes credentials (a debugging endpoint, a request log): what it got, and what
+              # every earlier request got, other callers' included
+              "/echo-auth": {"get": {"operationId": "echoAuth", "summary": "The Authorization headers received.",
+                                     "responses": {"200": {"description": "this one and the earlier ones"}}}}},
 }
 
 
@@ -78,10 +82,15 @@ def upstream_app(state: Upstream) -> Starlette:
             return JSONResponse({"error": "unknown token"}, status_code=401)
         return JSONResponse({"subject": subject, "email": request.headers.get("x-user-email")})
 
+    async def echo_auth(request: Request) -> JSONResponse:
+        earlier = [r.get("authorization", "") for r in state.api_requests]
+        state.api_requests.append(dict(request.headers))
+        return JSONResponse({"seen_auth": request.headers.get("authorization", ""), "earlier": earlier})
+
     async def spec(request: Request) -> JSONResponse:
         return JSONResponse(API_SPEC)
 
-    return Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/whoami", whoami),
+    return Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/whoami", whoami), Route("/echo-auth", echo_auth),
                              Route("/openapi.json", spec)])
 
 

@@ -104,7 +104,7 @@ def world(request: pytest.FixtureRequest, idp: AuthServer, tmp_path_factory: pyt
 async def echo_as(world: World, token: str, mode: str = "legacy") -> str:
     async with http_client(world.up.url, token=token, mode=mode) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
-        assert tools == {"echo", "whoami"}
+        assert tools == {"echo", "whoami", "echoAuth"}
         result = await client.call_tool("echo", {"text": "hi"})
         assert not result.is_error, text_of(result)
         return text_of(result)
@@ -222,6 +222,29 @@ async def test_upstream_sees_an_exchanged_token_per_user_never_the_callers(world
     # Never the caller's token, in any header of any upstream request.
     for request in world.upstream.api_requests:
         assert not any(alice in value or bob in value for value in request.values())
+
+
+async def test_an_upstream_echoing_exchanged_tokens_hands_none_of_them_on(world: World) -> None:
+    """A trial: an upstream echoing its `Authorization` gave the model `"seen_auth": "Bearer xch.0.…"`, the
+    exchanged (RFC 8693) token, while client-credentials ones came back `[redacted]`. Exchanged tokens are
+    scrubbed like every token mcprt obtains: the caller's own, and another user's echoed later, in results and
+    logs alike."""
+    alice = world.idp.user_token(world.resource, user="alice")
+    bob = world.idp.user_token(world.resource, user="bob")
+    async with http_client(world.up.url, token=alice) as client:
+        first = await client.call_tool("echoAuth", {})
+    async with http_client(world.up.url, token=bob) as client:
+        second = await client.call_tool("echoAuth", {})
+    exchanged = [t for t, subject in world.upstream.issued.items() if subject in ("alice", "bob")]
+    assert exchanged and world.upstream.seen_tokens()[-1].startswith("Bearer exchanged-bob-")  # they were sent
+    for result in (first, second):
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["seen_auth"] == "Bearer [redacted]", result.structured_content
+        shown = text_of(result) + json.dumps(result.structured_content)
+        assert not any(token in shown for token in exchanged), shown
+    assert "Bearer [redacted]" in second.structured_content["earlier"]  # alice's, echoed to bob: scrubbed too
+    log = world.up.log()
+    assert not any(token in log for token in exchanged)
 
 
 async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world: World) -> None:

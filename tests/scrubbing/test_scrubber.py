@@ -92,12 +92,40 @@ def test_empty_and_cleared_scrubbers_do_nothing() -> None:
     assert not scrubber and scrubber.scrub_text(SECRET) == SECRET
 
 
-def test_issued_values_are_scrubbed_and_the_oldest_forgotten() -> None:
+def test_issued_tokens_are_scrubbed_for_their_whole_life_however_many() -> None:
+    """A trial: with one RFC 8693 token per user, a count-bounded list (64) forgot the first user's token while it
+    was still in use; every issued token is kept until it expires, in the newest and the older index alike."""
     scrubber = Scrubber()
-    for i in range(70):
-        scrubber.add_issued(f"issued-token-{i:03d}")
-    assert scrubber.scrub_text("issued-token-069") == REDACTED
-    assert scrubber.scrub_text("issued-token-000") == "issued-token-000"  # 64 are kept
+    for i in range(300):  # past NEWEST_ISSUED several times: the older index is rebuilt, none is lost
+        scrubber.add_issued(f"exchanged-user{i:03d}-token", 600)
+    text = " ".join(f"exchanged-user{i:03d}-token" for i in range(300))
+    assert scrubber.scrub_text(text) == " ".join([REDACTED] * 300)
+    assert scrubber.scrub_bytes(b"Bearer exchanged-user000-token") == b"Bearer " + REDACTED.encode()
+
+
+def test_issued_tokens_are_forgotten_once_expired_and_an_unknown_lifetime_is_kept() -> None:
+    import mcprt.scrubbing.scrubber as module
+
+    scrubber = Scrubber()
+    scrubber.add_issued("short-lived-token-1", -module.ISSUED_KEPT_AFTER_EXPIRY_S - 1)  # expired already
+    scrubber.add_issued("no-expiry-given-token")
+    assert scrubber.scrub_text("short-lived-token-1") == REDACTED  # until the next rebuild of the older tokens
+    for i in range(module.NEWEST_ISSUED + 1):
+        scrubber.add_issued(f"filler-token-{i:03d}", 600)
+    assert scrubber.scrub_text("short-lived-token-1") == "short-lived-token-1"
+    assert scrubber.scrub_text("no-expiry-given-token") == REDACTED
+    saved = scrubber.saved()
+    scrubber.clear()
+    assert not scrubber
+    scrubber.restore(saved)
+    assert scrubber.scrub_text("filler-token-000 no-expiry-given-token") == f"{REDACTED} {REDACTED}"
+
+
+def test_a_form_spanning_a_configured_secret_and_an_issued_token_is_one_redaction() -> None:
+    scrubber = Scrubber()
+    scrubber.add("configured-secret")
+    scrubber.add_issued("secret-and-token", 600)  # overlaps the end of the configured one
+    assert scrubber.scrub_text("a configured-secret-and-token b") == f"a {REDACTED} b"
 
 
 @settings(max_examples=200, deadline=None)
