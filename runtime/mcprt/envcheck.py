@@ -30,7 +30,7 @@ log = logging.getLogger("mcprt.env")
 SETTINGS = frozenset({
     "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_CACHE_DIR",
     "MCPRT_RELOAD", "MCPRT_DEBUG", "MCPRT_OFFLINE", "MCPRT_STATE_URL", "MCPRT_ALLOWED_HOSTS",
-    "MCPRT_STRICT",
+    "MCPRT_TRUSTED_PROXIES", "MCPRT_STRICT",
 })
 # Limits read through `settings.env_limit` (a positive number, `_` allowed as digit separator): the unit
 # each takes and an example, for the warning.

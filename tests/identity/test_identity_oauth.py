@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from tests.identity.oauth_support import (
     unverified,
     upstream_app,
 )
-from tests.support.oidc import AuthServer, auth_server, authorization_response, oidc_provider_modules
+from tests.support.oidc import AuthServer, auth_server, authorization_response
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
@@ -44,21 +43,6 @@ CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "e
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
 ACCEPT = "application/json, text/event-stream"
-
-
-@pytest.fixture(scope="module")
-def modules() -> Path:
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip("node and npm are needed to run the authorization server (oidc-provider)")
-    found = oidc_provider_modules()
-    assert found is not None, "npm install oidc-provider failed"
-    return found
-
-
-@pytest.fixture(scope="module")
-def idp(modules: Path) -> Iterator[AuthServer]:
-    with auth_server(modules) as server:
-        yield server
 
 
 @dataclass

@@ -7,8 +7,12 @@
   (RFC 9728 §3.1) and, for clients that look only there, without it.
 - `challenge(...)` → the `WWW-Authenticate: Bearer …` value (RFC 6750 §3, RFC 9728 §5.1).
 
-The resource identifier (the `aud` tokens must carry) is `server.auth.oauth.audience`, or this
-endpoint's URL as the client reached it: the Host header has passed the guard's Host check.
+The resource identifier (the `aud` tokens must carry) is `server.auth.oauth.audience`, else this
+endpoint's public URL (`server.public_url` + path, or the audience's own base), else its URL as the
+client reached it (the Host header has passed the guard's Host check; the scheme is the connection's, or
+a trusted proxy's `X-Forwarded-Proto`). With a public URL, every URL advertised (RFC 9728 §3 metadata
+URL, its `resource`, the challenge's `resource_metadata`) is built from it, never from request headers:
+behind a TLS-terminating proxy the request says `http://` while clients use `https://`.
 """
 
 from __future__ import annotations
@@ -73,15 +77,18 @@ def challenge(metadata: str, *, error: str | None = None, description: str | Non
 class ResourceServer:
     """Validates access tokens for one MCP endpoint and describes it to clients."""
 
-    def __init__(self, config: OAuthResourceServer, endpoint_path: str) -> None:
+    def __init__(self, config: OAuthResourceServer, endpoint_path: str, public_endpoint: str | None = None) -> None:
         self.config = config
         self.endpoint_path = endpoint_path
+        self.public_endpoint = public_endpoint  # this endpoint's URL as clients use it, when configured
         self.keys = KeySource(config.issuer, config.jwks_url)
         self.introspector = Introspector(config.introspection) if config.introspection is not None else None
         self._kept = config.kept_claims
 
     def endpoint_url(self, scheme: str, host: str | None) -> str:
-        """This endpoint's URL as the client reached it (`scheme://Host/path`)."""
+        """This endpoint's public URL when configured, else as the client reached it (`scheme://Host/path`)."""
+        if self.public_endpoint is not None:
+            return self.public_endpoint
         return f"{scheme}://{host or 'localhost'}{self.endpoint_path}"
 
     def resource(self, scheme: str, host: str | None) -> str:

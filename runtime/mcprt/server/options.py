@@ -19,6 +19,7 @@ from ..state.url import state_url_for
 Transport = Literal["stdio", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("stdio", "http")
 ALLOW_UNAUTHENTICATED_ENV = "MCPRT_ALLOW_UNAUTHENTICATED"
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")  # a proxy on this machine is always trusted (uvicorn's default: 127.0.0.1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class ServeOptions:
     # Host header values accepted beyond those the guard derives itself (`guard.make_policy`):
     # `server.http.allowed_hosts` plus `MCPRT_ALLOWED_HOSTS`
     allowed_hosts: tuple[str, ...] = ()
+    # Whose X-Forwarded-Proto/-For uvicorn believes (`forwarded_allow_ips`): loopback, plus
+    # `server.http.trusted_proxies` and `MCPRT_TRUSTED_PROXIES`
+    trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
 
     def url(self, port: int | None = None) -> str:
         """The endpoint URL a client on this machine opens (`port` overrides for port 0): the bind
@@ -129,7 +133,32 @@ def resolve_options(
         keep_alive_timeout=env_limit("MCPRT_KEEP_ALIVE_TIMEOUT", float(http.keep_alive_timeout)),
         public_url=manifest.server.public_base_url,
         allowed_hosts=extra_hosts(http.allowed_hosts, settings.allowed_hosts),
+        trusted_proxies=trusted_proxies(http.trusted_proxies, settings.trusted_proxies),
     )
+
+
+TRUSTED_PROXIES_ENV = "MCPRT_TRUSTED_PROXIES"
+
+
+def trusted_proxies(manifest_proxies: list[str], env_proxies: str | None) -> tuple[str, ...]:
+    """The addresses whose forwarded headers are believed: loopback, the manifest's
+    `server.http.trusted_proxies` and the comma-separated `MCPRT_TRUSTED_PROXIES` (all add). uvicorn's own
+    `FORWARDED_ALLOW_IPS` is not read: one documented place. McprtError for an entry of the variable that is
+    no IP address or CIDR network (the manifest's are checked when it loads)."""
+    import ipaddress
+
+    found = list(LOOPBACK_PROXIES)
+    for entry in (*manifest_proxies, *(e.strip() for e in (env_proxies or "").split(","))):
+        if not entry or entry in found:
+            continue
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise McprtError(f"{TRUSTED_PROXIES_ENV}: {entry[:100]!r} is not an IP address or CIDR network "
+                                 "(e.g. 10.0.0.5,10.0.0.0/8, or *)") from None
+        found.append(entry)
+    return tuple(found)
 
 
 ALLOWED_HOSTS_ENV = "MCPRT_ALLOWED_HOSTS"
