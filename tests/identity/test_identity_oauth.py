@@ -240,6 +240,32 @@ async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world
     assert world.upstream.api_requests == []
 
 
+def test_a_token_in_the_url_query_is_refused_on_every_path_whatever_else_the_request_carries(world: World) -> None:
+    """A trial: `POST /mcp?access_token=<valid>` with the same token in the header got 200 silently, and
+    `/status?access_token=` 401. MCP authorization: access tokens MUST NOT be in the URI query string — 400
+    `invalid_request` everywhere, nothing called, the value never logged."""
+    token = world.idp.client_credentials(world.resource)
+    calls, mark = world.calls(), len(world.up.log())
+    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}"}
+    for query in (f"access_token={token}", f"token={token}", "x=1&ACCESS_TOKEN=", f"access_token={token}&token=x"):
+        refused = httpx.post(f"{world.up.url}?{query}", json=INITIALIZE, headers=headers, timeout=30)
+        assert refused.status_code == 400, (query, refused.status_code, refused.text)
+        error = refused.json()["error"]  # the MCP endpoint's refusals carry a JSON-RPC error
+        assert "in the URL query" in error["message"] and "Authorization: Bearer header" in error["message"]
+        assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
+        assert token not in refused.text and "mcp-session-id" not in refused.headers
+    for path in ("/status.json", "/metrics", "/healthz", "/.well-known/oauth-protected-resource/mcp"):
+        refused = httpx.get(f"{world.up.base}{path}?access_token={token}", headers=headers, timeout=30)
+        assert refused.status_code == 400 and "in the URL query" in refused.json()["error"], (path, refused.text)
+    page = httpx.get(f"{world.up.base}/status?access_token={token}", timeout=30)  # the page: its form says why
+    assert page.status_code == 400 and "is not accepted" in page.text and token not in page.text
+    assert world.post(token, INITIALIZE).status_code == 200  # the same token in the header alone: fine
+    world.up.wait_log("status sign-in refused: a token in the address")  # written after the guard's lines
+    log = world.up.log()[mark:]
+    assert log.count("rejected request: a token in the URL query") >= 8 and token not in log
+    assert world.calls() == calls
+
+
 # --- rejected tokens: the right 401/403, nothing called ----------------------------------------
 
 
