@@ -575,6 +575,10 @@ class OutboundAuth(StrictModel):
     the other as a source `headers` entry, `X-API-Key: "${API_KEY}"`; a header named like a credential (key, token,
     secret, auth …) is a secret like these: scrubbed from results, logs and errors, not sent to another origin."""
 
+    # Keys only some kinds of source take (the loader refuses them elsewhere, and an unknown key's hint names only
+    # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
+    kinds_of_keys: ClassVar[dict[str, tuple[str, ...]]] = {"token_exchange": ("openapi",), "forward_claims": ("openapi",)}
+
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
     api_key: ApiKeyAuth | None = Field(None, description="An API key in a header, query parameter or cookie.")
