@@ -345,6 +345,21 @@ def test_token_without_the_required_scope_gets_403(world: World) -> None:
     assert_rejected(world, token, 403, 'error="insufficient_scope"', 'scope="mcp:tools"')
 
 
+def test_the_insufficient_scope_log_line_names_who_was_refused(world: World) -> None:
+    """A trial: `rejected request: insufficient scope required="mcp:tools mcp:write"` named no one, though the
+    token was valid; the other rejections name the client. Now the principal, its client and the path (never
+    the token), for a user's token and a client's own."""
+    user = world.idp.user_token(world.resource, user="kim", scope="mcp:admin")
+    assert_rejected(world, user, 403, 'error="insufficient_scope"')
+    client = world.idp.client_credentials(world.resource, scope="mcp:admin", client="partner[eu]")
+    assert_rejected(world, client, 403, 'error="insufficient_scope"')
+    world.up.wait_log("principal=partner[eu]")
+    lines = [line for line in world.up.log().splitlines() if "rejected request: insufficient scope" in line]
+    assert any("principal=kim client_id=webapp path=/mcp" in line for line in lines), lines
+    assert any("principal=partner[eu] client_id=partner[eu] path=/mcp" in line for line in lines), lines
+    assert user not in world.up.log() and user.split(".")[2] not in world.up.log()
+
+
 def test_opaque_token_without_introspection_is_rejected(world: World) -> None:
     assert_rejected(world, "an-opaque-token-mcprt-cannot-check", 401, "introspection")
 

@@ -31,11 +31,15 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
 class InsufficientScope(Exception):
-    """A valid token without every required scope (answered with 403 insufficient_scope)."""
+    """A valid token without every required scope (answered with 403 insufficient_scope). The token was
+    valid, so who holds it is known: `subject` (its `sub`, else its client id) and `client_id` (None when the
+    token names no client), for the refusal's log line — never the token."""
 
-    def __init__(self, required: list[str]) -> None:
+    def __init__(self, required: list[str], subject: str | None = None, client_id: str | None = None) -> None:
         super().__init__("the token lacks a required scope")
         self.required = required
+        self.subject = subject
+        self.client_id = client_id
 
 
 def metadata_paths(endpoint_path: str) -> tuple[str, ...]:
@@ -145,12 +149,12 @@ class ResourceServer:
         else:
             raise TokenRejected("the token is not a JWT and no introspection endpoint is configured")
         scopes = granted_scopes(claims)
-        missing = [s for s in config.scopes if s not in scopes]
-        if missing:
-            raise InsufficientScope(self.required_scopes)
         client_id = _first_str(claims, "client_id", "azp", "appid")
         sub = _first_str(claims, "sub")
         subject = sub or client_id
+        missing = [s for s in config.scopes if s not in scopes]
+        if missing:
+            raise InsufficientScope(self.required_scopes, subject, client_id)
         if not subject:
             raise TokenRejected("the token names no subject (sub)")
         kept = {k: v for k, v in claims.items() if k in self._kept}

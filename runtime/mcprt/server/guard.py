@@ -434,7 +434,10 @@ class HttpGuard:
                                    "rejected request: access token", logging.WARNING,
                                    {"reason": exc.description, "path": _logged_path(scope)})
         except InsufficientScope as exc:
-            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required))
+            # the token was valid: say whose it was (as the other rejections name the client), never the token
+            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required),
+                      principal=(exc.subject or "-")[:100], client_id=(exc.client_id or "-")[:100],
+                      path=_logged_path(scope))
             value = challenge(metadata, error="insufficient_scope", scope=exc.required,
                               description="the token lacks a required scope")
             return 403, "insufficient_scope", [(b"www-authenticate", value.encode())]
