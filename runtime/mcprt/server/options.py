@@ -207,9 +207,10 @@ def _check_audience(manifest: Manifest, allowed_hosts: tuple[str, ...]) -> None:
     reached it, built from the Host header the guard let through. With `allowed_hosts: ["*"]` that
     is any Host a client sends, so a token the same issuer gave for another resource
     (`aud: https://other.example/mcp`) was accepted with `Host: other.example` — the audience check
-    (RFC 8707 §2, RFC 9068 §4) decided nothing."""
+    (RFC 8707 §2, RFC 9068 §4) decided nothing. With `server.public_url` the audience is the public endpoint's
+    URL, whatever the Host (`identity.resource`), so nothing is refused."""
     auth = manifest.server.auth
-    if auth is None or auth.oauth is None or auth.oauth.audience:
+    if auth is None or auth.oauth is None or auth.oauth.audience or manifest.server.public_url:
         return
     if "*" in [h.strip() for h in allowed_hosts]:
         raise McprtError(
@@ -217,7 +218,8 @@ def _check_audience(manifest: Manifest, allowed_hosts: tuple[str, ...]) -> None:
             f"{ALLOWED_HOSTS_ENV}) is \"*\", so the "
             "audience access tokens must carry would be whatever Host header a client sends (a token the issuer "
             "gave for another service would be accepted). Set server.auth.oauth.audience to this endpoint's URL "
-            "(e.g. https://mcp.example.com/mcp), or list the host names clients use in allowed_hosts."
+            "(e.g. https://mcp.example.com/mcp) or server.public_url, or list the host names clients use in "
+            "allowed_hosts."
         )
 
 
