@@ -52,6 +52,7 @@ class Upstream:
     exchanges: list[dict[str, str]] = field(default_factory=list)
     issued: dict[str, str] = field(default_factory=dict)  # exchanged token → subject
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    revoke_next: bool = False  # the next echoAuth call answers 401 (its token revoked): mcprt exchanges again
 
     def seen_tokens(self) -> list[str]:
         return [r.get("authorization", "") for r in self.api_requests]
@@ -85,6 +86,9 @@ def upstream_app(state: Upstream) -> Starlette:
     async def echo_auth(request: Request) -> JSONResponse:
         earlier = [r.get("authorization", "") for r in state.api_requests]
         state.api_requests.append(dict(request.headers))
+        if state.revoke_next:
+            state.revoke_next = False
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
         return JSONResponse({"seen_auth": request.headers.get("authorization", ""), "earlier": earlier})
 
     async def spec(request: Request) -> JSONResponse:

@@ -227,8 +227,17 @@ async def test_an_upstream_echoing_exchanged_tokens_hands_none_of_them_on(world:
         shown = text_of(result) + json.dumps(result.structured_content)
         assert not any(token in shown for token in exchanged), shown
     assert "Bearer [redacted]" in second.structured_content["earlier"]  # alice's, echoed to bob: scrubbed too
+    # renewed: the upstream refuses alice's token once (401), mcprt exchanges anew and resends; the new one is
+    # scrubbed as well
+    world.upstream.revoke_next = True
+    async with http_client(world.up.url, token=alice) as client:
+        third = await client.call_tool("echoAuth", {})
+    renewed = [t for t, subject in world.upstream.issued.items() if subject == "alice" and t not in exchanged]
+    assert renewed and world.upstream.seen_tokens()[-1] == f"Bearer {renewed[-1]}"
+    assert not third.is_error and third.structured_content["seen_auth"] == "Bearer [redacted]", text_of(third)
+    assert renewed[-1] not in text_of(third) + json.dumps(third.structured_content)
     log = world.up.log()
-    assert not any(token in log for token in exchanged)
+    assert not any(token in log for token in [*exchanged, *renewed])
 
 
 async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world: World) -> None:
