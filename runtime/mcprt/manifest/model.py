@@ -62,8 +62,9 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere: treat as exposed
 
 
-def _proxy_address(value: str) -> str:
-    """A `trusted_proxies` entry: `*`, an IP address or a CIDR network (what uvicorn's `forwarded_allow_ips` takes)."""
+def proxy_address(value: str) -> str:
+    """A `trusted_proxies` entry: `*`, an IP address or a CIDR network (what uvicorn's `forwarded_allow_ips` takes),
+    stripped. ValueError naming the value otherwise (also for `MCPRT_TRUSTED_PROXIES`: `server.options`)."""
     import ipaddress
 
     text = value.strip()
@@ -99,7 +100,7 @@ class HttpConfig(StrictModel):
         "(DNS-rebinding protection). `name` (any port) or `name:port`; `*` disables the check. "
         "`MCPRT_ALLOWED_HOSTS` (comma-separated) adds more.",
     )
-    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_address)]] = Field(
+    trusted_proxies: list[Annotated[str, AfterValidator(proxy_address)]] = Field(
         default_factory=empty_list,
         description="Addresses (IP or CIDR network, e.g. `10.0.0.0/8`; `*` any) of the reverse proxies or load "
         "balancers whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed: the scheme and client address of "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import McprtError
-from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
+from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback, proxy_address  # is_loopback: re-exported (mcprt.server)
 from ..settings import Settings, env_limit
 from ..state.url import state_url_for
 
@@ -145,18 +145,14 @@ def trusted_proxies(manifest_proxies: list[str], env_proxies: str | None) -> tup
     `server.http.trusted_proxies` and the comma-separated `MCPRT_TRUSTED_PROXIES` (all add). uvicorn's own
     `FORWARDED_ALLOW_IPS` is not read: one documented place. McprtError for an entry of the variable that is
     no IP address or CIDR network (the manifest's are checked when it loads)."""
-    import ipaddress
-
     found = list(LOOPBACK_PROXIES)
     for entry in (*manifest_proxies, *(e.strip() for e in (env_proxies or "").split(","))):
         if not entry or entry in found:
             continue
-        if entry != "*":
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise McprtError(f"{TRUSTED_PROXIES_ENV}: {entry[:100]!r} is not an IP address or CIDR network "
-                                 "(e.g. 10.0.0.5,10.0.0.0/8, or *)") from None
+        try:
+            proxy_address(entry)
+        except ValueError as error:  # the manifest's own entries were checked when it loaded: these are the variable's
+            raise McprtError(f"{TRUSTED_PROXIES_ENV}: {error}") from None
         found.append(entry)
     return tuple(found)
 
