@@ -356,16 +356,22 @@ def test_token_without_the_required_scope_gets_403(world: World) -> None:
 
 def test_the_insufficient_scope_log_line_names_who_was_refused(world: World) -> None:
     """A trial: `rejected request: insufficient scope required="mcp:tools mcp:write"` named no one, though the
-    token was valid; the other rejections name the client. Now the principal, its client and the path (never
-    the token), for a user's token and a client's own."""
+    token was valid; the other rejections name the client. Now its `sub` and client claims and the path (never
+    the token), for a user's token and a client's own. Claims, not a principal (review of authfix1): a token whose
+    `sub` is a reserved name is refused for its scope before the guard would refuse that subject, so
+    `principal=stdio` would have named a principal that never was."""
     user = world.idp.user_token(world.resource, user="kim", scope="mcp:admin")
     assert_rejected(world, user, 403, 'error="insufficient_scope"')
     client = world.idp.client_credentials(world.resource, scope="mcp:admin", client="partner[eu]")
     assert_rejected(world, client, 403, 'error="insufficient_scope"')
-    world.up.wait_log("principal=partner[eu]")
+    reserved = world.idp.user_token(world.resource, user="stdio", scope="mcp:admin")
+    assert_rejected(world, reserved, 403, 'error="insufficient_scope"')
+    world.up.wait_log("sub=stdio")
     lines = [line for line in world.up.log().splitlines() if "rejected request: insufficient scope" in line]
-    assert any("principal=kim client_id=webapp path=/mcp" in line for line in lines), lines
-    assert any("principal=partner[eu] client_id=partner[eu] path=/mcp" in line for line in lines), lines
+    assert any("sub=kim client_id=webapp path=/mcp" in line for line in lines), lines
+    assert any("sub=partner[eu] client_id=partner[eu] path=/mcp" in line for line in lines), lines  # its sub is its id
+    assert any("sub=stdio client_id=webapp path=/mcp" in line for line in lines), lines
+    assert not any("principal=" in line for line in lines), lines
     assert user not in world.up.log() and user.split(".")[2] not in world.up.log()
 
 

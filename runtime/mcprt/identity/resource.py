@@ -32,13 +32,14 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 class InsufficientScope(Exception):
     """A valid token without every required scope (answered with 403 insufficient_scope). The token was
-    valid, so who holds it is known: `subject` (its `sub`, else its client id) and `client_id` (None when the
-    token names no client), for the refusal's log line — never the token."""
+    valid, so its claims say who holds it: `sub` and `client_id` (each None when the token has none), for the
+    refusal's log line — never the token. Claim values, not a principal: the scope is checked before the
+    guard's `subject_clash`, so a `sub` such as `stdio` is not said to be that principal."""
 
-    def __init__(self, required: list[str], subject: str | None = None, client_id: str | None = None) -> None:
+    def __init__(self, required: list[str], sub: str | None = None, client_id: str | None = None) -> None:
         super().__init__("the token lacks a required scope")
         self.required = required
-        self.subject = subject
+        self.sub = sub
         self.client_id = client_id
 
 
@@ -154,7 +155,7 @@ class ResourceServer:
         subject = sub or client_id
         missing = [s for s in config.scopes if s not in scopes]
         if missing:
-            raise InsufficientScope(self.required_scopes, subject, client_id)
+            raise InsufficientScope(self.required_scopes, sub, client_id)
         if not subject:
             raise TokenRejected("the token names no subject (sub)")
         kept = {k: v for k, v in claims.items() if k in self._kept}

@@ -434,9 +434,9 @@ class HttpGuard:
                                    "rejected request: access token", logging.WARNING,
                                    {"reason": exc.description, "path": _logged_path(scope)})
         except InsufficientScope as exc:
-            # the token was valid: say whose it was (as the other rejections name the client), never the token
+            # the token was valid: say whose it was (its sub and client claims, not yet a principal), never the token
             log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(exc.required),
-                      principal=(exc.subject or "-")[:100], client_id=(exc.client_id or "-")[:100],
+                      sub=(exc.sub or "-")[:100], client_id=(exc.client_id or "-")[:100],
                       path=_logged_path(scope))
             value = challenge(metadata, error="insufficient_scope", scope=exc.required,
                               description="the token lacks a required scope")
