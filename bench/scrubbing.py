@@ -244,6 +244,38 @@ def _scrub_streams(quick: bool) -> list[list[object]]:
     return rows
 
 
+def _issued_tokens(quick: bool) -> list[list[object]]:
+    """Registering per-user tokens (RFC 8693 exchanged, one per user): each is scrubbed for its life, so a
+    gateway with many users holds many (up to `MAX_ISSUED`, 20,000). Per live-token count: the cost of registering
+    one more — CPU mean, and the wall-clock worst, which is how long the event loop is held (the call runs on
+    it; an index build holds the GIL, so no other thread would shorten it) — and the CPU of scrubbing a 100 KB
+    body that holds none."""
+    import secrets as random_tokens
+
+    from mcprt.scrubbing import Scrubber
+
+    rows: list[list[object]] = []
+    body = '{"a":"' + "x" * 100_000 + '"}'
+    for count in ((1000, 10_000, 20_000) if quick else (200, 1000, 5000, 10_000, 20_000)):
+        scrubber = Scrubber()
+        scrubber.add(*SECRETS)
+        costs, walls = [], []
+        for _ in range(count):
+            token = "xch.0." + random_tokens.token_urlsafe(40)
+            started, wall = time.process_time(), time.perf_counter()
+            scrubber.add_issued(token, 3600)
+            walls.append(time.perf_counter() - wall)
+            costs.append(time.process_time() - started)
+        started = time.process_time()
+        for _ in range(20):
+            scrubber.scrub_text(body)
+        scan = (time.process_time() - started) / 20
+        rows.append([f"{count:,}", f"{statistics.mean(costs) * 1000:.2f}", f"{max(costs) * 1000:.1f}",
+                     f"{max(walls) * 1000:.1f}",
+                     f"{statistics.quantiles(walls, n=1000)[-1] * 1000:.1f}", f"{scan * 1000:.2f}"])
+    return rows
+
+
 def _median_interval(values: list[float]) -> tuple[float, float]:
     """A distribution-free 95 % confidence interval of the median (order statistics, normal approximation)."""
     ordered = sorted(values)
@@ -290,6 +322,9 @@ def run(quick: bool) -> Section:
                                   "loop held, scrub_prose_async (ms, max gap)"], _loop_stall(quick)))
     section.extra_tables.append((["printed through sys.stdout/sys.stderr", "plain file (s CPU)",
                                   "scrubbing stream (s CPU)", "ratio"], _scrub_streams(quick)))
+    section.extra_tables.append((["issued tokens alive", "register one more, mean (ms CPU)",
+                                  "register one more, worst (ms CPU)", "register one more, worst (ms wall: the loop held)", "99.9th percentile (ms wall)",
+                                  "scrub 100 KB (ms CPU)"], _issued_tokens(quick)))
     section.notes.append(f"{pairs} pairs of calls per body size; in-process `call_tool` through the HTTP executor to "
                          "a loopback upstream (no MCP transport: the figure is the pipeline's own cost); CPU time of "
                          "the mcprt process only; interval: distribution-free 95 % confidence interval of the median "

@@ -11,7 +11,8 @@ a positive number. A typo (`MCPRT_LOGLEVEL=debug`, `MCPRT_STATEURL=redis://…`)
   ("did you mean MCPRT_LOG_LEVEL?"); names close to none are left alone (they are the manifest's own);
 - a limit that is set but is not a positive, finite number is a warning saying which default applies
   and the unit the limit takes; one below its minimum (`MINIMUMS`) is a warning that the minimum
-  applies; a limit written only in `.env` (which `env_limit` never reads) is one too.
+  applies; a limit written only in `.env` (which `env_limit` never reads) is one too;
+- uvicorn's `FORWARDED_ALLOW_IPS`, which mcprt does not read, is a warning naming `MCPRT_TRUSTED_PROXIES`.
 
 Both are warnings, not errors: the process behaves exactly as before, the operator is told.
 `KNOWN` is the one list of the variables mcprt reads (tests check that every `MCPRT_*` name in the
@@ -30,7 +31,7 @@ log = logging.getLogger("mcprt.env")
 SETTINGS = frozenset({
     "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_CACHE_DIR",
     "MCPRT_RELOAD", "MCPRT_DEBUG", "MCPRT_OFFLINE", "MCPRT_STATE_URL", "MCPRT_ALLOWED_HOSTS",
-    "MCPRT_STRICT",
+    "MCPRT_TRUSTED_PROXIES", "MCPRT_STRICT",
 })
 # Limits read through `settings.env_limit` (a positive number, `_` allowed as digit separator): the unit
 # each takes and an example, for the warning.
@@ -94,6 +95,11 @@ KNOWN = SETTINGS | frozenset(LIMITS) | OTHERS | USER_NAMED
 _SUGGESTIBLE = sorted(KNOWN - USER_NAMED)
 _CUTOFF = 0.85  # MCPRT_LOGLEVEL → MCPRT_LOG_LEVEL (0.97), MCPRT_PORTS → MCPRT_PORT; MCPRT_GITHUB_TOKEN → none
 
+# uvicorn's variable for the proxies it believes: before `MCPRT_TRUSTED_PROXIES` it was the only way to have
+# X-Forwarded-Proto believed from a proxy on another host, and mcprt now passes uvicorn its own list, so a
+# deployment that set it would silently advertise `http://` again after an upgrade (review of authfix1).
+FOREIGN_PROXIES = "FORWARDED_ALLOW_IPS"
+
 _done = False
 
 
@@ -131,6 +137,10 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
         elif value is None and name in dotenv:
             found.append(f"{name} in .env is not read: limits come from the environment only "
                          f"(export {name}=… or set it where the process starts)")
+    if FOREIGN_PROXIES in environ or FOREIGN_PROXIES in dotenv:
+        found.append(f"{FOREIGN_PROXIES} is uvicorn's and is not read by mcprt: name the proxies whose "
+                     "X-Forwarded-Proto/-For are believed in MCPRT_TRUSTED_PROXIES (comma-separated) or "
+                     "server.http.trusted_proxies")
     return found
 
 

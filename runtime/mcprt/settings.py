@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     state_url: str | None = Field(None, description="Shared state URL (else the manifest's `server.state`).")
     allowed_hosts: str | None = Field(None, description="Comma-separated Host header values accepted in addition "
                                       "to the manifest's `server.http.allowed_hosts`.")
+    trusted_proxies: str | None = Field(None, description="Comma-separated proxy addresses (IP or CIDR) whose "
+                                        "X-Forwarded-Proto/-For are believed, in addition to the manifest's "
+                                        "`server.http.trusted_proxies`.")
     strict: bool = Field(False, description="`mcprt up` refuses to start (exit 2) when any source cannot be "
                                             "opened, instead of serving the others (set by `--strict`).")
 

@@ -193,6 +193,18 @@ def test_the_keep_alive_override_keeps_the_manifests_bounds_and_beats_the_manife
         assert warned == [f"MCPRT_KEEP_ALIVE_TIMEOUT={value!r} is {said}"], done.stderr
 
 
+def test_uvicorns_forwarded_allow_ips_is_warned_about_naming_mcprts_setting(tmp_path: Path) -> None:
+    """Review of authfix1: FORWARDED_ALLOW_IPS was the trial's only fix before MCPRT_TRUSTED_PROXIES; mcprt now
+    gives uvicorn its own list, so a deployment still setting it went back to advertising http:// silently."""
+    manifest = _folder(tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=dict(FORWARDED_ALLOW_IPS="*"))
+    assert done.returncode == 0, done.stderr
+    warned = [message_of(line, "mcprt.env") for line in done.stderr.splitlines() if "mcprt.env: " in line]
+    assert warned == ["FORWARDED_ALLOW_IPS is uvicorn's and is not read by mcprt: name the proxies whose "
+                      "X-Forwarded-Proto/-For are believed in MCPRT_TRUSTED_PROXIES (comma-separated) or "
+                      "server.http.trusted_proxies"], done.stderr
+
+
 def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
     env = dict(MCPRT_LOG_LEVEL="warning", MCPRT_MAX_SPEC_BYTES="64_000_000", MCPRT_TEMPLATE_TIMEOUT="2.5",

@@ -299,7 +299,7 @@ def _worker_state() -> dict[str, object]:
         "main": sys.modules["__main__"], "streams": (sys.stdin, sys.stdout, sys.stderr),
         "loggers": [(list(x.handlers), x.level, x.propagate, list(x.filters)) for x in (root, mcprt_logger)],
         "gc": (gc.isenabled(), gc.get_freeze_count()), "tools module": "parity_tools" in sys.modules,
-        "secrets": (set(SECRETS._static), list(SECRETS._dynamic), SECRETS._index),
+        "secrets": (SECRETS.saved(), SECRETS._index),
         "warnings": list(__import__("warnings").filters),
     }
 

@@ -35,7 +35,11 @@ API_SPEC = {
     "openapi": "3.0.3",
     "info": {"title": "people", "version": "1"},
     "paths": {"/whoami": {"get": {"operationId": "whoami", "summary": "Who the API thinks is calling.",
-                                  "responses": {"200": {"description": "the caller"}}}}},
+                                  "responses": {"200": {"description": "the caller"}}}},
+              # an API that echoes credentials (a debugging endpoint, a request log): what it got, and what
+              # every earlier request got, other callers' included
+              "/echo-auth": {"get": {"operationId": "echoAuth", "summary": "The Authorization headers received.",
+                                     "responses": {"200": {"description": "this one and the earlier ones"}}}}},
 }
 
 
@@ -49,6 +53,7 @@ class Upstream:
     exchanges: list[dict[str, str]] = field(default_factory=list)
     issued: dict[str, str] = field(default_factory=dict)  # exchanged token → subject
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    revoke_next: bool = False  # the next echoAuth call answers 401 (its token revoked): mcprt exchanges again
 
     def seen_tokens(self) -> list[str]:
         return [r.get("authorization", "") for r in self.api_requests]
@@ -80,10 +85,18 @@ def upstream_app(state: Upstream) -> Starlette:
             return JSONResponse({"error": "unknown token"}, status_code=401)
         return JSONResponse({"subject": subject, "email": request.headers.get("x-user-email")})
 
+    async def echo_auth(request: Request) -> JSONResponse:
+        earlier = [r.get("authorization", "") for r in state.api_requests]
+        state.api_requests.append(dict(request.headers))
+        if state.revoke_next:
+            state.revoke_next = False
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        return JSONResponse({"seen_auth": request.headers.get("authorization", ""), "earlier": earlier})
+
     async def spec(request: Request) -> JSONResponse:
         return JSONResponse(API_SPEC)
 
-    return Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/whoami", whoami),
+    return Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/whoami", whoami), Route("/echo-auth", echo_auth),
                              Route("/openapi.json", spec)])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mcprt.manifest.loader import load_manifest
@@ -44,3 +45,9 @@ def test_oauth_without_an_audience_is_not_served_behind_allowed_hosts_star(tmp_p
     path.write_text(base % ', audience: "https://mcp.example.com/mcp"' + sources)
     with mcprt_http(path, "--no-reload") as up:
         assert up.health()["tools"]
+    # a public URL fixes the audience too (its endpoint's URL), whatever Host a client sends
+    path.write_text(base.replace("server:\n", "server:\n  public_url: https://mcp.example.com\n") % "" + sources)
+    with mcprt_http(path, "--no-reload") as up:
+        challenge = httpx.post(up.url, json={}, headers={"host": "other.example"}, timeout=30).headers
+        assert 'resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"' in \
+            challenge["www-authenticate"]

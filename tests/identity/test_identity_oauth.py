@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from tests.identity.oauth_support import (
     upstream_app,
 )
 from tests.support.cli import mcprt_cli
-from tests.support.oidc import WEBAPP_REDIRECT, AuthServer, auth_server, authorization_response, oidc_provider_modules
+from tests.support.oidc import WEBAPP_REDIRECT, AuthServer, auth_server, authorization_response
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
@@ -46,21 +45,6 @@ CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "e
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
 ACCEPT = "application/json, text/event-stream"
-
-
-@pytest.fixture(scope="module")
-def modules() -> Path:
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip("node and npm are needed to run the authorization server (oidc-provider)")
-    found = oidc_provider_modules()
-    assert found is not None, "npm install oidc-provider failed"
-    return found
-
-
-@pytest.fixture(scope="module")
-def idp(modules: Path) -> Iterator[AuthServer]:
-    with auth_server(modules) as server:
-        yield server
 
 
 @dataclass
@@ -106,7 +90,7 @@ def world(request: pytest.FixtureRequest, idp: AuthServer, tmp_path_factory: pyt
 async def echo_as(world: World, token: str, mode: str = "legacy") -> str:
     async with http_client(world.up.url, token=token, mode=mode) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
-        assert tools == {"echo", "whoami"}
+        assert tools == {"echo", "whoami", "echoAuth"}
         result = await client.call_tool("echo", {"text": "hi"})
         assert not result.is_error, text_of(result)
         return text_of(result)
@@ -243,6 +227,38 @@ async def test_forwarded_claims_of_two_users_never_reach_the_upstream_alike(worl
     assert sent == ["zo%C3%AB@example.com", "zo%25C3%25AB@example.com"]
 
 
+async def test_an_upstream_echoing_exchanged_tokens_hands_none_of_them_on(world: World) -> None:
+    """A trial: an upstream echoing its `Authorization` gave the model `"seen_auth": "Bearer xch.0.…"`, the
+    exchanged (RFC 8693) token, while client-credentials ones came back `[redacted]`. Exchanged tokens are
+    scrubbed like every token mcprt obtains: the caller's own, and another user's echoed later, in results and
+    logs alike."""
+    alice = world.idp.user_token(world.resource, user="alice")
+    bob = world.idp.user_token(world.resource, user="bob")
+    async with http_client(world.up.url, token=alice) as client:
+        first = await client.call_tool("echoAuth", {})
+    async with http_client(world.up.url, token=bob) as client:
+        second = await client.call_tool("echoAuth", {})
+    exchanged = [t for t, subject in world.upstream.issued.items() if subject in ("alice", "bob")]
+    assert exchanged and world.upstream.seen_tokens()[-1].startswith("Bearer exchanged-bob-")  # they were sent
+    for result in (first, second):
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["seen_auth"] == "Bearer [redacted]", result.structured_content
+        shown = text_of(result) + json.dumps(result.structured_content)
+        assert not any(token in shown for token in exchanged), shown
+    assert "Bearer [redacted]" in second.structured_content["earlier"]  # alice's, echoed to bob: scrubbed too
+    # renewed: the upstream refuses alice's token once (401), mcprt exchanges anew and resends; the new one is
+    # scrubbed as well
+    world.upstream.revoke_next = True
+    async with http_client(world.up.url, token=alice) as client:
+        third = await client.call_tool("echoAuth", {})
+    renewed = [t for t, subject in world.upstream.issued.items() if subject == "alice" and t not in exchanged]
+    assert renewed and world.upstream.seen_tokens()[-1] == f"Bearer {renewed[-1]}"
+    assert not third.is_error and third.structured_content["seen_auth"] == "Bearer [redacted]", text_of(third)
+    assert renewed[-1] not in text_of(third) + json.dumps(third.structured_content)
+    log = world.up.log()
+    assert not any(token in log for token in [*exchanged, *renewed])
+
+
 async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world: World) -> None:
     world.upstream.api_requests.clear()
     async with http_client(world.up.url, token=CI_TOKEN) as client:
@@ -250,6 +266,32 @@ async def test_per_user_credentials_refuse_a_caller_without_an_oauth_token(world
     assert result.is_error
     assert "OAuth access token" in text_of(result) and "'ci-bot'" in text_of(result)
     assert world.upstream.api_requests == []
+
+
+def test_a_token_in_the_url_query_is_refused_on_every_path_whatever_else_the_request_carries(world: World) -> None:
+    """A trial: `POST /mcp?access_token=<valid>` with the same token in the header got 200 silently, and
+    `/status?access_token=` 401. MCP authorization: access tokens MUST NOT be in the URI query string — 400
+    `invalid_request` everywhere, nothing called, the value never logged."""
+    token = world.idp.client_credentials(world.resource)
+    calls, mark = world.calls(), len(world.up.log())
+    headers = {"accept": ACCEPT, "authorization": f"Bearer {token}"}
+    for query in (f"access_token={token}", f"token={token}", "x=1&ACCESS_TOKEN=", f"access_token={token}&token=x"):
+        refused = httpx.post(f"{world.up.url}?{query}", json=INITIALIZE, headers=headers, timeout=30)
+        assert refused.status_code == 400, (query, refused.status_code, refused.text)
+        error = refused.json()["error"]  # the MCP endpoint's refusals carry a JSON-RPC error
+        assert "in the URL query" in error["message"] and "Authorization: Bearer header" in error["message"]
+        assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
+        assert token not in refused.text and "mcp-session-id" not in refused.headers
+    for path in ("/status.json", "/metrics", "/healthz", "/.well-known/oauth-protected-resource/mcp"):
+        refused = httpx.get(f"{world.up.base}{path}?access_token={token}", headers=headers, timeout=30)
+        assert refused.status_code == 400 and "in the URL query" in refused.json()["error"], (path, refused.text)
+    page = httpx.get(f"{world.up.base}/status?access_token={token}", timeout=30)  # the page: its form says why
+    assert page.status_code == 400 and "is not accepted" in page.text and token not in page.text
+    assert world.post(token, INITIALIZE).status_code == 200  # the same token in the header alone: fine
+    world.up.wait_log("status sign-in refused: a token in the address")  # written after the guard's lines
+    log = world.up.log()[mark:]
+    assert log.count("rejected request: a token in the URL query") >= 8 and token not in log
+    assert world.calls() == calls
 
 
 # --- rejected tokens: the right 401/403, nothing called ----------------------------------------
@@ -337,6 +379,27 @@ def test_token_without_the_required_scope_gets_403(world: World) -> None:
     assert answer["id"] is None and answer["error"] == {
         "code": -32600, "message": "Forbidden: the token lacks a required scope",
         "data": {"reason": "insufficient_scope", "scope": "mcp:admin mcp:tools"}}
+
+
+def test_the_insufficient_scope_log_line_names_who_was_refused(world: World) -> None:
+    """A trial: `rejected request: insufficient scope required="mcp:tools mcp:write"` named no one, though the
+    token was valid; the other rejections name the client. Now its `sub` and client claims and the path (never
+    the token), for a user's token and a client's own. Claims, not a principal (review of authfix1): a token whose
+    `sub` is a reserved name is refused for its scope before the guard would refuse that subject, so
+    `principal=stdio` would have named a principal that never was."""
+    user = world.idp.user_token(world.resource, user="kim", scope="mcp:admin")
+    assert_rejected(world, user, 403, 'error="insufficient_scope"')
+    client = world.idp.client_credentials(world.resource, scope="mcp:admin", client="partner[eu]")
+    assert_rejected(world, client, 403, 'error="insufficient_scope"')
+    reserved = world.idp.user_token(world.resource, user="stdio", scope="mcp:admin")
+    assert_rejected(world, reserved, 403, 'error="insufficient_scope"')
+    world.up.wait_log("sub=stdio")
+    lines = [line for line in world.up.log().splitlines() if "rejected request: insufficient scope" in line]
+    assert any("sub=kim client_id=webapp path=/mcp" in line for line in lines), lines
+    assert any("sub=partner[eu] client_id=partner[eu] path=/mcp" in line for line in lines), lines  # its sub is its id
+    assert any("sub=stdio client_id=webapp path=/mcp" in line for line in lines), lines
+    assert not any("principal=" in line for line in lines), lines
+    assert user not in world.up.log() and user.split(".")[2] not in world.up.log()
 
 
 def test_opaque_token_without_introspection_is_rejected(world: World) -> None:

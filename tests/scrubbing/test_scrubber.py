@@ -92,12 +92,88 @@ def test_empty_and_cleared_scrubbers_do_nothing() -> None:
     assert not scrubber and scrubber.scrub_text(SECRET) == SECRET
 
 
-def test_issued_values_are_scrubbed_and_the_oldest_forgotten() -> None:
+def test_issued_tokens_are_scrubbed_for_their_whole_life_however_many() -> None:
+    """A trial: with one RFC 8693 token per user, a count-bounded list (64) forgot the first user's token while it
+    was still in use; every issued token is kept until it expires, in the newest and the older index alike."""
     scrubber = Scrubber()
-    for i in range(70):
-        scrubber.add_issued(f"issued-token-{i:03d}")
-    assert scrubber.scrub_text("issued-token-069") == REDACTED
-    assert scrubber.scrub_text("issued-token-000") == "issued-token-000"  # 64 are kept
+    for i in range(300):  # past NEWEST_ISSUED several times: the older index is rebuilt, none is lost
+        scrubber.add_issued(f"exchanged-user{i:03d}-token", 600)
+    text = " ".join(f"exchanged-user{i:03d}-token" for i in range(300))
+    assert scrubber.scrub_text(text) == " ".join([REDACTED] * 300)
+    assert scrubber.scrub_bytes(b"Bearer exchanged-user000-token") == b"Bearer " + REDACTED.encode()
+
+
+def test_issued_tokens_are_forgotten_once_expired_and_an_unknown_lifetime_is_kept() -> None:
+    import mcprt.scrubbing.scrubber as module
+
+    scrubber = Scrubber()
+    scrubber.add_issued("short-lived-token-1", -module.ISSUED_KEPT_AFTER_EXPIRY_S - 1)  # expired already
+    scrubber.add_issued("no-expiry-given-token")
+    assert scrubber.scrub_text("short-lived-token-1") == REDACTED  # until the next rebuild of the older tokens
+    for i in range(module.NEWEST_ISSUED + 1):
+        scrubber.add_issued(f"filler-token-{i:03d}", 600)
+    assert scrubber.scrub_text("short-lived-token-1") == "short-lived-token-1"
+    assert scrubber.scrub_text("no-expiry-given-token") == REDACTED
+    saved = scrubber.saved()
+    scrubber.clear()
+    assert not scrubber
+    scrubber.restore(saved)
+    assert scrubber.scrub_text("filler-token-000 no-expiry-given-token") == f"{REDACTED} {REDACTED}"
+
+
+def test_issued_tokens_past_many_segments_stay_scrubbed_and_each_build_is_bounded(monkeypatch) -> None:
+    """Review of authfix1: every 65th token rebuilt the search of all live ones on the event loop (1.7 s CPU at
+    20,000). Now tokens are sealed into segments of at most `SEGMENT_TOKENS`: no build is larger, and none is lost."""
+    import mcprt.scrubbing.scrubber as module
+
+    built: list[int] = []
+    real = module.Scrubber._index_for
+    monkeypatch.setattr(module.Scrubber, "_index_for", lambda self, tokens: (built.append(len(tokens)), real(self, tokens))[1])
+    scrubber = Scrubber()
+    tokens = [f"exchanged-user{i:04d}-token" for i in range(3 * module.SEGMENT_TOKENS + 100)]
+    for token in tokens:
+        scrubber.add_issued(token, 600)
+    assert max(built) == module.SEGMENT_TOKENS
+    assert 3 <= len(scrubber._segments) <= 3 + 4  # full ones and at most log2(512/64) + 1 partial ones
+    text = " ".join(tokens)
+    assert scrubber.scrub_text(text) == " ".join([REDACTED] * len(tokens))
+    assert scrubber.scrub_bytes(b"Bearer " + tokens[0].encode()) == b"Bearer " + REDACTED.encode()
+
+
+def test_past_max_issued_the_segment_expiring_first_is_forgotten_not_one_registered_again(monkeypatch) -> None:
+    import mcprt.scrubbing.scrubber as module
+
+    monkeypatch.setattr(module, "MAX_ISSUED", 2 * module.SEGMENT_TOKENS)
+    scrubber = Scrubber()
+    soon = [f"soon-expiring-{i:04d}-token" for i in range(module.SEGMENT_TOKENS)]
+    for token in soon:
+        scrubber.add_issued(token, 60)
+    scrubber.add_issued(soon[5], 7200)  # registered again with a longer life: searched among the newest too
+    for i in range(2 * module.SEGMENT_TOKENS):
+        scrubber.add_issued(f"later-expiring-{i:04d}-token", 3600)
+    assert len(scrubber._issued) <= module.MAX_ISSUED + module.NEWEST_ISSUED
+    assert scrubber.scrub_text(soon[0]) == soon[0]  # the earliest to expire went first
+    assert scrubber.scrub_text(soon[5]) == REDACTED
+    assert scrubber.scrub_text("later-expiring-0000-token") == REDACTED
+
+
+def test_forms_sharing_their_last_bytes_are_each_found_whole() -> None:
+    """The automata hold each form's last `ANCHOR_BYTES` bytes: forms with the same ending are all compared."""
+    scrubber = Scrubber()
+    scrubber.add_issued("AAAA-shared-ending-0123456789", 600)
+    scrubber.add_issued("BB-shared-ending-0123456789", 600)
+    scrubber.add("ending-0123456789")  # a configured secret that is the end of both
+    assert scrubber.scrub_text("x AAAA-shared-ending-0123456789 y") == f"x {REDACTED} y"
+    assert scrubber.scrub_text("x BB-shared-ending-0123456789 y") == f"x {REDACTED} y"
+    assert scrubber.scrub_text("x CC-shared-ending-0123456789 y") == f"x CC-shared-{REDACTED} y"
+    assert scrubber.scrub_text("x shared-ending-012345678 y") == "x shared-ending-012345678 y"
+
+
+def test_a_form_spanning_a_configured_secret_and_an_issued_token_is_one_redaction() -> None:
+    scrubber = Scrubber()
+    scrubber.add("configured-secret")
+    scrubber.add_issued("secret-and-token", 600)  # overlaps the end of the configured one
+    assert scrubber.scrub_text("a configured-secret-and-token b") == f"a {REDACTED} b"
 
 
 @settings(max_examples=200, deadline=None)

@@ -261,17 +261,14 @@ def test_metrics_keep_a_value_holding_a_secrets_digits() -> None:
     from mcprt.observability.state import ServerState
     from mcprt.scrubbing import SECRETS
 
-    before = (set(SECRETS._static), list(SECRETS._dynamic))
+    before = SECRETS.saved()
     SECRETS.add("4242")
     try:
         metrics = Metrics(lambda: ServerState("s", "0", "stdio", None, 0.0, [], [], 1, {}))
         metrics.observe_operation("tools/list", 14242.0)
         text = metrics.render().decode()
     finally:
-        SECRETS.clear()
-        SECRETS.add(*before[0])
-        for value in reversed(before[1]):
-            SECRETS.add_issued(value)
+        SECRETS.restore(before)
     sums = [s.value for family in text_string_to_metric_families(text) for s in family.samples
             if s.name == "mcp_server_operation_duration_seconds_sum"]
     assert sums == [14242.0], text

@@ -22,13 +22,10 @@ TOKEN = "fail-closed-token-4711"
 
 @pytest.fixture
 def secret() -> Iterator[str]:
-    before = (set(SECRETS._static), list(SECRETS._dynamic))
+    before = SECRETS.saved()
     SECRETS.add(TOKEN)
     yield TOKEN
-    SECRETS.clear()
-    SECRETS.add(*before[0])
-    for value in reversed(before[1]):
-        SECRETS.add_issued(value)
+    SECRETS.restore(before)
 
 
 async def test_a_message_whose_check_fails_goes_on_scrubbed(secret: str, monkeypatch: pytest.MonkeyPatch,

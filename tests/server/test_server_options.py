@@ -46,6 +46,19 @@ def test_bad_transport_and_port_are_clear_errors() -> None:
         resolve_options(manifest(), settings(), port=70000)
 
 
+def test_trusted_proxies_are_loopback_plus_the_manifests_plus_the_environments() -> None:
+    """Whose X-Forwarded-Proto/-For uvicorn believes: the manifest's and MCPRT_TRUSTED_PROXIES' entries add to
+    loopback; an entry of the variable that is no address is a clear error naming it (the manifest's are
+    refused when it loads: tests/manifest/broken/http_trusted_proxy_not_an_address.yaml)."""
+    assert resolve_options(manifest(), settings()).trusted_proxies == ("127.0.0.1", "::1")
+    both = resolve_options(manifest(trusted_proxies=["10.0.0.0/8", "127.0.0.1"]),
+                           settings(trusted_proxies=" 192.0.2.7 ,, fd00::/8"))
+    assert both.trusted_proxies == ("127.0.0.1", "::1", "10.0.0.0/8", "192.0.2.7", "fd00::/8")
+    assert resolve_options(manifest(), settings(trusted_proxies="*")).trusted_proxies[-1] == "*"
+    with pytest.raises(McprtError, match=r"MCPRT_TRUSTED_PROXIES: 'lb\.internal' is not an IP address or CIDR"):
+        resolve_options(manifest(), settings(trusted_proxies="10.0.0.1,lb.internal"))
+
+
 @pytest.mark.parametrize("host, loopback", [
     ("127.0.0.1", True), ("127.9.9.9", True), ("::1", True), ("localhost", True), ("LOCALHOST", True),
     ("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("myhost", False), ("localhost.evil", False),

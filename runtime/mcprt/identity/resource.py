@@ -7,8 +7,12 @@
   (RFC 9728 §3.1) and, for clients that look only there, without it.
 - `challenge(...)` → the `WWW-Authenticate: Bearer …` value (RFC 6750 §3, RFC 9728 §5.1).
 
-The resource identifier (the `aud` tokens must carry) is `server.auth.oauth.audience`, or this
-endpoint's URL as the client reached it: the Host header has passed the guard's Host check.
+The resource identifier (the `aud` tokens must carry) is `server.auth.oauth.audience`, else this
+endpoint's public URL (`server.public_url` + path, or the audience's own base), else its URL as the
+client reached it (the Host header has passed the guard's Host check; the scheme is the connection's, or
+a trusted proxy's `X-Forwarded-Proto`). With a public URL, every URL advertised (RFC 9728 §3 metadata
+URL, its `resource`, the challenge's `resource_metadata`) is built from it, never from request headers:
+behind a TLS-terminating proxy the request says `http://` while clients use `https://`.
 """
 
 from __future__ import annotations
@@ -28,13 +32,19 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
 class InsufficientScope(Exception):
-    """A valid token without every required scope (answered with 403 insufficient_scope); `granted`:
-    the scopes it holds, which the challenge keeps (`challenge_scopes`)."""
+    """A valid token without every required scope (answered with 403 insufficient_scope). `granted`: the
+    scopes it holds, which the challenge keeps (`challenge_scopes`). The token was valid, so its claims say who
+    holds it: `sub` and `client_id` (each None when the token has none), for the refusal's log line — never the
+    token. Claim values, not a principal: the scope is checked before the guard's `subject_clash`, so a `sub`
+    such as `stdio` is not said to be that principal."""
 
-    def __init__(self, required: list[str], granted: Iterable[str] = ()) -> None:
+    def __init__(self, required: list[str], granted: Iterable[str] = (), sub: str | None = None,
+                 client_id: str | None = None) -> None:
         super().__init__("the token lacks a required scope")
         self.required = required
         self.granted = frozenset(granted)
+        self.sub = sub
+        self.client_id = client_id
 
 
 def metadata_paths(endpoint_path: str) -> tuple[str, ...]:
@@ -76,15 +86,18 @@ def challenge(metadata: str, *, error: str | None = None, description: str | Non
 class ResourceServer:
     """Validates access tokens for one MCP endpoint and describes it to clients."""
 
-    def __init__(self, config: OAuthResourceServer, endpoint_path: str) -> None:
+    def __init__(self, config: OAuthResourceServer, endpoint_path: str, public_endpoint: str | None = None) -> None:
         self.config = config
         self.endpoint_path = endpoint_path
+        self.public_endpoint = public_endpoint  # this endpoint's URL as clients use it, when configured
         self.keys = KeySource(config.issuer, config.jwks_url)
         self.introspector = Introspector(config.introspection) if config.introspection is not None else None
         self._kept = config.kept_claims
 
     def endpoint_url(self, scheme: str, host: str | None) -> str:
-        """This endpoint's URL as the client reached it (`scheme://Host/path`)."""
+        """This endpoint's public URL when configured, else as the client reached it (`scheme://Host/path`)."""
+        if self.public_endpoint is not None:
+            return self.public_endpoint
         return f"{scheme}://{host or 'localhost'}{self.endpoint_path}"
 
     def resource(self, scheme: str, host: str | None) -> str:
@@ -144,12 +157,12 @@ class ResourceServer:
         else:
             raise TokenRejected("the token is not a JWT and no introspection endpoint is configured")
         scopes = granted_scopes(claims)
-        missing = [s for s in config.scopes if s not in scopes]
-        if missing:
-            raise InsufficientScope(self.required_scopes, scopes)
         client_id = _first_str(claims, "client_id", "azp", "appid")
         sub = _first_str(claims, "sub")
         subject = sub or client_id
+        missing = [s for s in config.scopes if s not in scopes]
+        if missing:
+            raise InsufficientScope(self.required_scopes, scopes, sub, client_id)
         if not subject:
             raise TokenRejected("the token names no subject (sub)")
         kept = {k: v for k, v in claims.items() if k in self._kept}

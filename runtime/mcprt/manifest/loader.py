@@ -22,7 +22,7 @@ from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Defaults, Manifest, OpenAPISource, SourceBase
+from .model import Defaults, Manifest, SourceBase
 from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -449,9 +449,10 @@ def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> lis
             continue
         key = "token_exchange" if auth.token_exchange is not None else "forward_claims"
         where = index.locate(("sources", name, "auth", key), prefer="key")
-        if not isinstance(source, OpenAPISource):
-            message = (f"`{key}` works only for openapi sources: a url source keeps one upstream session "
-                       "for every caller, so it cannot carry per-user credentials")
+        kinds = auth.kinds_of_keys[key]  # one rule with the unknown-key hint (pydantic_errors.key_homes)
+        if source.kind_key not in kinds:
+            message = (f"`{key}` works only for {' and '.join(kinds)} sources: a {source.kind_key} source keeps one "
+                       "upstream session for every caller, so it cannot carry per-user credentials")
         elif oauth is None:
             message = (f"`{key}` needs `server.auth.oauth`: only an OAuth access token identifies the caller "
                        "(static tokens and stdio carry no claims or token to exchange)")

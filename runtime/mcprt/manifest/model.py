@@ -62,6 +62,20 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost may resolve anywhere: treat as exposed
 
 
+def proxy_address(value: str) -> str:
+    """A `trusted_proxies` entry: `*`, an IP address or a CIDR network (what uvicorn's `forwarded_allow_ips` takes),
+    stripped. ValueError naming the value otherwise (also for `MCPRT_TRUSTED_PROXIES`: `server.options`)."""
+    import ipaddress
+
+    text = value.strip()
+    if text != "*":
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or CIDR network (e.g. 10.0.0.5, 10.0.0.0/8, or *)") from None
+    return text
+
+
 class HttpConfig(StrictModel):
     """Where and how the streamable HTTP transport listens."""
 
@@ -85,6 +99,14 @@ class HttpConfig(StrictModel):
         "request arrived on, this machine's host name (wildcard bind) and `public_url`'s host; others get 421 "
         "(DNS-rebinding protection). `name` (any port) or `name:port`; `*` disables the check. "
         "`MCPRT_ALLOWED_HOSTS` (comma-separated) adds more.",
+    )
+    trusted_proxies: list[Annotated[str, AfterValidator(proxy_address)]] = Field(
+        default_factory=empty_list,
+        description="Addresses (IP or CIDR network, e.g. `10.0.0.0/8`; `*` any) of the reverse proxies or load "
+        "balancers whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed: the scheme and client address of "
+        "a request that came through them. Loopback is always trusted. `MCPRT_TRUSTED_PROXIES` (comma-separated) "
+        "adds more. The URLs mcprt advertises about itself (OAuth metadata, challenges) come from `public_url` "
+        "when it is set, whatever the headers say.",
     )
     max_request_bytes: ByteSize = Field(1_000_000, description="Largest accepted request body.")
     drain_timeout: Duration = Field(
@@ -557,6 +579,10 @@ class OutboundAuth(StrictModel):
     (OpenAPI 3.x §4.8.10). An operation needing two schemes at once (`security: [{key: [], basic: []}]`): one here,
     the other as a source `headers` entry, `X-API-Key: "${API_KEY}"`; a header named like a credential (key, token,
     secret, auth …) is a secret like these: scrubbed from results, logs and errors, not sent to another origin."""
+
+    # Keys only some kinds of source take (the loader refuses them elsewhere, and an unknown key's hint names only
+    # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
+    kinds_of_keys: ClassVar[dict[str, tuple[str, ...]]] = {"token_exchange": ("openapi",), "forward_claims": ("openapi",)}
 
     bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")

@@ -192,12 +192,17 @@ def key_homes(key: str) -> tuple[tuple[str, frozenset[str]], ...]:
                     continue
                 if member in SOURCE_MODELS.values():  # below here, a place only this kind of source has
                     kind = getattr(member, "kind_key", None)
+                only = getattr(member, "kinds_of_keys", {})  # keys this model takes on some kinds of source only
                 for name, field in member.model_fields.items():
                     written = field.alias or name
                     here = f"{where}.{written}" if where else written
                     if written == key:
+                        if written in only and kind is not None and kind not in only[written]:
+                            continue  # refused on this kind of source: not a home to point at
                         found.setdefault(here, set())
-                        if kind is None:
+                        if written in only and kind is None:
+                            found[here].update(only[written])
+                        elif kind is None:
                             anywhere.add(here)
                         else:
                             found[here].add(kind)
@@ -228,7 +233,9 @@ def _on_kinds(kinds: frozenset[str]) -> str:
     """" (on a `command:` source)" for a place only some kinds of source have; "" for one any may have."""
     if not kinds:
         return ""
-    return " (on a " + " or ".join(f"`{kind}:`" for kind in sorted(kinds)) + " source)"
+    first = sorted(kinds)[0]
+    article = "an" if first[0] in "aeio" else "a"  # `an openapi:`, `a url:` (u sounds 'you')
+    return f" (on {article} " + " or ".join(f"`{kind}:`" for kind in sorted(kinds)) + " source)"
 
 
 def _names(home: str, path: Path) -> bool:

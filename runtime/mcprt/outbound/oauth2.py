@@ -54,11 +54,10 @@ class OAuth2TokenSource:
         return await self.token(send)
 
     def _obtained(self, token: str) -> None:
-        # Fetched here or read from the shared store: an upstream that echoes it must not hand it to
-        # the model, on whichever replica it is used.
+        # The cache registered it with the scrubber (for its life); kept here too for this source's own
+        # error messages (`secrets`).
         if token not in self._issued:
             self._issued = [token, *self._issued[:3]]
-        SECRETS.add_issued(token)
 
     async def _fetch(self, send: TokenSender) -> tuple[str, float | None]:
         response = await send(self._token_request())

@@ -13,6 +13,10 @@ holder that died leaves a lock that expires after `LOCK_TTL`). A store that fail
 `SharedTokensUnavailable`, and the token is then fetched and kept locally: a token request never
 fails because the shared store is down.
 
+Every token this process starts using — fetched, exchanged, renewed or read from the shared store — is
+registered with the scrubber (`SECRETS.add_issued`) for its whole life, here, whatever the grant: an upstream
+that echoes it (or another caller's) must not hand it to a result, an error, a log line or a recording.
+
 This module defines the store's interface only; the Redis implementation is `mcprt.state.tokens`
 (outbound never imports the layers above it).
 """
@@ -28,6 +32,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ..scrubbing import SECRETS
 
 # A token is renewed this long before it expires: a tenth of its life, at most a minute.
 MAX_EXPIRY_MARGIN_S = 60.0
@@ -158,11 +164,12 @@ class TokenCache:
             self._entries.move_to_end(key_id)
         return entry[0]
 
-    async def get(self, key: TokenKey, fetch: Fetch, obtained: Callable[[str], None]) -> str:
+    async def get(self, key: TokenKey, fetch: Fetch, obtained: Callable[[str], None] | None = None) -> str:
         """A fresh token for `key`: local, else shared, else `fetch()`ed (once for all waiters).
 
-        `obtained(token)` is called for every token this process starts using, wherever it came
-        from (the caller registers it for scrubbing). Errors of `fetch` propagate.
+        Every token this process starts using, wherever it came from, is registered with the scrubber
+        until it expires (`SECRETS.add_issued`), and `obtained(token)` is called with it. Errors of
+        `fetch` propagate.
         """
         found = self.fresh(key.id)
         if found is not None:
@@ -172,7 +179,10 @@ class TokenCache:
             if found is not None:
                 return found
             token, ttl = await self._obtain(key, fetch)
-            obtained(token)
+            # fresh for `ttl` seconds, valid for at most MAX_EXPIRY_MARGIN_S more (`renew_in`)
+            SECRETS.add_issued(token, None if ttl == float("inf") else ttl + MAX_EXPIRY_MARGIN_S)
+            if obtained is not None:
+                obtained(token)
             self._keep(key.id, token, ttl)
             return token
 

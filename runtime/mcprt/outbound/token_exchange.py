@@ -4,7 +4,8 @@ The caller's validated access token (the principal's `subject_token`) is sent to
 token endpoint as `subject_token`; the token it issues — for the upstream's audience — is what goes
 upstream. Exchanged tokens are cached per subject token until shortly before they expire (in this
 process, and in the replicas' shared store when one is installed: `token_cache`), with one exchange
-at a time per subject token. The caller's own token is never put on an upstream request.
+at a time per subject token. The caller's own token is never put on an upstream request. Each exchanged
+token is registered with the scrubber for its life by the cache (`token_cache`), as every obtained token is.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ExchangedTokens:
         has no OAuth token to exchange (static token, stdio, a CLI call)."""
         subject_token = self.subject_token_of(principal).reveal()
         key = self._keys.key(subject_token)
-        return await self._cache.get(key, lambda: self._exchange(subject_token, send), _kept_in_cache)
+        return await self._cache.get(key, lambda: self._exchange(subject_token, send))
 
     @staticmethod
     def subject_token_of(principal: Principal | None) -> SubjectToken:
@@ -94,7 +95,3 @@ class ExchangedTokens:
         self.exchanges += 1
         return token, lifetime
 
-
-def _kept_in_cache(token: str) -> None:
-    """Exchanged tokens are scrubbed through `ExchangedTokens.secrets()` (the cache's tokens), not the
-    process-wide list of issued tokens, which thousands of per-user tokens would churn."""

@@ -7,7 +7,7 @@ forms it travels in (percent-, form-, base64- and JSON-escaped), is replaced by 
 wherever it appears.
 
 `SECRETS` is the process-wide registry: the manifest loader registers every configured secret,
-OAuth2 token sources register the tokens they obtain, and the executor, the call pipeline, the
+the upstream token cache registers every token obtained (for its life), and the executor, the call pipeline, the
 recorder and the log formatters scrub through it. This module imports nothing else of mcprt, so
 every layer may use it.
 """

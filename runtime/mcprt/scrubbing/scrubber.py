@@ -15,6 +15,7 @@ import binascii
 from bisect import bisect_left
 import re
 import threading
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -24,7 +25,22 @@ from ..schema.keywords import NAMED_SCHEMAS
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4  # shorter values would redact ordinary words; an empty secret is refused at load
-MAX_DYNAMIC = 64  # runtime-issued values (OAuth2 tokens) kept; older ones have expired long ago
+# Tokens obtained at run time (client-credentials, RFC 8693 exchanged, renewed) are scrubbed for their whole life:
+# until they expire plus this margin (the token endpoint's clock and ours differ; a token without `expires_in`
+# is kept until the cap below). A count alone was not enough: with one exchanged token per user, the 65th user's
+# token pushed out the first's while it was still in use, and an upstream echoing it handed it to the model.
+ISSUED_KEPT_AFTER_EXPIRY_S = 300.0
+MAX_ISSUED = 20_000  # tokens kept at most (memory); past it, those that expire first are forgotten first
+# The issued tokens are searched in segments, each its own index, so that registering one never builds the
+# search of thousands: a build holds the GIL (the automaton is built by one call into the extension), so a
+# thread would not help — at 20,000 tokens one build of all held every session 0.7-1.7 s (review of authfix1,
+# problem 1). The newest (fewer than this many) are rebuilt on every registration; when they fill up they are
+# sealed, and sealed segments of about the same size are merged (64, 128, … tokens, expired ones left out) up
+# to `SEGMENT_TOKENS`: the largest build is bounded (512 tokens' 2,048 forms: ~3.6 ms CPU; 1,024 took ~10 ms),
+# and a 20,000-token registry is ~40 segments, searched one after the other: scrubbing 100 KB then takes ~11 ms
+# CPU where one index took ~1-5 ms — the price of never holding every session for a rebuild (`bench/scrubbing.py`).
+NEWEST_ISSUED = 64
+SEGMENT_TOKENS = 512
 # Base64 payloads longer than this in all (characters, ~750 KB decoded) are scrubbed off the event loop by the
 # `_async` scrubs: decoding, searching and re-encoding 10 MB took ~21 ms (`bench/scrubbing.py`), holding
 # every session; a thread costs ~0.1 ms, more than the scrub of a small payload.
@@ -51,8 +67,8 @@ def secret_forms(secret: str) -> set[str]:
     return set(_forms(secret))
 
 
-# Remembered: the escaped forms are built a character at a time (4 ms for a 1 KB token), and every
-# token an OAuth2 flow obtains rebuilds the scrubber from all the secrets it keeps (`add_issued`).
+# Remembered: the escaped forms are built a character at a time (4 ms for a 1 KB token that needs escapes). An
+# issued token's forms are kept with it besides (`Scrubber._token_forms`): past 1,024 tokens this cache forgets.
 @lru_cache(maxsize=1024)
 def _forms(secret: str) -> frozenset[str]:
     """Every form in which `secret` may appear in text mcprt handles.
@@ -95,6 +111,8 @@ def _json_escaped_forms(secret: str) -> set[str]:
     """`secret` inside a JSON string as Python, JavaScript, PHP (`\\/` for `/`, its default), Go,
     .NET and Java encoders write it: each set of extra `\\uXXXX` escapes, with and without `\\/`,
     non-ASCII kept or escaped, in lower- and upper-case hex."""
+    if _JSON_AS_IS.fullmatch(secret):  # nothing any encoder escapes (a JWT, most tokens): one form, made fast
+        return {secret}
     forms: set[str] = set()
     for extra in _JSON_EXTRA_ESCAPES:
         for slash in (False, True):
@@ -104,6 +122,7 @@ def _json_escaped_forms(secret: str) -> set[str]:
     return forms
 
 
+_JSON_AS_IS = re.compile(r"[ !#-%(-*,-.0-;=?-\[\]-_a-~]*")  # printable ASCII but " & ' + / < > \\ `
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -153,9 +172,18 @@ class Scrubber:
 
     def __init__(self) -> None:
         self._static: set[str] = set()
-        self._dynamic: list[str] = []
+        # issued token → the `time.monotonic()` until which it is scrubbed (inf: its lifetime is unknown)
+        self._issued: dict[str, float] = {}
+        # issued token → its forms, computed once: a merge of segments must not compute them again (a tuple of
+        # strings, which the cyclic GC stops tracking: 20,000 sets made each full collection ~30 ms longer)
+        self._token_forms: dict[str, tuple[str, ...]] = {}
+        self._newest: list[str] = []  # issued tokens not yet sealed, oldest first
+        self._segments: list[_Segment] = []  # sealed issued tokens, larger (older) first
+        self._swept = 0  # the segment whose expired tokens the next seal looks at (`_sweep`)
         self._lock = threading.Lock()
-        self._index: _Index | None = None  # replaced whole on every change: readers need no lock
+        self._static_index: _Index | None = None
+        self._newest_index: _Index | None = None
+        self._index: _Index | _Indexes | None = None  # replaced whole on every change: readers need no lock
 
     def __bool__(self) -> bool:
         return self._index is not None
@@ -166,27 +194,119 @@ class Scrubber:
         if new:
             with self._lock:
                 self._static |= new
-                self._rebuild()
+                self._static_index = _index_of(self._static)
+                self._combine()
 
-    def add_issued(self, value: str) -> None:
-        """Register a value obtained at run time (an OAuth2 access token); the oldest are forgotten."""
-        if not value or len(value) < MIN_SECRET_CHARS or value in self._dynamic:
+    def add_issued(self, value: str, lifetime: float | None = None) -> None:
+        """Register a value obtained at run time (an OAuth access token: client-credentials, exchanged, renewed),
+        scrubbed while it may be used: `lifetime` seconds from now (its `expires_in`, RFC 6749 §5.1) plus
+        `ISSUED_KEPT_AFTER_EXPIRY_S`; None: as long as `MAX_ISSUED` allows. Registering a known value again
+        only extends its time. Holds the caller for one bounded build (`SEGMENT_TOKENS`), whatever the count."""
+        if not value or len(value) < MIN_SECRET_CHARS:
             return
+        now = time.monotonic()
+        until = float("inf") if lifetime is None else now + lifetime + ISSUED_KEPT_AFTER_EXPIRY_S
+        forms = tuple(_forms(value))
         with self._lock:
-            self._dynamic = [value, *self._dynamic[: MAX_DYNAMIC - 1]]
-            self._rebuild()
+            known = self._issued.get(value)
+            if known is not None:
+                self._issued[value] = max(known, until)
+                if until <= known or value in self._newest:
+                    return
+                # its segment may be dropped by its older time (`_cap`): searched again among the newest
+            else:
+                self._issued[value] = until
+            self._token_forms[value] = forms
+            self._newest.append(value)
+            if len(self._newest) >= NEWEST_ISSUED:
+                self._seal(now)
+            else:
+                self._newest_index = self._index_for(self._newest)
+            self._combine()
 
-    def _rebuild(self) -> None:
+    def _seal(self, now: float) -> None:
+        """The newest into a segment of their own, merged with the last while it is no larger and the sum fits
+        `SEGMENT_TOKENS` (a binary counter: each token is rebuilt log2(512/64) = 3 times), expired ones left out."""
+        tokens = self._alive(self._newest, now)
+        self._newest, self._newest_index = [], None
+        while (self._segments and len(self._segments[-1].tokens) <= len(tokens)
+               and len(self._segments[-1].tokens) + len(tokens) <= SEGMENT_TOKENS):
+            tokens = self._alive(self._segments.pop().tokens, now) + tokens
+        if tokens:
+            self._segments.append(self._segment(tokens))
+        self._sweep(now)
+        self._cap()
+
+    def _sweep(self, now: float) -> None:
+        """One segment a seal (in turn): rebuilt without its expired tokens when they are half of it or more."""
+        if not self._segments:
+            return
+        self._swept = (self._swept + 1) % len(self._segments)
+        tokens = self._segments[self._swept].tokens
+        alive = [t for t in tokens if self._issued.get(t, 0.0) > now]
+        if len(alive) * 2 <= len(tokens):
+            alive = self._alive(tokens, now)
+            if alive:
+                self._segments[self._swept] = self._segment(alive)
+            else:
+                del self._segments[self._swept]
+
+    def _cap(self) -> None:
+        """Past `MAX_ISSUED`: the segment whose tokens all expire first is forgotten (memory), a whole one at a
+        time so that nothing is rebuilt; a token registered again since keeps its newer registration."""
+        while len(self._issued) > MAX_ISSUED and len(self._segments) > 1:
+            first = min(range(len(self._segments)), key=lambda i: self._segments[i].latest)
+            dropped = self._segments.pop(first)
+            for token in dropped.tokens:
+                if self._issued.get(token, float("inf")) <= dropped.latest:
+                    del self._issued[token], self._token_forms[token]
+
+    def _alive(self, tokens: list[str], now: float) -> list[str]:
+        """`tokens` still to be scrubbed; the others are forgotten."""
+        alive = []
+        for token in tokens:
+            if self._issued.get(token, 0.0) > now:
+                alive.append(token)
+            elif token in self._issued:
+                del self._issued[token], self._token_forms[token]
+        return alive
+
+    def _segment(self, tokens: list[str]) -> _Segment:
+        return _Segment(tokens, self._index_for(tokens), max(self._issued[t] for t in tokens))
+
+    def _index_for(self, tokens: list[str]) -> _Index | None:
         forms: set[str] = set()
-        for secret in (*self._static, *self._dynamic):
-            forms |= secret_forms(secret)
-        self._index = _Index(forms) if forms else None
+        for token in tokens:
+            forms.update(self._token_forms[token])
+        return _Index(forms, often=True) if forms else None
+
+    def _combine(self) -> None:
+        found = [self._static_index, *(s.index for s in self._segments), self._newest_index]
+        parts = [i for i in found if i is not None]
+        self._index = None if not parts else parts[0] if len(parts) == 1 else _Indexes(parts)
 
     def clear(self) -> None:
         """Forget everything (tests only)."""
         with self._lock:
-            self._static, self._dynamic = set(), []
-            self._rebuild()
+            self._static, self._issued, self._token_forms, self._newest, self._segments = set(), {}, {}, [], []
+            self._static_index = self._newest_index = None
+            self._combine()
+
+    def saved(self) -> tuple[frozenset[str], dict[str, float]]:
+        """What is registered, for `restore` (tests that register values put the registry back as it was)."""
+        return frozenset(self._static), dict(self._issued)
+
+    def restore(self, saved: tuple[frozenset[str], dict[str, float]]) -> None:
+        """Register exactly what `saved()` returned (issued values with their times)."""
+        static, issued = saved
+        with self._lock:
+            self._static, self._issued, self._newest = set(static), dict(issued), []
+            self._token_forms = {token: tuple(_forms(token)) for token in self._issued}
+            self._static_index, self._newest_index = _index_of(self._static), None
+            tokens = list(self._issued)
+            self._segments = [self._segment(tokens[i:i + SEGMENT_TOKENS])
+                              for i in range(0, len(tokens), SEGMENT_TOKENS)]
+            self._combine()
 
     def found_in(self, text: str) -> bool:
         """Whether any form of any secret occurs in `text`."""
@@ -400,27 +520,54 @@ SECRETS = Scrubber()
 class _Index:
     """One compiled search over a fixed set of forms.
 
+    The automata hold each form's last `ANCHOR_BYTES` bytes, not the whole form: a build costs about its
+    patterns' bytes, and a token's forms are ~60 bytes (20,000 tokens' 80,000 forms: 741 ms to build whole,
+    46 ms as 12-byte anchors, CPU). An anchor found is only a candidate: the forms ending with it are compared
+    in place (`bytes.startswith`), so the spans are exactly those of the whole forms.
+
     Two automata, because the library's fastest scan (SIMD "Teddy" candidates, up to 64 patterns)
-    exists only for leftmost matching: `_probes` (groups of at most 64 forms) answer "is any form
-    here?" for every body, and only when one is, `_exact` (all forms, standard semantics) lists
+    exists only for leftmost matching: `_probes` (groups of at most 64 anchors) answer "is any form
+    here?" for every body, and only when one is, `_exact` (all anchors, standard semantics) lists
     every match, overlapping ones included. Measured on a 100 KB JSON body with 48 forms: 2 µs
-    for the probe, 150 µs for the overlapping scan; ~20 µs for each `bytes.find` it replaces.
+    for the probe, 150 µs for the overlapping scan; ~20 µs for each `bytes.find` it replaces. Past a few
+    groups there is no probe: it would be a second automaton as large as `_exact` and no faster.
     """
 
-    __slots__ = ("_probes", "_exact", "shortest_bytes", "shortest_chars", "longest_bytes", "forms", "first_bytes")
+    __slots__ = ("_probes", "_exact", "_ending", "shortest_bytes", "shortest_chars", "longest_bytes", "forms",
+                 "first_bytes")
 
     PROBE_GROUP = 64  # the most patterns the packed (SIMD) searcher takes
+    MOST_GROUPS = 4
+    ANCHOR_BYTES = 12  # a token's forms end in high-entropy bytes: 78,645 distinct anchors of 80,000 forms
 
-    def __init__(self, forms: set[str]) -> None:
-        from ahocorasick_rs import BytesAhoCorasick, MatchKind  # compiled extension: loaded once secrets exist
+    def __init__(self, forms: set[str], *, often: bool = False) -> None:
+        """`often`: rebuilt often (issued tokens): automata quick to build (~0.5 ms for 256 forms, where the
+        default's DFA took ~10 ms) and about as quick to search."""
+        from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind  # loaded once secrets exist
+
+        how = Implementation.ContiguousNFA if often else None
 
         encoded = sorted(f.encode("utf-8", "surrogatepass") for f in forms)
-        self._probes = tuple(BytesAhoCorasick(encoded[i:i + self.PROBE_GROUP], matchkind=MatchKind.LeftmostLongest)
-                             for i in range(0, len(encoded), self.PROBE_GROUP))
-        self._exact = BytesAhoCorasick(encoded)
-        self.shortest_bytes = min(len(f) for f in encoded)
-        self.shortest_chars = min(len(f) for f in forms)
-        self.longest_bytes = max(len(f) for f in encoded)
+        ending: dict[bytes, list[bytes]] = {}
+        cut = -self.ANCHOR_BYTES
+        for form in encoded:
+            anchor = form[cut:]
+            if anchor in ending:
+                ending[anchor].append(form)
+            else:
+                ending[anchor] = [form]
+        anchors = list(ending)
+        self._ending = [tuple(ending[a]) for a in anchors]  # by anchor index: the forms that end with it
+        # Past a few groups, one automaton over all answers faster than many packed ones (8,000 forms: 0.8 ms
+        # per 100 KB, where 125 groups took 18 ms).
+        group = self.PROBE_GROUP
+        self._probes = tuple(BytesAhoCorasick(anchors[i:i + group], matchkind=MatchKind.LeftmostLongest,
+                                              implementation=how) for i in range(0, len(anchors), group)
+                             ) if len(anchors) <= group * self.MOST_GROUPS else ()
+        self._exact = BytesAhoCorasick(anchors, implementation=how)
+        self.shortest_bytes = min(map(len, encoded))
+        self.shortest_chars = min(map(len, forms))
+        self.longest_bytes = max(map(len, encoded))
         self.forms = encoded  # sorted: whether bytes begin a form is one bisection (`begins_form`)
         self.first_bytes = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted({f[0] for f in encoded})) + b"]")
 
@@ -441,17 +588,62 @@ class _Index:
         """Where forms occur in `data`: merged, sorted `(start, end)` byte offsets; [] when none."""
         if len(data) < self.shortest_bytes:  # too short to hold any form: no search at all
             return []
-        if not any(probe.find_matches_as_indexes(data) for probe in self._probes):
+        if self._probes and not any(probe.find_matches_as_indexes(data) for probe in self._probes):
             return []
-        merged: list[tuple[int, int]] = []
-        for _, start, end in sorted(self._exact.find_matches_as_indexes(data, overlapping=True),
-                                    key=lambda m: m[1]):
-            if merged and start <= merged[-1][1]:  # overlapping or touching: one redaction
-                if end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        return merged
+        ending, found = self._ending, []
+        for anchor, _, end in self._exact.find_matches_as_indexes(data, overlapping=True):
+            for form in ending[anchor]:
+                start = end - len(form)
+                if start >= 0 and data.startswith(form, start):
+                    found.append((start, end))
+        return _merged(found)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` sorted, the overlapping or touching ones joined: one redaction, no part of any form left."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _index_of(secrets: Iterable[str], *, often: bool = False) -> _Index | None:
+    forms: set[str] = set()
+    for secret in secrets:
+        forms |= _forms(secret)
+    return _Index(forms, often=often) if forms else None
+
+
+class _Segment:
+    """Issued tokens searched as one index (`Scrubber._seal`); `latest`: when the last of them expires."""
+
+    __slots__ = ("tokens", "index", "latest")
+
+    def __init__(self, tokens: list[str], index: _Index | None, latest: float) -> None:
+        self.tokens, self.index, self.latest = tokens, index, latest
+
+
+class _Indexes:
+    """Several `_Index`es searched as one (the configured secrets', the issued tokens' segments and newest)."""
+
+    __slots__ = ("_parts", "shortest_bytes", "shortest_chars", "longest_bytes")
+
+    def __init__(self, parts: list[_Index]) -> None:
+        self._parts = tuple(parts)
+        self.shortest_bytes = min(p.shortest_bytes for p in parts)
+        self.shortest_chars = min(p.shortest_chars for p in parts)
+        self.longest_bytes = max(p.longest_bytes for p in parts)
+
+    def begins_form(self, data: bytes, start: int) -> int:
+        return min(p.begins_form(data, start) for p in self._parts)
+
+    def spans(self, data: bytes) -> list[tuple[int, int]]:
+        found = [span for part in self._parts for span in part.spans(data)]
+        return _merged(found) if found else []  # across indexes too: one redaction
 
 
 _REDACTED_BYTES = REDACTED.encode()

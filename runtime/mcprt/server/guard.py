@@ -23,6 +23,12 @@ Checked in that order, before the MCP layer sees anything:
 4. Declared body size (413) against `server.http.max_request_bytes`; the SDK enforces the same
    limit on bodies without Content-Length while reading them.
 
+Before all of these, a request carrying a token in its URL query (`?access_token=`, RFC 6750 §2.3, or `?token=`)
+gets 400 `invalid_request` on every path, whatever the token is and whatever else the request carries (MCP
+authorization 2025-11-25, "Access Token Usage": access tokens MUST NOT be included in the URI query string; RFC
+6750 §5.3): a URL is kept in proxy access logs and browser history. The value is never read or logged. The status
+page answers it itself, with its sign-in form (`observe.TOKEN_IN_ADDRESS`).
+
 Header values are read without the whitespace around them (RFC 9110 §5.5, `field_values`), here
 and by everything behind the guard.
 
@@ -45,7 +51,7 @@ from http import HTTPStatus
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
@@ -271,6 +277,30 @@ Rejection = tuple[int, str, list[tuple[bytes, bytes]]]
 # (status, message, headers, the JSON-RPC error's `data`): a 403 insufficient_scope (scope_challenge.py)
 DataRejection = tuple[int, str, list[tuple[bytes, bytes]], dict[str, Any]]
 
+# URL query parameters that carry a bearer token: RFC 6750 §2.3's `access_token`, and `token` (what people
+# paste after `/status?`). Compared without case: `?Access_Token=` is the same mistake.
+QUERY_TOKEN_NAMES = frozenset({"access_token", "token"})
+QUERY_TOKEN_PAGE = "/status"  # answers a token in its address itself, with its sign-in form
+
+
+def query_token_name(query_string: bytes | str) -> str | None:
+    """The name of the first token-carrying parameter (`QUERY_TOKEN_NAMES`) in a URL query, as written;
+    None when there is none. Its value is never looked at."""
+    text = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
+    if not text:
+        return None
+    for name, _ in parse_qsl(text, keep_blank_values=True):
+        if name.strip().lower() in QUERY_TOKEN_NAMES:
+            return name
+    return None
+
+
+def token_in_query_message(name: str) -> str:
+    shown = re.sub(r"[^A-Za-z0-9_.~-]", "?", name)[:40]
+    return (f"an access token in the URL query (?{shown}=) is not accepted: access tokens must not be in the URI "
+            "query string (MCP authorization; RFC 6750 §5.3), as URLs are kept in proxy logs and browser history. "
+            "Send it in an Authorization: Bearer header; if it was sent this way before, consider rotating it.")
+
 
 @dataclass(frozen=True, slots=True)
 class Unauthenticated:
@@ -330,7 +360,9 @@ class HttpGuard:
                     return
                 await answer_preflight(send, headers)  # no token: a preflight carries none (Fetch standard)
                 return
-        rejection = self._check_origin(headers, open_path, scope)
+        rejection = self._check_query(scope, path)
+        if rejection is None:
+            rejection = self._check_origin(headers, open_path, scope)
         if rejection is None and not open_path and path not in self.policy.token_free_paths:
             refusal = await self._authenticate(headers, scope)
             if isinstance(refusal, Unauthenticated):
@@ -351,6 +383,21 @@ class HttpGuard:
                               data=data[0] if data else None)
             return
         await self.app(scope, receive, send)
+
+    def _check_query(self, scope: Scope, path: str) -> Rejection | None:
+        """400 for a token in the URL query (see the module docstring); the value is never read."""
+        name = query_token_name(scope.get("query_string", b""))
+        if name is None or path == QUERY_TOKEN_PAGE:
+            return None
+        message = token_in_query_message(name)
+        log_event("rejected request: a token in the URL query", logging.WARNING, parameter=name[:40],
+                  path=_logged_path(scope))
+        extra: list[tuple[bytes, bytes]] = []
+        if self.policy.tokens or self.policy.resource_server is not None:  # RFC 6750 §3.1
+            extra.append((b"www-authenticate",
+                          b'Bearer error="invalid_request", error_description="access tokens are not accepted '
+                          b'in the URI query; send an Authorization header"'))
+        return 400, message, extra
 
     def _check_origin(self, headers: Headers, open_path: bool, scope: Scope) -> Rejection | None:
         policy = self.policy
@@ -413,7 +460,10 @@ class HttpGuard:
                                    {"reason": exc.description, "path": _logged_path(scope)})
         except InsufficientScope as exc:
             refused = scope_refusal(metadata, exc.granted, exc.required, "the token lacks a required scope")
-            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(refused.needed))
+            # the token was valid: say whose it was (its sub and client claims, not yet a principal), never the token
+            log_event("rejected request: insufficient scope", logging.WARNING, required=" ".join(refused.needed),
+                      sub=(exc.sub or "-")[:100], client_id=(exc.client_id or "-")[:100],
+                      path=_logged_path(scope))
             return refused.status, refused.message, refused.headers, refused.data
         except KeysUnavailable as exc:
             log_event("cannot validate access tokens", logging.ERROR, reason=str(exc)[:300])

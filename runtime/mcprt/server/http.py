@@ -32,7 +32,7 @@ from .notify import Notifier
 from .lean import LeanPath, answer_stateless_in_json
 from .lean_modern import answer_modern_lean
 from .lifecycle import InFlight, Readiness
-from .options import ServeOptions
+from .options import LOOPBACK_PROXIES, ServeOptions
 from .empty_refusals import fill_empty_refusals, fill_oversized_refusal
 from .post_headers import check_post_headers
 from .resume import ignore_unreplayable_resumes
@@ -69,7 +69,7 @@ def build_http_app(
     adds routes that authenticate themselves against the same policy (`/metrics`, `/status`).
     """
     http = config.http
-    resource_server = oauth_resource_server(config, options.path)
+    resource_server = oauth_resource_server(config, options.path, options.public_url)
     metadata_paths: tuple[str, ...] = ()
     if resource_server is not None:
         from ..identity.resource import metadata_paths as paths_for
@@ -186,13 +186,14 @@ def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolic
                      policy)
 
 
-def oauth_resource_server(config: ServerConfig, path: str) -> ResourceServer | None:
-    """The OAuth resource server of `server.auth.oauth` (None without it); imports identity lazily."""
+def oauth_resource_server(config: ServerConfig, path: str, public_base: str | None = None) -> ResourceServer | None:
+    """The OAuth resource server of `server.auth.oauth` (None without it); imports identity lazily.
+    `public_base`: `server.public_url` (or the audience's base), from which it builds the URLs it advertises."""
     if config.auth is None or config.auth.oauth is None:
         return None
     from ..identity.resource import ResourceServer
 
-    return ResourceServer(config.auth.oauth, path)
+    return ResourceServer(config.auth.oauth, path, public_base + path if public_base else None)
 
 
 def protected_resource_metadata(resource_server: ResourceServer,
@@ -246,13 +247,15 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
                      on_stopping: Callable[[], Any] | None = None,
                      keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None,
-                     process_stops: bool = True) -> None:
+                     process_stops: bool = True, trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES) -> None:
     """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
     `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
     the MCP endpoint the app serves (None for a listener without one). `process_stops`: this stop is the
     process's own, so every SSE stream of the process is ended (sse-starlette's flag is process-wide and
     never reset) and uvicorn's cut-stream errors are silenced; False for a server stopped while the process
-    goes on serving (`state_wait`'s placeholder), whose stop must leave the real server's streams alone."""
+    goes on serving (`state_wait`'s placeholder), whose stop must leave the real server's streams alone.
+    `trusted_proxies`: the addresses whose X-Forwarded-Proto/-For set a request's scheme and client
+    (`ServeOptions.trusted_proxies`; passed explicitly, so uvicorn's FORWARDED_ALLOW_IPS is never read)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -261,6 +264,8 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws="none",
+        proxy_headers=True,
+        forwarded_allow_ips=list(trusted_proxies),
         **connection_settings(keep_alive, mcp_path),  # keep-alive, header deadline, connection cap, fd limit (see limits.py)
     )
     server = _QuietServer(config)

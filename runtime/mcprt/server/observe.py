@@ -36,7 +36,7 @@ from ..observability.source_health import CallHealth, CallVerdict
 from ..observability.state import ServerState, SourceHealth, ToolInfo
 from ..observability.tool_rows import META
 from .browser_login import COOKIE, COOKIE_SECONDS
-from .guard import GuardPolicy, log_refused, token_principal
+from .guard import GuardPolicy, log_refused, query_token_name, token_principal
 
 if TYPE_CHECKING:
     from ..manifest.model import Observability as ObservabilityConfig
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 # A bearer token in a URL ends up in the access logs of a proxy in front (the deploy files ship HAProxy and
 # nginx), in browser history and shell history (RFC 6750 §5.3: "Don't pass bearer tokens in page URLs");
 # found by a pentest trial: `/status?token=…` signed a browser in, contradicting the threat model.
-TOKEN_IN_ADDRESS = ("a token in the address (?token=) is not accepted: addresses are kept in proxy logs and "
-                    "browser history. Sign in with this form (it sends the token in the request body), or send an "
+TOKEN_IN_ADDRESS = ("a token in the address (?token= or ?access_token=) is not accepted: addresses are kept in "
+                    "proxy logs and browser history. Sign in with this form (it sends the token in the request body), or send an "
                     "Authorization: Bearer header. If the token was sent this way before, consider rotating it.")
 
 
@@ -200,7 +200,7 @@ class Observatory:
         from ..observability.status_view import view_of
 
         view = view_of(request.query_params)  # `all=1`, `call=ID`: kept through sign-in, links and forms
-        if "token" in request.query_params:  # never read, never checked: refused whatever it holds
+        if query_token_name(request.url.query) is not None:  # never read, never checked: refused whatever it holds
             log_event("status sign-in refused: a token in the address", logging.WARNING, path=request.url.path[:100])
             # `same-origin`: this address (with the token) goes to no other site, and the form's post keeps its
             # true Origin (under `no-referrer` Chromium sends `Origin: null`, which the guard refuses)

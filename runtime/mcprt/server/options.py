@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import McprtError
-from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback  # is_loopback: re-exported (mcprt.server)
+from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback, proxy_address  # is_loopback: re-exported (mcprt.server)
 from ..settings import Settings, env_limit
 from ..state.url import state_url_for
 
 Transport = Literal["stdio", "http"]
 TRANSPORTS: tuple[Transport, ...] = ("stdio", "http")
 ALLOW_UNAUTHENTICATED_ENV = "MCPRT_ALLOW_UNAUTHENTICATED"
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")  # a proxy on this machine is always trusted (uvicorn's default: 127.0.0.1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class ServeOptions:
     # Host header values accepted beyond those the guard derives itself (`guard.make_policy`):
     # `server.http.allowed_hosts` plus `MCPRT_ALLOWED_HOSTS`
     allowed_hosts: tuple[str, ...] = ()
+    # Whose X-Forwarded-Proto/-For uvicorn believes (`forwarded_allow_ips`): loopback, plus
+    # `server.http.trusted_proxies` and `MCPRT_TRUSTED_PROXIES`
+    trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
 
     def url(self, port: int | None = None) -> str:
         """The endpoint URL a client on this machine opens (`port` overrides for port 0): the bind
@@ -129,7 +133,28 @@ def resolve_options(
         keep_alive_timeout=env_limit("MCPRT_KEEP_ALIVE_TIMEOUT", float(http.keep_alive_timeout)),
         public_url=manifest.server.public_base_url,
         allowed_hosts=extra_hosts(http.allowed_hosts, settings.allowed_hosts),
+        trusted_proxies=trusted_proxies(http.trusted_proxies, settings.trusted_proxies),
     )
+
+
+TRUSTED_PROXIES_ENV = "MCPRT_TRUSTED_PROXIES"
+
+
+def trusted_proxies(manifest_proxies: list[str], env_proxies: str | None) -> tuple[str, ...]:
+    """The addresses whose forwarded headers are believed: loopback, the manifest's
+    `server.http.trusted_proxies` and the comma-separated `MCPRT_TRUSTED_PROXIES` (all add). uvicorn's own
+    `FORWARDED_ALLOW_IPS` is not read: one documented place. McprtError for an entry of the variable that is
+    no IP address or CIDR network (the manifest's are checked when it loads)."""
+    found = list(LOOPBACK_PROXIES)
+    for entry in (*manifest_proxies, *(e.strip() for e in (env_proxies or "").split(","))):
+        if not entry or entry in found:
+            continue
+        try:
+            proxy_address(entry)
+        except ValueError as error:  # the manifest's own entries were checked when it loaded: these are the variable's
+            raise McprtError(f"{TRUSTED_PROXIES_ENV}: {error}") from None
+        found.append(entry)
+    return tuple(found)
 
 
 ALLOWED_HOSTS_ENV = "MCPRT_ALLOWED_HOSTS"
@@ -178,9 +203,10 @@ def _check_audience(manifest: Manifest, allowed_hosts: tuple[str, ...]) -> None:
     reached it, built from the Host header the guard let through. With `allowed_hosts: ["*"]` that
     is any Host a client sends, so a token the same issuer gave for another resource
     (`aud: https://other.example/mcp`) was accepted with `Host: other.example` — the audience check
-    (RFC 8707 §2, RFC 9068 §4) decided nothing."""
+    (RFC 8707 §2, RFC 9068 §4) decided nothing. With `server.public_url` the audience is the public endpoint's
+    URL, whatever the Host (`identity.resource`), so nothing is refused."""
     auth = manifest.server.auth
-    if auth is None or auth.oauth is None or auth.oauth.audience:
+    if auth is None or auth.oauth is None or auth.oauth.audience or manifest.server.public_url:
         return
     if "*" in [h.strip() for h in allowed_hosts]:
         raise McprtError(
@@ -188,7 +214,8 @@ def _check_audience(manifest: Manifest, allowed_hosts: tuple[str, ...]) -> None:
             f"{ALLOWED_HOSTS_ENV}) is \"*\", so the "
             "audience access tokens must carry would be whatever Host header a client sends (a token the issuer "
             "gave for another service would be accepted). Set server.auth.oauth.audience to this endpoint's URL "
-            "(e.g. https://mcp.example.com/mcp), or list the host names clients use in allowed_hosts."
+            "(e.g. https://mcp.example.com/mcp) or server.public_url, or list the host names clients use in "
+            "allowed_hosts."
         )
 
 

@@ -201,14 +201,15 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                                    runtime.policy_service().stopping.set), "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams, keep_alive=options.keep_alive_timeout,
-                             mcp_path=options.path)
+                             mcp_path=options.path, trusted_proxies=options.trusted_proxies)
         else:
             if side is not None:
                 check_side_exposure(side[0], runtime.loaded.manifest)
                 side_sock = listen(*side)
                 address = side_sock.getsockname()
                 side_app = build_side_app(config, side[0], observatory.routes, options)
-                spawn(serve_http(side_app, side_sock, stop), "metrics listener")
+                spawn(serve_http(side_app, side_sock, stop, trusted_proxies=options.trusted_proxies),
+                      "metrics listener")
                 status_page = f"{reachable_base(side[0], address[1])}/status"
                 announce(f"mcprt: metrics and status at {status_page}", url=status_page)
             _banner(runtime, options, None)

@@ -1,0 +1,222 @@
+"""mcprt as an OAuth resource server behind a TLS-terminating reverse proxy: a real HAProxy (TLS on
+127.0.0.1, `X-Forwarded-Proto: https`, connecting to mcprt from 127.0.0.2 — another address than the loopback
+one mcprt trusts by default, standing in for a proxy on another host), a real authorization server
+(oidc-provider) and the MCP SDK client's whole OAuth flow through the proxy.
+
+A trial: with `audience:`/`public_url: https://…` set, the 401's `resource_metadata=` said `http://…`
+(X-Forwarded-Proto was believed from 127.0.0.1 only, and only uvicorn's undocumented FORWARDED_ALLOW_IPS
+changed that), so every spec-following client failed discovery. Now a public URL makes every advertised URL,
+whatever the request's headers say, and `server.http.trusted_proxies` / `MCPRT_TRUSTED_PROXIES` say whose
+forwarded headers are believed.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.identity.identity_support import who_source
+from tests.support.components import binary, free_port, stop_process, wait_port
+from tests.support.oidc import AuthServer, authorization_response
+from tests.support.served import child_env, mcprt_http, text_of
+from tests.support.tls import self_signed
+
+pytestmark = pytest.mark.xdist_group("oidc")
+
+PROXY_SOURCE = "127.0.0.2"  # where HAProxy connects to mcprt from: not a loopback address mcprt trusts unasked
+
+HAPROXY_TLS = """\
+global
+    maxconn 200
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+frontend tls
+    bind 127.0.0.1:{port} ssl crt {pem}
+    http-request set-header X-Forwarded-Proto https
+    default_backend mcprt
+backend mcprt
+    server m 127.0.0.1:{backend} source {source}
+"""
+
+
+@dataclass
+class Proxy:
+    port: int
+    ca: Path
+
+    def url(self, path: str = "/mcp") -> str:
+        return f"https://127.0.0.1:{self.port}{path}"
+
+    def context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+@contextmanager
+def tls_proxy(folder: Path, port: int, backend: int) -> Iterator[Proxy]:
+    """HAProxy terminating TLS on 127.0.0.1:`port` (a certificate for 127.0.0.1 made here) in front of mcprt on
+    `backend`, adding `X-Forwarded-Proto: https` and connecting from PROXY_SOURCE."""
+    cert, key = self_signed(folder, addresses=["127.0.0.1"])
+    pem = folder / "haproxy.pem"
+    pem.write_bytes(cert.read_bytes() + key.read_bytes())
+    config = folder / "haproxy.cfg"
+    config.write_text(HAPROXY_TLS.format(port=port, pem=pem, backend=backend, source=PROXY_SOURCE))
+    exe = binary("haproxy", "/usr/sbin")
+    check = subprocess.run([exe, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    process = subprocess.Popen([exe, "-f", str(config), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_port(port)
+        yield Proxy(port, cert)
+    finally:
+        stop_process(process)
+
+
+def manifest(folder: Path, issuer: str, extra_server: str = "") -> Path:
+    lines = ["version: 1", "server:", "  name: behind-proxy", *([extra_server] if extra_server else []),
+             "  auth:", "    oauth:", f"      issuer: {issuer}", "      scopes: [mcp:tools]", "      algorithms: [ES256]",
+             "sources:", *who_source(folder)]
+    path = folder / "mcp.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def port_of(url: str) -> int:
+    return int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+
+def challenge_of(response: httpx.Response) -> str:
+    assert response.status_code == 401, (response.status_code, response.text)
+    return response.headers["www-authenticate"]
+
+
+def metadata_of(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    host, _, path = rest.partition("/")
+    return f'Bearer resource_metadata="{scheme}://{host}/.well-known/oauth-protected-resource/{path}", scope="mcp:tools"'
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.tokens: Any = None
+        self.client_info: Any = None
+
+    async def get_tokens(self) -> Any:
+        return self.tokens
+
+    async def set_tokens(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> Any:
+        return self.client_info
+
+    async def set_client_info(self, client_info: Any) -> None:
+        self.client_info = client_info
+
+
+async def sdk_oauth_call(url: str, context: ssl.SSLContext, user: str) -> str:
+    """The SDK client's whole flow at `url` (401 → RFC 9728 → RFC 8414 → registration → PKCE with `resource`),
+    the user logging in on the provider's pages; the `echo` tool's text."""
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.auth import OAuthClientMetadata
+
+    callback = "http://127.0.0.1:9/sdk-callback"
+    answered: dict[str, str] = {}
+
+    async def redirect(authorize: str) -> None:
+        answered.update(await anyio.to_thread.run_sync(authorization_response, authorize, callback, user))
+
+    async def back() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(code=answered["code"], state=answered.get("state"), iss=answered.get("iss"))
+
+    provider = OAuthClientProvider(
+        url,
+        OAuthClientMetadata(client_name="proxy tests", redirect_uris=[callback], grant_types=["authorization_code"],
+                            response_types=["code"]),
+        MemoryStorage(),
+        redirect_handler=redirect,
+        callback_handler=back,
+    )
+    async with httpx2.AsyncClient(auth=provider, verify=context, timeout=httpx2.Timeout(30, read=60)) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+            result = await client.call_tool("echo", {"text": "hi"})
+    assert not result.is_error, text_of(result)
+    return text_of(result)
+
+
+async def test_a_trusted_proxys_forwarded_scheme_makes_the_advertised_urls_https(idp: AuthServer, tmp_path: Path) -> None:
+    """`server.http.trusted_proxies` names the proxy: its X-Forwarded-Proto is believed, discovery says https://,
+    and the SDK client's OAuth flow completes through it."""
+    port = free_port()
+    with mcprt_http(manifest(tmp_path, idp.issuer, f"  http: {{trusted_proxies: [{PROXY_SOURCE}]}}"),
+                    env=child_env()) as up, tls_proxy(tmp_path, port, port_of(up.url)) as proxy:
+        through = httpx.post(proxy.url(), json={}, verify=proxy.context(), timeout=30)
+        assert challenge_of(through) == metadata_of(proxy.url())
+        document = httpx.get(proxy.url("/.well-known/oauth-protected-resource/mcp"), verify=proxy.context(),
+                             timeout=30).json()
+        assert document["resource"] == proxy.url()
+        text = await sdk_oauth_call(proxy.url(), proxy.context(), "ivy")
+        assert text.startswith("oauth|ivy|") and text.endswith("|hi"), text
+        # straight to mcprt (no proxy, from 127.0.0.1): its own scheme, as before
+        assert challenge_of(httpx.post(up.url, json={}, timeout=30)) == metadata_of(up.url)
+
+
+def test_an_untrusted_proxys_forwarded_scheme_is_not_believed_and_the_env_setting_trusts_it(
+        idp: AuthServer, tmp_path: Path) -> None:
+    """Without the proxy named, its X-Forwarded-Proto is ignored (any client could send one); MCPRT_TRUSTED_PROXIES
+    (a CIDR network here) adds it, as the README's operating guide says."""
+    port = free_port()
+    with mcprt_http(manifest(tmp_path, idp.issuer), env=child_env()) as up, \
+            tls_proxy(tmp_path, port, port_of(up.url)) as proxy:
+        through = httpx.post(proxy.url(), json={}, verify=proxy.context(), timeout=30)
+        assert challenge_of(through) == metadata_of(proxy.url().replace("https://", "http://"))
+    port = free_port()
+    with mcprt_http(manifest(tmp_path, idp.issuer), env=child_env(MCPRT_TRUSTED_PROXIES="10.1.2.3, 127.0.0.0/30")) as up, \
+            tls_proxy(tmp_path, port, port_of(up.url)) as proxy:
+        through = httpx.post(proxy.url(), json={}, verify=proxy.context(), timeout=30)
+        assert challenge_of(through) == metadata_of(proxy.url())
+
+
+async def test_a_public_url_makes_every_advertised_url_whatever_the_headers_say(idp: AuthServer, tmp_path: Path) -> None:
+    """With `public_url` and no trusted proxy, the 401's `resource_metadata`, the metadata's `resource` and the
+    audience tokens must carry are the public endpoint's — through the proxy, straight to mcprt, and with a
+    forged X-Forwarded-Proto alike — and the SDK client's flow through the proxy completes."""
+    port = free_port()
+    public = f"https://127.0.0.1:{port}"
+    with mcprt_http(manifest(tmp_path, idp.issuer, f"  public_url: {public}"), env=child_env()) as up, \
+            tls_proxy(tmp_path, port, port_of(up.url)) as proxy:
+        assert proxy.url() == f"{public}/mcp"
+        expected = metadata_of(proxy.url())
+        assert challenge_of(httpx.post(proxy.url(), json={}, verify=proxy.context(), timeout=30)) == expected
+        assert challenge_of(httpx.post(up.url, json={}, timeout=30)) == expected
+        forged = httpx.post(up.url, json={}, headers={"x-forwarded-proto": "gopher", "host": "localhost"}, timeout=30)
+        assert challenge_of(forged) == expected
+        for base in (up.base, f"https://127.0.0.1:{port}"):
+            document = httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp", verify=proxy.context(),
+                                 timeout=30).json()
+            assert document["resource"] == f"{public}/mcp"
+        # the audience is the public endpoint: its token works straight too, one for mcprt's own address not
+        assert (await sdk_oauth_call(proxy.url(), proxy.context(), "jon")).startswith("oauth|jon|")
+        good = idp.client_credentials(f"{public}/mcp")
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+        accept = {"accept": "application/json, text/event-stream"}
+        assert httpx.post(up.url, json=init, headers={**accept, "authorization": f"Bearer {good}"},
+                          timeout=30).status_code == 200
+        other = idp.client_credentials(up.url)
+        refused = httpx.post(up.url, json=init, headers={**accept, "authorization": f"Bearer {other}"}, timeout=30)
+        assert refused.status_code == 401 and "(aud)" in refused.headers["www-authenticate"]
