@@ -388,11 +388,12 @@ def test_the_insufficient_scope_log_line_names_who_was_refused(world: World) -> 
     `sub` is a reserved name is refused for its scope before the guard would refuse that subject, so
     `principal=stdio` would have named a principal that never was."""
     user = world.idp.user_token(world.resource, user="kim", scope="mcp:admin")
-    assert_rejected(world, user, 403, 'error="insufficient_scope"')
+    held_then_lacking = "mcp:admin mcp:tools"  # the challenge keeps the scopes held (scope_challenge.py)
+    assert_rejected(world, user, 403, 'error="insufficient_scope"', scope=held_then_lacking)
     client = world.idp.client_credentials(world.resource, scope="mcp:admin", client="partner[eu]")
-    assert_rejected(world, client, 403, 'error="insufficient_scope"')
+    assert_rejected(world, client, 403, 'error="insufficient_scope"', scope=held_then_lacking)
     reserved = world.idp.user_token(world.resource, user="stdio", scope="mcp:admin")
-    assert_rejected(world, reserved, 403, 'error="insufficient_scope"')
+    assert_rejected(world, reserved, 403, 'error="insufficient_scope"', scope=held_then_lacking)
     world.up.wait_log("sub=stdio")
     lines = [line for line in world.up.log().splitlines() if "rejected request: insufficient scope" in line]
     assert any("sub=kim client_id=webapp path=/mcp" in line for line in lines), lines
@@ -662,7 +663,7 @@ policy:
     - {match: {tools: [echo], clients: ["partner[eu]"]}, action: deny, reason: "partner[eu] may not echo", name: no-partner}
     - {match: {tools: [echo], clients: [svc]}, action: deny, reason: "the svc client may not echo", name: no-svc}
     - {match: {tools: [echo], clients: ["web*"]}, action: allow, name: known-clients}
-    - {match: {tools: [echo]}, action: approve, approvals: {wait: 0}, name: unknown-client}
+    - {match: {tools: [echo]}, action: approve, approvals: {wait: 0, uses: valid_for}, name: unknown-client}
   approvals: {approvers: [ci-bot]}
 """
 
