@@ -205,12 +205,13 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         else:
             if side is not None:
                 check_side_exposure(side[0], runtime.loaded.manifest)
-                side_sock = listen(*side)
-                address = side_sock.getsockname()
-                side_app = build_side_app(config, side[0], observatory.routes, options)
-                spawn(serve_http(side_app, side_sock, stop), "metrics listener")
-                status_page = f"{reachable_base(side[0], address[1])}/status"
-                announce(f"mcprt: metrics and status at {status_page}", url=status_page)
+                side_sock = _side_socket(side, by_flag=metrics_port is not None)
+                if side_sock is not None:
+                    address = side_sock.getsockname()
+                    side_app = build_side_app(config, side[0], observatory.routes, options)
+                    spawn(serve_http(side_app, side_sock, stop), "metrics listener")
+                    status_page = f"{reachable_base(side[0], address[1])}/status"
+                    announce(f"mcprt: metrics and status at {status_page}", url=status_page)
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
@@ -420,6 +421,24 @@ def _side_listener(configured: str | None, metrics_port: int | None) -> tuple[st
         return None
     host, _, port = configured.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def _side_socket(side: tuple[str, int], *, by_flag: bool) -> socket.socket | None:
+    """The stdio transport's metrics/status listener, or None when it cannot bind: the MCP server a
+    host launched serves on without it (a WARNING naming the setting that moves it). Metrics are
+    optional; the tools are the product — and the same manifest configured in two hosts (or two
+    windows of one editor) makes the second instance meet the first one's port. No gauge says so:
+    the metrics it would be on are the ones this listener serves."""
+    from ..errors import McprtError
+
+    setting = "--metrics-port" if by_flag else "server.observability.listen"
+    try:
+        return listen(*side, moved_by=setting, host_set_by=setting)
+    except McprtError as exc:
+        log_event(f"metrics and status listener not started: {exc}; the MCP server serves on without "
+                  f"/metrics and /status (set {setting} to another port, or port 0 for a free one)",
+                  logging.WARNING, setting=setting)
+        return None
 
 
 def _host(host: str) -> str:
