@@ -28,6 +28,7 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
 
 
 SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
+_served: list[bool] = []  # set once `serve()` ran: its stop-signal handling outlives the loop
 
 
 def _leave_sync_calls(code: int) -> None:
@@ -37,6 +38,10 @@ def _leave_sync_calls(code: int) -> None:
     threads without a bound (see `sources.python.worker_calls`)."""
     from ..sources.python.worker_calls import wait_finished
 
+    if _served:  # the loop's handlers are gone with the loop: a stop signal now still exits 130/143, saying so
+        from ..server.serve import hold_stop_signals
+
+        hold_stop_signals()
     left = wait_finished(SYNC_CALLS_STOP_WITHIN)
     if not left:
         return
@@ -147,7 +152,9 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             _warn_over_budget(compiled)
             from ..server.serve import serve  # the MCP SDK, the HTTP stack and the reloader load here
 
-            await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener)
+            _served.append(True)
+            await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener,
+                        hold_signals=True)
     finally:
         log_event("closing sources")
         await runtime.aclose()
@@ -211,4 +218,5 @@ async def _up_stdio(runtime: Any, compiled: Any, options: Any, *, reload: bool, 
             reloader_for(runtime)
         from ..server.serve import serve  # the MCP SDK loads here
 
-        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)
+        _served.append(True)
+        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire, hold_signals=True)

@@ -1,0 +1,141 @@
+"""`mcprt up` launched as an agent host launches it (Claude Desktop, Cursor, VS Code): the venv's `mcprt`
+program by its absolute path, cwd `/`, a stripped environment (HOME, PATH=/usr/bin:/bin and the config's
+`env`), stdin/stdout pipes read byte by byte here. Found by a new-user trial (p21 "stdio")."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MCPRT = str(Path(sys.executable).parent / "mcprt")  # what a host's config names
+TIMEOUT = 60  # bounds a hang only: a loaded machine is slow to start Python
+
+TOOLS = '''
+import time
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def nap(seconds: float) -> str:
+    """Sleep a while (a sync function: its thread cannot be interrupted)."""
+    time.sleep(seconds)
+    return f"slept {seconds}"
+'''
+
+
+def host_env(folder: Path, **extra: str) -> dict[str, str]:
+    """What a desktop host passes: HOME, a bare PATH, the config's env; nothing of the developer's shell.
+    The cache is the test's own (HOME/.cache would be shared between tests)."""
+    return {"HOME": str(folder), "PATH": "/usr/bin:/bin", "MCPRT_CACHE_DIR": str(folder / "cache"), **extra}
+
+
+def python_manifest(folder: Path, extra: str = "") -> Path:
+    (folder / "hosttools.py").write_text(TOOLS)
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  name: host-launch\n  observability:\n    audit: audit.jsonl\n"
+                        f"sources:\n  py:\n    python: hosttools\n{extra}")
+    return manifest
+
+
+class Hosted:
+    """One `mcprt up MANIFEST` with pipes, as a host starts it; every stdout line is JSON-RPC or fails."""
+
+    def __init__(self, manifest: Path, *, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.stderr_path = manifest.parent / f"stderr-{time.monotonic_ns()}.log"
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen([MCPRT, "up", str(manifest), *args], cwd="/", env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(b"")
+
+    def send(self, *messages: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+        self.process.stdin.flush()
+
+    def handshake(self) -> None:
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                              "clientInfo": {"name": "host", "version": "1"}}},
+                  {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        assert self.read_until(0)["result"]["serverInfo"]["name"]
+
+    def read_until(self, wanted: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line, f"the server closed stdout; stderr:\n{self.log()}"
+            message = json.loads(line)  # a line that is not JSON fails here: stdout is JSON-RPC only
+            if message.get("id") == wanted:
+                return message
+
+    def rest(self) -> list[dict[str, Any]]:
+        """Every message written until stdout closed (the process ended)."""
+        out = []
+        while line := self.lines.get(timeout=TIMEOUT):
+            out.append(json.loads(line))
+        return out
+
+    def wait_for_log(self, text: str) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        while text not in (log := self.log()):
+            assert time.monotonic() < deadline and self.process.poll() is None, log
+            time.sleep(0.02)
+        return log
+
+    def log(self) -> str:
+        self._stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(TIMEOUT)
+        self._stderr.close()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_second_stop_signal_with_a_sync_call_in_flight_exits_within_a_second(
+        tmp_path: Path, signum: int, code: int) -> None:
+    """Two SIGTERMs 0.3 s apart ended the process by the signal itself (returncode -15, no log line);
+    two SIGINTs: the second did nothing, exit 130 after 5.4 s (the wait for the sync tool's thread).
+    Both now log the README's "second stop signal" warning and exit within 1 s with 143/130."""
+    hosted = Hosted(python_manifest(tmp_path), env=host_env(tmp_path))
+    try:
+        hosted.handshake()
+        hosted.send({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                     "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
+        assert hosted.read_until(9)["result"]["content"][0]["text"] == "3"  # serving, past the early phase
+        hosted.send({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": "nap", "arguments": {"seconds": 8}}})
+        time.sleep(0.5)  # the call is in its thread
+        hosted.process.send_signal(signum)
+        answer = hosted.read_until(1)  # the stop answers the call in flight
+        assert "was stopped" in json.dumps(answer), answer
+        time.sleep(0.3)
+        hosted.process.send_signal(signum)
+        second = time.monotonic()
+        assert hosted.process.wait(TIMEOUT) == code, hosted.log()
+        assert time.monotonic() - second < 1.0, hosted.log()
+        assert "second stop signal: exiting without finishing the" in hosted.log(), hosted.log()
+    finally:
+        hosted.close()
