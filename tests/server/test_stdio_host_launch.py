@@ -139,3 +139,96 @@ def test_a_second_stop_signal_with_a_sync_call_in_flight_exits_within_a_second(
         assert "second stop signal: exiting without finishing the" in hosted.log(), hosted.log()
     finally:
         hosted.close()
+
+
+class Items:
+    """A real API: POST /items creates an item, then answers after `delay` s (a slow write); GET lists them."""
+
+    def __init__(self, delay: float) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.delay = delay
+
+    def app(self) -> Any:
+        import asyncio
+
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def create(request: Request) -> JSONResponse:
+            item = {**await request.json(), "id": str(len(self.items) + 1)}
+            self.items.append(item)  # done: only the answer is slow
+            await asyncio.sleep(self.delay)
+            return JSONResponse(item, status_code=201)
+
+        async def listing(request: Request) -> JSONResponse:
+            return JSONResponse(self.items)
+
+        return Starlette(routes=[Route("/items", create, methods=["POST"]), Route("/items", listing)])
+
+
+ITEMS_SPEC = {
+    "openapi": "3.1.0", "info": {"title": "Items", "version": "1"},
+    "paths": {"/items": {
+        "get": {"operationId": "listItems", "responses": {"200": {"description": "ok"}}},
+        "post": {"operationId": "createItem",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}}},
+                 "responses": {"201": {"description": "created"}}}}},
+}
+
+
+@pytest.mark.parametrize("lean", ["1", "0"])
+def test_stdin_eof_answers_every_request_once_and_says_a_cut_write_may_have_acted(tmp_path: Path, lean: str) -> None:
+    """The debugging pattern "pipe a file of requests into the server": the whole file, then EOF. A trial's
+    finished `add` got no answer at all (3 runs of 3, either path), and a POST the API carried out was answered
+    a bare -32000 and audited `cancelled` as if nothing happened. Now each request is answered exactly once:
+    what finished with its result, a call cut by the EOF with -32000 saying the upstream may have acted (its
+    audit record says so too), and the process exits promptly."""
+    from tests.support.upstream import serve_app
+
+    api = Items(delay=30)
+    with serve_app(api.app()) as base:
+        (tmp_path / "items.json").write_text(json.dumps(ITEMS_SPEC))
+        manifest = python_manifest(tmp_path, f"  items:\n    openapi: items.json\n    base_url: {base}\n")
+        hosted = Hosted(manifest, env=host_env(tmp_path, MCPRT_STDIO_LEAN=lean))
+        try:
+            hosted.handshake()
+            call = {"jsonrpc": "2.0", "method": "tools/call"}
+            hosted.send({**call, "id": 1, "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
+            assert hosted.read_until(1)["result"]["content"][0]["text"] == "3"  # the module is imported
+            hosted.send({**call, "id": 2, "params": {"name": "createItem", "arguments": {"name": "from-pipe"}}},
+                        {**call, "id": 3, "params": {"name": "nap", "arguments": {"seconds": 30}}})
+            deadline = time.monotonic() + TIMEOUT
+            while not api.items:  # the API has carried the write out; its answer takes 30 s
+                assert time.monotonic() < deadline, hosted.log()
+                time.sleep(0.02)
+            # then, all at once as from a file: calls that finish at once, a ping, and the EOF
+            hosted.send({**call, "id": 4, "params": {"name": "add", "arguments": {"a": 2, "b": 2}}},
+                        {"jsonrpc": "2.0", "id": 5, "method": "ping"},
+                        {**call, "id": 6, "params": {"name": "listItems", "arguments": {}}})
+            assert hosted.process.stdin is not None
+            hosted.process.stdin.close()
+            closed = time.monotonic()
+            answers = hosted.rest()
+            assert hosted.process.wait(TIMEOUT) == 0, hosted.log()
+            assert time.monotonic() - closed < 10, hosted.log()  # the sync nap (30 s) is not waited for
+        finally:
+            hosted.close()
+    by_id: dict[Any, list[dict[str, Any]]] = {}
+    for answer in answers:
+        by_id.setdefault(answer.get("id"), []).append(answer)
+    assert sorted(by_id) == [2, 3, 4, 5, 6] and all(len(a) == 1 for a in by_id.values()), answers
+    for request_id in (2, 3):  # cut by the EOF
+        error = by_id[request_id][0]["error"]
+        assert error["code"] == -32000 and error["message"].startswith("Connection closed: the client closed stdin")
+        assert "may or may not have acted" in error["message"], error
+    for request_id in (4, 5, 6):  # whatever finished is answered with its result, or cut likewise
+        answer = by_id[request_id][0]
+        assert "result" in answer or "may or may not have acted" in answer["error"]["message"], answer
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    created = [r for r in records if r.get("tool") == "createItem"]
+    assert len(created) == 1 and created[0]["outcome"] == "cancelled", records
+    assert "may or may not have acted" in created[0]["error"], created  # not recorded as if nothing happened
+    assert api.items == [{"name": "from-pipe", "id": "1"}]

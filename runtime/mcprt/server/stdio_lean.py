@@ -162,6 +162,10 @@ class StdioLean:
         try:
             async for line in self.wire.sdk_stdin():
                 self.route(line)
+            if self.wire.lines.client_closed:  # the client's EOF, not a stop: ready answers are written first
+                from .stdio import finish_at_eof
+
+                await finish_at_eof(self.wire, lambda: len(self._tasks))
         finally:
             self._to_sdk.put_nowait(_EOF)
             await self.shutdown()
@@ -195,6 +199,7 @@ class StdioLean:
         if method in LEAN_METHODS and self._lean_ok(modern) and not may_stream(method, params, self.holder.current):
             self._start(message)
             return
+        self.wire.expect(message["id"])  # answered by the SDK: awaited at stdin's end (stdio.finish_at_eof)
         self._to_sdk.put_nowait(line)
 
     def _lean_ok(self, modern: bool) -> bool:
@@ -354,6 +359,8 @@ class StdioLean:
     def cancel(self, params: Any) -> None:
         """Apply a `notifications/cancelled` to a call answered here (others are the SDK's)."""
         request_id = as_request_id(params.get("requestId")) if isinstance(params, Mapping) else None
+        if request_id is not None:
+            self.wire.cancelled(request_id)  # the SDK's too: a cancelled request is not answered
         running = None if request_id is None else self._running.get(coerce_request_id(request_id))
         if running is not None and not running.answer_started:
             running.dctx.cancel_requested.set()
