@@ -42,6 +42,9 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     manifest = (project / "mcp.yaml").read_text()
     assert manifest.startswith("# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json\n")
     assert (project / "spec" / "petstore.yaml").is_file() and (project / "cases").is_dir()
+    # the pinned description keeps its recorded time: the fallback's "(saved …)" tells its age, not the copy's
+    pinned = Path(__file__).parents[2] / "catalog/petstore/spec/petstore.yaml"
+    assert (project / "spec" / "petstore.yaml").stat().st_mtime_ns == pinned.stat().st_mtime_ns
     # "see its README": the README comes along; petstore's only variable has a default, so no "set …" hint.
     assert (project / "README.md").read_text() == (Path(__file__).parents[2] / "catalog/petstore/README.md").read_text()
     assert "next: `mcprt validate` and `mcprt up` (see README.md)" in init.stdout and "set " not in init.stdout

@@ -241,6 +241,11 @@ def _init(entry: Entry, target: Path) -> int:
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(entry.folder / relative, destination)
+        # the copy keeps the file's recorded modification time (not its mode: the user edits the copy), so a
+        # pinned description's fallback warning ("using the pinned copy … (saved …)", `fetch.saved_on`) tells
+        # its age, not the time of this copy (a trial was told "saved" minutes before, of a week-old spec)
+        stat = (entry.folder / relative).stat()
+        os.utime(destination, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     manifest = target / "mcp.yaml"
     lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
     if lines and lines[0].startswith("# yaml-language-server:"):
