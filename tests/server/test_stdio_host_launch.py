@@ -232,3 +232,71 @@ def test_stdin_eof_answers_every_request_once_and_says_a_cut_write_may_have_acte
     assert len(created) == 1 and created[0]["outcome"] == "cancelled", records
     assert "may or may not have acted" in created[0]["error"], created  # not recorded as if nothing happened
     assert api.items == [{"name": "from-pipe", "id": "1"}]
+
+
+LOGGING_TOOLS = '''
+import logging
+import sys
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="LOG %(message)s")  # the common line
+log = logging.getLogger(__name__)
+log.info("imported")
+
+
+def shout(text: str) -> str:
+    """Shout, and log about it."""
+    log.info("shout called with %s", text)
+    log.warning("careful with %s", text)
+    log.debug("debug detail")
+    return text.upper()
+'''
+
+
+@pytest.mark.parametrize(("level", "shown", "hidden"), [
+    ("info", ["INFO    loudtools: imported source=py", "INFO    loudtools: shout called with [redacted] source=py",
+              "WARNING loudtools: careful with [redacted] source=py"], ["debug detail"]),
+    ("warning", ["WARNING loudtools: careful with [redacted] source=py"], ["shout called", "imported"]),
+    ("debug", ["DEBUG   loudtools: debug detail source=py"], []),
+])
+def test_a_python_tools_logging_reaches_mcprts_log_never_stdout(
+        tmp_path: Path, level: str, shown: list[str], hidden: list[str]) -> None:
+    """A module's `logging.basicConfig(stream=sys.stdout, level=INFO)` lost even its warnings under a host,
+    and without it `log.info` never showed, even at debug. Its records now go to mcprt's log on stderr, at
+    MCPRT_LOG_LEVEL, scrubbed, naming the source; stdout stays JSON-RPC only (every line parsed)."""
+    secret = "sk-live-4f9a8c2e77"
+    (tmp_path / "loudtools.py").write_text(LOGGING_TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  name: loud\n  auth: {tokens: {alice: '${API_KEY}'}}\n"
+                        "sources:\n  py:\n    python: loudtools\n")  # a configured secret: scrubbed everywhere
+    hosted = Hosted(manifest, env=host_env(tmp_path, MCPRT_LOG_LEVEL=level, API_KEY=secret))
+    try:
+        hosted.handshake()
+        hosted.send({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": "shout", "arguments": {"text": secret}}})
+        assert hosted.read_until(1)["result"]["content"][0]["text"] == secret.upper()
+        hosted.wait_for_log("careful with")
+        assert hosted.process.stdin is not None
+        hosted.process.stdin.close()
+        assert hosted.rest() == [] and hosted.process.wait(TIMEOUT) == 0
+        log = hosted.log()
+    finally:
+        hosted.close()
+    for line in shown:
+        assert line in log, log
+    for text in hidden:
+        assert text not in log, log
+    assert secret not in log and "LOG " not in log, log  # scrubbed, and in mcprt's format only
+
+
+def test_the_manifests_dotenv_settings_apply_under_a_host(tmp_path: Path) -> None:
+    """`MCPRT_LOG_LEVEL=debug` in the `.env` beside the manifest was silently ignored when a host started
+    mcprt in `/`; it applies now, and the debug line names the file read."""
+    manifest = python_manifest(tmp_path)
+    (tmp_path / ".env").write_text("MCPRT_LOG_LEVEL=debug\n")
+    hosted = Hosted(manifest, env=host_env(tmp_path))
+    try:
+        hosted.handshake()
+        log = hosted.wait_for_log("DEBUG")
+        assert f"settings read env_files={tmp_path / '.env'}" in hosted.wait_for_log("settings read"), log
+    finally:
+        hosted.close()

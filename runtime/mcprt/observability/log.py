@@ -184,6 +184,50 @@ _CALL_LINES: _CallLines | None = None
 
 
 _libraries: logging.Handler | None = None  # the handler `setup_logging` put on the root logger
+_LEVEL = logging.INFO  # mcprt's level, as `setup_logging` was last told (MCPRT_LOG_LEVEL)
+# logger name → `python:` source: the loggers of a source's modules (`adopt_source_logger`)
+_SOURCE_LOGGERS: dict[str, str] = {}
+_LEVEL_SET: set[str] = set()  # of those, the loggers whose level mcprt set (it follows MCPRT_LOG_LEVEL)
+
+
+def adopt_source_logger(name: str, source: str) -> None:
+    """Route the `logging` of a `python:` source's module (`name`: its top-level package, so
+    `getLogger(__name__)` of every module under it) into mcprt's log: on stderr, through mcprt's
+    formatter (scrubbed, JSON with `MCPRT_LOG_FORMAT=json`), with `source=` naming the source, at
+    mcprt's level (`MCPRT_LOG_LEVEL`: `log.info` shows at info and debug). A trial's tool lost even its
+    warnings after `logging.basicConfig(stream=sys.stdout, level=INFO)`, and without it `log.info` never
+    showed, even at debug. A level the module set on its logger itself is left as it set it; a handler it
+    adds writes where it writes (fd 1 is stderr while mcprt serves stdio: `stdout_claim`)."""
+    _SOURCE_LOGGERS[name] = source
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET or name in _LEVEL_SET:
+        logger.setLevel(_LEVEL)
+        _LEVEL_SET.add(name)
+
+
+def _source_of(name: str) -> str | None:
+    """The `python:` source whose module logs as `name`, or None (another library's logger)."""
+    while name:
+        source = _SOURCE_LOGGERS.get(name)
+        if source is not None:
+            return source
+        name = name.rpartition(".")[0]
+    return None
+
+
+class _LibraryRecords(logging.Filter):
+    """What the root logger's handler writes: other libraries' warnings and errors, and a `python:`
+    source's records at mcprt's level, each with `source=` (`adopt_source_logger`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        source = _source_of(record.name) if _SOURCE_LOGGERS else None
+        if source is None:
+            return record.levelno >= logging.WARNING
+        if record.levelno < _LEVEL:
+            return False
+        if getattr(record, "fields", None) is None:
+            record.fields = {"source": source}
+        return True
 _FORMAT: str | None = None  # as `setup_logging` was last told (None: not yet): how `announce` writes its lines
 
 
@@ -194,8 +238,12 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     uvicorn, asyncio) go through the same formatter, so they are scrubbed and, with `json`, JSON
     lines too, instead of bare text from Python's last-resort handler. Added beside any handler the
     root logger has (a host application's, pytest's), never replacing it."""
-    global _libraries, _CALL_LINES, _FORMAT
+    global _libraries, _CALL_LINES, _FORMAT, _LEVEL
     _FORMAT = fmt
+    _LEVEL = logging.getLevelName(level.upper()) if isinstance(logging.getLevelName(level.upper()), int) \
+        else logging.INFO
+    for name in _LEVEL_SET:
+        logging.getLogger(name).setLevel(_LEVEL)
     handler = _handler(fmt)
     root = logging.getLogger(LOGGER_NAME)
     root.handlers[:] = [handler]
@@ -206,7 +254,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     if _libraries is not None:
         top.removeHandler(_libraries)
     _libraries = _handler(fmt)
-    _libraries.setLevel(logging.WARNING)
+    _libraries.setLevel(min(logging.WARNING, _LEVEL))  # a python source's info lines too (`_LibraryRecords`)
+    _libraries.addFilter(_LibraryRecords())
     top.addHandler(_libraries)
     from ..envcheck import warn_once
     from ..envfile import flush_pending

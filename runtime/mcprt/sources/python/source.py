@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from ...observability.log import adopt_source_logger
 from ...errors import McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -127,6 +128,8 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for entry in entries:
+        # before the import: what the module logs at import reaches mcprt's log too
+        adopt_source_logger(entry.module.partition(".")[0], ctx.name)
         try:
             functions = functions_of(entry, imports.module(entry))
         except AlreadyReported:
