@@ -72,13 +72,43 @@ def env_limit(name: str, default: float) -> float:
     return min(max(value, MINIMUMS.get(name, 0.0)), MAXIMUMS.get(name, float("inf")))
 
 
-def load_settings() -> Settings:
-    """The settings; a `.env` statement that does not parse is reported once, with its file and line,
-    when logging is set up (see `mcprt.envfile`)."""
+SETTINGS_FILES_READ: list[Path] = []  # the `.env` files the last `load_settings` read, for the start-up debug line
+
+
+def settings_env_files(manifest: Path | str | None = None) -> tuple[Path, ...]:
+    """The `.env` files settings are read from, lowest precedence first: the working directory's, then
+    the one beside `manifest` (as given on the command line; None: the working directory's own).
+
+    Why both, the manifest's winning: an agent host (Claude Desktop, Cursor, VS Code) starts `mcprt up
+    /abs/mcp.yaml` in a folder of its choosing (`/`, the workspace), so a developer who checked the setup in
+    a terminal beside the manifest (`MCPRT_LOG_LEVEL=debug` in its `.env`) got other settings under the
+    host, silently — the `.env` that belongs to the manifest is the one its `${VAR}`s come from too. The
+    process environment beats both (a host config's `env`)."""
+    files = [Path(".env")]
+    if manifest is not None:
+        given = Path(manifest).expanduser()
+        folder = given if given.is_dir() else given.parent
+        beside = folder / ".env"
+        try:
+            same = beside.resolve() == Path(".env").resolve()
+        except OSError:
+            same = False
+        if not same:
+            files.append(beside)
+    return tuple(path for path in files if path.is_file())
+
+
+def load_settings(manifest: Path | str | None = None) -> Settings:
+    """The settings from the environment and the `.env` files `settings_env_files(manifest)` finds; a
+    `.env` statement that does not parse is reported once, with its file and line, when logging is set
+    up (see `mcprt.envfile`)."""
     from .envfile import note_problems
 
-    note_problems(Path(".env"))  # the file pydantic-settings reads (`env_file` above)
-    return Settings()
+    files = settings_env_files(manifest)
+    for path in files:
+        note_problems(path)
+    SETTINGS_FILES_READ[:] = [path.resolve() for path in files]
+    return Settings(_env_file=files)  # type: ignore[call-arg]  # pydantic-settings: the later file wins
 
 
 def log_format_despite(error: ValidationError) -> str:

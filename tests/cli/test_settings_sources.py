@@ -49,3 +49,25 @@ def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCPRT_TRANSPORT", "carrier-pigeon")
     with pytest.raises(ValidationError, match="transport"):
         Settings()
+
+
+def test_the_dotenv_beside_the_manifest_is_read_and_beats_the_working_directorys(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A host starts `mcprt up /abs/project/mcp.yaml` in `/` or its workspace: the project's `.env`
+    (MCPRT_LOG_LEVEL=debug) was ignored, and the workspace's read. Both are read now, the manifest's winning,
+    the environment beating both."""
+    from mcprt.settings import load_settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mcp.yaml").write_text("version: 1\n")
+    (project / ".env").write_text("MCPRT_LOG_LEVEL=debug\n")
+    (tmp_path / ".env").write_text("MCPRT_LOG_LEVEL=warning\nMCPRT_PORT=7001\n")  # the working directory's
+    settings = load_settings(project / "mcp.yaml")
+    assert (settings.log_level, settings.port) == ("debug", 7001)
+    assert load_settings().log_level == "warning"  # no manifest named: the working directory's alone
+    monkeypatch.setenv("MCPRT_LOG_LEVEL", "error")  # a host config's `env`
+    assert load_settings(project / "mcp.yaml").log_level == "error"
+    monkeypatch.chdir("/")  # as Claude Desktop starts it: no `.env` there
+    monkeypatch.delenv("MCPRT_LOG_LEVEL")
+    assert load_settings(project / "mcp.yaml").log_level == "debug"

@@ -135,7 +135,7 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
     from ..pipeline import compile_once as compile_manifest
     from ..settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings(manifest)  # with the `.env` beside the manifest, as `mcprt up` reads it
     quiet_logging(settings)
     # These commands serve nothing: `server.auth`'s variables may be unset (a warning) unless HTTP is chosen.
     transport = "http" if (settings.transport or "").lower() == "http" else "stdio"

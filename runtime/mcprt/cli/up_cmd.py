@@ -102,8 +102,11 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..sources.openapi.cache import writes_deferred
     from ..sources.openapi.loader import digests_recorded
 
-    settings = load_settings()
+    settings = load_settings(manifest)  # the `.env` beside the manifest too: a host starts us in any folder
     setup_logging(settings.log_level, settings.log_format)
+    from ..settings import SETTINGS_FILES_READ
+
+    log_event("settings read", logging.DEBUG, env_files=", ".join(map(str, SETTINGS_FILES_READ)) or "none")
     memdebug.folder()  # a bad MCPRT_DEBUG_TRACEMALLOC is exit 2 before anything opens (serve() takes it again)
     # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
     # Over stdio, `server.auth`'s variables may be unset (a warning): so the transport is chosen first.
