@@ -54,6 +54,32 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: no earlier copy to fall back on
 
 
+def test_a_url_that_never_answers_gives_way_to_the_pinned_copy_after_5_s(tmp_path: Path, upstream: CatchAll) -> None:
+    """A spec URL that accepts the connection and never answers (a firewall that drops, a stripped
+    HTTPS_PROXY) held a host's `initialize` for 31 s with the pinned copy beside the manifest: the fetch
+    waited its 30 s read timeout. With a pin the fetch gets 5 s in all, and the warning says which limit."""
+    import threading
+
+    from tests.support.upstream import serve_tcp
+
+    release = threading.Event()
+
+    def silent(conn: object) -> None:  # reads nothing, answers nothing, until the test ends
+        release.wait(120)
+        conn.close()  # type: ignore[attr-defined]
+
+    try:
+        with serve_tcp(silent) as (host, port):
+            manifest = _folder(tmp_path, f"http://{host}:{port}/notes.json", upstream.base)
+            listed = mcprt_cli("tools", str(manifest), "--json", env=_env(tmp_path))
+    finally:
+        release.set()
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getNote"]
+    assert "(ReadTimeout: not complete after 5 s, the limit while a pinned copy can stand in) and no cached copy " \
+           "exists; using the pinned copy spec/notes.json" in listed.stderr, listed.stderr
+
+
 def test_a_failed_fetch_falls_back_to_the_pinned_copy_with_a_warning(tmp_path: Path, upstream: CatchAll) -> None:
     dead = f"http://127.0.0.1:{free_port()}/notes.json"
     manifest = _folder(tmp_path, dead, upstream.base)

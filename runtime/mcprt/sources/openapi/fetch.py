@@ -237,6 +237,8 @@ def _watchdog(client: httpx.Client, limit: float) -> Iterator[threading.Event]:
 
 
 def _deadline_passed(limit: float) -> str:
+    if limit < spec_fetch_timeout():  # `within`: a pinned copy waits
+        return f"not complete after {limit:g} s, the limit while a pinned copy can stand in"
     return f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets"
 
 
@@ -247,12 +249,13 @@ def _left(deadline: float, limit: float) -> float:
     return left
 
 
-def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:
+def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT, within: float | None = None) -> Fetched:
     """GET `url`, revalidating a cached copy; fall back to the copy when the network fails.
 
     Bounded by `MCPRT_SPEC_FETCH_TIMEOUT` seconds in all and guarded (module docstring); a refusal,
     the deadline, an HTTP status ≥ 400 or a network error is a failed fetch: the cached copy with a
-    warning, else SpecError `cannot fetch the document (<why>) and no cached copy exists`."""
+    warning, else SpecError `cannot fetch the document (<why>) and no cached copy exists`. `within`: a
+    shorter bound for the whole fetch (each connect and read included), e.g. when a pinned copy waits."""
     import httpx
 
     cached, meta = _read_cache(cache_dir, url)
@@ -262,7 +265,8 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
             headers["If-None-Match"] = meta["etag"]
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
-    limit = spec_fetch_timeout()
+    limit = spec_fetch_timeout() if within is None else min(within, spec_fetch_timeout())
+    timeout = min(timeout, limit)
     deadline = time.monotonic() + limit
     try:
         trust = SOURCE_TLS.get()
@@ -310,6 +314,8 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
             raise
         problem = (_deadline_passed(limit) if fired.is_set()
                    else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        if within is not None and isinstance(exc, httpx.TimeoutException):  # the short bound did it: say which
+            problem = f"{type(exc).__name__}: {_deadline_passed(limit)}"
     except (_Refused, ToolCallError) as exc:
         problem = str(exc)
     if cached is not None:
