@@ -300,3 +300,30 @@ def test_the_manifests_dotenv_settings_apply_under_a_host(tmp_path: Path) -> Non
         assert f"settings read env_files={tmp_path / '.env'}" in hosted.wait_for_log("settings read"), log
     finally:
         hosted.close()
+
+
+SLOW_SERVER = '''
+import time
+
+time.sleep(60)  # a proxied server that takes its time to start (it never gets that far here)
+'''
+
+
+def test_a_manifest_error_is_reported_without_waiting_for_a_slow_proxied_server(tmp_path: Path) -> None:
+    """A bad `python:` entry was reported only after a slow `command:` server had started (12 s): the
+    start waited for every source. The error now fails the start at once: the slow server's open is
+    cancelled (a note says so) and the host gets `file:line:col`, exit 2."""
+    (tmp_path / "slow_server.py").write_text(SLOW_SERVER)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nserver: {{name: slow}}\nsources:\n  up:\n    command: {sys.executable}\n"
+                        "    args: [slow_server.py]\n  py:\n    python: ../elsewhere/tools.py\n")
+    hosted = Hosted(manifest, env=host_env(tmp_path))
+    try:
+        assert hosted.process.wait(TIMEOUT) == 2, hosted.log()  # well before the server's 60 s
+        assert hosted.rest() == []
+        log = hosted.log()
+    finally:
+        hosted.close()
+    assert f"{manifest}:8:13: source 'py': '../elsewhere/tools.py' is not" in log, log
+    assert f"{manifest}:5:14: note: source 'up' was not opened: another source's error fails this manifest" in log, log
+    assert "Traceback" not in log
