@@ -305,7 +305,7 @@ def test_the_manifests_dotenv_settings_apply_under_a_host(tmp_path: Path) -> Non
 SLOW_SERVER = '''
 import time
 
-time.sleep(60)  # a proxied server that takes its time to start (it never gets that far here)
+time.sleep(120)  # a proxied server that takes its time to start (it never gets that far here)
 '''
 
 
@@ -319,7 +319,7 @@ def test_a_manifest_error_is_reported_without_waiting_for_a_slow_proxied_server(
                         "    args: [slow_server.py]\n  py:\n    python: ../elsewhere/tools.py\n")
     hosted = Hosted(manifest, env=host_env(tmp_path))
     try:
-        assert hosted.process.wait(TIMEOUT) == 2, hosted.log()  # well before the server's 60 s
+        assert hosted.process.wait(TIMEOUT) == 2, hosted.log()  # well before the server's 120 s
         assert hosted.rest() == []
         log = hosted.log()
     finally:
@@ -327,3 +327,23 @@ def test_a_manifest_error_is_reported_without_waiting_for_a_slow_proxied_server(
     assert f"{manifest}:8:13: source 'py': '../elsewhere/tools.py' is not" in log, log
     assert f"{manifest}:5:14: note: source 'up' was not opened: another source's error fails this manifest" in log, log
     assert "Traceback" not in log
+
+
+def test_stdin_closed_while_starting_stops_the_start(tmp_path: Path) -> None:
+    """A host that gives up (or restarts the server) closes stdin while mcprt still starts: the start went
+    on for 12 s — a slow proxied server's start included — before the process noticed. It is cancelled now
+    (the subprocess closed), and the process exits 0 without serving; stdout stays empty."""
+    (tmp_path / "slow_server.py").write_text(SLOW_SERVER)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nserver: {{name: slow}}\nsources:\n  up:\n    command: {sys.executable}\n"
+                        "    args: [slow_server.py]\n")
+    hosted = Hosted(manifest, env=host_env(tmp_path))
+    try:
+        time.sleep(0.5)
+        assert hosted.process.stdin is not None
+        hosted.process.stdin.close()
+        assert hosted.process.wait(TIMEOUT) == 0, hosted.log()  # the server would take 120 s
+        assert hosted.rest() == []
+        assert "stdin closed before the server started: not starting" in hosted.log(), hosted.log()
+    finally:
+        hosted.close()

@@ -131,10 +131,13 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
-                compiled = await runtime.start(loaded, may_start_down=not (strict or settings.strict))
+                starting = runtime.start(loaded, may_start_down=not (strict or settings.strict))
+                compiled = await (_unless_client_left(starting) if options.transport == "stdio" else starting)
             except BaseException:
                 cache_writes.flush()
                 raise
+        if compiled is None:  # the stdio client left while we started: nobody to serve
+            return EXIT_OK
         if reload:
             # Hot reload's baseline is the files as compiled (an edit before the watcher starts still
             # counts); the descriptions' digests come from the compile, not a second hash.
@@ -164,6 +167,52 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         if listener is not None:
             listener.close()  # compiling failed before serving took it (closing twice is harmless)
     return EXIT_OK
+
+
+CLIENT_CHECK_EVERY = 0.1  # s between two looks at stdin while a stdio server starts
+
+
+async def _unless_client_left(starting: Any) -> Any:
+    """The start's result, or None when the stdio client closed stdin without sending anything meanwhile
+    (a host that gave up, or restarted the server): the start is cancelled at once — what opened is
+    closed — instead of finishing (a trial's slow proxied server kept a gone client's start 12 s, with
+    its subprocess). A client that sent its requests and then closed stdin (a file piped in) is served."""
+    from ..observability.log import log_event
+
+    task = asyncio.ensure_future(starting)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK_EVERY)
+        if done:
+            return task.result()
+        if _stdin_hung_up_empty():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            log_event("stdin closed before the server started: not starting", logging.INFO)
+            return None
+
+
+def _stdin_hung_up_empty() -> bool:
+    """Whether fd 0 is a pipe or socket whose writer is gone with nothing left to read (poll's POLLHUP
+    and no bytes waiting: FIONREAD). Read nothing: the server's first requests wait there."""
+    import fcntl
+    import os
+    import select
+    import stat
+    import struct
+    import termios
+
+    try:
+        if not stat.S_ISFIFO(os.fstat(0).st_mode) and not stat.S_ISSOCK(os.fstat(0).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(0, select.POLLIN | select.POLLHUP)
+        events = dict(poller.poll(0)).get(0, 0)
+        if not events & select.POLLHUP:
+            return False
+        waiting = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0\0\0\0"))[0]
+        return waiting == 0
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _warn_over_budget(compiled: Any) -> None:
