@@ -31,8 +31,9 @@ answered (the SDK's stdio dispatcher does the same; MCP 2025-06-18 basic/utiliti
 receivers SHOULD "not send a response for the cancelled request"; on stdio the notification is the
 only way to cancel, 2026-07-28 basic/patterns/cancellation), and the notification is still handed
 to the SDK; errors mapped as the SDK's dispatcher maps them (`MCPError` → its code, invalid
-params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); stdin
-EOF cancels calls in flight and answers each with the SDK's `-32000 Connection closed`; the principal
+params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); at stdin's
+EOF the answers that are ready are written and the calls still running answered `-32000 Connection closed: …
+may or may not have acted …` on both paths (`stdio.finish_at_eof`), the rest cancelled as the SDK does; the principal
 is `STDIO` (no request object, as on the SDK's stdio path). `MCPRT_STDIO_LEAN=0` turns this off.
 
 The era is decided as the SDK decides it (`runner.serve_dual_era_loop`): by the client's first
@@ -122,7 +123,7 @@ class StdioLean:
     """Reads the wire, answers the per-call methods, hands the rest to the SDK (module docstring).
 
     `sdk_lines()` is what the SDK's `stdio_server(stdin=…)` reads; `pump()` runs until stdin ends,
-    then cancels the calls still in flight (each answered `-32000 Connection closed`).
+    then ends the calls still in flight (each answered `-32000 Connection closed`, `stdio.finish_at_eof`).
     """
 
     def __init__(self, server: McprtServer, notifier: Notifier, wire: StdioWire, lifespan_state: Any) -> None:
