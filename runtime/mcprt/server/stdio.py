@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -280,15 +282,22 @@ class StdioWire:
         """The SDK wrote `text` (one message, or a batch's array): the ids it answers are no longer awaited."""
         if not self.awaiting:
             return
-        import json
-
-        try:
-            message = json.loads(text)
-        except ValueError:
-            return
-        for item in message if isinstance(message, list) else [message]:
-            if isinstance(item, dict) and "id" in item and ("result" in item or "error" in item):
-                self.awaiting.discard(_id_key(item["id"]))
+        for line in text.splitlines():
+            # the SDK serializes a response head first (`{"jsonrpc":"2.0","id":…,"result"…`): read the id
+            # there, not by parsing a result of any size; anything else (a batch's array) is parsed
+            head = _RESPONSE_HEAD.match(line)
+            if head is not None:
+                self.awaiting.discard(_id_key(json.loads(head.group(1))))
+                continue
+            if not line.startswith("["):
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            for item in message if isinstance(message, list) else [message]:
+                if isinstance(item, dict) and "id" in item and ("result" in item or "error" in item):
+                    self.awaiting.discard(_id_key(item["id"]))
 
     async def _incoming(self) -> AsyncIterator[str]:
         while self.replay:
@@ -327,6 +336,9 @@ class _SdkOut:
                 log.warning("the SDK refused the replayed initialize request: %s", text[:500])
             return
         await self._wire.send(text.encode("utf-8"))
+
+
+_RESPONSE_HEAD = re.compile(r'\{"jsonrpc":\s*"2\.0",\s*"id":\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"(?:result|error)"')
 
 
 def _id_key(request_id: Any) -> Any:
