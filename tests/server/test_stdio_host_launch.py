@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import mcprt_process
+
 MCPRT = str(Path(sys.executable).parent / "mcprt")  # what a host's config names
 TIMEOUT = 60  # bounds a hang only: a loaded machine is slow to start Python
 
@@ -327,6 +329,33 @@ def test_a_manifest_error_is_reported_without_waiting_for_a_slow_proxied_server(
     assert f"{manifest}:8:13: source 'py': '../elsewhere/tools.py' is not" in log, log
     assert f"{manifest}:5:14: note: source 'up' was not opened: another source's error fails this manifest" in log, log
     assert "Traceback" not in log
+
+
+CRASHING_SERVER = '''
+import sys
+import time
+
+time.sleep(1.5)  # slower than the bad `python:` entry's error
+print("boom: missing API key", file=sys.stderr)
+sys.exit(3)
+'''
+
+
+def test_validate_reports_every_sources_error_not_just_the_fastest(tmp_path: Path) -> None:
+    """`up`'s fail-fast (above) is `up`'s alone: with it on for every compile, `validate` of a manifest with
+    a bad `python:` entry and a `command:` server that exits 3 said only the first (`1 error`, and a note
+    that the server was not opened) — whoever fixes a manifest needs every error at once."""
+    (tmp_path / "crashing_server.py").write_text(CRASHING_SERVER)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nserver: {{name: multi}}\nsources:\n  crashing:\n    command: {sys.executable}\n"
+                        "    args: [crashing_server.py]\n  bad_py:\n    python: ../elsewhere/tools.py\n")
+    done = mcprt_process("validate", str(manifest), cwd=Path("/"), timeout=TIMEOUT)
+    assert done.returncode == 2, done
+    assert "source 'bad_py': '../elsewhere/tools.py' is not" in done.stderr + done.stdout, done
+    assert "source 'crashing': the server exited with code 3" in done.stderr + done.stdout, done
+    assert "boom: missing API key" in done.stderr + done.stdout, done
+    assert "was not opened" not in done.stderr + done.stdout, done
+    assert "2 errors" in done.stderr + done.stdout, done
 
 
 def test_stdin_closed_while_starting_stops_the_start(tmp_path: Path) -> None:

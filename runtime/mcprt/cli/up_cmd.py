@@ -135,7 +135,8 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
-                starting = runtime.start(loaded, may_start_down=not (strict or settings.strict))
+                starting = runtime.start(loaded, may_start_down=not (strict or settings.strict),
+                                         fail_fast=True)  # a host waits: a failing manifest fails at once
                 compiled = await (_unless_client_left(starting) if options.transport == "stdio" else starting)
             except BaseException:
                 cache_writes.flush()

@@ -98,6 +98,11 @@ class SourcePool:
         self.on_tools_changed = on_tools_changed
         self.on_event = on_event
         self.sole_client = sole_client or SoleClientSlot()  # passed to every source opened
+        # True (`mcprt up`: `Runtime.start(fail_fast=True)`): the first open that reports an error cancels the
+        # opens still running, so a host is not kept waiting for a slow `command:` server of a manifest that
+        # fails anyway. False (`validate`, `show`, `test`, …): every source is opened, so every error is said
+        # at once to the one fixing the manifest (a reviewer saw a fast error hide a crashing server's).
+        self.fail_fast = False
         self._running: dict[str, RunningSource] = {}
         self._fingerprints: dict[str, str] = {}
         # source name → (the source, its open-time warnings and notes): a reused source's (`kept_warnings`)
@@ -224,7 +229,7 @@ class SourcePool:
             pending: set[asyncio.Task[Any]] = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if pending and any(_has_errors(task) for task in done):
+                if self.fail_fast and pending and any(_has_errors(task) for task in done):
                     # An error fails this compile whatever the others do (all or nothing): a slow `command:`
                     # server is not waited for (a trial's import error was reported after its 12 s start),
                     # and the opens still running are cancelled (what opened is closed by the caller).
