@@ -378,8 +378,8 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     `notes`: where the warning about a cached copy standing in for the URL goes (it names the URL,
     why, and the cache file); by default the document's `warnings`. A caller that compiles through
     the compile cache takes it apart: a cache hit does not replay the document's warnings, and how
-    the document was obtained differs from start to start. `within`: seconds the fetch may take in
-    all, when less than `MCPRT_SPEC_FETCH_TIMEOUT` (a pinned copy waits: `pinned.PINNED_FETCH_TIMEOUT`)."""
+    the document was obtained differs from start to start. `within`: seconds the fetch may take to
+    get its response headers, and pause in its body (a pinned copy waits: `pinned.PINNED_FETCH_TIMEOUT`)."""
     warnings: list[str] = []
     if is_url(location):
         if network:

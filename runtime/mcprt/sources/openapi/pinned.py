@@ -5,7 +5,8 @@ one per URL source, `mcprt test` replays against it, and it keeps a server worki
 
 - online (the default): fetch (revalidating the cached copy); when that fails, use the cached copy,
   else the pinned copy; with neither, a SpecError that says how to work offline. With a pinned copy
-  the fetch gets `PINNED_FETCH_TIMEOUT` (5 s) in all, not `MCPRT_SPEC_FETCH_TIMEOUT` (60 s);
+  the fetch gets `PINNED_FETCH_TIMEOUT` (5 s) to connect and receive the response headers, and for each
+  pause in the body; a body that keeps flowing gets `MCPRT_SPEC_FETCH_TIMEOUT` (60 s) in all;
 - offline (`--offline`, `MCPRT_OFFLINE=1`): never touch the network — the pinned copy, else the
   cached copy, else a SpecError naming the file to pin.
 
@@ -29,7 +30,9 @@ from mcprt.wording import clause
 from .fetch import saved_on
 from .loader import LoadedDocument, is_url, load_document
 
-# s the fetch of a URL may take in all when a pinned copy is there to fall back to: an agent host waits for
+# s the fetch of a URL may take to connect and send its headers, or pause in its body, when a pinned copy is
+# there to fall back to (`fetch.fetch`'s `within`; not the whole body: a slow, healthy download of a large
+# spec must still refresh the cache): an agent host waits for
 # `initialize` while mcprt starts, and a URL that accepts the connection and never answers (a firewall, a
 # stripped HTTPS_PROXY) held a trial's start for 31 s with the pinned copy beside the manifest
 PINNED_FETCH_TIMEOUT = 5.0
