@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -65,6 +66,7 @@ class StdinLines:
         self._loop = asyncio.get_running_loop()
         self._closed = False
         self._fd = fd
+        self.fd = fd  # read-only: what is read (`stdin_is_file`)
         self._parts: list[bytes] = []  # the start of a line not complete yet
         self._poller: Any = None
         self._buffer = bytearray(READ_BYTES)  # the loop's reads (`_on_ready`)
@@ -347,35 +349,58 @@ def _id_key(request_id: Any) -> Any:
     return str(request_id)
 
 
-EOF_ANSWER_GRACE = 1.5  # s: at stdin's end, for ended calls' answers to be written (the SDK client's SIGTERM comes at 2 s)
+EOF_ANSWER_GRACE = 1.5  # s: at stdin's end, for the calls and their answers in all (the SDK client's SIGTERM comes at 2 s)
+EOF_RUN_GRACE = 1.0  # s of `EOF_ANSWER_GRACE` the calls get to finish on their own before they are ended
+# s the calls get to finish on their own when stdin is a regular file (`mcprt up < requests.jsonl`): no host
+# waits to kill the process, and the file's end comes with its requests, before any call could finish
+EOF_FILE_GRACE = 30.0
+
+
+def stdin_is_file(fd: int) -> bool:
+    """Whether descriptor `fd` is a regular file (a shell's `< file`), not a host's pipe or a terminal."""
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 async def finish_at_eof(wire: StdioWire, pending: Callable[[], int] = lambda: 0) -> None:
     """The client closed stdin (MCP basic/lifecycle "Shutdown", stdio): before the session learns it
     (which cancels what still runs, answered a bare `-32000 Connection closed`, and drops an answer
-    being written — a trial's finished `add` got no answer at all), every answer that is ready is
-    written, and each call still running is ended with `-32000 Connection closed` saying the upstream
-    may have acted (`toolset.stopping.STDIN_CLOSED`; other requests: the `shutting_down` error), its
-    audit record `cancelled` with that text. Bounded by `EOF_ANSWER_GRACE`; `pending`: answers of the
-    lean path still being computed or written."""
+    being written — a trial's finished `add` got no answer at all), the calls running get
+    `EOF_RUN_GRACE` (`EOF_FILE_GRACE` when stdin is a regular file) to finish and have their results
+    written; each call still running then is ended with `-32000 Connection closed` saying the upstream
+    may have acted (`toolset.stopping.STDIN_CLOSED`; other requests: the `shutting_down` error), and
+    those answers are written within what is left of `EOF_ANSWER_GRACE` (at least 0.5 s). Why wait
+    first: a piped file's EOF arrives with its requests, so ending calls at once cut every one of them,
+    a quick `add` included. `pending`: answers of the lean path still being computed or written."""
     from ..toolset.stopping import RUNNING, STDIN_CLOSED
 
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + EOF_ANSWER_GRACE
+    started = loop.time()
+    from_file = stdin_is_file(wire.lines.fd)
+    run_deadline = started + (EOF_FILE_GRACE if from_file else EOF_RUN_GRACE)
+
+    def unanswered() -> bool:
+        return bool(len(RUNNING) or wire.awaiting or pending())
+
+    while unanswered() and loop.time() < run_deadline:  # the calls finish on their own, answered as usual
+        await asyncio.sleep(0.01)
+    deadline = max(started + EOF_ANSWER_GRACE, loop.time() + EOF_ANSWER_GRACE - EOF_RUN_GRACE)
     ended = 0
     while True:
         ended += RUNNING.end_all(STDIN_CLOSED)  # again each turn: a request the session started meanwhile
-        if not (len(RUNNING) or wire.awaiting or pending()) or loop.time() >= deadline:
+        if not unanswered() or loop.time() >= deadline:
             break
         await asyncio.sleep(0.01)
     from ..observability.log import log_event
 
     if ended:
         log_event("stdin closed: the requests in flight are answered '-32000 Connection closed' (the upstream may "
-                  "have acted)", logging.INFO, requests_ended=ended)
+                  "have acted)", logging.INFO, requests_ended=ended, waited_s=round(deadline - started, 1))
     if wire.awaiting or len(RUNNING):
         log_event("stdin closed: requests still unanswered at the bound", logging.WARNING,
-                  unanswered=max(len(wire.awaiting), len(RUNNING)), within_s=EOF_ANSWER_GRACE)
+                  unanswered=max(len(wire.awaiting), len(RUNNING)), within_s=round(deadline - started, 1))
 
 
 async def _answered_before_eof(wire: StdioWire, lines: AsyncIterator[str]) -> AsyncIterator[str]:

@@ -32,7 +32,7 @@ receivers SHOULD "not send a response for the cancelled request"; on stdio the n
 only way to cancel, 2026-07-28 basic/patterns/cancellation), and the notification is still handed
 to the SDK; errors mapped as the SDK's dispatcher maps them (`MCPError` → its code, invalid
 params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); at stdin's
-EOF the answers that are ready are written and the calls still running answered `-32000 Connection closed: …
+EOF the calls running get a grace to finish and be answered (`stdio.finish_at_eof`), those still running then answered `-32000 Connection closed: …
 may or may not have acted …` on both paths (`stdio.finish_at_eof`), the rest cancelled as the SDK does; the principal
 is `STDIO` (no request object, as on the SDK's stdio path). `MCPRT_STDIO_LEAN=0` turns this off.
 
