@@ -13,7 +13,7 @@ from tests.support.cli import mcprt_process
 MODULE = 'print("noisy imported (print at import)")\n\n\ndef add(a: int, b: int) -> int:\n    """Add."""\n    return a + b\n'
 
 
-@pytest.mark.parametrize("command", [("show", "add"), ("validate",), ("show", "--json", "add")])
+@pytest.mark.parametrize("command", [("show", "add"), ("validate",), ("show", "--json", "add"), ("tools",)])
 def test_a_modules_import_print_goes_to_stderr(tmp_path: Path, command: tuple[str, ...]) -> None:
     (tmp_path / "noisy.py").write_text(MODULE)
     manifest = tmp_path / "mcp.yaml"
@@ -22,5 +22,5 @@ def test_a_modules_import_print_goes_to_stderr(tmp_path: Path, command: tuple[st
     done = mcprt_process(verb, str(manifest), *rest, cwd=Path("/"))  # from `/`, as a host or a script runs it
     assert done.returncode == 0, done.stderr
     assert "noisy imported" not in done.stdout and "noisy imported (print at import)" in done.stderr, done
-    if verb == "show":
+    if verb in ("show", "tools"):
         assert "add" in done.stdout
