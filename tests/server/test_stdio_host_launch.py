@@ -280,14 +280,18 @@ def shout(text: str) -> str:
     log.info("shout called with %s", text)
     log.warning("careful with %s", text)
     log.debug("debug detail")
+    logging.info("root line %s", text)  # the root logger, as many scripts log
+    logging.getLogger("myapp.worker").info("worker line")  # a logger outside the module's name
     return text.upper()
 '''
 
 
 @pytest.mark.parametrize(("level", "shown", "hidden"), [
     ("info", ["INFO    loudtools: imported source=py", "INFO    loudtools: shout called with [redacted] source=py",
-              "WARNING loudtools: careful with [redacted] source=py"], ["debug detail"]),
-    ("warning", ["WARNING loudtools: careful with [redacted] source=py"], ["shout called", "imported"]),
+              "WARNING loudtools: careful with [redacted] source=py", "INFO    root: root line [redacted] source=py",
+              "INFO    myapp.worker: worker line source=py"], ["debug detail"]),
+    ("warning", ["WARNING loudtools: careful with [redacted] source=py"],
+     ["shout called", "imported", "root line", "worker line"]),
     ("debug", ["DEBUG   loudtools: debug detail source=py"], []),
 ])
 def test_a_python_tools_logging_reaches_mcprts_log_never_stdout(
@@ -318,6 +322,36 @@ def test_a_python_tools_logging_reaches_mcprts_log_never_stdout(
     for text in hidden:
         assert text not in log, log
     assert secret not in log and "LOG " not in log, log  # scrubbed, and in mcprt's format only
+
+
+def test_two_sources_sharing_a_package_each_label_their_own_logging(tmp_path: Path) -> None:
+    """Sources `alpha: {python: pkg.a}` and `beta: {python: pkg.b}`: keyed by the top-level package, the
+    last source adopted claimed `pkg`, so alpha's `FROM-A` line said `source=beta`. Each module's logger
+    now names its own source."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for letter in "ab":
+        (package / f"{letter}.py").write_text(
+            "import logging\n\nlog = logging.getLogger(__name__)\n\n\n"
+            f"def from_{letter}(n: int) -> int:\n    \"\"\"Log and return n.\"\"\"\n"
+            f"    log.info('FROM-{letter.upper()} %s', n)\n    return n\n")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  name: pkgs\nsources:\n  alpha:\n    python: pkg.a\n"
+                        "  beta:\n    python: pkg.b\n")
+    hosted = Hosted(manifest, env=host_env(tmp_path))
+    try:
+        hosted.handshake()
+        for request_id, tool in ((1, "from_a"), (2, "from_b")):
+            hosted.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                         "params": {"name": tool, "arguments": {"n": request_id}}})
+            assert hosted.read_until(request_id)["result"]["content"][0]["text"] == str(request_id)
+        hosted.wait_for_log("FROM-B")
+        log = hosted.log()
+    finally:
+        hosted.close()
+    assert "INFO    pkg.a: FROM-A 1 source=alpha" in log, log
+    assert "INFO    pkg.b: FROM-B 2 source=beta" in log, log
 
 
 def test_the_manifests_dotenv_settings_apply_under_a_host(tmp_path: Path) -> None:
