@@ -154,7 +154,7 @@ def _problem(value: str) -> str:
 
 
 def warn_once() -> None:
-    """Log `problems` of this process's environment and working-directory `.env` once (called by
+    """Log `problems` of this process's environment and the `.env` files the settings read once (called by
     `observability.log.setup_logging`; later calls do nothing)."""
     global _done
     if _done:
@@ -164,6 +164,11 @@ def warn_once() -> None:
 
     from .envfile import read_env_file
 
-    dotenv = read_env_file(Path(".env")) if Path(".env").is_file() else {}
+    from .settings import SETTINGS_FILES_READ
+
+    dotenv: dict[str, str] = {}
+    # the `.env` files the settings read (the working directory's and the manifest's: `settings_env_files`)
+    for path in SETTINGS_FILES_READ or ([Path(".env")] if Path(".env").is_file() else []):
+        dotenv.update(read_env_file(path))
     for message in problems(dotenv):
         log.warning(message)

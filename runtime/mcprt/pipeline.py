@@ -194,10 +194,14 @@ class Runtime:
             return self._loader()
         return load_manifest(self.manifest_path, transport=self.transport)
 
-    async def start(self, loaded: LoadedManifest | None = None, *, may_start_down: bool = False) -> Compiled:
+    async def start(self, loaded: LoadedManifest | None = None, *, may_start_down: bool = False,
+                    fail_fast: bool = False) -> Compiled:
         """The first compile, installed. `may_start_down`: a proxied server that cannot be reached does
-        not stop the start while another source serves (see `SourcePool.sync`)."""
+        not stop the start while another source serves (see `SourcePool.sync`). `fail_fast` (`mcprt up`):
+        a source's error cancels the opens still running, here and in later compiles (`SourcePool.fail_fast`);
+        without it every source is opened and every error reported."""
         self.may_start_down = may_start_down
+        self.pool.fail_fast = fail_fast
         compiled = await self.compile(loaded, may_start_down=may_start_down)
         self.loaded, self.warnings = compiled.loaded, compiled.serving_warnings()
         self.holder = ToolSetHolder(compiled.toolset)

@@ -75,13 +75,50 @@ def env_limit(name: str, default: float) -> float:
     return min(max(value, MINIMUMS.get(name, 0.0)), MAXIMUMS.get(name, float("inf")))
 
 
-def load_settings() -> Settings:
-    """The settings; a `.env` statement that does not parse is reported once, with its file and line,
-    when logging is set up (see `mcprt.envfile`)."""
+SETTINGS_FILES_READ: list[Path] = []  # the `.env` files the last `load_settings` read, for the start-up debug line
+# `MCPRT_*` names the manifest's `.env` sets but the working directory's `.env` or the environment overrides
+# (the last `load_settings`), for a start-up note: the manifest's own `.env` is never ignored silently
+SETTINGS_SHADOWED: list[str] = []
+
+
+def settings_env_files(manifest: Path | str | None = None) -> tuple[Path, ...]:
+    """The `.env` files settings are read from, lowest precedence first: the one beside `manifest` (as
+    given on the command line; None: none), then the working directory's.
+
+    Why both: an agent host (Claude Desktop, Cursor, VS Code) starts `mcprt up /abs/mcp.yaml` in a folder
+    of its choosing (`/`, the workspace), so a developer who checked the setup in a terminal beside the
+    manifest (`MCPRT_LOG_LEVEL=debug` in its `.env`) got other settings under the host, silently. Why the
+    manifest's only fills gaps: the manifest's folder may be someone else's checkout, while the working
+    directory's `.env` is the operator's — a clone's `MCPRT_ALLOWED_HOSTS`/`MCPRT_PORT` must not replace
+    the operator's (a reviewer saw a clone's `.env` turn `Host: mcp.internal` into 421). The process
+    environment (a host config's `env`) beats both."""
+    files: list[Path] = []
+    if manifest is not None:
+        given = Path(manifest).expanduser()
+        folder = given if given.is_dir() else given.parent
+        beside = folder / ".env"
+        try:
+            same = beside.resolve() == Path(".env").resolve()
+        except OSError:
+            same = False
+        if not same:
+            files.append(beside)
+    files.append(Path(".env"))
+    return tuple(path for path in files if path.is_file())
+
+
+def load_settings(manifest: Path | str | None = None) -> Settings:
+    """The settings from the environment and the `.env` files `settings_env_files(manifest)` finds; a
+    `.env` statement that does not parse is reported once, with its file and line, when logging is set
+    up (see `mcprt.envfile`)."""
     from .envfile import note_problems
 
-    note_problems(Path(".env"))  # the file pydantic-settings reads (`env_file` above)
-    return Settings()
+    files = settings_env_files(manifest)
+    for path in files:
+        note_problems(path)
+    SETTINGS_FILES_READ[:] = [path.resolve() for path in files]
+    SETTINGS_SHADOWED[:] = _shadowed(files)
+    return Settings(_env_file=files)  # type: ignore[call-arg]  # pydantic-settings: the later file (cwd's) wins
 
 
 def log_format_despite(error: ValidationError) -> str:
@@ -96,3 +133,17 @@ def log_format_despite(error: ValidationError) -> str:
         return Settings(**defaults).log_format
     except ValidationError:
         return "text"
+
+
+def _shadowed(files: tuple[Path, ...]) -> list[str]:
+    """The `MCPRT_*` names of the manifest's `.env` (the first of two `files`) that the working directory's
+    `.env` or the process environment also sets, upper-cased and sorted."""
+    import os
+
+    from .envfile import read_env_file
+
+    if len(files) < 2:
+        return []
+    later = {name.upper() for name in read_env_file(files[1])} | {name.upper() for name in os.environ}
+    return sorted({name.upper() for name in read_env_file(files[0])
+                   if name.upper().startswith("MCPRT_") and name.upper() in later})

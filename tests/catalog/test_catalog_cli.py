@@ -42,6 +42,20 @@ def test_list_show_and_init(tmp_path: Path) -> None:
     manifest = (project / "mcp.yaml").read_text()
     assert manifest.startswith("# yaml-language-server: $schema=https://mcprt.dev/schemas/mcprt.schema.json\n")
     assert (project / "spec" / "petstore.yaml").is_file() and (project / "cases").is_dir()
+    # the pinned description keeps its recorded time: the fallback's "(saved …)" tells its age, not the copy's
+    # (in a git checkout, the README's install, that is its last commit's time: the checkout's mtime is the
+    # clone's, which a reviewer saw said as "saved" minutes before of a spec committed a week earlier)
+    pinned = Path(__file__).parents[2] / "catalog/petstore/spec/petstore.yaml"
+    git = ["git", "-C", str(pinned.parent)]
+    try:
+        committed = subprocess.run([*git, "log", "-1", "--format=%ct", "--", pinned.name], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", pinned.name], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except subprocess.CalledProcessError:  # a tree without git (an unpacked sdist): the file's own time
+        committed, dirty = "", ""
+    recorded = int(committed) * 1_000_000_000 if committed.isdigit() and not dirty else pinned.stat().st_mtime_ns
+    assert (project / "spec" / "petstore.yaml").stat().st_mtime_ns == recorded
     # "see its README": the README comes along; petstore's only variable has a default, so no "set …" hint.
     assert (project / "README.md").read_text() == (Path(__file__).parents[2] / "catalog/petstore/README.md").read_text()
     assert "next: `mcprt validate` and `mcprt up` (see README.md)" in init.stdout and "set " not in init.stdout

@@ -54,6 +54,70 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: no earlier copy to fall back on
 
 
+def test_a_url_that_never_answers_gives_way_to_the_pinned_copy_after_5_s(tmp_path: Path, upstream: CatchAll) -> None:
+    """A spec URL that accepts the connection and never answers (a firewall that drops, a stripped
+    HTTPS_PROXY) held a host's `initialize` for 31 s with the pinned copy beside the manifest: the fetch
+    waited its 30 s read timeout. With a pin the fetch gets 5 s to answer, and the warning says which limit."""
+    import threading
+
+    from tests.support.upstream import serve_tcp
+
+    release = threading.Event()
+
+    def silent(conn: object) -> None:  # reads nothing, answers nothing, until the test ends
+        release.wait(120)
+        conn.close()  # type: ignore[attr-defined]
+
+    try:
+        with serve_tcp(silent) as (host, port):
+            manifest = _folder(tmp_path, f"http://{host}:{port}/notes.json", upstream.base)
+            listed = mcprt_cli("tools", str(manifest), "--json", env=_env(tmp_path))
+    finally:
+        release.set()
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getNote"]
+    assert "(no answer within 5 s (connecting, the response headers, or a pause in the body), the " \
+           "limit while a pinned copy can stand in) and no cached copy exists; using the pinned copy " \
+           "spec/notes.json" in listed.stderr, listed.stderr
+
+
+def test_a_slow_but_flowing_download_is_fetched_and_cached_despite_the_pin(tmp_path: Path, upstream: CatchAll) -> None:
+    """The pin's 5 s bounds the wait for an answer, not the whole body: capped in all, an 888 KB spec sent
+    in 8 s was never fetched nor cached (a warning, and the stale pin, at every start). Here the headers
+    come at once and the body drips over ~6 s, a pause of 0.4 s at most: the fresh document is used."""
+    import time
+
+    from tests.support.upstream import serve_tcp
+
+    fresh = json.loads(json.dumps(SPEC))
+    fresh["paths"]["/notes/{id}"]["get"]["operationId"] = "getFreshNote"  # tells the fetched copy from the pin
+    body = json.dumps(fresh).encode()
+    parts = 16
+
+    def dripping(conn: object) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)  # type: ignore[attr-defined]
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"  # type: ignore[attr-defined]
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        step = -(-len(body) // parts)
+        for start in range(0, len(body), step):
+            time.sleep(0.4)
+            conn.sendall(body[start:start + step])  # type: ignore[attr-defined]
+        conn.close()  # type: ignore[attr-defined]
+
+    with serve_tcp(dripping) as (host, port):
+        manifest = _folder(tmp_path, f"http://{host}:{port}/notes.json", upstream.base)
+        started = time.monotonic()
+        listed = mcprt_cli("tools", str(manifest), "--json", env=_env(tmp_path))
+        took = time.monotonic() - started
+    assert listed.returncode == 0, listed.stderr
+    assert took > 5.5, took  # the body did take longer than the pin's 5 s
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getFreshNote"], listed.stderr
+    assert "pinned copy" not in listed.stderr, listed.stderr
+    assert list((tmp_path / "cache").rglob("*")), "the fetched document is cached for the next start"
+
+
 def test_a_failed_fetch_falls_back_to_the_pinned_copy_with_a_warning(tmp_path: Path, upstream: CatchAll) -> None:
     dead = f"http://127.0.0.1:{free_port()}/notes.json"
     manifest = _folder(tmp_path, dead, upstream.base)

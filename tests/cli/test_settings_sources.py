@@ -49,3 +49,30 @@ def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCPRT_TRANSPORT", "carrier-pigeon")
     with pytest.raises(ValidationError, match="transport"):
         Settings()
+
+
+def test_the_dotenv_beside_the_manifest_fills_only_what_the_working_directorys_leaves_unset(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A host starts `mcprt up /abs/project/mcp.yaml` in `/` or its workspace: the project's `.env`
+    (MCPRT_LOG_LEVEL=debug) was ignored. It is read now, but it only fills gaps: the working directory's
+    `.env` is the operator's, and a checkout's `.env` must not replace its port or allowed hosts (a
+    reviewer's clone turned `Host: mcp.internal` into 421). The environment beats both."""
+    from mcprt.settings import SETTINGS_SHADOWED, load_settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mcp.yaml").write_text("version: 1\n")
+    (project / ".env").write_text("MCPRT_LOG_LEVEL=debug\nMCPRT_PORT=7002\nMCPRT_ALLOWED_HOSTS=evil.example\n")
+    (tmp_path / ".env").write_text("MCPRT_PORT=7001\nMCPRT_ALLOWED_HOSTS=mcp.internal\n")  # the operator's
+    settings = load_settings(project / "mcp.yaml")
+    assert (settings.log_level, settings.port, settings.allowed_hosts) == ("debug", 7001, "mcp.internal")
+    assert SETTINGS_SHADOWED == ["MCPRT_ALLOWED_HOSTS", "MCPRT_PORT"]  # said at start-up, not silent
+    assert load_settings().log_level == "info"  # no manifest named: the working directory's alone
+    monkeypatch.setenv("MCPRT_LOG_LEVEL", "error")  # a host config's `env`
+    assert load_settings(project / "mcp.yaml").log_level == "error"
+    assert "MCPRT_LOG_LEVEL" in SETTINGS_SHADOWED
+    monkeypatch.chdir("/")  # as Claude Desktop starts it: no `.env` there
+    monkeypatch.delenv("MCPRT_LOG_LEVEL")
+    settings = load_settings(project / "mcp.yaml")
+    assert (settings.log_level, settings.port, settings.allowed_hosts) == ("debug", 7002, "evil.example")
+    assert SETTINGS_SHADOWED == []

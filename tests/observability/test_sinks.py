@@ -92,6 +92,36 @@ async def test_stdio_serves_metrics_and_status_on_its_listener(tmp_path: Path) -
             assert page.status_code == 200 and 'data-tool="list_pets"' in page.text and "stdio" in page.text
 
 
+async def test_stdio_serves_on_when_its_metrics_port_is_taken(tmp_path: Path) -> None:
+    """The same manifest in two hosts: the second instance meets the first one's metrics port. Its MCP
+    server serves anyway (metrics are optional), and the warning names the setting that moves the
+    listener, never `--port` (the HTTP transport's), which does not help."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        with serve_app(pets_app(Seen())) as base:
+            manifest = write_manifest(tmp_path, base, observability=f"{{listen: '127.0.0.1:{port}'}}")
+            for extra, setting in (([], "server.observability.listen"), (["--metrics-port", str(port)],
+                                                                          "--metrics-port")):
+                params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest),
+                                               "--no-reload", *extra], env=env_for(), cwd="/")  # as a host does
+                errlog = (tmp_path / f"stderr-{setting}.log").open("w+")
+                async with Client(stdio_client(params, errlog=errlog)) as client:  # type: ignore[arg-type]
+                    result = await client.call_tool("list_pets", {})
+                    assert not result.is_error
+                log = Path(errlog.name).read_text()
+                assert (f"metrics and status listener not started: port {port} on 127.0.0.1 is in use (another "
+                        f"server listens there): stop it, or serve on another port with {setting} (0 picks a "
+                        "free one); the MCP server serves on without /metrics and /status") in log, log
+                assert "--port " not in log and "metrics and status at" not in log
+    finally:
+        taken.close()
+
+
 def test_commands_that_do_not_serve_import_no_metrics_or_tracing(tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path, "http://127.0.0.1:9")
     probe = (

@@ -225,6 +225,28 @@ def _copy_readme(entry: Entry, target: Path) -> Path | None:
     return destination
 
 
+def _recorded_time_ns(path: Path) -> int:
+    """When `path` was last changed as the catalog records it, in ns since the epoch: in a git checkout (the
+    README's install) the time of the last commit that changed it, when the file is unmodified since — a
+    checkout's mtime is the time of the clone, so a week-old pinned spec was said "saved" minutes ago (a
+    reviewer's `catalog init github` after a fresh clone); otherwise (an installed package, no git) the
+    file's own mtime."""
+    import subprocess
+
+    mtime = path.stat().st_mtime_ns
+    try:
+        git = ["git", "-C", str(path.parent)]
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", path.name], capture_output=True, text=True,
+                               timeout=5, check=True).stdout.strip()
+        committed = subprocess.run([*git, "log", "-1", "--format=%ct", "--", path.name], capture_output=True,
+                                   text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return mtime  # no git, or not a checkout
+    if dirty or not committed.isdigit():
+        return mtime  # changed since its last commit (or never committed): the file's own time is its age
+    return int(committed) * 1_000_000_000
+
+
 def _init(entry: Entry, target: Path) -> int:
     files = _files(entry.folder)
     existing = sorted((p for p in files if (target / p).exists()), key=lambda p: (p.name != "mcp.yaml", p.as_posix()))
@@ -241,6 +263,11 @@ def _init(entry: Entry, target: Path) -> int:
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(entry.folder / relative, destination)
+        # the copy keeps the file's recorded modification time (not its mode: the user edits the copy), so a
+        # pinned description's fallback warning ("using the pinned copy … (saved …)", `fetch.saved_on`) tells
+        # its age, not the time of this copy (a trial was told "saved" minutes before, of a week-old spec)
+        recorded = _recorded_time_ns(entry.folder / relative)
+        os.utime(destination, ns=(recorded, recorded))
     manifest = target / "mcp.yaml"
     lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
     if lines and lines[0].startswith("# yaml-language-server:"):

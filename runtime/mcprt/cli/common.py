@@ -34,18 +34,19 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 _PIPED_WIDTH = 100_000  # no line a table prints comes near this: a piped table is never cut or wrapped
 
 
-def stdout_console() -> Any:
-    """The rich Console every table and summary goes to stdout through (`rich.console.Console`).
+def stdout_console(file: Any = None) -> Any:
+    """The rich Console every table and summary goes to stdout through (`rich.console.Console`); `file`:
+    the stream it writes to (`scrubbing(command_output())` once a command claimed stdout; None: sys.stdout).
 
     On a terminal, its width (or `COLUMNS`). Piped or redirected, rich would assume 80 columns and
     cut names to fit (`list_it…`), and a script or `grep` then reads names that do not exist; so
     without a terminal (and no `COLUMNS`), the width is unlimited and nothing is cut or wrapped."""
     from rich.console import Console
 
-    console = Console()
+    console = Console(file=file)
     if console.is_terminal or os.environ.get("COLUMNS"):
         return console
-    return Console(width=_PIPED_WIDTH)
+    return Console(file=file, width=_PIPED_WIDTH)
 
 
 @contextmanager
@@ -135,7 +136,7 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
     from ..pipeline import compile_once as compile_manifest
     from ..settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings(manifest)  # with the `.env` beside the manifest, as `mcprt up` reads it
     quiet_logging(settings)
     # These commands serve nothing: `server.auth`'s variables may be unset (a warning) unless HTTP is chosen.
     transport = "http" if (settings.transport or "").lower() == "http" else "stdio"

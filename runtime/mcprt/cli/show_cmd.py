@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 from .call_cmd import split_targets, unknown_tool
 from .common import compile_once, run_async
 from .errors import EXIT_OK
 from ..scrubbing import SECRETS
+from ..scrubbing.streams import scrubbing
 from ..stdout_claim import command_output
 
 
 def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
     manifest, tool_name = split_targets(targets)
-    # the JSON goes to the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
-    out = command_output() if as_json else sys.stdout
+    # the original stdout, claimed before the manifest's Python code runs (its prints: stderr, in either mode);
+    # the text is scrubbed as text, as sys.stdout scrubs it, the JSON as values (`tool_facts`)
+    out = command_output() if as_json else scrubbing(command_output())
 
     async def work() -> int:
         runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
@@ -32,7 +33,8 @@ def run_show(targets: list[str], as_json: bool, offline: bool = False) -> int:
             out.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
             out.flush()
         else:
-            sys.stdout.write(format_facts(facts))
+            out.write(format_facts(facts))
+            out.flush()
         return EXIT_OK
 
     return run_async(work)

@@ -3,7 +3,6 @@ resources, resource templates and prompts it would list, with each definition's 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from ..offerings.offerset import OfferSet, definition_size
 
 from .common import compile_once, go_offline, run_async, stdout_console
 from .errors import EXIT_OK, guarded, print_diagnostics
+from ..scrubbing.streams import scrubbing
 from ..stdout_claim import command_output
 from ..wording import noun
 
@@ -24,8 +24,9 @@ def tools_command(manifest: Path | None, as_json: bool, offline: bool) -> int:
 
 
 def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> int:
-    # the JSON goes to the original stdout, claimed before the manifest's Python code runs (its prints: stderr)
-    out = command_output() if as_json else sys.stdout
+    # the original stdout, claimed before the manifest's Python code runs (its prints: stderr, in either mode —
+    # the text table got a module's import-time print() as its first line); the table is scrubbed as text
+    out = command_output() if as_json else scrubbing(command_output())
 
     async def work() -> int:
         runtime, compiled = await compile_once(manifest, offline=offline, offline_hint=True)
@@ -50,7 +51,7 @@ def run_tools(manifest: Path | None, as_json: bool, offline: bool = False) -> in
                 total += size
                 first_line = tool.description.split("\n", 1)[0]
                 table.add_row(tool.name, getattr(tool, "source", "-"), f"{size:,}", _clip(first_line))
-            console = stdout_console()
+            console = stdout_console(out)
             console.print(table)
             hidden = len(toolset) - len([t for t in toolset.listed if t.name in toolset.tools])
             console.print(f"{len(toolset.listed)} listed tools; the bytes column (each tool's definition) sums to "

@@ -28,6 +28,7 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
 
 
 SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
+_served: list[bool] = []  # set once `serve()` ran: its stop-signal handling outlives the loop
 
 
 def _leave_sync_calls(code: int) -> None:
@@ -37,6 +38,10 @@ def _leave_sync_calls(code: int) -> None:
     threads without a bound (see `sources.python.worker_calls`)."""
     from ..sources.python.worker_calls import wait_finished
 
+    if _served:  # the loop's handlers are gone with the loop: a stop signal now still exits 130/143, saying so
+        from ..server.serve import hold_stop_signals
+
+        hold_stop_signals()
     left = wait_finished(SYNC_CALLS_STOP_WITHIN)
     if not left:
         return
@@ -97,8 +102,15 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..sources.openapi.cache import writes_deferred
     from ..sources.openapi.loader import digests_recorded
 
-    settings = load_settings()
+    settings = load_settings(manifest)  # the `.env` beside the manifest too: a host starts us in any folder
     setup_logging(settings.log_level, settings.log_format)
+    from ..settings import SETTINGS_FILES_READ, SETTINGS_SHADOWED
+
+    log_event("settings read", logging.DEBUG, env_files=", ".join(map(str, SETTINGS_FILES_READ)) or "none")
+    if SETTINGS_SHADOWED:  # the manifest's `.env` only fills gaps: say which of its settings did not apply
+        log_event("settings in the .env beside the manifest not applied (the environment or the working "
+                  "directory's .env sets them)", logging.INFO, env_file=str(SETTINGS_FILES_READ[0]),
+                  names=", ".join(SETTINGS_SHADOWED))
     memdebug.folder()  # a bad MCPRT_DEBUG_TRACEMALLOC is exit 2 before anything opens (serve() takes it again)
     # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
     # Over stdio, `server.auth`'s variables may be unset (a warning): so the transport is chosen first.
@@ -124,10 +136,14 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
                 writes_deferred(enabled=options.transport == "stdio") as cache_writes, \
                 digests_recorded(enabled=reload) as read_digests:
             try:
-                compiled = await runtime.start(loaded, may_start_down=not (strict or settings.strict))
+                starting = runtime.start(loaded, may_start_down=not (strict or settings.strict),
+                                         fail_fast=True)  # a host waits: a failing manifest fails at once
+                compiled = await (_unless_client_left(starting) if options.transport == "stdio" else starting)
             except BaseException:
                 cache_writes.flush()
                 raise
+        if compiled is None:  # the stdio client left while we started: nobody to serve
+            return EXIT_OK
         if reload:
             # Hot reload's baseline is the files as compiled (an edit before the watcher starts still
             # counts); the descriptions' digests come from the compile, not a second hash.
@@ -148,13 +164,61 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             _warn_over_budget(compiled)
             from ..server.serve import serve  # the MCP SDK, the HTTP stack and the reloader load here
 
-            await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener)
+            _served.append(True)
+            await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener,
+                        hold_signals=True)
     finally:
         log_event("closing sources")
         await runtime.aclose()
         if listener is not None:
             listener.close()  # compiling failed before serving took it (closing twice is harmless)
     return EXIT_OK
+
+
+CLIENT_CHECK_EVERY = 0.1  # s between two looks at stdin while a stdio server starts
+
+
+async def _unless_client_left(starting: Any) -> Any:
+    """The start's result, or None when the stdio client closed stdin without sending anything meanwhile
+    (a host that gave up, or restarted the server): the start is cancelled at once — what opened is
+    closed — instead of finishing (a trial's slow proxied server kept a gone client's start 12 s, with
+    its subprocess). A client that sent its requests and then closed stdin (a file piped in) is served."""
+    from ..observability.log import log_event
+
+    task = asyncio.ensure_future(starting)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK_EVERY)
+        if done:
+            return task.result()
+        if _stdin_hung_up_empty():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            log_event("stdin closed before the server started: not starting", logging.INFO)
+            return None
+
+
+def _stdin_hung_up_empty() -> bool:
+    """Whether fd 0 is a pipe or socket whose writer is gone with nothing left to read (poll's POLLHUP
+    and no bytes waiting: FIONREAD). Read nothing: the server's first requests wait there."""
+    import fcntl
+    import os
+    import select
+    import stat
+    import struct
+    import termios
+
+    try:
+        if not stat.S_ISFIFO(os.fstat(0).st_mode) and not stat.S_ISSOCK(os.fstat(0).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(0, select.POLLIN | select.POLLHUP)
+        events = dict(poller.poll(0)).get(0, 0)
+        if not events & select.POLLHUP:
+            return False
+        waiting = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0\0\0\0"))[0]
+        return waiting == 0
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _warn_over_budget(compiled: Any) -> None:
@@ -212,4 +276,5 @@ async def _up_stdio(runtime: Any, compiled: Any, options: Any, *, reload: bool, 
             reloader_for(runtime)
         from ..server.serve import serve  # the MCP SDK loads here
 
-        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire)
+        _served.append(True)
+        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire, hold_signals=True)

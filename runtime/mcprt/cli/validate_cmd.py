@@ -16,6 +16,7 @@ from ..toolset.budget import check_budget
 from .common import compile_once, go_offline, run_async
 from ..errors import ManifestError
 from .errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EXIT_OK, guarded, print_diagnostics
+from ..stdout_claim import command_output
 from ..wording import noun
 
 
@@ -33,6 +34,10 @@ def validate_command(manifest: Path | None, offline: bool, strict: bool, no_exec
 def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = False, *, strict: bool = False) -> int:
     """0 ok, 1 over budget, 2 (with `strict`) when anything was warned about; `no_exec` opens no
     source kind that runs code (reported as unchecked)."""
+    # validate reports on stderr; stdout is claimed before a Python source's module runs, so its import-time
+    # prints go to stderr too (as for `call`), not onto stdout, which a script may read
+    command_output()
+
     async def work() -> int:
         unchecked: list[str] = []
         try:

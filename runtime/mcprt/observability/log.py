@@ -8,11 +8,14 @@ secrets before it is written.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from logfmter import Logfmter
@@ -184,6 +187,90 @@ _CALL_LINES: _CallLines | None = None
 
 
 _libraries: logging.Handler | None = None  # the handler `setup_logging` put on the root logger
+_LEVEL = logging.INFO  # mcprt's level, as `setup_logging` was last told (MCPRT_LOG_LEVEL)
+# logger name → `python:` source: the loggers of a source's modules (`adopt_source_logger`)
+_SOURCE_LOGGERS: dict[str, str] = {}
+_LEVEL_SET: set[str] = set()  # of those, the loggers whose level mcprt set (it follows MCPRT_LOG_LEVEL)
+
+
+# the `python:` source whose code runs in this context (a tool call, the module's import): records logged
+# there on loggers no source's module names (the root logger's `logging.info`, `getLogger("myapp.worker")`)
+# are that source's (`in_python_source`); anyio's worker threads run in a copy of the caller's context
+_RUNNING_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("mcprt_python_source", default=None)
+_TOP_CLAIMS: dict[str, set[str]] = {}  # top-level package → the sources whose entries are under it
+_ROOT_LOWERED = False  # the root logger's level follows mcprt's (INFO at the lowest) since a source was adopted
+
+
+def adopt_source_logger(module: str, source: str) -> None:
+    """Route the `logging` of a `python:` source's module (`module`: the entry's full module name, so
+    `getLogger(__name__)` of it and of modules under it; its top-level package too while no other source
+    has an entry under it — two sources `pkg.a` and `pkg.b` each keep their own, where keying by `pkg`
+    labelled one's lines with the other's name) into mcprt's log: on stderr, through mcprt's formatter
+    (scrubbed, JSON with `MCPRT_LOG_FORMAT=json`), with `source=` naming the source, at mcprt's level
+    (`MCPRT_LOG_LEVEL`: `log.info` shows at info and debug). A trial's tool lost even its warnings after
+    `logging.basicConfig(stream=sys.stdout, level=INFO)`, and without it `log.info` never showed, even at
+    debug. A level the module set on its logger itself is left as it set it; a handler it adds writes
+    where it writes (fd 1 is stderr while mcprt serves stdio: `stdout_claim`). Records on other loggers
+    are the source's when logged in its code (`in_python_source`); the root logger's own level (WARNING
+    unless the module sets it) still decides whether `logging.info(...)` makes a record at all."""
+    global _ROOT_LOWERED
+    root = logging.getLogger()
+    if root.level == logging.WARNING and not _ROOT_LOWERED:  # Python's default, not a level someone chose
+        # `logging.info(...)` and unnamed loggers' info lines make a record only below WARNING; other
+        # libraries' info records are then made and dropped (`_LibraryRecords`), never DEBUG's (httpcore's)
+        _ROOT_LOWERED = True
+        root.setLevel(max(_LEVEL, logging.INFO))
+    top = module.partition(".")[0]
+    claims = _TOP_CLAIMS.setdefault(top, set())
+    claims.add(source)
+    names = [module]
+    if claims == {source}:
+        names.append(top)
+    elif _SOURCE_LOGGERS.get(top) is not None and top != module:
+        del _SOURCE_LOGGERS[top]  # shared by two sources: each module's own name says which
+    for name in names:
+        _SOURCE_LOGGERS[name] = source
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or name in _LEVEL_SET:
+            logger.setLevel(_LEVEL)
+            _LEVEL_SET.add(name)
+
+
+@contextlib.contextmanager
+def in_python_source(source: str) -> Iterator[None]:
+    """Within: the code running is `python:` source `source`'s (a tool call, its module's import), so what
+    it logs on any logger is routed and labelled as its own (`adopt_source_logger`)."""
+    token = _RUNNING_SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _RUNNING_SOURCE.reset(token)
+
+
+def _source_of(name: str) -> str | None:
+    """The `python:` source whose module logs as `name`, else the one whose code is running, else None
+    (another library's logger, outside any source's code)."""
+    while name:
+        source = _SOURCE_LOGGERS.get(name)
+        if source is not None:
+            return source
+        name = name.rpartition(".")[0]
+    return _RUNNING_SOURCE.get()
+
+
+class _LibraryRecords(logging.Filter):
+    """What the root logger's handler writes: other libraries' warnings and errors, and a `python:`
+    source's records at mcprt's level, each with `source=` (`adopt_source_logger`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        source = _source_of(record.name) if _SOURCE_LOGGERS else None
+        if source is None:
+            return record.levelno >= logging.WARNING
+        if record.levelno < _LEVEL:
+            return False
+        if getattr(record, "fields", None) is None:
+            record.fields = {"source": source}
+        return True
 _FORMAT: str | None = None  # as `setup_logging` was last told (None: not yet): how `announce` writes its lines
 
 
@@ -194,8 +281,14 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     uvicorn, asyncio) go through the same formatter, so they are scrubbed and, with `json`, JSON
     lines too, instead of bare text from Python's last-resort handler. Added beside any handler the
     root logger has (a host application's, pytest's), never replacing it."""
-    global _libraries, _CALL_LINES, _FORMAT
+    global _libraries, _CALL_LINES, _FORMAT, _LEVEL
     _FORMAT = fmt
+    _LEVEL = logging.getLevelName(level.upper()) if isinstance(logging.getLevelName(level.upper()), int) \
+        else logging.INFO
+    for name in _LEVEL_SET:
+        logging.getLogger(name).setLevel(_LEVEL)
+    if _ROOT_LOWERED:
+        logging.getLogger().setLevel(max(_LEVEL, logging.INFO))
     handler = _handler(fmt)
     root = logging.getLogger(LOGGER_NAME)
     root.handlers[:] = [handler]
@@ -206,7 +299,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     if _libraries is not None:
         top.removeHandler(_libraries)
     _libraries = _handler(fmt)
-    _libraries.setLevel(logging.WARNING)
+    _libraries.setLevel(min(logging.WARNING, _LEVEL))  # a python source's info lines too (`_LibraryRecords`)
+    _libraries.addFilter(_LibraryRecords())
     top.addHandler(_libraries)
     from ..envcheck import warn_once
     from ..envfile import flush_pending

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 metrics_port: int | None = None, wire: StdioWire | None = None,
-                listener: socket.socket | None = None) -> None:
+                listener: socket.socket | None = None, hold_signals: bool = False) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
 
     `wire`: for stdio, the claimed stdin/stdout (with what `early.answer_early` hands over);
@@ -56,7 +56,10 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
     Metrics, the status page, the audit log and traces run beside it (`observe.Observatory`); for
     stdio they are served on `server.observability.listen`, or 127.0.0.1:`metrics_port`.
-    The caller closes the runtime's sources afterwards (`runtime.aclose()`).
+    The caller closes the runtime's sources afterwards (`runtime.aclose()`). `hold_signals` (the CLI's
+    `mcprt up`): the SIGINT/SIGTERM handlers stay after serving, so a stop signal while the caller closes
+    the sources (and waits for sync tool functions) exits at once with 130/143 and says so, instead of
+    the signal's default action killing the process without a word (`hold_stop_signals`).
     """
     assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
     probe = memdebug.folder()  # before anything starts: a bad MCPRT_DEBUG_TRACEMALLOC is exit 2, nothing to undo
@@ -108,7 +111,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
 
     serving = False
     # before the shared state's wait: a SIGTERM/SIGINT meanwhile ended the process silently (the default action)
-    restore_signals, hurried, stopped_by = _install_signals(stopping, on_hup=on_hup)
+    restore_signals, hurried, stopped_by = _install_signals(stopping, on_hup=on_hup, hold=hold_signals)
     if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
         if wire.pending.reload:
             on_hup()
@@ -205,13 +208,14 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         else:
             if side is not None:
                 check_side_exposure(side[0], runtime.loaded.manifest)
-                side_sock = listen(*side)
-                address = side_sock.getsockname()
-                side_app = build_side_app(config, side[0], observatory.routes, options)
-                spawn(serve_http(side_app, side_sock, stop, trusted_proxies=options.trusted_proxies),
-                      "metrics listener")
-                status_page = f"{reachable_base(side[0], address[1])}/status"
-                announce(f"mcprt: metrics and status at {status_page}", url=status_page)
+                side_sock = _side_socket(side, by_flag=metrics_port is not None)
+                if side_sock is not None:
+                    address = side_sock.getsockname()
+                    side_app = build_side_app(config, side[0], observatory.routes, options)
+                    spawn(serve_http(side_app, side_sock, stop, trusted_proxies=options.trusted_proxies),
+                          "metrics listener")
+                    status_page = f"{reachable_base(side[0], address[1])}/status"
+                    announce(f"mcprt: metrics and status at {status_page}", url=status_page)
             _banner(runtime, options, None)
             spawn(_drain_then_stop(stopping, stop, readiness, None, options, server.close_listen_streams),
                   "stop")
@@ -423,27 +427,49 @@ def _side_listener(configured: str | None, metrics_port: int | None) -> tuple[st
     return host.strip("[]"), int(port)
 
 
+def _side_socket(side: tuple[str, int], *, by_flag: bool) -> socket.socket | None:
+    """The stdio transport's metrics/status listener, or None when it cannot bind: the MCP server a
+    host launched serves on without it (a WARNING naming the setting that moves it). Metrics are
+    optional; the tools are the product — and the same manifest configured in two hosts (or two
+    windows of one editor) makes the second instance meet the first one's port. No gauge says so:
+    the metrics it would be on are the ones this listener serves."""
+    from ..errors import McprtError
+
+    setting = "--metrics-port" if by_flag else "server.observability.listen"
+    try:
+        return listen(*side, moved_by=setting, host_set_by=setting)
+    except McprtError as exc:
+        log_event(f"metrics and status listener not started: {exc}; the MCP server serves on without "
+                  f"/metrics and /status (set {setting} to another port, or port 0 for a free one)",
+                  logging.WARNING, setting=setting)
+        return None
+
+
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _install_signals(stop: asyncio.Event, *,
-                     on_hup: Callable[[], None]) -> tuple[Callable[[], None], list[int], list[int]]:
+def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None],
+                     hold: bool = False) -> tuple[Callable[[], None], list[int], list[int]]:
     """Stop gracefully on the first SIGINT/SIGTERM; on the second, answer the requests in flight and exit
     130/143 within `SECOND_SIGNAL_GRACE`; on a third, exit at once. SIGHUP reloads. Returns the function
     that removes the handlers, the list that holds the second signal once one came, and the list that
-    holds the first (the stop's signal)."""
+    holds the first (the stop's signal). With `hold`, that function leaves SIGINT/SIGTERM handled
+    (`hold_stop_signals`): the serving is over, so a stop signal then is one while stopping."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
 
     hurried: list[int] = []  # the signal that cut the drain short, once one did
     stopped_by: list[int] = []
+    served: list[bool] = []  # set by `restore`: the caller is closing the sources
 
     def request_stop(signum: int) -> None:
         name, code = signal.Signals(signum).name, _exit_code(signum)
         if hurried:  # a third: at once, answered or not
             announce("mcprt: forced exit", level="warning", signal=name, exit_code=code)
             _exit_now(code)
+        if served:  # every request was answered or ended; what is left is the clean-up
+            _stop_signal_while_stopping(signum)
         if stop.is_set():
             # A second signal cut calls in flight with no answer at all (the process just ended): answer
             # each first ("shutting down", `server.stop_answers`), then exit within SECOND_SIGNAL_GRACE.
@@ -472,10 +498,34 @@ def _install_signals(stop: asyncio.Event, *,
             pass
 
     def restore() -> None:
+        served.append(True)
         for signum in installed:
+            if hold and signum != getattr(signal, "SIGHUP", None):
+                continue  # stays until the process exits: the caller's clean-up is still a stop
             loop.remove_signal_handler(signum)
+        if hold and hasattr(signal, "SIGHUP"):
+            # no reload while the sources close; the default action of SIGHUP would end the process silently
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     return restore, hurried, stopped_by
+
+
+def _stop_signal_while_stopping(signum: int) -> None:
+    """A SIGINT/SIGTERM after the serving ended (the sources closing, sync tool functions finishing):
+    the requests are answered already, so exit at once with 130/143, saying so (README "Stopping")."""
+    code = _exit_code(signum)
+    log_event("second stop signal: exiting without finishing the stop (closing the sources, waiting for tool "
+              "calls still running)", logging.WARNING, signal=signal.Signals(signum).name, exit_code=code)
+    _exit_now(code)
+
+
+def hold_stop_signals() -> None:
+    """After the event loop closed (`mcprt up` waiting for sync tool functions' threads): a SIGINT or
+    SIGTERM exits at once with 130/143 and logs why (`_stop_signal_while_stopping`), as it did while
+    the loop ran (`serve(hold_signals=True)`). Main thread only (Python's signal handlers)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(signum, lambda number, frame: _stop_signal_while_stopping(number))
 
 
 SECOND_SIGNAL_GRACE = 1.0  # s: after a second SIGINT/SIGTERM, for the in-flight requests' answers to be written

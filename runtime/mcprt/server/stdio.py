@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import re
+import stat
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -63,12 +66,14 @@ class StdinLines:
         self._loop = asyncio.get_running_loop()
         self._closed = False
         self._fd = fd
+        self.fd = fd  # read-only: what is read (`stdin_is_file`)
         self._parts: list[bytes] = []  # the start of a line not complete yet
         self._poller: Any = None
         self._buffer = bytearray(READ_BYTES)  # the loop's reads (`_on_ready`)
         self._view = memoryview(self._buffer)
         self._idle_wakeups = 0
         self.threaded = False  # True once a thread reads the descriptor
+        self.client_closed = False  # the descriptor's own end (the client closed stdin), not `close()`
         if not self._watch():
             self._to_thread()
 
@@ -167,6 +172,7 @@ class StdinLines:
 
     def _end(self) -> None:
         """The descriptor ended: a last line without its newline, then EOF."""
+        self.client_closed = not self._closed
         if self._parts:
             self._put_all([b"".join(self._parts).decode("utf-8", errors="replace")])
             self._parts = []
@@ -233,6 +239,9 @@ class StdioWire:
         self.replay: list[str] = []
         self.drop_response_id: str | None = None
         self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
+        # ids of requests handed to the SDK's session and not answered yet (`expect`, `answered`): at
+        # stdin's end their answers are written before the session is told (`finish_at_eof`)
+        self.awaiting: set[Any] = set()
         self._lock = asyncio.Lock()
         self._nowait = _RWF_NOWAIT is not None  # False once the descriptor refuses it
         _widen_pipe(stdout_fd)
@@ -262,6 +271,35 @@ class StdioWire:
         except OSError:  # not supported for this kind of descriptor (a terminal, an old kernel)
             self._nowait = False
         return view
+
+    def expect(self, request_id: Any) -> None:
+        """A request with this id went to the SDK's session: its answer is awaited at stdin's end."""
+        self.awaiting.add(_id_key(request_id))
+
+    def cancelled(self, request_id: Any) -> None:
+        """The client cancelled this request: no answer comes (MCP basic/utilities/cancellation)."""
+        self.awaiting.discard(_id_key(request_id))
+
+    def answered(self, text: str) -> None:
+        """The SDK wrote `text` (one message, or a batch's array): the ids it answers are no longer awaited."""
+        if not self.awaiting:
+            return
+        for line in text.splitlines():
+            # the SDK serializes a response head first (`{"jsonrpc":"2.0","id":…,"result"…`): read the id
+            # there, not by parsing a result of any size; anything else (a batch's array) is parsed
+            head = _RESPONSE_HEAD.match(line)
+            if head is not None:
+                self.awaiting.discard(_id_key(json.loads(head.group(1))))
+                continue
+            if not line.startswith("["):
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            for item in message if isinstance(message, list) else [message]:
+                if isinstance(item, dict) and "id" in item and ("result" in item or "error" in item):
+                    self.awaiting.discard(_id_key(item["id"]))
 
     async def _incoming(self) -> AsyncIterator[str]:
         while self.replay:
@@ -293,12 +331,94 @@ class _SdkOut:
         if not text:
             return
         drop = self._wire.drop_response_id
+        self._wire.answered(text)
         if drop is not None and text.startswith(f'{{"jsonrpc":"2.0","id":"{drop}"'):
             self._wire.drop_response_id = None
             if '"error":' in text[:200 + len(drop)]:
                 log.warning("the SDK refused the replayed initialize request: %s", text[:500])
             return
         await self._wire.send(text.encode("utf-8"))
+
+
+_RESPONSE_HEAD = re.compile(r'\{"jsonrpc":\s*"2\.0",\s*"id":\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"(?:result|error)"')
+
+
+def _id_key(request_id: Any) -> Any:
+    # JSON-RPC ids are strings or numbers; a number and its string answer the same request (as the SDK
+    # correlates a stringified cancel)
+    return str(request_id)
+
+
+EOF_ANSWER_GRACE = 1.5  # s: at stdin's end, for the calls and their answers in all (the SDK client's SIGTERM comes at 2 s)
+EOF_RUN_GRACE = 1.0  # s of `EOF_ANSWER_GRACE` the calls get to finish on their own before they are ended
+# s the calls get to finish on their own when stdin is a regular file (`mcprt up < requests.jsonl`): no host
+# waits to kill the process, and the file's end comes with its requests, before any call could finish
+EOF_FILE_GRACE = 30.0
+
+
+def stdin_is_file(fd: int) -> bool:
+    """Whether descriptor `fd` is a regular file (a shell's `< file`), not a host's pipe or a terminal."""
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+async def finish_at_eof(wire: StdioWire, pending: Callable[[], int] = lambda: 0) -> None:
+    """The client closed stdin (MCP basic/lifecycle "Shutdown", stdio): before the session learns it
+    (which cancels what still runs, answered a bare `-32000 Connection closed`, and drops an answer
+    being written — a trial's finished `add` got no answer at all), the calls running get
+    `EOF_RUN_GRACE` (`EOF_FILE_GRACE` when stdin is a regular file) to finish and have their results
+    written; each call still running then is ended with `-32000 Connection closed` saying the upstream
+    may have acted (`toolset.stopping.STDIN_CLOSED`; other requests: the `shutting_down` error), and
+    those answers are written within what is left of `EOF_ANSWER_GRACE` (at least 0.5 s). Why wait
+    first: a piped file's EOF arrives with its requests, so ending calls at once cut every one of them,
+    a quick `add` included. `pending`: answers of the lean path still being computed or written."""
+    from ..toolset.stopping import RUNNING, STDIN_CLOSED
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    from_file = stdin_is_file(wire.lines.fd)
+    run_deadline = started + (EOF_FILE_GRACE if from_file else EOF_RUN_GRACE)
+
+    def unanswered() -> bool:
+        return bool(len(RUNNING) or wire.awaiting or pending())
+
+    while unanswered() and loop.time() < run_deadline:  # the calls finish on their own, answered as usual
+        await asyncio.sleep(0.01)
+    deadline = max(started + EOF_ANSWER_GRACE, loop.time() + EOF_ANSWER_GRACE - EOF_RUN_GRACE)
+    ended = 0
+    while True:
+        ended += RUNNING.end_all(STDIN_CLOSED)  # again each turn: a request the session started meanwhile
+        if not unanswered() or loop.time() >= deadline:
+            break
+        await asyncio.sleep(0.01)
+    from ..observability.log import log_event
+
+    if ended:
+        log_event("stdin closed: the requests in flight are answered '-32000 Connection closed' (the upstream may "
+                  "have acted)", logging.INFO, requests_ended=ended, waited_s=round(deadline - started, 1))
+    if wire.awaiting or len(RUNNING):
+        log_event("stdin closed: requests still unanswered at the bound", logging.WARNING,
+                  unanswered=max(len(wire.awaiting), len(RUNNING)), within_s=round(deadline - started, 1))
+
+
+async def _answered_before_eof(wire: StdioWire, lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The SDK's input on its own path (`MCPRT_STDIO_LEAN=0`): each request's id noted, and at the
+    client's EOF the answers written before the session is told (`finish_at_eof`)."""
+    from .lean import plain_jsonrpc
+
+    async for line in lines:
+        message = plain_jsonrpc(line)
+        if message is not None and "id" in message:
+            wire.expect(message["id"])
+        elif message is not None and message.get("method") == "notifications/cancelled":
+            params = message.get("params")
+            if isinstance(params, dict) and "requestId" in params:
+                wire.cancelled(params["requestId"])
+        yield line
+    if wire.lines.client_closed:
+        await finish_at_eof(wire)
 
 
 @contextlib.contextmanager
@@ -378,7 +498,7 @@ def _asyncio_declared() -> Iterator[None]:
 
 async def _serve_wire(server: McprtServer, stop: asyncio.Event, wire: StdioWire, notifier: Notifier | None) -> None:
     if notifier is None or os.environ.get("MCPRT_STDIO_LEAN", "1") == "0":
-        await _serve_session(stop, wire, wire.sdk_stdin(),
+        await _serve_session(stop, wire, _answered_before_eof(wire, wire.sdk_stdin()),
                              lambda read, write: server.run(read, write, server.create_initialization_options()))
         return
     from mcp.server.runner import serve_dual_era_loop

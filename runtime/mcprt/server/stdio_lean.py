@@ -31,8 +31,9 @@ answered (the SDK's stdio dispatcher does the same; MCP 2025-06-18 basic/utiliti
 receivers SHOULD "not send a response for the cancelled request"; on stdio the notification is the
 only way to cancel, 2026-07-28 basic/patterns/cancellation), and the notification is still handed
 to the SDK; errors mapped as the SDK's dispatcher maps them (`MCPError` → its code, invalid
-params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); stdin
-EOF cancels calls in flight and answers each with the SDK's `-32000 Connection closed`; the principal
+params → -32602 with empty data, anything else code 0; the modern era's catch-all is -32603); at stdin's
+EOF the calls running get a grace to finish and be answered (`stdio.finish_at_eof`), those still running then answered `-32000 Connection closed: …
+may or may not have acted …` on both paths (`stdio.finish_at_eof`), the rest cancelled as the SDK does; the principal
 is `STDIO` (no request object, as on the SDK's stdio path). `MCPRT_STDIO_LEAN=0` turns this off.
 
 The era is decided as the SDK decides it (`runner.serve_dual_era_loop`): by the client's first
@@ -122,7 +123,7 @@ class StdioLean:
     """Reads the wire, answers the per-call methods, hands the rest to the SDK (module docstring).
 
     `sdk_lines()` is what the SDK's `stdio_server(stdin=…)` reads; `pump()` runs until stdin ends,
-    then cancels the calls still in flight (each answered `-32000 Connection closed`).
+    then ends the calls still in flight (each answered `-32000 Connection closed`, `stdio.finish_at_eof`).
     """
 
     def __init__(self, server: McprtServer, notifier: Notifier, wire: StdioWire, lifespan_state: Any) -> None:
@@ -162,6 +163,10 @@ class StdioLean:
         try:
             async for line in self.wire.sdk_stdin():
                 self.route(line)
+            if self.wire.lines.client_closed:  # the client's EOF, not a stop: ready answers are written first
+                from .stdio import finish_at_eof
+
+                await finish_at_eof(self.wire, lambda: len(self._tasks))
         finally:
             self._to_sdk.put_nowait(_EOF)
             await self.shutdown()
@@ -195,6 +200,7 @@ class StdioLean:
         if method in LEAN_METHODS and self._lean_ok(modern) and not may_stream(method, params, self.holder.current):
             self._start(message)
             return
+        self.wire.expect(message["id"])  # answered by the SDK: awaited at stdin's end (stdio.finish_at_eof)
         self._to_sdk.put_nowait(line)
 
     def _lean_ok(self, modern: bool) -> bool:
@@ -354,6 +360,8 @@ class StdioLean:
     def cancel(self, params: Any) -> None:
         """Apply a `notifications/cancelled` to a call answered here (others are the SDK's)."""
         request_id = as_request_id(params.get("requestId")) if isinstance(params, Mapping) else None
+        if request_id is not None:
+            self.wire.cancelled(request_id)  # the SDK's too: a cancelled request is not answered
         running = None if request_id is None else self._running.get(coerce_request_id(request_id))
         if running is not None and not running.answer_started:
             running.dctx.cancel_requested.set()

@@ -98,6 +98,11 @@ class SourcePool:
         self.on_tools_changed = on_tools_changed
         self.on_event = on_event
         self.sole_client = sole_client or SoleClientSlot()  # passed to every source opened
+        # True (`mcprt up`: `Runtime.start(fail_fast=True)`): the first open that reports an error cancels the
+        # opens still running, so a host is not kept waiting for a slow `command:` server of a manifest that
+        # fails anyway. False (`validate`, `show`, `test`, …): every source is opened, so every error is said
+        # at once to the one fixing the manifest (a reviewer saw a fast error hide a crashing server's).
+        self.fail_fast = False
         self._running: dict[str, RunningSource] = {}
         self._fingerprints: dict[str, str] = {}
         # source name → (the source, its open-time warnings and notes): a reused source's (`kept_warnings`)
@@ -221,7 +226,18 @@ class SourcePool:
         tasks = [asyncio.create_task(self._open(loaded, name, may_start_down), name=f"mcprt-open:{name}")
                  for name in names]
         try:
-            return list(await asyncio.gather(*tasks))
+            pending: set[asyncio.Task[Any]] = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if self.fail_fast and pending and any(_has_errors(task) for task in done):
+                    # An error fails this compile whatever the others do (all or nothing): a slow `command:`
+                    # server is not waited for (a trial's import error was reported after its 12 s start),
+                    # and the opens still running are cancelled (what opened is closed by the caller).
+                    for task in pending:
+                        task.cancel()
+                    await asyncio.gather(*pending, return_exceptions=True)
+                    break
+            return [_outcome(loaded, name, task) for name, task in zip(names, tasks, strict=True)]
         except BaseException:
             await asyncio.shield(_discard_opened(tasks))
             raise
@@ -287,6 +303,26 @@ def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool, 
 def _kind_line(loaded: LoadedManifest, name: str) -> tuple[str, ...]:
     """The manifest path of the key naming a source's kind (`command`, `url`, …): where its open fails."""
     return ("sources", name, kind_of(loaded.manifest.sources[name]).key)
+
+
+def _has_errors(task: asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]) -> bool:
+    """Whether an open that ended reported an error (a failure raised counts: `gather` re-raises it)."""
+    if task.cancelled():
+        return False
+    if task.exception() is not None:
+        return True
+    return any(d.severity == "error" for d in task.result()[1])
+
+
+def _outcome(loaded: LoadedManifest, name: str,
+             task: asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]) -> tuple[RunningSource | None,
+                                                                                       list[Diagnostic]]:
+    """An open's result; one cancelled because another source's error fails the compile is a note."""
+    if task.cancelled():
+        note = (f"source '{name}' was not opened: another source's error fails this manifest, so its start was not "
+                "waited for")
+        return None, [loaded.diagnostic(_kind_line(loaded, name), note, severity="note")]
+    return task.result()
 
 
 async def _discard_opened(tasks: list[asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]]) -> None:

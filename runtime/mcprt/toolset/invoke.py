@@ -28,7 +28,7 @@ from ..contracts import CallContext, ClientPeer, ToolResult
 from .argument_errors import said_once, short
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
-from .stopping import RUNNING, STOPPED
+from .stopping import CLOSED, CONNECTION_CLOSED, RUNNING, STDIN_CLOSED, STOPPED
 from .tool import Tool
 
 if TYPE_CHECKING:
@@ -272,8 +272,12 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             assert task is not None
             task.uncancel()
             status = outcome = "cancelled"
-            result = error_result(STOPPED.format(tool=tool.name, seconds=time.perf_counter() - started,
-                                                 why=RUNNING.why))
+            seconds = time.perf_counter() - started
+            if RUNNING.why == STDIN_CLOSED:  # the client left: the JSON-RPC error the stdio transport answers
+                result = error_result(CLOSED.format(tool=tool.name, seconds=seconds))
+                result.protocol_error = {"code": CONNECTION_CLOSED, "message": result.content[0]["text"]}
+            else:
+                result = error_result(STOPPED.format(tool=tool.name, seconds=seconds, why=RUNNING.why))
         else:
             # The client cancelled (or left): still one log line and one event, so metrics and the
             # audit log count every call a client made. Nothing is answered: 0 bytes sent, no error

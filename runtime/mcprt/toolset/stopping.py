@@ -12,7 +12,10 @@ protocol era) before the server closes. A client's own cancellation is not affec
 The upstream may have acted on such a call: the message says so, as the `cancelled` outcome does.
 Every other MCP request is registered here too, by the server's `StopAnswers` middleware, and
 answered with a JSON-RPC error when the stop ends it (`server.stop_answers`). Over stdio there is
-no drain: the stop ends what runs at once (`why` = `TOLD_TO_STOP`).
+no drain: the stop ends what runs at once (`why` = `TOLD_TO_STOP`). When the stdio client closes stdin,
+the calls still running end the same way (`why` = `STDIN_CLOSED`), answered with the JSON-RPC error
+`-32000 Connection closed` (`CLOSED`, which says the upstream may have acted), so the answers of the
+calls that finished are written first and the audit records the call as cut, not as never made.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ STOPPED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.
            f"({{why}}). {MAY_HAVE_ACTED}. Call again in a few seconds; {CHECK_FIRST}.")
 OUTLASTED_DRAIN = "it outlasted the server's drain"  # HTTP: `server.http.drain_timeout` ran out
 TOLD_TO_STOP = "the server was told to stop"  # stdio: no drain (see server.serve)
+STDIN_CLOSED = "the client closed stdin"  # stdio: the client left (server.stdio's end of input)
+CONNECTION_CLOSED = -32000  # the SDK's `CONNECTION_CLOSED`, the code its stdio path answers at EOF
+CLOSED = ("Connection closed: the client closed stdin while the call to {tool} was running ({seconds:.1f} s), before "
+          f"its answer arrived. {MAY_HAVE_ACTED}; {CHECK_FIRST}.")
 
 
 class RunningCalls:

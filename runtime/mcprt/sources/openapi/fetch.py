@@ -13,7 +13,8 @@ trust: a `ca_file` replaces the default store, and the client certificate is the
 Every fetch (an API description, a document a `$ref` names) is bounded and guarded:
 - time: the whole fetch, redirects, headers and body included, must end within `MCPRT_SPEC_FETCH_TIMEOUT`
   seconds (default 60; a watchdog closes the client then), so a server dripping a byte a second cannot
-  hold `validate` or `up` forever;
+  hold `validate` or `up` forever; when a pinned copy can stand in, the final response's headers must come
+  within `within` seconds (5, `pinned.PINNED_FETCH_TIMEOUT`) and the body may pause that long at most;
 - addresses: no document is read from a link-local or cloud metadata address (169.254.0.0/16, fe80::/10,
   fd00:ec2::254, …: `outbound.redirects.address_range`), checked on the resolved addresses before
   connecting and on the address the connection reached once the response starts (httpx resolves the
@@ -235,19 +236,30 @@ def _check_before(url: str, allowed: frozenset[str] | None) -> None:
         _check_range(url, str(info[4][0]), allowed)
 
 
+class _Fired(threading.Event):
+    """Set when a `_watchdog` fired; `stop()` disarms it (the part of the fetch it bounds is over)."""
+
+    def __init__(self, timer: threading.Timer) -> None:
+        super().__init__()
+        self._timer = timer
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+
 @contextmanager
-def _watchdog(client: httpx.Client, limit: float) -> Iterator[threading.Event]:
+def _watchdog(client: httpx.Client, limit: float) -> Iterator[_Fired]:
     """Close `client`'s connections `limit` seconds from now, wherever the fetch is: the per-read
     timeout and the checks between chunks cannot end a server dripping one header byte at a time (each
     read succeeds, and httpx reads all headers before returning); a closed socket ends the read. The
     event yielded is set when it fired (the read's error is then the deadline's)."""
-    fired = threading.Event()
 
     def close() -> None:
         fired.set()
         client.close()
 
     timer = threading.Timer(limit, close)
+    fired = _Fired(timer)
     timer.daemon = True
     timer.start()
     try:
@@ -260,6 +272,11 @@ def _deadline_passed(limit: float) -> str:
     return f"not complete after {limit:g} s, the limit MCPRT_SPEC_FETCH_TIMEOUT sets"
 
 
+def _not_answering(within: float) -> str:
+    return (f"no answer within {within:g} s (connecting, the response headers, or a pause in the body), "
+            "the limit while a pinned copy can stand in")
+
+
 def _left(deadline: float, limit: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
@@ -267,12 +284,16 @@ def _left(deadline: float, limit: float) -> float:
     return left
 
 
-def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -> Fetched:
+def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT, within: float | None = None) -> Fetched:
     """GET `url`, revalidating a cached copy; fall back to the copy when the network fails.
 
     Bounded by `MCPRT_SPEC_FETCH_TIMEOUT` seconds in all and guarded (module docstring); a refusal,
     the deadline, an HTTP status ≥ 400 or a network error is a failed fetch: the cached copy with a
-    warning, else SpecError `cannot fetch the document (<why>) and no cached copy exists`."""
+    warning, else SpecError `cannot fetch the document (<why>) and no cached copy exists`. `within`
+    (seconds; when a pinned copy waits): the bound for reaching the final response's headers (connects
+    and redirects included) and for each pause between reads of the body — a URL that never answers gives
+    way quickly, while a slow but flowing download still gets `MCPRT_SPEC_FETCH_TIMEOUT` in all (capping
+    the whole body at 5 s meant an 888 KB spec sent in 8 s was never cached, so every start used the pin)."""
     import httpx
 
     cached, meta = _read_cache(cache_dir, url)
@@ -283,11 +304,13 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
     limit = spec_fetch_timeout()
+    timeout = min(timeout, limit, within if within is not None else limit)  # each connect and read
     deadline = time.monotonic() + limit
     try:
         trust = SOURCE_TLS.get()
         verify = trust[0] if trust is not None and origin_of(url) == trust[1] else True
-        with httpx.Client(follow_redirects=False, verify=verify) as client, _watchdog(client, limit) as fired:
+        with httpx.Client(follow_redirects=False, verify=verify) as client, _watchdog(client, limit) as fired, \
+                _watchdog(client, within if within is not None else limit) as unanswered:
             target, allowed, first_range = url, None, None
             for _ in range(MAX_REDIRECTS + 1):
                 _check_before(target, allowed)
@@ -303,6 +326,7 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
                         target = resolve_location(target, location)
                         allowed = None if origin_of(target) == origin_of(url) else redirect_ranges(first_range)
                         continue
+                    unanswered.stop()  # the final response's headers are in: the body gets the whole deadline
                     if response.status_code == 304 and cached is not None:
                         return Fetched(cached, from_cache=True)
                     if response.status_code >= 400:
@@ -326,10 +350,13 @@ def fetch(url: str, cache_dir: Path | None, *, timeout: float = FETCH_TIMEOUT) -
             else:
                 problem = f"more than {MAX_REDIRECTS} redirects"
     except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: httpx's "client has been closed"
-        if not fired.is_set() and isinstance(exc, RuntimeError):
+        if not (fired.is_set() or unanswered.is_set()) and isinstance(exc, RuntimeError):
             raise
         problem = (_deadline_passed(limit) if fired.is_set()
                    else f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        if within is not None and not fired.is_set() and (unanswered.is_set()
+                                                           or isinstance(exc, httpx.TimeoutException)):
+            problem = _not_answering(within)  # the short bound did it (its watchdog or a read timeout): say which
     except (_Refused, ToolCallError) as exc:
         problem = str(exc)
     if cached is not None:

@@ -371,18 +371,19 @@ def read_external(
 
 
 def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, network: bool = True,
-                  notes: list[str] | None = None) -> LoadedDocument:
+                  notes: list[str] | None = None, within: float | None = None) -> LoadedDocument:
     """Load an API description from a URL (cached, revalidated) or a path relative to `base_dir`.
 
     `network=False`: a URL is read from the cache only (SpecError when it has no copy).
     `notes`: where the warning about a cached copy standing in for the URL goes (it names the URL,
     why, and the cache file); by default the document's `warnings`. A caller that compiles through
     the compile cache takes it apart: a cache hit does not replay the document's warnings, and how
-    the document was obtained differs from start to start."""
+    the document was obtained differs from start to start. `within`: seconds the fetch may take to
+    get its response headers, and pause in its body (a pinned copy waits: `pinned.PINNED_FETCH_TIMEOUT`)."""
     warnings: list[str] = []
     if is_url(location):
         if network:
-            fetched = fetching.fetch(location, cache_dir)
+            fetched = fetching.fetch(location, cache_dir, within=within)
         else:
             copy = fetching.cached_copy(location, cache_dir)
             if copy is None:

@@ -4,7 +4,9 @@ A *pinned copy* is `spec/<source>.json` (or `.yaml`/`.yml`) beside the manifest:
 one per URL source, `mcprt test` replays against it, and it keeps a server working without network.
 
 - online (the default): fetch (revalidating the cached copy); when that fails, use the cached copy,
-  else the pinned copy; with neither, a SpecError that says how to work offline;
+  else the pinned copy; with neither, a SpecError that says how to work offline. With a pinned copy
+  the fetch gets `PINNED_FETCH_TIMEOUT` (5 s) to connect and receive the response headers, and for each
+  pause in the body; a body that keeps flowing gets `MCPRT_SPEC_FETCH_TIMEOUT` (60 s) in all;
 - offline (`--offline`, `MCPRT_OFFLINE=1`): never touch the network — the pinned copy, else the
   cached copy, else a SpecError naming the file to pin.
 
@@ -28,6 +30,12 @@ from mcprt.wording import clause
 from .fetch import saved_on
 from .loader import LoadedDocument, is_url, load_document
 
+# s the fetch of a URL may take to connect and send its headers, or pause in its body, when a pinned copy is
+# there to fall back to (`fetch.fetch`'s `within`; not the whole body: a slow, healthy download of a large
+# spec must still refresh the cache): an agent host waits for
+# `initialize` while mcprt starts, and a URL that accepts the connection and never answers (a firewall, a
+# stripped HTTPS_PROXY) held a trial's start for 31 s with the pinned copy beside the manifest
+PINNED_FETCH_TIMEOUT = 5.0
 PINNED_SPEC_DIR = "spec"
 PINNED_SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -89,7 +97,8 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
             raise SpecError(location, "", f"offline, and neither a pinned copy ({_pin_hint(source, location)}) "
                                           "nor a cached copy of this URL exists") from None
     try:
-        return load_document(location, base_dir, cache_dir, notes=notes), notes, [], []
+        return (load_document(location, base_dir, cache_dir, notes=notes,
+                              within=PINNED_FETCH_TIMEOUT if pinned is not None else None), notes, [], [])
     except SpecError as exc:
         if pinned is None:
             raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, pin it "

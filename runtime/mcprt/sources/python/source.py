@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from ...observability.log import adopt_source_logger, in_python_source
 from ...errors import CallTimeout, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -72,6 +73,7 @@ class FunctionInvoker:
         self.lane = Lane(concurrency)  # this tool's own worker threads (lanes.py): no other tool waits for them
         self.signature = signature
         self.log = logging.getLogger(f"mcprt.source.{source}")
+        self.source = source
         self.debug = debug
 
     async def __call__(self, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
@@ -81,8 +83,9 @@ class FunctionInvoker:
         limit = context.max_response_bytes
         ticket = self.lane.ticket()
         try:
-            returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout, max_bytes=limit,
-                                          ticket=ticket)
+            with in_python_source(self.source):  # its logging on any logger is this source's (root's included)
+                returned = await run_function(context.tool, self.fn, args, kwargs, timeout=context.timeout,
+                                              max_bytes=limit, ticket=ticket)
         except DeadlinePassed:  # no answer in time, not a refusal; the message says whether it waited for a
             # thread of its lane, or never started: which limit passed is the outcome, as for every source kind
             if ticket.never_ran:  # its time passed in mcprt's own queue: mcprt's capacity (queue_timeout)
@@ -128,8 +131,11 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
     for entry in entries:
+        # before the import: what the module logs at import reaches mcprt's log too
+        adopt_source_logger(entry.module, ctx.name)
         try:
-            functions = functions_of(entry, imports.module(entry))
+            with in_python_source(ctx.name):
+                functions = functions_of(entry, imports.module(entry))
         except AlreadyReported:
             continue
         except McprtError as exc:
