@@ -127,12 +127,16 @@ def test_commands_that_do_not_serve_import_no_metrics_or_tracing(tmp_path: Path)
     probe = (
         "import sys\nfrom mcprt.cli.main import app\n"
         "try:\n    app(['tools', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prometheus_client', 'opentelemetry', 'aiohttp')))"
+        # into a file: `tools` claims stdout for its own output (a module's print() goes to stderr), so a print
+        # after it would not land on stdout
+        "open(sys.argv[2], 'w').write(repr(sorted(m for m in sys.modules\n"
+        "    if m.split('.')[0] in ('prometheus_client', 'opentelemetry', 'aiohttp'))))"
     )
-    done = subprocess.run([sys.executable, "-c", probe, str(manifest)], capture_output=True, text=True,
+    imported = tmp_path / "imported.txt"
+    done = subprocess.run([sys.executable, "-c", probe, str(manifest), str(imported)], capture_output=True, text=True,
                           env=env_for(), timeout=120)
     assert "list_pets" in done.stdout, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert imported.read_text() == "[]", done.stderr
 
 
 def test_inspector_ring_is_bounded_and_serializes_only_when_opened() -> None:
@@ -175,9 +179,17 @@ def test_stdio_listener_beyond_loopback_needs_inbound_auth(tmp_path: Path) -> No
         'version: 1\nserver:\n  observability: {listen: "0.0.0.0:0"}\nsources:\n  t:\n    python: t\n')
     from tests.support.served import child_env
 
-    done = subprocess.run([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], input="",
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=child_env())
-    assert done.returncode == 2 and "without authentication" in done.stderr and "Traceback" not in done.stderr
+    # stdin stays open, as a host's pipe does (a stdin closed before the server started ends the start: exit 0)
+    with subprocess.Popen([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                          env=child_env()) as up:
+        try:
+            up.wait(timeout=120)  # stdin left open: the process ends on its own (its stderr is a few lines)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            raise
+        stderr = up.stderr.read()
+    assert up.returncode == 2 and "without authentication" in stderr and "Traceback" not in stderr, stderr
 
 
 def test_bytes_saved_count_only_shaped_answers() -> None:
