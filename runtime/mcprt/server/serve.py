@@ -42,6 +42,7 @@ from ..wording import noun
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
+    from ..tasks.run import TaskRunner
     from .stdio import StdioWire
 
 
@@ -198,7 +199,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
                 shared.rounds.hold = inflight.hold
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
-                                   runtime.policy_service().stopping.set), "graceful stop")
+                                   runtime.policy_service().stopping.set,
+                                   tasks=server.tasks.runner if server.tasks is not None else None),
+                  "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams, keep_alive=options.keep_alive_timeout,
                              mcp_path=options.path)
@@ -265,15 +268,19 @@ ANSWER_GRACE = 5.0  # s: after the drain ran out, for the "restarting" answers t
 
 async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readiness: Readiness,
                            app: Any, options: ServeOptions, end_listen_streams: Callable[[], None],
-                           end_approval_waits: Callable[[], None] = lambda: None) -> None:
-    """On the first SIGTERM/SIGINT: readiness false, calls in flight finish (bounded), then stop.
+                           end_approval_waits: Callable[[], None] = lambda: None, *,
+                           tasks: TaskRunner | None = None) -> None:
+    """On the first SIGTERM/SIGINT: readiness false, calls in flight and running tasks finish (bounded), then stop.
 
     2026-07-28 `subscriptions/listen` streams are POSTs that last as long as the client listens:
     they are ended first (clients reopen them through the balancer) so they are not waited for.
     Calls waiting for a human's approval (up to `approvals.wait`, 60 s by default, longer than the
-    drain) stop waiting at once and tell the model the request is pending, to call again. Calls still
-    running when the drain runs out (a slow upstream) are ended with a tool error saying the server
-    is restarting and to call again (`toolset.stopping`), answered before the server closes.
+    drain) stop waiting at once and tell the model the request is pending, to call again. Tasks
+    (`tasks`: calls answered `CreateTaskResult`, no longer a request in flight) get the same
+    `drain_timeout`: their results are recorded (in Redis with shared state, so any replica answers
+    `tasks/get`). Calls still running when the drain runs out (a slow upstream) are ended with a tool
+    error saying the server is restarting and to call again (`toolset.stopping`), answered before the
+    server closes; a task so ended reads `failed`, saying the tool may have run (`tasks.run`).
     """
     await stopping.wait()
     began = asyncio.get_running_loop().time()
@@ -284,20 +291,26 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
         await _answer_then_stop(stop)
         return
     inflight = _find_inflight(app)
-    answering = inflight is not None and inflight.count > 0  # their clients may follow up (`tools/list`)
-    if inflight is not None and inflight.count:
-        log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
-        if not await inflight.wait_idle(options.drain_timeout):
+    requests = inflight.count if inflight is not None else 0
+    running_tasks = tasks.running if tasks is not None else 0
+    answering = requests > 0  # their clients may follow up (`tools/list`)
+    if requests or running_tasks:
+        log_event("draining", logging.INFO, in_flight=requests, tasks=running_tasks, timeout_s=options.drain_timeout)
+        if not await _wait_work_done(inflight, tasks, options.drain_timeout):
             # Cut by the shutdown, such a request's client got uvicorn's bare HTTP 500: end every
             # request in flight with its answer (a tool call: a tool error saying the server is
-            # restarting; any other request: the `shutting_down` error, `server.stop_answers`), and
-            # give the answers a moment to be written (JSON or SSE) before the server closes.
+            # restarting; any other request: the `shutting_down` error, `server.stop_answers`; a task's
+            # call: `failed`, the tool may have run), and give the answers a moment to be written (JSON
+            # or SSE, a task's record) before the server closes.
             ended = RUNNING.end_all()
             log_event("drain timed out; ending the requests in flight (tool calls answer 'restarting', other "
-                      "requests a 'shutting down' error)", logging.WARNING,
-                      in_flight=inflight.count, requests_ended=ended)
-            if ended and not await inflight.wait_idle(ANSWER_GRACE):
-                log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
+                      "requests a 'shutting down' error, tasks read 'failed')", logging.WARNING,
+                      in_flight=inflight.count if inflight is not None else 0,
+                      tasks=tasks.running if tasks is not None else 0, requests_ended=ended)
+            if ended and not await _wait_work_done(inflight, tasks, ANSWER_GRACE):
+                log_event("stopping with requests in flight", logging.WARNING,
+                          in_flight=inflight.count if inflight is not None else 0,
+                          tasks=tasks.running if tasks is not None else 0)
     if inflight is not None and (readiness.probed or answering):
         # Stay while a balancer still sends requests (each refused 503, retried elsewhere): exiting
         # while it counts this replica in rotation cut requests it was handing over on reused
@@ -309,9 +322,26 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
         if not await inflight.wait_unsent(DRAIN_QUIET, left) and readiness.probed:
             log_event("stopping while a balancer still sends requests: is its health check on /readyz?",
                       logging.WARNING, refused=inflight.refused)
+    if inflight is not None and (readiness.probed or answering or running_tasks):
         log_event("drained", logging.INFO, refused=inflight.refused, answered=inflight.answered_while_draining,
-                  drain_s=round(asyncio.get_running_loop().time() - began, 3))
+                  in_flight=requests, tasks=running_tasks, drain_s=round(asyncio.get_running_loop().time() - began, 3))
     stop.set()
+
+
+async def _wait_work_done(inflight: InFlight | None, tasks: TaskRunner | None, timeout: float) -> bool:
+    """Wait until no request is in flight and no task runs, for at most `timeout` s (False then). Both are
+    checked again together: a call in flight may become a task meanwhile (`server.tasks.answer_within`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if inflight is not None and not await inflight.wait_idle(max(0.0, deadline - loop.time())):
+            return False
+        if tasks is not None and not await tasks.wait_idle(max(0.0, deadline - loop.time())):
+            return False
+        if (inflight is None or inflight.count == 0) and (tasks is None or tasks.running == 0):
+            return True
+        if loop.time() >= deadline:
+            return False
 
 
 async def _answer_then_stop(stop: asyncio.Event) -> None:
