@@ -24,7 +24,7 @@ from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
-from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
+from .state import ApprovalRequest, new_approval_id, settled_by, supporting_approvers, voters_text
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
@@ -158,6 +158,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             "policy this server serves still wants an approval: make the same call again in a moment.",
             {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
+        # the quorum in force (a reload may have changed it since the request was opened)
+        required, approvers = (quorum.required, quorum.approvers) if quorum is not None else (in_force.required,
+                                                                                              in_force.approvers)
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
             reason = refused.reason or "not allowed"
@@ -172,6 +175,22 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                 f"{tool.name} was approved under approval rules a reload has since changed ({quorum.wanted}), so "
                 f"that approval ({request.id}) does not carry it. Make the same call again: it opens a request "
                 "under the rules in force.", {"mcprt/approval": {"id": request.id, "status": "superseded"}})
+        supporting = supporting_approvers(request, approvers)
+        if quorum is None and len(supporting) < required:
+            # Approved by its stored status alone, without the votes the quorum in force requires: a record
+            # written by something other than mcprt (the fleet trial set `"status": "approved"` with redis-cli
+            # and the call ran, `0/1 approvals`). Checked here, at use, on every replica.
+            log_event("approval record says approved without the votes its quorum requires; not running the call: "
+                      "check who can write to the shared state", logging.WARNING, approval_id=request.id,
+                      tool=tool.name, approvals=len(supporting), required=required)
+            gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
+                         reason=f"approval record inconsistent: approved with {len(supporting)} of {required} "
+                                "approvals")
+            raise PolicyDenied(
+                f"{tool.name} was not run: its approval request {request.id} is recorded as approved but holds "
+                f"{len(supporting)} of the {required} approval(s) its rules require, so mcprt does not trust it. "
+                "An operator should check the shared state (who can write to Redis); the call needs a real "
+                "approval.", {"mcprt/approval": {"id": request.id, "status": "inconsistent"}})
         if quorum is not None and request.status == "pending":
             # The votes given meet the quorum in force: the request is put under it and so approved, for
             # approvers (no longer listed pending) and identical calls alike.

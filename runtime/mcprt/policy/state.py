@@ -116,6 +116,19 @@ class ApprovalRequest:
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
 
 
+def supporting_approvers(request: ApprovalRequest, approvers: Sequence[str]) -> tuple[str, ...]:
+    """The distinct principals whose recorded approve votes on `request` count under `approvers` (glob
+    patterns, as `PolicyService.check_decider` reads them; empty: anyone) — never the caller, who cannot decide
+    their own call. A stored `status` is a claim: the shared store (Redis) is writable by whoever reaches it,
+    so the call runs only when these reach the quorum in force (`policy.approvals.require_approval`)."""
+    import fnmatch
+
+    return tuple(dict.fromkeys(
+        v.approver for v in request.votes
+        if v.approve and v.approver != request.principal
+        and (not approvers or any(fnmatch.fnmatchcase(v.approver, pattern) for pattern in approvers))))
+
+
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
 _VOTE_FIELDS = frozenset(f.name for f in fields(Vote))
 
