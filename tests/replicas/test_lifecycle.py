@@ -54,6 +54,36 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_redis_refusing_the_credentials_exits_2_at_once_naming_the_setting(tmp_path: Path) -> None:
+    """The fleet trial: a wrong Redis password was "shared state not reached yet; waiting for it … Start Redis"
+    for the whole MCPRT_STATE_WAIT (60 s: a pod unready a minute before each crash), and a missing one gave Redis's
+    raw `HELLO must be called with the client already authenticated, …`. Both are permanent: exit 2 at once."""
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path, password="right-pass-0123") as redis:
+        for url, expected in [
+            (f"redis://:Wrong-pass-9876@127.0.0.1:{redis.port}/0",
+             f"the shared state at redis://***@127.0.0.1:{redis.port}/0 refused the credentials in MCPRT_STATE_URL "
+             "(or `server.state`): invalid username-password pair or user is disabled. Fix the password (and user) "
+             "in the URL (redis://:PASSWORD@HOST:PORT/DB, or redis://USER:PASSWORD@… for an ACL user)."),
+            (f"redis://127.0.0.1:{redis.port}/0",
+             f"the shared state at redis://127.0.0.1:{redis.port}/0 requires a password, and MCPRT_STATE_URL (or "
+             "`server.state`) gives none: put it in the URL (redis://:PASSWORD@HOST:PORT/DB, or "
+             "redis://USER:PASSWORD@… for an ACL user)."),
+        ]:
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
+                capture_output=True, text=True, timeout=90, cwd=tmp_path)
+            took = time.monotonic() - started
+            assert done.returncode == 2, done.stderr
+            assert expected in done.stderr, done.stderr
+            assert took < 30, took  # not the 60 s wait (the start itself takes a few seconds on a busy machine)
+            assert "waiting for it" not in done.stderr and "Start Redis" not in done.stderr, done.stderr
+            assert "HELLO" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+            assert "Wrong-pass-9876" not in done.stderr + done.stdout
+
+
 async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(tmp_path: Path) -> None:
     """`mcprt up` exited 2 at once when Redis did not answer yet: pods started before Redis crash-looped
     under Kubernetes' back-off and `/readyz`'s "shared state not reached yet" could never be seen. It now
@@ -76,9 +106,15 @@ async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(t
             await anyio.sleep(0.1)
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 503 and ready.json()["status"] == "shared state not reached yet", ready.text
-        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=5)
+        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 7, "method": "ping"}, timeout=5)
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
         assert refused.json()["error"]["data"] == {"reason": "starting", "retrySafe": True}, refused.text
+        assert refused.json()["id"] == 7, refused.text  # the fleet trial got `"id": null`: the id was readable
+        batch = httpx.post(f"{base}/mcp", json=[{"jsonrpc": "2.0", "id": "a", "method": "ping"},
+                                                {"jsonrpc": "2.0", "id": "b", "method": "ping"}], timeout=5)
+        assert [answer["id"] for answer in batch.json()] == ["a", "b"], batch.text
+        unreadable = httpx.post(f"{base}/mcp", content=b"{not json", timeout=5)
+        assert unreadable.status_code == 503 and unreadable.json()["id"] is None, unreadable.text
         with redis_server(tmp_path, redis_port):
             deadline = time.monotonic() + 60
             while (answer := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:

@@ -180,7 +180,7 @@ class InFlight:
             # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
             # 500) only once complete, seconds later, instead of at once
             try:
-                body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
+                body = await asyncio.wait_for(read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
             except asyncio.TimeoutError:
                 body = None  # answered with id null
             if (scope.get("method") == "POST" and body is not None and _continues(scope)
@@ -296,7 +296,7 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """A request's body when it is at most `limit` bytes, else None (then nothing more is read: the
     answer closes the connection)."""
     body = bytearray()
@@ -311,14 +311,16 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return bytes(body)
 
 
-def refusal_body(body: bytes | None) -> bytes:
-    """The JSON-RPC error(s) a draining replica answers a request `body` with (`stop_answers.
-    refused_while_draining`): by the request's id when the body is a request, each request of a
-    batch by its own, else one error with id null (JSON-RPC 2.0 §5: an id that cannot be read)."""
+def refusal_body(body: bytes | None, answer: Callable[[Any], dict[str, Any]] | None = None) -> bytes:
+    """The JSON-RPC error(s) a draining replica answers a request `body` with (`answer(id)`, by default
+    `stop_answers.refused_while_draining`; a replica still waiting for its shared state gives its own,
+    `state_wait`): by the request's id when the body is a request, each request of a batch by its own,
+    else one error with id null (JSON-RPC 2.0 §5: an id that cannot be read)."""
     from . import wire_json
     from .invalid_messages import request_id_of
     from .stop_answers import refused_while_draining
 
+    refused_while_draining = answer or refused_while_draining
     try:
         message = wire_json.loads(body) if body else None
     except (ValueError, RecursionError):
