@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
@@ -298,6 +299,58 @@ async def test_a_full_redis_is_named_as_such_in_the_error_a_call_gets(tmp_path: 
     assert refused.is_error
     text = refused.content[0].text
     assert "Redis is full (maxmemory reached" in text and "script" not in text, text
+
+
+async def test_a_redis_refusing_writes_degrades_readyz_and_the_metrics_say_so(tmp_path: Path) -> None:
+    """The fleet trial filled Redis (`maxmemory` + `noeviction`): sessions were not shared (404 on another replica)
+    while /readyz said `"state":"ok"` and `mcprt_state_up` stayed 1, so the README's alert never fired. A refused
+    write is a state problem the signals show: /readyz degraded with the reason, `mcprt_state_writable` 0,
+    /status.json `state.writable` false; all back once Redis takes writes again. /status.json also says which
+    replica answered and what it holds (calls in flight, tasks), for an operator about to stop it."""
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_DATA_LOSS_CHECK_INTERVAL="0.3")
+        with mcprt_http(manifest, env=env) as up:
+            base = up.base
+            assert httpx.get(f"{base}/readyz", timeout=5).json()["state"] == "ok"
+            status = httpx.get(f"{base}/status.json", timeout=5).json()
+            assert status["state"] == {"up": True, "writable": True, "detail": "ok"}, status["state"]
+            server = status["server"]
+            assert server["instance"]["pid"] == up.pid and server["instance"]["hostname"] == socket.gethostname()
+            assert server["instance"]["replica"] and server["draining"] is False
+            async with http_client(up.url) as client:
+                call = asyncio.ensure_future(client.call_tool("slow", {"seconds": 3}))
+                deadline = time.monotonic() + 10
+                while httpx.get(f"{base}/status.json", timeout=5).json()["server"]["requests_in_flight"] < 1:
+                    assert time.monotonic() < deadline, "the call in flight never showed"
+                    await anyio.sleep(0.05)
+                assert "mcprt_requests_in_flight 1.0" in httpx.get(f"{base}/metrics", timeout=5).text
+                assert not (await call).is_error
+            metrics = httpx.get(f"{base}/metrics", timeout=5).text
+            assert "mcprt_tasks_running 0.0" in metrics and "mcprt_state_writable 1.0" in metrics
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            redis.cli("CONFIG", "SET", "maxmemory", "1")  # below what it already uses: every write refused
+            try:
+                deadline = time.monotonic() + 15
+                while (ready := httpx.get(f"{base}/readyz", timeout=5)).json()["state"] == "ok":
+                    assert time.monotonic() < deadline, ready.text
+                    await anyio.sleep(0.1)
+                assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+                state = ready.json()["state"]
+                assert state.startswith("writes refused since ") and "Redis is full (maxmemory reached" in state, state
+                metrics = httpx.get(f"{base}/metrics", timeout=5).text
+                assert "mcprt_state_writable 0.0" in metrics and "mcprt_state_up 1.0" in metrics, metrics
+                status = httpx.get(f"{base}/status.json", timeout=5).json()
+                assert status["state"]["writable"] is False and status["state"]["detail"] == state
+            finally:
+                redis.cli("CONFIG", "SET", "maxmemory", "0")
+            deadline = time.monotonic() + 15
+            while (ready := httpx.get(f"{base}/readyz", timeout=5)).json()["state"] != "ok":
+                assert time.monotonic() < deadline, ready.text
+                await anyio.sleep(0.1)
+            assert "mcprt_state_writable 1.0" in httpx.get(f"{base}/metrics", timeout=5).text
+    log = up.log()
+    assert log.count("shared state refuses writes") == 1 and log.count("shared state takes writes again") == 1, log
 
 
 async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_path: Path) -> None:

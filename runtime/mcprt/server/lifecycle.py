@@ -7,7 +7,10 @@
   `{"status": "degraded", "state": "unreachable since …"}`: the backend is shared by every replica,
   so failing readiness on it would take every replica out of the balancer at once (a cascading
   failure) although calls that need no shared state still work. The outage shows in the
-  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
+  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each). A backend that
+  answers but refuses writes (Redis full: `maxmemory` with `noeviction`) is degraded the same way,
+  `{"status": "degraded", "state": "writes refused since …: …"}`, and shows in `mcprt_state_writable` 0
+  (`mcprt_state_up` stays 1: it answers its PING).
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
   work (`initialize`, `tools/call`, … ; cheap reads such as `tools/list` and `ping` are still answered:
   `ANSWERED_WHILE_DRAINING`) gets 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
@@ -75,8 +78,11 @@ class Readiness:
 
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
                  state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None,
-                 audit: Callable[[], AuditHealth | None] | None = None) -> None:
+                 audit: Callable[[], AuditHealth | None] | None = None,
+                 state_writes: Callable[[], tuple[float, str] | None] | None = None) -> None:
         self.draining = False
+        # since when (epoch seconds) and why the state backend refuses writes, else None (`SharedState.writes_refused`)
+        self._state_writes = state_writes or (lambda: None)
         # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
         # is not ready (503, the balancer sends calls to replicas that can record them); with `serve` degraded
         self.audit = audit or (lambda: None)
@@ -96,8 +102,8 @@ class Readiness:
         """(ready, body fields): `status` is "ready", "degraded", "draining", "audit log failing" (503: the
         audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
         reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
-        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok" or "unreachable since
-        <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
+        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok", "unreachable since
+        <RFC 3339 UTC time>" or "writes refused since <time>: <why>") when a state backend is configured and `sources_down` (how many; "degraded",
         still ready) while sources are `down` or `restarting` on `/status`. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
         `mcprt_source_up`). Marks the replica `probed`."""
@@ -117,10 +123,25 @@ class Readiness:
         await self._ping_state()
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
-        if self.state_lost_at is not None:
-            return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}",
-                          **extra}
+        state = self.state_text()
+        if state != "ok":
+            return True, {"status": "degraded", "state": state, **extra}
         return True, {"status": "degraded" if degraded else "ready", "state": "ok", **extra}
+
+    def state_text(self) -> str | None:
+        """The state backend as `/readyz` and `/status.json` word it, from the last checks (no new PING): "ok",
+        "unreachable since <RFC 3339 time>", "writes refused since <time>: <why>", "not reached yet"; None
+        without a backend."""
+        if self._state_ping is None:
+            return None
+        if not self._state_reached:
+            return "not reached yet"
+        if self.state_lost_at is not None:
+            return f"unreachable since {rfc3339(self.state_lost_at)}"
+        refused = self._state_writes()
+        if refused is not None:
+            return f"writes refused since {rfc3339(refused[0])}: {refused[1]}"
+        return "ok"
 
     @property
     def state_up(self) -> bool | None:
@@ -129,6 +150,14 @@ class Readiness:
         if self._state_ping is None:
             return None
         return self._state_reached and self.state_lost_at is None
+
+    @property
+    def state_writable(self) -> bool | None:
+        """Whether the state backend takes this replica's writes (None: no backend), for `mcprt_state_writable`:
+        False while it refuses them (full with `noeviction`, read-only) although it answers PING."""
+        if self._state_ping is None:
+            return None
+        return self._state_writes() is None
 
     async def watch_state(self, every: float = STATE_WATCH_EVERY) -> None:
         """PING the backend every `every` seconds while serving (runs until cancelled)."""

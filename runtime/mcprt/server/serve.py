@@ -171,8 +171,15 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
                           sources_down=observatory.sources_down,
-                          audit=observatory.audit_health)
+                          audit=observatory.audit_health,
+                          state_writes=(lambda: shared.writes_refused) if shared is not None else None)
+    observatory.draining = lambda: readiness.draining
+    if server.tasks is not None:
+        observatory.tasks_running = lambda: server.tasks.runner.running if server.tasks is not None else None
     if shared is not None:
+        observatory.instance["replica"] = shared.rounds.replica
+        observatory.state_writable = lambda: readiness.state_writable
+        observatory.state_detail = readiness.state_text
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
         spawn(shared.watch_data_loss(), "shared state data watch")
@@ -196,6 +203,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             if shared is not None:  # a client's answer or cancellation reaches the replica holding its call
                 carry_client_messages(server, shared.rounds)
             inflight = _find_inflight(app)
+            if inflight is not None:
+                observatory.requests_in_flight = lambda: inflight.count if inflight is not None else None
             if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
                 shared.rounds.hold = inflight.hold
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
