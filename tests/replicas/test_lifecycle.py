@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import signal
 import socket
@@ -402,6 +403,50 @@ async def _wait_for_log(up: UpProcess, *needles: str, timeout: float = 60) -> No
     while not all(n in up.log() for n in needles):
         assert time.monotonic() < deadline, f"never logged {needles}:\n{up.log()}"
         await anyio.sleep(0.1)
+
+
+async def test_a_draining_replica_serves_once_on_a_kept_alive_connection_and_closes_it(tmp_path: Path) -> None:
+    """The fleet trial's rolling restart behind an L4 balancer (HAProxy `mode tcp`, as a Kubernetes Service):
+    clients kept their connections to the terminating replica, so their next call was refused there ("mcprt is
+    shutting down … a load balancer retries it", which none did): 5 of 250 calls failed. A request on a connection
+    the replica had when the drain began is now served, once, with `Connection: close`, as is every answer while
+    draining, so the client's next request opens a new connection, which the balancer routes to a ready replica
+    (bench/rolling_restart.py measures the drill). A new connection's new work is still refused."""
+    manifest = _folder(tmp_path)
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    accept = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+    def whoami(request_id: int) -> dict[str, object]:
+        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "whoami",
+                                                                                       "arguments": {}}}
+
+    with mcprt_http(manifest) as up:
+        async with httpx.AsyncClient(timeout=30) as kept, httpx.AsyncClient(timeout=30) as busy:
+            opened = await kept.post(up.url, json=initialize, headers=accept)
+            assert opened.headers.get("connection") != "close", opened.headers
+            session = {**accept, "mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-06-18"}
+            await kept.post(up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            call = asyncio.ensure_future(busy.post(up.url, headers=session, json={
+                "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {"seconds": 2.0}}}))
+            await anyio.sleep(0.5)  # the call is in flight: the drain lasts
+            up.signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                assert time.monotonic() < deadline
+                await anyio.sleep(0.05)
+            served = await kept.post(up.url, json=whoami(3), headers=session)  # on the connection it already had
+            assert served.status_code == 200 and '"pid"' in served.text, served.text
+            assert served.headers.get("connection") == "close", served.headers
+            again = await kept.post(up.url, json=whoami(4), headers=session)  # a new connection: refused
+            assert again.status_code == 503 and again.json()["id"] == 4, again.text
+            message = again.json()["error"]["message"]
+            assert "sending it again is safe" in message and "a load balancer retries it" not in message, message
+            answered = await call
+            assert answered.status_code == 200 and '"slept":2.0' in answered.text, answered.text
+            assert answered.headers.get("connection") == "close", answered.headers  # the client reconnects
 
 
 async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:

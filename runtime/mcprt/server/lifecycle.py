@@ -11,7 +11,10 @@
   answers but refuses writes (Redis full: `maxmemory` with `noeviction`) is degraded the same way,
   `{"status": "degraded", "state": "writes refused since …: …"}`, and shows in `mcprt_state_writable` 0
   (`mcprt_state_up` stays 1: it answers its PING).
-- On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
+- On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), every answer
+  from then on says `Connection: close`, and a request on a connection that was open when the drain began is
+  still served, once (its client chose no replica: an L4 balancer keeps its connection here and retries nothing),
+  so each client reconnects to a ready replica; other new
   work (`initialize`, `tools/call`, … ; cheap reads such as `tools/list` and `ping` are still answered:
   `ANSWERED_WHILE_DRAINING`) gets 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
   replica) and a JSON-RPC error by the request's id, as every refusal on the MCP endpoint is written
@@ -81,6 +84,14 @@ class Readiness:
                  audit: Callable[[], AuditHealth | None] | None = None,
                  state_writes: Callable[[], tuple[float, str] | None] | None = None) -> None:
         self.draining = False
+        # the peer addresses of the HTTP server's open connections (set by serve: `http.connection_clients`)
+        self.connections: Callable[[], set[tuple[str, int]]] = set
+        # the connections open when the drain began (`start_draining`) that have not had their one more answer
+        self.kept_at_drain: set[tuple[str, int]] = set()
+        # the latest `report` was not ready (draining, audit refusing, state not reached): answers close their
+        # connection (`InFlight`), so a client's next request opens a new one, which a balancer routes to a ready
+        # replica — an L4 one (a Kubernetes Service) keeps a kept-alive connection on this replica otherwise
+        self.unready = False
         # since when (epoch seconds) and why the state backend refuses writes, else None (`SharedState.writes_refused`)
         self._state_writes = state_writes or (lambda: None)
         # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
@@ -99,14 +110,25 @@ class Readiness:
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
     async def report(self) -> tuple[bool, dict[str, str | int]]:
-        """(ready, body fields): `status` is "ready", "degraded", "draining", "audit log failing" (503: the
-        audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
+        """(ready, body fields), remembered as `unready`. `status` is "ready", "degraded", "draining", "audit log
+        failing" (503: the audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
         reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
         `audit_on_failure: serve`: "degraded", still ready), `state` ("ok", "unreachable since
         <RFC 3339 UTC time>" or "writes refused since <time>: <why>") when a state backend is configured and `sources_down` (how many; "degraded",
         still ready) while sources are `down` or `restarting` on `/status`. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
         `mcprt_source_up`). Marks the replica `probed`."""
+        ready, body = await self._report()
+        self.unready = not ready
+        return ready, body
+
+    def start_draining(self) -> None:
+        """The stop's drain begins: `/readyz` answers 503 from now on; the connections open now are noted
+        (`kept_at_drain`): a request on one is still served, once, with `Connection: close` (`InFlight`)."""
+        self.kept_at_drain = set(self.connections())
+        self.draining = True
+
+    async def _report(self) -> tuple[bool, dict[str, str | int]]:
         self.probed = True
         if self.draining:
             return False, {"status": "draining"}
@@ -201,10 +223,26 @@ class InFlight:
         self.answered_while_draining = 0  # cheap requests answered while draining (ANSWERED_WHILE_DRAINING)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # decided when the answer starts (a call in flight when the drain begins closes too): the client's next
+            # request opens a new connection, which a balancer routes to a ready replica
+            send = _closing(send, lambda: self.readiness.draining or self.readiness.unready)
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
             await self.app(scope, receive, send)
             return
         before, self._last_arrival = self._last_arrival, time.monotonic()
+        client = scope.get("client")
+        kept = self.readiness.kept_at_drain
+        if self.readiness.draining and client and (str(client[0]), int(client[1])) in kept:
+            # A connection this replica already had when the drain began: whoever sent on it chose no replica (an L4
+            # balancer such as a Kubernetes Service keeps a kept-alive connection where it was, and retries
+            # nothing), so a refusal here failed the call (the fleet trial: 5 of 250 in a rolling restart). It is
+            # served once, answered with `Connection: close` (above): the client's next request opens a new
+            # connection, which the balancer routes to a ready replica. The drain waits for it as for any call.
+            kept.discard((str(client[0]), int(client[1])))
+            with self.hold():
+                await self.app(scope, receive, send)
+            return
         if self.readiness.draining and scope.get("method") != "DELETE":
             # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
             # 500) only once complete, seconds later, instead of at once
@@ -308,6 +346,20 @@ def _continues(scope: Scope) -> bool:
         if name == b"mcp-protocol-version" and value.decode("latin-1") in MODERN_PROTOCOL_VERSIONS:
             return True
     return False
+
+
+def _closing(send: Send, when: Callable[[], bool]) -> Send:
+    """`send` adding `Connection: close` to the response's head when `when()` says so as it starts (RFC 9112
+    §9.6; uvicorn then closes the connection once the response is written), unless the app already said so."""
+
+    async def closing(message: Any) -> None:
+        if message["type"] == "http.response.start" and when():
+            headers = list(message.get("headers") or [])
+            if not any(name.lower() == b"connection" for name, _ in headers):
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

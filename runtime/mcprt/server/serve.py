@@ -25,7 +25,7 @@ from ..reload import watch as watch_manifest
 from ..stopping import stop_tasks
 from .app import build_server
 from .client_messages import carry_client_messages
-from .http import build_http_app, build_side_app, serve_http
+from .http import build_http_app, build_side_app, connection_clients, serve_http
 from .sockets import listen
 from .lifecycle import DRAIN_QUIET, InFlight, Readiness
 from .limits import session_limits
@@ -213,7 +213,8 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                   "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams, keep_alive=options.keep_alive_timeout,
-                             mcp_path=options.path)
+                             mcp_path=options.path,
+                             on_server=lambda uv: setattr(readiness, "connections", lambda: connection_clients(uv)))
         else:
             if side is not None:
                 check_side_exposure(side[0], runtime.loaded.manifest)
@@ -293,7 +294,7 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     """
     await stopping.wait()
     began = asyncio.get_running_loop().time()
-    readiness.draining = True
+    readiness.start_draining()  # /readyz 503; the connections open now get one more answer each (`InFlight`)
     end_listen_streams()
     end_approval_waits()
     if app is None:  # stdio
@@ -331,6 +332,15 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
         if not await inflight.wait_unsent(DRAIN_QUIET, left) and readiness.probed:
             log_event("stopping while a balancer still sends requests: is its health check on /readyz?",
                       logging.WARNING, refused=inflight.refused)
+        # a request that came on a connection opened before the drain is served (`InFlight`): it may still run
+        left = max(0.0, options.drain_timeout - (asyncio.get_running_loop().time() - began))
+        if (inflight.count or (tasks is not None and tasks.running)) and not await _wait_work_done(inflight, tasks,
+                                                                                                    left):
+            ended = RUNNING.end_all()
+            log_event("drain timed out; ending the requests in flight", logging.WARNING,
+                      in_flight=inflight.count, tasks=tasks.running if tasks is not None else 0, requests_ended=ended)
+            if ended:
+                await _wait_work_done(inflight, tasks, ANSWER_GRACE)
     if inflight is not None and (readiness.probed or answering or running_tasks):
         log_event("drained", logging.INFO, refused=inflight.refused, answered=inflight.answered_while_draining,
                   in_flight=requests, tasks=running_tasks, drain_s=round(asyncio.get_running_loop().time() - began, 3))

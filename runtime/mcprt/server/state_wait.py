@@ -34,8 +34,8 @@ STATE_WAIT_SECONDS = 60.0  # MCPRT_STATE_WAIT: how long `mcprt up` waits for the
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 2.0
 NOT_REACHED = "shared state not reached yet"
-WAITING = ("mcprt is starting: its shared state (Redis) has not answered yet, and this request was not started. "
-           "Send it again shortly (Retry-After says when); a load balancer retries it on another replica.")
+WAITING = ("mcprt is starting: its shared state (Redis) has not answered yet, and this request was not started, so "
+           "sending it again is safe. Send it again shortly (Retry-After says when).")
 
 
 def state_wait() -> float:
