@@ -86,6 +86,37 @@ def test_redis_refusing_the_credentials_exits_2_at_once_naming_the_setting(tmp_p
             assert "Wrong-pass-9876" not in done.stderr + done.stdout
 
 
+def test_an_acl_user_denied_a_command_exits_2_at_once_naming_the_setting(tmp_path: Path) -> None:
+    """The review of fleetfix: only the first PING was checked, so an ACL user allowed PING (and HELLO/AUTH) but not
+    mcprt's keys and commands, or allowed reads only, waited out MCPRT_STATE_WAIT after logging "shared state
+    connected", then said "try again shortly". `check_rights` tries each kind of command at start: exit 2 at once."""
+    import redis as redis_py
+
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path, password="admin-pass-0123") as redis:
+        admin = redis_py.Redis(port=redis.port, password="admin-pass-0123")
+        admin.execute_command("ACL", "SETUSER", "limited", "on", ">lim-pass-4567", "+ping", "+hello", "+auth",
+                              "~mcprt:*", "&mcprt:*")
+        admin.execute_command("ACL", "SETUSER", "getonly", "on", ">get-pass-4567", "+@read", "+ping", "+hello",
+                              "+auth", "+subscribe", "+unsubscribe", "~*", "&*")
+        admin.close()
+        for user in ("limited", "getonly"):
+            url = f"redis://{user}:{user[:3]}-pass-4567@127.0.0.1:{redis.port}/0"
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
+                capture_output=True, text=True, timeout=90, cwd=tmp_path)
+            took = time.monotonic() - started
+            assert done.returncode == 2, (user, done.stderr)
+            assert (f"the shared state at redis://***@127.0.0.1:{redis.port}/0 refused a command to the user "
+                    "MCPRT_STATE_URL names") in done.stderr, (user, done.stderr)
+            assert took < 30, (user, took)  # not the 60 s wait
+            assert "waiting for it" not in done.stderr and "try again shortly" not in done.stderr, done.stderr
+            assert "shared state connected" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+            assert "pass-4567" not in done.stderr + done.stdout
+
+
 async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(tmp_path: Path) -> None:
     """`mcprt up` exited 2 at once when Redis did not answer yet: pods started before Redis crash-looped
     under Kubernetes' back-off and `/readyz`'s "shared state not reached yet" could never be seen. It now
@@ -447,6 +478,45 @@ async def test_a_draining_replica_serves_once_on_a_kept_alive_connection_and_clo
             answered = await call
             assert answered.status_code == 200 and '"slept":2.0' in answered.text, answered.text
             assert answered.headers.get("connection") == "close", answered.headers  # the client reconnects
+
+
+async def test_a_kept_alive_connection_late_in_the_drain_is_refused_not_started(tmp_path: Path) -> None:
+    """The review of fleetfix: a kept connection's request was served however late in the drain it came -- a
+    `charge(seconds=8)` sent 3 s into an 8 s drain ran, and the deadline cut it after its tool had acted ("may or may
+    not have acted"). It is served only during the first half of `drain_timeout` (`KEPT_SHARE`); later it is
+    refused as not started (503, `Connection: close`, safe to send again), and nothing runs."""
+    from mcprt.server.lifecycle import KEPT_SHARE
+
+    manifest = tmp_path / "mcp.yaml"
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    manifest.write_text(MANIFEST.format(extra="").replace("drain_timeout: 15s", "drain_timeout: 4s"))
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    accept = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    with mcprt_http(manifest) as up:
+        async with httpx.AsyncClient(timeout=30) as kept, httpx.AsyncClient(timeout=30) as busy:
+            opened = await kept.post(up.url, json=initialize, headers=accept)
+            session = {**accept, "mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-06-18"}
+            await kept.post(up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            call = asyncio.ensure_future(busy.post(up.url, headers=session, json={  # keeps the replica draining
+                "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {"seconds": 3.5}}}))
+            await anyio.sleep(0.3)
+            up.signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                assert time.monotonic() < signalled + 10
+                await anyio.sleep(0.05)
+            await anyio.sleep(max(0.0, signalled + 4.0 * KEPT_SHARE + 0.4 - time.monotonic()))  # past the share
+            late = await kept.post(up.url, headers=session, json={  # on the connection it had at SIGTERM
+                "jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "slow", "arguments": {
+                    "seconds": 3.0}}})
+            assert late.status_code == 503 and late.json()["id"] == 3, late.text
+            assert late.headers.get("connection") == "close", late.headers
+            assert "was not started" in late.json()["error"]["message"], late.text
+            answered = await call
+            assert answered.status_code == 200 and '"slept":3.5' in answered.text, answered.text
 
 
 async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:

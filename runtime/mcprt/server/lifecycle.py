@@ -14,7 +14,9 @@
 - On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), every answer
   from then on says `Connection: close`, and a request on a connection that was open when the drain began is
   still served, once (its client chose no replica: an L4 balancer keeps its connection here and retries nothing),
-  so each client reconnects to a ready replica; other new
+  so each client reconnects to a ready replica — but only during the first `KEPT_SHARE` of `drain_timeout`, so a
+  call so served has the rest to finish; later it is refused like a new connection's (not started: safe to send
+  again), not started to be cut by the deadline; other new
   work (`initialize`, `tools/call`, … ; cheap reads such as `tools/list` and `ping` are still answered:
   `ANSWERED_WHILE_DRAINING`) gets 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
   replica) and a JSON-RPC error by the request's id, as every refusal on the MCP endpoint is written
@@ -57,6 +59,10 @@ STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric 
 # may be longer and the replica leaves before the balancer's health check noticed, which costs at
 # most a refused connection (retried elsewhere) unless a request lands in the very instant of exit.
 DRAIN_QUIET = 0.5
+# the share of `drain_timeout` during which a request on a connection kept from before the drain is still served
+# (`Readiness.start_draining`): one arriving later could not finish before the deadline cut it, after its tool may
+# have acted, so it is refused as not started (the review of fleetfix: a 8 s call sent 3 s into a 8 s drain was cut)
+KEPT_SHARE = 0.5
 REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a request's body (its id; whether it is cheap)
 ANSWERED_WHILE_DRAINING = frozenset({
     "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/get",
@@ -88,6 +94,7 @@ class Readiness:
         self.connections: Callable[[], set[tuple[str, int]]] = set
         # the connections open when the drain began (`start_draining`) that have not had their one more answer
         self.kept_at_drain: set[tuple[str, int]] = set()
+        self.serve_kept_until = 0.0  # time.monotonic() after which a kept connection's request is refused too
         # the latest `report` was not ready (draining, audit refusing, state not reached): answers close their
         # connection (`InFlight`), so a client's next request opens a new one, which a balancer routes to a ready
         # replica — an L4 one (a Kubernetes Service) keeps a kept-alive connection on this replica otherwise
@@ -122,11 +129,24 @@ class Readiness:
         self.unready = not ready
         return ready, body
 
-    def start_draining(self) -> None:
+    def start_draining(self, serve_kept_for: float = 0.0) -> None:
         """The stop's drain begins: `/readyz` answers 503 from now on; the connections open now are noted
-        (`kept_at_drain`): a request on one is still served, once, with `Connection: close` (`InFlight`)."""
+        (`kept_at_drain`): a request on one arriving within `serve_kept_for` seconds (the first `KEPT_SHARE` of
+        `drain_timeout`) is still served, once, with `Connection: close` (`InFlight`); later ones are refused."""
         self.kept_at_drain = set(self.connections())
+        self.serve_kept_until = time.monotonic() + max(0.0, serve_kept_for)
         self.draining = True
+
+    def serves_kept(self, client: tuple[str, int] | None) -> bool:
+        """Whether a request from `client` (an ASGI scope's peer address) is the one more answer its connection,
+        open when the drain began, still gets: only while enough of `drain_timeout` is left for it to finish."""
+        if not self.draining or not client or time.monotonic() >= self.serve_kept_until:
+            return False
+        peer = (str(client[0]), int(client[1]))
+        if peer not in self.kept_at_drain:
+            return False
+        self.kept_at_drain.discard(peer)
+        return True
 
     async def _report(self) -> tuple[bool, dict[str, str | int]]:
         self.probed = True
@@ -231,15 +251,13 @@ class InFlight:
             await self.app(scope, receive, send)
             return
         before, self._last_arrival = self._last_arrival, time.monotonic()
-        client = scope.get("client")
-        kept = self.readiness.kept_at_drain
-        if self.readiness.draining and client and (str(client[0]), int(client[1])) in kept:
+        if self.readiness.serves_kept(scope.get("client")):
             # A connection this replica already had when the drain began: whoever sent on it chose no replica (an L4
             # balancer such as a Kubernetes Service keeps a kept-alive connection where it was, and retries
             # nothing), so a refusal here failed the call (the fleet trial: 5 of 250 in a rolling restart). It is
             # served once, answered with `Connection: close` (above): the client's next request opens a new
-            # connection, which the balancer routes to a ready replica. The drain waits for it as for any call.
-            kept.discard((str(client[0]), int(client[1])))
+            # connection, which the balancer routes to a ready replica. The drain waits for it as for any call;
+            # only early in the drain (`KEPT_SHARE`), so it has time to finish.
             with self.hold():
                 await self.app(scope, receive, send)
             return

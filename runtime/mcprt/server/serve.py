@@ -27,7 +27,7 @@ from .app import build_server
 from .client_messages import carry_client_messages
 from .http import build_http_app, build_side_app, connection_clients, serve_http
 from .sockets import listen
-from .lifecycle import DRAIN_QUIET, InFlight, Readiness
+from .lifecycle import DRAIN_QUIET, KEPT_SHARE, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
 from .state_wait import StoppedWhileWaiting, open_when_reachable
@@ -294,7 +294,8 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
     """
     await stopping.wait()
     began = asyncio.get_running_loop().time()
-    readiness.start_draining()  # /readyz 503; the connections open now get one more answer each (`InFlight`)
+    # /readyz 503; the connections open now get one more answer each, early enough in the drain to finish (`InFlight`)
+    readiness.start_draining(options.drain_timeout * KEPT_SHARE)
     end_listen_streams()
     end_approval_waits()
     if app is None:  # stdio
