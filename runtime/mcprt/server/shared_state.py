@@ -139,13 +139,18 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     if options.state_url is None:
         return None
     from ..state.policy import RedisPolicyState
-    from ..state.redis_client import connect
+    from ..state.redis_client import check_rights, connect
     from ..state.rounds import RoundRelay
     from ..state.sessions import ENDED, SessionRecords
     from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
     prefix = key_prefix(server_name)
+    try:
+        await check_rights(client, options.state_url, prefix)  # an ACL user lacking a command: exit 2 now
+    except BaseException:
+        await client.aclose()
+        raise
     log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
     policy = RedisPolicyState(client, prefix=prefix)
     await policy.start()

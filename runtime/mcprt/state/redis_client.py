@@ -71,6 +71,40 @@ async def connect(url: str, *, advice: str = SERVING_ADVICE) -> Redis:
     return client
 
 
+async def check_rights(client: Redis, url: str, prefix: str) -> None:
+    """Try once each kind of command mcprt sends (a write with expiry, a read, a Lua script, a publish, a
+    subscribe) on a key and the channel under `prefix`, so an ACL user lacking one is refused at start: raises
+    StateRefused naming MCPRT_STATE_URL (password masked) on a NOPERM or an authentication error. Only PING was
+    checked, so a user allowed PING but not the rest waited out MCPRT_STATE_WAIT ("try again shortly") then exited.
+    Any other failure (Redis full refusing the write, a timeout) is left to the serving signals: not a right."""
+    from redis.exceptions import AuthenticationError, NoPermissionError
+
+    probe = f"{prefix}rights-probe"
+    steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.set(probe, b"1", px=10_000),
+        lambda: client.get(probe),
+        lambda: client.eval("return redis.call('PEXPIRE', KEYS[1], ARGV[1])", 1, probe, 10_000),
+        lambda: client.publish(events_channel(prefix), b"probe"),
+        lambda: _subscribe_once(client, events_channel(prefix)),
+    ]
+    for step in steps:
+        try:
+            await step()
+        except (AuthenticationError, NoPermissionError) as exc:
+            raise StateRefused(_refusal(url, exc) or str(exc)) from None
+        except Exception:  # noqa: BLE001 -- not a matter of rights: the state's own signals report it
+            continue
+
+
+async def _subscribe_once(client: Redis, channel: str) -> None:
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(channel)
+        await pubsub.unsubscribe(channel)
+    finally:
+        await pubsub.aclose()
+
+
 URL_FORM = "redis://:PASSWORD@HOST:PORT/DB, or redis://USER:PASSWORD@… for an ACL user"
 
 
