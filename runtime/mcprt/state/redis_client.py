@@ -73,7 +73,7 @@ async def connect(url: str, *, advice: str = SERVING_ADVICE) -> Redis:
 
 async def check_rights(client: Redis, url: str, prefix: str) -> None:
     """Try once each kind of command mcprt sends (a write with expiry, a read, a Lua script, a publish, a
-    subscribe) on a key and the channel under `prefix`, so an ACL user lacking one is refused at start: raises
+    subscribe, a delete) on a key and the channel under `prefix`, so an ACL user lacking one is refused at start: raises
     StateRefused naming MCPRT_STATE_URL (password masked) on a NOPERM or an authentication error. Only PING was
     checked, so a user allowed PING but not the rest waited out MCPRT_STATE_WAIT ("try again shortly") then exited.
     Any other failure (Redis full refusing the write, a timeout) is left to the serving signals: not a right."""
@@ -84,8 +84,9 @@ async def check_rights(client: Redis, url: str, prefix: str) -> None:
         lambda: client.set(probe, b"1", px=10_000),
         lambda: client.get(probe),
         lambda: client.eval("return redis.call('PEXPIRE', KEYS[1], ARGV[1])", 1, probe, 10_000),
-        lambda: client.publish(events_channel(prefix), b"probe"),
+        lambda: client.publish(events_channel(prefix), b"probe"),  # a kind no replica acts on (`policy._on_message`)
         lambda: _subscribe_once(client, events_channel(prefix)),
+        lambda: client.delete(probe),  # leaves no key behind (tests and operators count `mcprt:*` keys)
     ]
     for step in steps:
         try:
