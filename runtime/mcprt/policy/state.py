@@ -129,6 +129,14 @@ def supporting_approvers(request: ApprovalRequest, approvers: Sequence[str]) -> 
         and (not approvers or any(fnmatch.fnmatchcase(v.approver, pattern) for pattern in approvers))))
 
 
+def vouched(request: ApprovalRequest) -> bool:
+    """Whether `request`'s recorded approve votes support its own recorded quorum: `required` is at least 1 (as
+    every policy's is: `manifest.policy`) and that many distinct allowed approvers voted for it. An `approved`
+    record that fails this was not settled by mcprt (`settle` needs the votes): the review of fleetfix set
+    `"status": "approved", "required": 0` with redis-cli and was told of a reload that never happened."""
+    return request.required >= 1 and len(supporting_approvers(request, request.approvers)) >= request.required
+
+
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
 _VOTE_FIELDS = frozenset(f.name for f in fields(Vote))
 
