@@ -139,10 +139,12 @@ async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(t
             await anyio.sleep(0.1)
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 503 and ready.json()["status"] == "shared state not reached yet", ready.text
+        assert ready.headers.get("connection") == "close", ready.headers
         refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 7, "method": "ping"}, timeout=5)
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
         assert refused.json()["error"]["data"] == {"reason": "starting", "retrySafe": True}, refused.text
         assert refused.json()["id"] == 7, refused.text  # the fleet trial got `"id": null`: the id was readable
+        assert refused.headers.get("connection") == "close", refused.headers  # unready: the client reconnects
         batch = httpx.post(f"{base}/mcp", json=[{"jsonrpc": "2.0", "id": "a", "method": "ping"},
                                                 {"jsonrpc": "2.0", "id": "b", "method": "ping"}], timeout=5)
         assert [answer["id"] for answer in batch.json()] == ["a", "b"], batch.text

@@ -130,5 +130,8 @@ async def _answer(send: Callable[[dict[str, Any]], Awaitable[None]], status: int
                   extra: list[tuple[bytes, bytes]]) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"cache-control", b"no-store"), *extra]})
+                            (b"cache-control", b"no-store"), *extra,
+                            # unready: the client's next request opens a new connection, which a balancer routes to
+                            # a ready replica (as `lifecycle.InFlight` closes while unready; the review of fleetfix)
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": payload})
