@@ -12,7 +12,7 @@ call's outcome is counted, and the failures' texts are grouped.
 `--mode http` runs the same drill through HAProxy in `mode http` with deploy/plain-hosts' retry settings (as
 `tests.support.components.haproxy`), for comparison. `--pythonpath` runs the replicas from another tree's
 `runtime/` (e.g. `git archive <commit> runtime | tar -x -C /tmp/before`), to measure a before/after.
-Ports 51000-51499 (this machine's convention for hand-started servers).
+Ports from 51200 (ROLLING_BASE_PORT moves them: replicas +0..2, HAProxy +10, Redis +20).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ HTTP_EXTRA = """\
     option redispatch 1
     retry-on conn-failure 503
     option http-buffer-request"""
-BASE_PORT = 51200
+BASE_PORT = int(os.environ.get("ROLLING_BASE_PORT", "51200"))  # a free range of your machine
 
 
 def start_replica(folder: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
