@@ -172,6 +172,13 @@ class StateUnavailable(ToolCallError):
     Raised by `mcprt.state.redis_client`; defined here so every layer can tell an outage from a fault."""
 
 
+class StateRefused(McprtError):
+    """The shared state (Redis) answered but refused mcprt's credentials or permissions (a wrong or missing
+    password, an ACL user without a needed command): permanent, unlike not answering yet, so `mcprt up` does not
+    wait `MCPRT_STATE_WAIT` for it but exits 2 at once (`server.state_wait`). Raised by
+    `mcprt.state.redis_client.connect`; the message names MCPRT_STATE_URL with its password masked."""
+
+
 class UnknownTool(ToolCallError):
     """A call naming a tool its caller cannot call because no tool has that name (discovery's
     `call_tool` naming no operation): outcome `rejected`, as bad arguments are, with the log-line

@@ -181,6 +181,26 @@ async def test_requests_during_a_reload_coalesce_into_one_more(
         serving.cancel()
 
 
+async def test_a_reload_that_changed_only_the_policy_says_what_changed(project: Project, runtime: Runtime,
+                                                                        reloader: Reloader, log_lines) -> None:
+    """The fleet trial changed one rule's `when:` and every replica logged `changes="no tool changes"`: nothing
+    confirmed the tightened policy had landed. The line names each policy change and how many loosen it."""
+    policy = ("policy:\n  rules:\n    - match: {{tools: [search], when: \"{when}\"}}\n      action: deny\n")
+    project.write("mcp.yaml", project.manifest_text() + policy.format(when="starts_with(query, 'a')"))
+    assert (await reloader.reload()).ok
+    first = log_lines.fields("reload applied")[-1]
+    assert first["policy"] == "added" and first["policy_loosened"] == 0, first
+    project.write("mcp.yaml", project.manifest_text() + policy.format(when="query == 'a'")
+                  + "    - match: {tools: [count]}\n      action: deny\n")
+    assert (await reloader.reload()).ok
+    second = log_lines.fields("reload applied")[-1]
+    assert second["changes"] == "no tool changes"
+    assert second["policy"] == "rule added (rules[1]); rule match changed (rules[0])", second
+    assert second["policy_loosened"] == 1, second  # `mcprt diff`'s judgement: the narrower `when` is flagged
+    assert (await reloader.reload()).ok  # nothing changed: no policy fields
+    assert "policy" not in log_lines.fields("reload applied")[-1]
+
+
 async def test_server_settings_changes_are_flagged_as_needing_a_restart(project: Project, runtime: Runtime,
                                                                        reloader: Reloader, log_lines) -> None:
     project.write("mcp.yaml", project.manifest_text() + "server: {name: renamed}\n")

@@ -260,6 +260,59 @@ async def test_the_shipped_haproxy_config_retries_what_a_draining_replica_refuse
             stop_process(process)
 
 
+def test_the_reference_redis_requires_the_secrets_password_and_only_mcprt_pods_reach_it() -> None:
+    """The fleet trial: `kubectl apply -k deploy/kubernetes` ran Redis with no password and no NetworkPolicy, so
+    any pod could read session records or approve a pending call by editing its record."""
+    (redis_deployment, _) = _documents(K8S / "redis.yaml")
+    (container,) = redis_deployment["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert from_secret["REDIS_PASSWORD"] == from_secret["REDISCLI_AUTH"] == {"name": "mcprt-secrets",
+                                                                               "key": "REDIS_PASSWORD"}
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "ping"]  # authenticated by REDISCLI_AUTH
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    assert "REDIS_PASSWORD" in secret["stringData"]
+    (policy,) = _documents(K8S / "networkpolicy.yaml")
+    assert policy["kind"] == "NetworkPolicy" and "networkpolicy.yaml" in _documents(K8S / "kustomization.yaml")[0][
+        "resources"]
+    redis_labels = redis_deployment["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= redis_labels.items()
+    deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
+    mcprt_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    (rule,) = policy["spec"]["ingress"]
+    assert [peer["podSelector"]["matchLabels"] for peer in rule["from"]] == [
+        {k: v for k, v in mcprt_labels.items() if k == "app.kubernetes.io/name"}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
+
+
+def test_the_deploy_files_name_the_release_and_only_mcprt_settings_that_exist() -> None:
+    """The fleet trial: the Deployment ran `mcprt:0.1.0` (kustomization `newTag: 0.1.0`) while the release was
+    0.2.0 and the Dockerfile built `mcprt:local`, an image nothing deploys. The image tag the Deployment and the
+    kustomization name, the tag the Dockerfile's instructions build and run, and `mcprt --version` agree; every
+    `MCPRT_*` they set is a setting mcprt reads."""
+    import mcprt
+    from mcprt.envcheck import KNOWN
+
+    version = mcprt.__version__
+    deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"mcprt:{version}"
+    (kustomization,) = _documents(K8S / "kustomization.yaml")
+    assert [(i["name"], i["newTag"]) for i in kustomization["images"]] == [("mcprt", version)]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    built = re.findall(r"docker build .*-t (\S+)", dockerfile)
+    ran = re.findall(r"docker run .* (mcprt:\S+)\s*$", dockerfile, re.M)
+    assert built == [f"mcprt:{version}"] and ran == [f"mcprt:{version}"], (built, ran)
+    names = {e["name"] for e in container["env"]}
+    names |= set(re.findall(r"\b(MCPRT_\w+)=", dockerfile))
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    names |= set(secret["stringData"])
+    unknown = sorted(n for n in names if n.startswith("MCPRT_") and n not in KNOWN)
+    assert not unknown, unknown
+    assert {"MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_STATE_URL"} <= names
+
+
 def test_dockerfile_runs_as_non_root_from_a_slim_base_with_the_catalog() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
@@ -294,15 +347,19 @@ def _as_deployed(tmp_path: Path, namespace: str = "default") -> tuple[Path, dict
     assert in_image in text, "the ConfigMap points into the image's package"
     (tmp_path / "mcp.yaml").write_text(text.replace(in_image, str(Path(mcprt.__file__).parent)))
     deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
-    env: dict[str, str] = {}
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    env: dict[str, str] = dict(secret["stringData"])  # envFrom: the Secret's keys
     for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
         if "valueFrom" in entry:
-            assert entry["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}, entry
+            source = entry["valueFrom"]
+            if "secretKeyRef" in source:
+                assert source["secretKeyRef"]["name"] == "mcprt-secrets", entry
+                env[entry["name"]] = secret["stringData"][source["secretKeyRef"]["key"]]
+                continue
+            assert source == {"fieldRef": {"fieldPath": "metadata.namespace"}}, entry
             env[entry["name"]] = namespace
         else:  # Kubernetes expands $(NAME) of a variable defined earlier in the list
             env[entry["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), entry["value"])
-    (secret,) = _documents(K8S / "secret.example.yaml")
-    env.update(secret["stringData"])
     return tmp_path / "mcp.yaml", env
 
 
@@ -344,9 +401,12 @@ def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_p
                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                              "clientInfo": {"name": "raw", "version": "1"}}}
     headers = {"authorization": f"Bearer {token}", "accept": "application/json, text/event-stream"}
-    with redis_server(tmp_path) as redis, \
-            mcprt_http(manifest, "--no-reload", env=cli_env({**env, "MCPRT_HOST": "0.0.0.0", "PYTHONUNBUFFERED": "1",
-                                                            "MCPRT_STATE_URL": redis.url})) as up:
+    # the reference Redis as redis.yaml runs it: requiring the Secret's password, which MCPRT_STATE_URL carries
+    assert env["MCPRT_STATE_URL"] == f"redis://:{env['REDIS_PASSWORD']}@mcprt-redis:6379/0"
+    with redis_server(tmp_path, password=env["REDIS_PASSWORD"]) as redis, \
+            mcprt_http(manifest, "--no-reload", env=cli_env({
+                **env, "MCPRT_HOST": "0.0.0.0", "PYTHONUNBUFFERED": "1",
+                "MCPRT_STATE_URL": env["MCPRT_STATE_URL"].replace("mcprt-redis:6379", f"127.0.0.1:{redis.port}")})) as up:
         port = int(up.base.rsplit(":", 1)[1])
         banner = next(line for line in up.stderr if "from other machines" in line)
         others = re.findall(r"from other machines (http://\S+?/mcp)", banner)

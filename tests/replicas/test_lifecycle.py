@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import http.client
 import json
 import signal
 import socket
@@ -54,6 +56,67 @@ def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_redis_refusing_the_credentials_exits_2_at_once_naming_the_setting(tmp_path: Path) -> None:
+    """The fleet trial: a wrong Redis password was "shared state not reached yet; waiting for it … Start Redis"
+    for the whole MCPRT_STATE_WAIT (60 s: a pod unready a minute before each crash), and a missing one gave Redis's
+    raw `HELLO must be called with the client already authenticated, …`. Both are permanent: exit 2 at once."""
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path, password="right-pass-0123") as redis:
+        for url, expected in [
+            (f"redis://:Wrong-pass-9876@127.0.0.1:{redis.port}/0",
+             f"the shared state at redis://***@127.0.0.1:{redis.port}/0 refused the credentials in MCPRT_STATE_URL "
+             "(or `server.state`): invalid username-password pair or user is disabled. Fix the password (and user) "
+             "in the URL (redis://:PASSWORD@HOST:PORT/DB, or redis://USER:PASSWORD@… for an ACL user)."),
+            (f"redis://127.0.0.1:{redis.port}/0",
+             f"the shared state at redis://127.0.0.1:{redis.port}/0 requires a password, and MCPRT_STATE_URL (or "
+             "`server.state`) gives none: put it in the URL (redis://:PASSWORD@HOST:PORT/DB, or "
+             "redis://USER:PASSWORD@… for an ACL user)."),
+        ]:
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
+                capture_output=True, text=True, timeout=90, cwd=tmp_path)
+            took = time.monotonic() - started
+            assert done.returncode == 2, done.stderr
+            assert expected in done.stderr, done.stderr
+            assert took < 30, took  # not the 60 s wait (the start itself takes a few seconds on a busy machine)
+            assert "waiting for it" not in done.stderr and "Start Redis" not in done.stderr, done.stderr
+            assert "HELLO" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+            assert "Wrong-pass-9876" not in done.stderr + done.stdout
+
+
+def test_an_acl_user_denied_a_command_exits_2_at_once_naming_the_setting(tmp_path: Path) -> None:
+    """The review of fleetfix: only the first PING was checked, so an ACL user allowed PING (and HELLO/AUTH) but not
+    mcprt's keys and commands, or allowed reads only, waited out MCPRT_STATE_WAIT after logging "shared state
+    connected", then said "try again shortly". `check_rights` tries each kind of command at start: exit 2 at once."""
+    import redis as redis_py
+
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path, password="admin-pass-0123") as redis:
+        admin = redis_py.Redis(port=redis.port, password="admin-pass-0123")
+        admin.execute_command("ACL", "SETUSER", "limited", "on", ">lim-pass-4567", "+ping", "+hello", "+auth",
+                              "~mcprt:*", "&mcprt:*")
+        admin.execute_command("ACL", "SETUSER", "getonly", "on", ">get-pass-4567", "+@read", "+ping", "+hello",
+                              "+auth", "+subscribe", "+unsubscribe", "~*", "&*")
+        admin.close()
+        for user in ("limited", "getonly"):
+            url = f"redis://{user}:{user[:3]}-pass-4567@127.0.0.1:{redis.port}/0"
+            started = time.monotonic()
+            done = subprocess.run(
+                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
+                capture_output=True, text=True, timeout=90, cwd=tmp_path)
+            took = time.monotonic() - started
+            assert done.returncode == 2, (user, done.stderr)
+            assert (f"the shared state at redis://***@127.0.0.1:{redis.port}/0 refused a command to the user "
+                    "MCPRT_STATE_URL names") in done.stderr, (user, done.stderr)
+            assert took < 30, (user, took)  # not the 60 s wait
+            assert "waiting for it" not in done.stderr and "try again shortly" not in done.stderr, done.stderr
+            assert "shared state connected" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+            assert "pass-4567" not in done.stderr + done.stdout
+
+
 async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(tmp_path: Path) -> None:
     """`mcprt up` exited 2 at once when Redis did not answer yet: pods started before Redis crash-looped
     under Kubernetes' back-off and `/readyz`'s "shared state not reached yet" could never be seen. It now
@@ -76,9 +139,17 @@ async def test_a_replica_started_before_redis_waits_for_it_visibly_then_serves(t
             await anyio.sleep(0.1)
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 503 and ready.json()["status"] == "shared state not reached yet", ready.text
-        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=5)
+        assert ready.headers.get("connection") == "close", ready.headers
+        refused = httpx.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 7, "method": "ping"}, timeout=5)
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1", refused.text
         assert refused.json()["error"]["data"] == {"reason": "starting", "retrySafe": True}, refused.text
+        assert refused.json()["id"] == 7, refused.text  # the fleet trial got `"id": null`: the id was readable
+        assert refused.headers.get("connection") == "close", refused.headers  # unready: the client reconnects
+        batch = httpx.post(f"{base}/mcp", json=[{"jsonrpc": "2.0", "id": "a", "method": "ping"},
+                                                {"jsonrpc": "2.0", "id": "b", "method": "ping"}], timeout=5)
+        assert [answer["id"] for answer in batch.json()] == ["a", "b"], batch.text
+        unreadable = httpx.post(f"{base}/mcp", content=b"{not json", timeout=5)
+        assert unreadable.status_code == 503 and unreadable.json()["id"] is None, unreadable.text
         with redis_server(tmp_path, redis_port):
             deadline = time.monotonic() + 60
             while (answer := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:
@@ -264,6 +335,58 @@ async def test_a_full_redis_is_named_as_such_in_the_error_a_call_gets(tmp_path: 
     assert "Redis is full (maxmemory reached" in text and "script" not in text, text
 
 
+async def test_a_redis_refusing_writes_degrades_readyz_and_the_metrics_say_so(tmp_path: Path) -> None:
+    """The fleet trial filled Redis (`maxmemory` + `noeviction`): sessions were not shared (404 on another replica)
+    while /readyz said `"state":"ok"` and `mcprt_state_up` stayed 1, so the README's alert never fired. A refused
+    write is a state problem the signals show: /readyz degraded with the reason, `mcprt_state_writable` 0,
+    /status.json `state.writable` false; all back once Redis takes writes again. /status.json also says which
+    replica answered and what it holds (calls in flight, tasks), for an operator about to stop it."""
+    manifest = _folder(tmp_path)
+    with redis_server(tmp_path) as redis:
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_DATA_LOSS_CHECK_INTERVAL="0.3")
+        with mcprt_http(manifest, env=env) as up:
+            base = up.base
+            assert httpx.get(f"{base}/readyz", timeout=5).json()["state"] == "ok"
+            status = httpx.get(f"{base}/status.json", timeout=5).json()
+            assert status["state"] == {"up": True, "writable": True, "detail": "ok"}, status["state"]
+            server = status["server"]
+            assert server["instance"]["pid"] == up.pid and server["instance"]["hostname"] == socket.gethostname()
+            assert server["instance"]["replica"] and server["draining"] is False
+            async with http_client(up.url) as client:
+                call = asyncio.ensure_future(client.call_tool("slow", {"seconds": 3}))
+                deadline = time.monotonic() + 10
+                while httpx.get(f"{base}/status.json", timeout=5).json()["server"]["requests_in_flight"] < 1:
+                    assert time.monotonic() < deadline, "the call in flight never showed"
+                    await anyio.sleep(0.05)
+                assert "mcprt_requests_in_flight 1.0" in httpx.get(f"{base}/metrics", timeout=5).text
+                assert not (await call).is_error
+            metrics = httpx.get(f"{base}/metrics", timeout=5).text
+            assert "mcprt_tasks_running 0.0" in metrics and "mcprt_state_writable 1.0" in metrics
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            redis.cli("CONFIG", "SET", "maxmemory", "1")  # below what it already uses: every write refused
+            try:
+                deadline = time.monotonic() + 15
+                while (ready := httpx.get(f"{base}/readyz", timeout=5)).json()["state"] == "ok":
+                    assert time.monotonic() < deadline, ready.text
+                    await anyio.sleep(0.1)
+                assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
+                state = ready.json()["state"]
+                assert state.startswith("writes refused since ") and "Redis is full (maxmemory reached" in state, state
+                metrics = httpx.get(f"{base}/metrics", timeout=5).text
+                assert "mcprt_state_writable 0.0" in metrics and "mcprt_state_up 1.0" in metrics, metrics
+                status = httpx.get(f"{base}/status.json", timeout=5).json()
+                assert status["state"]["writable"] is False and status["state"]["detail"] == state
+            finally:
+                redis.cli("CONFIG", "SET", "maxmemory", "0")
+            deadline = time.monotonic() + 15
+            while (ready := httpx.get(f"{base}/readyz", timeout=5)).json()["state"] != "ok":
+                assert time.monotonic() < deadline, ready.text
+                await anyio.sleep(0.1)
+            assert "mcprt_state_writable 1.0" in httpx.get(f"{base}/metrics", timeout=5).text
+    log = up.log()
+    assert log.count("shared state refuses writes") == 1 and log.count("shared state takes writes again") == 1, log
+
+
 async def test_a_redis_outage_is_logged_once_when_lost_and_once_when_back(tmp_path: Path) -> None:
     # A new-user trial stopped Redis for 8 s under three replicas: each logged "shared state events
     # lost" and "policy state refresh failed" every retry (about ten lines), and nothing at all when
@@ -313,6 +436,89 @@ async def _wait_for_log(up: UpProcess, *needles: str, timeout: float = 60) -> No
     while not all(n in up.log() for n in needles):
         assert time.monotonic() < deadline, f"never logged {needles}:\n{up.log()}"
         await anyio.sleep(0.1)
+
+
+async def test_a_draining_replica_serves_once_on_a_kept_alive_connection_and_closes_it(tmp_path: Path) -> None:
+    """The fleet trial's rolling restart behind an L4 balancer (HAProxy `mode tcp`, as a Kubernetes Service):
+    clients kept their connections to the terminating replica, so their next call was refused there ("mcprt is
+    shutting down … a load balancer retries it", which none did): 5 of 250 calls failed. A request on a connection
+    the replica had when the drain began is now served, once, with `Connection: close`, as is every answer while
+    draining, so the client's next request opens a new connection, which the balancer routes to a ready replica
+    (bench/rolling_restart.py measures the drill). A new connection's new work is still refused."""
+    manifest = _folder(tmp_path)
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    accept = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+    def whoami(request_id: int) -> dict[str, object]:
+        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "whoami",
+                                                                                       "arguments": {}}}
+
+    with mcprt_http(manifest) as up:
+        async with httpx.AsyncClient(timeout=30) as kept, httpx.AsyncClient(timeout=30) as busy:
+            opened = await kept.post(up.url, json=initialize, headers=accept)
+            assert opened.headers.get("connection") != "close", opened.headers
+            session = {**accept, "mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-06-18"}
+            await kept.post(up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            call = asyncio.ensure_future(busy.post(up.url, headers=session, json={
+                "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {"seconds": 2.0}}}))
+            await anyio.sleep(0.5)  # the call is in flight: the drain lasts
+            up.signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                assert time.monotonic() < deadline
+                await anyio.sleep(0.05)
+            served = await kept.post(up.url, json=whoami(3), headers=session)  # on the connection it already had
+            assert served.status_code == 200 and '"pid"' in served.text, served.text
+            assert served.headers.get("connection") == "close", served.headers
+            again = await kept.post(up.url, json=whoami(4), headers=session)  # a new connection: refused
+            assert again.status_code == 503 and again.json()["id"] == 4, again.text
+            message = again.json()["error"]["message"]
+            assert "sending it again is safe" in message and "a load balancer retries it" not in message, message
+            answered = await call
+            assert answered.status_code == 200 and '"slept":2.0' in answered.text, answered.text
+            assert answered.headers.get("connection") == "close", answered.headers  # the client reconnects
+
+
+async def test_a_kept_alive_connection_late_in_the_drain_is_refused_not_started(tmp_path: Path) -> None:
+    """The review of fleetfix: a kept connection's request was served however late in the drain it came -- a
+    `charge(seconds=8)` sent 3 s into an 8 s drain ran, and the deadline cut it after its tool had acted ("may or may
+    not have acted"). It is served only during the first half of `drain_timeout` (`KEPT_SHARE`); later it is
+    refused as not started (503, `Connection: close`, safe to send again), and nothing runs."""
+    from mcprt.server.lifecycle import KEPT_SHARE
+
+    manifest = tmp_path / "mcp.yaml"
+    (tmp_path / "replica_tools.py").write_text(TOOLS)
+    manifest.write_text(MANIFEST.format(extra="").replace("drain_timeout: 15s", "drain_timeout: 4s"))
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    accept = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    with mcprt_http(manifest) as up:
+        async with httpx.AsyncClient(timeout=30) as kept, httpx.AsyncClient(timeout=30) as busy:
+            opened = await kept.post(up.url, json=initialize, headers=accept)
+            session = {**accept, "mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-06-18"}
+            await kept.post(up.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            call = asyncio.ensure_future(busy.post(up.url, headers=session, json={  # keeps the replica draining
+                "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {"seconds": 3.5}}}))
+            await anyio.sleep(0.3)
+            up.signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            while httpx.get(f"{up.base}/readyz", timeout=5).status_code != 503:
+                assert time.monotonic() < signalled + 10
+                await anyio.sleep(0.05)
+            await anyio.sleep(max(0.0, signalled + 4.0 * KEPT_SHARE + 0.4 - time.monotonic()))  # past the share
+            late = await kept.post(up.url, headers=session, json={  # on the connection it had at SIGTERM
+                "jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "slow", "arguments": {
+                    "seconds": 3.0}}})
+            assert late.status_code == 503 and late.json()["id"] == 3, late.text
+            assert late.headers.get("connection") == "close", late.headers
+            assert "was not started" in late.json()["error"]["message"], late.text
+            answered = await call
+            assert answered.status_code == 200 and '"slept":3.5' in answered.text, answered.text
 
 
 async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Path) -> None:

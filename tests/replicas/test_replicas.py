@@ -355,6 +355,40 @@ async def test_approvals_an_earlier_version_stored_are_found_after_the_upgrade(c
             assert not result.is_error and f'"refunded":{amount}' in result.content[0].text, result.content
 
 
+@pytest.mark.parametrize(("votes", "required"), [
+    pytest.param([], 1, id="no-vote"),
+    pytest.param([{"approver": "bot", "approve": True}], 1, id="the-callers-own"),
+    pytest.param([{"approver": "mallory", "approve": True}], 1, id="not-an-approver"),
+    pytest.param([], 0, id="required-set-to-0"),
+])
+async def test_a_request_stored_as_approved_without_the_votes_its_quorum_requires_does_not_run_the_call(
+        cluster: Cluster, votes: list[dict[str, object]], required: int) -> None:
+    """The fleet trial edited a pending request in Redis to `"status": "approved"` (redis-cli, no vote) and the
+    identical call ran (`approved … 0/1 approvals`). A stored status is a claim: the call runs only when the
+    recorded approvals of distinct allowed approvers (never the caller) reach `required`, checked at use. The
+    review of fleetfix also set `"required": 0`: not run, but told of a reload that never happened and no WARNING;
+    it is the same integrity refusal now."""
+    amount = 80 + len(votes) + (5 if votes and votes[0]["approver"] == "mallory" else 0) + (10 if not required else 0)
+    request_key = hashlib.sha256(json.dumps(["bot", "refund", {"amount": amount}], sort_keys=True,
+                                            separators=(",", ":")).encode()).hexdigest()
+    now = time.time()
+    record = {"id": f"ap_forged{amount}", "key": request_key, "tool": "refund", "source": "tools", "principal": "bot",
+              "arguments": {"amount": amount}, "created": now, "expires": now + 600, "required": required,
+              "approvers": ["alice"], "rule": "rules[0]", "status": "approved", "decided": now, "reason": None,
+              "votes": [{**vote, "time": now, "reason": None} for vote in votes]}
+    cluster.redis.cli("SET", f"mcprt:replicas-test:approval:ap_forged{amount}", json.dumps(record), "EX", "600")
+    cluster.redis.cli("SET", f"mcprt:replicas-test:approval-key:{request_key}", f"ap_forged{amount}", "EX", "600")
+    async with http_client(cluster.url, mode="legacy", token=BOT) as client:
+        with anyio.fail_after(10):
+            result = await client.call_tool("refund", {"amount": amount})
+    text = result.content[0].text
+    assert result.is_error and "refunded" not in text, text
+    assert (f"refund was not run: its approval request ap_forged{amount} is recorded as approved but holds 0 of the 1 "
+            "approval(s) its rules require") in text, text
+    logs = "".join(r.log() for r in cluster.replicas)
+    assert "approval record says approved without the votes its quorum requires" in logs
+
+
 async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_on_another(cluster: Cluster) -> None:
     outcome: dict[str, object] = {}
 

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not o
 
 ALICE, BOT = "alice-rounds-token", "bot-rounds-token"
 SERVER = 'server:\n  name: rounds-test\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bot: "${BOT_TOKEN}"}}\n'
-OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+OWNER_STOPPED = ("the replica holding this call stopped; the call had started and may have acted in part: if it "
+                 "changes something, check first whether it took effect before calling the tool again")
 UNKNOWN = "Invalid or expired requestState; send the request again without it"
 INVALID_PARAMS, SERVER_ERROR = -32602, -32000  # JSON-RPC error codes (the retry's state / the server)
 

@@ -64,29 +64,33 @@ def wait_port(port: int, timeout: float = 15) -> None:
 class Redis:
     port: int
     process: subprocess.Popen[bytes]
+    password: str | None = None  # `requirepass`, when the server was started with one
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}127.0.0.1:{self.port}/0"
 
     def cli(self, *args: str) -> str:
+        env = {"REDISCLI_AUTH": self.password} if self.password else None  # not on the command line
         done = subprocess.run([binary("redis-cli"), "-p", str(self.port), *args], capture_output=True, text=True,
-                              timeout=10)
+                              timeout=10, env=env)
         return done.stdout.strip()
 
 
 @contextmanager
-def redis_server(tmp: Path, port: int | None = None) -> Iterator[Redis]:
-    """redis-server on 127.0.0.1 without persistence; on `port` (to restart one that was stopped) or a free one."""
+def redis_server(tmp: Path, port: int | None = None, *, password: str | None = None) -> Iterator[Redis]:
+    """redis-server on 127.0.0.1 without persistence; on `port` (to restart one that was stopped) or a free one;
+    with `password`, it requires that password (`requirepass`)."""
     port = port or free_port()
     process = subprocess.Popen(
         [binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp)],
+         "--dir", str(tmp), *(("--requirepass", password) if password else ())],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port)
-        yield Redis(port, process)
+        yield Redis(port, process, password)
     finally:
         stop_process(process)
 

@@ -6,7 +6,10 @@ one answers each request is known.
 - `tasks/update` and `tasks/cancel` sent to the other replica reach the one running the task (the round
   relay of `state/rounds.py`), and cancelling there cancels the upstream call;
 - another principal gets -32602 there too;
-- a task whose replica died reads `failed`, saying so.
+- a task running when its replica is told to stop (SIGTERM) is drained like a call in flight: its result is
+  recorded and read on the other replica; one the drain's deadline cuts reads `failed`, saying the tool may have
+  run (no blind "call again": the trial's `charge` had completed its effect);
+- a task whose replica died reads `failed`, saying so and that the tool may have run.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ pytestmark = pytest.mark.xdist_group("replicas")  # one cluster at a time, not o
 
 ALICE, BOB = "alice-tasks-token-0123456789", "bob-tasks-token-0123456789"
 SERVER = 'server:\n  name: tasks-replicas\n  auth: {tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}"}}\n'
-OWNER_STOPPED = "the replica running this task stopped; call the tool again"
+# a killed owner: the call had started, so the tool may have acted (slow_compute declares no annotations)
+OWNER_STOPPED = ("the task's call to slow_compute did not finish: the replica running this task stopped (killed or "
+                 "crashed) before the call ended. It had started, so it may have run in part or in full (its effect "
+                 "may have happened): before calling slow_compute again, check whether it took effect")
 
 
 @dataclass
@@ -129,3 +135,51 @@ def test_a_task_whose_replica_died_reads_failed(cluster: Cluster) -> None:
     assert failed["statusMessage"] == OWNER_STOPPED
     assert failed["error"] == {"code": -32603, "message": OWNER_STOPPED}
     assert "result" not in failed
+
+
+def _short_drain_manifest(cluster: Cluster) -> Path:
+    """The cluster's manifest with a 1 s drain (a sibling file: the shared one stays as the others read it)."""
+    folder = cluster.manifest.parent / "short-drain"
+    folder.mkdir(exist_ok=True)
+    return write_manifest(folder, command_source("fx", extra=CANCEL_FILE_ENV),
+                          server=SERVER + "  http: {drain_timeout: 1s}\n")
+
+
+def test_a_task_running_at_sigterm_is_drained_and_its_result_read_on_another_replica(cluster: Cluster) -> None:
+    """The fleet trial: SIGTERM 0.5 s into a 4 s task logged `drained … drain_s=0.0` and the task read `failed`
+    "the server running this task stopped" on another replica, although the function ran to its end. A task gets
+    `drain_timeout` (20 s here) as a call in flight does, and its result is recorded in Redis."""
+    survivor = cluster.replicas[0].url
+    with mcprt_http(cluster.manifest, "--no-reload", env=cluster.env(), startup_timeout=60) as stopping:
+        task = call(stopping.url, "slow_compute", {"seconds": 2, "label": "drained"}, token=ALICE).result
+        assert task["resultType"] == "task"
+        stopping.process.send_signal(signal.SIGTERM)
+        stopping.process.wait(30)
+        log = stopping.log()
+    assert "draining in_flight=0 tasks=1" in log, log
+    assert "tasks=1 drain_s=" in log.split("drained", 1)[1], log
+    done = get(survivor, task["taskId"], token=ALICE).result  # ended before the replica exited: no polling
+    assert done["status"] == "completed", done
+    assert done["result"]["content"] == [{"type": "text", "text": "computed drained after 2s"}]
+
+
+def test_a_task_the_drain_deadline_cuts_reads_failed_saying_the_tool_may_have_run(cluster: Cluster) -> None:
+    survivor = cluster.replicas[0].url
+    manifest = _short_drain_manifest(cluster)
+    with mcprt_http(manifest, "--no-reload", env=cluster.env(), startup_timeout=60) as stopping:
+        task = call(stopping.url, "slow_compute", {"seconds": 60, "label": "cut"}, token=ALICE).result
+        started = time.monotonic()
+        stopping.process.send_signal(signal.SIGTERM)
+        stopping.process.wait(30)
+        took = time.monotonic() - started
+        log = stopping.log()
+    assert took < 15, (took, log)  # 1 s of drain, the answer's grace, the stop: not the task's 60 s
+    assert "drain timed out" in log and "tasks=1" in log, log
+    failed = get(survivor, task["taskId"], token=ALICE).result
+    assert failed["status"] == "failed", failed
+    message = failed["statusMessage"]
+    assert message.startswith("the task's call to slow_compute did not finish: its replica stopped and the call "
+                              "outlasted the drain (server.http.drain_timeout)"), message
+    assert "may have run" in message and "check whether it took effect" in message, message
+    assert "call the tool again" not in message and "is safe" not in message, message
+    assert failed["error"] == {"code": -32603, "message": message}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from mcprt.identity.principal import ANONYMOUS, Principal
-from mcprt.tasks.record import TaskRecord
+from mcprt.tasks.record import OUTLASTED_DRAIN, REPLICA_GONE, TaskRecord
 from mcprt.tasks.store import TaskLimitReached, TaskStore
 
 ALICE = Principal("alice", "token")
@@ -130,3 +130,31 @@ def test_expired_records_are_swept_while_no_client_asks() -> None:
             sweeping.cancel()
 
     assert run(scenario()) == (3, 0)
+
+
+@pytest.mark.parametrize("retry_safe", [False, True])
+def test_an_interrupted_task_invites_a_retry_only_for_a_tool_marked_read_only_or_idempotent(retry_safe: bool) -> None:
+    """The fleet trial: a task cut by a stop read "call the tool again" although `charge` had run; a blind retry
+    charges twice. Only a tool whose annotations say a repeat is harmless is told a retry is safe."""
+    store = TaskStore(Limits())
+    record = asyncio.run(store.create(ALICE, "charge", retry_safe=retry_safe))
+    record.input_requests = {"r1": {"method": "elicitation/create"}}
+    record.interrupted(OUTLASTED_DRAIN)
+    assert record.status == "failed" and record.input_requests == {}
+    assert record.error == {"code": -32603, "message": record.status_message}
+    assert record.status_message is not None and OUTLASTED_DRAIN in record.status_message
+    if retry_safe:
+        assert record.status_message.endswith("charge is marked read-only or idempotent, so calling it again is safe")
+    else:
+        assert "may have run in part or in full" in record.status_message
+        assert record.status_message.endswith("before calling charge again, check whether it took effect")
+    assert TaskRecord.from_json(record.to_json()).retry_safe is retry_safe  # another replica words it alike
+
+
+def test_a_record_with_fields_this_version_does_not_know_is_still_read() -> None:
+    """During a rolling upgrade a newer replica may write fields an older one lacks: `tasks/get` must not fail."""
+    record = asyncio.run(TaskStore(Limits()).create(ALICE, "charge"))
+    wire = json.loads(record.to_json()) | {"from_a_newer_version": 1}
+    read = TaskRecord.from_json(json.dumps(wire))
+    read.interrupted(REPLICA_GONE)
+    assert read.task_id == record.task_id and read.status == "failed"

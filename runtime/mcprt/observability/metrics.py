@@ -268,7 +268,25 @@ class _StateCollector(Collector):
             yield failed
         if state.state_up is not None:
             shared = GaugeMetricFamily("mcprt_state_up", "1 when the shared state backend (Redis) answers a PING; "
-                                       "0 during an outage (/readyz then reports degraded).")
+                                       "0 during an outage (/readyz then reports degraded). A Redis that answers "
+                                       "but refuses writes stays 1: see mcprt_state_writable.")
             shared.add_metric([], 1.0 if state.state_up else 0.0)
             yield shared
+        if state.state_writable is not None:
+            writable = GaugeMetricFamily("mcprt_state_writable", "1 while the shared state backend (Redis) takes "
+                                         "this replica's writes; 0 while it refuses them (full: maxmemory with "
+                                         "noeviction; a read-only replica): sessions, approvals, rate limits and "
+                                         "tasks are then not shared (/readyz reports degraded).")
+            writable.add_metric([], 1.0 if state.state_writable else 0.0)
+            yield writable
+        if state.requests_in_flight is not None:
+            in_flight = GaugeMetricFamily("mcprt_requests_in_flight", "MCP requests being answered now (tool calls "
+                                          "among them): what a SIGTERM's drain waits for.")
+            in_flight.add_metric([], state.requests_in_flight)
+            yield in_flight
+        if state.tasks_running is not None:
+            running = GaugeMetricFamily("mcprt_tasks_running", "Tasks (calls answered CreateTaskResult) running in "
+                                        "this process now: a SIGTERM's drain waits for them too.")
+            running.add_metric([], state.tasks_running)
+            yield running
 

@@ -55,6 +55,14 @@ class ServerState:
     loop_tasks: int | None = None  # asyncio tasks alive in the serving event loop (None: read off the loop)
     rejected_connections: int | None = None  # refused at the connection cap since start (None: no HTTP listener)
     audit: AuditHealth | None = None  # the audit log's state (None: no audit log configured)
+    # which process answered: `hostname`, `pid` and, with shared state, `replica` (its id among the replicas)
+    instance: dict[str, Any] = field(default_factory=dict)
+    # what it holds now, for an operator about to stop it (None: not known, e.g. stdio's requests)
+    requests_in_flight: int | None = None  # MCP requests being answered (what the drain waits for)
+    tasks_running: int | None = None  # tasks (calls answered CreateTaskResult) still running here
+    draining: bool = False  # told to stop (SIGTERM): refusing new work, finishing what it holds
+    state_writable: bool | None = None  # the shared state takes writes (False: full, read-only; None: no backend)
+    state_detail: str | None = None  # "ok", "unreachable since …", "writes refused since …: …" (None: no backend)
 
 
 StateFn = Callable[[], ServerState]

@@ -42,7 +42,10 @@ _SENT_TITLE = ("raw: the upstream body; sent: what the model reads (the result's
 
 
 def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) -> dict[str, Any]:
-    """The status page's figures as JSON (times in seconds, sizes in bytes); `recent` holds the calls
+    """The status page's figures as JSON (times in seconds, sizes in bytes); `server.instance` says which process
+    answered (`hostname`, `pid`, with shared state `replica`), `server.requests_in_flight` / `tasks_running` /
+    `draining` what it holds, `state` the shared state (`up`, `writable`, `detail`: "ok", "unreachable since …",
+    "writes refused since …: …"; null without one); `recent` holds the calls
     `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's); then each
     registered section's `data` the viewer may read, under its key (`approvals`: the pending requests, a
     non-admin's own only); scrubbed of configured secrets."""
@@ -57,7 +60,13 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
         })
     document: dict[str, Any] = {
         "server": {"name": state.name, "version": state.version, "transport": state.transport,
-                   "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions},
+                   "endpoint": state.endpoint, "started": state.started, "sessions": state.sessions,
+                   # which replica answered, and what it holds: what an operator checks before a SIGTERM
+                   "instance": state.instance, "requests_in_flight": state.requests_in_flight,
+                   "tasks_running": state.tasks_running, "draining": state.draining},
+        # the shared state (Redis) as this replica sees it; null without one
+        "state": None if state.state_up is None else {
+            "up": state.state_up, "writable": state.state_writable, "detail": state.state_detail},
         "sources": [{"name": s.name, "kind": s.kind, "state": s.state, "restarts": s.restarts, "error": s.error,
                      "since": s.since} for s in state.sources],
         "tools": tools,

@@ -22,16 +22,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import PolicyDenied, StateUnavailable
 from ..identity.principal import STDIO
 from ..observability.log import duration_text, log_event, rfc3339
 from ..outbound.redaction import redact_value
 from ..scrubbing import SECRETS
-from .principals import compiled
 from .rules import effective_annotations
-from .state import ApprovalRequest, new_approval_id, settled_by, voters_text
+from .state import ApprovalRequest, new_approval_id, settled_by, supporting_approvers, vouched, voters_text
 
 if TYPE_CHECKING:
     from ..contracts import CallContext
@@ -148,6 +147,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
         await _close(gate, tool, context, request, f"the approval rules changed ({quorum.wanted}): a new request "
                                                    "replaces it")
         request = None
+    if request is not None and request.status == "approved" and not vouched(request):
+        # forged before this call looked (`"required": 0`): judged now, not read as superseded by a reload
+        _refuse_forged(gate, tool, context, rule, request, len(supporting_approvers(request, approvers)), required)
     superseded = request is not None and request.status == "approved" and not _stands(quorum)
     # used: an approval of one execution that a call already ran on (`approvals.uses`)
     used = (request if request is not None and request.status == "approved" and request.used is not None
@@ -210,6 +212,9 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             "policy this server serves still wants an approval: make the same call again in a moment.",
             {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
+        # the quorum in force (a reload may have changed it since the request was opened)
+        required, approvers = (quorum.required, quorum.approvers) if quorum is not None else (in_force.required,
+                                                                                              in_force.approvers)
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
             reason = refused.reason or "not allowed"
@@ -217,6 +222,13 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                          reason=f"the policy changed while the call waited for approval: {reason}")
             raise PolicyDenied(f"{tool.name} was refused by policy: {reason} (the policy changed while this call "
                                f"waited for approval {request.id}; the approval does not override it)")
+        supporting = supporting_approvers(request, approvers)
+        if request.status == "approved" and not vouched(request) or quorum is None and len(supporting) < required:
+            # Approved by its stored status alone, without the votes its own or the quorum in force requires: a
+            # record written by something other than mcprt (the fleet trial set `"status": "approved"` with
+            # redis-cli and the call ran, `0/1 approvals`; the review of fleetfix also set `"required": 0`, and
+            # was told of a reload that never happened, with no WARNING). Checked first, at use, on every replica.
+            _refuse_forged(gate, tool, context, rule, request, len(supporting), required)
         if quorum is not None and not quorum.met:
             gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
                          reason=f"the approval rules changed while the call waited: {quorum.wanted}")
@@ -308,6 +320,24 @@ def _stands(quorum: Quorum | None) -> bool:
     return quorum is None or quorum.met
 
 
+def _refuse_forged(gate: PolicyGate, tool: Tool, context: CallContext, rule: str | None, request: ApprovalRequest,
+                   approvals: int, required: int) -> NoReturn:
+    """Refuse a call whose request is recorded approved without the votes to carry it (`approvals` of the
+    `required` under the quorum in force): a WARNING for the operator, `deny` on the event stream, PolicyDenied
+    with `status: inconsistent`. The shared state was written by something other than mcprt."""
+    log_event("approval record says approved without the votes its quorum requires; not running the call: "
+              "check who can write to the shared state", logging.WARNING, approval_id=request.id,
+              tool=tool.name, approvals=approvals, required=required)
+    gate.publish("deny", tool, context, rule=rule, approval_id=request.id,
+                 reason=f"approval record inconsistent: approved with {approvals} of {required} "
+                        "approvals")
+    raise PolicyDenied(
+        f"{tool.name} was not run: its approval request {request.id} is recorded as approved but holds "
+        f"{approvals} of the {required} approval(s) its rules require, so mcprt does not trust it. "
+        "An operator should check the shared state (who can write to Redis); the call needs a real "
+        "approval.", {"mcprt/approval": {"id": request.id, "status": "inconsistent"}})
+
+
 def _in_force(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],
               own: InForce) -> tuple[Approvals, InForce] | None:
     """The approval settings (`policy.approvals`, and the call's rule's `InForce`) of the policy in force
@@ -337,13 +367,8 @@ def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed
     wanted = found[1]
     if (wanted.required, sorted(set(wanted.approvers))) == (request.required, sorted(set(request.approvers))):
         return None
-    # the votes of the quorum's approvers, matched as approvers are (`principals.compiled`: a client acting for
-    # itself by `client:` entries only, globs read as globs), never the caller's own: counted once per voter
-    approvers = compiled(wanted.approvers)
-    voters = {v.voter: v.label for v in request.votes if v.approve and v.voter != request.owner
-              and (not wanted.approvers or approvers.matches(v.approver, v.by_client))}
-    counted = tuple(dict.fromkeys(voters.values()))
-    met = len(voters) >= wanted.required
+    counted = supporting_approvers(request, wanted.approvers)  # as `check_decider` matches deciders
+    met = len(counted) >= wanted.required
     stricter = wanted.required > request.required or bool(wanted.approvers) and (
         not request.approvers or not set(wanted.approvers) <= set(request.approvers))
     return Quorum(f"now {wanted.required} approval(s) from " + (", ".join(wanted.approvers) or "anyone but the caller"),

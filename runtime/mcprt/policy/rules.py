@@ -59,6 +59,14 @@ def effective_annotations(tool: Tool) -> dict[str, bool]:
     return values
 
 
+def repeat_is_safe(tool: Tool) -> bool:
+    """Whether calling `tool` again after an interrupted call is harmless by its own annotations: read-only,
+    or idempotent (MCP schema `ToolAnnotations`: `readOnlyHint`, `idempotentHint`; unset hints take the
+    spec's defaults, so a tool that says nothing is not)."""
+    values = effective_annotations(tool)
+    return values["readOnlyHint"] or values["idempotentHint"]
+
+
 def http_method(tool: Tool) -> str | None:
     """The HTTP method of a tool whose operation is an HTTP call (None for Python and proxied MCP tools)."""
     return tool.operation.meta.method.upper() or None

@@ -156,6 +156,29 @@ def unclaim(request: ApprovalRequest, call_id: str) -> bool:
     return True
 
 
+def supporting_approvers(request: ApprovalRequest, approvers: Sequence[str]) -> tuple[str, ...]:
+    """The distinct voters (each once, by `Vote.label`) whose recorded approve votes on `request` count under
+    `approvers` — matched as `PolicyService.check_decider` matches deciders (`principals.compiled`: globs read as
+    globs, a client acting for itself by `client:` entries only; empty: anyone) — never the caller (by owner key),
+    who cannot decide their own call. A stored `status` is a claim: the shared store (Redis) is writable by
+    whoever reaches it, so the call runs only when these reach the quorum in force
+    (`policy.approvals.require_approval`)."""
+    from .principals import compiled  # here: principals reads the manifest layer, state is read by it lazily
+
+    matcher = compiled(approvers)
+    voters = {v.voter: v.label for v in request.votes if v.approve and v.voter != request.owner
+              and (not approvers or matcher.matches(v.approver, v.by_client))}
+    return tuple(dict.fromkeys(voters.values()))
+
+
+def vouched(request: ApprovalRequest) -> bool:
+    """Whether `request`'s recorded approve votes support its own recorded quorum: `required` is at least 1 (as
+    every policy's is: `manifest.policy`) and that many distinct allowed approvers voted for it. An `approved`
+    record that fails this was not settled by mcprt (`settle` needs the votes): the review of fleetfix set
+    `"status": "approved", "required": 0` with redis-cli and was told of a reload that never happened."""
+    return request.required >= 1 and len(supporting_approvers(request, request.approvers)) >= request.required
+
+
 _REQUEST_FIELDS = frozenset(f.name for f in fields(ApprovalRequest))
 _VOTE_FIELDS = frozenset(f.name for f in fields(Vote))
 

@@ -36,7 +36,7 @@ from ..errors import Diagnostic, ManifestError
 from ..manifest.loader import LoadedManifest
 from ..observability.log import log_event
 from ..settings import env_limit
-from .changes import ToolChanges, diff_toolsets
+from .changes import ToolChanges, diff_toolsets, policy_summary
 from .baseline import take_baseline
 from .drain import Drainer
 from .guard import HOW_TO_APPLY, refusal
@@ -433,6 +433,8 @@ class Reloader:
                      paths: set[Path], taken: dict[Path, str | None], report: list[_Report]) -> ReloadOutcome:
         restart_keys = restart_needed(self.runtime.loaded.manifest, compiled.loaded.manifest) \
             if self.runtime.loaded is not None else []
+        policy = policy_summary(self.runtime.loaded.manifest.policy, compiled.loaded.manifest.policy) \
+            if self.runtime.loaded is not None else {}
         retired, compiled.sync.retired = list(compiled.sync.retired), []
         list_changed = await self.runtime.apply(compiled)
         new = self.runtime.holder.current  # type: ignore[union-attr]
@@ -455,6 +457,7 @@ class Reloader:
             trigger=trigger,
             files=",".join(sorted(p.name for p in paths)) or "-",
             changes=changes.summary(),
+            **policy,  # what changed in `policy:` (no tool definition shows it), only when something did
             tools=len(new.tools),
             list_changed=list_changed,
             sessions_notified=0,  # and listen_streams_notified: filled in (here, in order) once known

@@ -26,6 +26,7 @@ from ..identity.principal import ANONYMOUS, STDIO, Principal, from_scope
 from ..manifest.model import ServerConfig
 from ..observability import tracing
 from ..observability.events import new_call_id
+from ..policy.rules import repeat_is_safe
 from ..scrubbing import SECRETS
 from ..contracts import ToolResult
 from ..toolset.invoke import call_tool, error_result, resolve_or_refuse
@@ -192,7 +193,8 @@ def build_server(
             outcome = await with_client(
                 ctx, params, run, levels=levels, principal=principal, round_trips=server.round_trips,
                 may_ask=may_request(tool, toolset),
-                escalate=server.tasks.escalation(principal, reached.name) if as_task else None,
+                escalate=server.tasks.escalation(principal, reached.name, retry_safe=repeat_is_safe(reached))
+                if as_task else None,
                 within=server.tasks.answer_within)
             if isinstance(outcome, (types.InputRequiredResult, dict)):  # a round; a CreateTaskResult
                 return outcome

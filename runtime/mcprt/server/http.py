@@ -247,7 +247,8 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
                      on_started: Callable[[], Any] | None = None,
                      on_stopping: Callable[[], Any] | None = None,
                      keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | None = None,
-                     process_stops: bool = True, trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES) -> None:
+                     process_stops: bool = True, trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES,
+                     on_server: Callable[[uvicorn.Server], Any] | None = None) -> None:
     """Serve until `stop` is set; open streams are asked to end, and cut after a short grace.
     `keep_alive`: seconds an idle connection stays open (`server.http.keep_alive_timeout`); `mcp_path`:
     the MCP endpoint the app serves (None for a listener without one). `process_stops`: this stop is the
@@ -255,7 +256,9 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
     never reset) and uvicorn's cut-stream errors are silenced; False for a server stopped while the process
     goes on serving (`state_wait`'s placeholder), whose stop must leave the real server's streams alone.
     `trusted_proxies`: the addresses whose X-Forwarded-Proto/-For set a request's scheme and client
-    (`ServeOptions.trusted_proxies`; passed explicitly, so uvicorn's FORWARDED_ALLOW_IPS is never read)."""
+    (`ServeOptions.trusted_proxies`; passed explicitly, so uvicorn's FORWARDED_ALLOW_IPS is never read).
+    `on_server`: given the uvicorn server before it serves (the drain reads its open connections:
+    `connection_clients`)."""
     config = uvicorn.Config(
         app,
         log_config=None,  # never touch logging; uvicorn's own access log would go to stdout
@@ -281,6 +284,8 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
             on_stopping()
         server.should_exit = True
 
+    if on_server is not None:
+        on_server(server)
     watcher = asyncio.create_task(stop_when_asked())
     started = asyncio.create_task(_announce_when_started(server, on_started))
     try:
@@ -290,6 +295,17 @@ async def serve_http(app: ASGIApp, sock: socket.socket, stop: asyncio.Event,
         started.cancel()
     if not server.started and not stop.is_set():
         raise McprtError("the HTTP server did not start (see the messages above)")
+
+
+def connection_clients(server: uvicorn.Server) -> set[tuple[str, int]]:
+    """The peer addresses (host, port) of `server`'s open connections: one per connection (an ASGI scope's
+    `client`), so a request can be told to come on a connection opened before some moment."""
+    clients: set[tuple[str, int]] = set()
+    for connection in list(server.server_state.connections):
+        client = getattr(connection, "client", None)
+        if client:
+            clients.add((str(client[0]), int(client[1])))
+    return clients
 
 
 async def _announce_when_started(server: uvicorn.Server, on_started: Callable[[], Any] | None) -> None:

@@ -7,8 +7,16 @@
   `{"status": "degraded", "state": "unreachable since …"}`: the backend is shared by every replica,
   so failing readiness on it would take every replica out of the balancer at once (a cascading
   failure) although calls that need no shared state still work. The outage shows in the
-  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each).
-- On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), new
+  `mcprt_state_up` gauge and the state client's log lines (loss and recovery, once each). A backend that
+  answers but refuses writes (Redis full: `maxmemory` with `noeviction`) is degraded the same way,
+  `{"status": "degraded", "state": "writes refused since …: …"}`, and shows in `mcprt_state_writable` 0
+  (`mcprt_state_up` stays 1: it answers its PING).
+- On SIGTERM the server drains: readiness turns false at once (the balancer stops sending), every answer
+  from then on says `Connection: close`, and a request on a connection that was open when the drain began is
+  still served, once (its client chose no replica: an L4 balancer keeps its connection here and retries nothing),
+  so each client reconnects to a ready replica — but only during the first `KEPT_SHARE` of `drain_timeout`, so a
+  call so served has the rest to finish; later it is refused like a new connection's (not started: safe to send
+  again), not started to be cut by the deadline; other new
   work (`initialize`, `tools/call`, … ; cheap reads such as `tools/list` and `ping` are still answered:
   `ANSWERED_WHILE_DRAINING`) gets 503 with `Retry-After: 1`, `Connection: close` (a balancer retries them on another
   replica) and a JSON-RPC error by the request's id, as every refusal on the MCP endpoint is written
@@ -51,6 +59,10 @@ STATE_WATCH_EVERY = 5.0  # seconds between PINGs when no probe asks (the metric 
 # may be longer and the replica leaves before the balancer's health check noticed, which costs at
 # most a refused connection (retried elsewhere) unless a request lands in the very instant of exit.
 DRAIN_QUIET = 0.5
+# the share of `drain_timeout` during which a request on a connection kept from before the drain is still served
+# (`Readiness.start_draining`): one arriving later could not finish before the deadline cut it, after its tool may
+# have acted, so it is refused as not started (the review of fleetfix: a 8 s call sent 3 s into a 8 s drain was cut)
+KEPT_SHARE = 0.5
 REFUSAL_BODY_WAIT = 0.2  # seconds a draining replica reads a request's body (its id; whether it is cheap)
 ANSWERED_WHILE_DRAINING = frozenset({
     "ping", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "tasks/get",
@@ -75,8 +87,20 @@ class Readiness:
 
     def __init__(self, state_ping: Callable[[], Awaitable[object]] | None = None,
                  state_reached: bool = False, sources_down: Callable[[], list[str]] | None = None,
-                 audit: Callable[[], AuditHealth | None] | None = None) -> None:
+                 audit: Callable[[], AuditHealth | None] | None = None,
+                 state_writes: Callable[[], tuple[float, str] | None] | None = None) -> None:
         self.draining = False
+        # the peer addresses of the HTTP server's open connections (set by serve: `http.connection_clients`)
+        self.connections: Callable[[], set[tuple[str, int]]] = set
+        # the connections open when the drain began (`start_draining`) that have not had their one more answer
+        self.kept_at_drain: set[tuple[str, int]] = set()
+        self.serve_kept_until = 0.0  # time.monotonic() after which a kept connection's request is refused too
+        # the latest `report` was not ready (draining, audit refusing, state not reached): answers close their
+        # connection (`InFlight`), so a client's next request opens a new one, which a balancer routes to a ready
+        # replica — an L4 one (a Kubernetes Service) keeps a kept-alive connection on this replica otherwise
+        self.unready = False
+        # since when (epoch seconds) and why the state backend refuses writes, else None (`SharedState.writes_refused`)
+        self._state_writes = state_writes or (lambda: None)
         # the audit log's state: failing with `audit_on_failure: refuse` the replica refuses every call, so it
         # is not ready (503, the balancer sends calls to replicas that can record them); with `serve` degraded
         self.audit = audit or (lambda: None)
@@ -93,14 +117,38 @@ class Readiness:
         self.state_lost_at: float | None = None  # epoch seconds of the first failed PING of an outage
 
     async def report(self) -> tuple[bool, dict[str, str | int]]:
-        """(ready, body fields): `status` is "ready", "degraded", "draining", "audit log failing" (503: the
-        audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
+        """(ready, body fields), remembered as `unready`. `status` is "ready", "degraded", "draining", "audit log
+        failing" (503: the audit log cannot be written and `audit_on_failure: refuse` refuses every call) or "shared state not
         reached yet", plus `audit` ("ok" or "failing") when an audit log is configured (failing with
-        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok" or "unreachable since
-        <RFC 3339 UTC time>") when a state backend is configured and `sources_down` (how many; "degraded",
+        `audit_on_failure: serve`: "degraded", still ready), `state` ("ok", "unreachable since
+        <RFC 3339 UTC time>" or "writes refused since <time>: <why>") when a state backend is configured and `sources_down` (how many; "degraded",
         still ready) while sources are `down` or `restarting` on `/status`. Counts only, never names, as `/healthz`: the
         path needs no token (which sources are down is on the authenticated `/status`, and in
         `mcprt_source_up`). Marks the replica `probed`."""
+        ready, body = await self._report()
+        self.unready = not ready
+        return ready, body
+
+    def start_draining(self, serve_kept_for: float = 0.0) -> None:
+        """The stop's drain begins: `/readyz` answers 503 from now on; the connections open now are noted
+        (`kept_at_drain`): a request on one arriving within `serve_kept_for` seconds (the first `KEPT_SHARE` of
+        `drain_timeout`) is still served, once, with `Connection: close` (`InFlight`); later ones are refused."""
+        self.kept_at_drain = set(self.connections())
+        self.serve_kept_until = time.monotonic() + max(0.0, serve_kept_for)
+        self.draining = True
+
+    def serves_kept(self, client: tuple[str, int] | None) -> bool:
+        """Whether a request from `client` (an ASGI scope's peer address) is the one more answer its connection,
+        open when the drain began, still gets: only while enough of `drain_timeout` is left for it to finish."""
+        if not self.draining or not client or time.monotonic() >= self.serve_kept_until:
+            return False
+        peer = (str(client[0]), int(client[1]))
+        if peer not in self.kept_at_drain:
+            return False
+        self.kept_at_drain.discard(peer)
+        return True
+
+    async def _report(self) -> tuple[bool, dict[str, str | int]]:
         self.probed = True
         if self.draining:
             return False, {"status": "draining"}
@@ -117,10 +165,25 @@ class Readiness:
         await self._ping_state()
         if not self._state_reached:
             return False, {"status": "shared state not reached yet", "state": "unreachable"}
-        if self.state_lost_at is not None:
-            return True, {"status": "degraded", "state": f"unreachable since {rfc3339(self.state_lost_at)}",
-                          **extra}
+        state = self.state_text()
+        if state != "ok":
+            return True, {"status": "degraded", "state": state, **extra}
         return True, {"status": "degraded" if degraded else "ready", "state": "ok", **extra}
+
+    def state_text(self) -> str | None:
+        """The state backend as `/readyz` and `/status.json` word it, from the last checks (no new PING): "ok",
+        "unreachable since <RFC 3339 time>", "writes refused since <time>: <why>", "not reached yet"; None
+        without a backend."""
+        if self._state_ping is None:
+            return None
+        if not self._state_reached:
+            return "not reached yet"
+        if self.state_lost_at is not None:
+            return f"unreachable since {rfc3339(self.state_lost_at)}"
+        refused = self._state_writes()
+        if refused is not None:
+            return f"writes refused since {rfc3339(refused[0])}: {refused[1]}"
+        return "ok"
 
     @property
     def state_up(self) -> bool | None:
@@ -129,6 +192,14 @@ class Readiness:
         if self._state_ping is None:
             return None
         return self._state_reached and self.state_lost_at is None
+
+    @property
+    def state_writable(self) -> bool | None:
+        """Whether the state backend takes this replica's writes (None: no backend), for `mcprt_state_writable`:
+        False while it refuses them (full with `noeviction`, read-only) although it answers PING."""
+        if self._state_ping is None:
+            return None
+        return self._state_writes() is None
 
     async def watch_state(self, every: float = STATE_WATCH_EVERY) -> None:
         """PING the backend every `every` seconds while serving (runs until cancelled)."""
@@ -172,15 +243,29 @@ class InFlight:
         self.answered_while_draining = 0  # cheap requests answered while draining (ANSWERED_WHILE_DRAINING)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # decided when the answer starts (a call in flight when the drain begins closes too): the client's next
+            # request opens a new connection, which a balancer routes to a ready replica
+            send = _closing(send, lambda: self.readiness.draining or self.readiness.unready)
         if scope["type"] != "http" or scope.get("path", "").rstrip("/") != self.mcp_path:
             await self.app(scope, receive, send)
             return
         before, self._last_arrival = self._last_arrival, time.monotonic()
+        if self.readiness.serves_kept(scope.get("client")):
+            # A connection this replica already had when the drain began: whoever sent on it chose no replica (an L4
+            # balancer such as a Kubernetes Service keeps a kept-alive connection where it was, and retries
+            # nothing), so a refusal here failed the call (the fleet trial: 5 of 250 in a rolling restart). It is
+            # served once, answered with `Connection: close` (above): the client's next request opens a new
+            # connection, which the balancer routes to a ready replica. The drain waits for it as for any call;
+            # only early in the drain (`KEPT_SHARE`), so it has time to finish.
+            with self.hold():
+                await self.app(scope, receive, send)
+            return
         if self.readiness.draining and scope.get("method") != "DELETE":
             # the body for the id and what it asks, and only briefly: a trickled body was refused (uvicorn's
             # 500) only once complete, seconds later, instead of at once
             try:
-                body = await asyncio.wait_for(_read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
+                body = await asyncio.wait_for(read_body(receive, self.max_body), REFUSAL_BODY_WAIT)
             except asyncio.TimeoutError:
                 body = None  # answered with id null
             if (scope.get("method") == "POST" and body is not None and _continues(scope)
@@ -281,6 +366,20 @@ def _continues(scope: Scope) -> bool:
     return False
 
 
+def _closing(send: Send, when: Callable[[], bool]) -> Send:
+    """`send` adding `Connection: close` to the response's head when `when()` says so as it starts (RFC 9112
+    §9.6; uvicorn then closes the connection once the response is written), unless the app already said so."""
+
+    async def closing(message: Any) -> None:
+        if message["type"] == "http.response.start" and when():
+            headers = list(message.get("headers") or [])
+            if not any(name.lower() == b"connection" for name, _ in headers):
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
+
+
 def _replaying(body: bytes, receive: Receive) -> Receive:
     """`receive` for the app after the body was read: the body once, then the connection's own messages
     (a disconnect)."""
@@ -296,7 +395,7 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """A request's body when it is at most `limit` bytes, else None (then nothing more is read: the
     answer closes the connection)."""
     body = bytearray()
@@ -311,14 +410,16 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return bytes(body)
 
 
-def refusal_body(body: bytes | None) -> bytes:
-    """The JSON-RPC error(s) a draining replica answers a request `body` with (`stop_answers.
-    refused_while_draining`): by the request's id when the body is a request, each request of a
-    batch by its own, else one error with id null (JSON-RPC 2.0 §5: an id that cannot be read)."""
+def refusal_body(body: bytes | None, answer: Callable[[Any], dict[str, Any]] | None = None) -> bytes:
+    """The JSON-RPC error(s) a draining replica answers a request `body` with (`answer(id)`, by default
+    `stop_answers.refused_while_draining`; a replica still waiting for its shared state gives its own,
+    `state_wait`): by the request's id when the body is a request, each request of a batch by its own,
+    else one error with id null (JSON-RPC 2.0 §5: an id that cannot be read)."""
     from . import wire_json
     from .invalid_messages import request_id_of
     from .stop_answers import refused_while_draining
 
+    refused_while_draining = answer or refused_while_draining
     try:
         message = wire_json.loads(body) if body else None
     except (ValueError, RecursionError):

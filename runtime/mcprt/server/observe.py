@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -70,6 +72,14 @@ class Observatory:
         self.started = time.time()
         self.endpoint: str | None = None
         self.state_up: Callable[[], bool | None] = lambda: None  # the state backend's health (server.lifecycle)
+        self.state_writable: Callable[[], bool | None] = lambda: None  # it takes writes (server.lifecycle)
+        self.state_detail: Callable[[], str | None] = lambda: None  # its state in words (`Readiness.state_text`)
+        # what this process holds now (set by serve: requests in flight, running tasks, draining)
+        self.requests_in_flight: Callable[[], int | None] = lambda: None
+        self.tasks_running: Callable[[], int | None] = lambda: None
+        self.draining: Callable[[], bool] = lambda: False
+        # which process answers (/status.json): serve adds the replica id when it shares state
+        self.instance: dict[str, Any] = {"hostname": socket.gethostname(), "pid": os.getpid()}
         self.metrics: Any = None
         self.recorder: Any = None
         self.audit: Any = None
@@ -168,7 +178,10 @@ class Observatory:
         sessions = len(self.notifier.sessions) if http else 1
         return ServerState(self.loaded.manifest.server.name, __version__, self.options.transport, self.endpoint,
                            self.started, tools, sources, sessions, reload, self.state_up(), _loop_tasks(),
-                           _refused_connections() if http else None, self.audit_health())
+                           _refused_connections() if http else None, self.audit_health(),
+                           instance=dict(self.instance), requests_in_flight=self.requests_in_flight(),
+                           tasks_running=self.tasks_running(), draining=self.draining(),
+                           state_writable=self.state_writable(), state_detail=self.state_detail())
 
     # --- HTTP --------------------------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from ..reload import watch as watch_manifest
 from ..stopping import stop_tasks
 from .app import build_server
 from .client_messages import carry_client_messages
-from .http import build_http_app, build_side_app, serve_http
+from .http import build_http_app, build_side_app, connection_clients, serve_http
 from .sockets import listen
-from .lifecycle import DRAIN_QUIET, InFlight, Readiness
+from .lifecycle import DRAIN_QUIET, KEPT_SHARE, InFlight, Readiness
 from .limits import session_limits
 from .shared_state import open_shared_state
 from .state_wait import StoppedWhileWaiting, open_when_reachable
@@ -42,6 +42,7 @@ from ..wording import noun
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime
+    from ..tasks.run import TaskRunner
     from .stdio import StdioWire
 
 
@@ -173,8 +174,15 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     # degrades readiness instead of failing it (see server.lifecycle).
     readiness = Readiness(shared.ping if shared is not None else None, state_reached=True,
                           sources_down=observatory.sources_down,
-                          audit=observatory.audit_health)
+                          audit=observatory.audit_health,
+                          state_writes=(lambda: shared.writes_refused) if shared is not None else None)
+    observatory.draining = lambda: readiness.draining
+    if server.tasks is not None:
+        observatory.tasks_running = lambda: server.tasks.runner.running if server.tasks is not None else None
     if shared is not None:
+        observatory.instance["replica"] = shared.rounds.replica
+        observatory.state_writable = lambda: readiness.state_writable
+        observatory.state_detail = readiness.state_text
         observatory.state_up = lambda: readiness.state_up
         spawn(readiness.watch_state(), "shared state watch")
         spawn(shared.watch_data_loss(), "shared state data watch")
@@ -198,13 +206,18 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
             if shared is not None:  # a client's answer or cancellation reaches the replica holding its call
                 carry_client_messages(server, shared.rounds)
             inflight = _find_inflight(app)
+            if inflight is not None:
+                observatory.requests_in_flight = lambda: inflight.count if inflight is not None else None
             if shared is not None and inflight is not None:  # the drain waits for calls resumed for other replicas
                 shared.rounds.hold = inflight.hold
             spawn(_drain_then_stop(stopping, stop, readiness, app, options, server.close_listen_streams,
-                                   runtime.policy_service().stopping.set), "graceful stop")
+                                   runtime.policy_service().stopping.set,
+                                   tasks=server.tasks.runner if server.tasks is not None else None),
+                  "graceful stop")
             await serve_http(app, sock, stop, on_started=lambda: _banner(runtime, options, port),
                              on_stopping=server.close_listen_streams, keep_alive=options.keep_alive_timeout,
-                             mcp_path=options.path, trusted_proxies=options.trusted_proxies)
+                             mcp_path=options.path, trusted_proxies=options.trusted_proxies,
+                             on_server=lambda uv: setattr(readiness, "connections", lambda: connection_clients(uv)))
         else:
             if side is not None:
                 check_side_exposure(side[0], runtime.loaded.manifest)
@@ -270,39 +283,50 @@ ANSWER_GRACE = 5.0  # s: after the drain ran out, for the "restarting" answers t
 
 async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readiness: Readiness,
                            app: Any, options: ServeOptions, end_listen_streams: Callable[[], None],
-                           end_approval_waits: Callable[[], None] = lambda: None) -> None:
-    """On the first SIGTERM/SIGINT: readiness false, calls in flight finish (bounded), then stop.
+                           end_approval_waits: Callable[[], None] = lambda: None, *,
+                           tasks: TaskRunner | None = None) -> None:
+    """On the first SIGTERM/SIGINT: readiness false, calls in flight and running tasks finish (bounded), then stop.
 
     2026-07-28 `subscriptions/listen` streams are POSTs that last as long as the client listens:
     they are ended first (clients reopen them through the balancer) so they are not waited for.
     Calls waiting for a human's approval (up to `approvals.wait`, 60 s by default, longer than the
-    drain) stop waiting at once and tell the model the request is pending, to call again. Calls still
-    running when the drain runs out (a slow upstream) are ended with a tool error saying the server
-    is restarting and to call again (`toolset.stopping`), answered before the server closes.
+    drain) stop waiting at once and tell the model the request is pending, to call again. Tasks
+    (`tasks`: calls answered `CreateTaskResult`, no longer a request in flight) get the same
+    `drain_timeout`: their results are recorded (in Redis with shared state, so any replica answers
+    `tasks/get`). Calls still running when the drain runs out (a slow upstream) are ended with a tool
+    error saying the server is restarting and to call again (`toolset.stopping`), answered before the
+    server closes; a task so ended reads `failed`, saying the tool may have run (`tasks.run`).
     """
     await stopping.wait()
     began = asyncio.get_running_loop().time()
-    readiness.draining = True
+    # /readyz 503; the connections open now get one more answer each, early enough in the drain to finish (`InFlight`)
+    readiness.start_draining(options.drain_timeout * KEPT_SHARE)
     end_listen_streams()
     end_approval_waits()
     if app is None:  # stdio
         await _answer_then_stop(stop)
         return
     inflight = _find_inflight(app)
-    answering = inflight is not None and inflight.count > 0  # their clients may follow up (`tools/list`)
-    if inflight is not None and inflight.count:
-        log_event("draining", logging.INFO, in_flight=inflight.count, timeout_s=options.drain_timeout)
-        if not await inflight.wait_idle(options.drain_timeout):
+    requests = inflight.count if inflight is not None else 0
+    running_tasks = tasks.running if tasks is not None else 0
+    answering = requests > 0  # their clients may follow up (`tools/list`)
+    if requests or running_tasks:
+        log_event("draining", logging.INFO, in_flight=requests, tasks=running_tasks, timeout_s=options.drain_timeout)
+        if not await _wait_work_done(inflight, tasks, options.drain_timeout):
             # Cut by the shutdown, such a request's client got uvicorn's bare HTTP 500: end every
             # request in flight with its answer (a tool call: a tool error saying the server is
-            # restarting; any other request: the `shutting_down` error, `server.stop_answers`), and
-            # give the answers a moment to be written (JSON or SSE) before the server closes.
+            # restarting; any other request: the `shutting_down` error, `server.stop_answers`; a task's
+            # call: `failed`, the tool may have run), and give the answers a moment to be written (JSON
+            # or SSE, a task's record) before the server closes.
             ended = RUNNING.end_all()
             log_event("drain timed out; ending the requests in flight (tool calls answer 'restarting', other "
-                      "requests a 'shutting down' error)", logging.WARNING,
-                      in_flight=inflight.count, requests_ended=ended)
-            if ended and not await inflight.wait_idle(ANSWER_GRACE):
-                log_event("stopping with requests in flight", logging.WARNING, in_flight=inflight.count)
+                      "requests a 'shutting down' error, tasks read 'failed')", logging.WARNING,
+                      in_flight=inflight.count if inflight is not None else 0,
+                      tasks=tasks.running if tasks is not None else 0, requests_ended=ended)
+            if ended and not await _wait_work_done(inflight, tasks, ANSWER_GRACE):
+                log_event("stopping with requests in flight", logging.WARNING,
+                          in_flight=inflight.count if inflight is not None else 0,
+                          tasks=tasks.running if tasks is not None else 0)
     if inflight is not None and (readiness.probed or answering):
         # Stay while a balancer still sends requests (each refused 503, retried elsewhere): exiting
         # while it counts this replica in rotation cut requests it was handing over on reused
@@ -314,9 +338,35 @@ async def _drain_then_stop(stopping: asyncio.Event, stop: asyncio.Event, readine
         if not await inflight.wait_unsent(DRAIN_QUIET, left) and readiness.probed:
             log_event("stopping while a balancer still sends requests: is its health check on /readyz?",
                       logging.WARNING, refused=inflight.refused)
+        # a request that came on a connection opened before the drain is served (`InFlight`): it may still run
+        left = max(0.0, options.drain_timeout - (asyncio.get_running_loop().time() - began))
+        if (inflight.count or (tasks is not None and tasks.running)) and not await _wait_work_done(inflight, tasks,
+                                                                                                    left):
+            ended = RUNNING.end_all()
+            log_event("drain timed out; ending the requests in flight", logging.WARNING,
+                      in_flight=inflight.count, tasks=tasks.running if tasks is not None else 0, requests_ended=ended)
+            if ended:
+                await _wait_work_done(inflight, tasks, ANSWER_GRACE)
+    if inflight is not None and (readiness.probed or answering or running_tasks):
         log_event("drained", logging.INFO, refused=inflight.refused, answered=inflight.answered_while_draining,
-                  drain_s=round(asyncio.get_running_loop().time() - began, 3))
+                  in_flight=requests, tasks=running_tasks, drain_s=round(asyncio.get_running_loop().time() - began, 3))
     stop.set()
+
+
+async def _wait_work_done(inflight: InFlight | None, tasks: TaskRunner | None, timeout: float) -> bool:
+    """Wait until no request is in flight and no task runs, for at most `timeout` s (False then). Both are
+    checked again together: a call in flight may become a task meanwhile (`server.tasks.answer_within`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if inflight is not None and not await inflight.wait_idle(max(0.0, deadline - loop.time())):
+            return False
+        if tasks is not None and not await tasks.wait_idle(max(0.0, deadline - loop.time())):
+            return False
+        if (inflight is None or inflight.count == 0) and (tasks is None or tasks.running == 0):
+            return True
+        if loop.time() >= deadline:
+            return False
 
 
 async def _answer_then_stop(stop: asyncio.Event) -> None:

@@ -62,6 +62,10 @@ class SharedState:
     # what this replica writes back when Redis lost its data (`watch_data_loss`): name → restore(),
     # which returns how many records it wrote (session and round records here; serve adds task records)
     restorers: dict[str, Callable[[], Awaitable[int]]] = field(default_factory=dict)
+    # Redis answers but refuses this replica's writes (full: `maxmemory` with `noeviction`; a read-only replica):
+    # since when (epoch seconds) and why, from the data check's SET every few seconds (`watch_data_loss`), so
+    # /readyz, /status.json and `mcprt_state_writable` show it without traffic; None while writes succeed
+    writes_refused: tuple[float, str] | None = None
 
     async def ping(self) -> object:
         return await self.client.ping()
@@ -79,7 +83,12 @@ class SharedState:
         first, lost = True, False  # `lost` stays set until a write-back went through (Redis may fail mid-way)
         while True:
             try:
-                before = await self.client.set(marker, b"1", px=ttl_ms, get=True)
+                try:
+                    before = await self.client.set(marker, b"1", px=ttl_ms, get=True)
+                except Exception as exc:
+                    self._note_refused_write(exc)
+                    raise
+                self._note_write_ok()
                 lost = lost or (before is None and not first)
                 first = False
                 if lost:
@@ -92,6 +101,29 @@ class SharedState:
             except Exception:  # noqa: BLE001 - an outage: the state client's loops log it once each way
                 pass
             await asyncio.sleep(every)
+
+    def _note_refused_write(self, exc: BaseException) -> None:
+        """A write failed: when Redis answered with a refusal (an error reply, not a lost connection, which the
+        PING watch reports), writes are refused from now until one succeeds; logged once each way. The fleet
+        trial filled Redis (`noeviction`): sessions were not shared (404 on other replicas) while /readyz said
+        `"state": "ok"` and `mcprt_state_up` 1."""
+        from redis.exceptions import ResponseError
+
+        from ..state.redis_client import unavailable
+
+        if not isinstance(exc, ResponseError) or self.writes_refused is not None:
+            return
+        import time
+
+        why = unavailable(exc).reason or type(exc).__name__
+        self.writes_refused = (time.time(), why)
+        log_event("shared state refuses writes: sessions, approvals, rate limits and tasks are not shared while it "
+                  "does", logging.WARNING, reason=why)
+
+    def _note_write_ok(self) -> None:
+        if self.writes_refused is not None:
+            self.writes_refused = None
+            log_event("shared state takes writes again", logging.INFO)
 
     async def aclose(self) -> None:
         await self.rounds.aclose()
@@ -107,13 +139,18 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     if options.state_url is None:
         return None
     from ..state.policy import RedisPolicyState
-    from ..state.redis_client import connect
+    from ..state.redis_client import check_rights, connect
     from ..state.rounds import RoundRelay
     from ..state.sessions import ENDED, SessionRecords
     from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
     prefix = key_prefix(server_name)
+    try:
+        await check_rights(client, options.state_url, prefix)  # an ACL user lacking a command: exit 2 now
+    except BaseException:
+        await client.aclose()
+        raise
     log_event("shared state connected", logging.INFO, url=redact_state_url(options.state_url))
     policy = RedisPolicyState(client, prefix=prefix)
     await policy.start()

@@ -22,19 +22,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ..errors import McprtError
+from ..errors import McprtError, StateRefused
 from ..observability.log import log_event
 from ..settings import env_limit
 from .stop_answers import SHUTTING_DOWN_CODE  # the drain's refusal code: retry-safe either way
 
 T = TypeVar("T")
 
+REFUSAL_BODY_MAX = 1_000_000  # bytes of a request read for its id while waiting (larger: answered with id null)
 STATE_WAIT_SECONDS = 60.0  # MCPRT_STATE_WAIT: how long `mcprt up` waits for the shared state at start
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 2.0
 NOT_REACHED = "shared state not reached yet"
-WAITING = ("mcprt is starting: its shared state (Redis) has not answered yet, and this request was not started. "
-           "Send it again shortly (Retry-After says when); a load balancer retries it on another replica.")
+WAITING = ("mcprt is starting: its shared state (Redis) has not answered yet, and this request was not started, so "
+           "sending it again is safe. Send it again shortly (Retry-After says when).")
 
 
 def state_wait() -> float:
@@ -50,7 +51,8 @@ async def open_when_reachable(open_state: Callable[[], Awaitable[T]], sock: sock
                               stopping: asyncio.Event | None = None) -> T:
     """`await open_state()`, retried while it raises McprtError (Redis not answering) for up to
     `state_wait()` seconds; meanwhile `sock` (HTTP; None over stdio) answers as the module docstring says.
-    Raises the last McprtError, naming the wait, once the time is up; StoppedWhileWaiting as soon as
+    A `StateRefused` (Redis answered but refused the credentials or a permission) is raised at once: it is
+    not a matter of time. Raises the last McprtError, naming the wait, once the time is up; StoppedWhileWaiting as soon as
     `stopping` is set between attempts (a SIGTERM must not wait out the whole `MCPRT_STATE_WAIT`)."""
     from .http import serve_http
 
@@ -64,6 +66,8 @@ async def open_when_reachable(open_state: Callable[[], Awaitable[T]], sock: sock
         while True:
             try:
                 return await open_state()
+            except StateRefused:  # credentials or permissions: permanent, so exit 2 now, not after the wait
+                raise
             except McprtError as exc:
                 attempts += 1
                 if attempts == 1:  # said once, with the reason; the outcome follows (connected, or exit 2)
@@ -106,11 +110,28 @@ async def waiting_app(scope: dict[str, Any], receive: Callable[[], Awaitable[dic
         status, body, extra = 503, {"status": NOT_REACHED, "state": "unreachable"}, []
     else:
         from .invalid_messages import error
+        from .lifecycle import REFUSAL_BODY_WAIT, read_body, refusal_body
 
+        # answered by the request's id when it can be read (briefly: a trickled body is not waited for), as the
+        # drain's refusal is; the fleet trial's `"id": 7` came back `"id": null`
+        received = None
+        if scope.get("method") == "POST":
+            with contextlib.suppress(TimeoutError):
+                received = await asyncio.wait_for(read_body(receive, REFUSAL_BODY_MAX), REFUSAL_BODY_WAIT)
         status, extra = 503, [(b"retry-after", b"1")]
-        body = error(None, SHUTTING_DOWN_CODE, WAITING, {"reason": "starting", "retrySafe": True})
-    payload = json.dumps(body).encode()
+        payload = refusal_body(received, lambda request_id: error(request_id, SHUTTING_DOWN_CODE, WAITING,
+                                                                  {"reason": "starting", "retrySafe": True}))
+        await _answer(send, status, payload, extra)
+        return
+    await _answer(send, status, json.dumps(body).encode(), extra)
+
+
+async def _answer(send: Callable[[dict[str, Any]], Awaitable[None]], status: int, payload: bytes,
+                  extra: list[tuple[bytes, bytes]]) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            (b"cache-control", b"no-store"), *extra]})
+                            (b"cache-control", b"no-store"), *extra,
+                            # unready: the client's next request opens a new connection, which a balancer routes to
+                            # a ready replica (as `lifecycle.InFlight` closes while unready; the review of fleetfix)
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": payload})

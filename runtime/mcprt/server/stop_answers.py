@@ -57,8 +57,13 @@ def stopped_error(method: str, seconds: float, why: str) -> Any:
     return MCPError(SHUTTING_DOWN_CODE, message, {"reason": "shutting_down", "retrySafe": safe})
 
 
-REFUSED = ("mcprt is shutting down: this replica takes no new requests, and this one was not started. Send it "
-           "again: a load balancer retries it on another replica (Retry-After says when).")
+# Said to the client whatever sits in front: a load balancer retrying it (HAProxy as deploy/plain-hosts sets it)
+# never lets the client read it, and an L4 one (a Kubernetes Service) cannot retry, so no promise that one does
+# (the fleet trial read "a load balancer retries it" from a Service that never would). The connection closes
+# (`Connection: close`): a new one is routed to a replica still in rotation.
+REFUSED = ("mcprt is shutting down: this replica takes no new requests, and this one was not started, so sending it "
+           "again is safe. Send it again on a new connection (Retry-After says when): behind a load balancer that "
+           "reaches a replica still serving.")
 
 
 def refused_while_draining(request_id: str | int | None) -> dict[str, Any]:

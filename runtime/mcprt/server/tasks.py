@@ -15,7 +15,8 @@ Glue between the MCP server and `mcprt.tasks`:
   then, it becomes a task and the client gets `CreateTaskResult` once the record is stored.
 - **Replicas** (`server.state`): records live in Redis too (`state.tasks`), so `tasks/get` reaches any
   replica; `tasks/update` and `tasks/cancel` of a task another replica runs are carried to it by the round
-  relay (`state.rounds`); a task whose replica stopped reads `failed` saying so.
+  relay (`state.rounds`); a stopping replica drains its tasks (`server.serve`); a task whose replica was
+  killed reads `failed` saying so, and that the tool may have run.
 - **Errors.** An unknown, expired or another principal's task id answers -32602 ("Task not found",
   the same for all three); over HTTP, `Mcp-Name` must repeat `params.taskId` (-32020 HeaderMismatch,
   HTTP 400, SEP-2663 "Streamable HTTP: Routing Headers").
@@ -128,13 +129,14 @@ class TaskService:
             if action == "update":
                 raise MCPError(SERVER_BUSY, str(exc)) from None
 
-    def escalation(self, principal: Principal | None, tool_name: str
+    def escalation(self, principal: Principal | None, tool_name: str, *, retry_safe: bool = False
                    ) -> Callable[[Conversation], Awaitable[dict[str, Any] | None]]:
-        """How a call of `tool_name` becomes a task (`RoundTrips.call(escalate=)`)."""
+        """How a call of `tool_name` becomes a task (`RoundTrips.call(escalate=)`); `retry_safe`: the tool
+        is marked read-only or idempotent (`TaskRecord.retry_safe`)."""
 
         async def escalate(conversation: Conversation) -> dict[str, Any] | None:
             return await self.runner.start(principal, tool_name, conversation,
-                                           lambda result: result_wire(result, tool_name))
+                                           lambda result: result_wire(result, tool_name), retry_safe=retry_safe)
 
         return escalate
 

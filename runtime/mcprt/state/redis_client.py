@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import McprtError, StateUnavailable  # raised here; defined in errors so every layer can catch it
+from ..errors import McprtError, StateRefused, StateUnavailable  # raised here; defined in errors: every layer catches them
 from ..observability.log import log_event
 from ..wording import clause
 from .url import redact_state_url
@@ -64,8 +64,76 @@ async def connect(url: str, *, advice: str = SERVING_ADVICE) -> Redis:
         await client.ping()
     except Exception as exc:  # redis raises its own ConnectionError / TimeoutError / AuthenticationError
         await client.aclose()
+        refused = _refusal(url, exc)
+        if refused is not None:
+            raise StateRefused(refused) from None
         raise McprtError(f"cannot reach the shared state at {redact_state_url(url)}: {_reason(exc)}. {advice}") from None
     return client
+
+
+async def check_rights(client: Redis, url: str, prefix: str) -> None:
+    """Try once each kind of command mcprt sends (a write with expiry, a read, a Lua script, a publish, a
+    subscribe, a delete) on a key and the channel under `prefix`, so an ACL user lacking one is refused at start: raises
+    StateRefused naming MCPRT_STATE_URL (password masked) on a NOPERM or an authentication error. Only PING was
+    checked, so a user allowed PING but not the rest waited out MCPRT_STATE_WAIT ("try again shortly") then exited.
+    Any other failure (Redis full refusing the write, a timeout) is left to the serving signals: not a right."""
+    from redis.exceptions import AuthenticationError, NoPermissionError
+
+    probe = f"{prefix}rights-probe"
+    steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.set(probe, b"1", px=10_000),
+        lambda: client.get(probe),
+        lambda: client.eval("return redis.call('PEXPIRE', KEYS[1], ARGV[1])", 1, probe, 10_000),
+        lambda: client.publish(events_channel(prefix), b"probe"),  # a kind no replica acts on (`policy._on_message`)
+        lambda: _subscribe_once(client, events_channel(prefix)),
+        lambda: client.delete(probe),  # leaves no key behind (tests and operators count `mcprt:*` keys)
+    ]
+    for step in steps:
+        try:
+            await step()
+        except (AuthenticationError, NoPermissionError) as exc:
+            raise StateRefused(_refusal(url, exc) or str(exc)) from None
+        except Exception:  # noqa: BLE001 -- not a matter of rights: the state's own signals report it
+            continue
+
+
+async def _subscribe_once(client: Redis, channel: str) -> None:
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(channel)
+        await pubsub.unsubscribe(channel)
+    finally:
+        await pubsub.aclose()
+
+
+URL_FORM = "redis://:PASSWORD@HOST:PORT/DB, or redis://USER:PASSWORD@… for an ACL user"
+
+
+def _refusal(url: str, exc: BaseException) -> str | None:
+    """The message for a Redis that answered but refused mcprt (credentials, permissions), else None (not
+    reached: worth waiting for). A missing password read as Redis's raw protocol text (`HELLO must be called
+    with the client already authenticated, …`) and a wrong one as "not reached yet", waited for 60 s."""
+    from urllib.parse import urlsplit
+
+    from redis.exceptions import AuthenticationError, NoPermissionError
+
+    where = f"the shared state at {redact_state_url(url)}"
+    if isinstance(exc, AuthenticationError):
+        try:
+            given = urlsplit(url).password is not None or urlsplit(url).username not in (None, "")
+        except ValueError:
+            given = False
+        if not given:
+            return (f"{where} requires a password, and MCPRT_STATE_URL (or `server.state`) gives none: put it in the "
+                    f"URL ({URL_FORM}). This does not pass by waiting, so mcprt does not wait for it.")
+        return (f"{where} refused the credentials in MCPRT_STATE_URL (or `server.state`): {_reason(exc)}. Fix the "
+                f"password (and user) in the URL ({URL_FORM}). This does not pass by waiting, so mcprt does not wait "
+                "for it.")
+    if isinstance(exc, NoPermissionError):
+        return (f"{where} refused a command to the user MCPRT_STATE_URL names: {_reason(exc)}. Give that ACL user the "
+                "commands mcprt sends and the `mcprt:*` keys and channels (`~mcprt:* &mcprt:*`). This does not pass "
+                "by waiting, so mcprt does not wait for it.")
+    return None
 
 
 def unavailable(exc: BaseException) -> StateUnavailable:

@@ -81,7 +81,9 @@ SEEN = 4096  # message ids remembered to drop a duplicate (a PUBLISH retried aft
 Outcome = ToolResult | types.InputRequiredResult | dict[str, Any]
 Resume = Callable[[str, Principal | None, dict[str, Any]], Awaitable[Outcome]]
 
-OWNER_STOPPED = "the replica holding this call stopped; call the tool again"
+# the call had started (it asked its client a question): a flat "call again" repeats a side effect
+OWNER_STOPPED = ("the replica holding this call stopped; the call had started and may have acted in part: if it "
+                 "changes something, check first whether it took effect before calling the tool again")
 # (action "update" | "cancel", task id, input responses) → whether this replica runs the task
 TaskAction = Callable[[str, str, dict[str, Any]], Awaitable[bool]]
 # (session id, sender's principal, JSON-RPC message) → whether this replica held what it concerns

@@ -8,8 +8,9 @@ the task is durably created) — and on every change, expiring with the task's T
 digest: the keys Redis keeps hold no usable task id.
 
 Another replica reads the record (one GET), checks that the caller created it, and, for a task not
-yet ended whose owner no longer listens on its relay channel (the owner stopped or crashed),
-answers it `failed` saying so: a task's calls live in its owner's process. `tasks/update` and
+yet ended whose owner no longer listens on its relay channel (the owner was killed or crashed: a
+stopping owner drains its tasks and records how each ended), answers it `failed` saying so and that the
+call may have acted (`TaskRecord.interrupted`): a task's calls live in its owner's process. `tasks/update` and
 `tasks/cancel` are carried to the owner by the round relay (`state.rounds`).
 """
 
@@ -22,16 +23,13 @@ from typing import TYPE_CHECKING
 
 from ..identity.principal import Principal
 from ..observability.log import log_event
-from ..tasks.record import INTERNAL_ERROR, TaskRecord, owner_of
+from ..tasks.record import REPLICA_GONE, TaskRecord, owner_of
 from ..tasks.store import TaskLimits, TaskStore
 from .redis_client import guarded
 from .write_back import write_back
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-OWNER_STOPPED = "the replica running this task stopped; call the tool again"
-
 
 class SharedTaskStore(TaskStore):
     """A `TaskStore` whose records are also in Redis (see the module docstring)."""
@@ -47,8 +45,8 @@ class SharedTaskStore(TaskStore):
     def _key(self, task_id: str) -> str:
         return f"{self._prefix}task:{hashlib.sha256(task_id.encode()).hexdigest()}"
 
-    async def create(self, principal: Principal | None, tool: str) -> TaskRecord:
-        record = await super().create(principal, tool)
+    async def create(self, principal: Principal | None, tool: str, *, retry_safe: bool = False) -> TaskRecord:
+        record = await super().create(principal, tool, retry_safe=retry_safe)
         record.replica = self.replica
         try:
             await self._write(record)  # durable before CreateTaskResult (raises StateUnavailable)
@@ -72,9 +70,7 @@ class SharedTaskStore(TaskStore):
         if record.owner != owner_of(principal) or record.task_id != task_id:
             return None
         if not record.terminal and record.replica != self.replica and not await self._alive(str(record.replica)):
-            record.status, record.status_message = "failed", OWNER_STOPPED
-            record.error = {"code": INTERNAL_ERROR, "message": OWNER_STOPPED}
-            record.input_requests = {}
+            record.interrupted(REPLICA_GONE)  # its call had started: it may have acted (`TaskRecord.interrupted`)
         return record
 
     async def restore(self) -> int:

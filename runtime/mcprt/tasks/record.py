@@ -13,7 +13,7 @@ rounds, not to tasks (SEP-2663, "Composition with Multi Round-Trip Requests").
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from ..identity.principal import Principal
@@ -23,6 +23,12 @@ EXTENSION = "io.modelcontextprotocol/tasks"
 Status = Literal["working", "input_required", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 INTERNAL_ERROR = -32603  # JSON-RPC: a task that failed inside mcprt (or whose replica stopped)
+
+# Why a task's call ended without its result: the drain's deadline ran out (SIGTERM), the process stopped
+# without a drain (stdio, a second signal), or its replica vanished (SIGKILL, a crash: read on another replica).
+OUTLASTED_DRAIN = "its replica stopped and the call outlasted the drain (server.http.drain_timeout)"
+STOPPED_UNDRAINED = "its replica stopped before the call ended"
+REPLICA_GONE = "the replica running this task stopped (killed or crashed) before the call ended"
 
 
 def owner_of(principal: Principal | None) -> str:
@@ -51,6 +57,9 @@ class TaskRecord:
     result: dict[str, Any] | None = None  # the CallToolResult (wire), once completed
     error: dict[str, Any] | None = None  # the JSON-RPC error object, once failed
     replica: str | None = None  # the process running it, with shared state (`state.tasks`)
+    # the tool says a repeat does no harm (MCP `readOnlyHint` or `idempotentHint` true): what an interrupted
+    # task may tell the model (`interrupted`)
+    retry_safe: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -95,6 +104,27 @@ class TaskRecord:
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), default=str)
 
+    def interrupted(self, why: str) -> None:
+        """Mark the task `failed` because its call ended without a result (`why`: `OUTLASTED_DRAIN`,
+        `STOPPED_UNDRAINED`, `REPLICA_GONE`). The call had started, so the tool may have acted: the
+        message invites a retry only for a tool that says a repeat is harmless (`retry_safe`); a blind
+        retry of any other (a charge) may do it twice (MCP schema `ToolAnnotations`)."""
+        self.status, self.status_message = "failed", interrupted_message(self.tool, why, self.retry_safe)
+        self.error = {"code": INTERNAL_ERROR, "message": self.status_message}
+        self.input_requests = {}
+
     @classmethod
     def from_json(cls, text: str | bytes) -> TaskRecord:
-        return cls(**json.loads(text))
+        """A record as `to_json` wrote it; fields this version does not know (a newer replica's, during a
+        rolling upgrade) are ignored rather than failing every `tasks/get` of the task."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in json.loads(text).items() if key in known})
+
+
+def interrupted_message(tool: str, why: str, retry_safe: bool) -> str:
+    """What a task interrupted by `why` tells its client (see `TaskRecord.interrupted`)."""
+    if retry_safe:
+        return (f"the task's call to {tool} did not finish: {why}. {tool} is marked read-only or idempotent, "
+                "so calling it again is safe")
+    return (f"the task's call to {tool} did not finish: {why}. It had started, so it may have run in part or in "
+            f"full (its effect may have happened): before calling {tool} again, check whether it took effect")

@@ -14,7 +14,11 @@ From then on a driver follows it:
   did not declare (-32021): "failed" is for JSON-RPC errors only (SEP-2663 "Task Execution Errors");
 - `tasks/cancel` cancels the call itself (the upstream request is cancelled, as when a client
   disconnects) and the task reads `cancelled`; a task that already ended stays as it is;
-- a task still running when its TTL ends is cancelled the same way (its record is then dropped).
+- a task still running when its TTL ends is cancelled the same way (its record is then dropped);
+- a stopping server drains its tasks as it drains calls in flight (`running`, `wait_idle`: their results
+  are recorded, in Redis too with shared state); a task whose call the drain's deadline ended, or that
+  the process stopped without a drain, reads `failed` saying the tool may have run
+  (`TaskRecord.interrupted`): it had started, and a blind retry of a side-effecting tool acts twice.
 
 The call's own CallEvent, log line, shaping and size limits are those of any call (`call_tool`);
 its event carries the task id.
@@ -34,7 +38,8 @@ from ..contracts import ToolResult
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from ..observability.log import log_event
-from .record import INTERNAL_ERROR, TaskRecord
+from ..toolset.stopping import RUNNING, TOLD_TO_STOP
+from .record import INTERNAL_ERROR, OUTLASTED_DRAIN, STOPPED_UNDRAINED, TaskRecord
 from .store import TaskLimitReached, TaskStore
 
 WAITING_MESSAGE = "waiting for the client's answers to inputRequests (tasks/update)"
@@ -71,20 +76,38 @@ class TaskRunner:
     def __init__(self, store: TaskStore) -> None:
         self.store = store
         self._running: dict[str, _Running] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def running(self) -> int:
+        """How many tasks this process runs now (not yet ended, or ended and their record not yet saved)."""
+        return len(self._running)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until this process runs no task (each ended and its record saved); False when `timeout`
+        (s) ran out first. The stop's drain waits here as it waits for requests in flight."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
 
     async def start(self, principal: Principal | None, tool: str, conversation: Conversation,
-                    result_wire: ResultWire) -> dict[str, Any] | None:
+                    result_wire: ResultWire, *, retry_safe: bool = False) -> dict[str, Any] | None:
         """Create a task for the running `conversation` and follow it; its `CreateTaskResult`, once
         the record is stored (a `tasks/get` right after finds it), or None when no task can be
-        created now (a limit: the caller answers the call directly)."""
+        created now (a limit: the caller answers the call directly). `retry_safe`: the tool is marked
+        read-only or idempotent (what an interrupted task may say, `TaskRecord.interrupted`)."""
         try:
-            record = await self.store.create(principal, tool)
+            record = await self.store.create(principal, tool, retry_safe=retry_safe)
         except (TaskLimitReached, ToolCallError) as exc:  # a limit; shared state (Redis) not answering
             log_event("call answered directly, not as a task", logging.INFO, tool=tool, reason=str(exc))
             return None
         conversation.task_id = record.task_id
         running = _Running(record, conversation)
         self._running[record.task_id] = running
+        self._idle.clear()
         loop = asyncio.get_running_loop()
         running.driver = loop.create_task(self._drive(running, result_wire))
         running.expiry = loop.call_later(record.ttl_ms / 1000, self._expired, record.task_id)
@@ -137,11 +160,8 @@ class TaskRunner:
                 record.status, record.status_message = "input_required", WAITING_MESSAGE
                 await self._save_quietly(record)
             self._settle(record, conversation, result_wire)
-        except asyncio.CancelledError:  # this process stops: the call was cancelled with it
-            record.status = "failed"
-            record.status_message = "the server running this task stopped"
-            record.error = {"code": INTERNAL_ERROR, "message": record.status_message}
-            record.input_requests = {}
+        except asyncio.CancelledError:  # this process stops without a drain: the call was cancelled with it
+            record.interrupted(STOPPED_UNDRAINED)
             raise
         except Exception as exc:  # noqa: BLE001 - a bug here must not leave the task working forever
             log_event("task driver failed", logging.ERROR, task=record.task_id, error=f"{type(exc).__name__}: {exc}")
@@ -150,8 +170,12 @@ class TaskRunner:
         finally:
             if running.expiry is not None:
                 running.expiry.cancel()
-            self._running.pop(record.task_id, None)
-            await asyncio.shield(self._save_quietly(record))
+            try:
+                await asyncio.shield(self._save_quietly(record))  # before it counts as ended: the drain waits
+            finally:
+                self._running.pop(record.task_id, None)
+                if not self._running:
+                    self._idle.set()
 
     def _settle(self, record: TaskRecord, conversation: Conversation, result_wire: ResultWire) -> None:
         record.input_requests = {}
@@ -165,7 +189,11 @@ class TaskRunner:
             record.status, record.status_message = "failed", exc.error.message
             record.error = exc.error.model_dump(mode="json", exclude_none=True)
             return
-        if isinstance(outcome, ToolResult) and outcome.protocol_error is not None:
+        if isinstance(outcome, ToolResult) and outcome.outcome == "cancelled":
+            # the stop ended the call (`toolset.stopping`: the drain ran out, or stdio's stop): its answer tells
+            # a direct caller to call again; a task says instead whether a repeat is safe
+            record.interrupted(STOPPED_UNDRAINED if RUNNING.why == TOLD_TO_STOP else OUTLASTED_DRAIN)
+        elif isinstance(outcome, ToolResult) and outcome.protocol_error is not None:
             record.status, record.status_message = "failed", str(outcome.protocol_error.get("message", ""))
             record.error = dict(outcome.protocol_error)
         elif isinstance(outcome, ToolResult) and outcome.outcome == "internal":

@@ -60,13 +60,15 @@ class TaskStore:
         self._per_owner: Counter[str] = Counter()
         self._expiry: list[tuple[float, str]] = []  # (expires, task id), a heap
 
-    def new_record(self, principal: Principal | None, tool: str) -> TaskRecord:
-        """A fresh `working` record for `principal`'s call of `tool` (not stored yet)."""
+    def new_record(self, principal: Principal | None, tool: str, *, retry_safe: bool = False) -> TaskRecord:
+        """A fresh `working` record for `principal`'s call of `tool` (not stored yet); `retry_safe`: the
+        tool says a repeat is harmless (`TaskRecord.retry_safe`)."""
         now = self._clock()
         return TaskRecord(task_id=new_task_id(), owner=owner_of(principal), tool=tool, created=now, updated=now,
-                          ttl_ms=int(self.limits.ttl * 1000), poll_interval_ms=max(1, int(self.limits.poll_interval * 1000)))
+                          ttl_ms=int(self.limits.ttl * 1000), poll_interval_ms=max(1, int(self.limits.poll_interval * 1000)),
+                          retry_safe=retry_safe)
 
-    async def create(self, principal: Principal | None, tool: str) -> TaskRecord:
+    async def create(self, principal: Principal | None, tool: str, *, retry_safe: bool = False) -> TaskRecord:
         """Store a new task; raises `TaskLimitReached` when one of the limits is reached."""
         self._drop_expired()
         owner = owner_of(principal)
@@ -74,7 +76,7 @@ class TaskStore:
             raise TaskLimitReached(f"this server keeps at most {self.limits.max} tasks at once")
         if self._per_owner[owner] >= self.limits.max_per_principal:
             raise TaskLimitReached(f"at most {self.limits.max_per_principal} tasks per principal are kept at once")
-        record = self.new_record(principal, tool)
+        record = self.new_record(principal, tool, retry_safe=retry_safe)
         self._records[record.task_id] = record
         self._per_owner[owner] += 1
         heapq.heappush(self._expiry, (record.expires, record.task_id))
