@@ -724,24 +724,4 @@ async def test_a_loosened_quorum_counts_the_votes_its_glob_approvers_match(runti
                                                        'approvers: ["ali*"]}'))
     await runtime.apply(await runtime.compile())
     error, text = await asyncio.wait_for(waiting, 3)
-
-
-async def test_a_loosened_quorum_with_approver_globs_counts_the_votes_it_matches(runtime: Runtime) -> None:
-    """The review of fleetfix: `_served_quorum` counted votes by exact membership (`v.approver in approvers`)
-    while `check_decider` and `supporting_approvers` match globs, so after a reload to `approvers: ["al*"]`
-    alice's vote counted for nothing and the call opened a new request. One count now (`supporting_approvers`)."""
-    service = runtime.policy_service()
-    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
-    manifest.write_text(manifest.read_text().replace("action: approve, approvals: {wait: 30s}",
-                                                     "action: approve, approvals: {wait: 0, required: 2}"))
-    await runtime.apply(await runtime.compile())
-    arguments = {"name": "glob"}
-    error, text = await call(runtime, "createPet", arguments, CI)
-    [request] = [r for r in service.snapshot.pending if r.arguments == arguments]
-    assert error and request.id in text, text
-    assert (await service.decide(request.id, ALICE, True)).status == "pending"  # 1 of 2
-    manifest.write_text(manifest.read_text().replace("{wait: 0, required: 2}",
-                                                     "{wait: 0, required: 1, approvers: ['al*']}"))
-    await runtime.apply(await runtime.compile())
-    error, text = await call(runtime, "createPet", arguments, CI)
     assert not error and "glob" in text, text
