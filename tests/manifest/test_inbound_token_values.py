@@ -119,8 +119,10 @@ async def test_a_reload_to_two_tokens_of_one_value_keeps_each_tenant_itself(tmp_
                 assert text_of(await client.call_tool("ping", {})) == f"{name}: pong"
         mark = up.log_mark()
         manifest.write_text(MANIFEST.replace("${GLOBEX_TOKEN}", "${ACME_TOKEN}"))
-        await anyio.to_thread.run_sync(lambda: up.wait_log("reload failed"))
+        # the attempt's errors are written on the lines after its "reload failed" summary: wait for the error
+        await anyio.to_thread.run_sync(lambda: up.wait_log("server.auth.tokens.globex has the same value"))
         said = up.log_since(mark)
+        assert "reload failed" in said, said
         assert "server.auth.tokens.globex has the same value as server.auth.tokens.acme" in said, said
         assert ACME not in up.log()
         for token, name in ((ACME, "acme"), (GLOBEX, "globex")):

@@ -98,9 +98,10 @@ async def test_a_reload_failing_in_one_server_block_says_only_that(tmp_path: Pat
     with mcprt_http(manifest, env=child_env(**TOKENS)) as up:
         mark = up.log_mark()
         manifest.write_text(MANIFEST.replace(*BAD_AUDIT))
-        await anyio.to_thread.run_sync(lambda: up.wait_log("reload failed"))
-        await anyio.sleep(0.5)  # the attempt's lines follow its summary
+        # the attempt's lines follow its "reload failed" summary: wait for the error itself (a sleep raced it)
+        await anyio.to_thread.run_sync(lambda: up.wait_log("server.observability.audit: expected a string"))
         said = up.log_since(mark)
+        assert "reload failed" in said, said
         assert "server.observability.audit: expected a string, got a mapping" in said, said
         assert "never a caller" not in said and "add server.auth.tokens" not in said, said
         assert up.health()["status"] == "ok"
