@@ -194,6 +194,7 @@ async def test_call_tool_applies_the_tools_overrides(tmp_path: Path, caplog: pyt
         assert definition["name"] == "add_item"
         assert list(definition["inputSchema"]["properties"]) == ["name"]  # quantity is fixed, so hidden
 
+        caplog.clear()  # only this call's lines (a Python source's logging may have lowered the root level)
         with caplog.at_level(logging.INFO, logger="mcprt"):
             text, error = await call(toolset, "call_tool", {"name": "add_item", "arguments": {"name": "kiwi"}})
         assert (text, error) == ("added 5 x kiwi", False)  # fixed argument and output template applied

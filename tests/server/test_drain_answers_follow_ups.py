@@ -72,8 +72,13 @@ async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_run
                 assert [t.name for t in (await idle.list_tools()).tools] == ["act"]
                 if mode == "legacy":  # 2026-07-28 has no ping
                     await idle.send_ping()
-                with pytest.raises(MCPError, match="shutting down"):
+                # a new call on a connection the replica already had is served once early in the drain (an L4
+                # balancer cannot retry it elsewhere: fleetfix), else refused as not started
+                try:
                     await idle.call_tool("act", {"seconds": 0})
+                    outcome["idle served"] = True
+                except MCPError as exc:
+                    assert "shutting down" in str(exc), exc
                 fresh = httpx.post(up.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
                     "protocolVersion": "2025-06-18", "capabilities": {},
                     "clientInfo": {"name": "late", "version": "1"}}},
@@ -82,7 +87,8 @@ async def test_a_call_completing_during_the_drain_reaches_the_sdk_client_and_run
         assert "error" not in outcome, outcome.get("error")
         assert text_of(outcome["result"]) == "acted"  # type: ignore[arg-type]
         assert up.process.wait(15) == 0
-    assert runs.read_text() == "started\n"  # once: the refused call never ran
+    # the first call once (its SDK follow-up did not run it again); a refused call never ran
+    assert runs.read_text() == "started\n" * (2 if outcome.get("idle served") else 1)
     assert "answered=" in up.log() and "answered=0" not in up.log(), up.log()
 
 

@@ -521,6 +521,9 @@ class _Saved:
         sys.path[:] = [entry for entry in sys.path if entry not in self.added_paths]
         self._restore_modules(self.added_paths)
         self.mcprt_state.restore()
+        # and the loggers: a `python:` source imported late lowers the root logger's level for its logging
+        # (`observability.log.adopt_source_logger`), after the caller's restore had run
+        self._restore_logging()
 
     def _restore_modules(self, added_paths: list[str]) -> None:
         """Drop the modules imported from folders the command put on sys.path (a `python:` source's own
