@@ -5,12 +5,9 @@ program by its absolute path, cwd `/`, a stripped environment (HOME, PATH=/usr/b
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.support.cli import mcprt_process
+from tests.support.raw_stdio import TIMEOUT, RawStdio
 
 MCPRT = str(Path(sys.executable).parent / "mcprt")  # what a host's config names
-TIMEOUT = 60  # bounds a hang only: a loaded machine is slow to start Python
 
 TOOLS = '''
 import time
@@ -52,27 +49,12 @@ def python_manifest(folder: Path, extra: str = "") -> Path:
     return manifest
 
 
-class Hosted:
-    """One `mcprt up MANIFEST` with pipes, as a host starts it; every stdout line is JSON-RPC or fails."""
+class Hosted(RawStdio):
+    """One `mcprt up MANIFEST` with pipes, as a host starts it (the venv's `mcprt` by path, cwd `/`, the host's
+    env alone); every stdout line is JSON-RPC or fails."""
 
     def __init__(self, manifest: Path, *, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
-        self.stderr_path = manifest.parent / f"stderr-{time.monotonic_ns()}.log"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen([MCPRT, "up", str(manifest), *args], cwd="/", env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
-        self.lines: queue.Queue[bytes] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(b"")
-
-    def send(self, *messages: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
-        self.process.stdin.flush()
+        self._launch([MCPRT, "up", str(manifest), *args], cwd="/", env=env, stderr_dir=manifest.parent)
 
     def handshake(self) -> None:
         self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize",
@@ -81,15 +63,6 @@ class Hosted:
                   {"jsonrpc": "2.0", "method": "notifications/initialized"})
         assert self.read_until(0)["result"]["serverInfo"]["name"]
 
-    def read_until(self, wanted: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            assert line, f"the server closed stdout; stderr:\n{self.log()}"
-            message = json.loads(line)  # a line that is not JSON fails here: stdout is JSON-RPC only
-            if message.get("id") == wanted:
-                return message
-
     def rest(self) -> list[dict[str, Any]]:
         """Every message written until stdout closed (the process ended)."""
         out = []
@@ -97,22 +70,16 @@ class Hosted:
             out.append(json.loads(line))
         return out
 
-    def wait_for_log(self, text: str) -> str:
-        deadline = time.monotonic() + TIMEOUT
-        while text not in (log := self.log()):
-            assert time.monotonic() < deadline and self.process.poll() is None, log
-            time.sleep(0.02)
-        return log
-
     def log(self) -> str:
-        self._stderr.flush()
-        return self.stderr_path.read_text(errors="replace")
+        return self.stderr_text()
 
-    def close(self) -> None:
+    def close(self) -> int:
+        """Kill it if still running (a host ends it so; `RawStdio.close` closes stdin and waits); the exit code."""
         if self.process.poll() is None:
             self.process.kill()
-        self.process.wait(TIMEOUT)
+        code = self.process.wait(TIMEOUT)
         self._stderr.close()
+        return code
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

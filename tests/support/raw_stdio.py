@@ -22,13 +22,17 @@ class RawStdio:
 
     def __init__(self, manifest: Path, tmp: Path, *, log_level: str = "info", reload: bool = False,
                  base_env: Callable[..., dict[str, str]] = child_env, **env: str) -> None:
-        self.stderr_path = tmp / f"stderr-{time.monotonic_ns()}.log"
-        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
         args = ("--transport", "stdio") if reload else ("--transport", "stdio", "--no-reload")
-        self.process = subprocess.Popen(
-            launch_command(manifest, *args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            cwd=str(manifest.parent),
-            env=base_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache"), **env))
+        self._launch(launch_command(manifest, *args), cwd=manifest.parent, stderr_dir=tmp,
+                     env=base_env(MCPRT_LOG_LEVEL=log_level, MCPRT_CACHE_DIR=str(tmp / "cache"), **env))
+
+    def _launch(self, command: list[str], *, cwd: Path | str, env: dict[str, str], stderr_dir: Path) -> None:
+        """Start `command` with stdin/stdout pipes (stdout read line by line by a thread) and stderr in a file
+        of `stderr_dir`."""
+        self.stderr_path = stderr_dir / f"stderr-{time.monotonic_ns()}.log"
+        self._stderr = open(self.stderr_path, "wb")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                        cwd=str(cwd), env=env)
         self.lines: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
