@@ -226,20 +226,19 @@ class _StateCollector(Collector):
         yield up
         yield restarts
         yield completions
-        sessions = GaugeMetricFamily("mcprt_sessions", "Open MCP sessions (streamable HTTP; 1 for stdio).")
-        sessions.add_metric([], state.sessions)
-        yield sessions
+        yield GaugeMetricFamily("mcprt_sessions",
+                                "Open MCP sessions (streamable HTTP; 1 for stdio).",
+                                value=state.sessions)
         if state.loop_tasks is not None:
-            tasks = GaugeMetricFamily("mcprt_event_loop_tasks", "asyncio tasks alive in the serving event loop "
-                                      "(a figure that only grows is a leak).")
-            tasks.add_metric([], state.loop_tasks)
-            yield tasks
+            yield GaugeMetricFamily("mcprt_event_loop_tasks",
+                                    "asyncio tasks alive in the serving event loop (a figure that only grows is a "
+                                    "leak).",
+                                    value=state.loop_tasks)
         if state.rejected_connections is not None:
-            rejected = CounterMetricFamily("mcprt_rejected_connections", "HTTP connections refused on arrival at "
-                                           "the MCPRT_MAX_CONNECTIONS cap (none idle to close) since the server "
-                                           "started.")
-            rejected.add_metric([], state.rejected_connections)
-            yield rejected
+            yield CounterMetricFamily("mcprt_rejected_connections",
+                                      "HTTP connections refused on arrival at the MCPRT_MAX_CONNECTIONS cap (none "
+                                      "idle to close) since the server started.",
+                                      value=state.rejected_connections)
         reloads = CounterMetricFamily("mcprt_reloads", "Reload attempts by result.", labels=["result"])
         reloads.add_metric(["ok"], state.reload.get("reloads", 0))
         reloads.add_metric(["error"], state.reload.get("failures", 0))
@@ -248,45 +247,42 @@ class _StateCollector(Collector):
         yield reloads
         if state.audit is not None:
             audit = state.audit
-            audit_up = GaugeMetricFamily("mcprt_audit_up", "1 while the audit log takes its records; 0 while records "
-                                         "wait unwritten (a full disk, a read-only file system).")
-            audit_up.add_metric([], 1.0 if audit.state == "ok" else 0.0)
-            yield audit_up
-            pending = GaugeMetricFamily("mcprt_audit_records_pending", "Audit records waiting in memory for the "
-                                        "file to take them (kept up to 10,000, written in order once it does).")
-            pending.add_metric([], audit.pending)
-            yield pending
-            dropped = CounterMetricFamily("mcprt_audit_records_dropped", "Audit records lost for good since the "
-                                          "server started: the buffer of unwritten records was full, or the server "
-                                          "stopped before the file took them.")
-            dropped.add_metric([], audit.dropped)
-            yield dropped
-            failed = CounterMetricFamily("mcprt_audit_write_failures", "Writes of the audit log that failed since "
-                                         "the server started (each is retried; records are lost only when "
-                                         "mcprt_audit_records_dropped_total says so).")
-            failed.add_metric([], audit.failed_writes)
-            yield failed
+            yield GaugeMetricFamily("mcprt_audit_up",
+                                    "1 while the audit log takes its records; 0 while records wait unwritten (a full "
+                                    "disk, a read-only file system).",
+                                    value=1.0 if audit.state == "ok" else 0.0)
+            yield GaugeMetricFamily("mcprt_audit_records_pending",
+                                    "Audit records waiting in memory for the file to take them (kept up to 10,000, "
+                                    "written in order once it does).",
+                                    value=audit.pending)
+            yield CounterMetricFamily("mcprt_audit_records_dropped",
+                                      "Audit records lost for good since the server started: the buffer of unwritten "
+                                      "records was full, or the server stopped before the file took them.",
+                                      value=audit.dropped)
+            yield CounterMetricFamily("mcprt_audit_write_failures",
+                                      "Writes of the audit log that failed since the server started (each is retried; "
+                                      "records are lost only when mcprt_audit_records_dropped_total says so).",
+                                      value=audit.failed_writes)
         if state.state_up is not None:
-            shared = GaugeMetricFamily("mcprt_state_up", "1 when the shared state backend (Redis) answers a PING; "
-                                       "0 during an outage (/readyz then reports degraded). A Redis that answers "
-                                       "but refuses writes stays 1: see mcprt_state_writable.")
-            shared.add_metric([], 1.0 if state.state_up else 0.0)
-            yield shared
+            yield GaugeMetricFamily("mcprt_state_up",
+                                    "1 when the shared state backend (Redis) answers a PING; 0 during an outage "
+                                    "(/readyz then reports degraded). A Redis that answers but refuses writes stays "
+                                    "1: see mcprt_state_writable.",
+                                    value=1.0 if state.state_up else 0.0)
         if state.state_writable is not None:
-            writable = GaugeMetricFamily("mcprt_state_writable", "1 while the shared state backend (Redis) takes "
-                                         "this replica's writes; 0 while it refuses them (full: maxmemory with "
-                                         "noeviction; a read-only replica): sessions, approvals, rate limits and "
-                                         "tasks are then not shared (/readyz reports degraded).")
-            writable.add_metric([], 1.0 if state.state_writable else 0.0)
-            yield writable
+            yield GaugeMetricFamily("mcprt_state_writable",
+                                    "1 while the shared state backend (Redis) takes this replica's writes; 0 while it "
+                                    "refuses them (full: maxmemory with noeviction; a read-only replica): sessions, "
+                                    "approvals, rate limits and tasks are then not shared (/readyz reports degraded).",
+                                    value=1.0 if state.state_writable else 0.0)
         if state.requests_in_flight is not None:
-            in_flight = GaugeMetricFamily("mcprt_requests_in_flight", "MCP requests being answered now (tool calls "
-                                          "among them): what a SIGTERM's drain waits for.")
-            in_flight.add_metric([], state.requests_in_flight)
-            yield in_flight
+            yield GaugeMetricFamily("mcprt_requests_in_flight",
+                                    "MCP requests being answered now (tool calls among them): what a SIGTERM's drain "
+                                    "waits for.",
+                                    value=state.requests_in_flight)
         if state.tasks_running is not None:
-            running = GaugeMetricFamily("mcprt_tasks_running", "Tasks (calls answered CreateTaskResult) running in "
-                                        "this process now: a SIGTERM's drain waits for them too.")
-            running.add_metric([], state.tasks_running)
-            yield running
+            yield GaugeMetricFamily("mcprt_tasks_running",
+                                    "Tasks (calls answered CreateTaskResult) running in this process now: a SIGTERM's "
+                                    "drain waits for them too.",
+                                    value=state.tasks_running)
 
