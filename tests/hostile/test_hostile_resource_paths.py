@@ -26,6 +26,8 @@ from tests.support.held_client import held
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.zygote import script_command_yaml
 
+RAW_SERVER = Path(__file__).parents[1] / "support" / "raw_resource_server.py"
+
 pytestmark = [pytest.mark.asyncio(loop_scope="module"),
               pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]  # subscribe: 2025-11-25
 
@@ -72,46 +74,10 @@ server.run("stdio")
 '''
 
 
-# A proxied server with no path security of its own (review of hostfix, problem 1): hand-written JSON-RPC over
-# stdio, no SDK, so it reads every URI it is sent and matches nothing; it appends each URI it is asked to read
-# or subscribe to to the file named by its argument, so a test sees exactly what reached it.
-RAW = '''
-import json
-import sys
-
-SEEN = open(sys.argv[1], "a")
-TEMPLATES = [{"uriTemplate": "raw://{name}", "name": "raw"}, {"uriTemplate": "rawfile:///{+path}", "name": "rawfile"}]
-
-
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\\n")
-    sys.stdout.flush()
-
-
-for line in sys.stdin:
-    message = json.loads(line)
-    method, ident = message.get("method"), message.get("id")
-    if ident is None:
-        continue
-    if method == "initialize":
-        result = {"protocolVersion": message["params"]["protocolVersion"], "serverInfo": {"name": "raw", "version": "1"},
-                  "capabilities": {"resources": {"subscribe": True}}}
-    elif method == "resources/list":
-        result = {"resources": []}
-    elif method == "resources/templates/list":
-        result = {"resourceTemplates": TEMPLATES}
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
-        uri = message["params"]["uri"]
-        SEEN.write(method + " " + uri + "\\n")
-        SEEN.flush()
-        result = {"contents": [{"uri": uri, "text": "GOT " + uri}]} if method == "resources/read" else {}
-    elif method == "ping":
-        result = {}
-    else:
-        send({"jsonrpc": "2.0", "id": ident, "error": {"code": -32601, "message": "Method not found"}})
-        continue
-    send({"jsonrpc": "2.0", "id": ident, "result": result})
-'''
+# The resource templates listed by a proxied server with no path security of its own (review of hostfix,
+# problem 1; `tests/support/raw_resource_server.py`): it reads every URI it is sent, and records each.
+RAW_TEMPLATES = [{"uriTemplate": "raw://{name}", "name": "raw"},
+                 {"uriTemplate": "rawfile:///{+path}", "name": "rawfile"}]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +92,7 @@ def up(folder: Path) -> Iterator[UpProcess]:
     (folder / "secret.txt").write_text("outside the docs folder\n")
     (folder / "pyres.py").write_text(PYTHON_RESOURCES)
     (folder / "notes_server.py").write_text(PROXIED)
-    (folder / "raw_server.py").write_text(RAW)
+    (folder / "raw_templates.json").write_text(json.dumps(RAW_TEMPLATES))
     (folder / "mcp.yaml").write_text(f"""version: 1
 server: {{name: paths}}
 sources:
@@ -141,7 +107,7 @@ sources:
     command: {script_command_yaml(folder / "notes_server.py")}
   raw:
     prefix: r
-    command: {script_command_yaml(folder / "raw_server.py", str(folder / "raw_seen.log"))}
+    command: {script_command_yaml(RAW_SERVER, str(folder / "raw_seen.log"), str(folder / "raw_templates.json"))}
 """)
     with mcprt_http(folder / "mcp.yaml") as served:
         yield served

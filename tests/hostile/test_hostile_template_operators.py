@@ -32,6 +32,8 @@ from tests.support.held_client import held
 from tests.support.served import UpProcess, http_client, mcprt_http
 from tests.support.zygote import script_command_yaml
 
+RAW_SERVER = Path(__file__).parents[1] / "support" / "raw_resource_server.py"
+
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_hostile_template_operators")]  # one gateway per run
 
@@ -250,48 +252,13 @@ RESOURCES = {
 }
 
 # A proxied server with multi-variable templates and no path rules of its own: it records every URI it is sent
-RAW = '''
-import json
-import sys
-
-SEEN = open(sys.argv[1], "a")
-TEMPLATES = [{"uriTemplate": "multi://{a,b}", "name": "multi"}, {"uriTemplate": "q://s{?x,y}", "name": "q"},
-             {"uriTemplate": "files://{+dir}{/name}", "name": "files"},
-             {"uriTemplate": "seg://r{/name}", "name": "seg"},
-             {"uriTemplate": "walk://d{/p*}", "name": "walk"}, {"uriTemplate": "w://{/a,b}", "name": "w"},
-             {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"},
-             {"uriTemplate": "hidden://{name}", "name": "hidden"}]
-
-
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\\n")
-    sys.stdout.flush()
-
-
-for line in sys.stdin:
-    message = json.loads(line)
-    method, ident = message.get("method"), message.get("id")
-    if ident is None:
-        continue
-    if method == "initialize":
-        result = {"protocolVersion": message["params"]["protocolVersion"], "serverInfo": {"name": "raw", "version": "1"},
-                  "capabilities": {"resources": {"subscribe": True}}}
-    elif method == "resources/list":
-        result = {"resources": []}
-    elif method == "resources/templates/list":
-        result = {"resourceTemplates": TEMPLATES}
-    elif method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
-        uri = message["params"]["uri"]
-        SEEN.write(method + " " + uri + "\\n")
-        SEEN.flush()
-        result = {"contents": [{"uri": uri, "text": "GOT " + uri}]} if method == "resources/read" else {}
-    elif method == "ping":
-        result = {}
-    else:
-        send({"jsonrpc": "2.0", "id": ident, "error": {"code": -32601, "message": "Method not found"}})
-        continue
-    send({"jsonrpc": "2.0", "id": ident, "result": result})
-'''
+# (`tests/support/raw_resource_server.py`)
+RAW_TEMPLATES = [{"uriTemplate": "multi://{a,b}", "name": "multi"}, {"uriTemplate": "q://s{?x,y}", "name": "q"},
+                 {"uriTemplate": "files://{+dir}{/name}", "name": "files"},
+                 {"uriTemplate": "seg://r{/name}", "name": "seg"},
+                 {"uriTemplate": "walk://d{/p*}", "name": "walk"}, {"uriTemplate": "w://{/a,b}", "name": "w"},
+                 {"uriTemplate": "label://r{.ext}", "name": "label"}, {"uriTemplate": "secret://{+path}", "name": "secret"},
+                 {"uriTemplate": "hidden://{name}", "name": "hidden"}]
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +269,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def up(folder: Path) -> Iterator[UpProcess]:
     (folder / "ops.py").write_text(FUNCTIONS)
-    (folder / "raw_server.py").write_text(RAW)
+    (folder / "raw_templates.json").write_text(json.dumps(RAW_TEMPLATES))
     resources = "".join(f'      "{uri}": ops:{function}\n' for uri, function in RESOURCES.items())
     (folder / "mcp.yaml").write_text(f"""version: 1
 server: {{name: operators}}
@@ -312,7 +279,7 @@ sources:
     resources:
 {resources}  raw:
     prefix: r
-    command: {script_command_yaml(folder / "raw_server.py", str(folder / "raw_seen.log"))}
+    command: {script_command_yaml(RAW_SERVER, str(folder / "raw_seen.log"), str(folder / "raw_templates.json"))}
     resources:
       "secret://{{+path}}": {{enabled: false}}
       "hidden://{{name}}": {{enabled: false}}
