@@ -214,14 +214,19 @@ components:
         screenshot_url: {type: string, format: uri}
         is_pinned: {type: boolean}
         images: {type: array, items: {type: object, properties: {url: {type: string}, width: {type: integer}}}}
+        sla: {type: object, nullable: true, properties: {policy: {type: string}, breach_at: {type: string, format: date-time}}}
+        customer: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
+        assignee: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
 """
 
 
 def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     """In a list's items (not in one result): another id beside the key the API addresses items by
     (`{ticket_number}` of the sibling operation, across a version prefix), the parent's id the caller passed
-    (`{project_id}`), other records' ids (`milestone_id`, and references named by a bare id) — not the person
-    in a role (`reporter_id`: who reported it is the record's content) —, an optional free text beside a label, bookkeeping, checksums, pictures, and `is_*` flags the record's `required` list leaves out."""
+    (`{project_id}`), other records' ids (`milestone_id`, an expandable `customer`, and references named by a bare
+    id) — not the person in a role (`reporter_id`, an expandable `assignee`: who reported it is the record's
+    content) —, an optional free text beside a label, bookkeeping, checksums, pictures, `is_*` flags the record's
+    `required` list leaves out, and a part documented as possibly null (`sla`)."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -230,15 +235,17 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     listed, single = prunes["list_tickets"], prunes["get_ticket"]
     for kept in ("number: number", "title: title", "severity: severity", "priority: priority",
                  "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name",
-                 "reporter_id: reporter_id"):
+                 "reporter_id: reporter_id", "assignee: [assignee][?type(@) != 'object'] | [0]"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "milestone_id", "etag", "checksum", "resource_version",
-                     "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned"):
+                     "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned",
+                     "sla", "customer"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
                  "os_distribution: os.distribution", "commits: commits[].sha", "attachment: attachment.",
-                 "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned"):
+                 "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned",
+                 "sla: sla.{policy: policy, breach_at: breach_at}", "customer: [customer][?type(@) != 'object'] | [0]"):
         assert kept in single, single
     assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
 

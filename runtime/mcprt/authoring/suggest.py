@@ -87,9 +87,14 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
 - `foreign`: other records' identifiers (`*_id`, `*Id`, `*_uuid`, `*Uuid`: a deploy's `user_id`, a
   project's `accountId`, a ticket's `group_id` though `{group_id}` is some path's parameter), as lists of
   them (`*_ids`) already are — the addressing key and a person in a role (`_role_id`: `author_id`,
-  `requester_id`, `assignee_id`) excepted — and
+  `requester_id`, `assignee_id`) excepted —,
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
-  holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`).
+  holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`), and expandable
+  fields (an id or the object it names: Stripe's `default_source`, `invoice`), unless a parameter names
+  them (a payment list's `customer`, which `?customer=` filters by) or a person in a role (`_role`: `owner`);
+- `nullable`: a part documented as possibly null (`nullable: true`, `type: [object, "null"]`), unless a
+  parameter names it: a detail only some items have (GitHub's `auto_merge`, Stripe's `discount`,
+  `shipping`, `next_action`), which the item's own operation shows.
 
 *Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
 fields the operation's own parameters name (`parameters`: query parameter names and their enum
@@ -102,11 +107,21 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 84.7 %, keeping every documented field the hand-written prunes keep. Measured
-there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
-a ranked budget of 36 fields per list item keeps them all and saves 90 bytes, 32 loses GitHub's
-`topics`, 24 also `language` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link per
-list item, off) gains 0.5 points and loses Netlify's `ssl_url`. `examples` (off) changes nothing.
+cases shrink by 85.2 %, keeping every documented field the hand-written prunes keep (84.7 % before
+`nullable` and expandable fields in `foreign`). Measured there, the spec's signals do not tell the
+rest of what the hand prunes keep from what they drop: a ranked budget of 36 fields per list item
+keeps them all and saves 90 bytes, 32 loses GitHub's `topics`, 24 also `language` and Netlify's
+`ssl_url`, and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and loses
+Netlify's `ssl_url`. `examples` (off) changes nothing. Nor does a field's *cost* tell them apart
+(measured once, not kept: a field's bytes estimated from its schema — 5 for a boolean, 6 for an
+integer, an enum's mean length, 22 for a `date-time`, 60 for a `uri` or `*_url`, 120 for free text,
+80 for a map, a part as the sum of what it keeps, a list as three items — and in a list's items every
+cheap field kept but only the best-ranked few expensive ones): 4 fields over 30 bytes per item reach
+90.6 % and lose about 36 hand-kept fields, as many as a 12-field budget; a 400-byte budget for the
+fields over 25 bytes 90.1 % and 34; losing none saves nothing. The hand prunes keep expensive fields
+too (a user's `login` through its object, `pull_request.url`, `repository_url`, `ssl_url`, `topics`,
+Vercel's `meta` and `targets` maps, Box's `path_collection`), and drop cheap ones by the hundred
+(Vercel's project settings, Slack's channel flags, Kubernetes' `spec` booleans).
 """
 
 from __future__ import annotations
@@ -141,7 +156,7 @@ def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
 _STATE_NAME, _SECRET_NAME, _DROP_NAME, _PAGING_NAME = _globs(STATES), _globs(_SECRETS), _globs(_DROP), _globs(_PAGING)
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
 SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
-                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags"})
+                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags", "nullable"})
 # … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
 OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
@@ -210,6 +225,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
         if _deprecated(prop) or grants_access(name, prop) or _rendering(name, props) or _client_address(name, within):
             continue
         if _expandable(prop):  # an id, or the object itself when the request asks to expand it
+            if rank.item and "foreign" in ctx.signals and not rank.named(name) and not _role(name):
+                continue  # in a list's items, another record's identifier, as `*_id`
             scored.append((rank.reference(name), f"{key}: [{field}][?type(@) != 'object'] | [0]"))
             continue
         if _is_scalar(prop) or _is_scalar_list(prop):
@@ -246,6 +263,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
                            for sub in _identity(inner, times=single)]
                 continue
+            if rank.item and "nullable" in ctx.signals and _nullable(prop) and not rank.named(name):
+                continue  # in a list's items, a part documented as possibly null (`auto_merge`, `discount`)
             body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx,
                            within=(*within, name))
             if body:
@@ -557,6 +576,17 @@ def _annotation(shape: Any, keyword: str) -> Any:
     return None
 
 
+def _nullable(shape: Any) -> bool:
+    """Whether a value may be null: `null` among its types or its `anyOf` options (3.0 `nullable`)."""
+    shape = _unwrap(shape)
+    if not isinstance(shape, dict):
+        return False
+    raw = shape.get("type")
+    if raw == "null" or (isinstance(raw, list) and "null" in raw):
+        return True
+    return any(isinstance(o, dict) and o.get("type") == "null" for o in shape.get("anyOf", ()))
+
+
 def _deprecated(shape: Any) -> bool:
     return _annotation(shape, "deprecated") is True
 
@@ -638,6 +668,11 @@ def _client_address(name: str, within: tuple[str, ...]) -> bool:
 # record's own content — a comment list without `author_id` cannot tell the customer's words from the agent's.
 _ROLES = frozenset({"author", "requester", "assignee", "assigned", "owner", "reporter", "submitter", "creator",
                     "sender", "recipient"})
+
+
+def _role(name: str) -> bool:
+    """A field naming the person in one of `_ROLES` (`author`, `owner`): an expandable one stays in list items."""
+    return words(name)[-1] in _ROLES
 
 
 def _role_id(name: str) -> bool:
