@@ -169,11 +169,12 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-# the whole catalog's byte reduction with the rule (85.2% when measured; 84.7% before possibly-null parts and
+# the whole catalog's byte reduction with the rule (86.0% when measured; 85.2% before a reference in a list's
+# items kept one name under its own key; 84.7% before possibly-null parts and
 # expandable fields left list items; 84.5% before a help-desk trial's renderings, `description` and bounded
 # free-text rules; 84.8% before an unknown-shape `{}` alternative stopped dropping the documented objects beside
 # it — DigitalOcean's `links.pages`, Slack's channel `latest` — whose bytes are now kept); the goal was 0.90
-REACHED = 0.851
+REACHED = 0.859
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,7 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 85.2% without losing a hand-kept field
+    The goal was ≥ 90% on the whole catalog; the rule reaches 86.0% without losing a hand-kept field
     (README, "Suggested prunes", says why not more: asserted in the next test).
     """
     entries = [measure_entry(p) for p in prepared]
@@ -281,7 +282,7 @@ def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatc
     assert returncode == 0, out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
-    assert "| all of `SIGNALS` (the rule) | 85.2% / 0 |" in out, out  # 84.7% before `nullable`
+    assert "| all of `SIGNALS` (the rule) | 86.0% / 0 |" in out, out  # 85.2% before one name per reference
     # the parameters keep what they name in list items: a payment list's expandable `customer` (`?customer=`)
     assert "| `parameters` | -0.0 pt / -1 |" in out and "| `nullable` | +0.4 pt / +0 |" in out, out
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
@@ -531,7 +532,8 @@ def test_suggested_prunes_of_an_allof_with_a_oneof_check_clean_and_name_each_key
     assert made.returncode == 0, made.stderr
     text = out.read_text()
     assert 'prune: "{id: id, item_id: item_id, proximity: proximity, item_url: item_url}"' in text, text
-    assert ('prune: "{count: count, results: results[].{id: id, item_id: item.id, proximity: proximity, '
+    # in a list's items the reference keeps one name under its own key (`item_id`, another record's id, goes)
+    assert ('prune: "{count: count, results: results[].{id: id, item: item.id, proximity: proximity, '
             'item_url: item_url}}"') in text, text
     checked = mcprt("validate", str(out))
     assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr

@@ -217,6 +217,7 @@ components:
         sla: {type: object, nullable: true, properties: {policy: {type: string}, breach_at: {type: string, format: date-time}}}
         customer: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
         assignee: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
+        watcher: {type: object, properties: {id: {type: integer}, login: {type: string, format: email}, name: {type: string}}}
 """
 
 
@@ -226,7 +227,8 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     (`{project_id}`), other records' ids (`milestone_id`, an expandable `customer`, and references named by a bare
     id) — not the person in a role (`reporter_id`, an expandable `assignee`: who reported it is the record's
     content) —, an optional free text beside a label, bookkeeping, checksums, pictures, `is_*` flags the record's
-    `required` list leaves out, and a part documented as possibly null (`sla`)."""
+    `required` list leaves out, and a part documented as possibly null (`sla`); a reference keeps one name under
+    its own key (`os: os.slug`), an email address being no name (`watcher: watcher.name`, not its `login`)."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -234,16 +236,17 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     prunes = suggested_prunes((tmp_path / "mcp.yaml").read_text())
     listed, single = prunes["list_tickets"], prunes["get_ticket"]
     for kept in ("number: number", "title: title", "severity: severity", "priority: priority",
-                 "created_at: created_at", "resolved_at: resolved_at", "os_slug: os.slug", "os_name: os.name",
+                 "created_at: created_at", "resolved_at: resolved_at", "os: os.slug", "watcher: watcher.name",
                  "reporter_id: reporter_id", "assignee: [assignee][?type(@) != 'object'] | [0]"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "milestone_id", "etag", "checksum", "resource_version",
                      "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned",
-                     "sla", "customer"):
+                     "sla", "customer", "os.name", "login"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
-                 "os_distribution: os.distribution", "commits: commits[].sha", "attachment: attachment.",
+                 "os_slug: os.slug", "os_name: os.name", "os_distribution: os.distribution",
+                 "watcher_login: watcher.login", "watcher_name: watcher.name", "commits: commits[].sha", "attachment: attachment.",
                  "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned",
                  "sla: sla.{policy: policy, breach_at: breach_at}", "customer: [customer][?type(@) != 'object'] | [0]"):
         assert kept in single, single
@@ -267,4 +270,4 @@ def test_fields_the_parameters_name_rank_first_under_a_budget(tmp_path: Path) ->
                      "resolved_at: resolved_at}"), prune
     unranked = suggest_prune(found.success, found.default, Budget(single=99, item=5, part=99), found.hints,
                              signals=frozenset())  # without the signals: neither the key nor what parameters name
-    assert unranked == "[].{id: id, title: title, created_at: created_at, resolved_at: resolved_at, os_slug: os.slug}"
+    assert unranked == "[].{id: id, title: title, created_at: created_at, resolved_at: resolved_at, os: os.slug}"

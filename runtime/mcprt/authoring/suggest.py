@@ -29,9 +29,13 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   (`commit.author.{name, date}`, `path_collection.entries[].name`). An object holding no scalar of
   its own (`networks: {v4, v6}`) is a grouping and takes no level.
   A *reference* — an identifier with a handle, label or link (a user, an album, a repository) — is
-  reduced to its first handle and first label (its identifier when it has neither), state and
-  `DETAILS`; on the one result object also its identifier beside a label and its times
-  (`published_deploy.{id, name, published_at}`). A list of identified objects becomes the list of
+  reduced on the one result object to its first handle and first label (its identifier when it has
+  neither), state, `DETAILS`, its identifier beside a label and its times (`published_deploy.{id,
+  name, published_at}`); in a list's items to one name under the reference's own key (`_name`:
+  `user: user.login`) — its first handle that is not an email address (`format: email`: Box's
+  `login` is contact data, its `name` names the person), else its first label, else its identifier
+  (a second name, a milestone's `state`, and a flattened key `user_login` on every item were
+  31 KB of the catalog's suggestions, none of it hand-kept). A list of identified objects becomes the list of
   one identifying field (`labels[].name`); a list of unidentified ones keeps their fields
   (`networks.v4[].ip_address`).
 - Link fields are dropped where they are the API's own navigation: `self`, `selfLink`, `href`,
@@ -107,18 +111,19 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 85.2 %, keeping every documented field the hand-written prunes keep (84.7 % before
-`nullable` and expandable fields in `foreign`). Measured there, the spec's signals do not tell the
-rest of what the hand prunes keep from what they drop: a ranked budget of 36 fields per list item
-keeps them all and saves 90 bytes, 32 loses GitHub's `topics`, 24 also `language` and Netlify's
-`ssl_url`, and 90 % costs dozens; `links` (one link per list item, off) gains 0.5 points and loses
+cases shrink by 86.0 %, keeping every documented field the hand-written prunes keep (85.2 % before
+a reference in a list's items kept one name, 84.7 % before `nullable` and expandable fields in
+`foreign`). Measured there, the spec's signals do not tell the rest of what the hand prunes keep from
+what they drop: a ranked budget of 36 fields per list item keeps them all and saves nothing, 32
+loses GitHub's `topics`, 24 also `archived`, `pull_request.url` and Netlify's `ssl_url`, and 90 %
+costs dozens; `links` (one link per list item, off) gains 0.5 points and loses
 Netlify's `ssl_url`. `examples` (off) changes nothing. Nor does a field's *cost* tell them apart
 (measured once, not kept: a field's bytes estimated from its schema — 5 for a boolean, 6 for an
 integer, an enum's mean length, 22 for a `date-time`, 60 for a `uri` or `*_url`, 120 for free text,
 80 for a map, a part as the sum of what it keeps, a list as three items — and in a list's items every
 cheap field kept but only the best-ranked few expensive ones): 4 fields over 30 bytes per item reach
-90.6 % and lose about 36 hand-kept fields, as many as a 12-field budget; a 400-byte budget for the
-fields over 25 bytes 90.1 % and 34; losing none saves nothing. The hand prunes keep expensive fields
+90.5 % and lose 35 hand-kept fields (a 12-field budget: 90.4 % and 33); a 400-byte budget for the
+fields over 25 bytes 90.1 % and 32; losing none saves nothing. The hand prunes keep expensive fields
 too (a user's `login` through its object, `pull_request.url`, `repository_url`, `ssl_url`, `topics`,
 Vercel's `meta` and `targets` maps, Box's `path_collection`), and drop cheap ones by the hundred
 (Vercel's project settings, Slack's channel flags, Kubernetes' `spec` booleans).
@@ -260,8 +265,11 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             if anchored and not single and "foreign" in ctx.signals and _bare_reference(inner):
                 continue  # in a list's items, another record named by a bare id (a file's `file_version`), as `*_id`
             if anchored and _reference(inner):
+                if not single:  # in a list's items one name, under the reference's own key (`user: user.login`)
+                    scored.append((rank.reference(name), f"{key}: {field}.{_field(_name(inner))}"))
+                    continue
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
-                           for sub in _identity(inner, times=single)]
+                           for sub in _identity(inner, times=True)]
                 continue
             if rank.item and "nullable" in ctx.signals and _nullable(prop) and not rank.named(name):
                 continue  # in a list's items, a part documented as possibly null (`auto_merge`, `discount`)
@@ -718,6 +726,15 @@ def _names(shape: dict[str, Any], with_id: bool = False) -> list[str]:
     label = next((n for n in LABELS if n in props and n != handle), None)
     ident = next((n for n in IDS if n in props), None) if handle is None and (label is None or with_id) else None
     return [n for n in (handle, label, ident) if n]
+
+
+def _name(shape: dict[str, Any]) -> str:
+    """The one field a reference in a list's items keeps: its first handle that is not an email address (Box's
+    `login`, `format: email`, is contact data; its `name` names the person), else its first label, else its first
+    identifier."""
+    props = {n: p for n, p in _properties(shape).items() if _is_scalar(p)}
+    handle = next((n for n in HANDLES if n in props and _annotation(props[n], "format") != "email"), None)
+    return handle or next((n for n in (*LABELS, *IDS) if n in props), _names(shape)[0])
 
 
 def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
