@@ -218,6 +218,13 @@ components:
         customer: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
         assignee: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
         watcher: {type: object, properties: {id: {type: integer}, login: {type: string, format: email}, name: {type: string}}}
+        agent: {type: object, properties: {id: {type: integer}, login: {type: string, format: email}, email: {type: string}}}
+        created_by: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
+        assigned_to: {anyOf: [{type: string}, {type: object, properties: {id: {type: string}, email: {type: string}}}]}
+        approved_by_id: {type: string}
+        json_metadata: {oneOf: [{type: string}, {type: object, additionalProperties: true}], description: Content of the metadata}
+        payload: {anyOf: [{type: string}, {type: object, additionalProperties: true}, {type: array, items: {}},
+                          {type: integer}, {type: number}, {type: boolean}], description: Content of the ticker}
 """
 
 
@@ -227,8 +234,10 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     (`{project_id}`), other records' ids (`milestone_id`, an expandable `customer`, and references named by a bare
     id) — not the person in a role (`reporter_id`, an expandable `assignee`: who reported it is the record's
     content) —, an optional free text beside a label, bookkeeping, checksums, pictures, `is_*` flags the record's
-    `required` list leaves out, and a part documented as possibly null (`sla`); a reference keeps one name under
-    its own key (`os: os.slug`), an email address being no name (`watcher: watcher.name`, not its `login`)."""
+    `required` list leaves out, and a part documented as possibly null (`sla`); a reference keeps one name under its own key (`os: os.slug`), an email address being no name
+    beside a label (`watcher: watcher.name`, not its `login`) but better than a number (`agent: agent.login`). A
+    person in a role spelled as a phrase stays (`created_by`, `assigned_to`, `approved_by_id`), and a value of any
+    JSON form is content, not an id (`json_metadata`, `payload`: kept whole)."""
     spec = tmp_path / "tracker.yaml"
     spec.write_text(TRACKER)
     made = mcprt("init", "--openapi", str(spec), "--out", str(tmp_path / "mcp.yaml"))
@@ -237,18 +246,22 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     listed, single = prunes["list_tickets"], prunes["get_ticket"]
     for kept in ("number: number", "title: title", "severity: severity", "priority: priority",
                  "created_at: created_at", "resolved_at: resolved_at", "os: os.slug", "watcher: watcher.name",
-                 "reporter_id: reporter_id", "assignee: [assignee][?type(@) != 'object'] | [0]"):
+                 "reporter_id: reporter_id", "assignee: [assignee][?type(@) != 'object'] | [0]",
+                 "agent: agent.login", "created_by: [created_by][?type(@) != 'object'] | [0]",
+                 "assigned_to: [assigned_to][?type(@) != 'object'] | [0]", "approved_by_id: approved_by_id",
+                 "json_metadata: json_metadata", "payload: payload"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "milestone_id", "etag", "checksum", "resource_version",
                      "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned",
-                     "sla", "customer", "os.name", "login"):
+                     "sla", "customer", "os.name", "watcher.login", "agent.id"):
         assert left_out not in listed, listed
     # the one result keeps them all (its own operation is where details live), and a reference's enum (its kind)
     for kept in ("id: id", "body: body", "reporter_id: reporter_id", "etag: etag", "checksum: checksum",
                  "os_slug: os.slug", "os_name: os.name", "os_distribution: os.distribution",
                  "watcher_login: watcher.login", "watcher_name: watcher.name", "commits: commits[].sha", "attachment: attachment.",
                  "screenshot_url: screenshot_url", "images: images[]", "is_pinned: is_pinned",
-                 "sla: sla.{policy: policy, breach_at: breach_at}", "customer: [customer][?type(@) != 'object'] | [0]"):
+                 "sla: sla.{policy: policy, breach_at: breach_at}", "customer: [customer][?type(@) != 'object'] | [0]",
+                 "json_metadata: json_metadata", "payload: payload"):
         assert kept in single, single
     assert mcprt("validate", str(tmp_path / "mcp.yaml")).returncode == 0
 

@@ -15,8 +15,9 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   whole (`labels`, `annotations`: `additionalProperties` with scalar values). A free-form object of
   any values is kept whole on the one result object (Jira's issue `fields`) and dropped in list
   items, where it would repeat on every item. A field that is an id or the object it names
-  (`anyOf: [string, object]`: Stripe's expandable `customer`), or of unknown shape (`{}`:
-  undocumented), is kept only when it is not an object; an `{}` alternative beside documented
+  (`_expandable`: besides null only a string or integer id and identified objects — Stripe's expandable
+  `customer`), or of unknown shape (`{}`: undocumented), is kept only when it is not an object; a value of any
+  JSON form (a scalar, a map, a list: Blockfrost's `json_metadata`, "Content of the metadata") is kept whole; an `{}` alternative beside documented
   objects (DigitalOcean's `links.pages: anyOf: [{last, next}, {first, prev}, {}]`) drops nothing:
   the objects' fields are kept (`_object`).
 - Below a record `MAX_NESTED` levels are followed on the one result object, `MAX_NESTED_IN_ITEMS`
@@ -32,7 +33,7 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   reduced on the one result object to its first handle and first label (its identifier when it has
   neither), state, `DETAILS`, its identifier beside a label and its times (`published_deploy.{id,
   name, published_at}`); in a list's items to one name under the reference's own key (`_name`:
-  `user: user.login`) — its first handle that is not an email address (`format: email`: Box's
+  `user: user.login`) — its first handle, an email address (`format: email`) only without a label (Box's
   `login` is contact data, its `name` names the person), else its first label, else its identifier
   (a second name, a milestone's `state`, and a flattened key `user_login` on every item were
   31 KB of the catalog's suggestions, none of it hand-kept). A list of identified objects becomes the list of
@@ -94,8 +95,9 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   `requester_id`, `assignee_id`) excepted —,
   records named by a bare identifier: lists of them (`parents[].sha`, a part's `tree.sha`) and objects
   holding only ids, `type`, links and hashes (Box's `file_version: {id, type, sha1}`), and expandable
-  fields (an id or the object it names: Stripe's `default_source`, `invoice`), unless a parameter names
-  them (a payment list's `customer`, which `?customer=` filters by) or a person in a role (`_role`: `owner`);
+  fields (an id or the record it names: Stripe's `default_source`, `invoice`), unless a parameter names
+  them (a payment list's `customer`, which `?customer=` filters by) or a person in a role (`_role`: `owner`,
+  `assigned_to`, `created_by`);
 - `nullable`: a part documented as possibly null (`nullable: true`, `type: [object, "null"]`), unless a
   parameter names it: a detail only some items have (GitHub's `auto_merge`, Stripe's `discount`,
   `shipping`, `next_action`), which the item's own operation shows.
@@ -278,7 +280,11 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
             if body:
                 scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
-        if _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
+        if _types(prop) & {"string", "integer", "number", "boolean"} and not _properties(prop):
+            # a scalar or a free-form object, not an id (`_expandable`): a value of any JSON form (Blockfrost's
+            # `json_metadata`, "Content of the metadata": `oneOf: [string, object]`) — the item's content, kept whole
+            scored.append((rank.other(name), f"{key}: {field}"))
+        elif _free_form(prop) == "scalars" or (_free_form(prop) == "any" and single and anchored and level == 0):
             # a map of scalars (labels), a free-form object of one record
             scored.append((rank.other(name), f"{key}: {field}"))
         elif not _types(prop) and not _properties(prop):  # unknown shape (undocumented, recursive): a plain value
@@ -549,9 +555,26 @@ def _rendered_base(name: str) -> str | None:
 
 
 def _expandable(shape: Any) -> bool:
-    """A value that is an id or the object it names (`anyOf: [string, object]`: Stripe's expandable fields)."""
+    """A value that is an id or the record it names (Stripe's expandable fields: `anyOf: [string, Customer]`):
+    besides null only a string or integer identifier and identified objects (`_identified`) or objects of
+    undeclared fields (a recursion cut short). A value that may also
+    be a list, a number, a boolean or a free-form object is content, not a reference (Blockfrost's required
+    `json_metadata`, any JSON value: dropped from list items as another record's id, its endpoint returned hashes)."""
     types = _types(shape)
-    return "object" in types and bool(types & {"string", "integer"})
+    if not ("object" in types and types & {"string", "integer"} and types <= {"object", "string", "integer"}):
+        return False
+    objects = [o for o in _options(shape) if "object" in _types(o)]
+    # an object of undeclared fields is a record cut short (recursion: Stripe's `payment_method`, a `$ref` back to a
+    # schema being read, is `{type: object}`); a map (`additionalProperties`) or unidentified fields are content
+    return all(_identified(o) or not (_properties(o) or "additionalProperties" in o) for o in objects)
+
+
+def _options(shape: Any) -> list[Any]:
+    """A value's alternatives, nested `anyOf`s flattened (a schema without `anyOf` is its own one option)."""
+    shape = _unwrap(shape)
+    if not isinstance(shape, dict) or "anyOf" not in shape or "properties" in shape:
+        return [shape]
+    return [o for option in shape["anyOf"] for o in _options(option)]
 
 
 def _success_flag(error: dict[str, Any], result: dict[str, Any]) -> bool:
@@ -679,14 +702,17 @@ _ROLES = frozenset({"author", "requester", "assignee", "assigned", "owner", "rep
 
 
 def _role(name: str) -> bool:
-    """A field naming the person in one of `_ROLES` (`author`, `owner`): an expandable one stays in list items."""
-    return words(name)[-1] in _ROLES
+    """A field naming the person in one of `_ROLES`, any word of its name (`owner`, `assigned_to`), or the one
+    who did what a `*_by` name says (`created_by`, `approved_by`): an expandable one stays in list items."""
+    parts = words(name)
+    return any(w in _ROLES for w in parts) or (len(parts) >= 2 and parts[-1] == "by")
 
 
 def _role_id(name: str) -> bool:
-    """An identifier naming the person in one of `_ROLES` (`author_id`, `assigneeId`): kept in list items."""
+    """An identifier naming the person in a role (`_role`: `author_id`, `assigneeId`, `created_by_id`): kept in
+    list items."""
     parts = words(name)
-    return len(parts) >= 2 and parts[-1] in ("id", "uuid") and parts[-2] in _ROLES
+    return len(parts) >= 2 and parts[-1] in ("id", "uuid") and _role("_".join(parts[:-1]))
 
 
 def _identified(shape: dict[str, Any]) -> bool:
@@ -729,12 +755,15 @@ def _names(shape: dict[str, Any], with_id: bool = False) -> list[str]:
 
 
 def _name(shape: dict[str, Any]) -> str:
-    """The one field a reference in a list's items keeps: its first handle that is not an email address (Box's
-    `login`, `format: email`, is contact data; its `name` names the person), else its first label, else its first
-    identifier."""
+    """The one field a reference in a list's items keeps: its first handle, else its first label, else its first
+    identifier (a reference has one: `_reference`) — an email-address handle (`format: email`) only when there is no
+    label (Box's `login` is contact data and its `name` names the person; without a name an address still reads
+    better than a number)."""
     props = {n: p for n, p in _properties(shape).items() if _is_scalar(p)}
-    handle = next((n for n in HANDLES if n in props and _annotation(props[n], "format") != "email"), None)
-    return handle or next((n for n in (*LABELS, *IDS) if n in props), _names(shape)[0])
+    label = next((n for n in LABELS if n in props), None)
+    handle = next((n for n in HANDLES if n in props
+                   and (label is None or _annotation(props[n], "format") != "email")), None)
+    return handle or label or next(n for n in IDS if n in props)
 
 
 def _identity(shape: dict[str, Any], times: bool = False) -> list[str]:
@@ -879,3 +908,4 @@ def _object(shape: Any) -> dict[str, Any] | None:
 
 def _field(name: str) -> str:
     return name if _IDENT.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
