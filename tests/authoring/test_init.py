@@ -169,7 +169,8 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-# the whole catalog's byte reduction with the rule (86.0% when measured; 85.2% before a reference in a list's
+# the whole catalog's byte reduction with the rule (85.9% when measured; 86.0% before a nullable part with a
+# handle or label stayed in list items; 85.2% before a reference in a list's
 # items kept one name under its own key; 84.7% before possibly-null parts and
 # expandable fields left list items; 84.5% before a help-desk trial's renderings, `description` and bounded
 # free-text rules; 84.8% before an unknown-shape `{}` alternative stopped dropping the documented objects beside
@@ -187,7 +188,7 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 86.0% without losing a hand-kept field
+    The goal was ≥ 90% on the whole catalog; the rule reaches 85.9% without losing a hand-kept field
     (README, "Suggested prunes", says why not more: asserted in the next test).
     """
     entries = [measure_entry(p) for p in prepared]
@@ -282,7 +283,8 @@ def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatc
     assert returncode == 0, out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
-    assert "| all of `SIGNALS` (the rule) | 86.0% / 0 |" in out, out  # 85.2% before one name per reference
+    # 86.0% before a nullable part with a name stayed in list items, 85.2% before one name per reference
+    assert "| all of `SIGNALS` (the rule) | 85.9% / 0 |" in out, out
     # the parameters keep what they name in list items: a payment list's expandable `customer` (`?customer=`)
     assert "| `parameters` | -0.0 pt / -1 |" in out and "| `nullable` | +0.4 pt / +0 |" in out, out
     # one link per list item (off) gains bytes and costs Netlify's ssl_url

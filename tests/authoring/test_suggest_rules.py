@@ -225,6 +225,7 @@ components:
         json_metadata: {oneOf: [{type: string}, {type: object, additionalProperties: true}], description: Content of the metadata}
         payload: {anyOf: [{type: string}, {type: object, additionalProperties: true}, {type: array, items: {}},
                           {type: integer}, {type: number}, {type: boolean}], description: Content of the ticker}
+        pool: {type: object, nullable: true, properties: {url: {type: string}, ticker: {type: string}, name: {type: string}}}
 """
 
 
@@ -234,7 +235,8 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
     (`{project_id}`), other records' ids (`milestone_id`, an expandable `customer`, and references named by a bare
     id) — not the person in a role (`reporter_id`, an expandable `assignee`: who reported it is the record's
     content) —, an optional free text beside a label, bookkeeping, checksums, pictures, `is_*` flags the record's
-    `required` list leaves out, and a part documented as possibly null (`sla`); a reference keeps one name under its own key (`os: os.slug`), an email address being no name
+    `required` list leaves out, and a part documented as possibly null (`sla`) unless it names something (`pool`,
+    with its `name`); a reference keeps one name under its own key (`os: os.slug`), an email address being no name
     beside a label (`watcher: watcher.name`, not its `login`) but better than a number (`agent: agent.login`). A
     person in a role spelled as a phrase stays (`created_by`, `assigned_to`, `approved_by_id`), and a value of any
     JSON form is content, not an id (`json_metadata`, `payload`: kept whole)."""
@@ -249,7 +251,7 @@ def test_list_items_leave_out_what_the_api_tells_apart(tmp_path: Path) -> None:
                  "reporter_id: reporter_id", "assignee: [assignee][?type(@) != 'object'] | [0]",
                  "agent: agent.login", "created_by: [created_by][?type(@) != 'object'] | [0]",
                  "assigned_to: [assigned_to][?type(@) != 'object'] | [0]", "approved_by_id: approved_by_id",
-                 "json_metadata: json_metadata", "payload: payload"):
+                 "json_metadata: json_metadata", "payload: payload", "pool: pool.{"):
         assert kept in listed, listed
     for left_out in ("id: id", "body", "project_id", "milestone_id", "etag", "checksum", "resource_version",
                      "distribution", "commits", "attachment", "uuid", "screenshot_url", "images", "is_pinned",

@@ -98,9 +98,12 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   fields (an id or the record it names: Stripe's `default_source`, `invoice`), unless a parameter names
   them (a payment list's `customer`, which `?customer=` filters by) or a person in a role (`_role`: `owner`,
   `assigned_to`, `created_by`);
-- `nullable`: a part documented as possibly null (`nullable: true`, `type: [object, "null"]`), unless a
-  parameter names it: a detail only some items have (GitHub's `auto_merge`, Stripe's `discount`,
-  `shipping`, `next_action`), which the item's own operation shows.
+- `nullable`: a part documented as possibly null (`nullable: true`, `type: [object, "null"]`, `anyOf: [X,
+  null]`), unless a parameter names it or it has a handle or label: a detail only some items have (GitHub's
+  `auto_merge`, Stripe's `discount`, `next_action`), which the item's own operation shows; a part with a name
+  is what the item is known by (a stake pool's registered `metadata` with its `name`: kept). (OpenAPI 3.1's
+  `allOf: [X], type: [object, "null"]` admits no null under JSON Schema — `allOf` requires X's type — and
+  stays.)
 
 *Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
 fields the operation's own parameters name (`parameters`: query parameter names and their enum
@@ -113,10 +116,10 @@ or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default:
 budget that keeps every hand-written prune's field saves nothing (README).
 
 What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 86.0 %, keeping every documented field the hand-written prunes keep (85.2 % before
-a reference in a list's items kept one name, 84.7 % before `nullable` and expandable fields in
-`foreign`). Measured there, the spec's signals do not tell the rest of what the hand prunes keep from
-what they drop: a ranked budget of 36 fields per list item keeps them all and saves nothing, 32
+cases shrink by 85.9 %, keeping every documented field the hand-written prunes keep (86.0 % before a
+nullable part with a name stayed in list items — Stripe's `shipping`, for its `name` — 85.2 % before a
+reference in a list's items kept one name, 84.7 % before `nullable` and expandable fields in `foreign`).
+Measured there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop: a ranked budget of 36 fields per list item keeps them all and saves nothing, 32
 loses GitHub's `topics`, 24 also `archived`, `pull_request.url` and Netlify's `ssl_url`, and 90 %
 costs dozens; `links` (one link per list item, off) gains 0.5 points and loses
 Netlify's `ssl_url`. `examples` (off) changes nothing. Nor does a field's *cost* tell them apart
@@ -273,7 +276,8 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
                            for sub in _identity(inner, times=True)]
                 continue
-            if rank.item and "nullable" in ctx.signals and _nullable(prop) and not rank.named(name):
+            if rank.item and "nullable" in ctx.signals and _nullable(prop) and not rank.named(name) \
+                    and not _labelled(inner):
                 continue  # in a list's items, a part documented as possibly null (`auto_merge`, `discount`)
             body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx,
                            within=(*within, name))
@@ -718,6 +722,12 @@ def _role_id(name: str) -> bool:
 def _identified(shape: dict[str, Any]) -> bool:
     props = _properties(shape)
     return any(n in props and _is_scalar(props[n]) for n in (*IDS, *HANDLES, *LABELS))
+
+
+def _labelled(shape: dict[str, Any]) -> bool:
+    """An object with a scalar handle or label (`HANDLES`, `LABELS`: a stake pool's `metadata.name`)."""
+    props = _properties(shape)
+    return any(n in props and _is_scalar(props[n]) for n in (*HANDLES, *LABELS))
 
 
 _MEDIA = ("avatar", "images", "icon", "icons", "logo", "thumbnail", "thumbnails", "screenshot", "preview",
