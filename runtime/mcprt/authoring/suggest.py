@@ -119,19 +119,16 @@ What the rule reaches, and why not more (README, "Suggested prunes"): the catalo
 cases shrink by 85.9 %, keeping every documented field the hand-written prunes keep (86.0 % before a
 nullable part with a name stayed in list items — Stripe's `shipping`, for its `name` — 85.2 % before a
 reference in a list's items kept one name, 84.7 % before `nullable` and expandable fields in `foreign`).
-Measured there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop: a ranked budget of 36 fields per list item keeps them all and saves nothing, 32
-loses GitHub's `topics`, 24 also `archived`, `pull_request.url` and Netlify's `ssl_url`, and 90 %
-costs dozens; `links` (one link per list item, off) gains 0.5 points and loses
-Netlify's `ssl_url`. `examples` (off) changes nothing. Nor does a field's *cost* tell them apart
-(measured once, not kept: a field's bytes estimated from its schema — 5 for a boolean, 6 for an
-integer, an enum's mean length, 22 for a `date-time`, 60 for a `uri` or `*_url`, 120 for free text,
-80 for a map, a part as the sum of what it keeps, a list as three items — and in a list's items every
-cheap field kept but only the best-ranked few expensive ones): 4 fields over 30 bytes per item reach
-90.5 % and lose 35 hand-kept fields (a 12-field budget: 90.4 % and 33); a 400-byte budget for the
-fields over 25 bytes 90.1 % and 32; losing none saves nothing. The hand prunes keep expensive fields
-too (a user's `login` through its object, `pull_request.url`, `repository_url`, `ssl_url`, `topics`,
-Vercel's `meta` and `targets` maps, Box's `path_collection`), and drop cheap ones by the hundred
-(Vercel's project settings, Slack's channel flags, Kubernetes' `spec` booleans).
+Measured there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
+a ranked budget of 36 fields per list item keeps them all and saves nothing, 32 loses GitHub's `topics`,
+24 also `archived`, `pull_request.url` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link
+per list item, off) gains 0.5 points and loses Netlify's `ssl_url`. `examples` (off) changes nothing. A
+budget on a field's *cost* estimated from its schema (a boolean's few bytes against a URL's or a free
+text's many) was tried in an experiment outside the repository: not kept and not reproducible from it, so
+no figures are given. The hand prunes keep expensive fields too (a user's `login` through its object,
+`pull_request.url`, `repository_url`, `ssl_url`, `topics`, Vercel's `meta` and `targets` maps, Box's
+`path_collection`), and drop cheap ones by the hundred (Vercel's project settings, Slack's channel flags,
+Kubernetes' `spec` booleans).
 """
 
 from __future__ import annotations
