@@ -489,6 +489,31 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
         assert request.id not in [r.id for r in runtime.policy_service().snapshot.pending]
 
 
+async def test_who_decides_a_pending_request_is_who_the_rule_in_force_lists(runtime: Runtime,
+                                                                          decisions: list[DecisionEvent]) -> None:
+    """The upgrade trial: a reload added an approver (`client:svc`) while a request opened under `[alice, bob]` was
+    pending, and the new approver's vote was answered as if no such request existed — deciding followed the list
+    stored at opening. It follows the rule in force now both ways: bob, whom the reload removed, decides nothing (his
+    vote would not count under it), and carol, whom it added, approves; the waiting call runs on her vote."""
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "added"}, CI))
+    request = await first_pending(runtime, {"name": "added"})
+    assert request.approvers == ["alice", "bob"]
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    manifest.write_text(manifest.read_text().replace("approvals: {approvers: [alice, bob]}",
+                                                     "approvals: {approvers: [alice, carol]}"))
+    await runtime.apply(await runtime.compile())
+    service = runtime.policy_service()
+    with pytest.raises(NotFound, match=f"approval request {request.id} is not open to your vote"):
+        await service.decide(request.id, BOB, False)
+    [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
+    assert refused.reason == "bob is not an approver"
+    decided = await service.decide(request.id, Principal("carol", "token"), True)
+    assert (decided.status, decided.approvers, [v.approver for v in decided.votes]) == (
+        "approved", ["alice", "carol"], ["carol"])
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert not error and "added" in text, text
+
+
 async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:
     """The rule becomes `allow` while the waiting call sends its progress notification, i.e. before it
     listens for the next policy change: only a change that woke a round was checked, so the call waited
@@ -553,7 +578,7 @@ async def test_a_client_named_like_an_approver_neither_decides_nor_administers(
     service = runtime.policy_service()
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "client-vote"}, CI))
     request = await first_pending(runtime, {"name": "client-vote"})
-    with pytest.raises(NotFound, match=f"no open approval request {request.id} that you may decide"):
+    with pytest.raises(NotFound, match=f"approval request {request.id} is not open to your vote: no such request"):
         await service.decide(request.id, CLIENT_ALICE, True)
     [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
     assert refused.reason == ("client:alice is not an approver — 'alice' matches users and static tokens only; write "

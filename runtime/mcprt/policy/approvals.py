@@ -212,9 +212,10 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             "policy this server serves still wants an approval: make the same call again in a moment.",
             {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
-        # the quorum in force (a reload may have changed it since the request was opened)
-        required, approvers = (quorum.required, quorum.approvers) if quorum is not None else (in_force.required,
-                                                                                              in_force.approvers)
+        # the quorum in force (a reload may have changed it since the request was opened, or since this call
+        # began: an approver a reload added put the request under it when voting — `PolicyService.decide`)
+        now = quorum or (_in_force(gate, tool, context, completed, own) or (settings, in_force))[1]
+        required, approvers = now.required, now.approvers
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
             reason = refused.reason or "not allowed"

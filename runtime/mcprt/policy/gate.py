@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
 from ..identity.principal import STDIO, Principal, challenge_scopes
-from ..manifest.policy import Policy, RuleApprovals
+from ..manifest.policy import InForce, Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
 from .limits import BUCKET, legacy_heads, limit_identities
 from .principals import namesakes
@@ -358,6 +358,20 @@ class PolicyGate:
         if now_tool is None:
             return Decision("deny", "reload", f"tool {tool.name} is no longer served")
         return current.decide(now_tool, principal, completed)
+
+    def quorum_of(self, tool_name: str, rule: str | None) -> InForce | None:
+        """The approval settings (`required`, `approvers`: `Approvals.in_force`) this policy gives a request opened
+        for `tool_name` under the rule labelled `rule` (`CompiledRule.label`, or `default`) — whichever policy
+        opened it, and whichever release stored it; None when this policy does not serve the tool or that rule no
+        longer asks a human for it. Who may decide a stored request follows it (`PolicyService.decide`): README
+        "Approvals", a reload that changes `approvers` counts a request under the rule in force."""
+        tool = self.tools.get(tool_name)
+        if tool is None:
+            return None
+        if rule == "default":
+            return self.approvals.in_force(None) if self.policy.default == "approve" else None
+        found = next((r for r in self.rules_for(tool) if r.label == rule), None)
+        return self.approvals.in_force(found.approvals) if found is not None and found.action == "approve" else None
 
     def allowed_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> bool:
         """When a reload replaced this policy while a call waited for approval: True when the policy in
