@@ -1107,6 +1107,11 @@ async def test_the_user_decides_the_pending_call_of_the_client_that_bears_their_
     assert status.returncode == 0, status.stderr
     [row] = [line for line in status.stdout.splitlines() if approval.group(0) in line]
     assert "client:svc" in row and "whoami" in row, status.stdout
+    # the upgrade trial: `mcprt approvals list` said `by svc` for this request, where the approvers decide
+    listing = mcprt_cli("approvals", "list", "--url", world.up.url.removesuffix("/mcp"), "--token", user)
+    assert listing.returncode == 0, listing.stderr
+    [line] = [line for line in listing.stdout.splitlines() if approval.group(0) in line]
+    assert " by client:svc " in line, line
     decided = admin_http(world, "POST", f"/policy/approvals/{approval.group(0)}/approve", user, json={})
     assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
     assert decided.json()["by_client"] is True and decided.json()["principal"] == "svc"
