@@ -130,15 +130,20 @@ def shared_inbound_tokens(manifest: Manifest, index: PositionIndex, unset: Colle
             continue
         where = index.locate(path, "key" if path[2] == "tokens" else "value")
         this, other = _inbound_label(path), _inbound_label(earlier)
+        remedy = "give each entry its own token"
         if path[2] == "tokens":  # a named token is looked up after the unnamed ones: the later name wins
             why = (f"a call presenting it would be principal '{path[3]}', and the caller of '{earlier[3]}' could "
                    "not authenticate" if earlier[2] == "tokens" else
                    f"a call presenting it would be principal '{path[3]}', never 'bearer'")
+            # mcprt 0.2.0 served such a manifest (the upgrade trial's `ci-bot`/`ci-legacy` alias crash-looped the first
+            # new pod): say what keeps its behaviour — every call presenting the value was the later name
+            remedy += (f", or remove server.auth.{other} to keep what mcprt 0.2.0 did (it served this and named every "
+                       f"caller presenting it '{path[3]}')")
         else:
             why = "the same token listed twice; another caller's token was probably meant"
         found.append(Diagnostic(where.file, where.line, where.col, (
             f"server.auth.{this} has the same value as server.auth.{other}: a token must identify one caller "
-            f"({why}); give each entry its own token")))
+            f"({why}); {remedy}")))
     return found
 
 
