@@ -493,23 +493,28 @@ async def test_who_decides_a_pending_request_is_who_the_rule_in_force_lists(runt
                                                                           decisions: list[DecisionEvent]) -> None:
     """The upgrade trial: a reload added an approver (`client:svc`) while a request opened under `[alice, bob]` was
     pending, and the new approver's vote was answered as if no such request existed — deciding followed the list
-    stored at opening. It follows the rule in force now both ways: bob, whom the reload removed, decides nothing (his
-    vote would not count under it), and carol, whom it added, approves; the waiting call runs on her vote."""
+    stored at opening. It follows the rule in force now both ways: bob, whom the reload removed, decides nothing more
+    and his earlier vote no longer counts, and carol, whom it added, approves with alice; the waiting call runs."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "added"}, CI))
     request = await first_pending(runtime, {"name": "added"})
-    assert request.approvers == ["alice", "bob"]
-    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    service = runtime.policy_service()
+    assert (request.approvers, (await service.decide(request.id, BOB, True)).status) == (["alice", "bob"], "pending")
     manifest.write_text(manifest.read_text().replace("approvals: {approvers: [alice, bob]}",
                                                      "approvals: {approvers: [alice, carol]}"))
     await runtime.apply(await runtime.compile())
-    service = runtime.policy_service()
     with pytest.raises(NotFound, match=f"approval request {request.id} is not open to your vote"):
         await service.decide(request.id, BOB, False)
     [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
     assert refused.reason == "bob is not an approver"
+    # alice's vote is one of the two the rule in force counts: bob's, given before the reload, is not the other
+    decided = await service.decide(request.id, ALICE, True)
+    assert (decided.status, decided.required, decided.approvers) == ("pending", 2, ["alice", "carol"]), decided
     decided = await service.decide(request.id, Principal("carol", "token"), True)
-    assert (decided.status, decided.approvers, [v.approver for v in decided.votes]) == (
-        "approved", ["alice", "carol"], ["carol"])
+    assert (decided.status, [v.approver for v in decided.votes]) == ("approved", ["bob", "alice", "carol"])
     error, text = await asyncio.wait_for(waiting, 10)
     assert not error and "added" in text, text
 

@@ -175,12 +175,13 @@ class PolicyService:
                 raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} "
                                "within approvals.valid_for); nothing was recorded: the caller's next identical call "
                                "opens a new request")
-            if wanted is not None and request.status == "pending" and request.approvers \
-                    and not listed(principal, request.approvers):
-                # An approver only the rule in force lists: the request is put under that rule's quorum first, so
-                # the vote counts as it counts votes (`settle`) and a call finds the request approved by approvers
-                # its record lists (`vouched`: else the vote would read as forged). A vote the stored quorum counts
-                # too leaves the request as it is: the waiting call judges it under the quorum in force.
+            if wanted is not None and request.status == "pending" \
+                    and sorted(set(wanted.approvers)) != sorted(set(request.approvers)):
+                # The rule in force lists other approvers: the request is put under its quorum first, so the vote
+                # counts as it counts votes (`settle`: an approver it added is counted, an earlier vote of one it
+                # removed is not) and a call finds the request approved by approvers its record lists (`vouched`:
+                # else an added approver's vote would read as forged). A change of `required` alone leaves the
+                # request as it is: the waiting call judges it under the quorum in force (README "Approvals").
                 await self.state.approval_requorum(approval_id, wanted.required, list(wanted.approvers))
             before = request.status
             vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None,
