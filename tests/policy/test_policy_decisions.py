@@ -519,6 +519,57 @@ async def test_who_decides_a_pending_request_is_who_the_rule_in_force_lists(runt
     assert not error and "added" in text, text
 
 
+async def test_who_may_decide_a_stored_request_is_rebuilt_from_its_record_only_where_the_record_can_tell(
+        runtime: Runtime) -> None:
+    """A vote's quorum is the served policy's decision of the call a request records (`PolicyGate.stored_quorum`,
+    the selector the waiting call uses), never its rule's label. The record keeps the caller's names and the
+    arguments as shown, not an OAuth token's scopes or claims nor a redacted value: where a rule the decision may
+    reach reads those, it is not rebuilt (None) and the approvers the request stored decide. Each given record
+    with its right quorum (`approvers` of the MANIFEST's rules; `refund` over 1000 is rules[6], `createPet` rules[4];
+    `scoped-writers` reads scopes, `ops-refunds` claims)."""
+    gate = runtime.policy_service().serving
+    assert gate is not None
+
+    def stored(tool: str, arguments: dict[str, Any], principal: str = "ci-bot", **who: Any) -> ApprovalRequest:
+        return ApprovalRequest(id="ap_x", key="k", tool=tool, source="s", principal=principal, arguments=arguments,
+                               created=0, expires=1, approvers=["someone-else"], rule="rules[0]", **who)
+
+    def quorum(request: ApprovalRequest) -> tuple[int, tuple[str, ...]] | None:
+        found = gate.stored_quorum(request)
+        return (found.required, found.approvers) if found is not None else None
+
+    given = {
+        # a static token holds no scopes or claims: `scoped-writers` cannot match it, rules[4] decides
+        "static token, createPet": stored("createPet", {"name": "rex"}),
+        # an OAuth user's token held scopes the record does not keep, and `scoped-writers` reads them
+        "oauth user, createPet": stored("createPet", {"name": "rex"}, "u-17", client_id="agent"),
+        # a client acting for itself likewise
+        "oauth client, createPet": stored("createPet", {"name": "rex"}, "agent", client_id="agent", by_client=True),
+        # a name no static token bears is an OAuth user's (whose token may hold scopes), not one of ours
+        "unknown name, createPet": stored("createPet", {"name": "rex"}, "mallory"),
+        # `when` evaluated on the recorded arguments: over 1000 asks rules[6]'s approvers, 5 is allowed by default
+        "static token, refund 5000": stored("refund", {"order": "o-1", "amount": 5000}),
+        "static token, refund 5": stored("refund", {"order": "o-1", "amount": 5}),
+        # a redacted argument is not what `when` saw
+        "redacted, refund": stored("refund", {"order": "[redacted]", "amount": 5000}),
+        # an OAuth caller's claims: `ops-refunds` (claims groups: ops) may allow it
+        "oauth user, refund 5000": stored("refund", {"order": "o-1", "amount": 5000}, "u-17", client_id="agent"),
+        # a tool the policy no longer serves
+        "gone": stored("no_such_tool", {}),
+    }
+    assert {name: quorum(request) for name, request in given.items()} == {
+        "static token, createPet": (1, ("alice", "bob")),
+        "oauth user, createPet": None,
+        "oauth client, createPet": None,
+        "unknown name, createPet": None,
+        "static token, refund 5000": (1, ("alice", "bob")),
+        "static token, refund 5": None,
+        "redacted, refund": None,
+        "oauth user, refund 5000": None,
+        "gone": None,
+    }
+
+
 async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:
     """The rule becomes `allow` while the waiting call sends its progress notification, i.e. before it
     listens for the next policy change: only a change that woke a round was checked, so the call waited

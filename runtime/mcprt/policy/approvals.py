@@ -349,10 +349,10 @@ def _in_force(gate: PolicyGate, tool: Tool, context: CallContext, completed: Map
     current = gate.service.serving
     if current is gate:
         return gate.approvals, own
-    decision = gate.decision_now(tool, context.principal, completed)
-    if decision is None or decision.action != "approve" or current is None:
-        return None
-    return current.approvals, current.approvals.in_force(decision.approvals)
+    served = current.tools.get(tool.name) if current is not None else None
+    # the one selector (`PolicyGate.quorum_for`), as a vote on the request chooses who may decide it (`stored_quorum`)
+    wanted = current.quorum_for(served, context.principal, completed) if served is not None else None
+    return (current.approvals, wanted) if wanted is not None else None
 
 
 def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],

@@ -129,9 +129,11 @@ class PolicyService:
         return f"{principal.label} may not {what} (policy.admins){caller_hint(principal)}"
 
     def quorum_now(self, request: ApprovalRequest) -> InForce | None:
-        """The quorum (`required`, `approvers`) the policy in force gives `request` (`PolicyGate.quorum_of`: its tool
-        and rule), or None when no policy is served or its rule no longer asks a human (then its own stands)."""
-        return self.serving.quorum_of(request.tool, request.rule) if self.serving is not None else None
+        """The quorum (`required`, `approvers`) the policy in force gives the call `request` records
+        (`PolicyGate.stored_quorum`: its decision of that caller, tool and arguments, as a waiting call's is chosen),
+        or None when no policy is served, it no longer asks a human, or the record cannot rebuild its decision (then
+        the request's own approvers stand)."""
+        return self.serving.stored_quorum(request) if self.serving is not None else None
 
     def check_decider(self, request: ApprovalRequest, principal: Principal,
                       approvers: list[str] | None = None) -> None:
@@ -163,9 +165,11 @@ class PolicyService:
         try:
             if request is None:
                 raise NotFound(unknown_request(approval_id))
-            # Who decides is who the rule in force lists (README "Approvals": a reload that changes `approvers` counts
-            # a request under it), not the list stored when the request opened — else an approver added by a reload
-            # (the upgrade note's `client:svc`) was told no such request exists for the request's whole `valid_for`.
+            # Who decides is who the rule in force for this call lists (README "Approvals": a reload that changes
+            # `approvers` counts a request under it), not the list stored when the request opened — else an approver
+            # added by a reload (the upgrade note's `client:svc`) was told no such request exists for the request's
+            # whole `valid_for`. The rule is the one the served policy decides the recorded call by, as for the
+            # waiting call, never one found by its label (`rules[N]` names another rule after an insert above it).
             wanted = self.quorum_now(request)
             # first: one who may not decide this request learns nothing more of it (its status, its expiry)
             self.check_decider(request, principal, list(wanted.approvers) if wanted is not None else None)
