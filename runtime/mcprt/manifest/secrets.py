@@ -135,10 +135,11 @@ def shared_inbound_tokens(manifest: Manifest, index: PositionIndex, unset: Colle
             why = (f"a call presenting it would be principal '{path[3]}', and the caller of '{earlier[3]}' could "
                    "not authenticate" if earlier[2] == "tokens" else
                    f"a call presenting it would be principal '{path[3]}', never 'bearer'")
-            # mcprt 0.2.0 served such a manifest (the upgrade trial's `ci-bot`/`ci-legacy` alias crash-looped the first
-            # new pod): say what keeps its behaviour — every call presenting the value was the later name
-            remedy += (f", or remove server.auth.{other} to keep what mcprt 0.2.0 did (it served this and named every "
-                       f"caller presenting it '{path[3]}')")
+            # releases before 0.3.0 served such a manifest (the upgrade trial's `ci-bot`/`ci-legacy` alias crash-looped
+            # the first new pod): the other way out keeps what they did — every call presenting the value was the later
+            # name. The history is the upgrade note's; the error names no release (one that outlives the next would
+            # call an old one the previous: review of upfix, problem 3).
+            remedy += (f", or, if every caller presenting it is '{path[3]}', remove server.auth.{other}")
         else:
             why = "the same token listed twice; another caller's token was probably meant"
         found.append(Diagnostic(where.file, where.line, where.col, (
