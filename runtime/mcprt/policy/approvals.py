@@ -344,8 +344,9 @@ def _in_force(gate: PolicyGate, tool: Tool, context: CallContext, completed: Map
     """The approval settings (`policy.approvals`, and the call's rule's `InForce`) of the policy in force
     for an `approve` call `gate` decided with `own`: `gate`'s while it is the served policy; else the served
     policy's while its rule for the call is still `approve`; None when it no longer wants an approval (it
-    allows or refuses the call, or no policy is served). The one place a call's quorum is chosen: a
-    request is opened (`require_approval`) and judged (`_served_quorum`) under it."""
+    allows or refuses the call, or no policy is served). Where a call's quorum is chosen: a request is opened
+    (`require_approval`) and judged (`_served_quorum`) under it — the served policy's `PolicyGate.quorum_for`, the
+    selector a vote on the request uses too (`PolicyGate.stored_quorum`)."""
     current = gate.service.serving
     if current is gate:
         return gate.approvals, own
