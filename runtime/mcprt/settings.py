@@ -79,6 +79,39 @@ SETTINGS_FILES_READ: list[Path] = []  # the `.env` files the last `load_settings
 # `MCPRT_*` names the manifest's `.env` sets but the working directory's `.env` or the environment overrides
 # (the last `load_settings`), for a start-up note: the manifest's own `.env` is never ignored silently
 SETTINGS_SHADOWED: list[str] = []
+# The settings that took effect from each `.env` file the last `load_settings` read (its path, their names: never
+# their values), for the start-up line that says where a setting came from.
+SETTINGS_FROM: list[tuple[Path, tuple[str, ...]]] = []
+# The settings the manifest's `.env` holds that it may not set (`MANIFEST_ENV_SETTINGS`), for a start-up warning.
+SETTINGS_REFUSED: list[str] = []
+
+# What the `.env` beside the manifest may set: how mcprt logs, where it caches, whether it reloads, fetches or starts
+# strictly — a developer's convenience when a host launches `mcprt up /abs/mcp.yaml` from `/`. Never where it
+# listens or on which transport (`MCPRT_TRANSPORT`, `MCPRT_HOST`, `MCPRT_PORT`: a balancer's health checks and a
+# host's stdio depend on them), what a client is told (`MCPRT_DEBUG` sends tracebacks with server paths), whose
+# headers are believed or which hosts are served (`MCPRT_TRUSTED_PROXIES`, `MCPRT_ALLOWED_HOSTS`), nor whose
+# state decides approvals, pauses and rate limits (`MCPRT_STATE_URL`): a manifest's folder is reviewed content, but
+# the `.env` in it is often one developer's unreviewed file (the upgrade trial's `MCPRT_DEBUG=1` and
+# `MCPRT_TRUSTED_PROXIES=0.0.0.0/0` there took effect in production, silently). Those come from the environment or
+# the working directory's `.env` (the operator's), as before that file was read; the manifest may name a variable
+# of its `.env` where it speaks itself (`server.state: ${REDIS_URL}`).
+MANIFEST_ENV_SETTINGS = frozenset({
+    "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_CACHE_DIR", "MCPRT_RELOAD", "MCPRT_OFFLINE", "MCPRT_STRICT",
+})
+
+
+def _beside(manifest: Path | str | None) -> Path | None:
+    """The `.env` beside `manifest` (as given on the command line) when it is a file and not the working
+    directory's own, else None."""
+    if manifest is None:
+        return None
+    given = Path(manifest).expanduser()
+    beside = (given if given.is_dir() else given.parent) / ".env"
+    try:
+        same = beside.resolve() == Path(".env").resolve()
+    except OSError:
+        same = False
+    return beside if beside.is_file() and not same else None
 
 
 def settings_env_files(manifest: Path | str | None = None) -> tuple[Path, ...]:
@@ -88,37 +121,48 @@ def settings_env_files(manifest: Path | str | None = None) -> tuple[Path, ...]:
     Why both: an agent host (Claude Desktop, Cursor, VS Code) starts `mcprt up /abs/mcp.yaml` in a folder
     of its choosing (`/`, the workspace), so a developer who checked the setup in a terminal beside the
     manifest (`MCPRT_LOG_LEVEL=debug` in its `.env`) got other settings under the host, silently. Why the
-    manifest's only fills gaps: the manifest's folder may be someone else's checkout, while the working
-    directory's `.env` is the operator's — a clone's `MCPRT_ALLOWED_HOSTS`/`MCPRT_PORT` must not replace
-    the operator's (a reviewer saw a clone's `.env` turn `Host: mcp.internal` into 421). The process
-    environment (a host config's `env`) beats both."""
-    files: list[Path] = []
-    if manifest is not None:
-        given = Path(manifest).expanduser()
-        folder = given if given.is_dir() else given.parent
-        beside = folder / ".env"
-        try:
-            same = beside.resolve() == Path(".env").resolve()
-        except OSError:
-            same = False
-        if not same:
-            files.append(beside)
-    files.append(Path(".env"))
-    return tuple(path for path in files if path.is_file())
+    manifest's only fills gaps, and only `MANIFEST_ENV_SETTINGS`: the manifest's folder may be someone else's
+    checkout, while the working directory's `.env` is the operator's — a clone's `MCPRT_ALLOWED_HOSTS`/`MCPRT_PORT`
+    must not replace the operator's (a reviewer saw a clone's `.env` turn `Host: mcp.internal` into 421). The
+    process environment (a host config's `env`) beats both."""
+    beside = _beside(manifest)
+    cwd = Path(".env")
+    return tuple(path for path in (beside, cwd if cwd.is_file() else None) if path is not None)
 
 
 def load_settings(manifest: Path | str | None = None) -> Settings:
-    """The settings from the environment and the `.env` files `settings_env_files(manifest)` finds; a
-    `.env` statement that does not parse is reported once, with its file and line, when logging is set
-    up (see `mcprt.envfile`)."""
-    from .envfile import note_problems
+    """The settings from the environment and the `.env` files `settings_env_files(manifest)` finds — from the one
+    beside the manifest only `MANIFEST_ENV_SETTINGS`, and only where neither the environment nor the working
+    directory's `.env` sets them (what it may not set: `SETTINGS_REFUSED`; what it set in vain: `SETTINGS_SHADOWED`;
+    where each setting came from: `SETTINGS_FROM`, for the start-up log). A `.env` statement that does not parse is
+    reported once, with its file and line, when logging is set up (see `mcprt.envfile`)."""
+    from .envcheck import SETTINGS
+    from .envfile import note_problems, read_env_file
 
     files = settings_env_files(manifest)
     for path in files:
         note_problems(path)
+    beside = _beside(manifest)
+    operators = [path for path in files if path != beside]  # the working directory's, at most one
+    environment = {name.upper() for name in os.environ}
+    theirs = {name.upper() for path in operators for name in read_env_file(path)}
+    named = {name.upper(): value for name, value in (read_env_file(beside) if beside else {}).items()
+             if name.upper() in SETTINGS}
     SETTINGS_FILES_READ[:] = [path.resolve() for path in files]
-    SETTINGS_SHADOWED[:] = _shadowed(files)
-    return Settings(_env_file=files)  # type: ignore[call-arg]  # pydantic-settings: the later file (cwd's) wins
+    SETTINGS_REFUSED[:] = sorted(name for name in named if name not in MANIFEST_ENV_SETTINGS)
+    SETTINGS_SHADOWED[:] = sorted(name for name in named
+                                  if name in MANIFEST_ENV_SETTINGS and name in environment | theirs)
+    filled = {name: value for name, value in named.items()
+              if name in MANIFEST_ENV_SETTINGS and name not in environment | theirs}
+    SETTINGS_FROM[:] = [(path.resolve(), tuple(sorted(n for n in theirs if n in SETTINGS and n not in environment)))
+                        for path in operators]
+    if filled and beside is not None:
+        SETTINGS_FROM.insert(0, (beside.resolve(), tuple(sorted(filled))))
+    SETTINGS_FROM[:] = [(path, names) for path, names in SETTINGS_FROM if names]
+    # the operator's file through pydantic-settings; the manifest's gaps it may fill as values (they beat nothing:
+    # a name the environment or the operator's file sets is not among them)
+    return Settings(_env_file=tuple(operators) or None,  # type: ignore[call-arg]
+                    **{name.removeprefix("MCPRT_").lower(): value for name, value in filled.items()})
 
 
 def log_format_despite(error: ValidationError) -> str:
@@ -133,17 +177,3 @@ def log_format_despite(error: ValidationError) -> str:
         return Settings(**defaults).log_format
     except ValidationError:
         return "text"
-
-
-def _shadowed(files: tuple[Path, ...]) -> list[str]:
-    """The `MCPRT_*` names of the manifest's `.env` (the first of two `files`) that the working directory's
-    `.env` or the process environment also sets, upper-cased and sorted."""
-    import os
-
-    from .envfile import read_env_file
-
-    if len(files) < 2:
-        return []
-    later = {name.upper() for name in read_env_file(files[1])} | {name.upper() for name in os.environ}
-    return sorted({name.upper() for name in read_env_file(files[0])
-                   if name.upper().startswith("MCPRT_") and name.upper() in later})

@@ -62,11 +62,11 @@ def test_the_dotenv_beside_the_manifest_fills_only_what_the_working_directorys_l
     project = tmp_path / "project"
     project.mkdir()
     (project / "mcp.yaml").write_text("version: 1\n")
-    (project / ".env").write_text("MCPRT_LOG_LEVEL=debug\nMCPRT_PORT=7002\nMCPRT_ALLOWED_HOSTS=evil.example\n")
-    (tmp_path / ".env").write_text("MCPRT_PORT=7001\nMCPRT_ALLOWED_HOSTS=mcp.internal\n")  # the operator's
+    (project / ".env").write_text("MCPRT_LOG_LEVEL=debug\nMCPRT_OFFLINE=1\n")
+    (tmp_path / ".env").write_text("MCPRT_PORT=7001\nMCPRT_OFFLINE=0\n")  # the operator's
     settings = load_settings(project / "mcp.yaml")
-    assert (settings.log_level, settings.port, settings.allowed_hosts) == ("debug", 7001, "mcp.internal")
-    assert SETTINGS_SHADOWED == ["MCPRT_ALLOWED_HOSTS", "MCPRT_PORT"]  # said at start-up, not silent
+    assert (settings.log_level, settings.port, settings.offline) == ("debug", 7001, False)
+    assert SETTINGS_SHADOWED == ["MCPRT_OFFLINE"]  # said at start-up, not silent
     assert load_settings().log_level == "info"  # no manifest named: the working directory's alone
     monkeypatch.setenv("MCPRT_LOG_LEVEL", "error")  # a host config's `env`
     assert load_settings(project / "mcp.yaml").log_level == "error"
@@ -74,5 +74,60 @@ def test_the_dotenv_beside_the_manifest_fills_only_what_the_working_directorys_l
     monkeypatch.chdir("/")  # as Claude Desktop starts it: no `.env` there
     monkeypatch.delenv("MCPRT_LOG_LEVEL")
     settings = load_settings(project / "mcp.yaml")
-    assert (settings.log_level, settings.port, settings.allowed_hosts) == ("debug", 7002, "evil.example")
+    assert (settings.log_level, settings.offline) == ("debug", True)
     assert SETTINGS_SHADOWED == []
+
+
+# The upgrade trial's `.env` beside the manifest, and what each of its settings did from there (None: ignored).
+TRIAL_DOTENV = "CI_TOKEN=a-token-1111\nMCPRT_PORT=45791\nMCPRT_DEBUG=1\nMCPRT_TRUSTED_PROXIES=0.0.0.0/0\n"
+
+
+@pytest.mark.parametrize(("line", "field", "value"), [
+    ("MCPRT_PORT=45791", "port", None),
+    ("MCPRT_HOST=0.0.0.0", "host", None),
+    ("MCPRT_TRANSPORT=http", "transport", "stdio"),
+    ("MCPRT_DEBUG=1", "debug", False),
+    ("MCPRT_TRUSTED_PROXIES=0.0.0.0/0", "trusted_proxies", None),
+    ("MCPRT_ALLOWED_HOSTS=evil.example", "allowed_hosts", None),
+    ("MCPRT_STATE_URL=redis://127.0.0.1:1/0", "state_url", None),
+    ("mcprt_debug=true", "debug", False),  # names are case-insensitive here too
+    ("MCPRT_LOG_LEVEL=debug", "log_level", "debug"),
+    ("MCPRT_LOG_FORMAT=json", "log_format", "json"),
+    ("MCPRT_RELOAD=false", "reload", False),
+    ("MCPRT_OFFLINE=1", "offline", True),
+    ("MCPRT_STRICT=1", "strict", True),
+])
+def test_the_manifests_dotenv_sets_no_setting_that_weakens_or_moves_the_server(
+        tmp_path: Path, line: str, field: str, value: object) -> None:
+    """The upgrade trial: started from `/`, the `.env` beside the manifest moved the server (`MCPRT_PORT`), sent
+    tracebacks with server paths to clients (`MCPRT_DEBUG=1`) and made `X-Forwarded-*` believed from anyone
+    (`MCPRT_TRUSTED_PROXIES=0.0.0.0/0`), silently. From there only logging, caching, reload, offline and strict
+    apply; the rest is ignored and named for the start-up warning (`SETTINGS_REFUSED`)."""
+    from mcprt.settings import MANIFEST_ENV_SETTINGS, SETTINGS_FROM, SETTINGS_REFUSED, Settings, load_settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mcp.yaml").write_text("version: 1\n")
+    (project / ".env").write_text(line + "\n")
+    settings = load_settings(project / "mcp.yaml")  # the working directory (tmp_path) has no .env
+    name = line.split("=")[0].upper()
+    if name in MANIFEST_ENV_SETTINGS:
+        assert getattr(settings, field) == value and SETTINGS_REFUSED == []
+        assert SETTINGS_FROM == [((project / ".env").resolve(), (name,))]  # where it came from, by name
+    else:
+        default = Settings.model_fields[field].get_default(call_default_factory=True)
+        assert getattr(settings, field) == default == value
+        assert SETTINGS_REFUSED == [name] and SETTINGS_FROM == []
+
+
+def test_the_working_directorys_dotenv_still_sets_every_setting(tmp_path: Path) -> None:
+    """The operator's `.env` (the working directory's, the one the earlier release read) keeps its power: the same
+    lines there apply, and the start-up line names where they came from."""
+    from mcprt.settings import SETTINGS_FROM, SETTINGS_REFUSED, load_settings
+
+    (tmp_path / "mcp.yaml").write_text("version: 1\n")
+    (tmp_path / ".env").write_text(TRIAL_DOTENV)
+    settings = load_settings(tmp_path / "mcp.yaml")  # beside the manifest and in the working directory: one file
+    assert (settings.port, settings.debug, settings.trusted_proxies) == (45791, True, "0.0.0.0/0")
+    assert SETTINGS_REFUSED == []
+    assert SETTINGS_FROM == [((tmp_path / ".env").resolve(), ("MCPRT_DEBUG", "MCPRT_PORT", "MCPRT_TRUSTED_PROXIES"))]

@@ -1107,6 +1107,11 @@ async def test_the_user_decides_the_pending_call_of_the_client_that_bears_their_
     assert status.returncode == 0, status.stderr
     [row] = [line for line in status.stdout.splitlines() if approval.group(0) in line]
     assert "client:svc" in row and "whoami" in row, status.stdout
+    # the upgrade trial: `mcprt approvals list` said `by svc` for this request, where the approvers decide
+    listing = mcprt_cli("approvals", "list", "--url", world.up.url.removesuffix("/mcp"), "--token", user)
+    assert listing.returncode == 0, listing.stderr
+    [line] = [line for line in listing.stdout.splitlines() if approval.group(0) in line]
+    assert " by client:svc " in line, line
     decided = admin_http(world, "POST", f"/policy/approvals/{approval.group(0)}/approve", user, json={})
     assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
     assert decided.json()["by_client"] is True and decided.json()["principal"] == "svc"
@@ -1116,6 +1121,54 @@ async def echo_whoami(world: World, token: str) -> tuple[bool, str]:
     async with http_client(world.up.url, token=token) as client:
         result = await client.call_tool("whoami", {})
         return bool(result.is_error), text_of(result)
+
+
+# --- who decides a stored request is who the rule in force lists (the upgrade trial's fault 1) ----------------------
+
+BEFORE_UPGRADE = """\
+policy:
+  default: deny
+  admins: [alice]
+  approvals: {approvers: [alice, bob, svc], wait: 0, valid_for: 10m}
+  rules:
+    - {match: {tools: [echo], principals: [ci-bot]}, action: approve, name: ask}
+"""
+
+
+async def test_an_approver_a_reload_adds_decides_the_requests_already_pending(
+        idp: AuthServer, tmp_path: Path) -> None:
+    """The upgrade trial: a request opened under `approvers: [alice, bob, svc]` (stored on Redis: its record is the
+    one earlier releases wrote — no client fields for a static token's call) stayed pending after the operator added
+    `client:svc` as the upgrade note says and the reload applied, and the client svc's vote got 404 "no open approval
+    request …" while `mcprt approvals list` showed it pending; the log told the operator to write `client:svc`. The
+    vote is counted under the rule in force now, and the identical call runs on it."""
+    from tests.support.components import redis_server
+
+    state = Upstream(issuer=idp.issuer)
+    with redis_server(tmp_path) as redis, serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(tmp_path, issuer=idp.issuer, upstream=base)
+        manifest.write_text(manifest.read_text() + BEFORE_UPGRADE)
+        with mcprt_http(manifest, env=env(MCPRT_STATE_URL=redis.url)) as up:
+            state.resource = up.url
+            world = World(idp, state, up)
+            approval = await pending_for_ci_bot(world, "opened-before-the-edit")
+            client = idp.client_credentials(world.resource)  # client svc, acting for itself
+            before = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", client, json={})
+            assert before.status_code == 403 and "client:svc may not decide approvals" in before.text, before.text
+            manifest.write_text(manifest.read_text().replace("approvers: [alice, bob, svc]",
+                                                             'approvers: [alice, bob, svc, "client:svc"]'))
+            up.wait_log("reload applied")
+            mark = up.log_mark()
+            vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", client, json={})
+            assert vote.status_code == 200, vote.text
+            decided = vote.json()
+            assert decided["status"] == "approved" and decided["votes"][0]["by_client"] is True, decided
+            # put under the rule in force, so every replica counts client:svc's vote as that rule does
+            assert (decided["required"], decided["approvers"]) == (1, ["alice", "bob", "svc", "client:svc"]), decided
+            assert "approval vote refused" not in up.log_since(mark)  # nor advice to write what is written
+            async with http_client(world.up.url, token=CI_TOKEN) as mcp:
+                result = await mcp.call_tool("echo", {"text": "opened-before-the-edit"})
+            assert not result.is_error, text_of(result)  # the identical call runs on the client's approval
 
 
 # --- rules and limits that restrict keep matching a client acting for itself by a plain entry (review problem 1) ---

@@ -143,10 +143,31 @@ def test_a_schema_error_elsewhere_does_not_hide_the_clash(tmp_path: Path) -> Non
     lines = [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")]
     assert lines == ["mcp.yaml:7:7: server.auth.tokens.globex has the same value as server.auth.tokens.acme: a token "
                      "must identify one caller (a call presenting it would be principal 'globex', and the caller of "
-                     "'acme' could not authenticate); give each entry its own token",
+                     "'acme' could not authenticate); give each entry its own token, or, if every caller presenting "
+                     "it is 'globex', remove server.auth.tokens.acme",
                      "mcp.yaml:9:12: server.observability.audit: expected a string, got a mapping"], done.stderr
     assert ACME not in done.stdout + done.stderr and "Traceback" not in done.stderr
     inside = _write(tmp_path, MANIFEST.replace("      globex:", '      "glo bex":'))
     done = mcprt_process("validate", str(inside), cwd=tmp_path, env=clash)
     assert done.returncode == 2 and "server.auth.tokens.glo bex" in done.stderr, done.stderr
     assert "same value" not in done.stderr and ACME not in done.stdout + done.stderr
+
+
+def test_the_upgrade_trials_token_alias_stops_up_saying_how_to_keep_the_earlier_behaviour(tmp_path: Path) -> None:
+    """The upgrade trial: `ci-legacy`, an alias of `ci-bot`'s token, served on 0.2.0 (every call presenting it was
+    `ci-legacy`, the later name) and stops 0.3.0's `mcprt up` (exit 2), so the first new pod of a rolling upgrade
+    crash-loops. The error says both ways out: separate tokens, or drop the entry 0.2.0 never named anyone — without
+    naming a release, which the next one would make wrong (review of upfix, problem 3)."""
+    (tmp_path / "notes.py").write_text("def ping() -> str:\n    \"\"\"Answer pong.\"\"\"\n    return 'pong'\n")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text('version: 1\nsources:\n  notes:\n    python: notes\n'
+                        'server: {auth: {tokens: {ci-bot: "${CI_TOKEN}", ci-legacy: "${CI_TOKEN}"}}}\n')
+    done = mcprt_process("up", str(manifest), "--transport", "http", "--port", "0", cwd=tmp_path,
+                         env={"CI_TOKEN": "a-token-1111"}, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{manifest}:5:49: server.auth.tokens.ci-legacy has the same value as server.auth.tokens.ci-bot: a " \
+           "token must identify one caller (a call presenting it would be principal 'ci-legacy', and the caller of " \
+           "'ci-bot' could not authenticate); give each entry its own token, or, if every caller presenting it is " \
+           "'ci-legacy', remove server.auth.tokens.ci-bot" in done.stderr, done.stderr
+    assert "0.2.0" not in done.stderr  # the release history is the upgrade note's, not the error's
+    assert "a-token-1111" not in done.stdout + done.stderr and "Traceback" not in done.stderr

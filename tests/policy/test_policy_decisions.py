@@ -489,6 +489,87 @@ async def test_a_waiting_call_runs_on_the_votes_a_loosened_quorum_counts(runtime
         assert request.id not in [r.id for r in runtime.policy_service().snapshot.pending]
 
 
+async def test_who_decides_a_pending_request_is_who_the_rule_in_force_lists(runtime: Runtime,
+                                                                          decisions: list[DecisionEvent]) -> None:
+    """The upgrade trial: a reload added an approver (`client:svc`) while a request opened under `[alice, bob]` was
+    pending, and the new approver's vote was answered as if no such request existed — deciding followed the list
+    stored at opening. It follows the rule in force now both ways: bob, whom the reload removed, decides nothing more
+    and his earlier vote no longer counts, and carol, whom it added, approves with alice; the waiting call runs."""
+    manifest = Path(runtime.manifest_path)  # type: ignore[arg-type]
+    original = manifest.read_text()
+    manifest.write_text(original.replace(PETS_APPROVE, "action: approve, approvals: {wait: 30s, required: 2}"))
+    await runtime.apply(await runtime.compile())
+    waiting = asyncio.create_task(call(runtime, "createPet", {"name": "added"}, CI))
+    request = await first_pending(runtime, {"name": "added"})
+    service = runtime.policy_service()
+    assert (request.approvers, (await service.decide(request.id, BOB, True)).status) == (["alice", "bob"], "pending")
+    manifest.write_text(manifest.read_text().replace("approvals: {approvers: [alice, bob]}",
+                                                     "approvals: {approvers: [alice, carol]}"))
+    await runtime.apply(await runtime.compile())
+    with pytest.raises(NotFound, match=f"approval request {request.id} is not open to your vote"):
+        await service.decide(request.id, BOB, False)
+    [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
+    assert refused.reason == "bob is not an approver"
+    # alice's vote is one of the two the rule in force counts: bob's, given before the reload, is not the other
+    decided = await service.decide(request.id, ALICE, True)
+    assert (decided.status, decided.required, decided.approvers) == ("pending", 2, ["alice", "carol"]), decided
+    decided = await service.decide(request.id, Principal("carol", "token"), True)
+    assert (decided.status, [v.approver for v in decided.votes]) == ("approved", ["bob", "alice", "carol"])
+    error, text = await asyncio.wait_for(waiting, 10)
+    assert not error and "added" in text, text
+
+
+async def test_who_may_decide_a_stored_request_is_rebuilt_from_its_record_only_where_the_record_can_tell(
+        runtime: Runtime) -> None:
+    """A vote's quorum is the served policy's decision of the call a request records (`PolicyGate.stored_quorum`,
+    the selector the waiting call uses), never its rule's label. The record keeps the caller's names and the
+    arguments as shown, not an OAuth token's scopes or claims nor a redacted value: where a rule the decision may
+    reach reads those, it is not rebuilt (None) and the approvers the request stored decide. Each given record
+    with its right quorum (`approvers` of the MANIFEST's rules; `refund` over 1000 is rules[6], `createPet` rules[4];
+    `scoped-writers` reads scopes, `ops-refunds` claims)."""
+    gate = runtime.policy_service().serving
+    assert gate is not None
+
+    def stored(tool: str, arguments: dict[str, Any], principal: str = "ci-bot", **who: Any) -> ApprovalRequest:
+        return ApprovalRequest(id="ap_x", key="k", tool=tool, source="s", principal=principal, arguments=arguments,
+                               created=0, expires=1, approvers=["someone-else"], rule="rules[0]", **who)
+
+    def quorum(request: ApprovalRequest) -> tuple[int, tuple[str, ...]] | None:
+        found = gate.stored_quorum(request)
+        return (found.required, found.approvers) if found is not None else None
+
+    given = {
+        # a static token holds no scopes or claims: `scoped-writers` cannot match it, rules[4] decides
+        "static token, createPet": stored("createPet", {"name": "rex"}),
+        # an OAuth user's token held scopes the record does not keep, and `scoped-writers` reads them
+        "oauth user, createPet": stored("createPet", {"name": "rex"}, "u-17", client_id="agent"),
+        # a client acting for itself likewise
+        "oauth client, createPet": stored("createPet", {"name": "rex"}, "agent", client_id="agent", by_client=True),
+        # a name no static token bears is an OAuth user's (whose token may hold scopes), not one of ours
+        "unknown name, createPet": stored("createPet", {"name": "rex"}, "mallory"),
+        # `when` evaluated on the recorded arguments: over 1000 asks rules[6]'s approvers, 5 is allowed by default
+        "static token, refund 5000": stored("refund", {"order": "o-1", "amount": 5000}),
+        "static token, refund 5": stored("refund", {"order": "o-1", "amount": 5}),
+        # a redacted argument is not what `when` saw
+        "redacted, refund": stored("refund", {"order": "[redacted]", "amount": 5000}),
+        # an OAuth caller's claims: `ops-refunds` (claims groups: ops) may allow it
+        "oauth user, refund 5000": stored("refund", {"order": "o-1", "amount": 5000}, "u-17", client_id="agent"),
+        # a tool the policy no longer serves
+        "gone": stored("no_such_tool", {}),
+    }
+    assert {name: quorum(request) for name, request in given.items()} == {
+        "static token, createPet": (1, ("alice", "bob")),
+        "oauth user, createPet": None,
+        "oauth client, createPet": None,
+        "unknown name, createPet": None,
+        "static token, refund 5000": (1, ("alice", "bob")),
+        "static token, refund 5": None,
+        "redacted, refund": None,
+        "oauth user, refund 5000": None,
+        "gone": None,
+    }
+
+
 async def test_a_reload_landing_between_two_wait_rounds_is_not_missed(runtime: Runtime) -> None:
     """The rule becomes `allow` while the waiting call sends its progress notification, i.e. before it
     listens for the next policy change: only a change that woke a round was checked, so the call waited
@@ -553,7 +634,7 @@ async def test_a_client_named_like_an_approver_neither_decides_nor_administers(
     service = runtime.policy_service()
     waiting = asyncio.create_task(call(runtime, "createPet", {"name": "client-vote"}, CI))
     request = await first_pending(runtime, {"name": "client-vote"})
-    with pytest.raises(NotFound, match=f"no open approval request {request.id} that you may decide"):
+    with pytest.raises(NotFound, match=f"approval request {request.id} is not open to your vote: no such request"):
         await service.decide(request.id, CLIENT_ALICE, True)
     [refused] = [d for d in decisions if d.action == "approval_vote_refused"]
     assert refused.reason == ("client:alice is not an approver — 'alice' matches users and static tokens only; write "

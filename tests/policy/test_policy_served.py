@@ -419,7 +419,9 @@ async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
             response = httpx.post(f"{served.base}/policy/approvals/{approval_id}/{verdict}", json={}, timeout=10,
                                   headers={"Authorization": f"Bearer {TOKENS['carol']}"})
             answers.append((response.status_code, response.json()["error"].replace(approval_id, "ID")))
-    assert answers == [(404, "no open approval request ID that you may decide")] * 4
+    # true of both: it never says an open request does not exist (the upgrade trial read that while it was pending)
+    assert answers == [(404, "approval request ID is not open to your vote: no such request is open, or you are "
+                        "not among its approvers")] * 4
     log = served.wait_log(f"approval vote refused id={request['id']} by=carol")
     assert "is not an approver (approvers: alice, bob)" in log  # the operator still learns why
     # The review of that fix: a refused vote reached only the log, not the audit log a compliance auditor reads.
@@ -437,15 +439,17 @@ async def test_no_self_approval_and_only_approvers(served: UpProcess) -> None:
     assert not [r for r in records if "approvers" in r or "bob" in json.dumps(r)]
     unknown = audit_records(served, "ap_doesnotexist0", 2)
     assert [{k: v for k, v in r.items() if k != "time"} for r in unknown] == [
-        {"type": "decision", "action": "approval_vote_refused", "reason": "no open approval request "
-         "ap_doesnotexist0 that you may decide", "approval_id": "ap_doesnotexist0", "voter": "carol",
+        {"type": "decision", "action": "approval_vote_refused", "reason": "approval request ap_doesnotexist0 is not "
+         "open to your vote: no such request is open, or you are not among its approvers",
+         "approval_id": "ap_doesnotexist0", "voter": "carol",
          "voter_kind": "token", "vote": verdict} for verdict in ("approve", "deny")]
     long_id = "ap_" + "x" * 5000  # the id is the voter's string: the record keeps 100 characters of it
     response = httpx.post(f"{served.base}/policy/approvals/{long_id}/approve", json={}, timeout=10,
                           headers={"Authorization": f"Bearer {TOKENS['carol']}"})
     assert response.status_code == 404
     [cut] = audit_records(served, long_id[:99] + "…", 1)
-    assert cut["reason"] == f"no open approval request {long_id[:99]}… that you may decide"
+    assert cut["reason"] == (f"approval request {long_id[:99]}… is not open to your vote: no such request is open, "
+                             "or you are not among its approvers")
     anonymous = httpx.post(f"{served.base}/policy/approvals/{request['id']}/approve", timeout=10)
     assert anonymous.status_code == 401
 
@@ -746,6 +750,66 @@ async def test_an_approval_under_a_replaced_policy_does_not_carry_a_call_the_new
     closed = [(d["action"], d.get("rule")) for d in audit if d.get("approval_id") == closing["id"]]
     assert closed == [("approval_requested", "rules[0]"), ("approval_closed", "reload"), ("allow", "reload"),
                       ("approval_vote_refused", "rules[0]")], closed  # alice's late vote, refused
+
+
+SHIFTED = """\
+version: 1
+server:
+  auth: {tokens: {alice: "${ALICE_TOKEN}", bob: "${BOB_TOKEN}", carol: "${CAROL_TOKEN}", ci-bot: "${CI_TOKEN}"}}
+  observability: {audit: audit.jsonl}
+sources: {ops: {python: policy_tools}}
+policy:
+  rules:
+    - {NAME match: {tools: [transfer]}, action: approve, approvals: {wait: 60s}}
+  approvals: {approvers: [alice, bob]}
+"""
+
+
+@pytest.mark.parametrize("name, inserted", [
+    # problem 1: the caller's unnamed rule `rules[0]` becomes `rules[1]`; `rules[0]` is now a rule for alice's own
+    # transfers, with carol its approver — it has nothing to do with ci-bot's call
+    ("", "{match: {tools: [transfer], principals: [alice]}, action: approve, approvals: {wait: 60s, approvers: [carol]}}"),
+    # problem 2: a rule for ci-bot's own transfers now governs the call, with carol its approver
+    ("name: writes, ", "{name: ci-writes, match: {tools: [transfer], principals: [ci-bot]}, action: approve, "
+                       "approvals: {wait: 60s, approvers: [carol]}}"),
+], ids=["a-rule-inserted-above-an-unnamed-one", "another-rule-now-governs-the-caller"])
+async def test_who_decides_after_a_reload_is_who_the_rule_deciding_the_call_lists(
+        tmp_path: Path, name: str, inserted: str) -> None:
+    """The review of upfix: deciding looked the request's rule up by its label. An unnamed rule's label is its
+    position, so a rule inserted above it took it over — carol, whom ci-bot's call never needed, approved or
+    denied it and alice was refused; and where a new rule now governed ci-bot's calls, its approver (carol) was
+    refused while alice's vote was accepted and then thrown away ("superseded"). Who decides is who the rule the
+    served policy decides this caller's call by lists — the quorum the waiting call judges — through a real
+    `mcprt up`, its file reload, the SDK client waiting and the `mcprt approvals` CLI."""
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(SHIFTED.replace("NAME ", name))
+    arguments = {"to": "acct-shifted", "amount": 5}
+    decider, refused = ("alice", "carol") if not name else ("carol", "alice")
+    env = child_env(ALICE_TOKEN=TOKENS["alice"], BOB_TOKEN=TOKENS["bob"], CAROL_TOKEN=TOKENS["carol"],
+                    CI_TOKEN=TOKENS["ci-bot"])
+    with mcprt_http(manifest, env=env) as up:
+        async with waiting_call(up, TOKENS["ci-bot"], "transfer", arguments) as (request, results):
+            text = manifest.read_text()
+            manifest.write_text(text.replace("  rules:\n", f"  rules:\n    - {inserted}\n"))
+            await anyio.to_thread.run_sync(lambda: up.wait_log("reload applied"))
+            for verb in ("deny", "approve"):  # neither a veto nor a grant from one the call's rule does not list
+                vote = await anyio.to_thread.run_sync(lambda: cli(up, "approvals", verb, request["id"],
+                                                                  token=TOKENS[refused]))
+                assert vote.returncode == 2 and f"HTTP 404: approval request {request['id']} is not open to your " \
+                    "vote" in vote.stderr, (verb, vote.stdout, vote.stderr)
+            vote = await anyio.to_thread.run_sync(lambda: cli(up, "approvals", "approve", request["id"],
+                                                              token=TOKENS[decider]))
+            assert vote.returncode == 0 and "approved (1/1 approvals)" in vote.stdout, (vote.stdout, vote.stderr)
+        assert not results[0].is_error and "acct-shifted" in text_of(results[0]), text_of(results[0])
+        listed = cli(up, "approvals", "list", "--all", "--json", token=TOKENS["alice"])
+        [stored] = [r for r in json.loads(listed.stdout) if r["id"] == request["id"]]
+        assert (stored["status"], [v["approver"] for v in stored["votes"]]) == ("approved", [decider]), stored
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(d["action"], d.get("voter")) for d in audit if d.get("approval_id") == request["id"]
+            and d["action"].startswith("approval_vote")] == [
+        ("approval_vote_refused", refused), ("approval_vote_refused", refused), ("approval_vote", decider)]
+    assert [c["tool"] for c in audit if c["type"] == "call" and c["outcome"] == "ok"] == ["transfer"]
 
 
 async def test_a_slow_python_tool_never_starves_the_other_tools_and_a_queued_call_says_so(served: UpProcess) -> None:

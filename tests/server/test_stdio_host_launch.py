@@ -335,6 +335,45 @@ def test_the_manifests_dotenv_settings_apply_under_a_host(tmp_path: Path) -> Non
         hosted.close()
 
 
+NOTES = '''
+def get_note(note_id: int) -> str:
+    """One note by id."""
+    raise LookupError(f"no note with id {note_id}; search_notes finds ids")
+'''
+
+
+def test_the_manifests_dotenv_cannot_turn_on_tracebacks_move_the_server_or_trust_proxies(tmp_path: Path) -> None:
+    """The upgrade trial's `.env` beside the manifest, mcprt started from `/`: its `MCPRT_DEBUG=1` sent the client
+    `LookupError: … Traceback (most recent call last): File "/…/source.py", line 87 …`, its `MCPRT_PORT` moved the
+    server and its `MCPRT_TRUSTED_PROXIES=0.0.0.0/0` would have been believed, with nothing logged. They are ignored
+    from there with a warning naming them (never their values), and where each applied setting came from is logged."""
+    (tmp_path / "notes.py").write_text(NOTES)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver:\n  name: dup\nsources:\n  notes:\n    python: notes\n")
+    (tmp_path / ".env").write_text("CI_TOKEN=a-token-1111\nMCPRT_PORT=45791\nMCPRT_DEBUG=1\n"
+                                   "MCPRT_TRUSTED_PROXIES=0.0.0.0/0\nMCPRT_LOG_FORMAT=text\n")
+    hosted = Hosted(manifest, env=host_env(tmp_path))
+    try:
+        hosted.handshake()
+        hosted.send({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": "get_note", "arguments": {"note_id": 999}}})
+        result = hosted.read_until(1)["result"]
+        log = hosted.wait_for_log("settings in the .env beside the manifest ignored")
+    finally:
+        hosted.close()
+    text = result["content"][0]["text"]
+    assert result["isError"] and "no note with id 999" in text and "Traceback" not in text, text
+    assert str(tmp_path) not in text  # no server path reaches the client
+    [warning] = [line for line in log.splitlines() if "settings in the .env beside the manifest ignored" in line]
+    assert "WARNING" in warning and f"env_file={tmp_path / '.env'}" in warning, warning
+    assert "names=\"MCPRT_DEBUG, MCPRT_PORT, MCPRT_TRUSTED_PROXIES\"" in warning or \
+        "names=MCPRT_DEBUG, MCPRT_PORT, MCPRT_TRUSTED_PROXIES" in warning, warning
+    [source] = [line for line in log.splitlines() if "settings from .env" in line]
+    assert "MCPRT_LOG_FORMAT" in source and "MCPRT_DEBUG" not in source, source
+    for value in ("45791", "0.0.0.0/0", "a-token-1111"):
+        assert value not in log  # names, never values
+
+
 SLOW_SERVER = '''
 import time
 

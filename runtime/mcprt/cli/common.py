@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -138,6 +139,7 @@ async def compile_once(manifest: Path | None, *, offline: bool = False, without_
 
     settings = load_settings(manifest)  # with the `.env` beside the manifest, as `mcprt up` reads it
     quiet_logging(settings)
+    note_settings_sources()  # at this level: the manifest's `.env` settings it ignores
     # These commands serve nothing: `server.auth`'s variables may be unset (a warning) unless HTTP is chosen.
     transport = "http" if (settings.transport or "").lower() == "http" else "stdio"
     load: Callable[[Settings], LoadedManifest] | None = None
@@ -203,6 +205,29 @@ def _without_kinds(loaded: LoadedManifest, kinds: tuple[str, ...], skipped: list
             kept[name] = source
     manifest = loaded.manifest.model_copy(update={"sources": kept})
     return dataclasses.replace(loaded, manifest=manifest, withheld=withheld)
+
+
+def note_settings_sources() -> None:
+    """Log where the last `load_settings` took its settings from, once logging is set up: each `.env` file and the
+    `MCPRT_*` names that took effect from it (info; names only, never values — a `.env` holds secrets), the manifest's
+    `.env` settings the environment or the working directory's `.env` overrode (info), and those it may not set
+    (`settings.MANIFEST_ENV_SETTINGS`: a warning naming them and where they belong). `settings read env_files=…` at
+    debug, as before."""
+    from ..observability.log import log_event
+    from ..settings import (MANIFEST_ENV_SETTINGS, SETTINGS_FILES_READ, SETTINGS_FROM, SETTINGS_REFUSED,
+                            SETTINGS_SHADOWED)
+
+    log_event("settings read", logging.DEBUG, env_files=", ".join(map(str, SETTINGS_FILES_READ)) or "none")
+    for path, names in SETTINGS_FROM:
+        log_event("settings from .env", logging.INFO, env_file=str(path), names=", ".join(names))
+    beside = str(SETTINGS_FILES_READ[0]) if SETTINGS_FILES_READ else ""
+    if SETTINGS_SHADOWED:  # the manifest's `.env` only fills gaps: say which of its settings did not apply
+        log_event("settings in the .env beside the manifest not applied (the environment or the working "
+                  "directory's .env sets them)", logging.INFO, env_file=beside, names=", ".join(SETTINGS_SHADOWED))
+    if SETTINGS_REFUSED:
+        log_event(f"settings in the .env beside the manifest ignored: that file may set only "
+                  f"{', '.join(sorted(MANIFEST_ENV_SETTINGS))}; set these in the environment or the working "
+                  "directory's .env", logging.WARNING, env_file=beside, names=", ".join(SETTINGS_REFUSED))
 
 
 def quiet_logging(settings: Settings) -> None:

@@ -93,7 +93,9 @@ def run_approvals(action: str, approval_id: str | None, url: str | None, token: 
             args = json.dumps(item["arguments"], ensure_ascii=False, sort_keys=True)
             got = sum(1 for v in item.get("votes", []) if v.get("approve"))
             why = f"  ({item['reason']})" if item["status"] != "pending" and item.get("reason") else ""
-            print(f"{item['id']}  {item['status']:<8} {item['tool']}  by {item['principal']}  {created} UTC  "
+            # who asked as everywhere else (`mcprt status`, the status page, the audit log): `client:svc` for an OAuth
+            # client acting for itself — the approvers deciding here must not read it as the user or token `svc`
+            print(f"{item['id']}  {item['status']:<8} {item['tool']}  by {requester(item)}  {created} UTC  "
                   f"{got}/{item['required']} approvals  {args[:200]}{why}")
         return EXIT_OK
     if action not in ("approve", "deny"):
@@ -108,6 +110,17 @@ def run_approvals(action: str, approval_id: str | None, url: str | None, token: 
         got = sum(1 for v in item.get("votes", []) if v.get("approve"))
         print(f"{item['id']}: {item['status']} ({got}/{item['required']} approvals)")
     return EXIT_OK
+
+
+def requester(item: dict[str, Any]) -> str:
+    """Who made the call of an approval request (`/policy/approvals`' JSON), written as policies and every other view
+    write callers (`principal_label`: `client:<id>` for an OAuth client acting for itself), with the OAuth client
+    another caller's call came through: `svc`, `client:svc`, `alice (client webapp)`."""
+    from ..identity.principal import principal_label
+
+    label = principal_label(str(item.get("principal")), bool(item.get("by_client")))
+    client = item.get("client_id")
+    return f"{label} (client {client})" if client and not item.get("by_client") else label
 
 
 def run_pause(paused: bool, tool: str | None, source: str | None, everything: bool, url: str | None,

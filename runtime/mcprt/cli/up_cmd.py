@@ -104,13 +104,9 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 
     settings = load_settings(manifest)  # the `.env` beside the manifest too: a host starts us in any folder
     setup_logging(settings.log_level, settings.log_format)
-    from ..settings import SETTINGS_FILES_READ, SETTINGS_SHADOWED
+    from .common import note_settings_sources
 
-    log_event("settings read", logging.DEBUG, env_files=", ".join(map(str, SETTINGS_FILES_READ)) or "none")
-    if SETTINGS_SHADOWED:  # the manifest's `.env` only fills gaps: say which of its settings did not apply
-        log_event("settings in the .env beside the manifest not applied (the environment or the working "
-                  "directory's .env sets them)", logging.INFO, env_file=str(SETTINGS_FILES_READ[0]),
-                  names=", ".join(SETTINGS_SHADOWED))
+    note_settings_sources()
     memdebug.folder()  # a bad MCPRT_DEBUG_TRACEMALLOC is exit 2 before anything opens (serve() takes it again)
     # Decide where to serve (and refuse an unauthenticated public bind) before opening any source.
     # Over stdio, `server.auth`'s variables may be unset (a warning): so the transport is chosen first.

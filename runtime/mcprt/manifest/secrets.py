@@ -130,15 +130,21 @@ def shared_inbound_tokens(manifest: Manifest, index: PositionIndex, unset: Colle
             continue
         where = index.locate(path, "key" if path[2] == "tokens" else "value")
         this, other = _inbound_label(path), _inbound_label(earlier)
+        remedy = "give each entry its own token"
         if path[2] == "tokens":  # a named token is looked up after the unnamed ones: the later name wins
             why = (f"a call presenting it would be principal '{path[3]}', and the caller of '{earlier[3]}' could "
                    "not authenticate" if earlier[2] == "tokens" else
                    f"a call presenting it would be principal '{path[3]}', never 'bearer'")
+            # releases before 0.3.0 served such a manifest (the upgrade trial's `ci-bot`/`ci-legacy` alias crash-looped
+            # the first new pod): the other way out keeps what they did — every call presenting the value was the later
+            # name. The history is the upgrade note's; the error names no release (one that outlives the next would
+            # call an old one the previous: review of upfix, problem 3).
+            remedy += (f", or, if every caller presenting it is '{path[3]}', remove server.auth.{other}")
         else:
             why = "the same token listed twice; another caller's token was probably meant"
         found.append(Diagnostic(where.file, where.line, where.col, (
             f"server.auth.{this} has the same value as server.auth.{other}: a token must identify one caller "
-            f"({why}); give each entry its own token")))
+            f"({why}); {remedy}")))
     return found
 
 

@@ -27,7 +27,8 @@ def attach_policy(loaded: LoadedManifest, toolset: ToolSet, service: PolicyServi
     policy = loaded.manifest.policy
     if policy is None:
         return None
-    gate = PolicyGate(policy, service, toolset.tools)
+    auth = loaded.manifest.server.auth
+    gate = PolicyGate(policy, service, toolset.tools, frozenset(auth.tokens) if auth is not None else frozenset())
     toolset.gate = gate
     for tool in toolset.tools.values():
         tool.gate = gate

@@ -212,9 +212,10 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             "policy this server serves still wants an approval: make the same call again in a moment.",
             {"mcprt/approval": {"id": request.id, "status": "closed"}})
     if request.status == "approved" or quorum is not None and quorum.met:
-        # the quorum in force (a reload may have changed it since the request was opened)
-        required, approvers = (quorum.required, quorum.approvers) if quorum is not None else (in_force.required,
-                                                                                              in_force.approvers)
+        # the quorum in force (a reload may have changed it since the request was opened, or since this call
+        # began: an approver a reload added put the request under it when voting — `PolicyService.decide`)
+        now = quorum or (_in_force(gate, tool, context, completed, own) or (settings, in_force))[1]
+        required, approvers = now.required, now.approvers
         refused = gate.refusal_now(tool, context.principal, completed)
         if refused is not None:
             reason = refused.reason or "not allowed"
@@ -343,15 +344,16 @@ def _in_force(gate: PolicyGate, tool: Tool, context: CallContext, completed: Map
     """The approval settings (`policy.approvals`, and the call's rule's `InForce`) of the policy in force
     for an `approve` call `gate` decided with `own`: `gate`'s while it is the served policy; else the served
     policy's while its rule for the call is still `approve`; None when it no longer wants an approval (it
-    allows or refuses the call, or no policy is served). The one place a call's quorum is chosen: a
-    request is opened (`require_approval`) and judged (`_served_quorum`) under it."""
+    allows or refuses the call, or no policy is served). Where a call's quorum is chosen: a request is opened
+    (`require_approval`) and judged (`_served_quorum`) under it — the served policy's `PolicyGate.quorum_for`, the
+    selector a vote on the request uses too (`PolicyGate.stored_quorum`)."""
     current = gate.service.serving
     if current is gate:
         return gate.approvals, own
-    decision = gate.decision_now(tool, context.principal, completed)
-    if decision is None or decision.action != "approve" or current is None:
-        return None
-    return current.approvals, current.approvals.in_force(decision.approvals)
+    served = current.tools.get(tool.name) if current is not None else None
+    # the one selector (`PolicyGate.quorum_for`), as a vote on the request chooses who may decide it (`stored_quorum`)
+    wanted = current.quorum_for(served, context.principal, completed) if served is not None else None
+    return (current.approvals, wanted) if wanted is not None else None
 
 
 def _served_quorum(gate: PolicyGate, tool: Tool, context: CallContext, completed: Mapping[str, Any],

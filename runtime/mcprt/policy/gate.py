@@ -7,15 +7,17 @@ published as a `DecisionEvent`; a refusal raises `PolicyDenied` (call outcome `d
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PolicyDenied
-from ..identity.principal import STDIO, Principal, challenge_scopes
-from ..manifest.policy import Policy, RuleApprovals
+from ..identity.principal import RESERVED_SUBJECTS, STDIO, Principal, challenge_scopes
+from ..manifest.policy import InForce, Policy, RuleApprovals
 from ..observability.events import BUS, DecisionEvent
+from ..scrubbing import REDACTED
 from .limits import BUCKET, legacy_heads, limit_identities
 from .principals import namesakes
 from .rules import CompiledMatch, principal_key
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from ..toolset.gate import GiveBack
     from ..toolset.tool import Tool
     from .service import PolicyService
+    from .state import ApprovalRequest
 
 
 @dataclass(slots=True)
@@ -144,8 +147,12 @@ class PolicyGate:
     """A manifest's `policy:` compiled against one tool set (rebuilt on every reload); the
     `PolicyService` it points to (state, approvals) outlives reloads."""
 
-    def __init__(self, policy: Policy, service: PolicyService, tools: Mapping[str, Tool]) -> None:
+    def __init__(self, policy: Policy, service: PolicyService, tools: Mapping[str, Tool],
+                 static_callers: frozenset[str] = frozenset()) -> None:
         self.policy = policy
+        # `server.auth.tokens`' names: a caller so named is that static token, which holds no scopes or claims (an
+        # OAuth token naming one is refused: `identity.principal.subject_clash`) — what `stored_quorum` relies on
+        self.static_callers = static_callers
         self.service = service
         self.tools = tools
         # an `allow` rule grants; the others and the limits restrict (`principals` module: how a client acting for
@@ -358,6 +365,53 @@ class PolicyGate:
         if now_tool is None:
             return Decision("deny", "reload", f"tool {tool.name} is no longer served")
         return current.decide(now_tool, principal, completed)
+
+    def quorum_for(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> InForce | None:
+        """The approval quorum (`required`, `approvers`: `Approvals.in_force`) this policy's decision of the call
+        gives (`decide`: the caller, `tool` as this policy serves it, the completed arguments), or None when the
+        decision is not `approve`. The one selector of a request's quorum in force: a waiting or repeated call asks it
+        with its own caller and arguments (`approvals._in_force`), a vote with the caller and arguments the request
+        recorded (`stored_quorum`). Never chosen by a rule's label: an unnamed rule's is its position (`rules[N]`),
+        which a reload that inserts a rule above gives another rule, and a rule found by label need not match the
+        caller at all (review of upfix, problems 1 and 2)."""
+        decision = self.decide(tool, principal, completed)
+        return self.approvals.in_force(decision.approvals) if decision.action == "approve" else None
+
+    def stored_quorum(self, request: ApprovalRequest) -> InForce | None:
+        """`quorum_for` the call `request` records — its caller (`principal`, `by_client`, `client_id`) and its
+        arguments (defaults and fixed values of the tool as served now filled in, as `invoke.check_arguments` does)
+        — or None when this policy does not serve its tool, its decision is not `approve`, or the decision cannot be
+        rebuilt from the record (`_rebuilds`): then the approvers the request stored decide it. README "Approvals":
+        a reload that changes the quorum counts a request as the rule in force counts it; who may vote follows it."""
+        tool = self.tools.get(request.tool)
+        if tool is None:
+            return None
+        # A static token, `bearer`, stdio or anonymous holds no scopes or claims, so the record is the whole caller;
+        # an OAuth caller's token held scopes and claims the record does not keep.
+        tokenless = not request.by_client and request.client_id is None and (
+            request.principal in RESERVED_SUBJECTS or request.principal in self.static_callers)
+        caller = Principal(request.principal, "token" if tokenless else "oauth", client_id=request.client_id,
+                           by_client=request.by_client)  # (no rule reads `kind`)
+        # a redacted value (a secret-looking name's, a configured secret) is not the value a rule's `when` saw
+        whole = REDACTED not in json.dumps(request.arguments, default=str)
+        completed = {**tool.args.defaults, **request.arguments, **tool.args.fixed} if whole else None
+        if not self._rebuilds(tool, caller, tokenless, completed):
+            return None
+        return self.quorum_for(tool, caller, completed or {})
+
+    def _rebuilds(self, tool: Tool, caller: Principal, tokenless: bool, completed: Mapping[str, Any] | None) -> bool:
+        """Whether `decide` gives the call a request records (`caller`; `tokenless`: it held no token scopes or
+        claims; `completed` None when its arguments were redacted) the decision it gave the call itself: no rule it
+        may reach, up to the first that surely matches, reads what the record lacks — an OAuth token's scopes or
+        claims, or (redacted arguments) a `when` condition."""
+        for rule in self.rules_for(tool):
+            if not rule.match.fits_name(caller):
+                continue  # its names leave this caller out, whatever its token held
+            if rule.match.reads_token and not tokenless or rule.match.when is not None and completed is None:
+                return False
+            if rule.match.when is None and rule.match.fits_principal(caller):
+                return True  # the first rule that matches: the ones below are never reached
+        return True
 
     def allowed_now(self, tool: Tool, principal: Principal | None, completed: Mapping[str, Any]) -> bool:
         """When a reload replaced this policy while a call waited for approval: True when the policy in

@@ -136,12 +136,25 @@ class CompiledMatch:
                 return False
         return True
 
-    def fits_principal(self, principal: Principal | None) -> bool:
+    def fits_name(self, principal: Principal | None) -> bool:
+        """Whether the caller's names fit `principals` and `clients` (its subject, `by_client`, client id): the part
+        of `fits_principal` an approval request's record can answer (it keeps no scopes or claims)."""
         p = principal or STDIO
         if self.principals is not None and not self.principals.fits(p, self.grants):
             return False  # a client acting for itself: `client:` entries and `*`, namesakes where it restricts
         if self.clients is not None and (p.client_id is None or self.clients.fullmatch(p.client_id) is None):
             return False  # no client is none of these clients (the module docstring)
+        return True
+
+    @property
+    def reads_token(self) -> bool:
+        """Whether matching reads the access token's scopes or claims (`scopes`, `claims`)."""
+        return bool(self.scopes or self.claims)
+
+    def fits_principal(self, principal: Principal | None) -> bool:
+        p = principal or STDIO
+        if not self.fits_name(p):
+            return False
         if self.scopes and not (self.scopes & p.scopes):
             return False
         for name, wanted in self.claims.items():

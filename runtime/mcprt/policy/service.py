@@ -24,6 +24,7 @@ from .principals import caller_hint, listed, upgrade_hint
 from .state import ApprovalRequest, MemoryPolicyState, PolicyState, Vote, settled_by, voters_text
 
 if TYPE_CHECKING:
+    from ..manifest.policy import InForce
     from .gate import PolicyGate
 
 WEBHOOK_TIMEOUT = 10.0
@@ -58,8 +59,11 @@ class NotApprover(NotFound):
 def unknown_request(approval_id: str) -> str:
     """The answer to a vote on an id that names no open request, and to a non-approver's vote on one
     that does: the same words, so the two cannot be told apart (RFC 9110 §15.5.5 lets a server answer
-    404 to hide that a forbidden resource exists)."""
-    return f"no open approval request {approval_id} that you may decide"
+    404 to hide that a forbidden resource exists), and true of both — it never says that an open request
+    does not exist (a trial's approver read "no open approval request" while `mcprt approvals list` showed
+    it pending)."""
+    return (f"approval request {approval_id} is not open to your vote: no such request is open, or you are not "
+            "among its approvers")
 
 
 class Conflict(Exception):
@@ -124,17 +128,27 @@ class PolicyService:
                       what=what, why=f"not in policy.admins{hint}")
         return f"{principal.label} may not {what} (policy.admins){caller_hint(principal)}"
 
-    def check_decider(self, request: ApprovalRequest, principal: Principal) -> None:
+    def quorum_now(self, request: ApprovalRequest) -> InForce | None:
+        """The quorum (`required`, `approvers`) the policy in force gives the call `request` records
+        (`PolicyGate.stored_quorum`: its decision of that caller, tool and arguments, as a waiting call's is chosen),
+        or None when no policy is served, it no longer asks a human, or the record cannot rebuild its decision (then
+        the request's own approvers stand)."""
+        return self.serving.stored_quorum(request) if self.serving is not None else None
+
+    def check_decider(self, request: ApprovalRequest, principal: Principal,
+                      approvers: list[str] | None = None) -> None:
         """Raise Forbidden when `principal` may not decide `request`: it made the call (it knows the
-        request: its call was told the id), or it is not among the request's approvers — then with
-        `unknown_request`'s message, the answer to an id that does not exist, so a non-approver learns
-        neither that the id exists nor who may decide it (`decide` answers both as NotFound)."""
+        request: its call was told the id), or it is not among `approvers` (default: the request's own; `decide`
+        passes those of the rule in force) — then with `unknown_request`'s message, the answer to an id that does
+        not exist, so a non-approver learns neither that the id exists nor who may decide it (`decide` answers
+        both as NotFound)."""
         if principal.owner == request.owner:  # the same caller (`owner_key`): a client is not a user of its id
             raise Forbidden(f"{principal.label} made this call and cannot decide it (no self-approval)"
                             + ("; configure server.auth.tokens so approvers and callers are distinct principals"
                                if principal.kind == "anonymous" else ""))
-        if request.approvers and not listed(principal, request.approvers):
-            raise NotApprover(unknown_request(request.id), request.approvers)
+        approvers = request.approvers if approvers is None else approvers
+        if approvers and not listed(principal, approvers):
+            raise NotApprover(unknown_request(request.id), approvers)
 
     # --- approvals --------------------------------------------------------------------------------
 
@@ -151,14 +165,28 @@ class PolicyService:
         try:
             if request is None:
                 raise NotFound(unknown_request(approval_id))
+            # Who decides is who the rule in force for this call lists (README "Approvals": a reload that changes
+            # `approvers` counts a request under it), not the list stored when the request opened — else an approver
+            # added by a reload (the upgrade note's `client:svc`) was told no such request exists for the request's
+            # whole `valid_for`. The rule is the one the served policy decides the recorded call by, as for the
+            # waiting call, never one found by its label (`rules[N]` names another rule after an insert above it).
+            wanted = self.quorum_now(request)
             # first: one who may not decide this request learns nothing more of it (its status, its expiry)
-            self.check_decider(request, principal)
+            self.check_decider(request, principal, list(wanted.approvers) if wanted is not None else None)
             if request.expires < await self.state.now():  # said apart from an unknown id: the approver was late, not wrong
                 settled = "never decided" if request.status == "pending" else \
                     f"{request.status}, and its decision lapsed"
                 raise NotFound(f"approval request {approval_id} expired at {rfc3339(request.expires)} ({settled} "
                                "within approvals.valid_for); nothing was recorded: the caller's next identical call "
                                "opens a new request")
+            if wanted is not None and request.status == "pending" \
+                    and sorted(set(wanted.approvers)) != sorted(set(request.approvers)):
+                # The rule in force lists other approvers: the request is put under its quorum first, so the vote
+                # counts as it counts votes (`settle`: an approver it added is counted, an earlier vote of one it
+                # removed is not) and a call finds the request approved by approvers its record lists (`vouched`:
+                # else an added approver's vote would read as forged). A change of `required` alone leaves the
+                # request as it is: the waiting call judges it under the quorum in force (README "Approvals").
+                await self.state.approval_requorum(approval_id, wanted.required, list(wanted.approvers))
             before = request.status
             vote = Vote(principal.subject, approve, time.time(), (reason or "").strip()[:500] or None,
                         principal.by_client)

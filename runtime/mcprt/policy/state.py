@@ -127,13 +127,16 @@ class ApprovalRequest:
         return cls(**{**{k: v for k, v in data.items() if k in _REQUEST_FIELDS}, "votes": votes})
 
     def settle(self, now: float) -> None:
-        """Set `status` from the votes: one denial refuses; `required` distinct approvals grant."""
+        """Set `status` from the votes: one denial refuses; `required` distinct approvals grant, counted as
+        `supporting_approvers` counts them under `approvers` — a request put under a quorum a reload narrowed
+        (`approval_requorum`) is not granted by a vote its approvers no longer list (a call would then find it
+        approved without the votes to carry it: `vouched`)."""
         if self.status != "pending":
             return
         denial = next((v for v in self.votes if not v.approve), None)
         if denial is not None:
             self.status, self.decided, self.reason = "denied", now, denial.reason
-        elif len({v.voter for v in self.votes if v.approve}) >= self.required:
+        elif len(supporting_approvers(self, self.approvers)) >= self.required:
             self.status, self.decided = "approved", now
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
 
