@@ -72,6 +72,8 @@ class Snapshot:
     pending: list[ApprovalRequest] = field(default_factory=list)
     pauses: dict[str, dict[str, Any]] = field(default_factory=dict)
     at: float = 0.0
+    # approved and not yet expired: each stands for identical calls (until used, for an approval of one call)
+    granted: list[ApprovalRequest] = field(default_factory=list)
 
 
 class PolicyService:
@@ -252,8 +254,11 @@ class PolicyService:
     # --- snapshot for the status page -------------------------------------------------------------
 
     async def refresh(self) -> None:
-        self.snapshot = Snapshot(await self.state.approval_list(pending_only=True), await self.state.pause_list(),
-                                 time.time())
+        """Read the state into `snapshot`: the requests pending and those granted (unexpired), and the pauses. With
+        a shared state (Redis) they are the whole fleet's, whichever replica opened, decided or used them."""
+        live = await self.state.approval_list(pending_only=False)
+        self.snapshot = Snapshot([r for r in live if r.status == "pending"], await self.state.pause_list(),
+                                 time.time(), [r for r in live if r.status == "approved"])
 
     async def publish_expired(self) -> int:
         """Publish one `approval_expired` DecisionEvent per request whose `valid_for` ran out with no
