@@ -181,7 +181,15 @@ class Observatory:
                            _refused_connections() if http else None, self.audit_health(),
                            instance=dict(self.instance), requests_in_flight=self.requests_in_flight(),
                            tasks_running=self.tasks_running(), draining=self.draining(),
-                           state_writable=self.state_writable(), state_detail=self.state_detail())
+                           state_writable=self.state_writable(), state_detail=self.state_detail(),
+                           approvals_pending=self.approvals_pending())
+
+    def approvals_pending(self) -> int | None:
+        """Approval requests awaiting a decision, from the policy service's snapshot (refreshed from the state every
+        `MCPRT_POLICY_REFRESH_INTERVAL` s and after each change here): with Redis the fleet's figure; None where no
+        approval endpoint is served (nothing can be pending here)."""
+        service = self.runtime.policy
+        return len(service.snapshot.pending) if service is not None and service.reachable else None
 
     # --- HTTP --------------------------------------------------------------------------------------
 
