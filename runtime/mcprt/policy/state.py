@@ -267,7 +267,8 @@ class PolicyState(Protocol):
 
     async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
         """Give back the use `approval_use` gave the call `call_id`, in one step, when that call never reached its
-        upstream (it waited out mcprt's own queue, its source was not running, the audit log refused it): the
+        upstream (it waited out mcprt's own queue or was cut while it waited there, its source was not running, the
+        audit log refused it): the
         request is unused again only while `used_by` is still `call_id`. Whether it was given back (False: unknown,
         expired, or not used by that call)."""
         ...
