@@ -31,7 +31,7 @@ from tests.policy.test_approval_uses import (
     pending_id,
     until_async,
 )
-from tests.support.components import redis_server
+from tests.support.components import redis_server, stop_process
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 
 MANIFEST = QUEUE_MANIFEST.replace("server:\n", "server:\n  http: {drain_timeout: 1s}\n", 1)
@@ -147,3 +147,57 @@ async def test_a_call_queued_on_a_draining_replica_gives_back_its_approval(pair:
         ran = await two.call_tool("pay", alice)
         assert not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
     assert lines(pair.folder / "paid.log").count("alice") == 1
+
+
+async def test_a_call_that_won_its_approval_runs_though_the_approvals_cannot_be_listed(tmp_path: Path) -> None:
+    """Review of govleft, problem 1: after winning its approval (`approval_use`) a call re-read every live approval
+    for the status page, inside the clause that gives the approval back on failure — so a failing listing refused
+    a call that legally won it. Redis here refuses ZRANGE (the approvals index a listing reads; an ACL, a real
+    refusal) but not the record's own reads and writes: the approved call runs, once, and the status page shows
+    it used by that call at once (the use is put into its snapshot in place, with no listing)."""
+    (tmp_path / "pay_tools.py").write_text(PAY_TOOLS)
+    (tmp_path / "mcp.yaml").write_text(MANIFEST)
+    alice = {"who": "alice"}
+    with redis_server(tmp_path) as redis:
+        env = child_env(MCPRT_STATE_URL=redis.url, ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)
+        with mcprt_http(tmp_path / "mcp.yaml", env=env, startup_timeout=60) as up:
+            async with http_client(up.url, token=BOT) as client:
+                first = pending_id(await client.call_tool("pay", alice))
+                approve(up, first)
+                await until_async(lambda: (g := granted(up, first)) is not None and g["used_by"] is None)
+                assert redis.cli("ACL", "SETUSER", "default", "-zrange") == "OK"
+                try:
+                    ran = await client.call_tool("pay", alice)
+                    assert not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
+                    shown = granted(up, first)  # the snapshot, while no listing can be read
+                    assert shown is not None and shown["used_by"] and shown["used_session"], shown
+                finally:
+                    assert redis.cli("ACL", "SETUSER", "default", "+zrange") == "OK"
+                assert listed(up, first)["used_by"] == shown["used_by"]
+    assert lines(tmp_path / "paid.log") == ["alice"]
+
+
+def pending_series(up: UpProcess) -> float | None:
+    """The gauge's value, None when the scrape lacks the series."""
+    answer = httpx.get(up.base + "/metrics", headers={"Authorization": f"Bearer {ALICE}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    found = PENDING.search(answer.text)
+    return None if found is None else float(found.group(1))
+
+
+async def test_the_pending_gauge_is_left_out_while_redis_cannot_be_read(tmp_path: Path) -> None:
+    """Review of govleft, problem 4: with Redis down the gauge went on reporting the last figure (1) as if it were
+    current. Now the series is absent once the snapshot is 3 refresh intervals old, and back once Redis is."""
+    (tmp_path / "pay_tools.py").write_text(PAY_TOOLS)
+    (tmp_path / "mcp.yaml").write_text(MANIFEST)
+    with redis_server(tmp_path) as redis:
+        env = child_env(MCPRT_STATE_URL=redis.url, MCPRT_POLICY_REFRESH_INTERVAL="0.2", ALICE_TOKEN=ALICE,
+                        BOT_TOKEN=BOT)
+        with mcprt_http(tmp_path / "mcp.yaml", env=env, startup_timeout=60) as up:
+            async with http_client(up.url, token=BOT) as client:
+                pending_id(await client.call_tool("pay", {"who": "alice"}))
+            await until_async(lambda: pending_series(up) == 1.0)
+            stop_process(redis.process)
+            await until_async(lambda: pending_series(up) is None, timeout=30)
+            with redis_server(tmp_path, redis.port):  # back, empty (no persistence): the figure is read again
+                await until_async(lambda: pending_series(up) == 0.0, timeout=30)

@@ -16,7 +16,6 @@ client (no elicitation), and never for their own calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -129,8 +128,7 @@ def _give_back(service: PolicyService, tool: Tool, context: CallContext, approva
             return None
         if not returned:
             return None
-        with anyio.CancelScope(shield=True), contextlib.suppress(StateUnavailable):
-            await service.refresh()  # the listings show it unused again (else within the refresh interval)
+        service.note_use(approval_id, None)  # the status page shows it unused again (no listing read: `note_use`)
         log_event("approval use given back: the call never reached its upstream", logging.INFO,
                   id=approval_id, tool=tool.name, call=call_id)
         return (f"This call did not run, so approval {approval_id} is not used: make the same call again "
@@ -272,11 +270,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             give_back = _give_back(service, tool, context, request.id)
             try:
                 taken, won = await state.approval_use(request.id, context.call_id, context.session_id)
-                if won:
-                    await service.refresh()  # the listings show it used (by this call, in this session) at once
             except BaseException:  # cut (or failed) once Redis may have written the use: this call never runs
                 await give_back()
                 raise
+            if won:  # the status page shows it used (by this call, in this session) at once
+                service.note_use(request.id, taken)
             if not won:  # an identical call (here or on another replica) ran on it first
                 what = used_text(taken) if taken is not None and taken.used is not None else (
                     f"approval {request.id} is no longer valid")

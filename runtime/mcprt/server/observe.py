@@ -186,10 +186,11 @@ class Observatory:
 
     def approvals_pending(self) -> int | None:
         """Approval requests awaiting a decision, from the policy service's snapshot (refreshed from the state every
-        `MCPRT_POLICY_REFRESH_INTERVAL` s and after each change here): with Redis the fleet's figure; None where no
-        approval endpoint is served (nothing can be pending here)."""
+        `MCPRT_POLICY_REFRESH_INTERVAL` s and after each change here; `PolicyService.pending_now`): with Redis the
+        fleet's figure; None where no approval endpoint is served (nothing can be pending here) or while the
+        snapshot is stale (the state cannot be read)."""
         service = self.runtime.policy
-        return len(service.snapshot.pending) if service is not None and service.reachable else None
+        return service.pending_now() if service is not None and service.reachable else None
 
     # --- HTTP --------------------------------------------------------------------------------------
 
