@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -486,3 +487,80 @@ async def test_a_call_cut_after_it_started_keeps_its_approval_used(tmp_path: Pat
             (tmp_path / "released").touch()
             again = await client.call_tool("pay", slow)
             assert f"approval {first} was used by the call at" in text_of(again), text_of(again)
+
+
+PROXIED_PAY = '''\
+"""A proxied MCP server: `pay` records a payment; `crash` ends the process; it will not start while `down` exists."""
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+if (HERE / "down").exists():
+    sys.exit(1)
+
+from mcp.server import MCPServer
+
+server = MCPServer("payments", log_level="CRITICAL")
+
+
+@server.tool()
+def pay(who: str) -> str:
+    """Pay someone."""
+    with (HERE / "paid.log").open("a") as log:
+        log.write(who + "\\n")
+    return f"paid {who}"
+
+
+@server.tool()
+def crash() -> str:
+    """End this server."""
+    os._exit(1)
+
+
+server.run()
+'''
+
+PROXIED_MANIFEST = """\
+version: 1
+server:
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
+sources:
+  payments:
+    command: [{python}, payments.py]
+policy:
+  default: allow
+  rules:
+    - {{match: {{tools: [pay], when: "who == 'alice'"}}, action: approve}}
+  approvals: {{wait: 0, valid_for: 10m, approvers: [alice]}}
+"""
+
+
+async def test_a_call_its_proxied_server_never_got_gives_its_approval_back(tmp_path: Path) -> None:
+    """Review of govleft, problem 3: an approved call of a proxied MCP server that is down (restarting) was
+    refused before anything was sent — "source 'payments' is restarting" —, yet its approval stayed used, so the
+    same call, once the server was back, had to be approved again. It is given back (the answer says so), and the
+    same call then runs on it, once."""
+    (tmp_path / "payments.py").write_text(PROXIED_PAY)
+    (tmp_path / "mcp.yaml").write_text(PROXIED_MANIFEST.format(python=json.dumps(sys.executable)))
+    alice = {"who": "alice"}
+    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+        async with http_client(up.url, token=BOT) as client:
+            first = pending_id(await client.call_tool("pay", alice))
+            approve(up, first)
+            (tmp_path / "down").touch()  # it stays down until the file goes
+            await client.call_tool("crash", {})
+            refused = await client.call_tool("pay", alice)
+            text = text_of(refused)
+            assert refused.is_error and "source 'payments' is restarting" in text, text
+            assert f"approval {first} is not used: make the same call again" in text, text
+            assert listed(up, first)["used"] is None
+            (tmp_path / "down").unlink()
+            ran = None
+            for _ in range(200):  # the server is back within its restart backoff (1 s, 2 s, …)
+                ran = await client.call_tool("pay", alice)
+                if "is restarting" not in text_of(ran):
+                    break
+                await anyio.sleep(0.2)
+            assert ran is not None and not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
+    assert lines(tmp_path / "paid.log") == ["alice"]

@@ -252,9 +252,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         reason = exc.reason
         result = error_result(str(exc))
         # the call never reached its upstream (refused by the audit gate after the wait, its source not running,
-        # or it waited out mcprt's own queue: `QueueTimeout`, which never started it): what the gate took for it
+        # or it waited out mcprt's own queue: `QueueTimeout`, which never started it; or its source said it sent
+        # nothing: `CallContext.never_started`, e.g. a proxied MCP server that is down): what the gate took for it
         # is given back, so the same call can run on the approval a human gave (README: used when the call starts)
-        if give_back is not None and (not invoked or isinstance(exc, QueueTimeout)):
+        if give_back is not None and (not invoked or isinstance(exc, QueueTimeout) or (
+                context is not None and context.never_started)):
             given = await give_back()
             if given is not None:
                 result = error_result(f"{exc} {given}")

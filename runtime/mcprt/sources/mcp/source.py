@@ -284,16 +284,31 @@ class McpServerSource:
         return invoke
 
     async def call(self, upstream_name: str, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
-        client = await self._current(context.timeout)
+        """Send the call; `context.never_started` is set when it ends before anything was sent (the server down, or
+        the call cut while it waited for a session being opened): it did nothing, so the policy gives back what it
+        took for it, an approval of one call (review of govleft, problem 3: only a Python lane's queue said so)."""
+
+        def cut() -> None:
+            context.never_started = True
+
+        def unsent() -> ToolCallError:
+            cut()
+            return ToolCallError(self.unavailable_message())
+
+        try:
+            client = await self._current(context.timeout)
+        except BaseException:  # cut (its client, its session, a drain) while it waited for a renewed session
+            cut()
+            raise
         if client is None:
-            raise ToolCallError(self.unavailable_message())
+            raise unsent()
         watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
         carrier = None if watch is None else watch.carrier
         try:
             result = await self._on_session(
                 client, context.timeout,
                 lambda on, retry_within: self._call(on, upstream_name, arguments, context, carrier, retry_within),
-                lambda: ToolCallError(self.unavailable_message()), retry_gets="rest")
+                unsent, retry_gets="rest", cut_unsent=cut)
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -592,20 +607,27 @@ class McpServerSource:
 
     async def _on_session(self, client: Client, within: float,
                           send: Callable[[Client, float | None], Awaitable[_T]],
-                          unavailable: Callable[[], Exception], *, retry_gets: Literal["rest", "all"]) -> _T:
+                          unavailable: Callable[[], Exception], *, retry_gets: Literal["rest", "all"],
+                          cut_unsent: Callable[[], None] | None = None) -> _T:
         """`send(client, None)` (its first sending, on its own time limit `within`, seconds); when that met the
         server's 404 for our session (`_SessionGone`: it was not run), once more on the session that replaces
         `client`, once up within `within`: `send(renewed, seconds)` with `retry_gets` "rest" the seconds left
         of `within` (a tools/call: its timeout covers the renewal), "all" `within` again (resources, prompts,
         completion, subscribe: each sending gets `startup_timeout`). Module docstring, "A session the server
         no longer knows". Raises `unavailable()` when no new session is up in time, none of `within` is left,
-        or the request meets the 404 there too."""
+        or the request meets the 404 there too (then nothing ran). `cut_unsent`: called when the request is cut
+        while it waits for that new session (nothing was run either)."""
         try:
             return await send(client, None)
         except _SessionGone:
             pass
         started = time.monotonic()
-        renewed = await self._renewed(client, within)
+        try:
+            renewed = await self._renewed(client, within)
+        except BaseException:
+            if cut_unsent is not None:
+                cut_unsent()
+            raise
         left = within - (time.monotonic() - started) if retry_gets == "rest" else within
         if renewed is None or left <= 0:
             raise unavailable() from None
