@@ -16,6 +16,7 @@ client (no elicitation), and never for their own calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -110,6 +111,13 @@ def used_text(request: ApprovalRequest) -> str:
     """`approval ap_… was used by the call at <RFC 3339 time>` (and its call id when known)."""
     by = f" (call {request.used_by})" if request.used_by else ""
     return f"approval {request.id} was used by the call at {rfc3339(request.used or request.decided or 0)}{by}"
+
+
+async def listings_refreshed(service: PolicyService) -> None:
+    """Refresh the status page's snapshot after a change a call made; a state that cannot be listed leaves it to the
+    periodic refresh: the status page never decides whether a governed call runs (review of govleft, problem 1)."""
+    with contextlib.suppress(StateUnavailable):
+        await service.refresh()
 
 
 def _give_back(service: PolicyService, tool: Tool, context: CallContext, approval_id: str) -> GiveBack:
@@ -265,7 +273,7 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # The votes given meet the quorum in force: the request is put under it and so approved, for
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
-            await service.refresh()
+            await listings_refreshed(service)
         if single_use(in_force.uses, tool):
             give_back = _give_back(service, tool, context, request.id)
             try:
@@ -331,7 +339,7 @@ async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: Ap
         return  # decided, expired or closed meanwhile (another identical call, another replica)
     gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=why)
     log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=why)
-    await gate.service.refresh()
+    await listings_refreshed(gate.service)
 
 
 @dataclass(frozen=True, slots=True)
