@@ -564,3 +564,51 @@ async def test_a_call_its_proxied_server_never_got_gives_its_approval_back(tmp_p
                 await anyio.sleep(0.2)
             assert ran is not None and not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
     assert lines(tmp_path / "paid.log") == ["alice"]
+
+
+REMOTE_MANIFEST = """\
+version: 1
+server:
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
+sources:
+  remote: {{url: "http://127.0.0.1:{port}/mcp"}}
+policy:
+  default: allow
+  rules:
+    - {{match: {{tools: [add]}}, action: approve}}
+  approvals: {{wait: 0, valid_for: 10m, approvers: [alice]}}
+"""
+
+
+async def test_a_call_refused_by_a_stopped_http_server_before_it_was_sent_gives_its_approval_back(
+        tmp_path: Path) -> None:
+    """Review of govleft, problem 3: a proxied MCP server over streamable HTTP is killed; the approved `add` is
+    refused without being sent — its POST's connection refused ("The call was not sent, so it did not run"), or
+    the source already known down ("is restarting"): which one is a race the test accepts — and either way its
+    approval is given back, so the same call runs on it once the server is back."""
+    from tests.sources.sources_support import http_server
+
+    with http_server() as (first, port):
+        (tmp_path / "mcp.yaml").write_text(REMOTE_MANIFEST.format(port=port))
+        with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+            async with http_client(up.url, token=BOT) as client:
+                approval = pending_id(await client.call_tool("add", {"a": 1, "b": 2}))
+                approve(up, approval)
+                first.kill()
+                first.wait()
+                await anyio.sleep(0.5)  # its kept-alive connection is seen closed: the call connects anew, refused
+                refused = await client.call_tool("add", {"a": 1, "b": 2})
+                text = text_of(refused)
+                assert refused.is_error and ("The call was not sent, so it did not run" in text
+                                             or text.startswith("source 'remote' is restarting")), text
+                assert f"approval {approval} is not used: make the same call again" in text, text
+                assert listed(up, approval)["used"] is None
+                with http_server(port=port):
+                    ran = None
+                    for _ in range(150):  # the source reconnects within its backoff
+                        ran = await client.call_tool("add", {"a": 1, "b": 2})
+                        if "not used" not in text_of(ran):
+                            break
+                        await anyio.sleep(0.2)
+                    assert ran is not None and not ran.is_error and text_of(ran) == "3", text_of(ran)
+                    assert listed(up, approval)["used_by"] is not None

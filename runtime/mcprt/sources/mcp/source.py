@@ -354,18 +354,25 @@ class McpServerSource:
                     carrier: dict[str, str] | None, retry_within: float | None) -> types.CallToolResult:
         """The call on `client`; `retry_within`: None for its first sending, else the seconds it has when sent
         again on a renewed session (`_on_session`)."""
+        called = context  # the call's own context: the copies below are the sending's (progress, time left)
+
+        def sent_nothing() -> None:
+            called.never_started = True
+
         with self._out(client):
             if context.progress is not None:  # (none asked: no progress token is sent, so none comes)
                 context = replace(context, progress=self._hearing(context.progress))
             if retry_within is None:
-                return await self._call_on(client, upstream_name, arguments, context, carrier, None)
+                return await self._call_on(client, upstream_name, arguments, context, carrier, None, sent_nothing)
             limit = f"the {retry_within:.1f}s left of its {context.timeout:g}s once the server's session was renewed"
             return await self._call_on(client, upstream_name, arguments, replace(context, timeout=retry_within),
-                                       carrier, limit)
+                                       carrier, limit, sent_nothing)
 
     async def _call_on(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
-                       carrier: dict[str, str] | None, limit: str | None) -> types.CallToolResult:
-        """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s")."""
+                       carrier: dict[str, str] | None, limit: str | None,
+                       sent_nothing: Callable[[], None]) -> types.CallToolResult:
+        """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s");
+        `sent_nothing`: called when the request is known never to have left (`CallContext.never_started`)."""
         # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
         clock = CallClock(context.timeout)
         call = None
@@ -393,7 +400,7 @@ class McpServerSource:
         except MCPError as exc:
             if self._lost_by(client, exc):  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
-                raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
+                raise self._lost_call_error(context.tool, delivery, sent_nothing) from None  # unless it never left
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
                 self._check_now.set()
@@ -412,8 +419,9 @@ class McpServerSource:
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
+                sent_nothing()
                 raise ToolCallError(self.unavailable_message()) from None
-            raise self._lost_call_error(context.tool, delivery) from None
+            raise self._lost_call_error(context.tool, delivery, sent_nothing) from None
         except RuntimeError as exc:  # e.g. the SDK's input-required rounds ran out
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {reason}") from None
@@ -559,12 +567,14 @@ class McpServerSource:
         return (f"{tool}: the connection to server '{self.name}' ended before it answered. {MAY_HAVE_ACTED}: "
                 f"{CHECK_FIRST} ({self.unavailable_message()}).")
 
-    def _lost_call_error(self, tool: str, delivery: Delivery) -> UpstreamError:
+    def _lost_call_error(self, tool: str, delivery: Delivery, sent_nothing: Callable[[], None]) -> UpstreamError:
         """The error of a call whose connection ended before an answer: "did not run" when the transport
-        said its request was never sent (a refused connection: safe to repeat), else "may have acted"."""
+        said its request was never sent (a refused connection: safe to repeat; then `sent_nothing()`), else
+        "may have acted"."""
         unsent = delivery.not_sent
         if unsent is None:
             return UpstreamError(self.lost_during_call_message(tool))
+        sent_nothing()
         reason = self.connector.explain(unsent)  # "cannot connect to URL: connection refused"
         return UpstreamError(f"{tool}: {reason}. The call was not sent, so it did not run: it is safe to try "
                              f"again later ({self.unavailable_message()}).", unreachable=True)
