@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import anyio
 import httpx
 import pytest
 
+from mcprt.policy.service import STALE_REFRESHES, PolicyService, refresh_interval
+from mcprt.policy.state import ApprovalRequest, MemoryPolicyState, new_approval_id
 from tests.policy.test_approval_uses import (
     ALICE,
     BOT,
@@ -201,3 +204,22 @@ async def test_the_pending_gauge_is_left_out_while_redis_cannot_be_read(tmp_path
             await until_async(lambda: pending_series(up) is None, timeout=30)
             with redis_server(tmp_path, redis.port):  # back, empty (no persistence): the figure is read again
                 await until_async(lambda: pending_series(up) == 0.0, timeout=30)
+
+
+async def test_the_pending_figure_leaves_out_requests_expired_since_the_last_read_and_a_stale_snapshot() -> None:
+    """Review of govleft, problem 4, the figure itself (`PolicyService.pending_now`, which the gauge reports): a
+    request that expired after the snapshot was read stops counting at once (not at the next refresh), and a
+    snapshot older than 3 refresh intervals (2 s by default) gives no figure; one never read gives none either."""
+    service = PolicyService(MemoryPolicyState())
+    assert service.pending_now() is None  # never read
+    now = time.time()
+    for name, lasts in (("soon", 0.5), ("later", 600.0)):
+        await service.state.approval_create(ApprovalRequest(
+            id=new_approval_id(), key=name, tool="pay", source="q", principal="bot", arguments={}, created=now,
+            expires=now + lasts))
+    await service.refresh()
+    assert service.pending_now() == 2
+    await anyio.sleep(0.7)  # "soon" expired; no refresh since
+    assert service.pending_now() == 1
+    service.snapshot.at = time.time() - STALE_REFRESHES * refresh_interval() - 1  # its refreshes failed meanwhile
+    assert service.pending_now() is None
