@@ -114,6 +114,11 @@ class CallContext:
     # call line and event count the call, so the relay's event is `relayed` however the relay ends (a client's
     # cancel included), and a call is never counted twice (`observability.events.CallEvent.relayed`).
     relay_reached: bool = False
+    # Set by a source when the call ended before it started: cancelled (by its client, its session ending, a stop's
+    # drain) while it waited in mcprt's own queue (a sync Python tool's lane: `sources.python.lanes.Ticket.never_ran`),
+    # or ended before anything was sent (a proxied MCP server down or its session being renewed: `McpServerSource.call`).
+    # It never reached its upstream, so what the policy took for it is given back (`toolset.invoke.call_tool`).
+    never_started: bool = False
     # The client's request `_meta` as it sent it (None: none): a proxied MCP server gets its vendor keys
     # (sources/mcp/request_meta.py says which)
     meta: Mapping[str, Any] | None = None

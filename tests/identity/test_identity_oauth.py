@@ -12,7 +12,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -683,12 +683,18 @@ def by_client(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield World(idp, state, up), folder / "audit.jsonl"
 
 
-def decision_records(audit: Path, rule: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10  # written by a background thread
+def decision_records(audit: Path, rule: str, until: Callable[[list[dict[str, Any]]], bool] = bool,
+                     **where: Any) -> list[dict[str, Any]]:
+    """The decision records of `rule` whose fields have the values `where` gives, once `until(them)` holds
+    (default: there is one) or 10 s passed: the audit log is written by a background thread, so a test waits for
+    the very records it reads (one that stopped at the first record of the rule read another caller's, before
+    the one it wanted was written: a KeyError under load)."""
+    deadline = time.monotonic() + 10
     while True:
         found = [r for r in map(json.loads, audit.read_text().splitlines() if audit.exists() else [])
-                 if r["type"] == "decision" and r.get("rule") == rule]
-        if found or time.monotonic() > deadline:
+                 if r["type"] == "decision" and r.get("rule") == rule
+                 and all(r.get(name) == value for name, value in where.items())]
+        if until(found) or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
 
@@ -712,7 +718,7 @@ async def test_a_user_through_a_known_client_is_allowed_by_the_clients_glob(by_c
     world, audit = by_client
     refused, text = await echo_result(world, world.idp.user_token(world.resource, user="gina"))  # client webapp
     assert not refused and text.startswith("oauth|gina|webapp|"), text
-    [record] = [r for r in decision_records(audit, "known-clients") if r["principal"] == "gina"]
+    [record] = decision_records(audit, "known-clients", principal="gina")
     assert (record["action"], record["client_id"]) == ("allow", "webapp") and "principal_by_client" not in record
 
 
@@ -724,7 +730,9 @@ async def test_an_unknown_client_and_a_caller_with_no_client_need_approval(by_cl
     for token, who in ((world.idp.client_credentials(world.resource, client="short"), "short"), (CI_TOKEN, "ci-bot")):
         refused, text = await echo_result(world, token)
         assert refused and "needs human approval" in text, (who, text)
-    records = {r["principal"]: r for r in decision_records(audit, "unknown-client") if r["action"] == "approval_requested"}
+    both = decision_records(audit, "unknown-client", lambda found: {r["principal"] for r in found} >= {
+        "short", "ci-bot"}, action="approval_requested")
+    records = {r["principal"]: r for r in both}
     assert records["short"]["client_id"] == "short" and "client_id" not in records["ci-bot"]
 
 
@@ -861,7 +869,7 @@ def test_a_call_refused_only_for_a_missing_scope_gets_the_scope_challenge(steppe
     answer = response.json()
     assert answer["id"] == 7 and answer["error"]["data"] == {"reason": "insufficient_scope",
                                                              "scope": "mcp:tools mcp:admin"}
-    [record] = [r for r in decision_records(audit, "rules[1]") if r["principal"] == "svc"]
+    [record] = decision_records(audit, "rules[1]", principal="svc")
     assert record["action"] == "deny" and record["reason"] == (
         "insufficient scope: it needs the OAuth scope mcp:admin, which this access token lacks")
     assert record["call"], record  # a call id like every other deny's record (review of authfix2, problem 4)
@@ -1262,3 +1270,75 @@ async def test_an_allow_by_name_admits_the_user_not_the_client_of_that_name(rest
     refused, answer = await echo_text(restricting, restricting.idp.client_credentials(restricting.resource),
                                       "allow-name")
     assert refused and answer == "echo was refused by policy: only the user svc echoes allow-name", answer
+
+
+# --- an `approve` rule naming a scope ----------------------------------------------------------------------------
+
+APPROVE_SCOPE_RULES = """\
+policy:
+  default: allow
+  approvals: {approvers: [ci-bot], wait: 0}
+  rules:
+    - {match: {tools: [echo], scopes: [mcp:admin]}, action: approve, name: admins-ask}
+    - {match: {tools: [whoami], scopes: [mcp:admin]}, action: approve, name: admins-ask-whoami}
+    - {match: {tools: [whoami]}, action: deny, reason: "whoami is for admins, with an approval"}
+"""
+
+
+@pytest.fixture(scope="module")
+def approving(idp: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Path]]:
+    """`echo` called with `mcp:admin` needs ci-bot's approval, without it runs; `whoami` needs `mcp:admin` and then an
+    approval, and is refused to a token without it."""
+    folder = tmp_path_factory.mktemp("oauth-approve-scope")
+    state = Upstream(issuer=idp.issuer)
+    with serve_app(upstream_app(state)) as base:
+        manifest = oauth_manifest(folder, issuer=idp.issuer, upstream=base)
+        text = manifest.read_text().replace("server:\n", "server:\n  observability: {audit: audit.jsonl}\n", 1)
+        text = text.replace("  http: {stateless: ", f'  http: {{allowed_origins: ["{WEB_ORIGIN}"], stateless: ', 1)
+        manifest.write_text(text + APPROVE_SCOPE_RULES)
+        with mcprt_http(manifest, env=env()) as up:
+            state.resource = up.url
+            yield World(idp, state, up), folder / "audit.jsonl"
+
+
+async def test_an_approve_rule_naming_a_scope_asks_a_human_only_for_tokens_carrying_it(
+        approving: tuple[World, Path]) -> None:
+    """A real access token carrying `mcp:admin` matches the rule (a human decides, and the call runs once approved);
+    one without it does not (the default allows it at once)."""
+    world, audit = approving
+    admin = world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin")
+    refused, text = await echo_result(world, admin)
+    assert refused and "needs human approval" in text, text
+    approval = re.search(r"ap_[A-Za-z0-9_-]+", text).group(0)
+    [asked] = decision_records(audit, "admins-ask", action="approval_requested")
+    assert (asked["principal"], asked["client_id"], asked["approval_id"]) == ("svc", "svc", approval)
+    vote = admin_http(world, "POST", f"/policy/approvals/{approval}/approve", CI_TOKEN, json={})
+    assert vote.status_code == 200, vote.text
+    ran, answer = await echo_result(world, world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin"))
+    assert not ran and answer.startswith("oauth|svc|svc|"), answer
+    plain = world.idp.client_credentials(world.resource)  # mcp:tools only: the rule is not for it
+    assert (await echo_as(world, plain)).startswith("oauth|svc|svc|")
+    allowed = decision_records(audit, "default", action="allow", tool="echo")
+    assert allowed, "the call without mcp:admin was allowed by the default"
+
+
+async def test_a_call_an_approve_rule_would_take_with_a_scope_gets_the_scope_challenge(
+        approving: tuple[World, Path]) -> None:
+    """`whoami` is refused to a token without `mcp:admin`, and with it a human may approve it: the refusal is one a
+    scope lifts, so the client gets MCP's scope challenge naming mcp:admin (HTTP 403 insufficient_scope), saying a
+    human then approves (before: the plain tool error `whoami was refused by policy: whoami is for admins, with an
+    approval`, naming no scope, so no client could step up). The metadata does not list it: a client asking for
+    every listed scope at sign-in would have its `echo` calls, allowed without mcp:admin, wait for a human."""
+    world, _ = approving
+    document = httpx.get(f"{world.up.base}/.well-known/oauth-protected-resource/mcp", timeout=10).json()
+    assert document["scopes_supported"] == ["mcp:tools"], document
+    token = world.idp.client_credentials(world.resource)  # mcp:tools only
+    call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    response = session_post(world, token, call)
+    assert response.status_code == 403, response.text
+    assert response.headers["www-authenticate"].endswith(
+        'error="insufficient_scope", error_description="whoami: it needs the OAuth scope mcp:admin, which this access '
+        'token lacks (with it, the call waits for a human\'s approval)", scope="mcp:tools mcp:admin"'), response.headers
+    stepped_up = world.idp.client_credentials(world.resource, scope="mcp:tools mcp:admin")
+    again = session_post(world, stepped_up, call)
+    assert again.status_code == 200 and "needs human approval" in again.text, again.text

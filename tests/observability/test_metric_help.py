@@ -33,3 +33,18 @@ def test_source_up_help_says_what_the_readme_says() -> None:
         assert words in help_text and words in row
     for state in ("down", "degraded", "unknown"):
         assert state in help_text and f"`{state}`" in row
+
+
+def test_the_pending_approvals_gauge_says_it_is_the_fleets_figure_as_the_readme_does() -> None:
+    """Every replica sharing Redis reports the whole fleet's pending requests: summed over replicas they would be
+    counted once per replica, so HELP and the README say to aggregate with max."""
+    state = ServerState("s", "0", "http", None, 0.0, [], [], 1, approvals_pending=3)
+    text = Metrics(lambda: state).render().decode()
+    [family] = [f for f in text_string_to_metric_families(text) if f.name == "mcprt_approval_requests_pending"]
+    assert [sample.value for sample in family.samples] == [3.0]
+    row = _readme_row("mcprt_approval_requests_pending")
+    assert "the fleet's figure" in family.documentation and "**the fleet's figure**" in row
+    assert "max, not sum" in family.documentation and "`max`, never `sum`" in row
+    # no approval endpoint (stdio, a one-shot call): no request can be pending here, so no gauge
+    assert "mcprt_approval_requests_pending" not in Metrics(
+        lambda: ServerState("s", "0", "stdio", None, 0.0, [], [], 1)).render().decode()

@@ -9,8 +9,10 @@ approval and when. Read-only (GET) and idempotent (PUT) tools keep reusing it wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -19,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mcprt.observability.log import rfc3339 as mcprt_rfc3339
 from tests.support.cli import mcprt_cli
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
@@ -251,6 +255,8 @@ HERE = Path(__file__).parent
 
 def pay(who: str, hold: float = 0) -> str:
     """Pay someone."""
+    with (HERE / "started.log").open("a") as log:
+        log.write(who + "\\n")
     ends = time.monotonic() + hold
     while time.monotonic() < ends and not (HERE / "released").exists():
         time.sleep(0.02)
@@ -304,3 +310,305 @@ async def test_a_call_that_never_started_gives_its_approval_back(tmp_path: Path)
             again = await client.call_tool("pay", alice)  # that call did run: the approval is used now
             assert f"approval {first} was used by the call at" in text_of(again), text_of(again)
             assert paid.read_text().split().count("alice") == 1
+
+
+def listed(up: UpProcess, approval_id: str) -> dict[str, Any]:
+    """`approval_id` as `mcprt approvals list --all --json` gives it."""
+    done = mcprt_cli("approvals", "list", "--all", "--json", "--url", up.url, env={"MCPRT_TOKEN": ALICE}, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [found] = [a for a in json.loads(done.stdout) if a["id"] == approval_id]
+    return found
+
+
+def listed_line(up: UpProcess, approval_id: str) -> str:
+    """`approval_id`'s line of `mcprt approvals list --all` (text)."""
+    done = mcprt_cli("approvals", "list", "--all", "--url", up.url, env={"MCPRT_TOKEN": ALICE}, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [line for line in done.stdout.splitlines() if line.startswith(approval_id)]
+    return line
+
+
+def admin_get(up: UpProcess, path: str) -> httpx.Response:
+    answer = httpx.get(up.base + path, headers={"Authorization": f"Bearer {ALICE}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+async def test_the_listings_say_whether_an_approval_was_used_by_which_call_and_session(served: UpProcess) -> None:
+    """An operator could not tell an unused grant from a spent one: `mcprt approvals list` (text and JSON), the
+    approvals endpoint, the status page and `/status.json` now say whether, when, by which call (the audit records'
+    `call`) and in which MCP session an approval of one call was used — and that a reusable one runs identical calls
+    until it expires."""
+    arguments = {"item": "listed", "qty": 1}
+    async with http_client(served.url, token=BOT) as client:
+        approval = pending_id(await client.call_tool("create_order", arguments))
+        approve(served, approval)
+        fresh = listed(served, approval)
+        assert (fresh["status"], fresh["used"], fresh["used_by"], fresh["used_session"], fresh["uses"]) == (
+            "approved", None, None, None, "once"), fresh
+        assert listed_line(served, approval).endswith("  not used: runs one call")
+        page = admin_get(served, "/status").text
+        row = re.search(rf'<tr id="granted-{approval}">.*?</tr>', page)
+        assert row is not None and "not used: runs one call" in row.group(0), page
+        assert not (await client.call_tool("create_order", arguments)).is_error
+    [allowed] = audit(served, approval, "allow")
+    assert allowed["call"] and allowed["session"], allowed
+    used = listed(served, approval)
+    assert (used["used_by"], used["used_session"], used["uses"]) == (allowed["call"], allowed["session"], "once")
+    assert used["used"] >= used["decided"]
+    when = mcprt_rfc3339(used["used"])
+    assert listed_line(served, approval).endswith(
+        f"  used {when} by call {allowed['call']} (session {allowed['session']})")
+    [granted] = [a for a in admin_get(served, "/status.json").json()["granted_approvals"] if a["id"] == approval]
+    assert (granted["used"], granted["used_by"], granted["used_session"]) == (
+        used["used"], allowed["call"], allowed["session"])
+    for page in (admin_get(served, "/status").text, admin_get(served, "/status/approvals").text):
+        row = re.search(rf'<tr id="granted-{approval}">.*?</tr>', page)
+        assert row is not None and f"by call <code>{allowed['call']}</code>" in row.group(0), page
+        assert f"(session <code>{allowed['session']}</code>)" in row.group(0)
+    status = mcprt_cli("status", "--url", served.url, env={"MCPRT_TOKEN": ALICE, "COLUMNS": "400"}, timeout=60)
+    assert status.returncode == 0 and "Granted approvals" in status.stdout, status.stdout + status.stderr
+    [status_row] = [line for line in status.stdout.splitlines() if approval in line]
+    assert f"used {when} by call {allowed['call']}" in status_row, status.stdout
+
+
+async def test_a_reusable_approval_is_listed_as_running_identical_calls_until_it_expires(served: UpProcess) -> None:
+    async with http_client(served.url, token=BOT) as client:
+        approval = pending_id(await client.call_tool("create_refund", {"item": "listed-refund"}))  # uses: valid_for
+        approve(served, approval)
+        assert not (await client.call_tool("create_refund", {"item": "listed-refund"})).is_error
+    found = listed(served, approval)
+    assert (found["uses"], found["used"]) == ("valid_for", None), found
+    assert listed_line(served, approval).endswith(f"  runs identical calls until {mcprt_rfc3339(found['expires'])}")
+
+
+def until(check: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return found
+
+
+async def until_async(check: Any, timeout: float = 20) -> Any:
+    return await anyio.to_thread.run_sync(lambda: until(check, timeout))
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+async def open_session(http: httpx.AsyncClient, url: str) -> dict[str, str]:
+    """A 2025-06-18 session opened with plain JSON-RPC over HTTP: the headers its requests carry."""
+    opened = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    assert opened.status_code == 200, opened.text
+    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+    await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+    return session
+
+
+QUEUE_MANIFEST = PAY_MANIFEST.replace("timeout: 1s", "timeout: 60s")  # the queued call waits until it is cut
+
+
+@pytest.mark.parametrize("how", ["client-cancelled", "session-ended"])
+async def test_a_call_cut_while_queued_gives_its_approval_back(tmp_path: Path, how: str) -> None:
+    """An approved `pay {who: alice}` waits behind the one busy thread of `pay` (it used the approval: a call
+    past the gate), then is cut before it starts — its client sends `notifications/cancelled`, or its session is
+    ended (DELETE) — so it did nothing: its approval is given back (before: kept used, so alice was never paid
+    and a human had to approve again), and the same call then runs on it, once."""
+    (tmp_path / "pay_tools.py").write_text(PAY_TOOLS)
+    (tmp_path / "mcp.yaml").write_text(QUEUE_MANIFEST)
+    paid, alice = tmp_path / "paid.log", {"who": "alice"}
+    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+        async with http_client(up.url, token=BOT) as client:
+            first = pending_id(await client.call_tool("pay", alice))
+            approve(up, first)
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "pay", {"who": "hog", "hold": 60})
+                await until_async(lambda: "hog" in lines(tmp_path / "started.log"))  # the one thread is held
+                if how == "client-cancelled":
+                    cut = anyio.CancelScope()
+
+                    async def queued() -> None:
+                        with cut:
+                            await client.call_tool("pay", alice)
+
+                    group.start_soon(queued)
+                    taker = await until_async(lambda: listed(up, first)["used_by"])  # past the gate: queued
+                    cut.cancel()  # the SDK sends notifications/cancelled
+                else:
+                    async with httpx.AsyncClient(headers={"Accept": "application/json, text/event-stream",
+                                                          "Authorization": f"Bearer {BOT}"}, timeout=60) as http:
+                        session = await open_session(http, up.url)
+
+                        async def queued_raw() -> None:
+                            with contextlib.suppress(httpx.HTTPError):
+                                await http.post(up.url, headers=session, json={
+                                    "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                    "params": {"name": "pay", "arguments": alice}})
+
+                        group.start_soon(queued_raw)
+                        taker = await until_async(lambda: listed(up, first)["used_by"])
+                        ended = await http.delete(up.url, headers=session)
+                        assert ended.status_code in (200, 202, 204), ended.text
+                given = await until_async(lambda: listed(up, first)["used"] is None and listed(up, first))
+                assert given["status"] == "approved" and given["used_by"] is None and given["used_session"] is None
+                await anyio.to_thread.run_sync(up.wait_log, f"approval use given back: the call never reached its "
+                                               f"upstream id={first} tool=pay call={taker}")
+                assert "alice" not in lines(tmp_path / "started.log")  # it never started
+                (tmp_path / "released").touch()  # the hog's thread returns
+            ran = await client.call_tool("pay", alice)  # on the same approval: no new request
+            assert not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
+            assert lines(paid).count("alice") == 1
+            assert listed(up, first)["used_by"] not in (None, taker)
+
+
+async def test_a_call_cut_after_it_started_keeps_its_approval_used(tmp_path: Path) -> None:
+    """Cut once it started (the thread was free: `pay` ran), the call may have acted: its approval stays used,
+    and the identical call asks again."""
+    (tmp_path / "pay_tools.py").write_text(PAY_TOOLS)
+    (tmp_path / "mcp.yaml").write_text(QUEUE_MANIFEST)
+    slow = {"who": "alice", "hold": 60}
+    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+        async with http_client(up.url, token=BOT) as client:
+            first = pending_id(await client.call_tool("pay", slow))
+            approve(up, first)
+            mark = up.log_mark()
+            with anyio.move_on_after(30) as scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "pay", slow)
+                    await until_async(lambda: "alice" in lines(tmp_path / "started.log"))  # it runs
+                    scope.cancel()  # the SDK sends notifications/cancelled
+            await anyio.to_thread.run_sync(up.wait_log, "status=cancelled")
+            kept = listed(up, first)
+            assert kept["used_by"] is not None and kept["used"] is not None, kept
+            assert "given back" not in up.log_since(mark)
+            (tmp_path / "released").touch()
+            again = await client.call_tool("pay", slow)
+            assert f"approval {first} was used by the call at" in text_of(again), text_of(again)
+
+
+PROXIED_PAY = '''\
+"""A proxied MCP server: `pay` records a payment; `crash` ends the process; it will not start while `down` exists."""
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+if (HERE / "down").exists():
+    sys.exit(1)
+
+from mcp.server import MCPServer
+
+server = MCPServer("payments", log_level="CRITICAL")
+
+
+@server.tool()
+def pay(who: str) -> str:
+    """Pay someone."""
+    with (HERE / "paid.log").open("a") as log:
+        log.write(who + "\\n")
+    return f"paid {who}"
+
+
+@server.tool()
+def crash() -> str:
+    """End this server."""
+    os._exit(1)
+
+
+server.run()
+'''
+
+PROXIED_MANIFEST = """\
+version: 1
+server:
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
+sources:
+  payments:
+    command: [{python}, payments.py]
+policy:
+  default: allow
+  rules:
+    - {{match: {{tools: [pay], when: "who == 'alice'"}}, action: approve}}
+  approvals: {{wait: 0, valid_for: 10m, approvers: [alice]}}
+"""
+
+
+async def test_a_call_its_proxied_server_never_got_gives_its_approval_back(tmp_path: Path) -> None:
+    """Review of govleft, problem 3: an approved call of a proxied MCP server that is down (restarting) was
+    refused before anything was sent — "source 'payments' is restarting" —, yet its approval stayed used, so the
+    same call, once the server was back, had to be approved again. It is given back (the answer says so), and the
+    same call then runs on it, once."""
+    (tmp_path / "payments.py").write_text(PROXIED_PAY)
+    (tmp_path / "mcp.yaml").write_text(PROXIED_MANIFEST.format(python=json.dumps(sys.executable)))
+    alice = {"who": "alice"}
+    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+        async with http_client(up.url, token=BOT) as client:
+            first = pending_id(await client.call_tool("pay", alice))
+            approve(up, first)
+            (tmp_path / "down").touch()  # it stays down until the file goes
+            await client.call_tool("crash", {})
+            refused = await client.call_tool("pay", alice)
+            text = text_of(refused)
+            assert refused.is_error and "source 'payments' is restarting" in text, text
+            assert f"approval {first} is not used: make the same call again" in text, text
+            assert listed(up, first)["used"] is None
+            (tmp_path / "down").unlink()
+            ran = None
+            for _ in range(200):  # the server is back within its restart backoff (1 s, 2 s, …)
+                ran = await client.call_tool("pay", alice)
+                if "is restarting" not in text_of(ran):
+                    break
+                await anyio.sleep(0.2)
+            assert ran is not None and not ran.is_error and text_of(ran) == "paid alice", text_of(ran)
+    assert lines(tmp_path / "paid.log") == ["alice"]
+
+
+REMOTE_MANIFEST = """\
+version: 1
+server:
+  auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
+sources:
+  remote: {{url: "http://127.0.0.1:{port}/mcp"}}
+policy:
+  default: allow
+  rules:
+    - {{match: {{tools: [add]}}, action: approve}}
+  approvals: {{wait: 0, valid_for: 10m, approvers: [alice]}}
+"""
+
+
+async def test_a_call_refused_by_a_stopped_http_server_before_it_was_sent_gives_its_approval_back(
+        tmp_path: Path) -> None:
+    """Review of govleft, problem 3: a proxied MCP server over streamable HTTP is killed; the approved `add` is
+    refused without being sent — its POST's connection refused ("The call was not sent, so it did not run"), or
+    the source already known down ("is restarting"): which one is a race the test accepts — and either way its
+    approval is given back, so the same call runs on it once the server is back."""
+    from tests.sources.sources_support import http_server
+
+    with http_server() as (first, port):
+        (tmp_path / "mcp.yaml").write_text(REMOTE_MANIFEST.format(port=port))
+        with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
+            async with http_client(up.url, token=BOT) as client:
+                approval = pending_id(await client.call_tool("add", {"a": 1, "b": 2}))
+                approve(up, approval)
+                first.kill()
+                first.wait()
+                await anyio.sleep(0.5)  # its kept-alive connection is seen closed: the call connects anew, refused
+                refused = await client.call_tool("add", {"a": 1, "b": 2})
+                text = text_of(refused)
+                assert refused.is_error and ("The call was not sent, so it did not run" in text
+                                             or text.startswith("source 'remote' is restarting")), text
+                assert f"approval {approval} is not used: make the same call again" in text, text
+                assert listed(up, approval)["used"] is None
+                with http_server(port=port):
+                    ran = None
+                    for _ in range(150):  # the source reconnects within its backoff
+                        ran = await client.call_tool("add", {"a": 1, "b": 2})
+                        if "not used" not in text_of(ran):
+                            break
+                        await anyio.sleep(0.2)
+                    assert ran is not None and not ran.is_error and text_of(ran) == "3", text_of(ran)
+                    assert listed(up, approval)["used_by"] is not None

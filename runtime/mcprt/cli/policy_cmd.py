@@ -95,8 +95,9 @@ def run_approvals(action: str, approval_id: str | None, url: str | None, token: 
             why = f"  ({item['reason']})" if item["status"] != "pending" and item.get("reason") else ""
             # who asked as everywhere else (`mcprt status`, the status page, the audit log): `client:svc` for an OAuth
             # client acting for itself — the approvers deciding here must not read it as the user or token `svc`
+            use = f"  {use_text(item)}" if item["status"] == "approved" else ""
             print(f"{item['id']}  {item['status']:<8} {item['tool']}  by {requester(item)}  {created} UTC  "
-                  f"{got}/{item['required']} approvals  {args[:200]}{why}")
+                  f"{got}/{item['required']} approvals  {args[:200]}{why}{use}")
         return EXIT_OK
     if action not in ("approve", "deny"):
         raise McprtError(f"unknown action {action!r}: use list, approve ID or deny ID")
@@ -121,6 +122,21 @@ def requester(item: dict[str, Any]) -> str:
     label = principal_label(str(item.get("principal")), bool(item.get("by_client")))
     client = item.get("client_id")
     return f"{label} (client {client})" if client and not item.get("by_client") else label
+
+
+def use_text(item: dict[str, Any]) -> str:
+    """How an approved request (`/policy/approvals`' JSON: `used`, `used_by`, `used_session`, `uses`) stands as to its
+    use: `used 2026-12-02T07:30:01Z by call c_… (session …)`, `not used: runs one call`, `runs identical calls until
+    …`, or `not used` (the policy in force no longer asks for it, or a server before `uses` answered)."""
+    from ..observability.log import rfc3339
+
+    if item.get("used") is not None:
+        call = f" by call {item['used_by']}" if item.get("used_by") else ""
+        session = f" (session {item['used_session']})" if item.get("used_session") else ""
+        return f"used {rfc3339(float(item['used']))}{call}{session}"
+    if item.get("uses") == "valid_for":
+        return f"runs identical calls until {rfc3339(float(item['expires']))}"
+    return "not used: runs one call" if item.get("uses") == "once" else "not used"
 
 
 def run_pause(paused: bool, tool: str | None, source: str | None, everything: bool, url: str | None,

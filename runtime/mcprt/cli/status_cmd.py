@@ -167,6 +167,7 @@ def _print(data: dict[str, Any], show_all: bool = False) -> None:
     elif reload.get("ok"):
         console.print(f"last reload ok at {reload.get('at')}")
     _print_approvals(data.get("approvals"), data.get("recent_scope") == "own")
+    _print_granted(data.get("granted_approvals"))
 
 
 def _print_approvals(approvals: Any, own: bool) -> None:
@@ -189,6 +190,25 @@ def _print_approvals(approvals: Any, own: bool) -> None:
         caller = principal_label(str(r.get("principal")), bool(r.get("by_client")))
         table.add_row(str(r.get("id")), str(r.get("tool")), *(() if own else (caller,)),
                       str(r.get("client_id") or "–"), f"{given}/{r.get('required')}",
+                      rfc3339(float(r.get("expires") or 0)))
+    stdout_console().print(table)
+
+
+def _print_granted(granted: Any) -> None:
+    """`/status.json`'s `granted_approvals` (an admin's: approved requests not yet expired) as a table, each with
+    whether a call used it (`policy_cmd.use_text`); nothing when there is none."""
+    from rich.table import Table
+
+    from ..observability.log import rfc3339
+    from .policy_cmd import use_text
+
+    if not isinstance(granted, list) or not granted:
+        return
+    table = Table("id", "tool", "principal", "client", "use", "valid until", title="Granted approvals",
+                  title_justify="left")
+    for r in granted:
+        caller = principal_label(str(r.get("principal")), bool(r.get("by_client")))
+        table.add_row(str(r.get("id")), str(r.get("tool")), caller, str(r.get("client_id") or "–"), use_text(r),
                       rfc3339(float(r.get("expires") or 0)))
     stdout_console().print(table)
 

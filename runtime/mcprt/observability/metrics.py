@@ -17,6 +17,7 @@
 | `mcprt_rejected_connections_total` | counter | — (OpenTelemetry `kestrel.rejected_connections`) |
 | `mcprt_audit_up`, `mcprt_audit_records_pending` | gauge | — (with an audit log) |
 | `mcprt_audit_records_dropped_total`, `mcprt_audit_write_failures_total` | counter | — (with an audit log) |
+| `mcprt_approval_requests_pending` | gauge | — (with approval endpoints and a fresh snapshot: the fleet's figure with Redis, so aggregate with `max`) |
 
 Label values are bounded: tool and source names come from the compiled tool set, never from
 arguments; `error_type` is an `events.Outcome` or an exception's class name.
@@ -275,6 +276,13 @@ class _StateCollector(Collector):
                                     "refuses them (full: maxmemory with noeviction; a read-only replica): sessions, "
                                     "approvals, rate limits and tasks are then not shared (/readyz reports degraded).",
                                     value=1.0 if state.state_writable else 0.0)
+        if state.approvals_pending is not None:
+            yield GaugeMetricFamily("mcprt_approval_requests_pending",
+                                    "Approval requests awaiting a decision (pending, not expired). With a shared state "
+                                    "(Redis) the fleet's figure, which every replica reports alike: aggregate replicas "
+                                    "with max, not sum; without one, this process's. Absent while the state cannot "
+                                    "be read (no figure rather than a stale one).",
+                                    value=state.approvals_pending)
         if state.requests_in_flight is not None:
             yield GaugeMetricFamily("mcprt_requests_in_flight",
                                     "MCP requests being answered now (tool calls among them): what a SIGTERM's drain "

@@ -63,6 +63,9 @@ class ServerState:
     draining: bool = False  # told to stop (SIGTERM): refusing new work, finishing what it holds
     state_writable: bool | None = None  # the shared state takes writes (False: full, read-only; None: no backend)
     state_detail: str | None = None  # "ok", "unreachable since …", "writes refused since …: …" (None: no backend)
+    # approval requests awaiting a decision: with a shared state (Redis) the fleet's, as every replica reads it; else
+    # this process's (None: no approval endpoint served, so no request can be open here: stdio, a one-shot call)
+    approvals_pending: int | None = None
 
 
 StateFn = Callable[[], ServerState]

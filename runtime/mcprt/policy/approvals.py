@@ -16,13 +16,16 @@ client (no elicitation), and never for their own calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+import anyio
 
 from ..errors import PolicyDenied, StateUnavailable
 from ..identity.principal import STDIO
@@ -84,26 +87,56 @@ def single_use(uses: str, tool: Tool) -> bool:
     return not (annotations["readOnlyHint"] or annotations["idempotentHint"])
 
 
+def uses_now(gate: PolicyGate | None, request: ApprovalRequest) -> Literal["once", "valid_for"] | None:
+    """How many calls `request`'s approval lets run under `gate`, the policy in force, as `require_approval` judges
+    it when an identical call comes (`single_use`): `once` (the first call uses it up: `used` says when, by which
+    call) or `valid_for` (identical calls until it expires); None when that policy no longer asks for it (the tool
+    is not served, or no `approve` rule of its label — `rules[N]`, a rule's `name`, `default` — is left)."""
+    tool = gate.tools.get(request.tool) if gate is not None else None
+    if gate is None or tool is None:
+        return None
+    if request.rule == "default":
+        if gate.policy.default != "approve":
+            return None
+        own = None
+    else:
+        rule = next((r for r in gate.rules if r.label == request.rule and r.action == "approve"), None)
+        if rule is None:
+            return None
+        own = rule.approvals
+    return "once" if single_use(gate.approvals.in_force(own).uses, tool) else "valid_for"
+
+
 def used_text(request: ApprovalRequest) -> str:
     """`approval ap_… was used by the call at <RFC 3339 time>` (and its call id when known)."""
     by = f" (call {request.used_by})" if request.used_by else ""
     return f"approval {request.id} was used by the call at {rfc3339(request.used or request.decided or 0)}{by}"
 
 
-def _give_back(state: PolicyState, tool: Tool, context: CallContext, approval_id: str) -> GiveBack:
+async def listings_refreshed(service: PolicyService) -> None:
+    """Refresh the status page's snapshot after a change a call made; a state that cannot be listed leaves it to the
+    periodic refresh: the status page never decides whether a governed call runs (review of govleft, problem 1)."""
+    with contextlib.suppress(StateUnavailable):
+        await service.refresh()
+
+
+def _give_back(service: PolicyService, tool: Tool, context: CallContext, approval_id: str) -> GiveBack:
     """The give-back of the use of `approval_id` by this call (`PolicyState.approval_unuse`, compare-and-set on
-    `used_by`): a call that never reached its upstream (mcprt's queue timed out, its source was not running,
-    the audit log refused it) did nothing, so a human need not approve it again (a review: a queue timeout used
-    the approval, and the same call, never run, had to be approved anew)."""
-    call_id = context.call_id
+    `used_by`): a call that never reached its upstream (mcprt's queue timed out, or the call was cancelled while it
+    waited there; its source was not running; the audit log refused it) did nothing, so a human need not approve it
+    again (a review: a queue timeout used the approval, and the same call, never run, had to be approved anew).
+    Shielded from cancellation: a call cancelled in the queue gives it back from its cancelled scope."""
+    call_id, state = context.call_id, service.state
 
     async def give_back() -> str | None:
         try:
-            returned = call_id is not None and await state.approval_unuse(approval_id, call_id)
+            with anyio.CancelScope(shield=True):
+                returned = call_id is not None and await state.approval_unuse(approval_id, call_id)
         except StateUnavailable:  # kept used: the safe side (a human approves again)
             return None
         if not returned:
             return None
+        service.note_use(approval_id, None)  # the status page shows it unused again (no listing read: `note_use`)
         log_event("approval use given back: the call never reached its upstream", logging.INFO,
                   id=approval_id, tool=tool.name, call=call_id)
         return (f"This call did not run, so approval {approval_id} is not used: make the same call again "
@@ -241,9 +274,16 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
             # The votes given meet the quorum in force: the request is put under it and so approved, for
             # approvers (no longer listed pending) and identical calls alike.
             await state.approval_requorum(request.id, quorum.required, list(quorum.approvers))
-            await service.refresh()
+            await listings_refreshed(service)
         if single_use(in_force.uses, tool):
-            taken, won = await state.approval_use(request.id, context.call_id)
+            give_back = _give_back(service, tool, context, request.id)
+            try:
+                taken, won = await state.approval_use(request.id, context.call_id, context.session_id)
+            except BaseException:  # cut (or failed) once Redis may have written the use: this call never runs
+                await give_back()
+                raise
+            if won:  # the status page shows it used (by this call, in this session) at once
+                service.note_use(request.id, taken)
             if not won:  # an identical call (here or on another replica) ran on it first
                 what = used_text(taken) if taken is not None and taken.used is not None else (
                     f"approval {request.id} is no longer valid")
@@ -252,7 +292,6 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
                     f"{tool.name} was not run: {what}, and one approval runs one call of this tool. Ask again: "
                     "make the same call again, which opens a new approval request.",
                     {"mcprt/approval": {"id": request.id, "status": "used"}})
-            give_back = _give_back(state, tool, context, request.id)
         else:
             give_back = None
         counted = quorum.counted if quorum is not None else None
@@ -301,7 +340,7 @@ async def _close(gate: PolicyGate, tool: Tool, context: CallContext, request: Ap
         return  # decided, expired or closed meanwhile (another identical call, another replica)
     gate.publish("approval_closed", tool, context, rule="reload", approval_id=request.id, reason=why)
     log_event("approval request closed", logging.INFO, id=request.id, tool=request.tool, why=why)
-    await gate.service.refresh()
+    await listings_refreshed(gate.service)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,7 @@ class StepUp:
     scope: str
     alternatives: tuple[str, ...]
     decision: Decision
+    approval: bool = False  # with the scope an `approve` rule takes the call: a human then decides it
 
     def needed(self, principal: Principal) -> list[str]:
         """The `scope=` of the challenge: the scopes the token holds plus the one it lacks (MCP
@@ -130,9 +131,10 @@ class StepUp:
 
     def explained(self) -> str:
         """Why, for a tool error or a challenge's description: the scope(s) that would admit the call."""
+        then = " (with it, the call waits for a human's approval)" if self.approval else ""
         if len(self.alternatives) == 1:
-            return f"it needs the OAuth scope {self.scope}, which this access token lacks"
-        return f"it needs one of the OAuth scopes {', '.join(self.alternatives)}, which this access token lacks"
+            return f"it needs the OAuth scope {self.scope}, which this access token lacks{then}"
+        return f"it needs one of the OAuth scopes {', '.join(self.alternatives)}, which this access token lacks{then}"
 
 
 class RateLimited(PolicyDenied):
@@ -171,6 +173,7 @@ class PolicyGate:
         self._hidden: dict[Any, frozenset[str]] = {}
         self._candidates: dict[tuple[str, Any], tuple[CompiledRule, ...]] = {}
         self._has_hide = any(r.action == "hide" for r in self.rules)
+        self._steps_up = any(r.scopes for r in self.rules if r.action in ("allow", "approve"))
 
     @property
     def hides_any(self) -> bool:
@@ -244,24 +247,34 @@ class PolicyGate:
         `server.auth.oauth.scopes` (`scopes_supported`, RFC 9728 §2) so a client can discover them. A
         scope only a `deny`, `hide` or `approve` rule names is left out: no call is ever stepped up to it,
         and a client with no required scope to ask for (the SDK then asks for all of `scopes_supported`)
-        must not be led to request it at sign-in."""
+        must not be led to request it at sign-in — an `approve` rule's scope neither: a call refused for lacking it is
+        challenged for it (`step_up`), but a client asking for it up front would have calls it could make at once
+        (`echo` allowed to all, sent to a human with `mcp:admin`) wait for a human."""
         return list(dict.fromkeys(s for rule in self.rules if rule.action == "allow" for s in rule.scopes))
 
+    @property
+    def steps_up(self) -> bool:
+        """Whether some call may be stepped up (`step_up`): an `allow` or `approve` rule names a scope. The HTTP scope
+        challenge reads no request body without it."""
+        return self._steps_up
+
     def step_up_scopes(self, tool: Tool) -> tuple[str, ...]:
-        """The scopes `allow` rules matching `tool` name (computed once per tool): empty means no call of
-        `tool` can ever be stepped up, so `step_up` and the HTTP scope challenge skip it at no cost."""
+        """The scopes `allow` and `approve` rules matching `tool` name (computed once per tool): empty means no call
+        of `tool` can ever be stepped up, so `step_up` and the HTTP scope challenge skip it at no cost."""
         found = self._step_up_by_tool.get(tool.name)
         if found is None:
             found = self._step_up_by_tool[tool.name] = tuple(dict.fromkeys(
-                s for rule in self.rules_for(tool) if rule.action == "allow" for s in rule.scopes))
+                s for rule in self.rules_for(tool) if rule.action in ("allow", "approve") for s in rule.scopes))
         return found
 
     def step_up(self, tool: Tool, principal: Principal | None, arguments: Mapping[str, Any]) -> StepUp | None:
         """What the calling OAuth principal lacks when this call is refused ONLY for a missing scope: a
-        rule's `deny` (or the default's) decides the call, and holding one scope more some `allow` rule
-        names would make the decision `allow`. None otherwise: another kind of caller (a static token
-        gets no scopes), a tool no `allow` rule names a scope for, a call allowed, hidden, or sent for
-        approval, or one no scope would admit.
+        rule's `deny` (or the default's) decides the call, and holding one scope more some `allow` or `approve` rule
+        names would make the decision `allow` — or `approve`: then a human may let it run (`StepUp.approval`), where
+        without the scope nobody can (a test of an `approve` rule naming a scope: `whoami` denied but for `mcp:admin`
+        holders, with an approval, refused a token without it saying nothing of the scope). None otherwise: another
+        kind of caller (a static token gets no scopes), a tool no such rule names a scope for, a call allowed,
+        hidden, or sent for approval, or one no scope would admit.
 
         `StepUp.scope` is the first such scope in rule order (the least a client must ask for);
         `alternatives` every scope that would do. MCP authorization 2025-11-25, "Scope Challenge
@@ -274,9 +287,10 @@ class PolicyGate:
         decision = self.decide(tool, principal, arguments)
         if decision.action != "deny":
             return None
-        enough = [s for s in offered
-                  if self.decide(tool, replace(principal, scopes=principal.scopes | {s}), arguments).action == "allow"]
-        return StepUp(enough[0], tuple(enough), decision) if enough else None
+        held = {s: self.decide(tool, replace(principal, scopes=principal.scopes | {s}), arguments).action
+                for s in offered}
+        enough = [s for s in offered if held[s] in ("allow", "approve")]
+        return StepUp(enough[0], tuple(enough), decision, held[enough[0]] == "approve") if enough else None
 
     def refused_for_scope(self, tool: Tool, step: StepUp, context: CallContext) -> None:
         """A call answered with the HTTP scope challenge (`server.step_up`): audited and counted as the

@@ -2,7 +2,8 @@
 inbound auth is on, and cross-site Origins are refused — which also stops cross-site form posts).
 
 - `GET  /policy/approvals[?all=1]`          → JSON array of requests (`id`, `tool`, `principal`,
-  `arguments`, `created`, `expires`, `status`, `votes`, `required`, `approvers`)
+  `arguments`, `created`, `expires`, `status`, `votes`, `required`, `approvers`, and their use: `used`,
+  `used_by`, `used_session`, `uses` — `approval_json`)
 - `GET  /policy/approvals/{id}`             → one request
 - `POST /policy/approvals/{id}/approve|deny` → JSON `{"reason": …}` or a form; JSON answer, or a
   303 back to the page for form posts; 409 for a vote against what stands (recorded votes never change)
@@ -11,7 +12,8 @@ inbound auth is on, and cross-site Origins are refused — which also stops cros
   is idempotent); 404 with the closest name for a tool or source not served (and, for resume, not paused)
 - `GET  /status/approvals`                  → an HTML page with approve/deny buttons (also a
   section of `/status` through `observability.sections`, where a caller who is not an admin sees the
-  pending requests of the calls they made instead: `render_section(caller=…)`, `pending_json`)
+  pending requests of the calls they made instead: `render_section(caller=…)`, `pending_json`), and the
+  approvals granted with whether a call used each (`render_granted`, `granted_json`: admins only)
 
 Every one of them is for `policy.admins` only (`PolicyService.may_administer`), but deciding, which is for
 the request's approvers; whom the policy in force lets decide nothing (`Policy.deciders`) gets 403 before
@@ -38,10 +40,12 @@ from ..identity.principal import ANONYMOUS, Principal, from_scope, principal_lab
 from ..errors import StateUnavailable, did_you_mean
 from .principals import caller_hint, listed, upgrade_hint
 from .service import Conflict, Forbidden, NotFound, PolicyService
-from .state import ApprovalRequest
+from .approvals import uses_now
+from .state import ApprovalRequest, settled_by
 
 if TYPE_CHECKING:
     from ..toolset.tool import Tool
+    from .gate import PolicyGate
 
 MAX_BODY = 16_384
 PAGE_PATH = "/status/approvals"
@@ -60,14 +64,14 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         if not service.may_administer(principal):
             return _error(403, service.not_admin(principal, "list approvals"))
         items = await service.state.approval_list(pending_only=request.query_params.get("all") not in ("1", "true"))
-        return JSONResponse([approval_json(r) for r in items])
+        return JSONResponse([approval_json(r, service.gate) for r in items])
 
     async def get_approval(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
             return _error(403, service.not_admin(principal, "read approvals"))
         found = await service.state.approval_get(request.path_params["id"])
-        return _error(404, "no such approval request") if found is None else JSONResponse(approval_json(found))
+        return _error(404, "no such approval request") if found is None else JSONResponse(approval_json(found, service.gate))
 
     async def decide(request: Request) -> Response:
         if request.path_params["verdict"] not in ("approve", "deny"):
@@ -100,7 +104,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             return _back(back, fields, str(exc)) if form else _error(409, str(exc))
         if form:
             return _back(back, fields, None)
-        return JSONResponse(approval_json(decided))
+        return JSONResponse(approval_json(decided, service.gate))
 
     async def list_pauses(request: Request) -> Response:
         principal = _principal(request)
@@ -150,6 +154,8 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         await service.refresh()
         note = request.query_params.get("note")
         body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + (render_section(service) or "")
+        granted = render_granted(service)
+        body += f'<section id="granted_approvals"><h2>Granted approvals</h2>{granted}</section>' if granted else ""
         return HTMLResponse(_PAGE.format(body=body))
 
     def outage_answered(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -177,8 +183,15 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
     )]
 
 
-def approval_json(request: ApprovalRequest) -> dict[str, Any]:
-    data = {**request.to_json(), "client_id": request.client_id}  # null: the call came through no OAuth client
+def approval_json(request: ApprovalRequest, gate: PolicyGate | None = None) -> dict[str, Any]:
+    """A request as the admin endpoints, `/status.json` and `mcprt approvals` give it: its stored form without the
+    internal `key`, with `client_id` (null: the call came through no OAuth client) and its use always present —
+    `used` (epoch seconds on the state's clock), `used_by` (the call's id, the audit records' `call`) and
+    `used_session` (its MCP session, `Mcp-Session-Id`), null while no call used it — and `uses`, how many calls it
+    lets run under `gate`, the policy in force (`approvals.uses_now`: `once`, `valid_for`, or null when that policy
+    no longer asks for it). With a shared state (Redis) a use made through any replica shows on every one."""
+    data = {**request.to_json(), "client_id": request.client_id, "used": request.used, "used_by": request.used_by,
+            "used_session": request.used_session, "uses": uses_now(gate, request)}
     data.pop("key", None)  # an internal fingerprint
     return data
 
@@ -237,8 +250,50 @@ def pending_json(service: PolicyService, caller: str | None = None) -> list[dict
     `own_view` shows them. Synchronous: the service's snapshot."""
     pending = service.snapshot.pending
     if caller is None:
-        return [approval_json(r) for r in pending]
+        return [approval_json(r, service.gate) for r in pending]
     return [own_view(r) for r in pending if r.owner == caller]
+
+
+def granted_json(service: PolicyService) -> list[dict[str, Any]]:
+    """The approved requests not yet expired (`/status.json`'s `granted_approvals`, for admins), as `approval_json`
+    gives them: whether each was used, when, by which call and session. Synchronous: the service's snapshot."""
+    return [approval_json(r, service.gate) for r in service.snapshot.granted]
+
+
+def use_cell(request: ApprovalRequest, uses: str | None) -> str:
+    """How an approval stands as to its use, in words (HTML-escaped): `used 07:30:01 UTC by call c_… (session …)`,
+    `not used: runs one call`, `runs identical calls until 07:40:00 UTC` (`uses`: `approvals.uses_now`)."""
+    if request.used is not None:
+        session = f" (session <code>{html.escape(request.used_session)}</code>)" if request.used_session else ""
+        call = f" by call <code>{html.escape(request.used_by)}</code>" if request.used_by else ""
+        return f"used {_clock(request.used)} UTC{call}{session}"
+    if uses == "valid_for":
+        return f"runs identical calls until {_clock(request.expires)} UTC"
+    return "not used: runs one call" if uses == "once" else "not used"
+
+
+def render_granted(service: PolicyService) -> str | None:
+    """The approved requests not yet expired, each with whether a call used it (`use_cell`), or None when there is
+    none: an operator tells an unused grant from a spent one. For admins only (the status page's section is)."""
+    rows = []
+    for r in service.snapshot.granted:
+        args = html.escape(json.dumps(r.arguments, ensure_ascii=False, sort_keys=True, default=str)[:2000])
+        rid = html.escape(r.id)
+        approvers = ", ".join(html.escape(name) for name in settled_by(r.votes, True))
+        rows.append(
+            f'<tr id="granted-{rid}"><td><code>{rid}</code></td><td>{html.escape(r.tool)}</td>'
+            f"<td>{html.escape(principal_label(r.principal, r.by_client))}</td><td>{html.escape(r.client_id or '—')}</td>"
+            f"<td><code>{args}</code></td><td>{approvers}</td>"
+            f"<td>{use_cell(r, uses_now(service.gate, r))}</td><td>{_clock(r.expires)} UTC</td></tr>")
+    if not rows:
+        return None
+    return ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>client</th><th>arguments</th>"
+            "<th>approved by</th><th>use</th><th>valid until</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(epoch))
 
 
 def render_own(service: PolicyService, caller: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..identity.principal import Principal, principal_label
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 WEBHOOK_TIMEOUT = 10.0
 REFRESH_INTERVAL_SECONDS = 2.0  # default of MCPRT_POLICY_REFRESH_INTERVAL
+# A snapshot older than this many refresh intervals is stale (its refreshes fail): `pending_now` gives no figure
+STALE_REFRESHES = 3
 
 
 def refresh_interval() -> float:
@@ -76,6 +78,8 @@ class Snapshot:
     pending: list[ApprovalRequest] = field(default_factory=list)
     pauses: dict[str, dict[str, Any]] = field(default_factory=dict)
     at: float = 0.0
+    # approved and not yet expired: each stands for identical calls (until used, for an approval of one call)
+    granted: list[ApprovalRequest] = field(default_factory=list)
 
 
 class PolicyService:
@@ -280,8 +284,35 @@ class PolicyService:
     # --- snapshot for the status page -------------------------------------------------------------
 
     async def refresh(self) -> None:
-        self.snapshot = Snapshot(await self.state.approval_list(pending_only=True), await self.state.pause_list(),
-                                 time.time())
+        """Read the state into `snapshot`: the requests pending and those granted (unexpired), and the pauses. With
+        a shared state (Redis) they are the whole fleet's, whichever replica opened, decided or used them."""
+        live = await self.state.approval_list(pending_only=False)
+        self.snapshot = Snapshot([r for r in live if r.status == "pending"], await self.state.pause_list(),
+                                 time.time(), [r for r in live if r.status == "approved"])
+
+    def pending_now(self) -> int | None:
+        """Approval requests awaiting a decision (pending and not expired at this moment: one that expired since
+        the last refresh is not counted) as the latest `snapshot` has them — with a shared state (Redis) the
+        fleet's. None while that snapshot is stale: never read yet, or older than `STALE_REFRESHES` refresh
+        intervals because the state cannot be read (an outage): a gauge that went on reporting the last figure
+        would hide the outage (review of govleft, problem 4); a scrape then lacks the series instead."""
+        snapshot, now = self.snapshot, time.time()  # `expires` is on the state's clock: replicas' clocks agree
+        if now - snapshot.at > STALE_REFRESHES * refresh_interval():
+            return None
+        return sum(1 for request in snapshot.pending if request.expires >= now)
+
+    def note_use(self, approval_id: str, used: ApprovalRequest | None) -> None:
+        """Show in `snapshot.granted` the use (`used`: the request as `PolicyState.approval_use` returned it) or the
+        give-back (`used` None) of approval `approval_id`, in place, without reading the state: a governed call's
+        path costs one write (`approval_use`), not a listing of every live approval, and a listing that fails
+        cannot refuse a call that won its approval (review of govleft, problem 1). Other replicas see it at their
+        next `refresh`; the HTTP listings read the state itself."""
+        granted = self.snapshot.granted
+        for index, request in enumerate(granted):
+            if request.id == approval_id:
+                self.snapshot.granted = [*granted[:index], used if used is not None else replace(
+                    request, used=None, used_by=None, used_session=None), *granted[index + 1:]]
+                return
 
     async def publish_expired(self) -> int:
         """Publish one `approval_expired` DecisionEvent per request whose `valid_for` ran out with no

@@ -96,10 +96,12 @@ class ApprovalRequest:
     # (a static token, stdio) or a request stored before mcprt kept it.
     client_id: str | None = None
     by_client: bool = False  # the caller is an OAuth client acting for itself (`Principal.by_client`)
-    # When an approval of one execution (`approvals.uses`) was used, on the state's clock, and by which call
-    # (`CallContext.call_id`, the audit records' `call_id`); None: not used (or reusable within `valid_for`).
+    # When an approval of one execution (`approvals.uses`) was used, on the state's clock, by which call
+    # (`CallContext.call_id`, the audit records' `call_id`) and in which MCP session (`Mcp-Session-Id`; None: the
+    # call had none — stdio, a 2026-07-28 client); None: not used (or reusable within `valid_for`).
     used: float | None = None
     used_by: str | None = None
+    used_session: str | None = None
 
     @property
     def owner(self) -> str:
@@ -107,11 +109,12 @@ class ApprovalRequest:
         return owner_key(self.principal, self.by_client)
 
     def to_json(self) -> dict[str, Any]:
-        """The stored form. `client_id`, `by_client`, `used` and `used_by` only when set: a version before them
-        refuses keys it does not know (`from_json` there), so a request with no client, never used, stays
-        readable by it in a mixed fleet."""
+        """The stored form. `client_id`, `by_client`, `used`, `used_by` and `used_session` only when set: a version
+        before them refuses keys it does not know (`from_json` there), so a request with no client, never used,
+        stays readable by it in a mixed fleet."""
         data = asdict(self)
-        for name, default in (("client_id", None), ("by_client", False), ("used", None), ("used_by", None)):
+        for name, default in (("client_id", None), ("by_client", False), ("used", None), ("used_by", None),
+                              ("used_session", None)):
             if data[name] == default:
                 del data[name]
         for vote in data["votes"]:  # likewise a vote's `by_client`
@@ -141,12 +144,12 @@ class ApprovalRequest:
             self.expires = max(self.expires, now)  # a late grant still counts for the repeat call
 
 
-def claim(request: ApprovalRequest, call_id: str | None, now: float) -> bool:
-    """Mark `request` used by the call `call_id` at `now` when it is approved and not used yet (the one rule
-    every `PolicyState.approval_use` applies); whether it did."""
+def claim(request: ApprovalRequest, call_id: str | None, now: float, session_id: str | None = None) -> bool:
+    """Mark `request` used by the call `call_id` (in the MCP session `session_id`) at `now` when it is approved and
+    not used yet (the one rule every `PolicyState.approval_use` applies); whether it did."""
     if request.status != "approved" or request.used is not None:
         return False
-    request.used, request.used_by = now, call_id
+    request.used, request.used_by, request.used_session = now, call_id, session_id
     return True
 
 
@@ -155,7 +158,7 @@ def unclaim(request: ApprovalRequest, call_id: str) -> bool:
     another call's use); whether it did. For a call that never reached its upstream (`PolicyState.approval_unuse`)."""
     if request.used is None or request.used_by != call_id:
         return False
-    request.used = request.used_by = None
+    request.used = request.used_by = request.used_session = None
     return True
 
 
@@ -256,16 +259,19 @@ class PolicyState(Protocol):
         is unknown, expired or no longer pending (closed once, so its closing is audited once)."""
         ...
 
-    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+    async def approval_use(self, approval_id: str, call_id: str | None,
+                           session_id: str | None = None) -> tuple[ApprovalRequest | None, bool]:
         """Use an approved request for one execution, in one step (two replicas' identical calls racing for one
         approval: exactly one gets it): when it is approved, unexpired and not used yet, set `used` (now, on the
-        state's clock) and `used_by` (`call_id`) and return (it, True); else (it as it is — its `used` says when
-        the call that got it ran —, False), or (None, False) when unknown or expired."""
+        state's clock), `used_by` (`call_id`) and `used_session` (`session_id`, the call's MCP session) and return
+        (it, True); else (it as it is — its `used` says when the call that got it ran —, False), or (None, False)
+        when unknown or expired."""
         ...
 
     async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
         """Give back the use `approval_use` gave the call `call_id`, in one step, when that call never reached its
-        upstream (it waited out mcprt's own queue, its source was not running, the audit log refused it): the
+        upstream (it waited out mcprt's own queue or was cut while it waited there, its source was not running, the
+        audit log refused it): the
         request is unused again only while `used_by` is still `call_id`. Whether it was given back (False: unknown,
         expired, or not used by that call)."""
         ...
@@ -401,9 +407,10 @@ class MemoryPolicyState:
         self._wake(approval_id)
         return request
 
-    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+    async def approval_use(self, approval_id: str, call_id: str | None,
+                           session_id: str | None = None) -> tuple[ApprovalRequest | None, bool]:
         request = self._live(self._approvals.get(approval_id))
-        return request, request is not None and claim(request, call_id, self._clock())
+        return request, request is not None and claim(request, call_id, self._clock(), session_id)
 
     async def approval_unuse(self, approval_id: str, call_id: str) -> bool:
         request = self._live(self._approvals.get(approval_id))

@@ -142,6 +142,18 @@ class LeanPath:
             running.dctx.cancel_requested.set()
             running.scope.cancel()
 
+    def end(self, session_id: str | None) -> int:
+        """Cancel every request of the session `session_id` answered here (the session ended: its client's DELETE,
+        an idle timeout, an eviction, its end on another replica): nobody can read their answers any more, and a call
+        still waiting — for a human's approval, or in mcprt's own queue — must not run for a client that is gone (a
+        queued call whose session was deleted ran once the queue moved, an approved payment made after its client
+        ended the session). How many were cancelled."""
+        ended = [running for (session, _), running in self._running.items() if session == session_id]
+        for running in ended:
+            running.dctx.cancel_requested.set()
+            running.scope.cancel()
+        return len(ended)
+
     def running(self, session_id: str | None, request_id: RequestId) -> bool:
         """Whether the request `request_id` (coerced) of the session is being answered here."""
         return (session_id, request_id) in self._running
@@ -186,6 +198,11 @@ class LeanTransport(StreamableHTTPServerTransport):
     """The SDK's session transport, answering each POSTed request as `LeanPath` describes."""
 
     lean: LeanPath
+
+    async def terminate(self) -> None:
+        """End the session (`LeanPath.end`: its requests answered here are cancelled first), then as the SDK does."""
+        self.lean.end(self.mcp_session_id)
+        await super().terminate()
 
     async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
         # Content-Type and Accept were checked once, in front of everything the manager routes

@@ -181,7 +181,16 @@ class Observatory:
                            _refused_connections() if http else None, self.audit_health(),
                            instance=dict(self.instance), requests_in_flight=self.requests_in_flight(),
                            tasks_running=self.tasks_running(), draining=self.draining(),
-                           state_writable=self.state_writable(), state_detail=self.state_detail())
+                           state_writable=self.state_writable(), state_detail=self.state_detail(),
+                           approvals_pending=self.approvals_pending())
+
+    def approvals_pending(self) -> int | None:
+        """Approval requests awaiting a decision, from the policy service's snapshot (refreshed from the state every
+        `MCPRT_POLICY_REFRESH_INTERVAL` s and after each change here; `PolicyService.pending_now`): with Redis the
+        fleet's figure; None where no approval endpoint is served (nothing can be pending here) or while the
+        snapshot is stale (the state cannot be read)."""
+        service = self.runtime.policy
+        return service.pending_now() if service is not None and service.reachable else None
 
     # --- HTTP --------------------------------------------------------------------------------------
 

@@ -408,7 +408,7 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
     """
     from ..observability.sections import add_section
     from ..observability.status_view import return_address
-    from ..policy.http import pending_json, policy_routes, render_section
+    from ..policy.http import granted_json, pending_json, policy_routes, render_granted, render_section
 
     service = runtime.policy_service()
     service.reachable = True
@@ -425,6 +425,10 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
         "approvals", "Approvals", admins_only=False,
         render=lambda back, viewer: render_section(service, back=back, caller=None if viewer.admin else viewer.subject),
         data=lambda viewer: pending_json(service, None if viewer.admin else viewer.subject)))
+    # the approvals granted, each with whether a call used it (by which call and session, when): for admins
+    cleanups.append(add_section("granted_approvals", "Granted approvals",
+                                render=lambda back, viewer: render_granted(service),
+                                data=lambda viewer: granted_json(service)))
     return policy_routes(service, back=return_address)  # forms return to the status page's view
 
 

@@ -7,12 +7,13 @@ scope="…", resource_metadata="…"` (RFC 6750 §3.1, RFC 9728 §5.1); the clie
 that `scope` and retries. `scope` lists the scopes the token holds plus the one it lacks (the spec's
 recommended approach: a stepped-up token keeps what was granted). Which scope that is, and whether a
 scope would help at all, is the policy's answer (`policy.gate.PolicyGate.step_up`): a call refused by a
-`deny` rule or the default, that an `allow` rule naming the scope would let through.
+`deny` rule or the default, that an `allow` rule naming the scope would let through (or an `approve` rule send to
+a human).
 
 The check runs before the SDK sees the request, so no response has begun and an HTTP status can still
-be chosen. It costs nothing unless the served policy has a scope to step up to (`CallGate.scopes`: one an
-`allow` rule names): only then is a POST by an OAuth principal read (whole and bounded: this sits inside
-the manager's body limit), only a body naming `tools/call` parsed, and only a tool some `allow` rule names
+be chosen. It costs nothing unless the served policy has a scope to step up to (`CallGate.steps_up`: one an
+`allow` or `approve` rule names): only then is a POST by an OAuth principal read (whole and bounded: this sits
+inside the manager's body limit), only a body naming `tools/call` parsed, and only a tool such a rule names
 a scope for (`CallGate.step_up_scopes`, computed once per tool) has its arguments checked and the policy
 asked. Everything else goes on unchanged (`Replay`).
 
@@ -81,7 +82,7 @@ class ScopeChallenge:
         principal = from_scope(scope)
         gate = self.holder.current.gate
         if scope.get("method") != "POST" or principal is None or principal.kind != "oauth" or gate is None \
-                or not gate.scopes or self._session_refused(scope, principal):
+                or not gate.steps_up or self._session_refused(scope, principal):
             await self.inner(scope, receive, send)
             return
         first = await receive()

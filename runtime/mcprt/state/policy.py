@@ -365,7 +365,8 @@ class RedisPolicyState:
 
         return await self._change_pending(approval_id, close)
 
-    async def approval_use(self, approval_id: str, call_id: str | None) -> tuple[ApprovalRequest | None, bool]:
+    async def approval_use(self, approval_id: str, call_id: str | None,
+                           session_id: str | None = None) -> tuple[ApprovalRequest | None, bool]:
         """`PolicyState.approval_use` in one optimistic transaction (WATCH/MULTI on the record): of two
         replicas claiming one approval at once, the second's transaction fails, re-reads it used, and leaves it."""
         record_key = self._k("approval", approval_id)
@@ -379,7 +380,7 @@ class RedisPolicyState:
             if request is None or request.expires < now:
                 result.append((None, False))
                 return
-            won = claim(request, call_id, now)
+            won = claim(request, call_id, now, session_id)
             if won:
                 pipe.set(record_key, json.dumps(request.to_json()), px=self._ttl_ms(request, now))
             result.append((request, won))

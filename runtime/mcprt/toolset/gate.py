@@ -44,6 +44,11 @@ class CallGate(Protocol):
         """The scopes a client may have to step up to (advertised in `scopes_supported`, RFC 9728 §2)."""
         ...
 
+    @property
+    def steps_up(self) -> bool:
+        """Whether any call may be stepped up (some scope would admit a refused call): else the check is skipped."""
+        ...
+
     def step_up_scopes(self, tool: Tool) -> tuple[str, ...]:
         """The scopes a call of `tool` may be stepped up to; empty: never (the HTTP check skips it)."""
         ...

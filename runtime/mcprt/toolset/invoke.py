@@ -28,7 +28,7 @@ from ..contracts import CallContext, ClientPeer, ToolResult
 from .argument_errors import said_once, short
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
-from .stopping import CLOSED, CONNECTION_CLOSED, RUNNING, STDIN_CLOSED, STOPPED
+from .stopping import CLOSED, CONNECTION_CLOSED, NOT_STARTED, RUNNING, STDIN_CLOSED, STOPPED
 from .tool import Tool
 
 if TYPE_CHECKING:
@@ -252,9 +252,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         reason = exc.reason
         result = error_result(str(exc))
         # the call never reached its upstream (refused by the audit gate after the wait, its source not running,
-        # or it waited out mcprt's own queue: `QueueTimeout`, which never started it): what the gate took for it
+        # or it waited out mcprt's own queue: `QueueTimeout`, which never started it; or its source said it sent
+        # nothing: `CallContext.never_started`, e.g. a proxied MCP server that is down): what the gate took for it
         # is given back, so the same call can run on the approval a human gave (README: used when the call starts)
-        if give_back is not None and (not invoked or isinstance(exc, QueueTimeout)):
+        if give_back is not None and (not invoked or isinstance(exc, QueueTimeout) or (
+                context is not None and context.never_started)):
             given = await give_back()
             if given is not None:
                 result = error_result(f"{exc} {given}")
@@ -266,6 +268,11 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             if exc.data is not None:  # relayed to the client (server/upstream_errors.py)
                 result.protocol_error["data"] = exc.data
     except asyncio.CancelledError as exc:
+        # Cut before it reached its upstream — in the gate's wait (nothing taken yet) or in mcprt's own queue
+        # (`CallContext.never_started`): it did nothing, so what the gate took is given back, as for a queue
+        # timeout; one cut after it was sent keeps it (it may have acted). The give-back is shielded (`_give_back`).
+        given = await give_back() if give_back is not None and (
+            not invoked or (context is not None and context.never_started)) else None
         if RUNNING.take_stop(task):
             # The stop's drain ran out with this call in flight: answer it (the transport writes the
             # answer before the server closes) instead of letting the shutdown cut the connection.
@@ -276,6 +283,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             if RUNNING.why == STDIN_CLOSED:  # the client left: the JSON-RPC error the stdio transport answers
                 result = error_result(CLOSED.format(tool=tool.name, seconds=seconds))
                 result.protocol_error = {"code": CONNECTION_CLOSED, "message": result.content[0]["text"]}
+            elif given is not None:  # it never started: it did nothing, and its approval stands for the same call
+                result = error_result(f"{NOT_STARTED.format(tool=tool.name, seconds=seconds, why=RUNNING.why)} {given}")
             else:
                 result = error_result(STOPPED.format(tool=tool.name, seconds=seconds, why=RUNNING.why))
         else:

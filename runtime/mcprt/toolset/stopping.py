@@ -26,6 +26,9 @@ from mcprt.errors import CHECK_FIRST, MAY_HAVE_ACTED
 
 STOPPED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.0f} s, before its answer arrived "
            f"({{why}}). {MAY_HAVE_ACTED}. Call again in a few seconds; {CHECK_FIRST}.")
+# A call the stop ended while it waited in mcprt's own queue (`CallContext.never_started`): it did nothing.
+NOT_STARTED = ("mcprt is restarting: the call to {tool} was stopped after {seconds:.0f} s, before it started ({why}); "
+               "it did not run. Call again in a few seconds.")
 OUTLASTED_DRAIN = "it outlasted the server's drain"  # HTTP: `server.http.drain_timeout` ran out
 TOLD_TO_STOP = "the server was told to stop"  # stdio: no drain (see server.serve)
 STDIN_CLOSED = "the client closed stdin"  # stdio: the client left (server.stdio's end of input)

@@ -284,16 +284,31 @@ class McpServerSource:
         return invoke
 
     async def call(self, upstream_name: str, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
-        client = await self._current(context.timeout)
+        """Send the call; `context.never_started` is set when it ends before anything was sent (the server down, or
+        the call cut while it waited for a session being opened): it did nothing, so the policy gives back what it
+        took for it, an approval of one call (review of govleft, problem 3: only a Python lane's queue said so)."""
+
+        def cut() -> None:
+            context.never_started = True
+
+        def unsent() -> ToolCallError:
+            cut()
+            return ToolCallError(self.unavailable_message())
+
+        try:
+            client = await self._current(context.timeout)
+        except BaseException:  # cut (its client, its session, a drain) while it waited for a renewed session
+            cut()
+            raise
         if client is None:
-            raise ToolCallError(self.unavailable_message())
+            raise unsent()
         watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
         carrier = None if watch is None else watch.carrier
         try:
             result = await self._on_session(
                 client, context.timeout,
                 lambda on, retry_within: self._call(on, upstream_name, arguments, context, carrier, retry_within),
-                lambda: ToolCallError(self.unavailable_message()), retry_gets="rest")
+                unsent, retry_gets="rest", cut_unsent=cut)
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -339,18 +354,25 @@ class McpServerSource:
                     carrier: dict[str, str] | None, retry_within: float | None) -> types.CallToolResult:
         """The call on `client`; `retry_within`: None for its first sending, else the seconds it has when sent
         again on a renewed session (`_on_session`)."""
+        called = context  # the call's own context: the copies below are the sending's (progress, time left)
+
+        def sent_nothing() -> None:
+            called.never_started = True
+
         with self._out(client):
             if context.progress is not None:  # (none asked: no progress token is sent, so none comes)
                 context = replace(context, progress=self._hearing(context.progress))
             if retry_within is None:
-                return await self._call_on(client, upstream_name, arguments, context, carrier, None)
+                return await self._call_on(client, upstream_name, arguments, context, carrier, None, sent_nothing)
             limit = f"the {retry_within:.1f}s left of its {context.timeout:g}s once the server's session was renewed"
             return await self._call_on(client, upstream_name, arguments, replace(context, timeout=retry_within),
-                                       carrier, limit)
+                                       carrier, limit, sent_nothing)
 
     async def _call_on(self, client: Client, upstream_name: str, arguments: dict[str, Any], context: CallContext,
-                       carrier: dict[str, str] | None, limit: str | None) -> types.CallToolResult:
-        """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s")."""
+                       carrier: dict[str, str] | None, limit: str | None,
+                       sent_nothing: Callable[[], None]) -> types.CallToolResult:
+        """`limit`: how a timeout's message words the time the call had (None: "`context.timeout`s");
+        `sent_nothing`: called when the request is known never to have left (`CallContext.never_started`)."""
         # `timeout` bounds the server's time: it stands still while the server waits on the client (call_clock.py)
         clock = CallClock(context.timeout)
         call = None
@@ -378,7 +400,7 @@ class McpServerSource:
         except MCPError as exc:
             if self._lost_by(client, exc):  # the request was out: the server may have acted on it
                 self._connection_lost(client, f"the connection ended during a call ({exc.message})")
-                raise self._lost_call_error(context.tool, delivery) from None  # unless it never left (delivery.py)
+                raise self._lost_call_error(context.tool, delivery, sent_nothing) from None  # unless it never left
             self._check_session(client, exc)
             if exc.code == types.REQUEST_TIMEOUT:
                 self._check_now.set()
@@ -397,8 +419,9 @@ class McpServerSource:
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
+                sent_nothing()
                 raise ToolCallError(self.unavailable_message()) from None
-            raise self._lost_call_error(context.tool, delivery) from None
+            raise self._lost_call_error(context.tool, delivery, sent_nothing) from None
         except RuntimeError as exc:  # e.g. the SDK's input-required rounds ran out
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ToolCallError(f"{context.tool}: server '{self.name}' returned an invalid result: {reason}") from None
@@ -544,12 +567,14 @@ class McpServerSource:
         return (f"{tool}: the connection to server '{self.name}' ended before it answered. {MAY_HAVE_ACTED}: "
                 f"{CHECK_FIRST} ({self.unavailable_message()}).")
 
-    def _lost_call_error(self, tool: str, delivery: Delivery) -> UpstreamError:
+    def _lost_call_error(self, tool: str, delivery: Delivery, sent_nothing: Callable[[], None]) -> UpstreamError:
         """The error of a call whose connection ended before an answer: "did not run" when the transport
-        said its request was never sent (a refused connection: safe to repeat), else "may have acted"."""
+        said its request was never sent (a refused connection: safe to repeat; then `sent_nothing()`), else
+        "may have acted"."""
         unsent = delivery.not_sent
         if unsent is None:
             return UpstreamError(self.lost_during_call_message(tool))
+        sent_nothing()
         reason = self.connector.explain(unsent)  # "cannot connect to URL: connection refused"
         return UpstreamError(f"{tool}: {reason}. The call was not sent, so it did not run: it is safe to try "
                              f"again later ({self.unavailable_message()}).", unreachable=True)
@@ -592,20 +617,27 @@ class McpServerSource:
 
     async def _on_session(self, client: Client, within: float,
                           send: Callable[[Client, float | None], Awaitable[_T]],
-                          unavailable: Callable[[], Exception], *, retry_gets: Literal["rest", "all"]) -> _T:
+                          unavailable: Callable[[], Exception], *, retry_gets: Literal["rest", "all"],
+                          cut_unsent: Callable[[], None] | None = None) -> _T:
         """`send(client, None)` (its first sending, on its own time limit `within`, seconds); when that met the
         server's 404 for our session (`_SessionGone`: it was not run), once more on the session that replaces
         `client`, once up within `within`: `send(renewed, seconds)` with `retry_gets` "rest" the seconds left
         of `within` (a tools/call: its timeout covers the renewal), "all" `within` again (resources, prompts,
         completion, subscribe: each sending gets `startup_timeout`). Module docstring, "A session the server
         no longer knows". Raises `unavailable()` when no new session is up in time, none of `within` is left,
-        or the request meets the 404 there too."""
+        or the request meets the 404 there too (then nothing ran). `cut_unsent`: called when the request is cut
+        while it waits for that new session (nothing was run either)."""
         try:
             return await send(client, None)
         except _SessionGone:
             pass
         started = time.monotonic()
-        renewed = await self._renewed(client, within)
+        try:
+            renewed = await self._renewed(client, within)
+        except BaseException:
+            if cut_unsent is not None:
+                cut_unsent()
+            raise
         left = within - (time.monotonic() - started) if retry_gets == "rest" else within
         if renewed is None or left <= 0:
             raise unavailable() from None

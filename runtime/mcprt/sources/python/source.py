@@ -103,6 +103,8 @@ class FunctionInvoker:
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
+                # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
+                context.never_started = ticket.never_ran
                 raise
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
             text = exception_text(exc)  # its type, even when its message cannot be rendered
