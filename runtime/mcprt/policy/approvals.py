@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from ..toolset.tool import Tool
     from .gate import Decision, PolicyGate
     from .service import PolicyService
-    from .state import PolicyState
 
 PROGRESS_EVERY = 5.0  # seconds between "waiting for approval" progress notifications
 REOPEN_EVERY = 1.0  # seconds at least between two re-openings of one lost request (a store that keeps losing it)
