@@ -147,6 +147,36 @@ def test_validate_exits_1_with_the_report(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_in_discovery_mode_the_advice_is_what_that_mode_allows(tmp_path: Path) -> None:
+    """Trial (docs #5): with `expose: discovery` already set, the meta-tools over `max_tools` and
+    `max_tool_bytes` were told to "set `expose: discovery`" and to shorten descriptions that cannot be
+    overridden. Now the advice names the floor the fixed meta-tools set, and only sources' tools get theirs."""
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools: 1, max_tool_bytes: 100}}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    hints = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
+    assert len(hints) == 2, done.stderr
+    assert not any("expose: discovery`" in hint and "set" in hint for hint in hints), hints
+    assert not any("shorter `description`" in hint for hint in hints), hints
+    sizes = [int(size.replace(",", "")) for size in re.findall(r"meta-tool '\w+': ([\d,]+) bytes", done.stderr)]
+    assert len(sizes) == 3, done.stderr
+    assert hints[0].endswith("with `expose: discovery`, `max_tools` must be at least 3"), hints
+    assert hints[1].endswith(f"`max_tool_bytes` must be at least {max(sizes):,} bytes"), hints
+
+    # a tool pinned beside them is the sources' to shorten, or to list no more: both are said
+    manifest.write_text("version: 1\nserver: {expose: discovery, pinned: [four], budget: {max_tools: 2}}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    [hint] = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
+    assert "list fewer of them directly (`server.pinned`" in hint and "`max_tools` must be at least 3" in hint, hint
+    assert "set `expose: discovery`" not in hint
+
+
 async def test_up_warns_once_per_exceeded_budget_and_serves_on(tmp_path: Path) -> None:
     """Found by a new-user trial: `mcprt up` served a manifest over its budget without a word (validate
     exits 1 on it). Now each exceeded budget is one warning at start — what, by how much, how to fix —

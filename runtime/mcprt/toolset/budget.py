@@ -161,8 +161,9 @@ def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
             f"({report.listed:,} listed tools); biggest tools:",
             [_tool_offender(loaded, by_name[c.name], c) for c in biggest[:SHOWN_OFFENDERS]],
             more=max(0, len(biggest) - SHOWN_OFFENDERS),
-            hint="list fewer tools (`include`/`exclude`, `enabled: false`), or set `expose: discovery` on big "
-                 "sources; shorten descriptions (`defaults.descriptions`, a tool's `description`)",
+            hint=_hint(report, "max_tools_bytes",
+                       "list fewer tools (`include`/`exclude`, `enabled: false`){listed}; shorten descriptions "
+                       "(`defaults.descriptions`, a tool's `description`)"),
         ))
     if budget.max_tool_bytes is not None:
         over = sorted((c for c in costs if c.bytes > budget.max_tool_bytes), key=lambda c: -c.bytes)
@@ -173,8 +174,9 @@ def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
                 f"{budget.max_tool_bytes:,} bytes each:",
                 [_tool_offender(loaded, by_name[c.name], c) for c in over[:SHOWN_OFFENDERS]],
                 more=max(0, len(over) - SHOWN_OFFENDERS),
-                hint="give these tools a shorter `description`, hide or fix arguments they do not need "
-                     "(`args: {name: {hidden: true}}`), or reach them through `expose: discovery`",
+                hint=_hint(report, "max_tool_bytes",
+                           "give these tools a shorter `description`, hide or fix arguments they do not need "
+                           "(`args: {{name: {{hidden: true}}}}`){listed}", over),
             ))
     return report
 
@@ -197,9 +199,32 @@ def _too_many(loaded: LoadedManifest, report: BudgetReport, limit: int) -> Viola
         loaded, "max_tools", limit, report.listed,
         f"{report.listed:,} tools are listed, over the budget of {limit:,}; by source:",
         offenders,
-        hint="narrow sources with `include`/`exclude`, disable tools with `enabled: false`, or set "
-             "`expose: discovery` so a big source is searched instead of listed",
+        hint=_hint(report, "max_tools", "narrow sources with `include`/`exclude`, disable tools with "
+                                        "`enabled: false`{listed}"),
     )
+
+
+def _hint(report: BudgetReport, key: BudgetKey, advice: str, offenders: list[ToolCost] | None = None) -> str:
+    """What to change, as far as it can be changed: `advice` for the sources' own tools (`{listed}` becomes the
+    way out that applies: `expose: discovery` while some tools are listed in full mode, else listing fewer
+    tools directly), and for discovery mode's meta-tools — whose definitions are fixed — the floor they set.
+    `offenders`: the tools over the limit (default: every listed tool)."""
+    offenders = report.tools if offenders is None else offenders
+    meta = [c for c in report.tools if c.meta]
+    parts = []
+    if any(not c.meta for c in offenders):
+        listed = (", or list fewer of them directly (`server.pinned`, a tool's `pinned: true`, a source's "
+                  "`expose: tools`)" if meta else ", or set `expose: discovery` so a big source is searched "
+                  "instead of listed")
+        parts.append(advice.format(listed=listed))
+    if meta and any(c.meta for c in offenders):
+        floor = {"max_tools": f"{len(meta)}",
+                 "max_tools_bytes": f"{sum(c.bytes for c in meta):,} bytes (their definitions alone)",
+                 "max_tool_bytes": f"{max(c.bytes for c in meta):,} bytes"}[key]
+        parts.append(f"discovery mode always lists its {len(meta)} meta-tools, whose definitions are fixed "
+                     f"({sum(c.bytes for c in meta):,} bytes, the largest {max(c.bytes for c in meta):,}): "
+                     f"with `expose: discovery`, `{key}` must be at least {floor}")
+    return "; ".join(parts)
 
 
 def _violation(loaded: LoadedManifest, key: BudgetKey, limit: int, actual: int, message: str,
