@@ -80,7 +80,10 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                 sessions.append(open_session(ref.path, include_roots=ref.include_roots,
                                              refuse_unmatched=ref is new_ref,
                                              entry_point=None,  # a review on copies: nothing audited
-                                             earlier_routes=earlier))
+                                             earlier_routes=earlier,
+                                             # committed content only, both sides: no local `.env` or
+                                             # environment variable may make a warning (trial docs #8)
+                                             machine=False))
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None

@@ -159,11 +159,15 @@ STDIO_UNUSED: dict[NodePath, str] = {
 
 
 def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None,
-                  transport: str = "http", include_roots: Sequence[Path] = ()) -> LoadedManifest:
+                  transport: str = "http", include_roots: Sequence[Path] = (),
+                  dotenv: bool = True) -> LoadedManifest:
     """Load and validate; raise ManifestError with every diagnostic when anything is wrong.
 
     `include_roots`: folders this load may also include from, besides the including manifest's tree and
     `MCPRT_INCLUDE_PATHS` (`limits.include_allowed`): a revision's copies of those (`mcprt diff REV:path`).
+
+    `dotenv`: False reads no `.env` beside an included manifest (`env` is then every variable there is:
+    `mcprt diff` compares what is committed, not what one machine's files resolve it to).
 
     `transport`: what the manifest is loaded for. `"http"` (the default, the strictest) needs every
     `${VAR}`; `"stdio"` (also `mcprt validate`/`tools` unless `MCPRT_TRANSPORT=http`) lets the
@@ -183,7 +187,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
                               included_defaults=included_defaults, includers=includers, include_roots=include_roots)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
-    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers)
+    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers,
+                                 dotenv)
     unused = STDIO_UNUSED if transport == "stdio" else None
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
@@ -245,15 +250,18 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
 
 
 def _environments(root: Path, environment: dict[str, str], folders: set[Path], files: list[Path],
-                  includers: Mapping[Path, Path]) -> dict[Path, Mapping[str, str]]:
+                  includers: Mapping[Path, Path], dotenv: bool = True) -> dict[Path, Mapping[str, str]]:
     """The variables of each folder a source was defined in: the root's `environment`, or for an included
     manifest's folder its `.env` under its *including* manifest's folder's variables, down the include
     chain (`includers`: folder → the folder of the manifest that first included one there), so the
     process environment beats the root's `.env`, which beats each nearer-to-root `.env`
     (`envvars.included_environment`): an included `.env` never changes a value its includer sets. Every
-    `.env` read is added to `files` (hot reload watches them)."""
+    `.env` read is added to `files` (hot reload watches them). `dotenv` False: none is read, every folder
+    has `environment`."""
     top = root.resolve()
     found: dict[Path, Mapping[str, str]] = {top: environment}
+    if not dotenv:
+        return {folder: environment for folder in {root, *folders}}
     if (root / ".env").is_file():
         files.append(root / ".env")
 

@@ -72,8 +72,10 @@ class ReplayHarness:
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None, machine: bool = True) -> None:
         self.manifest = find_manifest(manifest)
+        # False: no `.env` or process environment resolves the manifest's variables (`mcprt diff`, both sides)
+        self.machine = machine
         # the routes of an earlier revision's operations (`mcprt diff`'s old side): see `Runtime.earlier_routes`
         self.earlier_routes = {name: dict(routes) for name, routes in (earlier_routes or {}).items()}
         # what the audit records of its live calls name (`oneshot.governed`); None: no records (`mcprt diff`)
@@ -98,7 +100,7 @@ class ReplayHarness:
         origin = await self.upstream.start()
         try:
             self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings,
-                                                  self.include_roots)
+                                                  self.include_roots, machine=self.machine)
             self._runtime = Runtime(self.manifest, self.settings)
             self._runtime.refuse_unmatched_policy = self.refuse_unmatched
             self._runtime.earlier_routes = self.earlier_routes
@@ -259,8 +261,9 @@ class ReplayHarness:
         if manifest not in self._alone:
             def load() -> LoadedManifest | None:
                 try:
-                    return load_manifest(manifest, env=replay_environment(manifest, self.include_roots),
-                                         include_roots=self.include_roots)
+                    return load_manifest(manifest, env=replay_environment(manifest, self.include_roots,
+                                                                          machine=self.machine),
+                                         include_roots=self.include_roots, dotenv=self.machine)
                 except ManifestError as exc:
                     return exc.partial
 
@@ -324,8 +327,9 @@ class ReplaySession:
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None, machine: bool = True) -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes,
+                                     machine)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -371,12 +375,14 @@ class ReplaySession:
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> ReplaySession:
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None,
+                 machine: bool = True) -> ReplaySession:
     """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
     `refuse_unmatched` as `Runtime.refuse_unmatched_policy`; `entry_point` the command its live calls'
     audit records name, None for none written (`oneshot.governed`); `earlier_routes` as
-    `Runtime.earlier_routes` (an earlier revision's `ReplayHarness.routes()`)."""
-    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
+    `Runtime.earlier_routes` (an earlier revision's `ReplayHarness.routes()`); `machine` as `ReplaySession`'s."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes,
+                            machine=machine)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

@@ -38,10 +38,13 @@ _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_VARIABLE = re.compile(r"\b(?:base_url|url)[\"']?\s*[:=]\s*[\"']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> dict[str, str]:
+def replay_environment(manifest: Path, include_roots: Sequence[Path] = (), *,
+                       machine: bool = True) -> dict[str, str]:
     """The manifest's environment, with a placeholder for each required variable that is not set
-    (in the manifest or in a manifest it includes; `include_roots` as for `load_manifest`)."""
-    environment = envvars.environment_for(manifest.parent)
+    (in the manifest or in a manifest it includes; `include_roots` as for `load_manifest`).
+    `machine` False: nothing of this machine's (no `.env`, no process environment) — every variable is
+    its placeholder, or the default written in `${VAR:-default}` (`mcprt diff`: committed content only)."""
+    environment = envvars.environment_for(manifest.parent) if machine else {}
     for file in manifest_files(manifest, include_roots):
         try:
             text = file.read_text(encoding="utf-8")
@@ -55,12 +58,13 @@ def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> di
 
 
 def load_for_replay(manifest: str | Path | None, origin: str | None, settings: Settings,
-                    include_roots: Sequence[Path] = ()) -> LoadedManifest:
+                    include_roots: Sequence[Path] = (), *, machine: bool = True) -> LoadedManifest:
     """Load `manifest` for a replay against `origin` (see the module docstring); `include_roots` as for
-    `load_manifest`."""
+    `load_manifest`; `machine` as for `replay_environment`."""
     path = find_manifest(manifest)
     try:
-        loaded = load_manifest(path, env=replay_environment(path, include_roots), include_roots=include_roots)
+        loaded = load_manifest(path, env=replay_environment(path, include_roots, machine=machine),
+                               include_roots=include_roots, dotenv=machine)
     except ManifestError as exc:
         if exc.partial is None:
             raise
