@@ -177,7 +177,8 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
                 await _open_when_room(fourth)
                 gone = await alice[0].call_add(1, 1)
                 assert gone.status_code == 404, gone.text
-                assert gone.json()["error"]["message"] == "Session not found"
+                # the SDK's own 404, led by its status's phrase as mcprt's refusals are (review of docsfix, 6)
+                assert gone.json()["error"]["message"] == "Not Found: Session not found"
                 for session in (alice[1], alice[2], fourth):
                     assert "\"text\":\"2\"" in _result_text(await session.call_add(1, 1))
 
@@ -216,8 +217,12 @@ def test_2026_listen_streams_are_capped_per_client_by_the_same_setting(tmp_path:
                 with pytest.raises(MCPError) as refused:
                     async with alice.listen(tools_list_changed=True):
                         pass
-                assert refused.value.error.code == -32000
-                assert "Too many open subscription streams for this client (limit 2)" in refused.value.error.message
+                # the per-client session cap's refusal shape (a 429's), as every refusal on the endpoint: review
+                # of docsfix, problem 5 (it was -32000 with no data.reason)
+                assert refused.value.error.code == -32600
+                assert refused.value.error.message == ("Too Many Requests: Too many open subscription streams for "
+                                                       "this client (limit 2): close one first")
+                assert refused.value.error.data == {"reason": "too_many_requests", "limit": 2}
                 assert text_of(await asyncio.wait_for(alice.call_tool("add", {"a": 1, "b": 2}), 30)) == "3"
                 async with http_client(up.url, token=BOB, mode="auto") as bob:
                     async with bob.listen(tools_list_changed=True):
@@ -266,8 +271,12 @@ async def _expires(url: str, base: str) -> None:
         await _wait_sessions(base, 0)  # the idle timeout ended it (no request touched it meanwhile)
         expired = await session.call_add(1, 2)
         assert expired.status_code == 404, expired.text
-        assert expired.json()["error"] == {"code": -32600, "message": "Session not found",  # the SDK's 404
+        assert expired.json()["error"] == {"code": -32600, "message": "Not Found: Session not found",  # the SDK's
                                            "data": {"reason": "not_found"}}
+        # the SDK's 400 already starts with its phrase: it is not written twice (review of docsfix, 6)
+        missing = await RawSession(http, url, ALICE).call_add(1, 1)
+        assert missing.status_code == 400 and missing.json()["error"] == {
+            "code": -32600, "message": "Bad Request: Missing session ID", "data": {"reason": "bad_request"}}, missing.text
         again = RawSession(http, url, ALICE)  # the client's remedy: initialize again
         assert (await again.open()).status_code == 200
         assert "\"text\":\"5\"" in _result_text(await again.call_add(2, 3))

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
 from .post_headers import shown
+from .refusals import as_refusal, refusal_message
 
 # status → what the client is told (2026-07-28: one POST per request, no GET stream, no session to end)
 MESSAGES = {
@@ -45,7 +46,7 @@ class EmptyRefusalBodies:
     """Passes every request to `inner`; a 405 or 406 it answers without a body gets a JSON-RPC error body,
     and every refusal (status 400 and up) whose body is a JSON-RPC error with id null — the SDK's own
     ("Session not found", "Missing session ID"…) as much as mcprt's — gets the endpoint's one refusal
-    shape (`guard.as_refusal`: its code, `data.reason`), its message and other data kept."""
+    shape (`refusals.as_refusal`: its code, `data.reason`), its message and other data kept."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
@@ -83,7 +84,6 @@ class EmptyRefusalBodies:
 
 def _reshaped(start: Message, body: bytes) -> tuple[Message, Message]:
     """A refusal whose body is a JSON-RPC error with id null, in the endpoint's shape; anything else unchanged."""
-    from .guard import as_refusal
 
     answer = None
     if any(name == b"content-type" and value.split(b";")[0].strip().lower() == b"application/json"
@@ -103,7 +103,6 @@ def _filled(scope: Scope, start: Message) -> tuple[Message, Message]:
     accept = request_headers.get(b"accept")
     text = MESSAGES[status].format(method=scope.get("method", "?"),
                                    accept=shown(accept.decode("latin-1") if accept is not None else None, "nothing"))
-    from .guard import refusal_message
 
     return _with_json_body(start, wire_json.dumps(refusal_message(status, text)))
 
@@ -126,7 +125,7 @@ class OversizedBodyRefusal:
     """The SDK's body limit answers a body sent without `Content-Length` (chunked) that grows past the
     limit with 413 and the plain text "Request body too large" (no `Content-Type`); a declared one never
     gets that far (the guard answers it). Here that 413 gets the guard's JSON-RPC error body
-    (`guard.refusal_message`), as every refusal on the MCP endpoint has; anything else passes unchanged."""
+    (`refusals.refusal_message`), as every refusal on the MCP endpoint has; anything else passes unchanged."""
 
     def __init__(self, inner: ASGIApp, limit: int) -> None:
         self.inner = inner
@@ -144,7 +143,6 @@ class OversizedBodyRefusal:
             if held is not None and message["type"] == "http.response.body":
                 if message.get("more_body"):
                     return
-                from .guard import refusal_message
 
                 start, message = _with_json_body(held, wire_json.dumps(refusal_message(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body larger than {self.limit} bytes")))

@@ -63,6 +63,7 @@ from .browser_login import COOKIE, PATHS, BrowserLogins
 from .cors import answer_preflight, is_preflight, with_cors
 from .field_values import trim_field_values
 from .options import is_wildcard
+from .refusals import refusal_message
 from .scope_challenge import scope_refusal
 
 if TYPE_CHECKING:
@@ -499,41 +500,6 @@ class HttpGuard:
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             return 413, f"request body larger than {limit} bytes", []
         return None
-
-
-# JSON-RPC 2.0 §5.1: a refused request (-32600); the server unable to serve it now (-32603)
-_REFUSAL_CODES = {HTTPStatus.SERVICE_UNAVAILABLE: -32603}
-_PREDEFINED_CODES = (-32700, -32600, -32601, -32602, -32603)  # JSON-RPC 2.0 §5.1
-
-
-def refusal_message(status: int, message: str, *, request_id: str | int | None = None,
-                    data: dict[str, Any] | None = None) -> dict[str, object]:
-    """The JSON-RPC error response (id null) a refusal with HTTP `status` and `message` gets on the MCP
-    endpoint — the one shape of every HTTP-transport refusal there (README, "Serving over HTTP"):
-    code -32600 (-32603 for a 503), message the status's phrase and `message`, `data.reason` the
-    phrase in snake case (`unauthorized`, `forbidden`, `request_entity_too_large`,
-    `misdirected_request`, `too_many_requests`, `service_unavailable`…). `data`: more fields, kept
-    beside it (a session cap's `limit` and `retryAfter`); its own `reason` says more than the phrase
-    (a scope refusal's `insufficient_scope`, `scope_challenge`). `request_id`: the refused request's,
-    when its body was read (else null)."""
-    from .invalid_messages import error  # here: the guard also fronts the stdio metrics listener, before the SDK
-
-    phrase = HTTPStatus(status).phrase
-    return error(request_id, _REFUSAL_CODES.get(HTTPStatus(status), -32600), f"{phrase}: {message}",
-                 {"reason": phrase.lower().replace(" ", "_"), **(data or {})})
-
-
-def as_refusal(status: int, answer: dict[str, Any]) -> dict[str, Any]:
-    """`answer`, a JSON-RPC error response with id null that a refusal with HTTP `status` carries (as the
-    MCP SDK writes its own: "Session not found", -32600, no data), in `refusal_message`'s shape: -32603
-    for a 503, -32600 for a code outside JSON-RPC 2.0's predefined ones (a parse error keeps -32700),
-    `data.reason` added where it has none; the message and other data kept."""
-    error = dict(answer["error"])
-    data = error.get("data") if isinstance(error.get("data"), dict) else {}
-    if status in _REFUSAL_CODES or error.get("code") not in _PREDEFINED_CODES:
-        error["code"] = _REFUSAL_CODES.get(HTTPStatus(status), -32600)
-    error["data"] = {"reason": HTTPStatus(status).phrase.lower().replace(" ", "_"), **data}
-    return {**answer, "error": error}
 
 
 async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]],

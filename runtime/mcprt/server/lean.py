@@ -72,6 +72,7 @@ from .batches import BATCH_VERSION, batch_of, serve_batch
 from .client_messages import CANCELLED, ClientMessages, Refused
 from .invalid_messages import body_refusal, error, plain_message
 from .streaming import may_stream
+from .refusals import refusal_message
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -260,7 +261,6 @@ class LeanTransport(StreamableHTTPServerTransport):
         try:
             await messages.carry(session_id, from_scope(request.scope), message, holder)
         except Refused as exc:
-            from .guard import refusal_message  # the one refusal shape of the MCP endpoint
 
             await _send_json(wire_json.dumps(refusal_message(exc.status, str(exc))), send, exc.status, session_id)
             return True

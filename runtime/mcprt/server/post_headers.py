@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import wire_json
+from .refusals import refusal_message
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -98,7 +99,6 @@ class PostHeaderCheck:
                                 for name, value in scope.get("headers", ())]
             await self.inner(scope, receive, send)
             return
-        from .guard import refusal_message  # the one refusal shape of the MCP endpoint
 
         status, message = refused
         body = wire_json.dumps(refusal_message(status, message))

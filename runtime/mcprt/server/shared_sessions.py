@@ -45,6 +45,7 @@ from ..observability.log import Outage, log_event
 from ..state.redis_client import StateUnavailable
 from .lean import Replay
 from .limits import MAX_RETRY_AFTER, client_key
+from .refusals import as_refusal, refusal_message
 
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
@@ -393,13 +394,12 @@ def _idle(transport: StreamableHTTPServerTransport | None) -> bool:
 
 
 class _Refusal:
-    """An HTTP refusal to open a session: the endpoint's refusal body (`guard.refusal_message`, with
+    """An HTTP refusal to open a session: the endpoint's refusal body (`refusals.refusal_message`, with
     `data.limit` and `data.retryAfter`) and `Retry-After`."""
 
     def __init__(self, status: int, retry_after: int, message: str, limit: int) -> None:
         self.status = status
         self.retry_after = retry_after
-        from .guard import refusal_message  # the one refusal shape of the MCP endpoint
 
         self.body = json.dumps(refusal_message(status, message, data={"limit": limit, "retryAfter": retry_after})
                                ).encode()
@@ -450,7 +450,6 @@ def _initialize_params(body: bytes, *, batches: bool = True) -> dict[str, Any] |
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    from .guard import as_refusal  # the SDK's own 404 answer, in the endpoint's one refusal shape
 
     body = json.dumps(as_refusal(404, {"jsonrpc": "2.0", "id": None,
                                        "error": {"code": -32600, "message": "Session not found"}})).encode()
