@@ -33,19 +33,39 @@ def _tables(markdown: str) -> dict[str, list[str]]:
     return tables
 
 
+_NOT_SCHEMAS = ("default", "examples", "const", "enum")  # data, not subschemas
+
+
+def _schema_objects(node: object, where: str = "Manifest") -> list[tuple[str, list[str]]]:
+    """Every object of the schema that has keys — the top level, each `$def`, and each inline object (properties
+    without a `$ref`: review of docsfix, problem 8) wherever it stands — as (where, its keys), by walking the
+    schema itself, not the generator's walk."""
+    found: list[tuple[str, list[str]]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict) and node["properties"]:
+            found.append((where, list(node["properties"])))
+        for key, value in node.items():
+            if key in _NOT_SCHEMAS:
+                continue
+            if key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    found += _schema_objects(sub, f"{where}.{name}")
+            else:
+                found += _schema_objects(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            found += _schema_objects(item, f"{where}[{i}]")
+    return found
+
+
 def test_every_schema_object_has_its_table_in_the_readme() -> None:
     # Trial (docs auditor): `server.observability` and `server.tasks` had no table — the sections were a
     # hand-written list and this test compared the README with that same list. Here the schema itself is the
     # measure: every object with keys (each $def and the top level) must have a README table with exactly its keys.
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     tables = list(_tables(readme.split(START, 1)[1].split(END, 1)[0]).values())
-    schema = manifest_schema()
-    objects = {"Manifest": schema, **schema["$defs"]}
     missing = []
-    for name, model in objects.items():
-        keys = list(model.get("properties", {}))
-        if not keys:
-            continue
+    for name, keys in _schema_objects(manifest_schema()):
         if keys in tables:
             tables.remove(keys)
         else:
@@ -62,6 +82,9 @@ def test_a_new_nested_model_gets_its_table_without_being_listed() -> None:
                                  "properties": {"colour": {"type": "string", "default": "red"}}}
     schema["$defs"]["ServerConfig"]["properties"]["widgets"] = {"type": "array", "items": {"$ref": "#/$defs/Widget"}}
     schema["$defs"]["Budget"]["properties"]["inline"] = {"type": "object", "properties": {"depth": {"type": "integer"}}}
+    # the test above finds an inline object by walking the schema itself, as it finds a $def
+    assert ["depth"] in [keys for _, keys in _schema_objects(schema)]
+    assert ["colour"] in [keys for _, keys in _schema_objects(schema)]
     tables = _tables(manifest_reference_markdown(schema))
     assert tables["`server.widgets[]`"] == ["colour"]
     assert tables["`server.budget.inline`"] == ["depth"]
