@@ -406,7 +406,6 @@ def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | 
 
 
 MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told
-TOO_MANY_SESSIONS = -32000  # JSON-RPC 2.0 §5.1 "server error" range: a capacity condition, not a bad request
 
 
 @dataclass(frozen=True, slots=True)
