@@ -147,6 +147,83 @@ def test_validate_exits_1_with_the_report(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_in_discovery_mode_the_advice_is_what_that_mode_allows(tmp_path: Path) -> None:
+    """Trial (docs #5): with `expose: discovery` already set, the meta-tools over `max_tools` and
+    `max_tool_bytes` were told to "set `expose: discovery`" and to shorten descriptions that cannot be
+    overridden. Now the advice names the floor the fixed meta-tools set, and only sources' tools get theirs."""
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools: 1, max_tool_bytes: 100}}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    hints = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
+    assert len(hints) == 2, done.stderr
+    assert not any("expose: discovery`" in hint and "set" in hint for hint in hints), hints
+    assert not any("shorter `description`" in hint for hint in hints), hints
+    sizes = [int(size.replace(",", "")) for size in re.findall(r"meta-tool '\w+': ([\d,]+) bytes", done.stderr)]
+    assert len(sizes) == 3, done.stderr
+    assert hints[0].endswith("with `expose: discovery`, `max_tools` must be at least 3"), hints
+    assert hints[1].endswith(f"`max_tool_bytes` must be at least {max(sizes):,} bytes"), hints
+
+    # a tool pinned beside them is the sources' to shorten, or to list no more: both are said
+    manifest.write_text("version: 1\nserver: {expose: discovery, pinned: [four], budget: {max_tools: 2}}\n"
+                        "sources:\n  small:\n    python: small_tools\n")
+    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    [hint] = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
+    assert "or pin fewer tools (`server.pinned`, a tool's `pinned: true`)" in hint, hint
+    assert "`max_tools` must be at least 3" in hint, hint
+    assert "set `expose: discovery`" not in hint
+
+
+def _validate(manifest: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
+                          text=True, timeout=60, cwd=manifest.parent)
+
+
+def test_the_advised_max_tools_bytes_in_discovery_mode_passes(tmp_path: Path) -> None:
+    """Review of docsfix, problem 3: the floor given was the meta-tools' definitions alone (2,023 bytes), but the
+    budget measures the whole tools/list result (2,037 bytes): setting the advised value still failed."""
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    body = "sources:\n  small:\n    python: small_tools\n"
+    manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools_bytes: 100}}\n" + body)
+    done = _validate(manifest)
+    assert done.returncode == 1, done.stderr
+    [floor] = re.findall(r"`max_tools_bytes` must be at least ([\d,]+) bytes", done.stderr)
+    listed = re.search(r"tools/list is ([\d,]+) bytes", done.stderr)
+    assert listed is not None and floor == listed.group(1), done.stderr  # nothing but the meta-tools is listed
+    manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools_bytes: %s}}\n"
+                        % floor.replace(",", "") + body)
+    done = _validate(manifest)
+    assert done.returncode == 0, done.stderr
+    # one byte less is over, and the same floor is advised
+    manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools_bytes: %d}}\n"
+                        % (int(floor.replace(",", "")) - 1) + body)
+    done = _validate(manifest)
+    assert done.returncode == 1 and f"must be at least {floor} bytes" in done.stderr, done.stderr
+
+
+def test_in_a_mixed_manifest_the_sources_listed_in_full_are_told_to_use_discovery(tmp_path: Path) -> None:
+    """Review of docsfix, problem 4: with one source in discovery mode and another listed in full, the hint said
+    "list fewer of them directly (…, a source's `expose: tools`)", not the way out for the full one."""
+    (tmp_path / "small_tools.py").write_text(TOOLS)
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nserver: {budget: {max_tools: 2, max_tool_bytes: 100}}\nsources:\n"
+                        "  small:\n    python: small_tools\n    expose: discovery\n"
+                        "  small2:\n    python: small_tools\n    prefix: b_\n")
+    done = _validate(manifest)
+    assert done.returncode == 1, done.stderr
+    hints = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
+    assert len(hints) == 2, done.stderr
+    for hint in hints:
+        assert "or set `expose: discovery` on source 'small2' (listed in full) so it is searched instead of " \
+               "listed" in hint, hint
+        assert "pin" not in hint and "`expose: tools`" not in hint, hint
+
+
 async def test_up_warns_once_per_exceeded_budget_and_serves_on(tmp_path: Path) -> None:
     """Found by a new-user trial: `mcprt up` served a manifest over its budget without a word (validate
     exits 1 on it). Now each exceeded budget is one warning at start — what, by how much, how to fix —

@@ -152,7 +152,9 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
                 assert 1 <= int(refused.headers["retry-after"]) <= 60
                 error = refused.json()
                 assert error["jsonrpc"] == "2.0" and error["id"] is None
-                assert error["error"]["code"] == -32000 and error["error"]["data"]["limit"] == 3
+                # the endpoint's one refusal shape (trial docs #3), its own data kept
+                assert error["error"]["code"] == -32600 and error["error"]["data"] == {
+                    "reason": "too_many_requests", "limit": 3, "retryAfter": int(refused.headers["retry-after"])}
                 assert "Too many open sessions for this client (limit 3" in error["error"]["message"]
                 for session in alice:  # refusing the fourth cost the first three nothing
                     assert "\"text\":\"3\"" in _result_text(await session.call_add(1, 2))
@@ -175,7 +177,8 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
                 await _open_when_room(fourth)
                 gone = await alice[0].call_add(1, 1)
                 assert gone.status_code == 404, gone.text
-                assert gone.json()["error"]["message"] == "Session not found"
+                # the SDK's own 404, led by its status's phrase as mcprt's refusals are (review of docsfix, 6)
+                assert gone.json()["error"]["message"] == "Not Found: Session not found"
                 for session in (alice[1], alice[2], fourth):
                     assert "\"text\":\"2\"" in _result_text(await session.call_add(1, 1))
 
@@ -214,8 +217,12 @@ def test_2026_listen_streams_are_capped_per_client_by_the_same_setting(tmp_path:
                 with pytest.raises(MCPError) as refused:
                     async with alice.listen(tools_list_changed=True):
                         pass
-                assert refused.value.error.code == -32000
-                assert "Too many open subscription streams for this client (limit 2)" in refused.value.error.message
+                # the per-client session cap's refusal shape (a 429's), as every refusal on the endpoint: review
+                # of docsfix, problem 5 (it was -32000 with no data.reason)
+                assert refused.value.error.code == -32600
+                assert refused.value.error.message == ("Too Many Requests: Too many open subscription streams for "
+                                                       "this client (limit 2): close one first")
+                assert refused.value.error.data == {"reason": "too_many_requests", "limit": 2}
                 assert text_of(await asyncio.wait_for(alice.call_tool("add", {"a": 1, "b": 2}), 30)) == "3"
                 async with http_client(up.url, token=BOB, mode="auto") as bob:
                     async with bob.listen(tools_list_changed=True):
@@ -245,7 +252,13 @@ def test_the_total_session_cap_answers_503_with_retry_after(tmp_path: Path) -> N
                 assert (await RawSession(http, up.url, BOB).open()).status_code == 200
                 refused = await RawSession(http, up.url, BOB).open()
                 assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
-                assert "Too many open sessions on this server (limit 2)" in refused.json()["error"]["message"]
+                # Trial (docs #3): this 503 was -32000 with no `data.reason`, unlike every documented refusal
+                body = refused.json()
+                assert body["id"] is None and body["error"]["code"] == -32603, body
+                assert body["error"]["data"] == {"reason": "service_unavailable", "limit": 2,
+                                                 "retryAfter": int(refused.headers["retry-after"])}, body
+                assert body["error"]["message"] == ("Service Unavailable: Too many open sessions on this server "
+                                                    "(limit 2): retry later")
 
         asyncio.run(scenario())
 
@@ -258,7 +271,12 @@ async def _expires(url: str, base: str) -> None:
         await _wait_sessions(base, 0)  # the idle timeout ended it (no request touched it meanwhile)
         expired = await session.call_add(1, 2)
         assert expired.status_code == 404, expired.text
-        assert expired.json()["error"]["message"] == "Session not found"
+        assert expired.json()["error"] == {"code": -32600, "message": "Not Found: Session not found",  # the SDK's
+                                           "data": {"reason": "not_found"}}
+        # the SDK's 400 already starts with its phrase: it is not written twice (review of docsfix, 6)
+        missing = await RawSession(http, url, ALICE).call_add(1, 1)
+        assert missing.status_code == 400 and missing.json()["error"] == {
+            "code": -32600, "message": "Bad Request: Missing session ID", "data": {"reason": "bad_request"}}, missing.text
         again = RawSession(http, url, ALICE)  # the client's remedy: initialize again
         assert (await again.open()).status_code == 200
         assert "\"text\":\"5\"" in _result_text(await again.call_add(2, 3))

@@ -11,6 +11,7 @@ calls (its progress as a count, never who voted or what they wrote), carol sees 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ MANIFEST = """\
 version: 1
 server:
   auth: {tokens: {ops: "${OPS_TOKEN}", ops2: "${OPS2_TOKEN}", alice: "${ALICE_TOKEN}", carol: "${CAROL_TOKEN}"}}
+  observability: {audit: audit.jsonl}
 sources:
   ops:
     python: policy_tools
@@ -58,8 +60,12 @@ async def make_calls(up: UpProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    folder = tmp_path_factory.mktemp("status-access")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("status-access")
+
+
+@pytest.fixture(scope="module")
+def served(folder: Path) -> Iterator[UpProcess]:
     shutil.copy(POLICY / "policy_tools.py", folder)
     (folder / "mcp.yaml").write_text(MANIFEST)
     env = child_env(OPS_TOKEN=TOKENS["ops"], OPS2_TOKEN=TOKENS["ops2"], ALICE_TOKEN=TOKENS["alice"],
@@ -67,6 +73,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     with mcprt_http(folder / "mcp.yaml", "--no-reload", env=env) as up:
         anyio.run(make_calls, up)
         yield up
+
+
+@pytest.fixture(scope="module")
+def audit(served: UpProcess, folder: Path) -> list[dict]:
+    """The audit log's records of the calls `served` made."""
+    return [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
 
 
 def get(up: UpProcess, path: str, who: str) -> httpx.Response:
@@ -91,6 +103,20 @@ def test_an_admin_sees_every_call_its_caller_arguments_and_the_approvals(served:
     assert get(served, "/status.json", "ops").json()["recent_scope"] == "all"
     inspected = get(served, f"/status?call={alice_note_id(served)}", "ops").text
     assert 'id="inspected"' in inspected and SECRET in inspected
+
+
+def test_status_json_names_each_calls_caller_and_audit_call_id_to_an_admin(served: UpProcess,
+                                                                           audit: list[dict]) -> None:
+    # Trial (docs #4): an admin's /status.json `recent` had no caller and no call id, though the README says
+    # administrators see every call with its caller there, and the HTML page showed it.
+    recent = calls_of(served, "ops")
+    assert {c["tool"]: c["principal"] for c in recent} == {"write_note": "alice", "transfer": "alice", "ping": "carol"}
+    calls = {record["call"]: record for record in audit if record["type"] == "call"}
+    for entry in recent:  # each entry joins its audit record by `call`
+        assert calls[entry["call"]]["tool"] == entry["tool"] and calls[entry["call"]]["principal"] == entry["principal"]
+    # a non-admin's list holds their own calls only, so it names no other caller
+    assert [(c["principal"], c["tool"]) for c in calls_of(served, "carol")] == [("carol", "ping")]
+    assert all(c["principal"] == "alice" for c in calls_of(served, "alice"))
 
 
 def test_a_non_admin_sees_only_their_own_calls_and_no_one_elses_approvals(served: UpProcess) -> None:

@@ -160,6 +160,9 @@ async def test_one_approval_of_a_side_effecting_call_runs_it_once_then_asks_agai
         assert second != first
         assert re.search(rf"approval {first} was used by the call at \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", text), text
         assert "asked again" in text and f"approval {second} is pending" in text
+        # trial docs #7: it read "needs human approval and none was given in time: approval … was used …"
+        assert text.startswith(f"create_order needs a new human approval: approval {first} was used by the call "), text
+        assert "none was given in time" not in text
         [requested] = audit(served, second, "approval_requested")
         assert requested["reason"].startswith(f"approval {first} was used by the call at ")
         assert requested["reason"].endswith("; asked again")

@@ -211,7 +211,8 @@ async def test_approval_granted_on_a_waiting_call_then_reused(runtime: Runtime,
         ("allow", "createPet", "rules[4]")]
     # found by a new-user trial: the approver's reason was dropped from the audit record (a denial's was kept);
     # a compliance trial: it came unquoted, so an approver's words could read as another approver
-    assert [d.reason for d in decisions[2:4]] == ['approved by alice: "ok for the demo"'] * 2
+    # the README's form, one voter or several (trial docs #6: one voter's read `alice: "…"`)
+    assert [d.reason for d in decisions[2:4]] == ['approved by alice ("ok for the demo")'] * 2
     assert [d.approvers for d in decisions[2:4]] == [("alice",)] * 2
     vote = audit_record(decisions[1])
     assert {k: vote.get(k) for k in ("principal", "principal_kind", "voter", "voter_kind", "vote", "reason")} == {

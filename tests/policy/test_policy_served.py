@@ -398,6 +398,8 @@ async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> 
         "alice", "token", "deny", "not today", "ci-bot")
     settled = next(r for r in records if r["action"] == "approval_denied")
     assert settled["approvers"] == ["alice"] and "voter" not in settled
+    # one voter's words in the README's form, as several voters' are (trial docs #6: `denied by alice: "…"`)
+    assert settled["reason"] == 'denied by alice ("not today")'
     refused = next(r for r in records if r["action"] == "deny")
     assert refused["approvers"] == ["alice"] and refused["call"] and refused["principal_kind"] == "token"
 

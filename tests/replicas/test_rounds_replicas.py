@@ -650,8 +650,10 @@ async def test_a_cancellation_sent_to_every_replica_that_reached_none_for_a_tran
             refused = await http.post(holder.url, headers=session, json=cancel)
         assert refused.status_code == 503, refused.text
         # a transient RoundLost (which one depends on when the subscription broke), not Redis down
-        assert refused.json()["error"]["message"].startswith(
-            "this message could not reach the replica holding the call it concerns: the link to the shared state "
+        error = refused.json()["error"]  # the endpoint's one refusal shape (trial docs #3)
+        assert error["code"] == -32603 and error["data"]["reason"] == "service_unavailable", refused.text
+        assert error["message"].startswith(
+            "Service Unavailable: this message could not reach the replica holding the call it concerns: the link to the shared state "
             "(Redis) "), refused.text
     finally:
         admin.config_set("maxclients", 10000)

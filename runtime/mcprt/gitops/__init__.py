@@ -80,7 +80,12 @@ def diff_manifests(old: str, new: str) -> ManifestDiff:
                 sessions.append(open_session(ref.path, include_roots=ref.include_roots,
                                              refuse_unmatched=ref is new_ref,
                                              entry_point=None,  # a review on copies: nothing audited
-                                             earlier_routes=earlier))
+                                             earlier_routes=earlier,
+                                             # both sides open their sources with this machine's variables
+                                             # (the working tree's `.env`, the process environment), and
+                                             # report the warnings of what is committed: no local value may
+                                             # make one (trial docs #8; review of docsfix, problem 1)
+                                             dotenv_at=ref.worktree_folder, written_warnings=True))
             except ManifestError as exc:  # named as the user knows the files, not by their temporary copies
                 raise ManifestError([replace(d, file=ref.shown(d.file), message=ref.shown(d.message))
                                      for d in exc.diagnostics]) from None

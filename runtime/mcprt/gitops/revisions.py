@@ -47,6 +47,17 @@ class ManifestRef:
     # whether the two sides of a diff are one manifest
     worktree_file: Path | None = None
 
+    def worktree_folder(self, folder: Path) -> Path:
+        """The working-tree folder that `folder` (a manifest's, maybe in the temporary tree) stands for: where
+        its `.env` is read, so a revision opens its sources with the variables the working tree has (an
+        untracked `.env` is in no revision)."""
+        if self.mirror is None:
+            return folder
+        try:
+            return Path(os.sep) / folder.resolve().relative_to(self.mirror.resolve())
+        except ValueError:
+            return folder
+
     def shown(self, text: str) -> str:
         """`text` with each path into the temporary tree as the user knows it: a file of the repository
         as `REV:path` (git's spelling, relative to the top level), any other by its real path."""

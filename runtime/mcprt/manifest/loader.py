@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,11 +159,16 @@ STDIO_UNUSED: dict[NodePath, str] = {
 
 
 def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None = None,
-                  transport: str = "http", include_roots: Sequence[Path] = ()) -> LoadedManifest:
+                  transport: str = "http", include_roots: Sequence[Path] = (),
+                  dotenv_at: Callable[[Path], Path | None] | None = None) -> LoadedManifest:
     """Load and validate; raise ManifestError with every diagnostic when anything is wrong.
 
     `include_roots`: folders this load may also include from, besides the including manifest's tree and
     `MCPRT_INCLUDE_PATHS` (`limits.include_allowed`): a revision's copies of those (`mcprt diff REV:path`).
+
+    `dotenv_at`: the folder whose `.env` an included manifest's folder reads (None, the default: that folder;
+    the function's None: no `.env`). `mcprt diff` reads a revision's copy's from the working-tree folder it
+    stands for, so both sides open their sources with one machine's variables.
 
     `transport`: what the manifest is loaded for. `"http"` (the default, the strictest) needs every
     `${VAR}`; `"stdio"` (also `mcprt validate`/`tools` unless `MCPRT_TRANSPORT=http`) lets the
@@ -183,7 +188,8 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
                               included_defaults=included_defaults, includers=includers, include_roots=include_roots)
 
     environment = env if env is not None else envvars.environment_for(manifest_path.parent)
-    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers)
+    environments = _environments(manifest_path.parent, environment, set(source_dirs.values()), files, includers,
+                                 dotenv_at)
     unused = STDIO_UNUSED if transport == "stdio" else None
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
@@ -245,26 +251,34 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
 
 
 def _environments(root: Path, environment: dict[str, str], folders: set[Path], files: list[Path],
-                  includers: Mapping[Path, Path]) -> dict[Path, Mapping[str, str]]:
+                  includers: Mapping[Path, Path],
+                  dotenv_at: Callable[[Path], Path | None] | None = None) -> dict[Path, Mapping[str, str]]:
     """The variables of each folder a source was defined in: the root's `environment`, or for an included
     manifest's folder its `.env` under its *including* manifest's folder's variables, down the include
     chain (`includers`: folder → the folder of the manifest that first included one there), so the
     process environment beats the root's `.env`, which beats each nearer-to-root `.env`
     (`envvars.included_environment`): an included `.env` never changes a value its includer sets. Every
-    `.env` read is added to `files` (hot reload watches them)."""
+    `.env` read is added to `files` (hot reload watches them). `dotenv_at` as for `load_manifest`."""
     top = root.resolve()
     found: dict[Path, Mapping[str, str]] = {top: environment}
-    if (root / ".env").is_file():
-        files.append(root / ".env")
+
+    def home(folder: Path) -> Path | None:  # where `folder`'s `.env` is read
+        return dotenv_at(folder) if dotenv_at is not None else folder
+
+    root_home = home(root)
+    if root_home is not None and (root_home / ".env").is_file():
+        files.append(root_home / ".env")
 
     def of(folder: Path) -> Mapping[str, str]:
         folder = folder.resolve()
         if folder not in found:
             found[folder] = environment  # while its includers' are built (the chain is acyclic; this is a guard)
             includer = includers.get(folder)
-            found[folder] = envvars.included_environment(folder, of(includer) if includer is not None else environment)
-            if (folder / ".env").is_file():
-                files.append(folder / ".env")
+            above = of(includer) if includer is not None else environment
+            at = home(folder)
+            found[folder] = envvars.included_environment(at, above) if at is not None else above
+            if at is not None and (at / ".env").is_file():
+                files.append(at / ".env")
         return found[folder]
 
     return {folder: of(folder) for folder in {root, *folders}}

@@ -688,6 +688,14 @@ class OpenAPISource(SourceBase):
         "(`base_url`, else the document's first server; with neither absolute, every such operation) is sent none "
         "unless its origin is listed here.",
     )
+    unenforced_security: list[str] = Field(
+        default_factory=empty_list,
+        description="Security schemes (names under the description's `components.securitySchemes`, Swagger 2.0's "
+        "`securityDefinitions`) that this deployment does not enforce, e.g. the Petstore demo's OAuth2 implicit "
+        "`petstore_auth`: a security requirement (OpenAPI 3.x §4.8.30) whose other schemes are configured is met, "
+        "so `validate` does not warn that its operations need them. Nothing is sent for them. A name the "
+        "description does not define is an error.",
+    )
     credential_parameters: list[str] = Field(
         default_factory=empty_list,
         description="Parameters (query, header or cookie, by name) that carry a credential `auth` already sends, "

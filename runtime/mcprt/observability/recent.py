@@ -86,6 +86,7 @@ class RecentCall:
     kept: int = 0  # bytes this entry counts against the budget
     approval_id: str | None = None  # the approval request the call opened or waited on (the inspector shows it)
     owner: str | None = None  # the caller's `Principal.owner` (whose call it is: `viewer.Viewer.sees`)
+    call: str | None = None  # the call id the audit log's record carries (`call`): joins the two
 
     @property
     def saved_ratio(self) -> float | None:
@@ -162,7 +163,7 @@ class CallRecorder:
             event.raw_bytes, event.sent_bytes, event.principal.label if event.principal is not None else None,
             event.arguments, event.upstream_status, event.error, event.detail.get("upstream"),
             result.content if result is not None else None, event.raw_bytes + event.sent_bytes,
-            approval, event.principal.owner if event.principal is not None else None,
+            approval, event.principal.owner if event.principal is not None else None, event.call_id,
         )
         self.recent.append(entry)
         self._kept += entry.kept

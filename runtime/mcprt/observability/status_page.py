@@ -45,7 +45,8 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
     """The status page's figures as JSON (times in seconds, sizes in bytes); `server.instance` says which process
     answered (`hostname`, `pid`, with shared state `replica`), `server.requests_in_flight` / `tasks_running` /
     `draining` what it holds, `state` the shared state (`up`, `writable`, `detail`: "ok", "unreachable since …",
-    "writes refused since …: …"; null without one); `recent` holds the calls
+    "writes refused since …: …"; null without one); `recent` holds the calls (each `id`, `call` — the audit
+    record's — `time`, `principal`, `tool`, `outcome`, `latency` s, `bytes_raw`, `bytes_sent`)
     `viewer` may see (`Viewer.sees`), `recent_scope` says which: `all`, or `own` (a non-admin's); then each
     registered section's `data` the viewer may read, under its key (`approvals`: the pending requests, a
     non-admin's own only); scrubbed of configured secrets."""
@@ -72,8 +73,10 @@ def summary(state: ServerState, recorder: CallRecorder, viewer: Viewer = ADMIN) 
         "tools": tools,
         "reload": state.reload,
         "audit": _audit_json(state),
-        "recent": [{"id": c.id, "time": c.time, "tool": c.tool, "outcome": c.outcome, "latency": c.latency,
-                    "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
+        # `principal` and `call` as the audit log names them, so an entry joins its audit record; a
+        # non-admin's list holds only their own calls (`Viewer.sees`), so no other caller is named to them
+        "recent": [{"id": c.id, "call": c.call, "time": c.time, "principal": c.principal, "tool": c.tool,
+                    "outcome": c.outcome, "latency": c.latency, "bytes_raw": c.raw_bytes, "bytes_sent": c.sent_bytes}
                    for c in reversed(recorder.recent) if viewer.sees(c)],
         "recent_scope": "all" if viewer.admin else "own",
     }

@@ -320,8 +320,11 @@ async def require_approval(gate: PolicyGate, tool: Tool, arguments: Mapping[str,
     why = "this server is restarting, so the call stopped waiting" if stopping else "none was given in time"
     earlier = f"{used_text(used)}, and one approval runs one call of this tool, so this call asked again: " \
         if used is not None and request.id != used.id else ""
+    # an approval given and used up is not "none given in time" (trial docs #7): say a new one is needed
+    needs = f"needs a new human approval: {earlier}" if earlier and not stopping else \
+        f"needs human approval and {why}: {earlier}"
     raise PolicyDenied(
-        f"{tool.name} needs human approval and {why}: {earlier}approval {request.id} is pending. "
+        f"{tool.name} {needs}approval {request.id} is pending. "
         f"Make the same call again (same arguments) once it is approved; the request stays open about "
         f"{left}.", {"mcprt/approval": {"id": request.id, "status": "pending", "expires": request.expires}},
         action="approval_pending")

@@ -56,16 +56,13 @@ def settled_by(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None 
 
 
 def voters_text(votes: Sequence[Vote], approve: bool, only: Sequence[str] | None = None) -> str:
-    """Who decided, with what each said, for people to read: `alice`, `alice: "ok for the demo"`, or
-    with several voters `alice ("ok for the demo"), bob`. `only` limits it to those approvers (a quorum's
+    """Who decided, with what each said, for people to read, in one form however many voted (the README's):
+    `alice`, `alice ("ok for the demo")`, `alice ("ok for the demo"), bob`. `only` limits it to those approvers (a quorum's
     counted ones), in that order. What an approver wrote is quoted as a JSON string, so text such as
     `ticket 42), bob (fine` cannot pass for another approver; records take who decided from their
     structured `approvers` (and each vote's `approval_vote` record), never from this text."""
     said = {v.label: v.reason for v in votes if v.approve == approve}
     names = settled_by(votes, approve, only)
-    if len(names) == 1:
-        reason = said[names[0]]
-        return names[0] + (f": {_quoted(reason)}" if reason else "")
     return ", ".join(name + (f" ({_quoted(said[name])})" if said[name] else "") for name in names)
 
 

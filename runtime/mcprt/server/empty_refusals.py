@@ -17,18 +17,17 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from mcp_types import INVALID_REQUEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import wire_json
-from .invalid_messages import error
 from .post_headers import shown
+from .refusals import as_refusal, refusal_message
 
 # status → what the client is told (2026-07-28: one POST per request, no GET stream, no session to end)
 MESSAGES = {
-    HTTPStatus.METHOD_NOT_ALLOWED: "Method Not Allowed: {method}; an MCP 2026-07-28 request is one POST (there "
+    HTTPStatus.METHOD_NOT_ALLOWED: "{method}; an MCP 2026-07-28 request is one POST (there "
                                    "is no GET stream, and no session to DELETE)",
-    HTTPStatus.NOT_ACCEPTABLE: "Not Acceptable: the answer to this request is an event stream (as a "
+    HTTPStatus.NOT_ACCEPTABLE: "the answer to this request is an event stream (as a "
                                "subscriptions/listen answer always is): the client must accept text/event-stream "
                                "(the Accept header lists {accept})",
 }
@@ -40,31 +39,62 @@ def fill_empty_refusals(manager: object) -> None:
     limited.app = EmptyRefusalBodies(limited.app)
 
 
+HELD_BYTES = 65_536  # of a refusal's body, read whole to reshape it; a longer one passes unchanged
+
+
 class EmptyRefusalBodies:
-    """Passes every request to `inner`; a 405 or 406 it answers without a body gets a JSON-RPC error body."""
+    """Passes every request to `inner`; a 405 or 406 it answers without a body gets a JSON-RPC error body,
+    and every refusal (status 400 and up) whose body is a JSON-RPC error with id null — the SDK's own
+    ("Session not found", "Missing session ID"…) as much as mcprt's — gets the endpoint's one refusal
+    shape (`refusals.as_refusal`: its code, `data.reason`), its message and other data kept."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        held: Message | None = None  # a refusal's start, until its body shows whether it has one
+        held: Message | None = None  # a refusal's start, until its whole body is known
+        body = bytearray()
 
         async def filling(message: Message) -> None:
             nonlocal held
-            if message["type"] == "http.response.start" and message["status"] in MESSAGES \
-                    and not any(name == b"content-type" for name, _ in message.get("headers", ())):
+            if message["type"] == "http.response.start" and message["status"] >= 400:
                 held = message
                 return
-            if held is not None and message["type"] == "http.response.body":
-                start, held = held, None
-                if message.get("body") or message.get("more_body"):
-                    await send(start)  # it had a body after all: unchanged
-                else:
-                    start, message = _filled(scope, start)
-                    await send(start)
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body") and len(body) <= HELD_BYTES:
+                return
+            start, held = held, None
+            if message.get("more_body"):  # longer than any refusal: not one to reshape
+                await send(start)
+                await send({**message, "body": bytes(body)})
+                return
+            if not body and start["status"] in MESSAGES \
+                    and not any(name == b"content-type" for name, _ in start.get("headers", ())):
+                start, message = _filled(scope, start)
+            else:
+                start, message = _reshaped(start, bytes(body))
+            await send(start)
             await send(message)
 
         await self.inner(scope, receive, filling)
+
+
+def _reshaped(start: Message, body: bytes) -> tuple[Message, Message]:
+    """A refusal whose body is a JSON-RPC error with id null, in the endpoint's shape; anything else unchanged."""
+
+    answer = None
+    if any(name == b"content-type" and value.split(b";")[0].strip().lower() == b"application/json"
+           for name, value in start.get("headers", ())):
+        try:
+            answer = wire_json.loads(body)
+        except (ValueError, RecursionError):
+            answer = None
+    if not (isinstance(answer, dict) and answer.get("id") is None and isinstance(answer.get("error"), dict)):
+        return start, {"type": "http.response.body", "body": body}
+    return _with_json_body(start, wire_json.dumps(as_refusal(start["status"], answer)))
 
 
 def _filled(scope: Scope, start: Message) -> tuple[Message, Message]:
@@ -73,7 +103,8 @@ def _filled(scope: Scope, start: Message) -> tuple[Message, Message]:
     accept = request_headers.get(b"accept")
     text = MESSAGES[status].format(method=scope.get("method", "?"),
                                    accept=shown(accept.decode("latin-1") if accept is not None else None, "nothing"))
-    return _with_json_body(start, wire_json.dumps(error(None, INVALID_REQUEST, text)))
+
+    return _with_json_body(start, wire_json.dumps(refusal_message(status, text)))
 
 
 def _with_json_body(start: Message, body: bytes) -> tuple[Message, Message]:
@@ -94,7 +125,7 @@ class OversizedBodyRefusal:
     """The SDK's body limit answers a body sent without `Content-Length` (chunked) that grows past the
     limit with 413 and the plain text "Request body too large" (no `Content-Type`); a declared one never
     gets that far (the guard answers it). Here that 413 gets the guard's JSON-RPC error body
-    (`guard.refusal_message`), as every refusal on the MCP endpoint has; anything else passes unchanged."""
+    (`refusals.refusal_message`), as every refusal on the MCP endpoint has; anything else passes unchanged."""
 
     def __init__(self, inner: ASGIApp, limit: int) -> None:
         self.inner = inner
@@ -112,7 +143,6 @@ class OversizedBodyRefusal:
             if held is not None and message["type"] == "http.response.body":
                 if message.get("more_body"):
                     return
-                from .guard import refusal_message
 
                 start, message = _with_json_body(held, wire_json.dumps(refusal_message(
                     HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body larger than {self.limit} bytes")))

@@ -63,6 +63,7 @@ from .browser_login import COOKIE, PATHS, BrowserLogins
 from .cors import answer_preflight, is_preflight, with_cors
 from .field_values import trim_field_values
 from .options import is_wildcard
+from .refusals import refusal_message
 from .scope_challenge import scope_refusal
 
 if TYPE_CHECKING:
@@ -499,24 +500,6 @@ class HttpGuard:
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             return 413, f"request body larger than {limit} bytes", []
         return None
-
-
-# JSON-RPC 2.0 §5.1: a refused request (-32600); the server unable to serve it now (-32603)
-_REFUSAL_CODES = {HTTPStatus.SERVICE_UNAVAILABLE: -32603}
-
-
-def refusal_message(status: int, message: str, *, request_id: str | int | None = None,
-                    data: dict[str, Any] | None = None) -> dict[str, object]:
-    """The JSON-RPC error response (id null) a refusal with HTTP `status` and `message` gets on the MCP
-    endpoint: code -32600 (-32603 for a 503), the status's phrase and `message`, `data.reason` the
-    phrase in snake case (`unauthorized`, `forbidden`, `request_entity_too_large`,
-    `misdirected_request`, `service_unavailable`) unless `data` says more (a scope refusal's,
-    `scope_challenge`). `request_id`: the refused request's, when its body was read (else null)."""
-    from .invalid_messages import error  # here: the guard also fronts the stdio metrics listener, before the SDK
-
-    phrase = HTTPStatus(status).phrase
-    return error(request_id, _REFUSAL_CODES.get(HTTPStatus(status), -32600), f"{phrase}: {message}",
-                 data if data is not None else {"reason": phrase.lower().replace(" ", "_")})
 
 
 async def _send_error(send: Send, status: int, message: str, extra: list[tuple[bytes, bytes]],

@@ -69,9 +69,10 @@ from ..identity.principal import from_scope
 from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
-from .client_messages import CANCELLED, SERVER_ERROR, ClientMessages, Refused
+from .client_messages import CANCELLED, ClientMessages, Refused
 from .invalid_messages import body_refusal, error, plain_message
 from .streaming import may_stream
+from .refusals import refusal_message
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -277,7 +278,8 @@ class LeanTransport(StreamableHTTPServerTransport):
         try:
             await messages.carry(session_id, from_scope(request.scope), message, holder)
         except Refused as exc:
-            await _send_json(wire_json.dumps(error(None, SERVER_ERROR, str(exc))), send, exc.status, session_id)
+
+            await _send_json(wire_json.dumps(refusal_message(exc.status, str(exc))), send, exc.status, session_id)
             return True
         await send({"type": "http.response.start", "status": HTTPStatus.ACCEPTED,
                     "headers": [(b"content-length", b"0"), (MCP_SESSION_ID_HEADER.encode(), session_id.encode())]})

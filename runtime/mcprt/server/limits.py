@@ -33,7 +33,7 @@ and wrote 271,587 EMFILE tracebacks in 40 s (#13). Here:
 - a request the parser cannot read (a malformed request line or header field, bad chunked encoding)
   gets 400 naming the parser's complaint, where uvicorn answered a bare "Invalid HTTP request received.";
 - every refusal written here to a request for the MCP endpoint (408, 431, 400) is the JSON-RPC error
-  body the guard's refusals carry (`guard.refusal_message`), as every other refusal on that endpoint
+  body the guard's refusals carry (`refusals.refusal_message`), as every other refusal on that endpoint
   is; elsewhere (`/healthz`, a target not yet read) plain text;
 - the soft descriptor limit is raised to the hard limit at start;
 - "accept failed" errors (EMFILE) are logged at most once per 10 s, with a count.
@@ -62,6 +62,7 @@ from ..manifest.model import KEEP_ALIVE_DEFAULT, HttpConfig
 from ..observability.log import log_event
 from ..settings import env_limit
 from . import wire_json
+from .refusals import refusal_message
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
@@ -106,11 +107,10 @@ def body_timeout() -> float:
 def _closing_response(status: str, text: str, jsonrpc: bool = False) -> bytes:
     """An HTTP/1.1 response that closes the connection (written before the app answered): plain
     text, or with `jsonrpc` (a request to the MCP endpoint, where every refusal is one) the JSON-RPC
-    error the guard's refusals carry (`guard.refusal_message`)."""
+    error the guard's refusals carry (`refusals.refusal_message`)."""
     content_type = "text/plain; charset=utf-8"
     body = text.encode()
     if jsonrpc:
-        from .guard import refusal_message  # here: only a refused MCP request needs it
 
         code, _, _ = status.partition(" ")
         content_type, body = "application/json", wire_json.dumps(refusal_message(int(code), text))
@@ -406,7 +406,6 @@ def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | 
 
 
 MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told
-TOO_MANY_SESSIONS = -32000  # JSON-RPC 2.0 §5.1 "server error" range: a capacity condition, not a bad request
 
 
 @dataclass(frozen=True, slots=True)

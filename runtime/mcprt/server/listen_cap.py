@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from http import HTTPStatus
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.shared.exceptions import MCPError
 
 from ..observability.log import log_event
-from .limits import TOO_MANY_SESSIONS
+from .refusals import refusal_error
 
 
 class ClientListenCap:
@@ -25,10 +26,10 @@ class ClientListenCap:
     notifier), at most `per_client` streams per client
     (`client_of(ctx)`: `limits.client_key` of the request's principal).
 
-    Past the cap the request fails before its stream opens with JSON-RPC error -32000
-    ("Too many open subscription streams for this client (limit N)", `data.limit`); the client's
-    other streams and requests are untouched.
-    """
+    Past the cap the request fails before its stream opens with the endpoint's refusal shape for the
+    per-client session cap (a 429's, `refusals.refusal_error`): JSON-RPC error -32600 "Too Many Requests: Too
+    many open subscription streams for this client (limit N): close one first", `data: {reason:
+    too_many_requests, limit: N}`; the client's other streams and requests are untouched."""
 
     def __init__(self, handler: Callable[[Any, Any], Awaitable[Any]], per_client: int,
                  client_of: Callable[[Any], str]) -> None:
@@ -42,8 +43,10 @@ class ClientListenCap:
         if self._open[client] >= self.per_client:
             log_event("listen stream refused: the client holds its maximum", logging.WARNING,
                       client=client, limit=self.per_client)
-            raise MCPError(TOO_MANY_SESSIONS, f"Too many open subscription streams for this client "
-                           f"(limit {self.per_client}): close one first", {"limit": self.per_client})
+            # the session cap's refusal (429) in the endpoint's one shape, as this request's JSON-RPC error
+            raise MCPError(*refusal_error(HTTPStatus.TOO_MANY_REQUESTS, "Too many open subscription streams for "
+                                          f"this client (limit {self.per_client}): close one first",
+                                          {"limit": self.per_client}))
         self._open[client] += 1
         try:
             return await self.handler(ctx, params)

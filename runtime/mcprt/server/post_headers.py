@@ -30,21 +30,20 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from mcp.server.streamable_http import check_accept_headers
-from mcp_types import INVALID_REQUEST
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import wire_json
-from .invalid_messages import error
+from .refusals import refusal_message
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 JSON = "application/json"
 _JSON_BYTES = JSON.encode()
-NOT_JSON = ("Unsupported Media Type: the body must be sent with Content-Type: application/json "
+NOT_JSON = ("the body must be sent with Content-Type: application/json "
             "(one JSON-RPC 2.0 message), not {given}")
-NOT_ACCEPTED = "Not Acceptable: the client must accept {wanted} (the Accept header lists {given})"
+NOT_ACCEPTED = "the client must accept {wanted} (the Accept header lists {given})"
 SHOWN_CHARS = 64  # of an offending header value: a header may be kilobytes long
 
 
@@ -100,8 +99,9 @@ class PostHeaderCheck:
                                 for name, value in scope.get("headers", ())]
             await self.inner(scope, receive, send)
             return
+
         status, message = refused
-        body = wire_json.dumps(error(None, INVALID_REQUEST, message))
+        body = wire_json.dumps(refusal_message(status, message))
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -44,7 +44,8 @@ from ..identity.principal import from_scope
 from ..observability.log import Outage, log_event
 from ..state.redis_client import StateUnavailable
 from .lean import Replay
-from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
+from .limits import MAX_RETRY_AFTER, client_key
+from .refusals import as_refusal, refusal_message
 
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
@@ -393,14 +394,15 @@ def _idle(transport: StreamableHTTPServerTransport | None) -> bool:
 
 
 class _Refusal:
-    """An HTTP refusal to open a session: JSON-RPC error body (no id) and `Retry-After`."""
+    """An HTTP refusal to open a session: the endpoint's refusal body (`refusals.refusal_message`, with
+    `data.limit` and `data.retryAfter`) and `Retry-After`."""
 
     def __init__(self, status: int, retry_after: int, message: str, limit: int) -> None:
         self.status = status
         self.retry_after = retry_after
-        self.body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-            "code": TOO_MANY_SESSIONS, "message": message,
-            "data": {"limit": limit, "retryAfter": retry_after}}}).encode()
+
+        self.body = json.dumps(refusal_message(status, message, data={"limit": limit, "retryAfter": retry_after})
+                               ).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": [
@@ -448,8 +450,9 @@ def _initialize_params(body: bytes, *, batches: bool = True) -> dict[str, Any] |
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    body = json.dumps({"jsonrpc": "2.0", "id": None,
-                       "error": {"code": -32600, "message": "Session not found"}}).encode()
+
+    body = json.dumps(as_refusal(404, {"jsonrpc": "2.0", "id": None,
+                                       "error": {"code": -32600, "message": "Session not found"}})).encode()
     await send({"type": "http.response.start", "status": 404,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

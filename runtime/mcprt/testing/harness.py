@@ -33,7 +33,7 @@ from ..toolset.tool import Tool
 from ..toolset.toolset import ToolSet
 from .cases import Case
 from .included import defaults_divergence, policy_note
-from .overrides import load_for_replay, replay_environment
+from .overrides import DotenvAt, load_for_replay, replay_environment
 from .replay_server import ReceivedRequest, ReplayUpstream
 from .wire import WireRequest, compare_requests
 
@@ -72,8 +72,15 @@ class ReplayHarness:
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None,
+                 dotenv_at: DotenvAt | None = None, written_warnings: bool = False) -> None:
         self.manifest = find_manifest(manifest)
+        # where each manifest folder's `.env` is read (`load_manifest`): a revision's copy reads the working
+        # tree's, so both sides of `mcprt diff` open their sources with the same variables
+        self.dotenv_at = dotenv_at
+        # True (`mcprt diff`): the manifest's own warnings are those of its load from nothing of this machine's
+        # (`replay_environment(machine=False)`), so a local `.env` or variable changes no warning reported
+        self.written_warnings = written_warnings
         # the routes of an earlier revision's operations (`mcprt diff`'s old side): see `Runtime.earlier_routes`
         self.earlier_routes = {name: dict(routes) for name, routes in (earlier_routes or {}).items()}
         # what the audit records of its live calls name (`oneshot.governed`); None: no records (`mcprt diff`)
@@ -98,7 +105,7 @@ class ReplayHarness:
         origin = await self.upstream.start()
         try:
             self.loaded = await asyncio.to_thread(load_for_replay, self.manifest, origin, self.settings,
-                                                  self.include_roots)
+                                                  self.include_roots, dotenv_at=self.dotenv_at)
             self._runtime = Runtime(self.manifest, self.settings)
             self._runtime.refuse_unmatched_policy = self.refuse_unmatched
             self._runtime.earlier_routes = self.earlier_routes
@@ -107,15 +114,29 @@ class ReplayHarness:
             await self.close()
             raise
         self.toolset = compiled.toolset
-        self.warning_diagnostics = [d for d in compiled.warnings if d.severity == "warning"]  # not the notes
-        self.note_diagnostics = [d for d in compiled.warnings if d.severity == "note"]  # `mcprt diff`'s new notes
-        self.warnings = [str(w) for w in compiled.warnings]
+        warnings = compiled.warnings
+        if self.written_warnings:  # the build's own, with the load's from the written manifest
+            built = [d for d in compiled.diagnostics if d.severity != "error"]
+            warnings = sorted(await asyncio.to_thread(self._written_load_warnings) + built)
+        self.warning_diagnostics = [d for d in warnings if d.severity == "warning"]  # not the notes
+        self.note_diagnostics = [d for d in warnings if d.severity == "note"]  # `mcprt diff`'s new notes
+        self.warnings = [str(w) for w in warnings]
         # Replays check shaping, not policy: the harness's own tools run ungated, and cases assert
         # decisions explicitly (`policy:`) against the gate kept here.
         self.gate = compiled.toolset.gate
         self._gates = [(tool, tool.gate) for tool in compiled.toolset if tool.gate is not None]
         for tool, _ in self._gates:
             tool.gate = None
+
+    def _written_load_warnings(self) -> list[Diagnostic]:
+        """The load's warnings and notes with every `${VAR}` its written default or a placeholder and no `.env`
+        read: those that judge a substituted value (a short secret, a plain-http issuer) judge what is
+        committed. A value that a placeholder makes invalid is an error here, not reported: the load that opened
+        the sources (this machine's variables) decides errors."""
+        try:
+            return load_for_replay(self.manifest, None, self.settings, self.include_roots, machine=False).warnings
+        except ManifestError as exc:
+            return [d for d in exc.diagnostics if d.severity != "error"]
 
     def routes(self) -> dict[str, dict[str, Route]]:
         """Source → the routes of every operation it opened with (`renames.routes_of`), disabled ones too: what a
@@ -259,8 +280,9 @@ class ReplayHarness:
         if manifest not in self._alone:
             def load() -> LoadedManifest | None:
                 try:
-                    return load_manifest(manifest, env=replay_environment(manifest, self.include_roots),
-                                         include_roots=self.include_roots)
+                    return load_manifest(manifest, env=replay_environment(manifest, self.include_roots,
+                                                                          dotenv_at=self.dotenv_at),
+                                         include_roots=self.include_roots, dotenv_at=self.dotenv_at)
                 except ManifestError as exc:
                     return exc.partial
 
@@ -324,8 +346,10 @@ class ReplaySession:
     def __init__(self, manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> None:
-        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None,
+                 dotenv_at: DotenvAt | None = None, written_warnings: bool = False) -> None:
+        self.harness = ReplayHarness(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes,
+                                     dotenv_at, written_warnings)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcprt-replay", daemon=True)
         self._thread.start()
@@ -371,12 +395,15 @@ class ReplaySession:
 def open_session(manifest: str | Path | None, settings: Settings | None = None,
                  include_roots: Sequence[Path] = (), refuse_unmatched: bool = True,
                  entry_point: str | None = "mcprt test",
-                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None) -> ReplaySession:
+                 earlier_routes: Mapping[str, Mapping[str, Route]] | None = None,
+                 dotenv_at: DotenvAt | None = None, written_warnings: bool = False) -> ReplaySession:
     """A ready session; the thread is cleaned up when opening fails. `include_roots` as for `load_manifest`;
     `refuse_unmatched` as `Runtime.refuse_unmatched_policy`; `entry_point` the command its live calls'
     audit records name, None for none written (`oneshot.governed`); `earlier_routes` as
-    `Runtime.earlier_routes` (an earlier revision's `ReplayHarness.routes()`)."""
-    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes)
+    `Runtime.earlier_routes` (an earlier revision's `ReplayHarness.routes()`); `dotenv_at` and
+    `written_warnings` as `ReplayHarness`'s."""
+    session = ReplaySession(manifest, settings, include_roots, refuse_unmatched, entry_point, earlier_routes,
+                            dotenv_at, written_warnings)
     try:
         return session.open()
     except (ManifestError, McprtError, Exception):

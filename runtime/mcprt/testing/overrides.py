@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,18 @@ _REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_VARIABLE = re.compile(r"\b(?:base_url|url)[\"']?\s*[:=]\s*[\"']?\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> dict[str, str]:
+DotenvAt = Callable[[Path], "Path | None"]
+
+
+def replay_environment(manifest: Path, include_roots: Sequence[Path] = (), *, machine: bool = True,
+                       dotenv_at: DotenvAt | None = None) -> dict[str, str]:
     """The manifest's environment, with a placeholder for each required variable that is not set
-    (in the manifest or in a manifest it includes; `include_roots` as for `load_manifest`)."""
-    environment = envvars.environment_for(manifest.parent)
+    (in the manifest or in a manifest it includes; `include_roots` as for `load_manifest`).
+    `dotenv_at` as for `load_manifest` (the folder whose `.env` the manifest's folder reads).
+    `machine` False: nothing of this machine's (no `.env`, no process environment) — every variable is
+    its placeholder, or the default written in `${VAR:-default}`: what `mcprt diff` reports its warnings on."""
+    home = dotenv_at(manifest.parent) if dotenv_at is not None else manifest.parent
+    environment = envvars.environment_for(home) if machine and home is not None else {}
     for file in manifest_files(manifest, include_roots):
         try:
             text = file.read_text(encoding="utf-8")
@@ -55,18 +63,25 @@ def replay_environment(manifest: Path, include_roots: Sequence[Path] = ()) -> di
 
 
 def load_for_replay(manifest: str | Path | None, origin: str | None, settings: Settings,
-                    include_roots: Sequence[Path] = ()) -> LoadedManifest:
-    """Load `manifest` for a replay against `origin` (see the module docstring); `include_roots` as for
-    `load_manifest`."""
+                    include_roots: Sequence[Path] = (), *, machine: bool = True,
+                    dotenv_at: DotenvAt | None = None) -> LoadedManifest:
+    """Load `manifest` for a replay against `origin` (see the module docstring); `include_roots` and
+    `dotenv_at` as for `load_manifest`; `machine` as for `replay_environment`."""
     path = find_manifest(manifest)
     try:
-        loaded = load_manifest(path, env=replay_environment(path, include_roots), include_roots=include_roots)
+        loaded = load_manifest(path, env=replay_environment(path, include_roots, machine=machine, dotenv_at=dotenv_at),
+                               include_roots=include_roots, dotenv_at=dotenv_at if machine else _no_dotenv)
     except ManifestError as exc:
         if exc.partial is None:
             raise
         # the valid rest is checked in the same pass (pipeline): as replays read it, pinned copies included
         raise ManifestError(exc.diagnostics, partial=redirect_sources(exc.partial, origin, settings)) from None
     return redirect_sources(loaded, origin, settings)
+
+
+def _no_dotenv(folder: Path) -> None:
+    """No folder reads a `.env` (`machine=False`)."""
+    return None
 
 
 def redirect_sources(loaded: LoadedManifest, origin: str | None, settings: Settings) -> LoadedManifest:

@@ -31,6 +31,7 @@ class ToolCost:
     source: str
     bytes: int
     meta: bool = False  # a discovery meta-tool (not from a source)
+    pinned: bool = False  # listed only because it is pinned (its source is in discovery mode)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class BudgetReport:
     reachable: int  # tools callable in all (listed or through discovery)
     budget: Budget | None
     violations: list[Violation] = field(default_factory=list)
+    meta_bytes: int = 0  # a tools/list result holding only discovery mode's meta-tools: its fixed floor
 
     @property
     def ok(self) -> bool:
@@ -140,10 +142,12 @@ class BudgetReport:
 def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
     """Measure the listing of `toolset` and compare it with the manifest's `server.budget`."""
     meta = set(toolset.extra)
-    costs = [ToolCost(t.name, t.source, t.definition_size(), t.name in meta) for t in toolset.listed]
+    costs = [ToolCost(t.name, t.source, t.definition_size(), t.name in meta, t.pinned and t.expose != "tools")
+             for t in toolset.listed]
     report = BudgetReport(
         tools=costs,
         total_bytes=len(toolset.list_result_bytes()),
+        meta_bytes=len(toolset.list_result_bytes(only=meta)) if meta else 0,
         reachable=len(toolset),
         budget=loaded.manifest.server.budget,
     )
@@ -161,8 +165,9 @@ def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
             f"({report.listed:,} listed tools); biggest tools:",
             [_tool_offender(loaded, by_name[c.name], c) for c in biggest[:SHOWN_OFFENDERS]],
             more=max(0, len(biggest) - SHOWN_OFFENDERS),
-            hint="list fewer tools (`include`/`exclude`, `enabled: false`), or set `expose: discovery` on big "
-                 "sources; shorten descriptions (`defaults.descriptions`, a tool's `description`)",
+            hint=_hint(report, "max_tools_bytes",
+                       "list fewer tools (`include`/`exclude`, `enabled: false`){listed}; shorten descriptions "
+                       "(`defaults.descriptions`, a tool's `description`)"),
         ))
     if budget.max_tool_bytes is not None:
         over = sorted((c for c in costs if c.bytes > budget.max_tool_bytes), key=lambda c: -c.bytes)
@@ -173,8 +178,9 @@ def check_budget(loaded: LoadedManifest, toolset: ToolSet) -> BudgetReport:
                 f"{budget.max_tool_bytes:,} bytes each:",
                 [_tool_offender(loaded, by_name[c.name], c) for c in over[:SHOWN_OFFENDERS]],
                 more=max(0, len(over) - SHOWN_OFFENDERS),
-                hint="give these tools a shorter `description`, hide or fix arguments they do not need "
-                     "(`args: {name: {hidden: true}}`), or reach them through `expose: discovery`",
+                hint=_hint(report, "max_tool_bytes",
+                           "give these tools a shorter `description`, hide or fix arguments they do not need "
+                           "(`args: {{name: {{hidden: true}}}}`){listed}", over),
             ))
     return report
 
@@ -197,9 +203,42 @@ def _too_many(loaded: LoadedManifest, report: BudgetReport, limit: int) -> Viola
         loaded, "max_tools", limit, report.listed,
         f"{report.listed:,} tools are listed, over the budget of {limit:,}; by source:",
         offenders,
-        hint="narrow sources with `include`/`exclude`, disable tools with `enabled: false`, or set "
-             "`expose: discovery` so a big source is searched instead of listed",
+        hint=_hint(report, "max_tools", "narrow sources with `include`/`exclude`, disable tools with "
+                                        "`enabled: false`{listed}"),
     )
+
+
+def _hint(report: BudgetReport, key: BudgetKey, advice: str, offenders: list[ToolCost] | None = None) -> str:
+    """What to change, as far as it can be changed: `advice` for the sources' own tools, its `{listed}` the way
+    out that applies to them — `expose: discovery` for the sources listed in full (named when discovery mode
+    is on elsewhere), pinning fewer for tools listed only because they are pinned — and for discovery mode's
+    meta-tools, whose definitions are fixed, the floor they set: for `max_tools_bytes` the size of a tools/list
+    holding only them (`BudgetReport.meta_bytes`: definitions and the result around them, what the budget
+    measures). `offenders`: the tools over the limit (default: every listed tool)."""
+    offenders = report.tools if offenders is None else offenders
+    meta = [c for c in report.tools if c.meta]
+    parts = []
+    own = [c for c in offenders if not c.meta]
+    if own:
+        full = sorted({c.source for c in own if not c.pinned})
+        ways = []
+        if full and meta:
+            ways.append(f", or set `expose: discovery` on {noun(len(full), 'source')} "
+                        f"{', '.join(repr(name) for name in full)} (listed in full) so "
+                        f"{'it is' if len(full) == 1 else 'they are'} searched instead of listed")
+        elif full:
+            ways.append(", or set `expose: discovery` so a big source is searched instead of listed")
+        if any(c.pinned for c in own):
+            ways.append(", or pin fewer tools (`server.pinned`, a tool's `pinned: true`)")
+        parts.append(advice.format(listed="".join(ways)))
+    if meta and any(c.meta for c in offenders):
+        floor = {"max_tools": f"{len(meta)}",
+                 "max_tools_bytes": f"{report.meta_bytes:,} bytes (a tools/list of them alone)",
+                 "max_tool_bytes": f"{max(c.bytes for c in meta):,} bytes"}[key]
+        parts.append(f"discovery mode always lists its {len(meta)} meta-tools, whose definitions are fixed "
+                     f"({sum(c.bytes for c in meta):,} bytes, the largest {max(c.bytes for c in meta):,}): "
+                     f"with `expose: discovery`, `{key}` must be at least {floor}")
+    return "; ".join(parts)
 
 
 def _violation(loaded: LoadedManifest, key: BudgetKey, limit: int, actual: int, message: str,

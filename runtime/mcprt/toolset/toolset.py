@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from ..identity.principal import Principal
@@ -201,10 +201,11 @@ class ToolSet:
             self._fingerprint = hashlib.sha256(self.list_result_bytes()).hexdigest()
         return self._fingerprint
 
-    def list_result_bytes(self, output_schemas: bool = True) -> bytes:
+    def list_result_bytes(self, output_schemas: bool = True, only: Collection[str] | None = None) -> bytes:
         """The tools/list result as compact JSON, UTF-8 (`mcprt tools --json` prints exactly this).
         `output_schemas=False`: as it would be with every tool's `outputSchema` left out (`output_schema: false`),
-        what `mcprt init` tells beside the size (big-API trial, fault 8).
+        what `mcprt init` tells beside the size (big-API trial, fault 8). `only`: as it would be listing only the
+        tools of these names (discovery mode's meta-tools: the floor of `budget.max_tools_bytes`).
 
         Written by orjson (GitHub's 1.1 MB: ~0.003 s; `json` ~0.017 s), which is
         what the server's wire carries: non-finite numbers as `null` and tiny ones as `1e-7`, where
@@ -212,6 +213,8 @@ class ToolSet:
         it. What orjson refuses (an integer beyond 64 bits, a non-str key, a lone surrogate) is
         written by `json`, a lone surrogate as its `\\u` escape."""
         tools = self.list_tools()
+        if only is not None:
+            tools = [tool for tool in tools if tool.get("name") in only]
         if not output_schemas:
             tools = [{key: value for key, value in tool.items() if key != "outputSchema"} for tool in tools]
         listing = {"tools": tools}

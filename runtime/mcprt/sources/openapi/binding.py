@@ -23,7 +23,7 @@ from .answer_headers import header_notes, not_found_note
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
-from .security import Access, credential_access
+from .security import Access, credential_access, unenforced_problems
 
 if TYPE_CHECKING:
     from ...outbound import HttpUpstream
@@ -109,8 +109,9 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     assert isinstance(config, OpenAPISource)
     tls = tls_context(config, ctx.base_dir, False, ())  # the source's own `tls:`, None without it
     document, compiled, fetch_warnings, fetch_notes, files = await asyncio.to_thread(_compile, ctx, tls)
-    if compiled.config_problems:  # e.g. a `server_variables` typo: an error at its key, not a wrong base URL
-        raise SourceConfigError(compiled.config_problems)
+    problems = [*compiled.config_problems, *unenforced_problems(compiled, config)]
+    if problems:  # e.g. a `server_variables` typo: an error at its key, not a wrong base URL
+        raise SourceConfigError(problems)
     retries = config.retries if config.retries is not None else ctx.defaults.retries
     files += [Path(p) for p in document.local_files()]
     files += tls_files(config, ctx.base_dir)  # watched like the description

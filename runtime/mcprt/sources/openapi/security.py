@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcprt.manifest.model import OpenAPISource
 from mcprt.outbound.redirects import origin_of, origin_text
-from mcprt.errors import ToolCallError
+from mcprt.errors import ToolCallError, did_you_mean
 
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI
@@ -213,8 +213,9 @@ def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource, *,
         if not op.security:
             continue
         ok = False
+        unenforced = set(config.unenforced_security)  # the deployment asks for none of them: met as they are
         for alternative in op.security:
-            schemes = [compiled.security_schemes.get(n) for n in alternative]
+            schemes = [compiled.security_schemes.get(n) for n in alternative if n not in unenforced]
             # A scheme the document does not define cannot be checked: do not warn about it.
             if all(s is None or _satisfies(s, config) for s in schemes):
                 ok = True
@@ -228,6 +229,20 @@ def missing_auth(compiled: CompiledOpenAPI, config: OpenAPISource, *,
                 for alt in op.security
             )
             problems.append(f"operation `{op.operation.key}` needs auth {needs}, which the source does not configure")
+    return problems
+
+
+def unenforced_problems(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path below the source, message) for each `unenforced_security` name that is no security scheme of the
+    description: a typo would leave the warning it was written to answer, or name nothing at all."""
+    known = sorted(compiled.security_schemes)
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, name in enumerate(config.unenforced_security):
+        if name not in compiled.security_schemes:
+            hint = did_you_mean(name, known) or (f" (it has: {', '.join(known)})" if known
+                                                 else " (it defines no security schemes)")
+            problems.append((("unenforced_security", i), f"unknown security scheme '{name}'{hint}: the description's "
+                             "`components.securitySchemes` define no such scheme"))
     return problems
 
 
