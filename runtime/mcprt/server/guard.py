@@ -47,7 +47,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
