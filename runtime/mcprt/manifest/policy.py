@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJson
 
 from .model import StrictModel, empty_list
 from .units import Duration
+from .written import quoted
 
 Action = Literal["allow", "deny", "approve", "hide"]
 HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE")
@@ -122,7 +123,7 @@ def parse_rate(value: Any) -> tuple[int, float]:
     else:
         match = _RATE.match(value) if isinstance(value, str) else None
         if match is None:
-            raise ValueError(f"invalid rate {value!r}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
+            raise ValueError(f"invalid rate {quoted(value)}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
         count = int(match.group(1))
         if count < 1:
             raise ValueError(f"invalid rate {value!r}: the count must be at least 1")
