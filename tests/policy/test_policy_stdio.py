@@ -49,11 +49,11 @@ def test_approve_rules_over_stdio_are_warned_to_the_operator(tmp_path: Path) -> 
     shutil.copy(HERE / "policy_tools.py", tmp_path)
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(MANIFEST)
-    said = "rules[2] asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
+    said = "policy.rules.2 asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
     started = mcprt_process("up", str(manifest), "--no-reload", cwd=tmp_path)  # empty stdin: serves, then ends
     assert f"mcp.yaml:9:7: warning: {said}" in started.stderr, started.stderr
     checked = mcprt_cli("validate", str(manifest), cwd=tmp_path)
-    assert checked.returncode == 0 and f"mcp.yaml: note: {said}" in checked.stderr, checked.stderr
+    assert checked.returncode == 0 and f"mcp.yaml:9:7: note: {said}" in checked.stderr, checked.stderr
 
 
 CLIENTS = """\

@@ -40,7 +40,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import Diagnostic
+from ..errors import Diagnostic, Severity
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import CommandSource, UrlSource, is_loopback
 from ..manifest.policy import CLIENT_PRINCIPAL
@@ -121,24 +121,19 @@ STDIO_APPROVALS = ("{what} asks a human to approve calls, and only `mcprt up --t
 
 
 def _named(path: tuple) -> str:
-    return f"rules[{path[1]}]" if path[0] == "rules" else "default: approve"
+    """`policy.rules.1` (the path form every manifest diagnostic uses) or `policy.default (approve)`."""
+    return "policy." + ".".join(map(str, path)) if path[0] == "rules" else "policy.default (approve)"
 
 
-def stdio_approval_warnings(loaded: LoadedManifest) -> list[Diagnostic]:
-    """What `mcprt up` on stdio warns at start: one warning at each approve rule (or `default`). Not
-    part of `check_policy`: `validate` and the other commands compile as stdio too, without serving."""
+def stdio_approval_warnings(loaded: LoadedManifest, severity: Severity = "warning") -> list[Diagnostic]:
+    """What `mcprt up` on stdio warns at start: one finding at each approve rule (or `default`), at its line.
+    `severity="note"`: what `mcprt validate` says (it cannot know the transport, so `--strict` must pass an
+    HTTP setup). Not part of `check_policy`: `validate` and the other commands compile as stdio too."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
-    return [loaded.diagnostic(("policy", *path), STDIO_APPROVALS.format(what=_named(path)), severity="warning")
+    return [loaded.diagnostic(("policy", *path), STDIO_APPROVALS.format(what=_named(path)), severity=severity)
             for path in policy.approving()]
-
-
-def stdio_approval_note(policy: Policy | None) -> str | None:
-    """What `mcprt validate` says of a policy that asks for approvals (it cannot know the transport), else None."""
-    if policy is None or not policy.approving():
-        return None
-    return STDIO_APPROVALS.format(what=", ".join(_named(path) for path in policy.approving()))
 
 
 def _sources(names: list[str]) -> str:
