@@ -11,6 +11,7 @@ file's 1:1, its message still naming the dotted path): never a hang, never an in
 
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from typing import Any
@@ -22,6 +23,11 @@ _TOML_ERROR_AT = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # A number, boolean, date or time: everything up to what may follow a value (a date-time may hold a space).
 _SCALAR = re.compile(r"[^,\]}\r\n#]+")
+# One-line strings; the runs of a multi-line string's text that hold no quote (nor, in a basic one, backslash).
+_BASIC = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_LITERAL = re.compile(r"'[^'\n]*'")
+_ML_BASIC_PLAIN = re.compile(r'[^"\\]*')
+_ML_LITERAL_PLAIN = re.compile(r"[^']*")
 # A multi-line string whose text starts on the next line (TOML drops that first newline).
 _BLOCK_START = re.compile(r"(\"\"\"|''')\r?\n")
 
@@ -102,12 +108,12 @@ class _TomlScanner:
         self.pos = 0
         self.array_tables: dict[Path, int] = {}  # `[[x]]` path (its parents' indexes included) → last index
         self.values: dict[Path, str] = {}
+        self.line_starts = [0, *(match.end() for match in re.finditer("\n", text))]
 
     # -- helpers -----------------------------------------------------------------------------
     def _position(self, offset: int) -> Position:
-        line = self.text.count("\n", 0, offset) + 1
-        start = self.text.rfind("\n", 0, offset) + 1
-        return Position(self.file, line, offset - start + 1)
+        line = bisect.bisect_right(self.line_starts, offset)  # a lookup, not a count from the top per key
+        return Position(self.file, line, offset - self.line_starts[line - 1] + 1)
 
     def _peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -156,30 +162,28 @@ class _TomlScanner:
     def _string(self) -> str:
         """Move past the string at `pos` (any of TOML's four forms); return its source text."""
         start, quote = self.pos, self.text[self.pos]
-        if self.text.startswith(quote * 3, start):
-            i = start + 3
-            while True:
-                if i >= len(self.text):
-                    raise _ScanDisagrees("unterminated multi-line string")
-                if quote == '"' and self.text[i] == "\\":
-                    i += 2  # an escape (`\"` is a quote, not a delimiter) or a line-ending backslash
-                elif self.text.startswith(quote * 3, i):
-                    run = 3
-                    while run < 5 and self.text.startswith(quote, i + run):
-                        run += 1  # up to two quotes right before the delimiter belong to the string
-                    i += run
-                    break
-                else:
-                    i += 1
-        else:
-            i = start + 1
-            while i < len(self.text) and self.text[i] not in (quote, "\n"):
-                i += 2 if quote == '"' and self.text[i] == "\\" else 1
-            if i >= len(self.text) or self.text[i] != quote:
+        if not self.text.startswith(quote * 3, start):
+            match = (_BASIC if quote == '"' else _LITERAL).match(self.text, start)
+            if match is None:
                 raise _ScanDisagrees("unterminated string")
-            i += 1
-        self.pos = i
-        return self.text[start:i]
+            self.pos = match.end()
+            return match.group(0)
+        plain = _ML_BASIC_PLAIN if quote == '"' else _ML_LITERAL_PLAIN
+        i = start + 3
+        while True:  # each turn moves i forward by at least one character, or ends
+            i = plain.match(self.text, i).end()  # type: ignore[union-attr]  # (matches the empty string too)
+            if i >= len(self.text):
+                raise _ScanDisagrees("unterminated multi-line string")
+            if self.text[i] == "\\":  # only in a basic string: `plain` stops at no backslash in a literal one
+                i += 2  # an escape (`\"` is a quote, not a delimiter) or a line-ending backslash
+            elif self.text.startswith(quote * 3, i):
+                run = 3
+                while run < 5 and self.text.startswith(quote, i + run):
+                    run += 1  # up to two quotes right before the delimiter belong to the string
+                self.pos = i + run
+                return self.text[start : self.pos]
+            else:
+                i += 1  # a quote or two, not a delimiter
 
     # -- grammar -----------------------------------------------------------------------------
     def scan(self) -> None:
