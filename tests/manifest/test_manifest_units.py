@@ -81,8 +81,8 @@ def test_bad_durations(value: object, fragment: str) -> None:
         ("-1kb", "invalid size '-1kb'"),
         ("0kb", "must be greater than zero"),
         (0, "must be greater than zero"),
-        (1.5, "invalid size 1.5"),  # a fraction of a byte
-        (4096.0, "invalid size 4096.0: expected an integer (write 4096)"),  # a count of bytes is an integer, as everywhere
+        (1.5, "expected an integer, got a number 1.5"),  # a fraction of a byte
+        (4096.0, "expected an integer, got a number 4096.0 (write 4096)"),  # a count of bytes is an integer, as everywhere
         (False, "a size is a number of bytes"),
         ("0.0001kb", "must be greater than zero"),  # rounds down to no bytes at all
     ],

@@ -50,6 +50,9 @@ def integer_field(model: type[BaseModel], name: str) -> bool:
         return all(type(arg) is int for arg in get_args(annotation))
     members = [arg for arg in get_args(annotation) if arg is not type(None)] if get_origin(annotation) in (
         Union, types.UnionType) else [annotation]
+    # `ByteSize | None` is `Optional[Annotated[int, …]]`: pydantic strips `Annotated` only at the top, so unwrap
+    # it here too, or those sizes fell through to `parse_size` with a second wording of the one rule
+    members = [get_args(arg)[0] if get_origin(arg) is Annotated else arg for arg in members]
     return members == [int]
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from .written import as_written, integer_hint, quoted
+from .written import as_written, integer_expected, quoted
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -49,7 +49,7 @@ def parse_size(value: Any) -> int:
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):  # a count of bytes is an integer (as `model.StrictModel` rules for every integer)
-        raise ValueError(f"invalid size {value!r}: expected an integer{integer_hint(value)} or a string like '15kb'")
+        raise ValueError(integer_expected(value))  # the one wording (`model.integer_field` finds most first)
     elif isinstance(value, str) and (match := _SIZE.match(value)):
         unit = match.group(2).lower() if match.group(2) else None
         size = int(float(match.group(1)) * _SIZE_UNITS[unit])
