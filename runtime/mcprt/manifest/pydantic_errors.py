@@ -20,7 +20,7 @@ from ..scrubbing import is_credential_name, is_literal_credential
 from .envvars import variables_at
 from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
-from .written import as_written, described
+from .written import as_source, as_written, described
 
 _EXPECTED = {
     "string_type": "expected a string",
@@ -59,6 +59,8 @@ def diagnostics_from(
             message = _without_value(message, err.get("input")) + variables_at(written, path)
         elif _may_be_credential(path, err.get("input")):
             message = _without_value(message, err.get("input"), _NOT_SHOWN)
+        else:
+            message = as_source(message, err.get("input"), index.written(path))
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []

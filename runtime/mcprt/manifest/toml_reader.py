@@ -46,7 +46,10 @@ def read_toml(text: str, file: str) -> tuple[Any, PositionIndex, list[Diagnostic
         if message.startswith(("Cannot overwrite", "Cannot declare")):
             line, col, message = _at_duplicate(text, line, message)
         return None, PositionIndex(Position(file, 1, 1)), [Diagnostic(file, line, col, f"TOML syntax error: {message}")]
-    return data, toml_positions(text, file, data)[0], []
+    index, values = toml_positions(text, file, data)
+    for path, source in values.items():  # each scalar's text as written, which errors quote (`written`)
+        index.nodes[path].written = source
+    return data, index, []
 
 
 def toml_positions(text: str, file: str, data: dict[str, Any]) -> tuple[PositionIndex, dict[Path, str]]:

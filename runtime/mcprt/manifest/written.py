@@ -65,6 +65,16 @@ def in_words(message: str, value: Any) -> str:
     return message.replace(repr(value), as_written(value))
 
 
+def as_source(message: str, value: Any, source: str | None) -> str:
+    """`message` quoting a number, boolean or date/time the way the file wrote it: `got a number 1.5e4`, not
+    `15000.0`. `source`: that value's text in the file (a TOML manifest's, `PositionIndex.written`; None for
+    YAML, where `as_written` stands). A string, mapping, list or null is left as it is: a string's quoted form is
+    already how YAML and TOML write one, and the others are described by their kind."""
+    if source is None or value is None or isinstance(value, (str, dict, list)):
+        return message
+    return message.replace(as_written(value), source, 1)
+
+
 def integer_expected(value: float) -> str:
     """A float where an integer is meant: `expected an integer, got a number 5.0 (write 5)`. The one rule
     for every integer a manifest holds (`model.StrictModel`, `units.parse_size`, `toolset.build`'s argument

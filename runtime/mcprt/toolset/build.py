@@ -17,7 +17,7 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
-from ..manifest.written import integer_expected
+from ..manifest.written import as_source, integer_expected
 from ..offerings.owners import Claim, ServedNames, left_out_warning
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
@@ -564,8 +564,9 @@ def _no_float_for_an_integer(loaded: LoadedManifest, where: tuple[Any, ...], op:
         bad = next((item for item in value if _float_for_integer(node["items"], item) is not None), None)
     if bad is None:
         return True
-    out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}': "
-                                                    f"{integer_expected(bad)}"))
+    said = integer_expected(bad) if bad is not value else as_source(integer_expected(bad), bad,
+                                                                      loaded.index.written((*where, keyword)))
+    out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}': {said}"))
     return False
 
 
@@ -599,7 +600,10 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     # each problem once (`argument_errors.problem_key`): an `allOf` of two objects declaring one property checks it
     # twice; two unions' problems read alike in jsonschema's words, and are written once
     errors = argument_validator(wrapper, shortcut=False).iter_errors({arg: value})
-    problems = list(dict.fromkeys({problem_key(e): in_words(e.message, e.instance) for e in errors}.values()))
+    source = loaded.index.written((*where, keyword))  # the value's text in a TOML file: quoted as written
+    problems = list(dict.fromkeys({problem_key(e): as_source(in_words(e.message, e.instance), e.instance, source)
+                                   if e.instance is value else in_words(e.message, e.instance)
+                                   for e in errors}.values()))
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
