@@ -40,12 +40,12 @@ def test_a_policy_rule_left_matching_nothing_is_a_breaking_change(tmp_path: Path
     assert result.returncode == 1, result.stdout + result.stderr
     data = json.loads(result.stdout)
     [warning] = [c for c in data["manifest_changes"] if c["kind"] == "new warning"]
-    assert "rate_limits[0] applies to no served tool" in warning["detail"] and warning["breaking"] is True
+    assert "policy.rate_limits.0 applies to no served tool" in warning["detail"] and warning["breaking"] is True
     assert warning["detail"].startswith("mcp.yaml:")  # where to look, as validate says it
     text = new.mcprt("diff", str(old.manifest), "mcp.yaml")
-    assert "new warning" in text.stdout and "rate_limits[0] applies to no served tool" in text.stdout, text.stdout
+    assert "new warning" in text.stdout and "policy.rate_limits.0 applies to no served tool" in text.stdout, text.stdout
     markdown = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "markdown")
-    assert "rate_limits[0] applies to no served tool" in markdown.stdout, markdown.stdout
+    assert "policy.rate_limits.0 applies to no served tool" in markdown.stdout, markdown.stdout
 
 
 def test_a_rename_that_leaves_a_rule_naming_no_tool_is_refused(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_a_rename_that_leaves_a_rule_naming_no_tool_is_refused(tmp_path: Path) -
     new.edit("        name: list_pets\n", "        name: pets_list\n")
     result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
-    [said] = [line for line in result.stderr.splitlines() if line.startswith("mcp.yaml:26:24: rules[0]: 'list_pets'")]
+    [said] = [line for line in result.stderr.splitlines() if line.startswith("mcp.yaml:26:24: policy.rules.0: 'list_pets'")]
     assert said.endswith(": it would govern no call"), result.stderr
 
 
@@ -79,7 +79,7 @@ def test_a_change_that_mends_a_name_matching_nothing_is_compared(tmp_path: Path)
     old.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_petz], sources: [pets]}')
     new.edit('{match: {tools: ["list_*"]}', '{match: {tools: [list_pets], sources: [pets]}')
     result = new.mcprt("diff", str(old.manifest), "mcp.yaml", "--format", "json")
-    assert result.returncode == 0, result.stderr  # before: 2, "rules[0]: 'list_petz' matches no tool" of the old side
+    assert result.returncode == 0, result.stderr  # before: 2, "policy.rules.0: 'list_petz' matches no tool" of the old side
     changes = json.loads(result.stdout)["manifest_changes"]
     assert not [c for c in changes if c["kind"] == "new warning"], changes
     assert any('"list_petz"' in c["detail"] and '"list_pets"' in c["detail"] for c in changes), changes
@@ -120,7 +120,7 @@ def test_another_limit_left_dead_with_the_same_match_is_new(tmp_path: Path) -> N
     new.write_manifest(new.manifest.read_text() + DEAD_LIMIT.replace("5/min", "6/min"))
     code, news = _diff(old, new, "--fail-on", "breaking")
     assert [c["detail"].split(": ", 1)[1].split(":", 1)[0] for c in news] == [
-        "rate_limits[1] applies to no served tool"], news
+        "policy.rate_limits.1 applies to no served tool"], news
     assert news[0]["detail"].endswith("(this rule or limit now applies to no call)") and code == 1, news
 
 

@@ -68,7 +68,7 @@ def test_the_checks_of_the_blocks_that_stand_still_run(tmp_path: Path) -> None:
     code, lines = _validate(tmp_path, text)
     assert code == 2
     assert lines[0] == "mcp.yaml:9:12: server.observability.audit: expected a string, got a mapping"
-    assert lines[1:] == ["mcp.yaml:16:51: warning: rules[0]: principal 'globexx' is never a caller here: server.auth "
+    assert lines[1:] == ["mcp.yaml:16:51: warning: policy.rules.0: principal 'globexx' is never a caller here: server.auth "
                          "gives acme, globex, ops, stdio (no OAuth) (did you mean 'globex'?)"], lines
 
 
@@ -82,7 +82,7 @@ def test_an_error_inside_server_auth_judges_no_principal(tmp_path: Path) -> None
     assert error.startswith("mcp.yaml:7:7: server.auth.tokens.ops team: "), lines
     assert all("never a caller" not in line and "add server.auth.tokens" not in line for line in lines), lines
     [when] = [line for line in lines if "warning" in line]
-    assert "rules[1]: `when` reads 'amont', which none of its tools (refund) takes" in when, lines
+    assert "policy.rules.1: `when` reads 'amont', which none of its tools (refund) takes" in when, lines
 
 
 def test_the_manifest_as_written_validates(tmp_path: Path) -> None:

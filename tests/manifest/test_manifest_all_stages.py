@@ -172,11 +172,11 @@ def test_a_duplicate_tool_name_does_not_hide_the_policy_problems(tmp_path: Path,
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
     assert any(line.startswith(f"{manifest}:19:15: duplicate tool name 'create_ticket'") for line in lines), lines
-    assert any(line.startswith(f"{manifest}:9:") and "rules[0]: 'create_tiket' matches no tool "
+    assert any(line.startswith(f"{manifest}:9:") and "policy.rules.0: 'create_tiket' matches no tool "
                "(did you mean 'create_ticket'?)" in line for line in lines), lines
-    assert any(line.startswith(f"{manifest}:10:") and "warning: rules[1]: `when` reads 'priorty'" in line
+    assert any(line.startswith(f"{manifest}:10:") and "warning: policy.rules.1: `when` reads 'priorty'" in line
                for line in lines), lines
-    assert any(line.startswith(f"{manifest}:11:") and "warning: rules[2]: principal 'ci_bot' is never a caller"
+    assert any(line.startswith(f"{manifest}:11:") and "warning: policy.rules.2: principal 'ci_bot' is never a caller"
                in line and "(did you mean 'ci-bot'?)" in line for line in lines), lines
     assert lines[-1] == "2 errors", lines
     assert "Traceback" not in done.stderr
@@ -185,7 +185,7 @@ def test_a_duplicate_tool_name_does_not_hide_the_policy_problems(tmp_path: Path,
     fixed = _tickets(tmp_path, "add_comment")
     again = mcprt_cli("validate", str(fixed), *offline)
     assert again.returncode == 2
-    policy_lines = [line for line in again.stderr.splitlines() if "rules[" in line]
+    policy_lines = [line for line in again.stderr.splitlines() if "policy.rules." in line]
     assert len(policy_lines) == 3, again.stderr
     assert again.stderr.splitlines()[-1] == "1 error"
 
@@ -218,7 +218,7 @@ def test_a_source_that_cannot_open_leaves_the_others_overrides_and_the_policy_ch
     assert any(":10:" in line and "warning: source 'a' has no operation 'serch' (did you mean 'search'?)" in line
                for line in lines), lines
     # a policy rule's exact name matching nothing stays an error: policy fails closed
-    assert any(":4:" in line and "rules[0]: 'serch' matches no tool (did you mean 'search'?)" in line
+    assert any(":4:" in line and "policy.rules.0: 'serch' matches no tool (did you mean 'search'?)" in line
                for line in lines), lines
     assert not any("gone_tool" in line or "'anything'" in line for line in lines), lines  # waits for its source
     assert lines[-1] == "2 errors", lines
@@ -240,7 +240,7 @@ def test_a_schema_error_leaves_the_policy_checked(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert any(":2:" in line for line in lines), lines
-    assert any(":5:" in line and "rules[0]: 'serch' matches no tool (did you mean 'search'?)" in line
+    assert any(":5:" in line and "policy.rules.0: 'serch' matches no tool (did you mean 'search'?)" in line
                for line in lines), lines
     assert lines[-1] == "2 errors", lines
 
@@ -253,7 +253,7 @@ def test_a_schema_error_leaves_the_policy_checked(tmp_path: Path) -> None:
 ], ids=["tool-name", "whole-source"])
 def test_a_part_the_schema_left_out_is_pending_for_the_policy(tmp_path: Path, source: str, said: str) -> None:
     """Review of the "all of them at once" pass: after a schema error in a tool's `name`, the policy ran on the
-    partial manifest (which lacks that override) and added "rules[0]: 'fetch_ticket' matches no tool (did you mean
+    partial manifest (which lacks that override) and added "policy.rules.0: 'fetch_ticket' matches no tool (did you mean
     …?)" — an error that only follows from the first, with a wrong suggestion. A source the schema left out, whole
     or in part, is pending for the policy, as one that is down (`policy.checks`; the build still checks its
     other overrides); the policy's own typo elsewhere is still said."""
@@ -266,5 +266,5 @@ def test_a_part_the_schema_left_out_is_pending_for_the_policy(tmp_path: Path, so
     assert done.returncode == 2, done.stderr
     assert said in done.stderr, done.stderr
     assert "'fetch_ticket' matches no tool" not in done.stderr and "no source named 't'" not in done.stderr, done.stderr
-    assert "rules[1]: no source named 'othr' (did you mean 'other'?)" in done.stderr, done.stderr
+    assert "policy.rules.1: no source named 'othr' (did you mean 'other'?)" in done.stderr, done.stderr
     assert "2 errors" in done.stderr, done.stderr

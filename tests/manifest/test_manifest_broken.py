@@ -30,6 +30,7 @@ from mcprt.settings import Settings
 from tests.support.cli import mcprt_cli, mcprt_process
 
 BROKEN = Path(__file__).parent / "broken"
+REPO_CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 UNSET_VARIABLE = "MCPRT_TEST_UNSET_TOKEN"  # used by missing_env_var.yaml; must never be set
 _EXPECT = re.compile(r"^# expect: (?:(?P<file>[^\s:]+):)?(?P<line>\d+):(?P<col>\d+) (?P<fragment>.+)$")
 _REQUIRES = re.compile(r"^# requires: (?P<kind>\w+)\s*$")
@@ -254,3 +255,23 @@ def test_validate_prints_the_warnings_with_the_errors(name: str, warning: str) -
     schema = run_cli("validate", name, cwd=BROKEN)
     assert schema.returncode == 2
     assert f"{name}:{warning}" in schema.stderr, schema.stderr
+
+
+@pytest.mark.parametrize("name", ["mcp.toml", "api/mcp.toml", "mcp.yml"])
+def test_the_init_command_a_missing_manifest_suggests_works(tmp_path: Path, name: str) -> None:
+    """A missing `mcp.toml` was told to run `mcprt init … --out mcp.toml`, which init refuses (it writes YAML):
+    the suggested command is run here as given (SPEC filled in), and must write a manifest that validates."""
+    result = run_cli("validate", name, cwd=tmp_path)
+    assert result.returncode == 2
+    suggested = re.search(r"`(mcprt init --openapi SPEC[^`]*)`", result.stderr)
+    assert suggested, result.stderr
+    if name.endswith(".toml"):
+        assert "--out mcp.toml" not in result.stderr and "init writes YAML only" in result.stderr
+    spec = REPO_CATALOG / "quickstart" / "notes-api.yaml"
+    args = suggested[1].replace("SPEC", str(spec)).split()[1:]
+    made = run_cli(*args, "--no-input", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / args[args.index("--out") + 1]
+    assert out.is_file() and out.suffix in (".yaml", ".yml")
+    checked = run_cli("validate", "--offline", str(out), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr

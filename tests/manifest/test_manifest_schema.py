@@ -114,3 +114,35 @@ def test_good_manifests_validate_against_the_schema(validator: jsonschema.Draft2
 )
 def test_broken_manifests_fail_the_schema(validator: jsonschema.Draft202012Validator, name: str) -> None:
     assert not validator.is_valid(_raw(BROKEN / name))
+
+
+def _toml_manifests() -> list[Path]:
+    """Every valid TOML manifest the repository ships (test fixtures, examples, catalog entries)."""
+    found = [p for p in REPO.rglob("*.toml") if p.name != "pyproject.toml" and BROKEN not in p.parents
+             and not any(part.startswith(".") or part in ("node_modules", "build") for part in p.relative_to(REPO).parts)]
+    return sorted(p for p in found if "version" in tomllib.loads(p.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("path", _toml_manifests(), ids=lambda p: str(p.relative_to(REPO)))
+def test_the_schema_accepts_every_shipped_toml_manifest(validator: jsonschema.Draft202012Validator, path: Path) -> None:
+    """What taplo / Even Better TOML does with `#:schema` (README "Editors"): the schema over the TOML's data."""
+    assert [e.message for e in validator.iter_errors(tomllib.loads(path.read_text(encoding="utf-8")))] == []
+
+
+def test_the_schema_flags_a_typo_in_a_toml_manifest(validator: jsonschema.Draft202012Validator, tmp_path: Path) -> None:
+    text = (GOOD / "full.toml").read_text(encoding="utf-8").replace("\ninstructions = ", "\ninstrctions = ", 1)
+    assert "instrctions" in text
+    errors = list(validator.iter_errors(tomllib.loads(text)))
+    assert errors and any("instrctions" in e.message for e in errors), [e.message for e in errors]
+
+
+def test_a_toml_manifest_with_the_schema_directive_validates(tmp_path: Path) -> None:
+    """The README's `#:schema` first line is a TOML comment to mcprt: the manifest loads as without it."""
+    (tmp_path / "spec.json").write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                                                    "paths": {"/ping": {"get": {"operationId": "ping",
+                                                                                "responses": {"200": {"description": "ok"}}}}}}))
+    (tmp_path / "mcp.toml").write_text(f"#:schema {COMMITTED}\nversion = 1\n[sources.api]\nopenapi = \"spec.json\"\n"
+                                       "base_url = \"http://127.0.0.1:9/\"\n")
+    result = mcprt_cli("validate", "--offline", "mcp.toml", cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "mcp.toml: ok — 1 tool" in result.stderr

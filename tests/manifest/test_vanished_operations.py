@@ -170,7 +170,7 @@ def test_a_policy_rule_naming_an_exact_tool_that_is_gone_still_refuses_the_manif
                         + "policy:\n  rules:\n    - {match: {tools: [lock_item]}, action: deny}\n")
     checked = mcprt_cli("validate", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
     assert checked.returncode == 2, checked.stderr
-    assert "rules[0]: 'lock_item' matches no tool" in checked.stderr, checked.stderr
+    assert "policy.rules.0: 'lock_item' matches no tool" in checked.stderr, checked.stderr
 
 
 LIMITING = """\

@@ -53,22 +53,22 @@ def test_validate_warns_about_unreachable_rules_and_unnamed_twin_limits(folder: 
         + '    - {match: {tools: ["*"]}, limit: 120/min}\n')
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "mcp.yaml:13:7: warning: rules[4] is unreachable: rules[3] matches every call first" in result.stderr
-    assert "mcp.yaml:18:7: warning: rate_limits[2] has the same match, per and window as rate_limits[0]: " \
+    assert "mcp.yaml:13:7: warning: policy.rules.4 is unreachable: policy.rules.3 matches every call first" in result.stderr
+    assert "mcp.yaml:18:7: warning: policy.rate_limits.2 has the same match, per and window as policy.rate_limits.0: " \
            "give each a `name`" in result.stderr, result.stderr
-    assert "rate_limits[1] has" not in result.stderr
+    assert "policy.rate_limits.1 has" not in result.stderr
 
 
 # Found by a later pass: a misspelt source or tool in a rule or rate limit was only a warning (exit 0 without
 # `--strict`), so `deny` on a typo left the tool allowed and a rate limit on `locl` limited nothing.
 NAMING_NOTHING = [
-    ('["delete*"]', '["delete*", "remove"]', "mcp.yaml:9:35: rules[0]: 'remove' matches no tool: "
+    ('["delete*"]', '["delete*", "remove"]', "mcp.yaml:9:35: policy.rules.0: 'remove' matches no tool: "
      "it would govern no call"),
-    ("tools: [refund],", "tools: [refnud],", "mcp.yaml:11:24: rules[2]: 'refnud' matches no tool "
+    ("tools: [refund],", "tools: [refnud],", "mcp.yaml:11:24: policy.rules.2: 'refnud' matches no tool "
      "(did you mean 'refund'?): it would govern no call"),
-    ("tools: [showSecret]", "sources: [op], tools: [showSecret]", "mcp.yaml:10:26: rules[1]: no source named "
+    ("tools: [showSecret]", "sources: [op], tools: [showSecret]", "mcp.yaml:10:26: policy.rules.1: no source named "
      "'op' (did you mean 'ops'?): it would govern no call"),
-    ('{match: {tools: ["*"]}, per', '{match: {sources: [locl]}, per', "mcp.yaml:14:26: rate_limits[0]: no source "
+    ('{match: {tools: ["*"]}, per', '{match: {sources: [locl]}, per', "mcp.yaml:14:26: policy.rate_limits.0: no source "
      "named 'locl': it would govern no call"),
 ]
 
@@ -90,7 +90,7 @@ def test_a_wildcard_glob_matching_nothing_is_a_defensive_warning(folder: Path) -
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
     for col, glob in ((35, "remove*"), (46, "admin_[ab]"), (60, "x?")):
-        assert f"mcp.yaml:9:{col}: warning: rules[0]: '{glob}' matches no tool now: it governs no call until a tool " \
+        assert f"mcp.yaml:9:{col}: warning: policy.rules.0: '{glob}' matches no tool now: it governs no call until a tool " \
                "it matches is served (an exact name matching nothing is an error)" in result.stderr.splitlines(), \
                result.stderr
     assert mcprt(folder, "validate", "mcp.yaml", "--strict").returncode != 0  # --strict still refuses warnings
@@ -109,7 +109,7 @@ def test_the_readmes_worked_example_validates_on_the_petstore_catalog(tmp_path: 
     (tmp_path / "mcp.yaml").write_text(manifest.replace("server:\n", "server:\n" + auth, 1) + "policy:" + policy)
     result = mcprt(tmp_path, "validate", "mcp.yaml", "--offline")
     assert result.returncode == 0, result.stderr
-    assert "warning: rules[1]: 'admin_*' matches no tool now" in result.stderr, result.stderr
+    assert "warning: policy.rules.1: 'admin_*' matches no tool now" in result.stderr, result.stderr
 
 
 def test_validate_no_exec_counts_the_sources_it_does_not_open(folder: Path) -> None:
@@ -122,7 +122,7 @@ def test_validate_no_exec_counts_the_sources_it_does_not_open(folder: Path) -> N
     assert "not checked (--no-exec; these run code): ops (python)" in result.stderr, result.stderr
     (folder / "mcp.yaml").write_text(BASE.replace("tools: [showSecret]", "sources: [op], tools: [showSecret]"))
     result = mcprt(folder, "validate", "mcp.yaml", "--offline", "--no-exec")
-    assert result.returncode == 2 and "rules[1]: no source named 'op' (did you mean 'ops'?)" in result.stderr, \
+    assert result.returncode == 2 and "policy.rules.1: no source named 'op' (did you mean 'ops'?)" in result.stderr, \
         result.stderr
 
 
@@ -137,13 +137,13 @@ def test_a_glob_only_a_proxied_source_could_provide_is_a_warning(folder: Path) -
                                      + '    - {match: {tools: ["r_ech"]}, limit: 5/min}\n')
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "mcp.yaml:16:24: warning: rate_limits[1]: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
+    assert "mcp.yaml:16:24: warning: policy.rate_limits.1: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
            "proxied source 'remote' lists no such tool now (checked again whenever its tool list changes)" \
            in result.stderr.splitlines(), result.stderr
     (folder / "mcp.yaml").write_text((folder / "mcp.yaml").read_text().replace('tools: ["r_ech"]',
                                                                                'tools: ["r_ech"], sources: [ops]'))
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert result.returncode == 2 and "rate_limits[1]: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
+    assert result.returncode == 2 and "policy.rate_limits.1: 'r_ech' matches no tool (did you mean 'r_echo'?): " \
         "it would govern no call" in result.stderr, result.stderr
 
 
@@ -269,25 +269,25 @@ def test_validate_warns_about_rule_parts_that_can_never_hold(folder: Path) -> No
     assert result.returncode == 0, result.stderr
     callers = "is never a caller here: server.auth gives alice, ci-bot, stdio (no OAuth)"
     for line in [
-        "mcp.yaml:12:7: warning: rules[3] is unreachable: rules[0] matches every call it matches (delete_item) first",
-        f"mcp.yaml:13:50: warning: rules[4]: principal 'carol' {callers}",
+        "mcp.yaml:12:7: warning: policy.rules.3 is unreachable: policy.rules.0 matches every call it matches (delete_item) first",
+        f"mcp.yaml:13:50: warning: policy.rules.4: principal 'carol' {callers}",
         # an ordering the argument's type cannot make fails the condition (review of mendrev3, problem 3)
-        "mcp.yaml:14:39: warning: rules[5]: `when` compares 'amount' (integer) with '1000' (a string): an integer "
+        "mcp.yaml:14:39: warning: policy.rules.5: `when` compares 'amount' (integer) with '1000' (a string): an integer "
         "cannot be ordered with a string, so the condition fails on every call that gives it, and a `when` that "
         "fails applies a `deny` or `approve` rule to the call and never an `allow` rule (write a number in "
         "backticks: `1000`)",
-        "mcp.yaml:15:39: warning: rules[6]: `when` reads 'amout', which none of its tools (refund) takes: it is null "
+        "mcp.yaml:15:39: warning: policy.rules.6: `when` reads 'amout', which none of its tools (refund) takes: it is null "
         "on every call (did you mean 'amount'?)",
-        "mcp.yaml:16:43: warning: rules[7]: `scopes` never match: only OAuth access tokens carry scopes, and "
+        "mcp.yaml:16:43: warning: policy.rules.7: `scopes` never match: only OAuth access tokens carry scopes, and "
         "server.auth has no oauth",
-        "mcp.yaml:17:41: warning: rules[8]: `when` compares 'to' (string) with `7` (an integer): it never holds",
+        "mcp.yaml:17:41: warning: policy.rules.8: `when` compares 'to' (string) with `7` (an integer): it never holds",
         f"mcp.yaml:18:34: warning: approvals: approver 'dave' {callers}",
-        "mcp.yaml:18:51: warning: rules[2] needs 2 approvals but only 1 principal can approve (alice): those calls "
+        "mcp.yaml:18:51: warning: policy.rules.2 needs 2 approvals but only 1 principal can approve (alice): those calls "
         "can never be approved",
         f"mcp.yaml:19:12: warning: admins: 'eve' {callers}",
     ]:
         assert line in result.stderr, result.stderr
-    assert "rules[8]: `when` reads" not in result.stderr  # `amount` is an argument of transfer: no warning
+    assert "policy.rules.8: `when` reads" not in result.stderr  # `amount` is an argument of transfer: no warning
     (folder / "mcp.yaml").write_text(NEVER.replace("server:\n  auth: {tokens: {alice: \"${ALICE_TOKEN}\", ci-bot: "
                                                    "\"${CI_TOKEN}\"}}\n", ""))
     result = mcprt(folder, "validate", "mcp.yaml")  # no auth: one warning says approvals cannot work, not two
@@ -305,7 +305,7 @@ def test_validate_knows_what_oauth_can_produce(folder: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "is never a caller" not in result.stderr and "scopes` never match" not in result.stderr
     assert "can never be approved" not in result.stderr and "claim 'groups'" not in result.stderr
-    assert "warning: rules[7]: claim 'department' is never on the principal: add it to server.auth.oauth.claims " \
+    assert "warning: policy.rules.7: claim 'department' is never on the principal: add it to server.auth.oauth.claims " \
         "(only the claims listed there are kept)" in result.stderr
 
 
@@ -401,12 +401,12 @@ def test_validate_warns_when_a_matchs_tool_keys_fit_no_tool_together(folder: Pat
                                                   "    - {match: {methods: [DELETE]}, action: hide}\n  approvals:")
                                      + "    - {match: {methods: [DELETE]}, limit: 5/min}\n")
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert "mcp.yaml:12:15: warning: rules[3] applies to no served tool: none fits its methods" in result.stderr, \
+    assert "mcp.yaml:12:15: warning: policy.rules.3 applies to no served tool: none fits its methods" in result.stderr, \
         result.stderr
-    assert "mcp.yaml:13:15: warning: rules[4] applies to no served tool: none fits its tools and annotations" \
+    assert "mcp.yaml:13:15: warning: policy.rules.4 applies to no served tool: none fits its tools and annotations" \
         in result.stderr
-    assert "rate_limits[1] applies to no served tool: none fits its methods" in result.stderr
-    for quiet in ("rules[0]", "rules[5]", "rules[6]"):
+    assert "policy.rate_limits.1 applies to no served tool: none fits its methods" in result.stderr
+    for quiet in ("policy.rules.0", "policy.rules.5", "policy.rules.6"):
         assert f"{quiet} applies to no served tool" not in result.stderr
     defensive = BASE.replace("  approvals:", "    - {match: {methods: [DELETE]}, action: deny}\n  approvals:")
     (folder / "mcp.yaml").write_text(defensive)
@@ -432,17 +432,17 @@ def test_validate_warns_about_a_when_function_that_fails_on_every_call(folder: P
     fails = ("it fails on every call that reaches it, and a `when` that fails applies a `deny` or `approve` rule "
              "to the call and never an `allow` rule")
     for line in [
-        f"mcp.yaml:12:41: warning: rules[3]: `when` calls length() on 'amount' (integer), which takes string or array "
+        f"mcp.yaml:12:41: warning: policy.rules.3: `when` calls length() on 'amount' (integer), which takes string or array "
         f"or object: {fails}",
-        f"mcp.yaml:13:41: warning: rules[4]: `when` calls contains() on 'amount' (integer), which takes array or "
+        f"mcp.yaml:13:41: warning: policy.rules.4: `when` calls contains() on 'amount' (integer), which takes array or "
         f"string: {fails}",
-        f"mcp.yaml:14:41: warning: rules[5]: `when` calls starts_with() on `7` (integer), which takes string: {fails}",
-        f"mcp.yaml:16:41: rules[7]: `when` calls lenght(), which JMESPath does not have: {fails} "
+        f"mcp.yaml:14:41: warning: policy.rules.5: `when` calls starts_with() on `7` (integer), which takes string: {fails}",
+        f"mcp.yaml:16:41: policy.rules.7: `when` calls lenght(), which JMESPath does not have: {fails} "
         "(did you mean 'length'?)",
-        f"mcp.yaml:17:41: rules[8]: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
+        f"mcp.yaml:17:41: policy.rules.8: `when` calls abs() with 2 argument(s); it takes 1: {fails}",
     ]:
         assert line in result.stderr, result.stderr
-    assert "rules[6]" not in result.stderr and "rules[9]" not in result.stderr, result.stderr
+    assert "policy.rules.6" not in result.stderr and "policy.rules.9" not in result.stderr, result.stderr
 
 
 TAG_TOOLS = """\
@@ -466,9 +466,9 @@ def test_a_null_literal_holds_for_an_argument_a_call_can_leave_out(folder: Path)
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
     warned = {line.split("warning: ")[1].split(":")[0]: line for line in result.stderr.splitlines() if "never holds" in line}
-    assert set(warned) == {"rules[5]", "rules[6]", "rules[7]"}, result.stderr  # item (required), color (default), size
-    assert "compares 'item' (string) with `null` (a null): it never holds" in warned["rules[5]"]
-    assert "with `true` (a boolean)" in warned["rules[7]"]
+    assert set(warned) == {"policy.rules.5", "policy.rules.6", "policy.rules.7"}, result.stderr  # item (required), color (default), size
+    assert "compares 'item' (string) with `null` (a null): it never holds" in warned["policy.rules.5"]
+    assert "with `true` (a boolean)" in warned["policy.rules.7"]
     assert "None" not in result.stderr and "True" not in result.stderr
 
 
@@ -560,12 +560,12 @@ def test_validate_warns_about_clients_that_never_match(folder: Path) -> None:
                                                      'ci-bot: "${CI_TOKEN}"}}').replace("scopes", "x"))
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert ("mcp.yaml:13:44: warning: rules[4]: `clients` never match: only OAuth access tokens carry a client id, and "
+    assert ("mcp.yaml:13:44: warning: policy.rules.4: `clients` never match: only OAuth access tokens carry a client id, and "
             "server.auth has no oauth") in result.stderr
     (folder / "mcp.yaml").write_text(CLIENTS.replace("[rogue-app, old-app]", "[rogue-app, ci-bot]"))
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert ("mcp.yaml:12:56: warning: rules[3]: client 'ci-bot' is the name of a caller with no OAuth client") \
+    assert ("mcp.yaml:12:56: warning: policy.rules.3: client 'ci-bot' is the name of a caller with no OAuth client") \
         in result.stderr and "only OAuth access tokens carry a client id" not in result.stderr
 
 
@@ -635,7 +635,7 @@ def test_a_client_entry_without_oauth_is_a_validate_warning(folder: Path) -> Non
     never = ("is never a caller here: a `client:` entry names an OAuth client acting for itself (a client-credentials "
              "token), and server.auth has no oauth (it gives alice, ci-bot, stdio; a `client:` entry never matches a "
              "static token or user of that name)")
-    for line in (f"mcp.yaml:10:50: warning: rules[1]: principal 'client:ci-bot' {never}",
+    for line in (f"mcp.yaml:10:50: warning: policy.rules.1: principal 'client:ci-bot' {never}",
                  f"mcp.yaml:12:34: warning: approvals: approver 'client:alice' {never}",
                  f"mcp.yaml:15:19: warning: admins: 'client:*' {never}"):
         assert line in result.stderr, result.stderr
@@ -725,14 +725,14 @@ def test_a_bare_star_shadows_every_later_rule_for_the_same_tools(folder: Path) -
     (folder / "mcp.yaml").write_text(star)
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    assert "policy.rules.4 is unreachable: policy.rules.3 matches every call it matches (transfer) first" in result.stderr
     (folder / "mcp.yaml").write_text(star.replace('["client:ci-*"]', "[alice]"))
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    assert "policy.rules.4 is unreachable: policy.rules.3 matches every call it matches (transfer) first" in result.stderr
     (folder / "mcp.yaml").write_text(star.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
                                                   'ci-bot: "${CI_TOKEN}"}}'))
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    assert "policy.rules.4 is unreachable: policy.rules.3 matches every call it matches (transfer) first" in result.stderr
 
 
 def test_a_restricting_rule_after_an_allow_of_the_same_plain_names_is_reachable_with_oauth(folder: Path) -> None:
@@ -745,8 +745,8 @@ def test_a_restricting_rule_after_an_allow_of_the_same_plain_names_is_reachable_
     (folder / "mcp.yaml").write_text(pair)
     result = mcprt(folder, "validate", "mcp.yaml")
     assert result.returncode == 0, result.stderr
-    assert "rules[4] is unreachable" not in result.stderr, result.stderr
+    assert "policy.rules.4 is unreachable" not in result.stderr, result.stderr
     (folder / "mcp.yaml").write_text(pair.replace(OAUTH_AUTH, 'auth: {tokens: {alice: "${ALICE_TOKEN}", '
                                                   'ci-bot: "${CI_TOKEN}"}}'))
     result = mcprt(folder, "validate", "mcp.yaml")
-    assert "rules[4] is unreachable: rules[3] matches every call it matches (transfer) first" in result.stderr
+    assert "policy.rules.4 is unreachable: policy.rules.3 matches every call it matches (transfer) first" in result.stderr

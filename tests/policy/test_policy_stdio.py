@@ -49,11 +49,54 @@ def test_approve_rules_over_stdio_are_warned_to_the_operator(tmp_path: Path) -> 
     shutil.copy(HERE / "policy_tools.py", tmp_path)
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(MANIFEST)
-    said = "rules[2] asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
+    said = "policy.rules.2 asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
     started = mcprt_process("up", str(manifest), "--no-reload", cwd=tmp_path)  # empty stdin: serves, then ends
     assert f"mcp.yaml:9:7: warning: {said}" in started.stderr, started.stderr
     checked = mcprt_cli("validate", str(manifest), cwd=tmp_path)
-    assert checked.returncode == 0 and f"mcp.yaml: note: {said}" in checked.stderr, checked.stderr
+    assert checked.returncode == 0 and f"mcp.yaml:9:7: note: {said}" in checked.stderr, checked.stderr
+
+
+# The reviewer's mcp.toml: one `validate` run said `policy.rules.1` in the approval note and `rules[1] is
+# unreachable: rules[0] …` in the warning beside it. Every policy diagnostic now names a rule one way.
+ONE_FORM = """\
+version = 1
+[server.auth.tokens]
+alice = "${ALICE_TOKEN}"
+[sources.ops]
+python = "policy_tools"
+[policy]
+default = "allow"
+[[policy.rules]]
+match = { tools = ["*"] }
+action = "allow"
+[[policy.rules]]
+match = { tools = ["write_note"] }
+action = "approve"
+approvals = { required = 2 }
+[[policy.rate_limits]]
+match = { tools = ["add"] }
+limit = "5/min"
+[[policy.rate_limits]]
+match = { tools = ["add"] }
+limit = "9/min"
+"""
+
+
+def test_every_policy_diagnostic_names_a_rule_by_its_path(tmp_path: Path) -> None:
+    shutil.copy(HERE / "policy_tools.py", tmp_path)
+    (tmp_path / "mcp.toml").write_text(ONE_FORM)
+    checked = mcprt_cli("validate", "mcp.toml", cwd=tmp_path, env={"ALICE_TOKEN": "a" * 32})
+    lines = checked.stderr.splitlines()
+    assert checked.returncode == 0, checked.stderr
+    assert "mcp.toml:11:10: warning: policy.rules.1 is unreachable: policy.rules.0 matches every call first" \
+        in lines, checked.stderr
+    assert any(line.startswith("mcp.toml:14:13: warning: policy.rules.1 needs 2 approvals but only 1 principal")
+               for line in lines), checked.stderr
+    assert any(line.startswith("mcp.toml:11:10: note: policy.rules.1 asks a human to approve calls")
+               for line in lines), checked.stderr
+    assert any(line.startswith("mcp.toml:18:10: warning: policy.rate_limits.1 has the same match, per and window as "
+                               "policy.rate_limits.0: ") for line in lines), checked.stderr
+    assert "rules[" not in checked.stderr and "rate_limits[" not in checked.stderr, checked.stderr
 
 
 CLIENTS = """\

@@ -78,7 +78,7 @@ async def test_editing_the_python_module_reloads_it(project: Project, runtime: R
 
 
 async def test_a_new_include_is_watched_after_it_is_applied(project: Project, runtime: Runtime,
-                                                            watching: Reloader) -> None:
+                                                            watching: Reloader, log_lines) -> None:
     (project.root / "more").mkdir()
     project.write("more/extra.yaml", f"sources:\n  extra:\n    python: {project.module}:count\n    prefix: x_\n")
     project.write("mcp.yaml", project.manifest_text(extra="include: [more/extra.yaml]\n"))
@@ -86,6 +86,9 @@ async def test_a_new_include_is_watched_after_it_is_applied(project: Project, ru
 
     project.write("more/extra.yaml", f"sources:\n  extra:\n    python: {project.module}:count\n    prefix: y_\n")
     await wait_for(lambda: "y_count" in listed(runtime), what="the edit of the included file")
+    # the log names the file that changed, from the root's folder (it said `extra.yaml`; a trial's included
+    # `inc/mcp.toml` read as `files=mcp.toml`, the root)
+    assert log_lines.fields("reload applied")[-1]["files"] == "more/extra.yaml"
 
 
 async def test_an_include_created_after_the_manifest_is_picked_up(project: Project, runtime: Runtime,

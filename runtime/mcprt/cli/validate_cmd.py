@@ -68,11 +68,10 @@ def run_validate(manifest: Path | None, offline: bool = False, no_exec: bool = F
                       f"{noun(found, 'warning')} treated as errors (--strict)", file=sys.stderr)
                 return fail(EXIT_BAD_INPUT)
             print_diagnostics(compiled.warnings)
-            from ..policy.checks import stdio_approval_note
+            from ..policy.checks import stdio_approval_warnings
 
-            note = stdio_approval_note(compiled.loaded.manifest.policy)
-            if note:  # validate cannot know the transport: a note, not a warning (--strict passes an HTTP setup)
-                print(f"{compiled.loaded.path}: note: {note}", file=sys.stderr)
+            # validate cannot know the transport: notes at each approve rule, not warnings (--strict passes HTTP)
+            print_diagnostics(stdio_approval_warnings(compiled.loaded, severity="note"))
             toolset = compiled.toolset
             from ..testing.rendering import render_recorded_cases
 

@@ -110,8 +110,12 @@ def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
 
 
 def _not_found(shown: str, diagnostic: str, what: str, target: Path | None) -> ManifestNotFound:
-    out = f" --out {target}" if target is not None else ""
-    message = (f"{what}. Create one with `mcprt init --openapi SPEC{out}` (from an API description) or "
+    # `init` and `catalog init` write commented YAML (init refuses another suffix): a missing `mcp.toml` is
+    # offered the command that works, `--out mcp.yaml`, and told why, never `--out mcp.toml`
+    yaml_target = target if target is None or target.suffix.lower() in (".yaml", ".yml") else target.with_suffix(".yaml")
+    out = f" --out {yaml_target}" if yaml_target is not None else ""
+    written = "; init writes YAML only, and mcprt reads YAML and TOML alike" if yaml_target != target else ""
+    message = (f"{what}. Create one with `mcprt init --openapi SPEC{out}` (from an API description{written}) or "
                f"`mcprt catalog init NAME` (a ready-made one)"
                + ("" if target is not None else ", or give the manifest's path"))
     return ManifestNotFound([Diagnostic(shown, 1, 1, diagnostic)], message=message)

@@ -7,7 +7,9 @@ Every model forbids unknown keys, so a typo is an error (with a "did you mean" f
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+import functools
+import types
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -17,12 +19,15 @@ from pydantic import (
     Field,
     SecretStr,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from .units import ByteSize, Duration, DurationOrZero
 from .urls import UpstreamUrl, check_upstream_url
+from .written import integer_expected
 
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SOURCE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -34,6 +39,23 @@ KEEP_ALIVE_DEFAULT = 620.0
 KEEP_ALIVE_MAX = 3600.0
 
 
+@functools.cache
+def integer_field(model: type[BaseModel], name: str) -> bool:
+    """Whether `model.name` holds only integers: `int`, `int | None`, or a `Literal` of integers (`version`)."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    annotation = field.annotation
+    if get_origin(annotation) is Literal:
+        return all(type(arg) is int for arg in get_args(annotation))
+    members = [arg for arg in get_args(annotation) if arg is not type(None)] if get_origin(annotation) in (
+        Union, types.UnionType) else [annotation]
+    # `ByteSize | None` is `Optional[Annotated[int, …]]`: pydantic strips `Annotated` only at the top, so unwrap
+    # it here too, or those sizes fell through to `parse_size` with a second wording of the one rule
+    members = [get_args(arg)[0] if get_origin(arg) is Annotated else arg for arg in members]
+    return members == [int]
+
+
 def empty_list() -> list[Any]:
     """`default_factory` of the models' list fields: `[]`. Not the builtin `list`: pydantic reads a
     factory's signature while it builds a model, and `inspect.signature(list)` parses the builtin's
@@ -42,9 +64,21 @@ def empty_list() -> list[Any]:
 
 
 class StrictModel(BaseModel):
-    """Base of every manifest model: unknown keys are errors, values are immutable after load."""
+    """Base of every manifest model: unknown keys are errors, values are immutable after load, and a
+    float is no integer (`_no_float_for_an_integer`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_float_for_an_integer(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse `port = 43120.0`, `version = 1.0`: YAML and TOML tell `5` from `5.0`, and pydantic's lax
+        mode would take an integral float for an `int` silently. One rule for every integer a manifest
+        holds (settings here, sizes in `units.parse_size`, arguments' `default`/`fixed` in
+        `toolset.build`): a number with a fraction part, even `.0`, is refused with the integer to write."""
+        if isinstance(value, float) and info.field_name is not None and integer_field(cls, info.field_name):
+            raise ValueError(integer_expected(value))
+        return value
 
 
 # --- inbound (clients → mcprt) --------------------------------------------------------------

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, WithJson
 
 from .model import StrictModel, empty_list
 from .units import Duration
+from .written import as_written, integer_expected, quoted
 
 Action = Literal["allow", "deny", "approve", "hide"]
 HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE", "POST", "PUT", "PATCH", "DELETE")
@@ -117,16 +118,24 @@ _RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, 
 def parse_rate(value: Any) -> tuple[int, float]:
     """`60/min` → (60, 60.0): at most `count` calls per `seconds` (a token bucket of that size,
     refilled evenly). Also `5/s`, `1000/day`, `10/5m`."""
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        count, every = int(value[0]), value[1] if isinstance(value[1], int) else float(value[1])
+    if isinstance(value, (list, tuple)) and len(value) == 2:  # (count, seconds): the parsed form, read back
+        count, every = value
+        shown = "[" + ", ".join(map(as_written, value)) + "]"
+        # the count is a number of calls: an integer, as everywhere (`written.integer_expected`); `[3.7, 60]`
+        # was truncated to 3 calls without a word
+        if isinstance(count, float):
+            raise ValueError(f"invalid rate count: {integer_expected(count)}")
+        if type(count) is not int or isinstance(every, bool) or not isinstance(every, (int, float)) or every <= 0:
+            raise ValueError(f"invalid rate {shown}: write COUNT/UNIT, e.g. '60/min', '5/s', '10/5m'")
     else:
         match = _RATE.match(value) if isinstance(value, str) else None
         if match is None:
-            raise ValueError(f"invalid rate {value!r}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
+            raise ValueError(f"invalid rate {quoted(value)}: write COUNT/UNIT, e.g. '60/min', '5/s', '1000/day', '10/5m'")
         count = int(match.group(1))
-        if count < 1:
-            raise ValueError(f"invalid rate {value!r}: the count must be at least 1")
         every = (int(match.group(2)) if match.group(2) else 1) * _RATE_UNITS[match.group(3).lower()]
+        shown = repr(value)
+    if count < 1:  # both forms: `[0, 60]` passed the list form's old branch
+        raise ValueError(f"invalid rate {shown}: the count must be at least 1")
     # the bucket works in floats (tokens, refill per second): a count or period beyond a float's range
     # (a 400-digit number) is refused here rather than failing later as an internal OverflowError
     if abs(count) > sys.float_info.max or abs(every) > sys.float_info.max:

@@ -29,6 +29,7 @@ class NodeSpan:
     key: Position | None = None
     block: bool = False  # a YAML block scalar (`|`/`>`) or TOML multi-line string: its text starts on the next line
     verbatim: bool = False  # the block's lines are the file's lines as they are (TOML), not de-indented (YAML)
+    written: str | None = None  # a TOML scalar's source text (`1.5e4`, `2026-12-02 10:00:00Z`): errors quote it
 
 
 @dataclass
@@ -42,6 +43,12 @@ class PositionIndex:
         self, path: Path, value: Position, key: Position | None = None, *, block: bool = False, verbatim: bool = False
     ) -> None:
         self.nodes[path] = NodeSpan(value, key, block, verbatim)
+
+    def written(self, path: Path) -> str | None:
+        """The source text of the scalar at `path` as the manifest wrote it (TOML: `1.5e4`, not `15000.0`), else
+        None (YAML, a mapping or list, a path not recorded)."""
+        span = self.nodes.get(tuple(path))
+        return span.written if span is not None else None
 
     def span(self, path: Path) -> NodeSpan | None:
         return self.nodes.get(tuple(path))

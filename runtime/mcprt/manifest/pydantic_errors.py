@@ -20,9 +20,8 @@ from ..scrubbing import is_credential_name, is_literal_credential
 from .envvars import variables_at
 from .model import SOURCE_KINDS, SOURCE_MODELS, Manifest, SourceBase, source_kind
 from .positions import Path, PositionIndex
+from .written import as_source, as_written, described
 
-_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
-               bool: "a boolean", type(None): "null"}
 _EXPECTED = {
     "string_type": "expected a string",
     "int_type": "expected an integer",
@@ -60,6 +59,8 @@ def diagnostics_from(
             message = _without_value(message, err.get("input")) + variables_at(written, path)
         elif _may_be_credential(path, err.get("input")):
             message = _without_value(message, err.get("input"), _NOT_SHOWN)
+        else:
+            message = as_source(message, err.get("input"), index.written(path))
         if message not in merged.setdefault(key, []):
             merged[key].append(message)
     result = []
@@ -86,7 +87,7 @@ def _may_be_credential(path: Path, value: Any) -> bool:
     Found by a pentest trial: `auth: {api_key: "sk_live_…"}` (a string where a mapping goes) was quoted by
     `validate`, the reload log line, `/status` and `/status.json`."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return False  # a mapping or list is described by its type only (`_describe`)
+        return False  # a mapping or list is described by its type only (`written.described`)
     keys = [part for index, part in enumerate(path)
             if isinstance(part, str) and not (index == 1 and path[0] in ("sources", "tools", "prompts"))]
     if any(key in _CREDENTIAL_HOMES for key in keys):
@@ -157,7 +158,7 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
     if kind == "missing":
         return f"missing required key '{path[-1]}'"
     if kind == "literal_error" and path == ("version",):
-        return f"unsupported manifest version {err.get('input')!r}: this mcprt reads version 1"
+        return f"unsupported manifest version {as_written(err.get('input'))}: this mcprt reads version 1"
     if kind == "source_kind":
         typo = _kind_key_typo(err)
         if typo is not None:
@@ -166,10 +167,10 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
             return f"unknown key '{typo}' (did you mean '{hint}'?): {err['msg']}"
         return err["msg"]
     if kind in _EXPECTED:
-        return f"{_EXPECTED[kind]}, got {_describe(err.get('input'))}"
+        return f"{_EXPECTED[kind]}, got {described(err.get('input'))}"
     if kind == "string_pattern_mismatch":
         pattern = (err.get("ctx") or {}).get("pattern", "")
-        return f"{err.get('input')!r} is not allowed here (must match {pattern})"
+        return f"{as_written(err.get('input'))} is not allowed here (must match {pattern})"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
 
@@ -269,13 +270,6 @@ def _kind_key_typo(err: dict[str, Any]) -> str | None:
         if isinstance(key, str) and difflib.get_close_matches(key.lower(), SOURCE_KINDS, n=1, cutoff=0.6):
             return key
     return None
-
-
-def _describe(value: Any) -> str:
-    name = _TYPE_NAMES.get(type(value), type(value).__name__)
-    if isinstance(value, (dict, list)) or value is None:
-        return name
-    return f"{name} {value!r}"
 
 
 def allowed_keys(path: Path, data: Any) -> list[str]:

@@ -6,11 +6,12 @@ sees strings; the JSON Schema documents the accepted spellings.
 
 from __future__ import annotations
 
-import datetime
 import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from .written import as_written, integer_expected, quoted
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -19,22 +20,6 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IG
 _SIZE_UNITS = {
     None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
 }
-
-
-def _given(value: Any) -> str:
-    """A value as the manifest wrote it: a TOML date, time or date-time is named as one (its Python
-    repr, `datetime.date(2024, 1, 1)`, names nothing a user wrote), a table or array by its kind."""
-    if isinstance(value, datetime.datetime):
-        return f"a date-time ({value.isoformat()})"
-    if isinstance(value, datetime.date):
-        return f"a date ({value.isoformat()})"
-    if isinstance(value, datetime.time):
-        return f"a time ({value.isoformat()})"
-    if isinstance(value, dict):
-        return "a table (mapping)"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def parse_duration(value: Any, *, zero: bool = False) -> float:
@@ -47,9 +32,9 @@ def parse_duration(value: Any, *, zero: bool = False) -> float:
         unit = match.group(2).lower() if match.group(2) else None
         seconds = float(match.group(1)) * _DURATION_UNITS[unit]
     else:
-        raise ValueError(f"invalid duration {_given(value)}: use a number of seconds or '30s', '500ms', '2m', '1h'")
+        raise ValueError(f"invalid duration {quoted(value)}: use a number of seconds or '30s', '500ms', '2m', '1h'")
     if seconds < 0 or (seconds == 0 and not zero):
-        raise ValueError(f"invalid duration {value!r}: must be {'0 or more' if zero else 'greater than zero'}")
+        raise ValueError(f"invalid duration {as_written(value)}: must be {'0 or more' if zero else 'greater than zero'}")
     return seconds
 
 
@@ -63,15 +48,15 @@ def parse_size(value: Any) -> int:
         raise ValueError("a size is a number of bytes or a string like '200kb', '1mb'")
     if isinstance(value, int):
         size = value
-    elif isinstance(value, float) and value.is_integer():
-        size = int(value)
+    elif isinstance(value, float):  # a count of bytes is an integer (as `model.StrictModel` rules for every integer)
+        raise ValueError(integer_expected(value))  # the one wording (`model.integer_field` finds most first)
     elif isinstance(value, str) and (match := _SIZE.match(value)):
         unit = match.group(2).lower() if match.group(2) else None
         size = int(float(match.group(1)) * _SIZE_UNITS[unit])
     else:
-        raise ValueError(f"invalid size {_given(value)}: use a number of bytes or '200kb', '1mb', '64kib'")
+        raise ValueError(f"invalid size {quoted(value)}: use a number of bytes or '200kb', '1mb', '64kib'")
     if size <= 0:
-        raise ValueError(f"invalid size {value!r}: must be greater than zero")
+        raise ValueError(f"invalid size {as_written(value)}: must be greater than zero")
     return size
 
 

@@ -40,7 +40,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import Diagnostic
+from ..errors import Diagnostic, Severity
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import CommandSource, UrlSource, is_loopback
 from ..manifest.policy import CLIENT_PRINCIPAL
@@ -50,7 +50,7 @@ from .diff import STRICTNESS
 from .limits import limit_twins
 from ..errors import did_you_mean
 from .never import never_holding
-from .rules import Governed, governed, http_method
+from .rules import Governed, governed, http_method, said_path
 
 if TYPE_CHECKING:
     from ..manifest.policy import Policy, Rule
@@ -121,24 +121,19 @@ STDIO_APPROVALS = ("{what} asks a human to approve calls, and only `mcprt up --t
 
 
 def _named(path: tuple) -> str:
-    return f"rules[{path[1]}]" if path[0] == "rules" else "default: approve"
+    """`policy.rules.1` (the path form every manifest diagnostic uses) or `policy.default (approve)`."""
+    return said_path(*path) if path[0] == "rules" else "policy.default (approve)"
 
 
-def stdio_approval_warnings(loaded: LoadedManifest) -> list[Diagnostic]:
-    """What `mcprt up` on stdio warns at start: one warning at each approve rule (or `default`). Not
-    part of `check_policy`: `validate` and the other commands compile as stdio too, without serving."""
+def stdio_approval_warnings(loaded: LoadedManifest, severity: Severity = "warning") -> list[Diagnostic]:
+    """What `mcprt up` on stdio warns at start: one finding at each approve rule (or `default`), at its line.
+    `severity="note"`: what `mcprt validate` says (it cannot know the transport, so `--strict` must pass an
+    HTTP setup). Not part of `check_policy`: `validate` and the other commands compile as stdio too."""
     policy = loaded.manifest.policy
     if policy is None:
         return []
-    return [loaded.diagnostic(("policy", *path), STDIO_APPROVALS.format(what=_named(path)), severity="warning")
+    return [loaded.diagnostic(("policy", *path), STDIO_APPROVALS.format(what=_named(path)), severity=severity)
             for path in policy.approving()]
-
-
-def stdio_approval_note(policy: Policy | None) -> str | None:
-    """What `mcprt validate` says of a policy that asks for approvals (it cannot know the transport), else None."""
-    if policy is None or not policy.approving():
-        return None
-    return STDIO_APPROVALS.format(what=", ".join(_named(path) for path in policy.approving()))
 
 
 def _sources(names: list[str]) -> str:
@@ -172,7 +167,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
     entries = governed(policy, tools)
     waiting = set()  # (group, index) of the matches a pending source's tools could fit
     for entry in entries:
-        group, index, match = entry.group, entry.index, entry.match
+        group, index, match, label = entry.group, entry.index, entry.match, entry.label
         if pending and (any(pending_for(configs, pending, p) for p in match.tools) or not match.tools
                         and (not match.sources or any(s in pending for s in match.sources))):
             waiting.add((group, index))
@@ -180,7 +175,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
         for j, pattern in enumerate(match.tools):
             if not any(fnmatch.fnmatchcase(name, pattern) for name in names) \
                     and not pending_for(configs, pending, pattern):
-                said = f"{group}[{index}]: '{pattern}' matches no tool" + did_you_mean(pattern, names)
+                said = f"{label}: '{pattern}' matches no tool" + did_you_mean(pattern, names)
                 live = [name for name in proxied if may_come_from(configs[name], pattern)
                         and (not match.sources or name in match.sources)]  # only the sources it names can fit
                 if live:  # a proxied server's list could bring it (see the module docstring)
@@ -193,7 +188,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
                     warn((group, index, "match", "tools", j), said + UNMATCHED, MATCHES_NOTHING, "error")
         for j, source in enumerate(match.sources):
             if source not in sources:
-                warn((group, index, "match", "sources", j), f"{group}[{index}]: no source named '{source}'"
+                warn((group, index, "match", "sources", j), f"{label}: no source named '{source}'"
                      + did_you_mean(source, sorted(sources)) + UNMATCHED, MATCHES_NOTHING, "error")
         keys = [k for k in ("tools", "sources", "methods", "annotations") if getattr(match, k)]
         # A deny or hide rule that fits no tool today is defensive (`methods: [DELETE]` in the README's
@@ -204,7 +199,7 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
                 and (group, index) not in waiting:
             # each key matches something alone, not together (`methods: [DELETE]` where no tool is a DELETE)
             served = sorted({m for m in map(http_method, tools) if m}) if "methods" in keys else []
-            warn((group, index, "match"), f"{group}[{index}] applies to no served tool: none fits its "
+            warn((group, index, "match"), f"{label} applies to no served tool: none fits its "
                  + " and ".join(keys) + (f" (the served tools' methods: {', '.join(served)})" if served else ""),
                  MATCHES_NOTHING)
     # `server.auth` left out for a schema error (a partial manifest): the checks of who can call stand aside
@@ -219,10 +214,11 @@ def check_policy(loaded: LoadedManifest, toolset: ToolSet, pending: Collection[s
     for i, earlier, why in shadowed_rules(policy, entries, oauth):
         if why != "first" and {("rules", i), ("rules", earlier)} & waiting:  # what either fits is not all known
             continue
-        warn(("rules", i), f"rules[{i}] is unreachable: rules[{earlier}] matches every call {why}",
+        warn(("rules", i), f"{said_path('rules', i)} is unreachable: {said_path('rules', earlier)} matches every call {why}",
              UNREACHABLE_RULE if STRICTNESS[policy.rules[i].action] > STRICTNESS[policy.rules[earlier].action] else "")
     for i, earlier in limit_twins(policy):
-        warn(("rate_limits", i), f"rate_limits[{i}] has the same match, per and window as rate_limits[{earlier}]: "
+        warn(("rate_limits", i), f"{said_path('rate_limits', i)} has the same match, per and window as "
+             f"{said_path('rate_limits', earlier)}: "
              "give each a `name`: only their counts tell their buckets apart, so a count changed past the other's, "
              "or another such limit added, hands one's buckets to the other at a reload")
     approving = bool(policy.approving())

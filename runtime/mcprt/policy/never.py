@@ -29,11 +29,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..manifest.model import InboundAuth
-from ..manifest.policy import CLIENT_PRINCIPAL, Match, Policy, client_literal
+from ..manifest.policy import CLIENT_PRINCIPAL, Match, Policy, Rule, client_literal
 from ..toolset.tool import Tool
 from ..errors import did_you_mean
 from .principals import covers
-from .rules import Governed
+from .rules import Governed, said_path
 
 # (path under `policy`, message, whether the part makes its rule or limit match no call at all), and a fourth
 # item "error" for a part that fails every call (`_call_problems`: an unknown function), else a warning
@@ -67,7 +67,8 @@ def never_holding(policy: Policy, auth: InboundAuth | None, entries: list[Govern
         found += _clients_named_as_principals(auth, match, label, path, names)
     if auth_known and not open_names:
         lists = [(("approvals", "approvers"), "approvals", policy.approvals.approvers), (("admins",), "admins", policy.admins)]
-        lists += [(("rules", i, "approvals", "approvers"), f"rules[{i}].approvals", r.approvals.approvers)
+        lists += [(("rules", i, "approvals", "approvers"), f"{said_path('rules', i)}.approvals",
+                   r.approvals.approvers)
                   for i, r in enumerate(policy.rules) if r.approvals is not None and r.approvals.approvers]
         for where, label, patterns in lists:
             for j, pattern in enumerate(patterns):
@@ -171,14 +172,15 @@ def _unreachable_quorums(policy: Policy, names: frozenset[str]) -> list[Finding]
     settings = policy.approvals
     users: dict[tuple[Any, ...], list[str]] = {}  # where `required` is set → who needs that many approvals
     quorum: dict[tuple[Any, ...], tuple[int, list[str]]] = {}
-    approving = [("the default", None)] if policy.default == "approve" else []
-    approving += [(f"rules[{i}]", r) for i, r in enumerate(policy.rules) if r.action == "approve"]
-    for label, rule in approving:
+    approving: list[tuple[int | None, Rule | None]] = [(None, None)] if policy.default == "approve" else []
+    approving += [(i, r) for i, r in enumerate(policy.rules) if r.action == "approve"]
+    for i, rule in approving:
+        label = "policy.default" if i is None else said_path("rules", i)
         override = rule.approvals if rule is not None else None
         in_force = settings.in_force(override)
         patterns, required = in_force.approvers, in_force.required
         own = override is not None and (override.required is not None or override.approvers is not None)
-        where = ("rules", int(label[6:-1]), "approvals") if own else ("approvals", "required")
+        where = ("rules", i, "approvals") if own else ("approvals", "required")
         able = sorted(n for n in names if n not in ("stdio", "anonymous")
                       and (not patterns or _any_fits(n, frozenset(patterns))))
         if required > len(able):

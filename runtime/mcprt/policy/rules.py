@@ -190,7 +190,16 @@ class Governed:
 
     @property
     def label(self) -> str:
-        return f"{self.group}[{self.index}]"
+        """How a diagnostic's text names this entry: `policy.rules.2` (`said_path`)."""
+        return said_path(self.group, self.index)
+
+
+def said_path(group: str, index: int) -> str:
+    """`policy.rules.2` / `policy.rate_limits.0`: how every policy diagnostic's text names a rule or rate limit,
+    the dotted path form manifest errors use (`file:line:col: policy.rules.2.match.tools.0: …`). Not the
+    decision label (`rules[2]` or the rule's `name`, `gate.CompiledRule.label`): audit records, metrics and
+    rate-limit buckets are stored under that one, so it stays as it was."""
+    return f"policy.{group}.{index}"
 
 
 def governed(policy: Policy, tools: list[Tool]) -> list[Governed]:

@@ -455,7 +455,7 @@ class Reloader:
         fanout = await self._fanout(list_changed)  # this swap's own, taken before a later swap schedules one
         fields = dict(
             trigger=trigger,
-            files=",".join(sorted(p.name for p in paths)) or "-",
+            files=_shown_files(paths, compiled.loaded.path.parent),
             changes=changes.summary(),
             **policy,  # what changed in `policy:` (no tool definition shows it), only when something did
             tools=len(new.tools),
@@ -616,6 +616,19 @@ def _local_files_named(diagnostics: list[Diagnostic]) -> set[Path]:
         path = Path(name)
         files.add(path if path.is_absolute() else Path.cwd() / path)
     return files
+
+
+def _shown_files(paths: set[Path], folder: Path) -> str:
+    """The changed files as the log names them: relative to the root manifest's folder (`inc/mcp.toml`, not
+    `mcp.toml`, which an edit of an included manifest of that name read as the root), absolute outside it."""
+    base = folder.resolve()
+    shown = []
+    for path in paths:
+        try:
+            shown.append(path.resolve().relative_to(base).as_posix())
+        except ValueError:
+            shown.append(str(path))
+    return ",".join(sorted(shown)) or "-"
 
 
 async def _settled(paths: set[Path], window: float) -> None:

@@ -17,12 +17,13 @@ from ..cancellation import check_abandoned
 from ..errors import Diagnostic
 from ..manifest.loader import LoadedManifest
 from ..manifest.model import SourceBase, ToolOverride
+from ..manifest.written import as_source, integer_expected
 from ..offerings.owners import Claim, ServedNames, left_out_warning
 from ..shaping.autoprune import AutoPruner, compile_autoprune
 from ..expressions.absent_fields import AbsentFields
 from ..expressions.prune import compile_prune
 from ..expressions.prune_growth import WARN_GROWTH
-from ..schema.shapes import certainly_fits
+from ..schema.shapes import certainly_fits, declared_types
 from ..shaping.pagination import cursor_parameters, page_size_parameter
 from ..shaping.result import Shaping
 from ..schema.structured_check import StructuredCheck
@@ -503,6 +504,8 @@ def _shape_arguments(
             suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (it has: {', '.join(properties) or 'none'})"
             out.append(loaded.diagnostic(where, f"tool '{op.key}' has no argument '{arg}'{suffix}", prefer="key"))
             continue
+        if not _no_float_for_an_integer(loaded, where, op, properties[arg], arg, spec, out):
+            continue
         if kind.schema_enforced and not _value_fits(loaded, where, op, schema, arg, spec, out):
             continue
         if spec.has_fixed:
@@ -546,6 +549,33 @@ def _sent_by_source(loaded: LoadedManifest, where: tuple[Any, ...], op: Operatio
                              prefer="key")
 
 
+def _no_float_for_an_integer(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, node: Any, arg: str,
+                             spec: Any, out: list[Diagnostic]) -> bool:
+    """False (and a finding) when an argument whose schema says `integer` gets a float `fixed`/`default`
+    (`default = 5.0`), or a list of them (`items`). JSON Schema calls 5.0 an integer (2020-12 Validation
+    §6.1.1), but the model would be shown `"default": 5.0` beside `"type": "integer"`, and the manifest's
+    one rule for integers refuses it (`manifest.written.integer_expected`), for every kind of source."""
+    keyword = "fixed" if spec.has_fixed else "default" if spec.has_default else None
+    if keyword is None or not isinstance(node, dict):
+        return True
+    value = spec.fixed if spec.has_fixed else spec.default
+    bad = _float_for_integer(node, value)
+    if bad is None and isinstance(value, list) and isinstance(node.get("items"), dict):
+        bad = next((item for item in value if _float_for_integer(node["items"], item) is not None), None)
+    if bad is None:
+        return True
+    said = integer_expected(bad) if bad is not value else as_source(integer_expected(bad), bad,
+                                                                      loaded.index.written((*where, keyword)))
+    out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}': {said}"))
+    return False
+
+
+def _float_for_integer(node: dict[str, Any], value: Any) -> float | None:
+    """`value` when it is a float and `node` types it as an integer (and not also as a number)."""
+    types = declared_types(node) or []
+    return value if isinstance(value, float) and "integer" in types and "number" not in types else None
+
+
 def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, schema: dict[str, Any], arg: str,
                 spec: Any, out: list[Diagnostic]) -> bool:
     """Whether an argument's `fixed` or `default` value satisfies the argument's own schema.
@@ -564,12 +594,16 @@ def _value_fits(loaded: LoadedManifest, where: tuple[Any, ...], op: Operation, s
     if "$defs" in schema:  # the argument's `$ref`s point into the tool's own definitions
         wrapper["$defs"] = schema["$defs"]
     from ..schema.validator import argument_validator  # jsonschema: only for a value to check (not on start-up)
+    from ..manifest.written import in_words
     from .argument_errors import problem_key
 
     # each problem once (`argument_errors.problem_key`): an `allOf` of two objects declaring one property checks it
     # twice; two unions' problems read alike in jsonschema's words, and are written once
     errors = argument_validator(wrapper, shortcut=False).iter_errors({arg: value})
-    problems = list(dict.fromkeys({problem_key(e): e.message for e in errors}.values()))
+    source = loaded.index.written((*where, keyword))  # the value's text in a TOML file: quoted as written
+    problems = list(dict.fromkeys({problem_key(e): as_source(in_words(e.message, e.instance), e.instance, source)
+                                   if e.instance is value else in_words(e.message, e.instance)
+                                   for e in errors}.values()))
     if not problems:
         return True
     out.append(loaded.diagnostic((*where, keyword), f"`{keyword}` of argument '{arg}' of tool '{op.key}' does not "
