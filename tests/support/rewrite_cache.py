@@ -58,7 +58,10 @@ def _write(paths: list[Path]) -> None:
             os.makedirs(pyc.parent, exist_ok=True)
         except OSError:  # a read-only checkout: the workers rewrite, as without this plugin
             return
-        source_hash, code = rewrite._rewrite_test(path, _CONFIG)
+        try:
+            source_hash, code = rewrite._rewrite_test(path, _CONFIG)
+        except Exception:  # noqa: BLE001 — e.g. a SyntaxError: the worker that imports it reports it, as always
+            continue
         rewrite._write_pyc(state, code, source_hash, pyc)
 
 
