@@ -14,6 +14,7 @@ import pytest
 pytest_plugins = [
     "tests.support.xdist_groups",  # one worker per xdist_group on pytest 9 (see there)
     "tests.support.bytecode",  # mcprt compiled once for the ~1,000 processes the suite starts (see there)
+    "tests.support.rewrite_cache",  # pytest's assertion rewriting done once, not once per worker (see there)
 ]
 
 

@@ -180,7 +180,8 @@ def test_policy_errors_are_json_lines(tmp_path: Path) -> None:
 
     state = f"redis://127.0.0.1:{_closed_port()}/0"
     manifest.write_text(manifest.read_text().replace("60/fortnight", "60/min") + f"server: {{state: '{state}'}}\n")
-    code, records, _ = _up(manifest, "--transport", "http", "--port", "0")
+    # the start-up wait for it is the documented setting's 1 s, not its default 60 s (waited out for nothing here)
+    code, records, _ = _up(manifest, "--transport", "http", "--port", "0", MCPRT_STATE_WAIT="1")
     assert code == 2
     (error,) = _errors(records)
     assert error["msg"].startswith(f"cannot reach the shared state at {state}"), error

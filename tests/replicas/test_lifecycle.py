@@ -29,7 +29,7 @@ sources:
     python: replica_tools
 {extra}"""
 from tests.support.components import free_port, haproxy, redis_server
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http
+from tests.support.served import UpProcess, child_env, http_client, launch_command, mcprt_http
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -42,8 +42,8 @@ def _folder(tmp_path: Path) -> Path:
 def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
     port = free_port()  # nothing listens there
-    done = subprocess.run(
-        [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+    done = subprocess.run(  # launch_command: the real `python -m mcprt up` forked warm (its ~1.5 s of imports done)
+        launch_command(manifest, "--transport", "http", "--port", "0"),
         env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0", MCPRT_STATE_WAIT="1"),
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
@@ -74,7 +74,7 @@ def test_redis_refusing_the_credentials_exits_2_at_once_naming_the_setting(tmp_p
         ]:
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                launch_command(manifest, "--transport", "http", "--port", "0"),
                 env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
                 capture_output=True, text=True, timeout=90, cwd=tmp_path)
             took = time.monotonic() - started
@@ -104,7 +104,7 @@ def test_an_acl_user_denied_a_command_exits_2_at_once_naming_the_setting(tmp_pat
             url = f"redis://{user}:{user[:3]}-pass-4567@127.0.0.1:{redis.port}/0"
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, "-m", "mcprt", "up", str(manifest), "--transport", "http", "--port", "0"],
+                launch_command(manifest, "--transport", "http", "--port", "0"),
                 env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
                 capture_output=True, text=True, timeout=90, cwd=tmp_path)
             took = time.monotonic() - started

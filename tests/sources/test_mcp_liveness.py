@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ import anyio
 import httpx
 
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
 
 SERVER = '''
 import os
@@ -53,11 +53,13 @@ if __name__ == "__main__":
 
 
 def manifest(folder: Path, liveness: str, timeout: str = "2s") -> Path:
+    """The helper server forked from the suite's zygote (tests/support/zygote.py): its pid in pids.txt is the
+    process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports."""
     (folder / "server.py").write_text(SERVER)
     path = folder / "mcp.yaml"
     path.write_text("version: 1\nserver: {name: gw}\n"
                     "sources:\n"
-                    f"  helper: {{command: [{sys.executable}, server.py], timeout: {timeout}, {liveness}}}\n"
+                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, {liveness}}}\n"
                     "  py: {python: [tools:add]}\n")
     (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
     return path
