@@ -182,3 +182,65 @@ async def test_init_s_suggested_prune_no_longer_turns_a_2xx_error_into_an_empty_
     assert texts(empty) == ['{"has_more":false}']  # found, if empty: pruned (and drop_empty) as before
     assert json.loads(texts(found)[0]) == {"messages": [{"ts": m["ts"], "user": m["user"], "text": m["text"]}
                                                         for m in MESSAGES], "has_more": False}
+
+
+ORDER_SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Shop", "version": "1"},
+    "paths": {"/orders/{id}": {"get": {
+        "operationId": "getOrder",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id"], "properties": {
+                "id": {"type": "integer"},
+                "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
+                "discount": {"type": ["integer", "null"]},
+                "note": {"type": ["string", "null"]}}}}}}}}}},
+}
+CUSTOMER = {"email": "c3@x.io"}
+
+
+def shop_app() -> Starlette:
+    """Order 2 has a discount; order 3 has both optional fields null; order 4 leaves them out (an API that omits
+    nulls); order 5 is an error sent with 200, in a shape of its own beside a documented `id`."""
+
+    async def order(request: Request) -> JSONResponse:
+        number = int(request.path_params["id"])
+        if number == 2:
+            return JSONResponse({"id": 2, "customer": CUSTOMER, "discount": 5, "note": None})
+        if number == 3:
+            return JSONResponse({"id": 3, "customer": CUSTOMER, "discount": None, "note": None})
+        if number == 4:
+            return JSONResponse({"id": 4, "customer": CUSTOMER})
+        return JSONResponse({"id": number, "customer": CUSTOMER, "error": "order_locked"})
+
+    return Starlette(routes=[Route("/orders/{id}", order)])
+
+
+async def test_a_prune_whose_fields_are_null_or_absent_is_applied_and_never_leaks_what_it_drops(
+        tmp_path: Path) -> None:
+    """Shaping trial, fault 1 (HIGH): `{discount: discount, note: note}` on an order whose two nullable fields
+    were null counted as "found none of its fields", and the whole order, customer e-mail included, went to the
+    model with the output template skipped. A present member is found whatever its value; and a miss never shows
+    a member the API description documents (what the prune was written to drop), only the foreign ones."""
+    (tmp_path / "shop.json").write_text(json.dumps(ORDER_SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(shop_app()) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_nulls: true}\nsources:\n  shop:\n    openapi: shop.json\n"
+            f"    base_url: {base}\n    tools:\n      getOrder:\n        name: get_order_discount\n"
+            "        prune: \"{discount: discount, note: note}\"\n"
+            "        output: \"discount={{ result.discount | default('none') }} note={{ result.note | default('none') }}\"\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                results = {number: await client.call_tool("get_order_discount", {"id": number})
+                           for number in (2, 3, 4, 5)}
+    assert texts(results[2]) == ["discount=5 note=none"]
+    assert texts(results[3]) == ["discount=none note=none"]  # null is a value: the template renders it
+    assert texts(results[4]) == ["discount=none note=none"]  # absent, in the documented shape: the same
+    error = results[5]  # another shape: its foreign member only, never the documented (pruned-away) customer
+    assert json.loads(texts(error)[0]) == {"error": "order_locked"}
+    assert "found none of its fields" in texts(error)[1] and "without the members its API description" in texts(error)[1]
+    for result in results.values():
+        assert not any("c3@x.io" in text for text in texts(result)), texts(result)
+        assert not result.is_error

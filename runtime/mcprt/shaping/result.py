@@ -4,11 +4,12 @@ These rules are user-visible behaviour (the README's "Results" section describes
 
 JSON (`kind="json"`)
   1. The tool's `prune` (JMESPath) runs on the parsed body, then `defaults.prune` (auto-prune).
-     If it finds none of the fields it reads in a non-empty JSON object, or fails on one, the body
-     is not the shape it was written for (an error sent with a 2xx status, `{"ok": false, "error":
-     …}`): the body is sent unpruned (auto-pruned, size-limited, no `output` template, text only
-     beside `{}` when an outputSchema is declared) with a note; see `prune_miss.py` for the rule
-     and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
+     If a non-empty JSON object holds none of the members it reads (by name, a null counts as
+     found) and its value is vacant, or it fails on one, the body is not the shape it was written
+     for (an error sent with a 2xx status, `{"ok": false, "error": …}`): the body's members the
+     documented response does not declare (all of them for an undocumented response) are sent
+     (auto-pruned, size-limited, no `output` template, text only beside `{}` when an outputSchema
+     is declared) with a note; see `prune_miss.py` for the rule and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
      an unexpected shape, the result is `null` and a note says so.
   2. With an `output` template: it renders with `result` (the pruned value), `status`,
      `raw_bytes` and `tool`, giving one text block (trailing whitespace removed) and no
@@ -91,7 +92,7 @@ from .conform import CannotConform, conform  # cheap: jsonschema is loaded on fi
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .notes import notes_block, notes_size
 from .pagination import shortened_page_note
-from .prune_miss import missed
+from .prune_miss import Members, missed
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
 from .structured_check import log_mismatch
@@ -135,6 +136,8 @@ class Shaping:
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     structured_check: StructuredCheck | None = None  # the derived outputSchema's check, before sending (`structured_check`)
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
+    # the top-level members the operation's success response documents: what a prune miss may show (`prune_miss`)
+    members: Members | None = None
 
 
 class _TemplateFailed(Exception):
@@ -412,8 +415,8 @@ def prune_excerpt(expression: str) -> str:
 
 def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
     """The value after the tool's prune and the auto-prune, and whether the prune missed the body and
-    the body is given unpruned instead (`prune_miss`; the auto-prune still applies). The notes name the tool and
-    quote at most `PRUNE_EXCERPT` characters of its expression; a miss is logged for the operator."""
+    the body's foreign members are given instead (`prune_miss`; the auto-prune still applies). The notes name the
+    tool and quote at most `PRUNE_EXCERPT` characters of its expression; a miss is logged for the operator."""
     unpruned = False
     if shaping.pruner is not None:
         before = value
@@ -422,22 +425,41 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
             value = shaping.pruner.apply(value)
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
-            if missed(before, None):  # it failed on an object it was not written for: show that object
-                notes.append(f"{said} failed on this response ({exc.message}); the response is shown unpruned")
-                value, unpruned = before, True
+            shown = _miss_shown(before, shaping) if missed(before, None) else None
+            if shown is not None:  # it failed on an object it was not written for: show that object
+                notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
+                             f"{_shown_as(before, shown)}")
+                value, unpruned = shown, True
             else:
                 notes.append(f"{said} failed on this result ({exc.message}); the result is shown as null")
                 value = None
         else:
-            if missed(before, value):
+            shown = _miss_shown(before, shaping) if missed(before, value, shaping.pruner.reads) else None
+            if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
-                notes.append(f"{said} found none of its fields in this response, which is shown unpruned")
-                value, unpruned = before, True
+                notes.append(f"{said} found none of its fields in this response, which is shown "
+                             f"{_shown_as(before, shown)}")
+                value, unpruned = shown, True
             elif value is None and before is not None:
                 notes.append(f"{said} matched nothing in this result")
     if shaping.autoprune is not None:
         value = shaping.autoprune.apply(value)
     return value, unpruned
+
+
+def _miss_shown(body: dict[str, Any], shaping: Shaping) -> dict[str, Any] | None:
+    """What a missed `body` shows (`prune_miss`): the whole body when the response is undocumented, else only
+    its members the documented shape does not declare; None when it has none (the documented shape: the
+    prune's value stands)."""
+    if shaping.members is None:
+        return body
+    return shaping.members.foreign(body) or None
+
+
+def _shown_as(body: dict[str, Any], shown: dict[str, Any]) -> str:
+    if len(shown) == len(body):
+        return "unpruned"
+    return "without the members its API description documents (those the prune was written for)"
 
 
 _logged_misses: set[tuple[str, str]] = set()
