@@ -270,11 +270,19 @@ def test_a_prune_that_fails_at_runtime_gives_null_and_says_why():
     assert "length(count)" in note and "length()" in note and note.endswith("the result is shown as null")
 
 
-def test_a_prune_that_fails_on_an_object_sends_it_unpruned_and_says_why():
-    result = shape(ok_json({"count": 3}), pruner=compile_prune("length(count)"))
+def test_a_prune_that_fails_on_an_object_of_another_shape_sends_it_unpruned_and_says_why():
+    result = shape(ok_json({"error": "gone"}), pruner=compile_prune("length(count)"))
     value, note = texts(result)
-    assert value == '{"count":3}'
+    assert value == '{"error":"gone"}'
     assert "length(count)" in note and "length()" in note and note.endswith("the response is shown unpruned")
+
+
+def test_a_prune_that_fails_on_a_record_it_reads_gives_null_never_the_record():
+    """The body holds the member the prune reads: it is the shape the prune was written for, so what the prune
+    drops is not shown (shaping trial, fault 1)."""
+    result = shape(ok_json({"count": 3, "email": "c1@x.io"}), pruner=compile_prune("length(count)"))
+    value, note = texts(result)
+    assert value == "null" and note.endswith("the result is shown as null")
 
 
 def test_a_failing_template_is_an_error_naming_the_tool_and_line(issues):

@@ -7,22 +7,22 @@ error shape) then reads none of its fields, and the model would get `null`, `{}`
 nothing, with no way to tell what went wrong.
 
 The rule (`missed`): the body is a JSON object with at least one member, the prune's value is
-*vacant* — `null`, or a non-empty array or object whose every value is vacant in turn — and the
-body holds none of the members the prune reads (`expressions.prune_reads.root_fields`: by name,
-whatever the value). A member that is present counts, however empty: `{"discount": null, "note":
-null}` pruned by `{discount: discount, note: note}` is a record whose optional fields are empty, not
-another shape (shaping trial, fault 1: the whole order, customer e-mail and card digits included,
-was sent because both were null). `[]`, `{}`, `0`, `""` and `false` are values too. Bodies that are
-arrays or scalars are left to the prune: an error has no reason to come as a bare array, and a
+*vacant* — `null`, or a non-empty array or object whose every value is vacant in turn — and no
+member the prune reads (`expressions.prune_reads.root_fields`) holds a value other than null.
+`[]`, `{}`, `0`, `""` and `false` are values: a legitimate empty page stays as it is. Bodies that
+are arrays or scalars are left to the prune: an error has no reason to come as a bare array, and a
 scalar body has no fields to miss.
 
-What the model gets on a miss (`Members.foreign`): never a member the operator's prune was written to
-drop. When the operation documents its success response as an object with declared properties, only
-the body's members that shape does *not* declare are shown (an error's `error`, `message`, `fault`;
+What the model gets on a miss (`shown`): never a member the operator's prune was written to drop
+(shaping trial, fault 1: `{discount: discount, note: note}` on an order whose two nullable fields
+were null sent the whole order, customer e-mail and card digits included, and skipped the
+template). When the operation documents its success response as an object, only the body's members
+that shape does *not* declare are shown (an error's `error`, `message`, `fault`, GraphQL's `errors`:
 the operator cannot have pruned away what the document does not describe); a body made only of
-documented members is the documented shape with the prune's fields absent, so the prune's value
-stands (and the `output` template renders it). Only when the operation documents no response shape
-is the body shown whole: nothing tells its fields apart.
+documented members is the documented shape with the prune's fields null or absent, so the prune's
+value stands (and the `output` template renders it). An undocumented response is shown whole only
+when it holds none of the members the prune reads: a member present with a null value marks a
+record whose selected fields are empty.
 """
 
 from __future__ import annotations
@@ -43,12 +43,27 @@ def vacant(value: Any) -> bool:
 
 
 def missed(body: Any, pruned: Any, reads: frozenset[str] | None = None) -> bool:
-    """True when a prune of `body` that gave `pruned` found none of the fields it reads (see above).
-    `reads`: the members the prune looks up on the body (`root_fields`); None: it reads the body whole,
-    so only the value can tell."""
+    """True when a prune of `body` that gave `pruned` found none of the fields it reads (see above): its value
+    is vacant and no member it reads holds a value other than null. `reads`: the members the prune looks up on
+    the body (`root_fields`); None: it reads the body whole, so only the value can tell. Whether a miss shows
+    anything is `shown`'s to say."""
     if not (isinstance(body, dict) and body and vacant(pruned)):
         return False
-    return reads is None or not any(name in body for name in reads)
+    return reads is None or all(body.get(name) is None for name in reads)
+
+
+def shown(body: dict[str, Any], reads: frozenset[str] | None, members: Members | None) -> dict[str, Any] | None:
+    """What a missed `body` shows instead of the prune's value, or None for the prune's value to stand.
+
+    Documented response (`members`): the members the shape does not declare, if any (GraphQL's `errors`
+    beside `"data": null`, Slack's `error`). Undocumented: the whole body, unless it holds a member the prune
+    reads (null): then it is a record whose selected fields are empty, and showing it would send what the
+    prune drops."""
+    if members is not None:
+        return members.foreign(body) or None
+    if reads is not None and any(name in body for name in reads):
+        return None
+    return body
 
 
 @dataclass(frozen=True)
