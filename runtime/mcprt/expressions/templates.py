@@ -467,19 +467,26 @@ class CompiledTemplate:
         except Abandoned:
             raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:
-            raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
+            raise self._failure(_render_message(exc), _template_line(exc)) from None
         except TypeError as exc:  # e.g. `x in 'abc'`, `abs(x)` on an undefined field: say which field
             missing_value = _missing_value_message(exc)
             message = missing_value or (f"TypeError: {exc}" if str(exc) else "TypeError")
-            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+            raise self._failure(message, _template_line(exc)) from None
         except RecursionError:
             raise TemplateRenderError("recursion too deep", None, self.kind) from None
         except Exception as exc:  # a filter or operator failing on unexpected data
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+            raise self._failure(message, _template_line(exc)) from None
         finally:
             _ABSENT_OK.reset(token)
             _UNHANDLED.reset(unhandled)
+
+    def _failure(self, message: str, line: int | None) -> TemplateRenderError:
+        """The error for `message` at template `line`, without the data's values (`template_data`): it
+        reaches the model and the operator's log."""
+        from .template_data import without_data
+
+        return TemplateRenderError(without_data(message, self.source, line), line, self.kind)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"
