@@ -86,13 +86,14 @@ from typing import TYPE_CHECKING, Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
+from mcprt.scrubbing import SECRETS
 
 from .autoprune import AutoPruner
 from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .notes import notes_block, notes_size
 from .pagination import shortened_page_note
-from .prune_miss import Members, missed
+from .prune_miss import Members, missed, shown as miss_shown
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
 from .structured_check import log_mismatch
@@ -191,6 +192,8 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     block = notes_block(notes)  # one line per distinct note: a mirrored pair's two parts may say the same
     if block is not None:
         content = [*content, block]
+    if SECRETS and (shaping.output is not None or shaping.pruner is not None):
+        content, structured = _scrubbed(content, structured)
     return ToolResult(
         content=content,
         structured_content=structured,
@@ -398,6 +401,20 @@ def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
     )
 
 
+def _scrubbed(content: list[dict[str, Any]], structured: dict[str, Any] | None,
+              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """`content`'s texts and `structured` without configured secrets. The upstream's answer was scrubbed before
+    shaping (`toolset.scrub`), but a template and a prune write text of their own: a constant, a `${SECRET}` the
+    manifest interpolated into it, a secret assembled from parts (`'zz9Plain' ~ 'SecretValue'`), a template
+    error quoting its constant key, a note quoting the prune (shaping trial, fault 2: descriptions and logs said
+    `[redacted]` while the result said the secret)."""
+    texts = [block for block in content if block.get("type") == "text"]
+    scrubbed = SECRETS.scrub_value([[block["text"] for block in texts], structured])
+    replaced = dict(zip(map(id, texts), scrubbed[0], strict=True))
+    content = [{**block, "text": replaced[id(block)]} if id(block) in replaced else block for block in content]
+    return content, scrubbed[1]
+
+
 # --- pruning, rendering, limits ---------------------------------------------------------------------
 
 
@@ -425,7 +442,8 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
             value = shaping.pruner.apply(value)
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
-            shown = _miss_shown(before, shaping) if missed(before, None) else None
+            reads = shaping.pruner.reads
+            shown = miss_shown(before, reads, shaping.members) if missed(before, None, reads) else None
             if shown is not None:  # it failed on an object it was not written for: show that object
                 notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
                              f"{_shown_as(before, shown)}")
@@ -434,7 +452,8 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
                 notes.append(f"{said} failed on this result ({exc.message}); the result is shown as null")
                 value = None
         else:
-            shown = _miss_shown(before, shaping) if missed(before, value, shaping.pruner.reads) else None
+            reads = shaping.pruner.reads
+            shown = miss_shown(before, reads, shaping.members) if missed(before, value, reads) else None
             if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
                 notes.append(f"{said} found none of its fields in this response, which is shown "
@@ -445,15 +464,6 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
     if shaping.autoprune is not None:
         value = shaping.autoprune.apply(value)
     return value, unpruned
-
-
-def _miss_shown(body: dict[str, Any], shaping: Shaping) -> dict[str, Any] | None:
-    """What a missed `body` shows (`prune_miss`): the whole body when the response is undocumented, else only
-    its members the documented shape does not declare; None when it has none (the documented shape: the
-    prune's value stands)."""
-    if shaping.members is None:
-        return body
-    return shaping.members.foreign(body) or None
 
 
 def _shown_as(body: dict[str, Any], shown: dict[str, Any]) -> str:
