@@ -266,7 +266,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
         text = _empty_body(upstream.status)
-    note = f"the text was shortened to fit the result limit of {byte_count(shaping.max_result_bytes)}"
+    note = f"text shortened to fit {byte_count(shaping.max_result_bytes)}"
     if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
         text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
         notes.append(note)
@@ -636,7 +636,7 @@ def _render_fitting_with(
     if text is None:
         assert failure is not None
         raise failure
-    notes.append(f"the rendered text was shortened to fit the result limit of {byte_count(limit)}")
+    notes.append(f"rendered text shortened to fit {byte_count(limit)}")
     return shorten_text(text, max(limit - notes_size(notes) - beside(rendered_from), 0)), rendered_from
 
 
