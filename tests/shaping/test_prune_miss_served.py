@@ -244,3 +244,50 @@ async def test_a_prune_whose_fields_are_null_or_absent_is_applied_and_never_leak
     for result in results.values():
         assert not any("c3@x.io" in text for text in texts(result)), texts(result)
         assert not result.is_error
+
+
+LIST_SPEC = {
+    "openapi": "3.1.0", "info": {"title": "Shop", "version": "1"},
+    "paths": {
+        **ORDER_SPEC["paths"],
+        "/orders": {"get": {"operationId": "listOrders", "parameters": [
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "data": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "note": {"type": ["string", "null"]}}}},
+                    "next_cursor": {"type": ["string", "null"]}}}}}}}}},
+    },
+}
+
+
+async def test_a_key_the_tool_s_prune_selects_is_not_dropped_by_defaults_drop_keys(tmp_path: Path) -> None:
+    """Shaping trial, fault 6: `defaults.prune.drop_keys: [note, "*_cursor"]` deleted the `note` a tool's prune
+    `{id: id, note: note}` selected (and left it out of the outputSchema), and the `next_cursor` another kept for
+    paging. The tool's explicit selection wins over the source-wide default."""
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"data": [{"id": 1, "note": "gift"}], "next_cursor": "c2"})
+
+    async def order(request: Request) -> JSONResponse:
+        return JSONResponse({"id": 2, "customer": CUSTOMER, "discount": 5, "note": "gift"})
+
+    (tmp_path / "shop.json").write_text(json.dumps(LIST_SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(Starlette(routes=[Route("/orders", orders), Route("/orders/{id}", order)])) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_keys: [note, \"*_cursor\"]}\nsources:\n  shop:\n"
+            f"    openapi: shop.json\n    base_url: {base}\n    tools:\n"
+            "      getOrder: {name: get_order, prune: \"{id: id, note: note}\"}\n"
+            "      listOrders:\n        name: list_orders\n        prune: \"{notes: data[].note, next_cursor: next_cursor}\"\n"
+            "        output: \"{{ result.notes | join(',') }} next={{ result.next_cursor }}\"\n")
+        strict = mcprt_cli("validate", "--strict", str(manifest))
+        assert strict.returncode == 0, strict.stderr  # the template's `result.next_cursor` is no longer dropped
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+                got = await client.call_tool("get_order", {"id": 2})
+                page = await client.call_tool("list_orders", {})
+    assert got.structured_content == {"id": 2, "note": "gift"}
+    assert "note" in (listed["get_order"].output_schema or {}).get("properties", {})
+    assert texts(page) == ["gift next=c2"]

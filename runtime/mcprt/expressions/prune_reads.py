@@ -1,4 +1,5 @@
-"""Which members of its input a `prune` expression reads: the fields it looks up on the root value.
+"""Which members of its input a `prune` expression reads (the fields it looks up on the root value), and
+which keys it builds (`built_keys`).
 
 `shaping.prune_miss` asks whether a body holds *any* member a prune reads (present, whatever its
 value: `{"note": null}` holds `note`), to tell a response of another shape (an error sent with a
@@ -44,4 +45,19 @@ def root_fields(root: Any) -> frozenset[str] | None:
             continue  # `&a` applies to the items a function is given, not to the input
         else:  # multi-selects, `||`, `&&`, `!`, comparisons, function arguments: each on the input
             stack.extend(children)
+    return frozenset(found)
+
+
+def built_keys(root: Any) -> frozenset[str]:
+    """The keys `root`'s multiselect hashes (`{id: id, note: note}`) build, at any depth: the keys the prune
+    selects by name. `defaults.prune` `drop_keys` leaves these to the tool (`shaping.autoprune.AutoPruner.keeping`)."""
+    found: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "key_val_pair":
+            found.add(str(node.get("value")))
+        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
     return frozenset(found)

@@ -25,12 +25,14 @@ class AutoPruner:
     only object keys are.
     """
 
-    __slots__ = ("drop_nulls", "drop_empty", "drop_keys", "_key_regex", "_verdicts")
+    __slots__ = ("drop_nulls", "drop_empty", "drop_keys", "kept_keys", "_key_regex", "_verdicts")
 
-    def __init__(self, drop_nulls: bool = False, drop_empty: bool = False, drop_keys: tuple[str, ...] = ()) -> None:
+    def __init__(self, drop_nulls: bool = False, drop_empty: bool = False, drop_keys: tuple[str, ...] = (),
+                 kept_keys: frozenset[str] = frozenset()) -> None:
         self.drop_nulls = drop_nulls
         self.drop_empty = drop_empty
         self.drop_keys = tuple(drop_keys)
+        self.kept_keys = kept_keys  # keys a tool's own prune selects by name: `drop_keys` leaves them (`keeping`)
         self._key_regex = (
             re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in self.drop_keys)) if self.drop_keys else None
         )
@@ -40,9 +42,20 @@ class AutoPruner:
         """A pruned copy of `data` (sharing unchanged subtrees). The top-level value is always kept."""
         return self._walk(data)
 
+    def keeping(self, names: frozenset[str]) -> AutoPruner:
+        """This auto-prune for a tool whose own prune selects `names` by name (`{id: id, note: note}`): its
+        `drop_keys` leave those keys alone — the tool's explicit selection is more specific than a source-wide
+        default (shaping trial, fault 6: `drop_keys: [note, "*_cursor"]` deleted the `note` and the `next_cursor`
+        a tool's prune asked for, and the model could not paginate). Itself when no such name is dropped."""
+        kept = frozenset(name for name in names if self.drops_key(name))
+        if not kept:
+            return self
+        return AutoPruner(self.drop_nulls, self.drop_empty, self.drop_keys, self.kept_keys | kept)
+
     def drops_key(self, key: str) -> bool:
-        """Whether a key matches one of the `drop_keys` globs (case-sensitive, like fnmatchcase)."""
-        if self._key_regex is None:
+        """Whether a key matches one of the `drop_keys` globs (case-sensitive, like fnmatchcase) and is not
+        one the tool's prune selects (`keeping`)."""
+        if self._key_regex is None or key in self.kept_keys:
             return False
         verdict = self._verdicts.get(key)
         if verdict is None:

@@ -151,7 +151,7 @@ def _source_tools(
                                     renamed)
 
     defaults = loaded.defaults_for(source_name)
-    autoprune = compile_autoprune(defaults.prune)
+    source_autoprune = compile_autoprune(defaults.prune)
     tools = []
     no_override = (None, ToolOverride())  # one (frozen) default for every operation without an override
     for op in ops:
@@ -164,6 +164,9 @@ def _source_tools(
         schema, plan = _shape_arguments(loaded, base, op, override, kind, out)
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
+        # `drop_keys` leaves what the tool's prune selects by name (`AutoPruner.keeping`): its own `autoprune`
+        autoprune = source_autoprune.keeping(pruner.builds) if pruner is not None and source_autoprune else \
+            source_autoprune
         output = _template(override.output, "output") if override.output else None
         if override.output:
             _check_refused_lookups(loaded, base, override.output, out)
