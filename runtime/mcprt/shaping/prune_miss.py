@@ -7,22 +7,23 @@ error shape) then reads none of its fields, and the model would get `null`, `{}`
 nothing, with no way to tell what went wrong.
 
 The rule (`missed`): the body is a JSON object with at least one member, the prune's value is
-*vacant* — `null`, or a non-empty array or object whose every value is vacant in turn — and no
-member the prune reads (`expressions.prune_reads.root_fields`) holds a value other than null.
-`[]`, `{}`, `0`, `""` and `false` are values: a legitimate empty page stays as it is. Bodies that
-are arrays or scalars are left to the prune: an error has no reason to come as a bare array, and a
-scalar body has no fields to miss.
+*vacant* — `null`, or a non-empty array or object whose every value is vacant in turn — and the body
+holds none of the members the prune reads (`expressions.prune_reads.root_fields`), by name: a member
+present with a null value is found (`{"discount": null, "note": null}` is the record the prune was
+written for, with its selected fields empty). `[]`, `{}`, `0`, `""` and `false` are values: a
+legitimate empty page stays as it is. Bodies that are arrays or scalars are left to the prune: an error
+has no reason to come as a bare array, and a scalar body has no fields to miss.
 
 What the model gets on a miss (`shown`): never a member the operator's prune was written to drop
 (shaping trial, fault 1: `{discount: discount, note: note}` on an order whose two nullable fields
 were null sent the whole order, customer e-mail and card digits included, and skipped the
-template). When the operation documents its success response as an object, only the body's members
-that shape does *not* declare are shown (an error's `error`, `message`, `fault`, GraphQL's `errors`:
-the operator cannot have pruned away what the document does not describe); a body made only of
-documented members is the documented shape with the prune's fields null or absent, so the prune's
-value stands (and the `output` template renders it). An undocumented response is shown whole only
-when it holds none of the members the prune reads: a member present with a null value marks a
-record whose selected fields are empty.
+template). A body that holds a member the prune reads is the prune's shape, documented or not, so the
+prune's value stands (and the `output` template renders it) — whatever the API description leaves
+out. A body holding none of them is another shape (an error sent with a 2xx status): when the
+operation documents its success response as an object, only the body's members that shape does *not*
+declare in `properties` are shown (an error's `error`, `message`, GraphQL's `errors`; for an open
+object, its additional members) — the operator cannot have pruned away what the document does not
+describe; with none such the prune's value stands. An undocumented response is shown whole.
 """
 
 from __future__ import annotations
@@ -44,41 +45,35 @@ def vacant(value: Any) -> bool:
 
 def missed(body: Any, pruned: Any, reads: frozenset[str] | None = None) -> bool:
     """True when a prune of `body` that gave `pruned` found none of the fields it reads (see above): its value
-    is vacant and no member it reads holds a value other than null. `reads`: the members the prune looks up on
-    the body (`root_fields`); None: it reads the body whole, so only the value can tell. Whether a miss shows
-    anything is `shown`'s to say."""
+    is vacant and the body holds no member it reads (a member with a null value is held). `reads`: the members
+    the prune looks up on the body (`root_fields`); None: it reads the body whole, so only the value can tell.
+    Whether a miss shows anything is `shown`'s to say."""
     if not (isinstance(body, dict) and body and vacant(pruned)):
         return False
-    return reads is None or all(body.get(name) is None for name in reads)
+    return reads is None or not any(name in body for name in reads)
 
 
-def shown(body: dict[str, Any], reads: frozenset[str] | None, members: Members | None) -> dict[str, Any] | None:
-    """What a missed `body` shows instead of the prune's value, or None for the prune's value to stand.
+def shown(body: dict[str, Any], members: Members | None) -> dict[str, Any] | None:
+    """What a `missed` body shows instead of the prune's value, or None for the prune's value to stand.
 
     Documented response (`members`): the members the shape does not declare, if any (GraphQL's `errors`
-    beside `"data": null`, Slack's `error`). Undocumented: the whole body, unless it holds a member the prune
-    reads (null): then it is a record whose selected fields are empty, and showing it would send what the
-    prune drops."""
+    beside `"data": null`, Slack's `error`). Undocumented: the whole body."""
     if members is not None:
         return members.foreign(body) or None
-    if reads is not None and any(name in body for name in reads):
-        return None
     return body
 
 
 @dataclass(frozen=True)
 class Members:
-    """The members an operation's documented success response declares at its top level.
+    """The members an operation's documented success response declares in `properties` at its top level
+    (over its `anyOf` options). An open object's additional members are not among them: a miss shows them
+    (review of shapefix, problem 2: Slack's `{"ok": false, "error": …}` under `additionalProperties: true`
+    gave the prune's `{"channels": null}` with no note)."""
 
-    `names` None: the response is documented as an open object (`additionalProperties`, no declared
-    properties): every member is documented."""
-
-    names: frozenset[str] | None
+    names: frozenset[str]
 
     def foreign(self, body: dict[str, Any]) -> dict[str, Any]:
         """The members of `body` the documented shape does not declare, in the body's order."""
-        if self.names is None:
-            return {}
         return {name: value for name, value in body.items() if name not in self.names}
 
 
@@ -95,6 +90,4 @@ def documented_members(shape: dict[str, Any] | None) -> Members | None:
                and ("properties" in option or "additionalProperties" in option)]
     if not objects:
         return None
-    if any(option.get("additionalProperties") not in (None, False) for option in objects):
-        return Members(None)
     return Members(frozenset(field_names(shape)))

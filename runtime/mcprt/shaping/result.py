@@ -443,7 +443,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
             reads = shaping.pruner.reads
-            shown = miss_shown(before, reads, shaping.members) if missed(before, None, reads) else None
+            shown = miss_shown(before, shaping.members) if missed(before, None, reads) else None
             if shown is not None:  # it failed on an object it was not written for: show that object
                 notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
                              f"{_shown_as(before, shown)}")
@@ -453,7 +453,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
                 value = None
         else:
             reads = shaping.pruner.reads
-            shown = miss_shown(before, reads, shaping.members) if missed(before, value, reads) else None
+            shown = miss_shown(before, shaping.members) if missed(before, value, reads) else None
             if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
                 notes.append(f"{said} found none of its fields in this response, which is shown "
