@@ -219,11 +219,30 @@ def shop_app() -> Starlette:
 
 async def test_a_prune_whose_fields_are_null_or_absent_is_applied_and_never_leaks_what_it_drops(
         tmp_path: Path) -> None:
+    await _order_discounts(tmp_path, ORDER_SPEC, (2, 3, 4, 5))
+
+
+def _partial(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with the order's `customer` left out of its description (descriptions leave fields out)."""
+    partial = json.loads(json.dumps(spec))
+    schema = partial["paths"]["/orders/{id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    del schema["properties"]["customer"]
+    return partial
+
+
+async def test_a_prune_whose_fields_are_null_never_leaks_what_the_description_leaves_out(tmp_path: Path) -> None:
+    """Review of shapefix, problem 1: with `customer` undocumented, order 3 (discount and note null) was a miss
+    and its `customer` (the e-mail) was shown as a "foreign" member, the template skipped. The body holds the
+    members the prune reads: it is the prune's shape, and the prune's value stands."""
+    await _order_discounts(tmp_path, _partial(ORDER_SPEC), (2, 3))
+
+
+async def _order_discounts(tmp_path: Path, spec: dict[str, Any], numbers: tuple[int, ...]) -> None:
     """Shaping trial, fault 1 (HIGH): `{discount: discount, note: note}` on an order whose two nullable fields
     were null counted as "found none of its fields", and the whole order, customer e-mail included, went to the
     model with the output template skipped. A present member is found whatever its value; and a miss never shows
     a member the API description documents (what the prune was written to drop), only the foreign ones."""
-    (tmp_path / "shop.json").write_text(json.dumps(ORDER_SPEC))
+    (tmp_path / "shop.json").write_text(json.dumps(spec))
     manifest = tmp_path / "mcp.yaml"
     with serve_app(shop_app()) as base:
         manifest.write_text(
@@ -234,13 +253,16 @@ async def test_a_prune_whose_fields_are_null_or_absent_is_applied_and_never_leak
         with mcprt_http(manifest, "--no-reload") as up:
             async with http_client(up.url) as client:
                 results = {number: await client.call_tool("get_order_discount", {"id": number})
-                           for number in (2, 3, 4, 5)}
+                           for number in numbers}
     assert texts(results[2]) == ["discount=5 note=none"]
     assert texts(results[3]) == ["discount=none note=none"]  # null is a value: the template renders it
-    assert texts(results[4]) == ["discount=none note=none"]  # absent, in the documented shape: the same
-    error = results[5]  # another shape: its foreign member only, never the documented (pruned-away) customer
-    assert json.loads(texts(error)[0]) == {"error": "order_locked"}
-    assert "found none of its fields" in texts(error)[1] and "without the members its API description" in texts(error)[1]
+    if 4 in results:
+        assert texts(results[4]) == ["discount=none note=none"]  # absent, in the documented shape: the same
+    if 5 in results:
+        error = results[5]  # another shape: its foreign member only, never the documented (pruned-away) customer
+        assert json.loads(texts(error)[0]) == {"error": "order_locked"}
+        assert "found none of its fields" in texts(error)[1] and \
+            "without the members its API description" in texts(error)[1]
     for result in results.values():
         assert not any("c3@x.io" in text for text in texts(result)), texts(result)
         assert not result.is_error
@@ -291,3 +313,28 @@ async def test_a_key_the_tool_s_prune_selects_is_not_dropped_by_defaults_drop_ke
     assert got.structured_content == {"id": 2, "note": "gift"}
     assert "note" in (listed["get_order"].output_schema or {}).get("properties", {})
     assert texts(page) == ["gift next=c2"]
+
+
+async def test_drop_keys_spares_a_selected_key_only_where_the_prune_builds_it(tmp_path: Path) -> None:
+    """Review of shapefix, problem 4: the prune `{customer: data[0].customer.name, orders: data}` named
+    `customer` at its top, and `drop_keys: [customer, note]` then spared every `customer` in the orders it
+    passes whole (the e-mail reached the model). The top-level alias is kept; the nested ones are dropped."""
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"data": [{"id": 1, "note": "gift", "customer": {"name": "Ann", "email": "c1@x.io"}},
+                                      {"id": 2, "note": None, "customer": {"name": "Bo", "email": "c2@x.io"}}],
+                             "next_cursor": "c2"})
+
+    (tmp_path / "shop.json").write_text(json.dumps(LIST_SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(Starlette(routes=[Route("/orders", orders)])) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_keys: [note, customer]}\nsources:\n  shop:\n"
+            f"    openapi: shop.json\n    base_url: {base}\n    tools:\n"
+            "      listOrders:\n        name: list_orders\n"
+            "        prune: \"{customer: data[0].customer.name, orders: data, notes: data[].{id: id, note: note}}\"\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                page = await client.call_tool("list_orders", {})
+    assert json.loads(texts(page)[0]) == {"customer": "Ann", "orders": [{"id": 1}, {"id": 2}],
+                                          "notes": [{"id": 1, "note": "gift"}, {"id": 2, "note": None}]}

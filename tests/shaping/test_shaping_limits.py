@@ -183,6 +183,16 @@ def test_text_is_never_cut_inside_a_token_while_a_boundary_is_kept(limit: int) -
     assert len(marker.encode()) <= 32, marker  # was 48 bytes
 
 
+@pytest.mark.parametrize(("text", "limit"), [("Token: " + "A" * 3000, 1000), ("a https://x.io/" + "p" * 2000, 500)])
+def test_a_long_token_after_an_early_space_is_cut_inside_not_thrown_away(text: str, limit: int) -> None:
+    """Review of shapefix, problem 6: any earlier space was taken as the cut, so `Token: ` + 3,000 letters at
+    1,000 bytes kept 7 characters of them (`a` + a URL at 500: 1). A boundary is used only if it keeps half."""
+    shortened = shorten_text(text, limit)
+    assert len(shortened.encode()) <= limit
+    kept = shortened.split(" … (")[0]
+    assert text.startswith(kept) and len(kept) >= limit * 0.9, shortened
+
+
 def test_multibyte_text_is_never_split_inside_a_character():
     text = "日本語のテキスト" * 500
     shortened = shorten_text(text, 301)

@@ -1,5 +1,5 @@
 """Which members of its input a `prune` expression reads (the fields it looks up on the root value), and
-which keys it builds (`built_keys`).
+which keys it builds, where (`built_keys`).
 
 `shaping.prune_miss` asks whether a body holds *any* member a prune reads (present, whatever its
 value: `{"note": null}` holds `note`), to tell a response of another shape (an error sent with a
@@ -48,16 +48,38 @@ def root_fields(root: Any) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def built_keys(root: Any) -> frozenset[str]:
-    """The keys `root`'s multiselect hashes (`{id: id, note: note}`) build, at any depth: the keys the prune
-    selects by name. `defaults.prune` `drop_keys` leaves these to the tool (`shaping.autoprune.AutoPruner.keeping`)."""
-    found: set[str] = set()
-    stack = [root]
+# Where a node's value lands in the prune's result, relative to the node: a projection's right side once per
+# item (`[]`), a chain's last step where the chain's value is.
+_PROJECTIONS = frozenset({"projection", "value_projection", "filter_projection"})
+
+BuiltKey = tuple[tuple[str, ...], str]
+
+
+def built_keys(root: Any) -> frozenset[BuiltKey]:
+    """The keys `root`'s multiselect hashes (`{id: id, note: note}`) build, each with the path in the prune's
+    result of the object it builds (`()` the result itself, `("data", "[]")` each item of its `data` array): the
+    keys the prune selects by name, where it selects them. `defaults.prune` `drop_keys` leaves these, there only,
+    to the tool (`shaping.autoprune.AutoPruner.keeping`); a key of the same name elsewhere (inside a value the
+    prune passes through whole) is dropped as usual (review of shapefix, problem 4)."""
+    found: set[BuiltKey] = set()
+    stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if not isinstance(node, dict):
             continue
-        if node.get("type") == "key_val_pair":
-            found.add(str(node.get("value")))
-        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
+        kind = node.get("type")
+        children = [child for child in node.get("children", ()) if isinstance(child, dict)]
+        if kind == "multi_select_dict":
+            for pair in children:
+                key = str(pair.get("value"))
+                found.add((path, key))
+                stack.extend((child, (*path, key)) for child in pair.get("children", ()))
+        elif kind in _PROJECTIONS and len(children) > 1:
+            stack.append((children[-1], (*path, "[]")))
+        elif kind in ("subexpression", "pipe") and children:
+            stack.append((children[-1], path))
+        elif kind == "multi_select_list":
+            stack.extend((child, (*path, "[]")) for child in children)
+        elif kind in ("or_expression", "and_expression"):
+            stack.extend((child, path) for child in children)
     return frozenset(found)
