@@ -86,6 +86,18 @@ def test_a_field_of_a_value_documented_as_a_string_is_reported_at_its_column(tmp
     assert mcprt_cli("validate", "--strict", "mcp.yaml", cwd=tmp_path).returncode != 0
 
 
+@pytest.mark.parametrize(("prune", "kind"), [("{i: length(data).z}", "integer"), ("{s: join(',', data[].status).x}", "string")])
+def test_a_field_of_a_function_s_value_is_an_error(tmp_path: Path, prune: str, kind: str) -> None:
+    """Review of shapefix, problem 10: `length(data).z` was a warning blaming the API's description; a function's
+    value has its type by the JMESPath spec, so the look-up is always null: an error at its column."""
+    done = validate(tmp_path, prune)
+    assert done.returncode == 2, done.stderr
+    [line] = findings(done)
+    column = len('        prune: "') + prune.rindex(".") + 2
+    assert line.startswith(f"mcp.yaml:8:{column}: prune: field '{prune[prune.rindex('.') + 1:-1]}' is looked up on "
+                           f"a value always {kind}, which has no fields"), line
+
+
 @pytest.mark.parametrize("name", ["stat", "custo", "ite", "stats", "stauts"])
 def test_a_truncated_name_is_an_error_like_any_typo(tmp_path: Path, name: str) -> None:
     done = validate(tmp_path, "{id: data[].id}", f"{{k: {name}}}")

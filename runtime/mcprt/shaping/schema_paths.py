@@ -366,8 +366,12 @@ class _Walker:
             if kinds:  # documented as a string, a number…: JMESPath gives null for any field of it (fault 4).
                 # A warning unless the shape is exact: descriptions get a type wrong (Vercel documents a
                 # project's `targets` as a map of strings; the API sends objects there)
-                self._problem(node, f"field '{name}' is looked up on a value documented as "
-                                    f"{' or '.join(kinds)}, which has no fields", self.exact)
+                # A function's or a comparison's value has its type by JMESPath's spec, not by a description:
+                # `length(data).z` is always null, an error (review of shapefix, problem 10)
+                typed = any(shape is result for result in _FUNCTION_TYPES.values())
+                said = "always" if typed else "documented as"
+                self._problem(node, f"field '{name}' is looked up on a value {said} "
+                                    f"{' or '.join(kinds)}, which has no fields", self.exact or typed)
             return ANY
         found, known = field_of(shape, name)
         if found is None:
