@@ -28,6 +28,7 @@ from tests.support.upstream import serve_app
 
 KEY = "zz9PlainSecretValue"
 EMAIL = "c1@x.io"
+ACCT = 4111222233334444
 
 
 def _get(operation_id: str, schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
@@ -44,6 +45,8 @@ SPEC = {
             "id": {"type": "integer"},
             "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
             "meta": {"type": "object", "additionalProperties": {"type": "string"}}}}),
+        "/acct": _get("getAcct", {"type": "object", "properties": {
+            "acct": {"type": "integer"}, "meta": {"type": "object", "additionalProperties": {"type": "string"}}}}),
         "/report.csv": _get("getReport", {"type": "string"}, "text/csv"),
         "/stats": _get("getStats", {"type": "object", "properties": {
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}}),
@@ -64,6 +67,9 @@ TOOLS = """\
       getOrder:
         name: get_order
         output: "Order {{ result.id }}\\n{{ result.meta[result.customer.email] }}"
+      getAcct:
+        name: get_acct
+        output: "{{ result.meta[result.acct] }}"
 """
 
 
@@ -80,7 +86,10 @@ def shop_app() -> Starlette:
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse({"counts": {"open": 10}})
 
-    return Starlette(routes=[Route("/whoami", whoami), Route("/order", order), Route("/report.csv", report),
+    async def acct(request: Request) -> JSONResponse:
+        return JSONResponse({"acct": ACCT, "meta": {}})
+
+    return Starlette(routes=[Route("/acct", acct), Route("/whoami", whoami), Route("/order", order), Route("/report.csv", report),
                              Route("/stats", stats)])
 
 
@@ -90,7 +99,7 @@ async def _calls(manifest: Path, errlog: Path) -> tuple[list[str], dict[str, Any
                           mode="legacy") as client:
             described = [tool.description or "" for tool in (await client.list_tools()).tools]
             calls = {name: await client.call_tool(name, {}) for name in ("whoami", "get_report", "get_stats",
-                                                                          "get_order")}
+                                                                          "get_order", "get_acct")}
     return described, calls
 
 
@@ -121,3 +130,8 @@ async def test_template_texts_are_scrubbed_and_template_errors_name_no_data_valu
     assert "`result.meta[result.customer.email]`" in order, order
     assert EMAIL not in order
     assert "could not format its result" in log and EMAIL not in log  # nor in the operator's log
+
+    # review of shapefix, problem 3: an integer key is data too (Jinja prints it unquoted)
+    acct = text_of(calls["get_acct"])
+    assert calls["get_acct"].is_error and "`result.meta[result.acct]`" in acct, acct
+    assert str(ACCT) not in acct and str(ACCT) not in log

@@ -6,7 +6,9 @@ for int(): 'ACME-42'`), and when a template looks a field up by a value from the
 (`result.meta[result.customer.email]`) that key *is* data: a value the template may deliberately not show
 (shaping trial, fault 3). The README's rule for template texts is "never the data".
 
-The rule (`without_data`): a quoted text in a message stays only when every name in it is written in the
+A missing field's message is built without the data's keys at its source (`templates._key`); this module's
+rule is the fallback for the other messages, Python's exception texts (`int()`, `strftime`, operators):
+(`without_data`): a quoted text in a message stays only when every name in it is written in the
 template itself (`literals`: its variable, attribute, filter and test names and its constant strings and
 numbers) or is a Python type's name (`'int'`, `'dict object'`); any other is `'…'`. When one was taken out,
 the message names the look-ups on the failing line whose key the template computes (`keyed_lookups`),
@@ -26,14 +28,14 @@ _QUOTED = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 _PARTS = re.compile(r"[^.\[\]\s]+")
 _TYPE_WORDS = frozenset({"int", "float", "str", "bool", "list", "dict", "tuple", "NoneType", "None", "bytes",
                          "object", "set", "Markup", "undefined", "generator", "function", "namespace"})
-HIDDEN = "…"
+HIDDEN = templates.HIDDEN
 
 
 def without_data(message: str, source: str, line: int | None) -> str:
     """`message` (an error of the template `source`, failing at template `line`) with every quoted text
     not written in the template replaced by `'…'`, and, when one was, the data-keyed look-ups on that line."""
-    known = literals(source)
-    hidden = False
+    known = literals(source) | {HIDDEN}
+    hidden = HIDDEN in message  # a missing field's message hides a data key at its source (`templates._key`)
 
     def shown(match: re.Match[str]) -> str:
         nonlocal hidden
