@@ -3,7 +3,7 @@
 Shaping trial, fault 7: for a single order the suggestion dropped `items[]` (the order's lines) and
 `customer.address`, with nothing in the written manifest saying so; an operator accepting it found out only
 by reading raw responses. The rule is suggest.py's (another branch is changing its list rules); the writer now
-names, two levels deep, every documented field the accepted prune reads nothing of.
+names, at any depth, every documented field the accepted prune reads nothing of.
 """
 
 from __future__ import annotations
@@ -58,3 +58,12 @@ def test_left_out_follows_the_expression_through_the_shape() -> None:
         "status", "customer.email", "customer.address", "items[].qty", "items[].price"]
     assert left_out(ORDER, "@") == [] and left_out(None, "id") == []
     assert comment([f"f{i}" for i in range(10)]).endswith("f7 and 2 more")
+
+
+def test_left_out_names_a_field_left_out_at_any_depth() -> None:
+    """Review of shapefix, problem 7: a list's `customer.{name: name}` left out `data[].customer.email` and
+    `…address`, three levels down, and the comment (two levels deep) did not name them."""
+    listing = {"type": "object", "properties": {"data": {"type": "array", "items": ORDER}}}
+    assert left_out(listing, "{data: data[].{id: id, customer: customer.{name: name}}}") == [
+        "data[].status", "data[].customer.email", "data[].customer.address", "data[].items"]
+    assert left_out(listing, "data[].{id: id, c: customer}") == ["data[].status", "data[].items"]  # kept whole

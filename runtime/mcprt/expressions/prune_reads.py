@@ -1,5 +1,6 @@
-"""Which members of its input a `prune` expression reads (the fields it looks up on the root value), and
-which keys it builds, where (`built_keys`).
+"""Which parts of its input a `prune` expression reads — the response fields as dotted paths (`source_paths`,
+`kept`: `mcprt init`'s measure and its "leaves out" comment), the members it looks up on the root value
+(`root_fields`) — and which keys it builds, where (`built_keys`).
 
 `shaping.prune_miss` asks whether a body holds *any* member a prune reads (present, whatever its
 value: `{"note": null}` holds `note`), to tell a response of another shape (an error sent with a
@@ -10,6 +11,8 @@ that is absent and for one that is null, so the values cannot tell; the syntax t
 from __future__ import annotations
 
 from typing import Any
+
+import jmespath
 
 # Nodes whose first child is evaluated on their input and the others on what the first gave
 # (`a.b`, `a | b`, `a[0]`, `a[*].b`, `*.b`, `a[?c].b`, `a[]`).
@@ -83,3 +86,59 @@ def built_keys(root: Any) -> frozenset[BuiltKey]:
         elif kind in ("or_expression", "and_expression"):
             stack.extend((child, path) for child in children)
     return frozenset(found)
+
+
+def source_paths(expression: str) -> set[str]:
+    """The response fields an expression reads, as dotted paths with `[]` for list items."""
+    leaves: set[str] = set()
+    for path in _walk(jmespath.compile(expression).parsed, "", leaves):
+        if path:
+            leaves.add(path)
+    return leaves
+
+
+def _walk(node: dict[str, Any], prefix: str, leaves: set[str]) -> list[str]:
+    kind = node.get("type")
+    children = node.get("children", [])
+    if kind in ("identity", "current"):
+        return [prefix]
+    if kind == "field":
+        return [f"{prefix}.{node['value']}" if prefix else node["value"]]
+    if kind in ("subexpression", "pipe"):
+        current = [prefix]
+        for child in children:
+            current = [p for c in current for p in _walk(child, c, leaves)]
+        return current
+    if kind in ("projection", "filter_projection", "value_projection"):
+        lefts = _walk(children[0], prefix, leaves)
+        if kind == "filter_projection":
+            for left in lefts:
+                _collect(children[2], f"{left}[]", leaves)
+        return [p for left in lefts for p in _walk(children[1], f"{left}[]", leaves)]
+    if kind == "flatten":
+        return _walk(children[0], prefix, leaves)
+    if kind == "index_expression":
+        return [f"{p}[]" for p in _walk(children[0], prefix, leaves)]
+    if kind in ("multi_select_dict", "multi_select_list", "function_expression", "or_expression",
+                "and_expression", "not_expression", "comparator"):
+        for child in children:
+            _collect(child["children"][0] if child.get("type") == "key_val_pair" else child, prefix, leaves)
+        return []
+    return []
+
+
+def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
+    for path in _walk(node, prefix, leaves):
+        if path:
+            leaves.add(path)
+
+
+def kept(path: str, by: set[str]) -> bool:
+    """`path` is read by one of `by`, or lies inside a field one of them keeps whole.
+
+    A path the hand-written prune reads as a whole object or list (`address`, the list under
+    `length(spec.containers)`, the list a filter `[?ready]` walks) is kept by fields read inside it.
+    """
+    base = path.removesuffix("[]")
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
+               or p.startswith(base + ".") or p.startswith(base + "[]") for p in by)
