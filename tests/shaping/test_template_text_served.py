@@ -40,6 +40,7 @@ SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Shop", "version": "1"},
     "paths": {
+        "/me": _get("me", {"type": "object", "properties": {"name": {"type": "string"}}}),
         "/whoami": _get("whoami", {"type": "object", "properties": {"name": {"type": "string"}}}),
         "/order": _get("getOrder", {"type": "object", "properties": {
             "id": {"type": "integer"},
@@ -67,6 +68,8 @@ TOOLS = """\
       getOrder:
         name: get_order
         output: "Order {{ result.id }}\\n{{ result.meta[result.customer.email] }}"
+      me:
+        prune: "{k: 'k=${SHOP_KEY}', name: name}"
       getAcct:
         name: get_acct
         output: "{{ result.meta[result.acct] }}"
@@ -89,7 +92,7 @@ def shop_app() -> Starlette:
     async def acct(request: Request) -> JSONResponse:
         return JSONResponse({"acct": ACCT, "meta": {}})
 
-    return Starlette(routes=[Route("/acct", acct), Route("/whoami", whoami), Route("/order", order), Route("/report.csv", report),
+    return Starlette(routes=[Route("/me", whoami), Route("/acct", acct), Route("/whoami", whoami), Route("/order", order), Route("/report.csv", report),
                              Route("/stats", stats)])
 
 
@@ -99,7 +102,7 @@ async def _calls(manifest: Path, errlog: Path) -> tuple[list[str], dict[str, Any
                           mode="legacy") as client:
             described = [tool.description or "" for tool in (await client.list_tools()).tools]
             calls = {name: await client.call_tool(name, {}) for name in ("whoami", "get_report", "get_stats",
-                                                                          "get_order", "get_acct")}
+                                                                          "get_order", "get_acct", "me")}
     return described, calls
 
 
@@ -135,3 +138,5 @@ async def test_template_texts_are_scrubbed_and_template_errors_name_no_data_valu
     acct = text_of(calls["get_acct"])
     assert calls["get_acct"].is_error and "`result.meta[result.acct]`" in acct, acct
     assert str(ACCT) not in acct and str(ACCT) not in log
+    # a prune's literal (decided when the manifest loads: `Pruner.writes_text`): text and structuredContent
+    assert calls["me"].structured_content == {"k": "k=[redacted]", "name": "svc"}, calls["me"]

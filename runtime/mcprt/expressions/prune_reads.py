@@ -58,6 +58,21 @@ _PROJECTIONS = frozenset({"projection", "value_projection", "filter_projection"}
 BuiltKey = tuple[tuple[str, ...], str]
 
 
+def writes_text(root: Any) -> bool:
+    """Whether `root` (a parsed expression) can give text of its own, not the input's: a literal (`'k'`, a JSON
+    literal: a `${SECRET}` the manifest interpolated lands there) or `join` (parts assembled into one string).
+    Its result is then scrubbed again (`shaping.result`); the input was scrubbed before shaping."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "literal" or (node.get("type") == "function_expression" and node.get("value") == "join"):
+            return True
+        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
+    return False
+
+
 def built_keys(root: Any) -> frozenset[BuiltKey]:
     """The keys `root`'s multiselect hashes (`{id: id, note: note}`) build, each with the path in the prune's
     result of the object it builds (`()` the result itself, `("data", "[]")` each item of its `data` array): the
