@@ -141,7 +141,8 @@ def shorten_text(text: str, max_bytes: int) -> str:
     `id,sta`, a corrupted column name): at the last line end when it keeps at least half of the room (a CSV's
     or a log's whole lines), else at the last space when that keeps at least half; only a text whose last half
     of the room is one token (a URL, base64, a minified value) is cut inside it — a boundary near the start
-    would throw the room away (review of shapefix, problem 6: `Token: ` + 3,000 letters at 1,000 bytes kept 7). The marker says how many characters (and lines) were omitted, in few bytes (the limit
+    would throw the room away (review of shapefix, problem 6: `Token: ` + 3,000 letters at 1,000 bytes kept 7).
+    The marker says how many characters (and lines) were omitted, in few bytes (the limit
     is what the model receives: the marker and the note took ~100 of a 120-byte limit). A limit smaller than
     the marker itself gives the marker alone.
     """

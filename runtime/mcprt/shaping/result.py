@@ -409,7 +409,8 @@ def _scrubbed(content: list[dict[str, Any]], structured: dict[str, Any] | None,
     shaping (`toolset.scrub`), and a prune that writes no text of its own (`Pruner.writes_text`, decided when the
     manifest loads) only rearranges it: its result is not scrubbed again (review of shapefix, problem 9: every
     result of every pruned tool was scrubbed whole a second time, its JSON text and structuredContent both, 2.6 ms
-    per 100 KB). A template's text and an error's are scrubbed (text blocks only); a template and a prune write text of their own: a constant, a `${SECRET}` the
+    per 100 KB). A template's text and an error's are scrubbed (text blocks only); a template and a prune
+    write text of their own: a constant, a `${SECRET}` the
     manifest interpolated into it, a secret assembled from parts (`'zz9Plain' ~ 'SecretValue'`), a template
     error quoting its constant key, a note quoting the prune (shaping trial, fault 2: descriptions and logs said
     `[redacted]` while the result said the secret)."""
@@ -546,7 +547,8 @@ def _superseded(detail: str, kept: list[str]) -> bool:
         node = note.split(": ", 1)[0]
         # a node kept whole or left out has no shortened part below it to tell of (review of shapefix, problem 5:
         # `$.items[0].text: text shortened` beside `$.items: omitted` took 59 of a 300-byte limit)
-        if path == node or (("kept whole" in note or ": omitted" in note) and path.startswith((f"{node}.", f"{node}["))):
+        below = path.startswith((f"{node}.", f"{node}["))
+        if path == node or (("kept whole" in note or ": omitted" in note) and below):
             return True
     return False
 
