@@ -109,7 +109,7 @@ async def test_a_resource_links_long_description_is_shortened_and_the_whole_resu
         link, text = result.content[:2]
         assert link.type == "resource_link" and link.uri == "file:///reports/q3.csv" and link.name == "q3.csv"
         assert link.description.startswith("This file holds the quarterly figures.")  # type: ignore[union-attr]
-        assert "more characters omitted" in link.description  # type: ignore[operator]
+        assert "more chars)" in link.description  # type: ignore[operator]
         assert text.text == "one report found"  # type: ignore[union-attr]
         assert "the description of resource link file:///reports/q3.csv was shortened" in " ".join(_notes(result))
         assert LIMIT // 2 < _wire_size(result) <= LIMIT + FRAMING
@@ -224,6 +224,6 @@ async def test_an_embedded_resource_whose_uri_fits_has_its_text_shortened(served
         assert resource.type == "resource"
         assert resource.resource.uri == "file:///notes/q3.txt" + "?v=1" * 2_250  # type: ignore[union-attr]
         text = resource.resource.text  # type: ignore[union-attr]
-        assert text.startswith("Quarterly notes line.") and "more lines omitted)" in text
+        assert text.startswith("Quarterly notes line.") and "more lines, " in text
         assert result.content[1].text == "one note found"  # type: ignore[union-attr]  # the block after it kept too
         assert _wire_size(result) <= LIMIT + FRAMING

@@ -19,8 +19,7 @@ from tests.support.served import http_client, mcprt_http
 from tests.support.upstream import serve_app
 
 # The operation's `count` parameter is its page size: a shortened page says how to get what was left out.
-PAGE_NOTE = ("this page was shortened: the omitted items are NOT on the next page (the next page continues after the "
-             "last item the upstream sent); to get them, call again with a smaller `count`")
+PAGE_NOTE = "omitted items are NOT on the next page; call again with a smaller `count`"
 
 LISTING = {"type": "object", "properties": {
     "entries": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
@@ -212,5 +211,5 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
         note = result.content[-1].text
         assert note.startswith("Note: result shortened to fit 5,000 bytes: $."), note
         assert ("NOT on the next page" in note) == (shape == "page"), (tool, shape, note)
-    assert "(`after` continues after the last item the upstream sent)" in pages["feed", "page"].content[-1].text
+    assert "NOT on the next page (`after`)" in pages["feed", "page"].content[-1].text
     assert "items omitted" not in pages["feed", "text"].content[-1].text

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mcprt.expressions.prune import compile_prune
-from mcprt.shaping.prune_miss import missed
+from mcprt.shaping.prune_miss import Members, documented_members, missed, shown
 
 SLACK_ERROR = {"ok": False, "error": "channel_not_found"}
 
@@ -19,11 +19,12 @@ SLACK_ERROR = {"ok": False, "error": "channel_not_found"}
         (SLACK_ERROR, "{channels: channels[].name, next: response_metadata.next_cursor}"),  # every value null
         (SLACK_ERROR, "[messages, has_more]"),  # a list of nulls
         ({"fault": {"reason": "no such order"}}, "{id: id, lines: lines[].{sku: sku}}"),  # no `ok` flag at all
-        ({"data": {"other": 1}}, "{user: data.user.{login: login}}"),  # nested nulls
+        ({"errors": [{"message": "no user"}]}, "{user: data.user.{login: login}}"),  # GraphQL's, without data
     ],
 )
 def test_a_prune_that_reads_none_of_its_fields_missed(body: dict[str, Any], prune: str) -> None:
-    assert missed(body, compile_prune(prune).apply(body))
+    pruner = compile_prune(prune)
+    assert missed(body, pruner.apply(body), pruner.reads)
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,54 @@ def test_a_prune_that_reads_none_of_its_fields_missed(body: dict[str, Any], prun
         ({}, "messages"),  # an empty object has nothing to show either way
         ([SLACK_ERROR], "[].messages"),  # not an object body: left to the prune
         ("text", "messages"),
+        ({"data": {"other": 1}}, "{user: data.user.{login: login}}"),  # a member it reads has a value: a record
+        # a member it reads is present, null: the prune's shape (review of shapefix, problem 1)
+        ({"id": 3, "email": "c3@x.io", "discount": None, "note": None}, "{discount: discount, note: note}"),
+        ({"id": 3, "email": "c3@x.io", "note": None}, "[discount, note]"),
+        ({"id": 3, "email": "c3@x.io", "note": None}, "@.note"),
+        ({"data": None, "errors": [{"message": "no user"}]}, "{user: data.user.{login: login}}"),  # README says so
     ],
 )
 def test_found_values_however_empty_are_not_a_miss(body: Any, prune: str) -> None:
-    assert not missed(body, compile_prune(prune).apply(body))
+    pruner = compile_prune(prune)
+    assert not missed(body, pruner.apply(body), pruner.reads)
+
+
+@pytest.mark.parametrize(
+    ("prune", "reads"),
+    [
+        ("{a: x.y, b: z[].w}", {"x", "z"}),
+        ("data[?status == 'open'].id", {"data"}),
+        ("sort_by(items, &price)[0].sku", {"items"}),  # `&price` reads the items, not the body
+        ("a || b.c", {"a", "b"}),
+        ("@.note", {"note"}),
+        ("x | y", {"x"}),
+        ("keys(@)", None),  # the body whole
+        ("*.name", None),
+    ],
+)
+def test_the_members_a_prune_reads(prune: str, reads: set[str] | None) -> None:
+    assert compile_prune(prune).reads == (frozenset(reads) if reads is not None else None)
+
+
+def test_a_miss_on_a_documented_response_shows_only_its_undocumented_members() -> None:
+    body = {"id": 5, "email": "c5@x.io", "error": "order_locked"}
+    pruner = compile_prune("{discount: discount, note: note}")
+    documented = Members(frozenset({"id", "email", "discount", "note"}))
+    assert missed(body, pruner.apply(body), pruner.reads)
+    assert shown(body, documented) == {"error": "order_locked"}
+    assert shown(body, Members(frozenset({"id", "email", "error"}))) is None  # every member documented
+    assert shown(body, None) == body  # undocumented, none of its members read: shown whole
+
+
+@pytest.mark.parametrize("extra", [True, {"type": "string"}, {}])
+def test_a_miss_on_an_open_object_shows_its_additional_members(extra: Any) -> None:
+    """Review of shapefix, problem 2: under `additionalProperties` the error body was hidden behind the prune's
+    `{"channels": null, "next": null}` with no note; the members `properties` does not declare are shown."""
+    body = {"ok": False, "error": "channel_not_found"}
+    pruner = compile_prune("{channels: channels[].name, next: response_metadata.next_cursor}")
+    declared = documented_members({"type": "object", "properties": {"ok": {"type": "boolean"}},
+                                   "additionalProperties": extra})
+    assert missed(body, pruner.apply(body), pruner.reads)
+    assert shown(body, declared) == {"error": "channel_not_found"}
+    assert shown(body, documented_members({"type": "object", "additionalProperties": extra})) == body

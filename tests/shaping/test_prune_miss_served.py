@@ -182,3 +182,159 @@ async def test_init_s_suggested_prune_no_longer_turns_a_2xx_error_into_an_empty_
     assert texts(empty) == ['{"has_more":false}']  # found, if empty: pruned (and drop_empty) as before
     assert json.loads(texts(found)[0]) == {"messages": [{"ts": m["ts"], "user": m["user"], "text": m["text"]}
                                                         for m in MESSAGES], "has_more": False}
+
+
+ORDER_SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Shop", "version": "1"},
+    "paths": {"/orders/{id}": {"get": {
+        "operationId": "getOrder",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id"], "properties": {
+                "id": {"type": "integer"},
+                "customer": {"type": "object", "properties": {"email": {"type": "string"}}},
+                "discount": {"type": ["integer", "null"]},
+                "note": {"type": ["string", "null"]}}}}}}}}}},
+}
+CUSTOMER = {"email": "c3@x.io"}
+
+
+def shop_app() -> Starlette:
+    """Order 2 has a discount; order 3 has both optional fields null; order 4 leaves them out (an API that omits
+    nulls); order 5 is an error sent with 200, in a shape of its own beside a documented `id`."""
+
+    async def order(request: Request) -> JSONResponse:
+        number = int(request.path_params["id"])
+        if number == 2:
+            return JSONResponse({"id": 2, "customer": CUSTOMER, "discount": 5, "note": None})
+        if number == 3:
+            return JSONResponse({"id": 3, "customer": CUSTOMER, "discount": None, "note": None})
+        if number == 4:
+            return JSONResponse({"id": 4, "customer": CUSTOMER})
+        return JSONResponse({"id": number, "customer": CUSTOMER, "error": "order_locked"})
+
+    return Starlette(routes=[Route("/orders/{id}", order)])
+
+
+async def test_a_prune_whose_fields_are_null_or_absent_is_applied_and_never_leaks_what_it_drops(
+        tmp_path: Path) -> None:
+    await _order_discounts(tmp_path, ORDER_SPEC, (2, 3, 4, 5))
+
+
+def _partial(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with the order's `customer` left out of its description (descriptions leave fields out)."""
+    partial = json.loads(json.dumps(spec))
+    schema = partial["paths"]["/orders/{id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    del schema["properties"]["customer"]
+    return partial
+
+
+async def test_a_prune_whose_fields_are_null_never_leaks_what_the_description_leaves_out(tmp_path: Path) -> None:
+    """Review of shapefix, problem 1: with `customer` undocumented, order 3 (discount and note null) was a miss
+    and its `customer` (the e-mail) was shown as a "foreign" member, the template skipped. The body holds the
+    members the prune reads: it is the prune's shape, and the prune's value stands."""
+    await _order_discounts(tmp_path, _partial(ORDER_SPEC), (2, 3))
+
+
+async def _order_discounts(tmp_path: Path, spec: dict[str, Any], numbers: tuple[int, ...]) -> None:
+    """Shaping trial, fault 1 (HIGH): `{discount: discount, note: note}` on an order whose two nullable fields
+    were null counted as "found none of its fields", and the whole order, customer e-mail included, went to the
+    model with the output template skipped. A present member is found whatever its value; and a miss never shows
+    a member the API description documents (what the prune was written to drop), only the foreign ones."""
+    (tmp_path / "shop.json").write_text(json.dumps(spec))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(shop_app()) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_nulls: true}\nsources:\n  shop:\n    openapi: shop.json\n"
+            f"    base_url: {base}\n    tools:\n      getOrder:\n        name: get_order_discount\n"
+            "        prune: \"{discount: discount, note: note}\"\n"
+            "        output: \"discount={{ result.discount | default('none') }} note={{ result.note | default('none') }}\"\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                results = {number: await client.call_tool("get_order_discount", {"id": number})
+                           for number in numbers}
+    assert texts(results[2]) == ["discount=5 note=none"]
+    assert texts(results[3]) == ["discount=none note=none"]  # null is a value: the template renders it
+    if 4 in results:
+        assert texts(results[4]) == ["discount=none note=none"]  # absent, in the documented shape: the same
+    if 5 in results:
+        error = results[5]  # another shape: its foreign member only, never the documented (pruned-away) customer
+        assert json.loads(texts(error)[0]) == {"error": "order_locked"}
+        assert "found none of its fields" in texts(error)[1] and \
+            "without the members its API description" in texts(error)[1]
+    for result in results.values():
+        assert not any("c3@x.io" in text for text in texts(result)), texts(result)
+        assert not result.is_error
+
+
+LIST_SPEC = {
+    "openapi": "3.1.0", "info": {"title": "Shop", "version": "1"},
+    "paths": {
+        **ORDER_SPEC["paths"],
+        "/orders": {"get": {"operationId": "listOrders", "parameters": [
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "data": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "note": {"type": ["string", "null"]}}}},
+                    "next_cursor": {"type": ["string", "null"]}}}}}}}}},
+    },
+}
+
+
+async def test_a_key_the_tool_s_prune_selects_is_not_dropped_by_defaults_drop_keys(tmp_path: Path) -> None:
+    """Shaping trial, fault 6: `defaults.prune.drop_keys: [note, "*_cursor"]` deleted the `note` a tool's prune
+    `{id: id, note: note}` selected (and left it out of the outputSchema), and the `next_cursor` another kept for
+    paging. The tool's explicit selection wins over the source-wide default."""
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"data": [{"id": 1, "note": "gift"}], "next_cursor": "c2"})
+
+    async def order(request: Request) -> JSONResponse:
+        return JSONResponse({"id": 2, "customer": CUSTOMER, "discount": 5, "note": "gift"})
+
+    (tmp_path / "shop.json").write_text(json.dumps(LIST_SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(Starlette(routes=[Route("/orders", orders), Route("/orders/{id}", order)])) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_keys: [note, \"*_cursor\"]}\nsources:\n  shop:\n"
+            f"    openapi: shop.json\n    base_url: {base}\n    tools:\n"
+            "      getOrder: {name: get_order, prune: \"{id: id, note: note}\"}\n"
+            "      listOrders:\n        name: list_orders\n        prune: \"{notes: data[].note, next_cursor: next_cursor}\"\n"
+            "        output: \"{{ result.notes | join(',') }} next={{ result.next_cursor }}\"\n")
+        strict = mcprt_cli("validate", "--strict", str(manifest))
+        assert strict.returncode == 0, strict.stderr  # the template's `result.next_cursor` is no longer dropped
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+                got = await client.call_tool("get_order", {"id": 2})
+                page = await client.call_tool("list_orders", {})
+    assert got.structured_content == {"id": 2, "note": "gift"}
+    assert "note" in (listed["get_order"].output_schema or {}).get("properties", {})
+    assert texts(page) == ["gift next=c2"]
+
+
+async def test_drop_keys_spares_a_selected_key_only_where_the_prune_builds_it(tmp_path: Path) -> None:
+    """Review of shapefix, problem 4: the prune `{customer: data[0].customer.name, orders: data}` named
+    `customer` at its top, and `drop_keys: [customer, note]` then spared every `customer` in the orders it
+    passes whole (the e-mail reached the model). The top-level alias is kept; the nested ones are dropped."""
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"data": [{"id": 1, "note": "gift", "customer": {"name": "Ann", "email": "c1@x.io"}},
+                                      {"id": 2, "note": None, "customer": {"name": "Bo", "email": "c2@x.io"}}],
+                             "next_cursor": "c2"})
+
+    (tmp_path / "shop.json").write_text(json.dumps(LIST_SPEC))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(Starlette(routes=[Route("/orders", orders)])) as base:
+        manifest.write_text(
+            "version: 1\ndefaults:\n  prune: {drop_keys: [note, customer]}\nsources:\n  shop:\n"
+            f"    openapi: shop.json\n    base_url: {base}\n    tools:\n"
+            "      listOrders:\n        name: list_orders\n"
+            "        prune: \"{customer: data[0].customer.name, orders: data, notes: data[].{id: id, note: note}}\"\n")
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                page = await client.call_tool("list_orders", {})
+    assert json.loads(texts(page)[0]) == {"customer": "Ann", "orders": [{"id": 1}, {"id": 2}],
+                                          "notes": [{"id": 1, "note": "gift"}, {"id": 2, "note": None}]}

@@ -154,8 +154,8 @@ def test_text_is_cut_at_a_line_boundary():
     assert len(shortened.encode()) <= 300
     kept, marker = shortened.rsplit("\n", 1)
     assert text.startswith(kept + "\n")
-    assert re.fullmatch(r"… \((\d+) more characters, (\d+) more lines omitted\)", marker)
-    omitted = int(re.search(r"\((\d+) more characters", marker).group(1))
+    assert re.fullmatch(r"… \((\d+) more lines, (\d+) chars\)", marker)
+    omitted = int(re.search(r", (\d+) chars", marker).group(1))
     assert len(kept) + omitted == len(text)
 
 
@@ -165,7 +165,32 @@ def test_a_single_long_line_is_cut_at_a_word():
     assert len(shortened.encode()) <= 200
     kept, marker = shortened.split(" … (")
     assert kept.endswith("alpha") and text.startswith(kept)
-    assert marker == f"{len(text) - len(kept)} more characters omitted)"
+    assert marker == f"{len(text) - len(kept)} more chars)"
+
+
+@pytest.mark.parametrize("limit", range(40, 140, 7))
+def test_text_is_never_cut_inside_a_token_while_a_boundary_is_kept(limit: int) -> None:
+    """Shaping trial, fault 8: a 270-byte CSV at a 120-byte limit came back as `id,sta` and a marker; the kept
+    text now ends at a line (whole rows) or a word, for every limit, and the marker stays short."""
+    csv = "id,status\n" + "\n".join(f"{i},{['open', 'paid', 'shipped'][i % 3]}" for i in range(1, 31))
+    shortened = shorten_text(csv, limit)
+    assert len(shortened.encode()) <= limit
+    kept = shortened.rsplit("\n… (", 1)[0] if "\n… (" in shortened else ""
+    assert kept == "" or csv.startswith(kept + "\n"), shortened  # whole lines only
+    if limit >= 60:
+        assert kept.startswith("id,status\n"), shortened
+    marker = shortened[len(kept):]
+    assert len(marker.encode()) <= 32, marker  # was 48 bytes
+
+
+@pytest.mark.parametrize(("text", "limit"), [("Token: " + "A" * 3000, 1000), ("a https://x.io/" + "p" * 2000, 500)])
+def test_a_long_token_after_an_early_space_is_cut_inside_not_thrown_away(text: str, limit: int) -> None:
+    """Review of shapefix, problem 6: any earlier space was taken as the cut, so `Token: ` + 3,000 letters at
+    1,000 bytes kept 7 characters of them (`a` + a URL at 500: 1). A boundary is used only if it keeps half."""
+    shortened = shorten_text(text, limit)
+    assert len(shortened.encode()) <= limit
+    kept = shortened.split(" … (")[0]
+    assert text.startswith(kept) and len(kept) >= limit * 0.9, shortened
 
 
 def test_multibyte_text_is_never_split_inside_a_character():
@@ -176,7 +201,7 @@ def test_multibyte_text_is_never_split_inside_a_character():
 
 
 def test_a_tiny_limit_leaves_only_the_marker():
-    assert shorten_text("x" * 1000, 10) == "… (1000 characters omitted)"
+    assert shorten_text("x" * 1000, 10) == "… (1000 chars omitted)"
 
 
 @pytest.mark.parametrize(

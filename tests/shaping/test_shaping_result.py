@@ -182,8 +182,8 @@ def test_template_output_that_cannot_shrink_by_structure_is_cut_at_a_line():
     text, note = texts(result)
     assert len(text.encode()) <= 300
     assert text.startswith("line 0 of a fixed report\n")
-    assert "more lines omitted" in text.splitlines()[-1]
-    assert note == "Note: the rendered text was shortened to fit the result limit of 300 bytes"
+    assert "more lines, " in text.splitlines()[-1]
+    assert note == "Note: rendered text shortened to fit 300 bytes"
 
 
 # A value big enough that its rendering passes the template output cap (MCPRT_TEMPLATE_MAX_OUTPUT)
@@ -270,11 +270,19 @@ def test_a_prune_that_fails_at_runtime_gives_null_and_says_why():
     assert "length(count)" in note and "length()" in note and note.endswith("the result is shown as null")
 
 
-def test_a_prune_that_fails_on_an_object_sends_it_unpruned_and_says_why():
-    result = shape(ok_json({"count": 3}), pruner=compile_prune("length(count)"))
+def test_a_prune_that_fails_on_an_object_of_another_shape_sends_it_unpruned_and_says_why():
+    result = shape(ok_json({"error": "gone"}), pruner=compile_prune("length(count)"))
     value, note = texts(result)
-    assert value == '{"count":3}'
+    assert value == '{"error":"gone"}'
     assert "length(count)" in note and "length()" in note and note.endswith("the response is shown unpruned")
+
+
+def test_a_prune_that_fails_on_a_record_it_reads_gives_null_never_the_record():
+    """The body holds the member the prune reads: it is the shape the prune was written for, so what the prune
+    drops is not shown (shaping trial, fault 1)."""
+    result = shape(ok_json({"count": 3, "email": "c1@x.io"}), pruner=compile_prune("length(count)"))
+    value, note = texts(result)
+    assert value == "null" and note.endswith("the result is shown as null")
 
 
 def test_a_failing_template_is_an_error_naming_the_tool_and_line(issues):
@@ -330,7 +338,7 @@ def test_long_text_errors_are_shortened_with_a_marker():
     [text] = texts(shape(upstream))
     assert text.startswith("HTTP 503 Service Unavailable: stack frame\n")
     assert len(text.encode()) <= ERROR_BODY_BYTES + 40
-    assert "more lines omitted" in text
+    assert "more lines, " in text
 
 
 @pytest.mark.parametrize(
@@ -364,7 +372,7 @@ def test_long_text_is_shortened_at_a_line_with_a_note():
     upstream = UpstreamResult(kind="text", body="".join(f"row {i}\n" for i in range(1_000)), raw_bytes=7_890)
     text, note = texts(shape(upstream, max_result_bytes=200))
     assert len(text.encode()) + len(note.encode()) <= 200 and text.startswith("row 0\nrow 1\n")  # the note counts
-    assert note == "Note: the text was shortened to fit the result limit of 200 bytes"
+    assert note == "Note: text shortened to fit 200 bytes"
 
 
 def test_text_output_template_gets_the_text():
@@ -495,7 +503,7 @@ def test_content_text_over_the_limit_is_shortened(issues):
     result = shape(upstream, max_result_bytes=3_000)
     first, second, note = texts(result)
     assert json.loads(first)[-1].endswith("more items omitted")  # JSON stays JSON
-    assert second.endswith("more characters omitted)")
+    assert second.endswith("more chars)")
     assert len(first.encode()) + len(second.encode()) <= 3_000  # the limit bounds both blocks together
     assert note.startswith("Note: result shortened to fit 3,000 bytes (all content blocks")
 

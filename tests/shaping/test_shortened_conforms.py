@@ -127,10 +127,10 @@ def test_a_text_result_and_its_note_fit_the_limit_together() -> None:
 
 
 @pytest.mark.parametrize(("body", "page_size", "said"), [
-    ({"items": [{"id": i, "t": LONG} for i in range(500)], "next": "cursor-abc"}, None, "(`next` continues"),
+    ({"items": [{"id": i, "t": LONG} for i in range(500)], "next": "cursor-abc"}, None, "(`next`)"),
     ({"data": [{"id": i, "t": LONG} for i in range(500)], "nextPageToken": "tok"}, "pageSize", "smaller `pageSize`"),
     ({"data": [{"id": i, "t": LONG} for i in range(500)], "links": {"next": "https://x/?page=2"}}, None,
-     "(`links.next` continues"),
+     "(`links.next`)"),
     ({"messages": [{"t": LONG} for _ in range(500)], "response_metadata": {"next_cursor": "dXNlcjpV"}}, "limit",
      "smaller `limit`"),
     ({"data": [{"id": i, "t": LONG} for i in range(500)]}, "per_page", "smaller `per_page`"),
@@ -187,19 +187,19 @@ def test_a_shortened_result_without_a_cursor_or_page_size_gets_no_page_note(
 
 
 @pytest.mark.parametrize(("body", "parameters", "said"), [
-    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"after", "limit"}), "(`after` continues"),
-    ({"items": ITEMS, "nextMarker": "m-2"}, frozenset({"marker"}), "(`nextMarker` continues"),
-    ({"items": ITEMS, "next_page": 3}, frozenset({"page"}), "(`next_page` continues"),
-    ({"items": ITEMS, "next": "https://x/?page=2"}, frozenset({"q"}), "(`next` continues"),  # a link needs no parameter
+    ({"items": ITEMS, "after": "b3BhcXVl"}, frozenset({"after", "limit"}), "(`after`)"),
+    ({"items": ITEMS, "nextMarker": "m-2"}, frozenset({"marker"}), "(`nextMarker`)"),
+    ({"items": ITEMS, "next_page": 3}, frozenset({"page"}), "(`next_page`)"),
+    ({"items": ITEMS, "next": "https://x/?page=2"}, frozenset({"q"}), "(`next`)"),  # a link needs no parameter
     ({"items": ITEMS, "pageInfo": {"endCursor": "Y3Vy", "hasNextPage": True}}, frozenset({"after"}),
-     "(`pageInfo.endCursor` continues"),
+     "(`pageInfo.endCursor`)"),
     # a page keyed by id that lost keys lost entries (review: main said so, the shortened-items fix did not)
     ({"entries": {f"k{i}": {"t": LONG} for i in range(300)}, "next_cursor": "abc"}, frozenset({"cursor"}),
-     "(`next_cursor` continues"),
-    ({"entries": {f"k{i}": {"t": LONG} for i in range(300)}, "next_cursor": "abc"}, None, "(`next_cursor` continues"),
+     "(`next_cursor`)"),
+    ({"entries": {f"k{i}": {"t": LONG} for i in range(300)}, "next_cursor": "abc"}, None, "(`next_cursor`)"),
     # a page that lost items and whose items' lists were cut too
     ({"items": [{"id": i, "tags": [LONG] * 3} for i in range(300)], "next": "tok"}, frozenset({"cursor"}),
-     "(`next` continues"),
+     "(`next`)"),
 ])
 def test_a_cursor_the_operation_takes_back_gets_the_page_note(
     body: dict[str, Any], parameters: frozenset[str] | None, said: str

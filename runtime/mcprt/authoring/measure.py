@@ -16,65 +16,9 @@ from typing import Any
 
 import jmespath
 
+from ..expressions.prune_reads import kept, source_paths  # noqa: F401  (this module's measure, and its users')
 from .signals import OperationSignals
 from .suggest import SIGNALS, Budget, suggest_prune
-
-
-def source_paths(expression: str) -> set[str]:
-    """The response fields an expression reads, as dotted paths with `[]` for list items."""
-    leaves: set[str] = set()
-    for path in _walk(jmespath.compile(expression).parsed, "", leaves):
-        if path:
-            leaves.add(path)
-    return leaves
-
-
-
-def _walk(node: dict[str, Any], prefix: str, leaves: set[str]) -> list[str]:
-    kind = node.get("type")
-    children = node.get("children", [])
-    if kind in ("identity", "current"):
-        return [prefix]
-    if kind == "field":
-        return [f"{prefix}.{node['value']}" if prefix else node["value"]]
-    if kind in ("subexpression", "pipe"):
-        current = [prefix]
-        for child in children:
-            current = [p for c in current for p in _walk(child, c, leaves)]
-        return current
-    if kind in ("projection", "filter_projection", "value_projection"):
-        lefts = _walk(children[0], prefix, leaves)
-        if kind == "filter_projection":
-            for left in lefts:
-                _collect(children[2], f"{left}[]", leaves)
-        return [p for left in lefts for p in _walk(children[1], f"{left}[]", leaves)]
-    if kind == "flatten":
-        return _walk(children[0], prefix, leaves)
-    if kind == "index_expression":
-        return [f"{p}[]" for p in _walk(children[0], prefix, leaves)]
-    if kind in ("multi_select_dict", "multi_select_list", "function_expression", "or_expression",
-                "and_expression", "not_expression", "comparator"):
-        for child in children:
-            _collect(child["children"][0] if child.get("type") == "key_val_pair" else child, prefix, leaves)
-        return []
-    return []
-
-
-def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
-    for path in _walk(node, prefix, leaves):
-        if path:
-            leaves.add(path)
-
-
-def kept(path: str, by: set[str]) -> bool:
-    """`path` is read by one of `by`, or lies inside a field one of them keeps whole.
-
-    A path the hand-written prune reads as a whole object or list (`address`, the list under
-    `length(spec.containers)`, the list a filter `[?ready]` walks) is kept by fields read inside it.
-    """
-    base = path.removesuffix("[]")
-    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[]")
-               or p.startswith(base + ".") or p.startswith(base + "[]") for p in by)
 
 
 def documented_by_name(shape: Any, path: str) -> bool:

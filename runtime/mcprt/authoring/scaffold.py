@@ -36,6 +36,7 @@ from .credentials import auth_hints, credential_parameters, unsupported
 from .path_params import path_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
+from .left_out import comment as left_out_comment, left_out
 from .suggest import suggest_prune
 from ..wording import noun
 
@@ -310,7 +311,10 @@ def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:
     operation = op.operation
     found = annotated or OperationSignals(operation.response_schema, operation.default_response_schema)
     suggested = suggest_prune(found.success, found.default, hints=found.hints)
-    return _prune_lines(suggested) if suggested else []
+    if not suggested:
+        return []
+    omitted = left_out(found.success, suggested)  # said, so accepting it hides nothing (shaping trial, fault 7)
+    return ([left_out_comment(omitted)] if omitted else []) + _prune_lines(suggested)
 
 
 def _prune_lines(prune: str) -> list[str]:

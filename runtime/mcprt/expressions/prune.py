@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .prune_budget import search
 from .prune_depth import MAX_DEPTH, nesting_depth, too_deep
 from .prune_growth import growth_and_peak
+from .prune_reads import built_keys, root_fields, writes_text
 
 if TYPE_CHECKING:  # jmespath is imported by the first compile: a manifest without `prune` never loads it
     from jmespath import exceptions as jmespath_errors
@@ -60,13 +61,17 @@ class PruneRuntimeError(ValueError):
 class Pruner:
     """A compiled prune expression; `apply` never mutates its input."""
 
-    __slots__ = ("expression", "_parsed", "growth", "peak_growth")
+    __slots__ = ("expression", "_parsed", "growth", "peak_growth", "reads", "builds", "writes_text")
 
     def __init__(self, expression: str, parsed: Any) -> None:
         self.expression = expression
         self._parsed = parsed
         # copies of its input its result can hold, and any value it builds on the way (`prune_growth`)
         self.growth, self.peak_growth = growth_and_peak(parsed.parsed)
+        # the members of its input it looks up (None: it reads the input whole), for `shaping.prune_miss`
+        self.reads = root_fields(parsed.parsed)
+        self.builds = built_keys(parsed.parsed)  # the keys it selects by name: `defaults.prune` keeps them
+        self.writes_text = writes_text(parsed.parsed)  # text of its own: its result is scrubbed again
 
     def apply(self, data: Any) -> Any:
         """The expression's result; `None` when nothing matched. Raises `PruneRuntimeError`, and

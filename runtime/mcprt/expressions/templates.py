@@ -231,6 +231,22 @@ _ABSENT_OK: contextvars.ContextVar[dict[int, list[AbsentFields]]] = contextvars.
 # `is defined` took care of (`_handled`): Python's own errors on one (`x in 'abc'`) name only its class,
 # and the value is in no frame (the compiled template evaluates it inline). The latest few suffice.
 _UNHANDLED: contextvars.ContextVar[deque[Any] | None] = contextvars.ContextVar("unhandled", default=None)
+# The template being rendered: a missing field's message names a key only if the template writes it (`_key`)
+_RENDERING: contextvars.ContextVar[CompiledTemplate | None] = contextvars.ContextVar("rendering", default=None)
+HIDDEN = "…"  # a key the data supplied, in an error message
+
+
+def _key(name: Any) -> str | None:
+    """`name` (a missing key) as an error message may show it: itself when the template being rendered writes it
+    (`result.meta['k']`, `.status`, `[0]`), else None — a key computed from the data (`result.meta[result.email]`)
+    is data, and the README's rule for template errors is "never the data" (review of shapefix, problem 3: an
+    integer key printed unquoted, `has no element 4111222233334444`, passed a quote filter)."""
+    rendering = _RENDERING.get()
+    if rendering is None:
+        return str(name)
+    from .template_data import literals  # it parses templates with this module's parser
+
+    return str(name) if str(name) in literals(rendering.source) else None
 
 
 def _lenient(strict: Any, lenient: Any) -> Any:
@@ -258,7 +274,10 @@ class _DocumentedUndefined(StrictUndefined):
         node, path = self, ""
         while True:
             name = node._undefined_name
-            path = (f"[{name!r}]" if not isinstance(name, str) else f".{name}") + path
+            if _key(name) is None:
+                path = f"[{HIDDEN}]" + path
+            else:
+                path = (f"[{name!r}]" if not isinstance(name, str) else f".{name}") + path
             parent = node._undefined_obj
             if not isinstance(parent, _DocumentedUndefined):
                 return node, path.lstrip(".")
@@ -292,7 +311,8 @@ class _DocumentedUndefined(StrictUndefined):
             return (f"field '{path}' is absent from this record (a documented field a record may lack: it renders "
                     f"empty, but cannot be used as a value here; guard it with `| default(…)` or `is defined`)")
         name, parent = root._undefined_name, object_type_repr(root._undefined_obj)
-        missing_what = f"element {name!r}" if not isinstance(name, str) else f"attribute {name!r}"
+        key = repr(name) if _key(name) is not None else HIDDEN
+        missing_what = f"element {key}" if not isinstance(name, str) else f"attribute {key}"
         method = isinstance(name, str) and is_data(root._undefined_obj) and hasattr(root._undefined_obj, name)
         hint = " (a template reads data, not Python methods: use a filter, e.g. `| items`, `| upper`)" if method else ""
         return f"field '{path}' is missing: {parent!r} has no {missing_what}{hint}"
@@ -458,6 +478,7 @@ class CompiledTemplate:
         `AbsentFields.from_paths` for explicit paths). Found along the value, so the cost is the value's."""
         token = _ABSENT_OK.set(absent_ok.locate(context.get("result")) if absent_ok is not None else {})
         unhandled = _UNHANDLED.set(deque(maxlen=64))
+        rendering = _RENDERING.set(self)
         try:
             with budget.budget():
                 return budget.check_output(self._template.generate(**context))
@@ -467,19 +488,27 @@ class CompiledTemplate:
         except Abandoned:
             raise  # the compile was abandoned: not a template problem
         except jinja2.TemplateError as exc:
-            raise TemplateRenderError(_render_message(exc), _template_line(exc), self.kind) from None
+            raise self._failure(_render_message(exc), _template_line(exc)) from None
         except TypeError as exc:  # e.g. `x in 'abc'`, `abs(x)` on an undefined field: say which field
             missing_value = _missing_value_message(exc)
             message = missing_value or (f"TypeError: {exc}" if str(exc) else "TypeError")
-            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+            raise self._failure(message, _template_line(exc)) from None
         except RecursionError:
             raise TemplateRenderError("recursion too deep", None, self.kind) from None
         except Exception as exc:  # a filter or operator failing on unexpected data
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise TemplateRenderError(message, _template_line(exc), self.kind) from None
+            raise self._failure(message, _template_line(exc)) from None
         finally:
             _ABSENT_OK.reset(token)
             _UNHANDLED.reset(unhandled)
+            _RENDERING.reset(rendering)
+
+    def _failure(self, message: str, line: int | None) -> TemplateRenderError:
+        """The error for `message` at template `line`, without the data's values (`template_data`): it
+        reaches the model and the operator's log."""
+        from .template_data import without_data
+
+        return TemplateRenderError(without_data(message, self.source, line), line, self.kind)
 
     def __repr__(self) -> str:
         return f"CompiledTemplate(kind={self.kind!r}, source={self.source[:40]!r})"

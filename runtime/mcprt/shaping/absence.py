@@ -48,7 +48,8 @@ class Absence:
     def reason(self, base: dict[str, Any], name: str, found: dict[str, Any]) -> str | None:
         """Why `name` (of shape `found`, looked up on object shape `base`) may be absent, else None."""
         pruner = self.autoprune
-        if pruner is not None and pruner.drop_keys and pruner.drops_key(name):
+        if pruner is not None and pruner.drop_keys and pruner.drops_key(name) and \
+                not (base.get(BUILT) is True and pruner.builds(name)):  # an object the prune builds keeps its keys
             return "defaults.prune `drop_keys` removes it"
         if base.get(BUILT) is True:
             return self.by_name.get(name)

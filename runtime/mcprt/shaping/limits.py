@@ -135,10 +135,16 @@ def shorten_to_fit(
 
 
 def shorten_text(text: str, max_bytes: int) -> str:
-    """`text` cut to at most `max_bytes` UTF-8 bytes at a line (else word) boundary, with a marker.
+    """`text` cut to at most `max_bytes` UTF-8 bytes at a line end, else a word end, with a marker.
 
-    The marker says how many characters (and lines) were omitted, so a reader knows text is missing.
-    A limit smaller than the marker itself gives the marker alone.
+    Never inside a word while the kept part holds a boundary (shaping trial, fault 8: a CSV's header was cut to
+    `id,sta`, a corrupted column name): at the last line end when it keeps at least half of the room (a CSV's
+    or a log's whole lines), else at the last space when that keeps at least half; only a text whose last half
+    of the room is one token (a URL, base64, a minified value) is cut inside it — a boundary near the start
+    would throw the room away (review of shapefix, problem 6: `Token: ` + 3,000 letters at 1,000 bytes kept 7).
+    The marker says how many characters (and lines) were omitted, in few bytes (the limit
+    is what the model receives: the marker and the note took ~100 of a 120-byte limit). A limit smaller than
+    the marker itself gives the marker alone.
     """
     data = text.encode("utf-8", errors="surrogatepass")  # measured as `utf8_length` measures it
     if len(data) <= max_bytes:
@@ -148,12 +154,12 @@ def shorten_text(text: str, max_bytes: int) -> str:
     if room <= 0:
         return _text_marker(len(text), text.count("\n") + 1, all_of_it=True)
     kept = data[:room].decode("utf-8", errors="ignore")
-    newline = kept.rfind("\n")
-    if newline >= len(kept) // 2:
-        kept = kept[:newline]
-    else:
+    if not text[len(kept):len(kept) + 1].isspace():  # the cut is inside a word: go back to a boundary
+        newline = kept.rfind("\n")
         space = _last_space(kept)
-        if space >= len(kept) * 7 // 10:
+        if newline >= len(kept) // 2:
+            kept = kept[:newline]
+        elif space >= len(kept) // 2:
             kept = kept[:space]
     kept = kept.rstrip()
     omitted_chars = len(text) - len(kept)
@@ -163,10 +169,10 @@ def shorten_text(text: str, max_bytes: int) -> str:
 
 def _text_marker(chars: int, lines: int, all_of_it: bool = False) -> str:
     if all_of_it:
-        return f"… ({chars} characters omitted)"
+        return f"… ({chars} chars omitted)"
     if lines:
-        return f"\n… ({chars} more characters, {lines} more lines omitted)"
-    return f" … ({chars} more characters omitted)"
+        return f"\n… ({lines} more lines, {chars} chars)"
+    return f" … ({chars} more chars)"
 
 
 def _last_space(text: str) -> int:

@@ -4,11 +4,12 @@ These rules are user-visible behaviour (the README's "Results" section describes
 
 JSON (`kind="json"`)
   1. The tool's `prune` (JMESPath) runs on the parsed body, then `defaults.prune` (auto-prune).
-     If it finds none of the fields it reads in a non-empty JSON object, or fails on one, the body
-     is not the shape it was written for (an error sent with a 2xx status, `{"ok": false, "error":
-     …}`): the body is sent unpruned (auto-pruned, size-limited, no `output` template, text only
-     beside `{}` when an outputSchema is declared) with a note; see `prune_miss.py` for the rule
-     and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
+     If a non-empty JSON object holds none of the members it reads (by name, a null counts as
+     found) and its value is vacant, or it fails on one, the body is not the shape it was written
+     for (an error sent with a 2xx status, `{"ok": false, "error": …}`): the body's members the
+     documented response does not declare (all of them for an undocumented response) are sent
+     (auto-pruned, size-limited, no `output` template, text only beside `{}` when an outputSchema
+     is declared) with a note; see `prune_miss.py` for the rule and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
      an unexpected shape, the result is `null` and a note says so.
   2. With an `output` template: it renders with `result` (the pruned value), `status`,
      `raw_bytes` and `tool`, giving one text block (trailing whitespace removed) and no
@@ -85,13 +86,14 @@ from typing import TYPE_CHECKING, Any
 
 from mcprt.contracts import ToolResult, UpstreamResult
 from mcprt.identity.principal import ANONYMOUS, Principal
+from mcprt.scrubbing import SECRETS
 
 from .autoprune import AutoPruner
 from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
 from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .notes import notes_block, notes_size
 from .pagination import shortened_page_note
-from .prune_miss import missed
+from .prune_miss import Members, missed, shown as miss_shown
 from .result_limit import fit_result
 from .sent import mirrored_block, raw_size, sent_size
 from .structured_check import log_mismatch
@@ -135,6 +137,8 @@ class Shaping:
     template_origin: str | None = None  # where the output template is written ("mcp.yaml:52"), for errors
     structured_check: StructuredCheck | None = None  # the derived outputSchema's check, before sending (`structured_check`)
     principal: Principal | None = None  # set per call by `shape_result`, for `output:` templates
+    # the top-level members the operation's success response documents: what a prune miss may show (`prune_miss`)
+    members: Members | None = None
 
 
 class _TemplateFailed(Exception):
@@ -188,6 +192,10 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
     block = notes_block(notes)  # one line per distinct note: a mirrored pair's two parts may say the same
     if block is not None:
         content = [*content, block]
+    if SECRETS and shaping.pruner is not None and shaping.pruner.writes_text:
+        content, structured = _scrubbed(content, structured)
+    elif SECRETS and shaping.output is not None:  # a rendered text, or its error: text blocks only
+        content, _ = _scrubbed(content, None)
     return ToolResult(
         content=content,
         structured_content=structured,
@@ -260,7 +268,7 @@ def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) ->
         # An empty text block reads as "nothing happened" to a model (a DELETE's 204 is the usual case):
         # say what the upstream answered, as an error's empty body is said.
         text = _empty_body(upstream.status)
-    note = f"the text was shortened to fit the result limit of {byte_count(shaping.max_result_bytes)}"
+    note = f"text shortened to fit {byte_count(shaping.max_result_bytes)}"
     if utf8_length(text) + notes_size(notes) > shaping.max_result_bytes:
         text = shorten_text(text, max(shaping.max_result_bytes - notes_size([*notes, note]), 0))
         notes.append(note)
@@ -395,6 +403,24 @@ def _template_failure(shaping: Shaping, error: TemplateRenderError) -> str:
     )
 
 
+def _scrubbed(content: list[dict[str, Any]], structured: dict[str, Any] | None,
+              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """`content`'s texts and `structured` without configured secrets. The upstream's answer was scrubbed before
+    shaping (`toolset.scrub`), and a prune that writes no text of its own (`Pruner.writes_text`, decided when the
+    manifest loads) only rearranges it: its result is not scrubbed again (review of shapefix, problem 9: every
+    result of every pruned tool was scrubbed whole a second time, its JSON text and structuredContent both, 2.6 ms
+    per 100 KB). A template's text and an error's are scrubbed (text blocks only); a template and a prune
+    write text of their own: a constant, a `${SECRET}` the
+    manifest interpolated into it, a secret assembled from parts (`'zz9Plain' ~ 'SecretValue'`), a template
+    error quoting its constant key, a note quoting the prune (shaping trial, fault 2: descriptions and logs said
+    `[redacted]` while the result said the secret)."""
+    texts = [block for block in content if block.get("type") == "text"]
+    scrubbed = SECRETS.scrub_value([[block["text"] for block in texts], structured])
+    replaced = dict(zip(map(id, texts), scrubbed[0], strict=True))
+    content = [{**block, "text": replaced[id(block)]} if id(block) in replaced else block for block in content]
+    return content, scrubbed[1]
+
+
 # --- pruning, rendering, limits ---------------------------------------------------------------------
 
 
@@ -412,8 +438,8 @@ def prune_excerpt(expression: str) -> str:
 
 def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
     """The value after the tool's prune and the auto-prune, and whether the prune missed the body and
-    the body is given unpruned instead (`prune_miss`; the auto-prune still applies). The notes name the tool and
-    quote at most `PRUNE_EXCERPT` characters of its expression; a miss is logged for the operator."""
+    the body's foreign members are given instead (`prune_miss`; the auto-prune still applies). The notes name the
+    tool and quote at most `PRUNE_EXCERPT` characters of its expression; a miss is logged for the operator."""
     unpruned = False
     if shaping.pruner is not None:
         before = value
@@ -422,22 +448,34 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
             value = shaping.pruner.apply(value)
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
-            if missed(before, None):  # it failed on an object it was not written for: show that object
-                notes.append(f"{said} failed on this response ({exc.message}); the response is shown unpruned")
-                value, unpruned = before, True
+            reads = shaping.pruner.reads
+            shown = miss_shown(before, shaping.members) if missed(before, None, reads) else None
+            if shown is not None:  # it failed on an object it was not written for: show that object
+                notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
+                             f"{_shown_as(before, shown)}")
+                value, unpruned = shown, True
             else:
                 notes.append(f"{said} failed on this result ({exc.message}); the result is shown as null")
                 value = None
         else:
-            if missed(before, value):
+            reads = shaping.pruner.reads
+            shown = miss_shown(before, shaping.members) if missed(before, value, reads) else None
+            if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
-                notes.append(f"{said} found none of its fields in this response, which is shown unpruned")
-                value, unpruned = before, True
+                notes.append(f"{said} found none of its fields in this response, which is shown "
+                             f"{_shown_as(before, shown)}")
+                value, unpruned = shown, True
             elif value is None and before is not None:
                 notes.append(f"{said} matched nothing in this result")
     if shaping.autoprune is not None:
         value = shaping.autoprune.apply(value)
     return value, unpruned
+
+
+def _shown_as(body: dict[str, Any], shown: dict[str, Any]) -> str:
+    if len(shown) == len(body):
+        return "unpruned"
+    return "without the members its API description documents (those the prune was written for)"
 
 
 _logged_misses: set[tuple[str, str]] = set()
@@ -502,12 +540,15 @@ def _page_note(value: Any, shaping: Shaping) -> str | None:
 
 
 def _superseded(detail: str, kept: list[str]) -> bool:
-    """A shortening detail (`$.a: …`) that a `conform` note on the same node, or on a node kept whole
-    above it, makes wrong. Both kinds of note start with the node's path."""
+    """A shortening detail (`$.a: …`) that a `conform` note on the same node, or on a node kept whole or
+    omitted above it, makes wrong. Both kinds of note start with the node's path."""
     path = detail.split(": ", 1)[0]
     for note in kept:
         node = note.split(": ", 1)[0]
-        if path == node or ("kept whole" in note and path.startswith((f"{node}.", f"{node}["))):
+        # a node kept whole or left out has no shortened part below it to tell of (review of shapefix, problem 5:
+        # `$.items[0].text: text shortened` beside `$.items: omitted` took 59 of a 300-byte limit)
+        below = path.startswith((f"{node}.", f"{node}["))
+        if path == node or (("kept whole" in note or ": omitted" in note) and below):
             return True
     return False
 
@@ -604,7 +645,7 @@ def _render_fitting_with(
     if text is None:
         assert failure is not None
         raise failure
-    notes.append(f"the rendered text was shortened to fit the result limit of {byte_count(limit)}")
+    notes.append(f"rendered text shortened to fit {byte_count(limit)}")
     return shorten_text(text, max(limit - notes_size(notes) - beside(rendered_from), 0)), rendered_from
 
 

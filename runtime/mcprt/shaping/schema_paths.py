@@ -266,9 +266,14 @@ def built(shape: dict[str, Any]) -> bool:
 
 
 def is_typo(name: str, known: list[str]) -> bool:
-    """`name` is within a small edit distance (transpositions count once) of a documented name."""
+    """`name` is a mistake for a documented name: within a small edit distance of one (one edit per four
+    characters, transpositions count once), or a truncation of one (its start: `stat` for `status`, `custo`,
+    `ite`). Shaping trial, fault 5: truncations were warnings while `stauts` was an error, though a name
+    cut short is as surely a typo. A different word that merely resembles one (`nickname` beside `name`)
+    may be a field the document forgot: a warning (`undocumented_fields` declares it)."""
     limit = max(1, len(name) // 4)
-    return any(_distance(name, other, limit) <= limit for other in known)
+    return any(_distance(name, other, limit) <= limit or (len(name) < len(other) and other.startswith(name))
+               for other in known)
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -357,6 +362,16 @@ class _Walker:
                                 f"(use `[].{name}` to take it from each item)")
             return ANY  # the document may be wrong: a reported look-up projects to anything
         if not _may_be(shape, "object") and not any(_may_be(o, "object") for o in _options(shape)):
+            kinds = sorted(set().union(*(_type_set(o) for o in _options(shape))) - {"null"})
+            if kinds:  # documented as a string, a number…: JMESPath gives null for any field of it (fault 4).
+                # A warning unless the shape is exact: descriptions get a type wrong (Vercel documents a
+                # project's `targets` as a map of strings; the API sends objects there)
+                # A function's or a comparison's value has its type by JMESPath's spec, not by a description:
+                # `length(data).z` is always null, an error (review of shapefix, problem 10)
+                typed = any(shape is result for result in _FUNCTION_TYPES.values())
+                said = "always" if typed else "documented as"
+                self._problem(node, f"field '{name}' is looked up on a value {said} "
+                                    f"{' or '.join(kinds)}, which has no fields", self.exact or typed)
             return ANY
         found, known = field_of(shape, name)
         if found is None:
@@ -445,19 +460,23 @@ class _Walker:
         return {"type": ["array", "null"]}
 
     def _function_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        """Every `&expr` argument applies to the items of the function's array argument, wherever it stands:
+        `sort_by(a, &k)`, `max_by(a, &k)`, `min_by(a, &k)`, and `map(&k, a)` (shaping trial, fault 4: map's
+        reference came first and was checked against nothing)."""
         args = node["children"]
-        first: dict[str, Any] = ANY
-        for i, arg in enumerate(args):
+        values = [None if arg.get("type") == "expref" else self.visit(arg, shape) for arg in args]
+        given = [value for value in values if value is not None]
+        first: dict[str, Any] = given[0] if given else ANY
+        items = items_of(first)
+        mapped: dict[str, Any] = ANY
+        for arg in args:
             if arg.get("type") == "expref":
-                items = items_of(first)
-                self.visit(arg["children"][0], items if items is not None else ANY)
-                continue
-            value = self.visit(arg, shape)
-            if i == 0:
-                first = value
+                mapped = self.visit(arg["children"][0], items if items is not None else ANY)
         name = node.get("value")
+        if name == "map":
+            return {"type": ["array", "null"], "items": mapped}
         if name in _SAME_AS_FIRST:
-            return first
+            return values[0] if values and values[0] is not None else ANY
         return _FUNCTION_TYPES.get(str(name), ANY)
 
     def _comparator(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ..expressions.prune import compile_prune
 from ..expressions.prune_growth import WARN_GROWTH
 from ..schema.shapes import certainly_fits, declared_types
 from ..shaping.pagination import cursor_parameters, page_size_parameter
+from ..shaping.prune_miss import Members, documented_members
 from ..shaping.result import Shaping
 from ..schema.structured_check import StructuredCheck
 from ..expressions.template_errors import TemplateError, TemplateRenderError
@@ -151,7 +152,7 @@ def _source_tools(
                                     renamed)
 
     defaults = loaded.defaults_for(source_name)
-    autoprune = compile_autoprune(defaults.prune)
+    source_autoprune = compile_autoprune(defaults.prune)
     tools = []
     no_override = (None, ToolOverride())  # one (frozen) default for every operation without an override
     for op in ops:
@@ -164,6 +165,9 @@ def _source_tools(
         schema, plan = _shape_arguments(loaded, base, op, override, kind, out)
         description = _describe(loaded, base, op, override, plan, out)
         pruner = compile_prune(override.prune) if override.prune else None
+        # `drop_keys` leaves what the tool's prune selects by name (`AutoPruner.keeping`): its own `autoprune`
+        autoprune = source_autoprune.keeping(pruner.builds) if pruner is not None and source_autoprune else \
+            source_autoprune
         output = _template(override.output, "output") if override.output else None
         if override.output:
             _check_refused_lookups(loaded, base, override.output, out)
@@ -189,6 +193,7 @@ def _source_tools(
             page_size=page_size_parameter(schema),
             cursor_parameters=cursor_parameters(schema),
             template_origin=_origin(loaded, (*base, "output")) if output is not None else None,
+            members=_members(op, override) if pruner is not None else None,
         )
         max_response = kind.max_response_bytes(source, defaults)
         tools.append(
@@ -220,6 +225,17 @@ def _source_tools(
                               out if own is not None or loaded.settled(("defaults", "descriptions")) else [])
     _check_name_lengths(loaded, source_name, tools, out)
     return tools
+
+
+def _members(op: Operation, override: ToolOverride) -> Members | None:
+    """The top-level members `op`'s success response documents, with those the manifest vouches for
+    (`undocumented_fields`): what a prune miss leaves out (`prune_miss`)."""
+    shape = op.response_schema
+    if shape is not None and override.undocumented_fields:
+        from ..shaping.schema_paths import with_fields
+
+        shape = with_fields(shape, override.undocumented_fields)
+    return documented_members(shape)
 
 
 # Up to this many unmatched override keys are named in the one note of a filtered source (`_unmatched_overrides`)

@@ -219,7 +219,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
         attempts = _attempts(upstream.meta)
         status = upstream.status if upstream.status is not None else ("tool_error" if upstream.is_error else "ok")
         check_depth(upstream)
-        await scrub_upstream(upstream)  # shaping only rearranges what it is given: its output needs no second pass
+        await scrub_upstream(upstream)  # shaping scrubs again only the text a prune or template writes (`result`)
         expose = uri_exposer(offers, tool.source, tool.output_schema) if offers is not None else None
         # A template or a prune may take its whole time budget (`budget`, `prune_budget`), and rewriting a large
         # result's URIs a schema walk (bench/structured_uris.py): not on the loop.

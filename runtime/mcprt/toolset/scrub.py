@@ -4,8 +4,8 @@ The HTTP executor already scrubs a body as bytes (cheapest, and before `mcprt re
 results of proxied MCP servers and Python functions are scrubbed here, before shaping, so pruning and
 templates never see a secret (binary content too: a `bytes` body, and the base64 `blob`/`data` of content
 blocks, searched as the bytes they encode: `Scrubber.scrub_base64`, one of more than a megabyte in a worker
-thread) (and their output, made only of what they were given, needs no second pass: the shaped result is
-never scrubbed again).
+thread). What a prune or an `output` template writes of its own (a constant, an interpolated `${SECRET}`)
+is scrubbed once more in `shaping.result.shape_result`, for tools that have one.
 """
 
 from __future__ import annotations
