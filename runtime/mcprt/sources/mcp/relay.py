@@ -49,6 +49,17 @@ A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) n
 `elicitationId` and no client: it goes to the one session that was sent that question, by what was
 remembered when the question was relayed (url_asks.py), and to no session when that cannot be told.
 
+A call that ended without its answer — cancelled by its client, or cut at its time limit — may still be running
+upstream: the server reads the `notifications/cancelled` only after it started the request (a trial's bob cancelled
+after 5–50 ms, and his server's `step 1 of 20` came after his call had left the table), and a server that ignores
+cancellation runs on. Nothing tells when it stops (the SDK servers never answer a cancelled request), so for the
+call's time limit after it ended (`_UNSETTLED_SECONDS` without one) the source's "only call in flight" rule is
+suspended (`_unsettled_until`): a log or question naming no call then goes to no client (to the sole stdio client
+as before), since it may be the ended call's. A request answered has no such tail: over stdio its server's
+messages come in order, before its answer; over HTTP they come on its own response stream (the caller context).
+And a message whose trace context names no call in flight is never given to the one call that is: it names
+another request (one that ended, or none of mcprt's).
+
 Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
 caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
 and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
@@ -56,7 +67,11 @@ has ended is no less that caller's). The exception for calls waiting on their cl
 logs: such a call's server is still running and may log, so with alice's call waiting on her answer and
 bob's running, a log of alice's call reached bob. Those go to mcprt's own log, for the operator. They
 were sent to every connected client, so a server logging `processing <alice's argument>` while
-alice's and bob's calls ran showed alice's data to bob and to every idle client.
+alice's and bob's calls ran showed alice's data to bob and to every idle client. They are counted
+(`UNROUTED_LOGS`: the `mcprt_unrouted_log_messages_total` metric) and logged at a bounded rate: the first of
+a source with why it reached no client, at the server's level; the rest at debug, with an info summary at most
+once every `_UNROUTED_SUMMARY_SECONDS` (a trial's chatty server made 11 % of mcprt's log lines, each repeating
+the same 330-byte explanation).
 """
 
 from __future__ import annotations
@@ -66,6 +81,8 @@ import json
 import logging
 import re
 import secrets
+import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -73,6 +90,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.shared.exceptions import MCPError
 
 from ...contracts import CLIENT_ANSWER_SECONDS, ClientPeer, RelayError, SoleClientSlot
 from ...scrubbing import SECRETS
@@ -98,6 +116,14 @@ CALLER: contextvars.ContextVar["_Call | None"] = contextvars.ContextVar("mcprt_r
 # which later versions keep as their prefix).
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
+
+_UNSETTLED_SECONDS = 30.0  # s a request without a time limit that ended unanswered may still run upstream
+_UNANSWERED_CODES = frozenset({types.REQUEST_TIMEOUT, types.CONNECTION_CLOSED})  # MCPErrors that are no answer
+_UNROUTED_SUMMARY_SECONDS = 60.0  # s between two info summaries of a source's log messages for no one client
+
+UNROUTED_LOGS: Counter[str] = Counter()
+"""source name → the server's log messages that reached no client since the process started (across reloads,
+as `mcprt_unrouted_log_messages_total` must never go down)."""
 
 # s: how long a client may take to answer sampling or elicitation (a person may be answering), in a call or
 # outside any; the call's timeout stands still meanwhile. `roots/list` gets the source's startup_timeout.
@@ -158,6 +184,11 @@ class Relay:
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
+        # time.monotonic() until which a request that ended unanswered may still be running upstream (module doc)
+        self._unsettled_until = 0.0
+        self._unrouted_told = False  # the first log message for no one client was logged with its reason
+        self._unrouted_since = 0  # such messages logged at debug since the last summary
+        self._unrouted_summary_at = 0.0  # time.monotonic() of the last summary
 
     @contextmanager
     def _tracked(self, call: _Call, into: list[_Call]) -> Iterator[_Call]:
@@ -167,9 +198,21 @@ class Relay:
         into.append(call)
         try:
             yield call
+        except MCPError as exc:
+            if exc.code in _UNANSWERED_CODES:  # the SDK's own time limit or a lost link: no answer came
+                self._unsettled(call)
+            raise
+        except BaseException:  # cancelled (by its client or its time limit), or failed before any answer
+            self._unsettled(call)
+            raise
         finally:
             into.remove(call)
             CALLER.reset(token)
+
+    def _unsettled(self, call: _Call) -> None:
+        """`call` ended without its answer: its server may still run it, and log or ask, for its time limit."""
+        within = call.clock.timeout if call.clock is not None else _UNSETTLED_SECONDS
+        self._unsettled_until = max(self._unsettled_until, time.monotonic() + within)
 
     @contextmanager
     def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
@@ -242,10 +285,23 @@ class Relay:
             if self._sole.peer is not None:
                 return self._sole.peer, None
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
+        tied = self._tied(meta)
+        if tied is not None:
+            return self._reachable(tied.peer), tied
+        if _trace_of(meta) is not None:  # it names a request, and not one in flight: never another call's
+            if self._sole.peer is not None:
+                return self._sole.peer, None
+            raise RelayError(f"this request's trace context names no call in progress on source '{self.source}' "
+                             "(a call that has ended, e.g. cancelled by its client); it is not relayed to the "
+                             "client of another call")
+        unsettled = self._unsettled_until - time.monotonic()
+        if unsettled > 0:  # a call that ended unanswered may still be running: this may be its (module doc)
+            if self._sole.peer is not None:
+                return self._sole.peer, None
+            raise RelayError(f"source '{self.source}' had a call end without its answer (cancelled or timed out) "
+                             "which its server may still be running, and this request names no call (no trace "
+                             f"context in its _meta); mcprt relays such requests to no client for {unsettled:.0f}s more")
         if len(self._in_flight) > 1:
-            tied = self._tied(meta)
-            if tied is not None:
-                return self._reachable(tied.peer), tied
             peers = [call.peer for call in self._in_flight]
             asking = [call for call in self._in_flight if not getattr(call.peer, "awaiting_client", False)]
             first = getattr(peers[0], "principal", None)
@@ -347,14 +403,35 @@ class Relay:
         try:
             peer = self.caller(wire.get("_meta"), question=False)
         except RelayError as exc:
-            self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
-                         "source %s: log message for no one client (%s): %s", self.source, exc,
-                         _shown(wire.get("data")))
+            self._unrouted(wire, exc)
             return
         try:
             await peer.log(wire)
         except Exception as exc:  # a client gone mid-call must not break the upstream connection
             self.log.debug("source %s: log not relayed: %s", self.source, exc)
+
+    def _unrouted(self, wire: dict[str, Any], why: RelayError) -> None:
+        """A log message that reaches no client: counted, and logged at a bounded rate (module docstring).
+        Its data was scrubbed of configured secrets on arrival (vetting.py)."""
+        UNROUTED_LOGS[self.source] += 1
+        data = _shown(wire.get("data"))
+        if not self._unrouted_told:
+            self._unrouted_told = True
+            self._unrouted_summary_at = time.monotonic()
+            self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
+                         "source %s: log message for no one client (%s): %s — further ones are counted in "
+                         "mcprt_unrouted_log_messages_total and logged at debug, with a summary at most every %gs",
+                         self.source, why, data, _UNROUTED_SUMMARY_SECONDS)
+            return
+        self.log.debug("source %s: log message for no one client: %s", self.source, data)
+        self._unrouted_since += 1
+        now = time.monotonic()
+        if now - self._unrouted_summary_at >= _UNROUTED_SUMMARY_SECONDS:
+            self.log.info("source %s: %d more log messages for no one client in the last %.0fs (%d since start)",
+                          self.source, self._unrouted_since, now - self._unrouted_summary_at,
+                          UNROUTED_LOGS[self.source])
+            self._unrouted_since = 0
+            self._unrouted_summary_at = now
 
     async def elicitation_complete(self, elicitation_id: str) -> None:
         """The server's `notifications/elicitation/complete`: to the one session that was sent that URL-mode

@@ -73,7 +73,7 @@ from .delivery import Delivery, tracking
 from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
-from .relay import Relay
+from .relay import UNROUTED_LOGS, Relay
 from .request_meta import forwarded_meta
 from .url_asks import COMPLETIONS, url_asks_of_error
 from .vetting import complainer, is_stand_in
@@ -206,6 +206,11 @@ class McpServerSource:
     def restarts(self) -> int:
         """Reconnects of the server under this source name since the process started (across reloads)."""
         return RESTARTS[self.name]
+
+    @property
+    def unrouted_logs(self) -> int:
+        """The server's log messages that reached no client since the process started (relay.UNROUTED_LOGS)."""
+        return UNROUTED_LOGS[self.name]
 
     @property
     def elicitation_completions(self) -> tuple[tuple[str, int], ...]:
@@ -463,11 +468,11 @@ class McpServerSource:
                           peer: ClientPeer | None, renewed: bool, for_every_client: bool = False) -> Any:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
-        asking: Any = contextlib.nullcontext()
+        asking: Any
         if for_every_client:
             asking = self.relay.unaddressed(f"{what} is one upstream subscription made for every client subscribed "
                                             "to the resource, so there is no one client to ask")
-        elif peer is not None:
+        else:  # tracked with no peer too: what its server sends meanwhile is no other call's (relay.py)
             asking = self.relay.calling(peer, clock)
         call = None
         try:
