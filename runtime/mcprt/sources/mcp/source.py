@@ -105,6 +105,22 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def _subscription(client: Client, uri: str, *, subscribe: bool) -> types.EmptyResult:
+    """`resources/subscribe` (or `unsubscribe`) of `uri`, sent as a plain request of the client's session.
+
+    Only a server that advertises `resources.subscribe` gets it (`supports_subscribe`): a handshake-era
+    server, since 2026-07-28 has no such request (SEP-2577: subscriptions are `Client.listen()`). The SDK's
+    `subscribe_resource` wrappers warn of that removal on every call, whatever the server's era, and those
+    warnings were raw lines on stderr amid `MCPRT_LOG_FORMAT=json` (soak trial F3); the request itself is
+    current MCP 2025-11-25 (server/resources "Subscriptions")."""
+    request: types.SubscribeRequest | types.UnsubscribeRequest
+    if subscribe:
+        request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
+    else:
+        request = types.UnsubscribeRequest(params=types.UnsubscribeRequestParams(uri=uri))
+    return await client.session.send_request(request, types.EmptyResult)
+
+
 @dataclass(frozen=True)
 class Wants:
     """Which of the server's other features the manifest proxies."""
@@ -522,11 +538,13 @@ class McpServerSource:
 
     async def subscribe(self, uri: str) -> None:
         self._subscribed.add(uri)
-        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri), for_every_client=True)
+        await self._request("resources/subscribe", lambda c: _subscription(c, uri, subscribe=True),
+                            for_every_client=True)
 
     async def unsubscribe(self, uri: str) -> None:
         self._subscribed.discard(uri)
-        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri), for_every_client=True)
+        await self._request("resources/unsubscribe", lambda c: _subscription(c, uri, subscribe=False),
+                            for_every_client=True)
 
     def _emit(self, kind: str, data: Any) -> None:
         if self.on_event is None:
@@ -906,7 +924,7 @@ class McpServerSource:
         """After a reconnect, the new session knows none of our subscriptions."""
         for uri in sorted(self._subscribed):
             try:
-                await client.subscribe_resource(uri)
+                await _subscription(client, uri, subscribe=True)
             except Exception as exc:
                 self.log.warning("source %s: renewing the subscription to %s failed: %s", self.name, uri, exc)
 
