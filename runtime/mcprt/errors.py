@@ -128,6 +128,21 @@ class ToolCallError(McprtError):
     reason: str | None = None
 
 
+class SourceUnavailable(ToolCallError):
+    """The call's source is restarting (a proxied server reconnecting) and took no call: transient. The
+    client gets the result's `_meta` `{"mcprt/retryAfter": seconds}`, as a rate limit's refusal has it; a
+    resource or prompt request in the same case is JSON-RPC -32000 with `data.retryAfter`
+    (offerings.model.OfferUnavailable), as a refused session."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def meta(self) -> dict[str, object]:
+        return {"mcprt/retryAfter": self.retry_after}
+
+
 class UpstreamError(ToolCallError):
     """The upstream gave no usable answer (timeout, connection failure, undecodable body): counted
     as outcome `upstream_error` (the call's own timeout passing: `CallTimeout`, outcome `timeout`), where a

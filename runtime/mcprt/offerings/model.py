@@ -28,6 +28,19 @@ class OfferError(Exception):
         self.data = data
 
 
+SOURCE_UNAVAILABLE = -32000  # JSON-RPC 2.0 §5.1 server error range: a transient condition, not a bad request
+
+
+class OfferUnavailable(OfferError):
+    """The source is restarting and took no request: transient, so not -32603 "Internal error" (a bug, to a
+    client or dashboard) but -32000 with `data` `{"retryAfter": seconds}`, as mcprt's other transient refusals
+    (a refused session) say it; a tool call in the same case gets `errors.SourceUnavailable`."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, SOURCE_UNAVAILABLE, {"retryAfter": retry_after})
+        self.retry_after = retry_after
+
+
 class OfferProvider(Protocol):
     """How to reach one source's resources and prompts (upstream URIs and names).
 

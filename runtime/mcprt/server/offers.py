@@ -40,7 +40,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
 
 from ..observability.log import log_event
-from ..offerings.model import OfferError
+from ..offerings.model import OfferError, OfferUnavailable
 from ..scrubbing import SECRETS
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
@@ -384,6 +384,8 @@ async def _offer_call(awaitable: Any, resource: ResourceAsked | None = None, *,
     (-32042 outside 2025-11-25) as -32603 with the message."""
     try:
         return await awaitable
+    except OfferUnavailable as exc:  # mcprt's own refusal, not the upstream's: its data goes as it is
+        raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc)), data=exc.data) from None
     except OfferError as exc:
         message = SECRETS.scrub_text(str(exc))
         if resource is not None and not_found_in(exc.code, exc.data, resource.upstream_uri):

@@ -61,12 +61,12 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, ToolCallError, UpstreamError,
-                       UpstreamRefused)
+from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, SourceUnavailable, ToolCallError,
+                       UpstreamError, UpstreamRefused)
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...schema.structured_check import StructuredCheck
-from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
+from ...offerings.model import OfferError, OfferUnavailable, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...scrubbing import scrub_error_data, scrub_error_text
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
@@ -184,6 +184,7 @@ class McpServerSource:
         self.log = logging.getLogger(f"mcprt.source.{name}")
         self._complain = complainer(name, self.log)
         self.attempt = 0  # restarts since the last stable connection
+        self._next_attempt_at = 0.0  # time.monotonic() when the next connection attempt starts (`retry_after`)
         self.state = "starting"  # starting | up | down (never up since it opened) | restarting | closed
         self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
@@ -307,14 +308,14 @@ class McpServerSource:
     async def call(self, upstream_name: str, arguments: dict[str, Any], context: CallContext) -> UpstreamResult:
         client = await self._current(context.timeout)
         if client is None:
-            raise ToolCallError(self.unavailable_message())
+            raise self._unavailable_call()
         watch = observed_upstream("mcp", self.name, upstream_name, lambda: self.connector.target)
         carrier = None if watch is None else watch.carrier
         try:
             result = await self._on_session(
                 client, context.timeout,
                 lambda on, retry_within: self._call(on, upstream_name, arguments, context, carrier, retry_within),
-                lambda: ToolCallError(self.unavailable_message()), retry_gets="rest")
+                self._unavailable_call, retry_gets="rest")
         except _HttpAnswer as answer:
             # An HTTP error status, as an OpenAPI upstream's: the call's event carries it, so the source's
             # health follows it by the same rule (observability/source_health.py: a run of 5xx → degraded)
@@ -418,7 +419,7 @@ class McpServerSource:
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
-                raise ToolCallError(self.unavailable_message()) from None
+                raise self._unavailable_call() from None
             raise self._lost_call_error(context.tool, delivery) from None
         except RuntimeError as exc:  # e.g. the SDK's input-required rounds ran out
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -470,7 +471,7 @@ class McpServerSource:
         client = await self._current(self.startup_timeout)
 
         def unavailable() -> OfferError:
-            return OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
+            return OfferUnavailable(self.unavailable_message(), self.retry_after())
 
         if client is None:
             raise unavailable()
@@ -507,13 +508,13 @@ class McpServerSource:
         except MCPError as exc:
             if self._lost_by(client, exc):
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
-                raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+                raise OfferUnavailable(self.unavailable_message(), self.retry_after()) from None
             self._check_session(client, exc)
             message, data = self._refused(exc, peer)
             raise OfferError(message, exc.code, data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
-            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+            raise OfferUnavailable(self.unavailable_message(), self.retry_after()) from None
 
     async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]:
         result = await self._request("resources/read", lambda c: c.read_resource(uri), peer)
@@ -559,6 +560,14 @@ class McpServerSource:
             return f"source '{self.name}' is closed"
         attempt = self.attempt if self.state == "restarting" else self.attempt + 1
         return f"source '{self.name}' is restarting (attempt {attempt}); try again in a few seconds"
+
+    def retry_after(self) -> int:
+        """Whole seconds until the server's next connection attempt ends, at least 1: when a request refused
+        meanwhile is worth sending again (`mcprt/retryAfter`, `data.retryAfter`)."""
+        return max(1, math.ceil(self._next_attempt_at - time.monotonic()) + 1)
+
+    def _unavailable_call(self) -> SourceUnavailable:
+        return SourceUnavailable(self.unavailable_message(), self.retry_after())
 
     def lost_during_call_message(self, tool: str) -> str:
         """For a call in flight when the connection ended: unlike a call made while the source is known
@@ -732,6 +741,7 @@ class McpServerSource:
             self.log.log(logging.DEBUG if never_up else logging.WARNING,
                          "source %s: server %s is down; restarting in %gs (attempt %d)",
                          self.name, self.connector.target, delay, self.attempt)
+            self._next_attempt_at = time.monotonic() + delay
             with anyio.move_on_after(delay):
                 await self._closed.wait()
 
