@@ -229,6 +229,9 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
                                   log_to=partial(send_log, ctx, levels))
 
 
+SUBSCRIBE_ELSEWHERE = -32000  # JSON-RPC 2.0 §5.1 server error range: the deployment's limit, not a bad request
+
+
 class Subscriptions:
     """Which connections subscribed to which exposed URI; one upstream subscription per URI."""
 
@@ -239,6 +242,9 @@ class Subscriptions:
         self._subscribing: dict[str, asyncio.Future[Any]] = {}  # by URI: the upstream subscribe under way
         self._waiting: dict[str, set[int]] = {}  # by URI: the connections awaiting that subscribe
         self._releasing: set[asyncio.Task[None]] = set()  # upstream unsubscribes under way (kept referenced)
+        # with shared sessions (replicas): why this replica cannot deliver `connection`'s updates, or None
+        # (shared_sessions.SharedSessionManager.subscribe_refusal)
+        self.refusal: Callable[[Connection], Awaitable[str | None]] | None = None
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
@@ -258,6 +264,9 @@ class Subscriptions:
         if not provider.supports_subscribe:
             raise MCPError(code=types.INVALID_PARAMS, message=f"the resource {uri} cannot be subscribed to: its "
                            f"source '{source}' does not support resource subscriptions")
+        why = await self.refusal(connection) if self.refusal is not None else None
+        if why is not None:  # acknowledged, it would promise updates that never come (soak trial F2)
+            raise MCPError(code=SUBSCRIBE_ELSEWHERE, message=why)
         held = self._uris_of.get(id(connection))
         if held is None:  # one exit callback per connection, however often it (un)subscribes
             if not connection_state.on_close(connection, partial(self._forget_all, connection)):

@@ -15,6 +15,10 @@ that another replica created answers 404. `SharedSessionManager` extends it in t
 
 A tools/list_changed for an adopted session reaches the client on the replica holding its GET
 stream: every replica reloads the same manifest itself (see README, "Running several replicas").
+A resource subscription is not shared: it lives on the replica that took the `resources/subscribe`, whose
+`resources/updated` go out only on a GET stream that replica holds. A subscribe reaching a replica that holds
+no GET stream of the session is refused (`subscribe_refusal`): acknowledged, it was a silent promise of
+updates that never came (soak trial F2). Subscriptions need the session's requests on one replica.
 
 The SDK offers no constructor hook for its session manager; `share_sessions` swaps the class of
 the instance `streamable_http_app()` built (private attribute `_session_manager`, SDK 2.3). The
@@ -33,7 +37,7 @@ import anyio
 from anyio.abc import TaskStatus
 from mcp.server.connection import Connection
 from mcp.server.runner import serve_connection
-from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
+from mcp.server.streamable_http import GET_STREAM_KEY, MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp_types import InitializeRequestParams
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 MAX_CAPTURED_BODY = 1_000_000
+STREAM_WAIT = 1.0  # s a subscribe waits for its session's GET stream to open on this replica (`subscribe_refusal`)
 
 
 class SharedSessionManager(StreamableHTTPSessionManager):
@@ -276,6 +281,27 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             self._sharing.failed(error=str(exc))
         else:
             self._sharing.worked()
+
+    async def subscribe_refusal(self, connection: Connection) -> str | None:
+        """Why this replica cannot deliver `resources/updated` to `connection`'s session (None: it can): with
+        shared state, a session's GET stream (MCP 2025-11-25 basic/transports, "Listening for Messages from
+        the Server"), where those notifications go, may be held by another replica, and subscriptions are kept
+        by the replica that took them. Without shared state there is one process: never refused. A client
+        opens its GET stream right after `initialized`, without waiting (the SDK's does), so a stream not open
+        yet is waited for `STREAM_WAIT` seconds."""
+        if self.records is None or connection.session_id is None:
+            return None
+        with anyio.move_on_after(STREAM_WAIT):
+            while True:
+                transport = self._server_instances.get(connection.session_id)
+                streams = getattr(transport, "_request_streams", None)  # SDK 2.3: GET's key while it is open
+                if streams is None or GET_STREAM_KEY in streams:
+                    return None
+                await anyio.sleep(0.02)
+        return ("resources/subscribe was refused by this replica: it holds no GET stream of this session, the "
+                "stream resources/updated is sent on, and replicas do not share subscriptions. Open the session's "
+                "GET stream and send the subscribe to the replica holding it: behind a load balancer, route each "
+                "session's requests to one replica (affinity on the Mcp-Session-Id header) to use subscriptions")
 
     async def _adopt(self, session_id: str, principal: str | None, client: str) -> bool:
         """Serve a session another replica opened; False when it is unknown or someone else's, or when
