@@ -1,20 +1,24 @@
-"""A cancelled call's late messages never reach another principal's session (soak trial F1).
+"""A log message that cannot be proven to belong to a session's call never reaches it from another principal's
+call (soak trial F1 and its review).
 
-Over stdio a log message names no request, so the relay gives one to the source's only call in flight. A
-call cancelled by its client left that table at once while its server went on (it reads the cancel only
-after it started the request, or finishes what it started): bob cancelled `proc_work` after 5–50 ms and
-alice's next call received bob's `step 1 of 20` (7 of 287 messages in 40 rounds). Now a call that ended
-unanswered keeps the "only call" rule suspended for its `timeout` (relay.py), so those messages go to
-mcprt's log, counted; progress goes by the request's own token, so a cancelled call's is dropped.
+Over stdio a log message names no request, and a server's session-level log (a background job's) names none over
+HTTP either (it comes on the GET stream). The relay used to give such a message to the source's only call in
+flight: bob cancelled `proc_work` after 5–50 ms and alice's next call received bob's `step 1 of 20` (7 of 287
+messages in 40 rounds); bob's answered `fire` left a job whose `bob late i` reached alice's running call (45 of 105
+in the review's 10 rounds, over stdio and url:). Now such a guess is made only when every call in flight and every
+call that ended within its window is the receiver's principal's (relay.py); what a call's own response stream
+carries (url:) is proven and always reaches its caller, and progress goes by the request's own token.
 
-A real `mcprt up --transport http` proxies `tests/proxy/chatty_server.py` (a real subprocess MCP server);
-alice and bob are two principals with SDK clients over streamable HTTP (handshake era: logs on their
-sessions, at the level each set).
+A real `mcprt up --transport http` proxies `tests/proxy/chatty_server.py` (a real subprocess MCP server) as a
+`command:` source (stdio) and as a `url:` source (the same server over streamable HTTP); alice and bob are two
+principals with SDK clients over streamable HTTP (handshake era: logs on their sessions, at the level each set).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -27,6 +31,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from tests.support.components import free_port, wait_port
 from tests.support.everything import write_manifest
 from tests.support.served import UpProcess, child_env, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
@@ -40,15 +45,36 @@ TIMEOUT = 2.0  # s: the source's call timeout, so how long a cancelled call's ta
 RACE_ROUNDS = 12
 
 
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+@pytest.fixture(scope="module", params=["command", "url"])
+def up(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
+    """mcprt proxying chatty_server.py over stdio (`command:`) or over streamable HTTP (`url:`)."""
     folder = tmp_path_factory.mktemp("chatty")
-    manifest = write_manifest(folder, f"  chatty:\n    command: {script_command_yaml(SERVER)}\n",
+    upstream = None
+    if request.param == "command":
+        source = f"  chatty:\n    command: {script_command_yaml(SERVER)}\n"
+    else:
+        port = free_port()
+        upstream = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        source = f"  chatty:\n    url: http://127.0.0.1:{port}/mcp\n"
+    manifest = write_manifest(folder, source,
                               server='server:\n  auth: {tokens: {alice: "${A}", bob: "${B}"}}\n'
                                      f"defaults:\n  timeout: {TIMEOUT:g}s\n")
-    with mcprt_http(manifest, "--no-reload", env=child_env(A=TOKENS["alice"], B=TOKENS["bob"]),
-                    startup_timeout=60) as served:
-        yield served
+    try:
+        with mcprt_http(manifest, "--no-reload", env=child_env(A=TOKENS["alice"], B=TOKENS["bob"]),
+                        startup_timeout=60) as served:
+            served.kind = request.param  # type: ignore[attr-defined]
+            yield served
+    finally:
+        if upstream is not None:
+            upstream.terminate()
+            upstream.wait(10)
+
+
+def proven(up: UpProcess) -> bool:
+    """Whether a call's own log messages are proven its caller's: over url: they come on its response stream."""
+    return getattr(up, "kind") == "url"
 
 
 class Heard:
@@ -88,10 +114,16 @@ def unrouted(up: UpProcess) -> float:
     return float(match.group(1))
 
 
+async def windows_over() -> None:
+    """Wait out the windows of calls an earlier test ended (each is its call's timeout)."""
+    await anyio.sleep(TIMEOUT + 0.3)
+
+
 async def test_a_cancelled_call_that_runs_on_logs_to_no_other_session(up: UpProcess) -> None:
     """bob's server finishes his call after he cancelled it (shielded), logging 7 more steps while alice's
     call is the only one in flight: none of them reaches alice, nor does his progress; alice's own progress
-    does. Once bob's tail is waited out (his call's timeout), alice's logs reach her again."""
+    does, and her own logs too where they are proven hers (url:, her call's response stream). Once bob's
+    window is over (his call's timeout), alice's logs reach her again over stdio too."""
     before = unrouted(up)
     async with clients(up) as (alice, alice_heard, bob, bob_heard):
         with anyio.fail_after(60):
@@ -107,19 +139,23 @@ async def test_a_cancelled_call_that_runs_on_logs_to_no_other_session(up: UpProc
             result = await alice.call_tool("work", {"who": "alice", "steps": 4},
                                            progress_callback=alice_heard.on_progress)
             assert text_of(result) == "alice did 4 steps"
+            await anyio.sleep(0.3)  # bob's last late steps (0.1 s apart) have come
             assert [line for line in alice_heard.logs if "bob" in line] == []
             assert alice_heard.progress == ["alice step 1", "alice step 2", "alice step 3", "alice step 4"]
+            assert alice_heard.logs == ([f"alice step {i} of 4" for i in range(1, 5)] if proven(up) else [])
             assert bob_heard.logs == ["bob step 1 of 8"]  # the rest came after his call was gone: to no one
-            assert unrouted(up) - before >= 7  # bob's late steps were there, and withheld
-            await anyio.sleep(TIMEOUT + 0.2)  # bob's call's tail is over
+            if not proven(up):  # over url: the server sends them on bob's closed response stream: they never come
+                assert unrouted(up) - before >= 7  # bob's late steps were there, and withheld
+            await windows_over()  # bob's call's window is over
             await alice.call_tool("work", {"who": "alice", "steps": 2})
             assert alice_heard.logs[-2:] == ["alice step 1 of 2", "alice step 2 of 2"]
-    assert "log message for no one client" in up.log()
 
 
 async def test_the_soak_cancel_race_leaks_nothing_across_sessions(up: UpProcess) -> None:
     """The trial's race, repeated: bob cancels `work` 5–50 ms after calling it (before or just after his
-    server started it), then alice calls; alice hears only her own logs and progress."""
+    server started it), then alice calls; alice hears only her own logs and progress — every one of her
+    progress notifications, and every one of her logs where they are proven hers (url:)."""
+    await windows_over()
     async with clients(up) as (alice, alice_heard, bob, bob_heard):
         with anyio.fail_after(120):
             for round_ in range(RACE_ROUNDS):
@@ -129,3 +165,37 @@ async def test_the_soak_cancel_race_leaks_nothing_across_sessions(up: UpProcess)
     assert [line for line in alice_heard.logs if not line.startswith("alice ")] == []
     assert [line for line in alice_heard.progress if not line.startswith("alice ")] == []
     assert len(alice_heard.progress) == 3 * RACE_ROUNDS  # progress goes by token: every one of hers arrived
+    if proven(up):
+        assert len(alice_heard.logs) == 3 * RACE_ROUNDS
+
+
+async def test_an_answered_calls_background_job_logs_to_no_other_session(up: UpProcess) -> None:
+    """The review's sibling: bob's `fire` is answered at once and its server's background job then logs
+    `bob late i` on the session (no request named, over HTTP on the GET stream) while alice's `work` is the
+    only call in flight; none of bob's lines reaches alice, and hers reach her where proven (url:)."""
+    await windows_over()
+    before = unrouted(up)
+    async with clients(up) as (alice, alice_heard, bob, _bob_heard):
+        with anyio.fail_after(120):
+            for _ in range(4):
+                assert text_of(await bob.call_tool("fire", {"who": "bob"})) == "fired"
+                await alice.call_tool("work", {"who": "alice", "steps": 6, "pause": 0.05})
+    assert [line for line in alice_heard.logs if not line.startswith("alice ")] == []
+    assert unrouted(up) - before >= 4 * 5 - 2  # bob's lines came (but perhaps the last round's last), withheld
+    assert "log message for no one client" in up.log()
+    if proven(up):
+        assert len(alice_heard.logs) == 4 * 6
+
+
+async def test_a_principals_own_cancel_keeps_its_next_calls_logs(up: UpProcess) -> None:
+    """A window withholds a guess only from other principals: alice cancels her own call, and her next call
+    still hears every one of its logs (over stdio by the guess, which cannot cross principals here; the
+    cancelled call's late lines, hers too, may come with them)."""
+    await windows_over()
+    async with clients(up) as (alice, alice_heard, _bob, _bob_heard):
+        with anyio.fail_after(60):
+            with anyio.move_on_after(0.15):
+                await alice.call_tool("work", {"who": "alice-cancelled", "steps": 3})
+            await alice.call_tool("work", {"who": "alice", "steps": 3})
+    assert [line for line in alice_heard.logs if line.startswith("alice step")] == [
+        "alice step 1 of 3", "alice step 2 of 3", "alice step 3 of 3"]

@@ -314,10 +314,12 @@ app.run()
 async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> None:
     """Over stdio a log message names no request. With alice's and bob's calls both in flight it was
     sent to every connected client: bob, and carol who called nothing, read `processing ALICE-…`.
-    Now it goes to mcprt's log; with one call in flight it still reaches that caller alone."""
+    Now it goes to mcprt's log; with one call in flight, and no other principal's call ended within its window
+    (its timeout: bob's server may still be running his), it still reaches that caller alone."""
     (tmp_path / "logs.py").write_text(LOGGING_SERVER)
     manifest = write_manifest(tmp_path, f"  logs:\n    command: {script_command_yaml('logs.py')}\n",
-                              server='server:\n  auth: {tokens: {alice: "${A}", bob: "${B}", carol: "${C}"}}\n')
+                              server='server:\n  auth: {tokens: {alice: "${A}", bob: "${B}", carol: "${C}"}}\n'
+                                     'defaults:\n  timeout: 2s\n')
     got: dict[str, list[str]] = {"alice": [], "bob": [], "carol": []}
 
     def handler(who: str) -> Any:
@@ -349,6 +351,7 @@ async def test_a_log_no_one_call_explains_reaches_no_client(tmp_path: Path) -> N
                 assert got == {"alice": [], "bob": [], "carol": []}, got
                 assert up.log().count("log message for no one client") == 1  # the reason once, then counted
                 assert "processing ALICE-PRIVATE" in up.log() or "processing BOB-PRIVATE" in up.log()
+                await anyio.sleep(2.2)  # bob's call's window is over
                 await clients["alice"].call_tool("work", {"secret": "ALICE-ALONE"})  # one call: it is alice's
                 assert got == {"alice": ["processing ALICE-ALONE"], "bob": [], "carol": []}, got
 
