@@ -16,6 +16,12 @@ Severity = Literal["error", "warning", "note"]
 # One wording, wherever a call that may change something ended without an answer that says whether it
 # did (a drain or stop cut it, or an upstream timed out or closed the connection after the request went
 # out): a model told only "timed out" repeats the call, and a non-idempotent one (POST) is done twice.
+# JSON-RPC 2.0 §5.1's "Server error" (-32000 to -32099 are implementation-defined): the one code mcprt answers a
+# request it refuses for a condition of its own — capacity, a restarting source, the deployment — not a bad
+# request. MCP and JSON-RPC have no retry code: a transient refusal says so by `data.retryAfter` (seconds), a
+# permanent one has none.
+SERVER_ERROR = -32000
+
 MAY_HAVE_ACTED = "The upstream may or may not have acted on it"
 CHECK_FIRST = "if the call changes something, check first whether it took effect"
 

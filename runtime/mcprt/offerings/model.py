@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import SERVER_ERROR
+
 if TYPE_CHECKING:
     from ..contracts import ClientPeer
 
@@ -28,7 +30,6 @@ class OfferError(Exception):
         self.data = data
 
 
-SOURCE_UNAVAILABLE = -32000  # JSON-RPC 2.0 §5.1 server error range: a transient condition, not a bad request
 
 
 class OfferUnavailable(OfferError):
@@ -37,7 +38,7 @@ class OfferUnavailable(OfferError):
     (a refused session) say it; a tool call in the same case gets `errors.SourceUnavailable`."""
 
     def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, SOURCE_UNAVAILABLE, {"retryAfter": retry_after})
+        super().__init__(message, SERVER_ERROR, {"retryAfter": retry_after})
         self.retry_after = retry_after
 
 

@@ -42,6 +42,7 @@ from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from ..errors import SERVER_ERROR
 from ..identity.principal import Principal
 from ..observability.log import log_event
 from ..state.redis_client import StateUnavailable
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from .shared_sessions import SharedSessionManager
 
 CANCELLED = "notifications/cancelled"
-SERVER_ERROR = -32000  # JSON-RPC's implementation-defined server error range
 
 
 class Refused(Exception):

@@ -65,11 +65,12 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
+from ..errors import SERVER_ERROR
 from ..identity.principal import from_scope
 from ..observability.log import logger
 from . import connection_state, wire_json
 from .batches import BATCH_VERSION, batch_of, serve_batch
-from .client_messages import CANCELLED, SERVER_ERROR, ClientMessages, Refused
+from .client_messages import CANCELLED, ClientMessages, Refused
 from .invalid_messages import body_refusal, error, plain_message
 from .streaming import may_stream
 

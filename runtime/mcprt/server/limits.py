@@ -57,6 +57,7 @@ from typing import Any
 # httptools (a dependency) is the parser whose callbacks mark a request's head and body below
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ..errors import SERVER_ERROR
 from ..identity.principal import Principal
 from ..manifest.model import KEEP_ALIVE_DEFAULT, HttpConfig
 from ..observability.log import log_event
@@ -406,7 +407,6 @@ def connection_settings(keep_alive: float = KEEP_ALIVE_DEFAULT, mcp_path: str | 
 
 
 MAX_RETRY_AFTER = 60  # seconds; the longest `Retry-After` a refused session opening is told
-TOO_MANY_SESSIONS = -32000  # JSON-RPC 2.0 §5.1 "server error" range: a capacity condition, not a bad request
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from mcp.shared.exceptions import MCPError
 
+from ..errors import SERVER_ERROR
 from ..observability.log import log_event
-from .limits import TOO_MANY_SESSIONS
 
 
 class ClientListenCap:
@@ -42,7 +42,7 @@ class ClientListenCap:
         if self._open[client] >= self.per_client:
             log_event("listen stream refused: the client holds its maximum", logging.WARNING,
                       client=client, limit=self.per_client)
-            raise MCPError(TOO_MANY_SESSIONS, f"Too many open subscription streams for this client "
+            raise MCPError(SERVER_ERROR, f"Too many open subscription streams for this client "
                            f"(limit {self.per_client}): close one first", {"limit": self.per_client})
         self._open[client] += 1
         try:

@@ -39,6 +39,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import SERVER_ERROR
 from ..observability.log import log_event
 from ..offerings.model import OfferError, OfferUnavailable
 from ..scrubbing import SECRETS
@@ -229,7 +230,6 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
                                   log_to=partial(send_log, ctx, levels))
 
 
-SUBSCRIBE_ELSEWHERE = -32000  # JSON-RPC 2.0 §5.1 server error range: the deployment's limit, not a bad request
 
 
 class Subscriptions:
@@ -266,7 +266,7 @@ class Subscriptions:
                            f"source '{source}' does not support resource subscriptions")
         why = await self.refusal(connection) if self.refusal is not None else None
         if why is not None:  # acknowledged, it would promise updates that never come (soak trial F2)
-            raise MCPError(code=SUBSCRIBE_ELSEWHERE, message=why)
+            raise MCPError(code=SERVER_ERROR, message=why)
         held = self._uris_of.get(id(connection))
         if held is None:  # one exit callback per connection, however often it (un)subscribes
             if not connection_state.on_close(connection, partial(self._forget_all, connection)):
