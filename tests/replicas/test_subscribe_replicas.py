@@ -94,3 +94,13 @@ async def test_a_subscribe_is_served_where_the_stream_is_and_refused_elsewhere(r
                 group.cancel_scope.cancel()
         assert updates == [WATCHED]
         await http.delete(first.url, headers=session)
+
+
+def test_the_sdk_transport_keeps_its_open_streams_where_the_refusal_reads_them() -> None:
+    """subscribe_refusal reads the SDK transport's `_request_streams` (GET's key while the stream is open) and
+    refuses when it is missing (fails closed): an SDK that renames it makes this test fail, not subscribes silent."""
+    from collections.abc import Mapping
+
+    from mcp.server.streamable_http import StreamableHTTPServerTransport
+
+    assert isinstance(StreamableHTTPServerTransport(mcp_session_id="s")._request_streams, Mapping)

@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,11 +45,12 @@ from mcp_types import InitializeRequestParams
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 from starlette.types import Message, Receive, Scope, Send
 
+from ..errors import SERVER_ERROR
 from ..identity.principal import from_scope
 from ..observability.log import Outage, log_event
 from ..state.redis_client import StateUnavailable
 from .lean import Replay
-from .limits import MAX_RETRY_AFTER, TOO_MANY_SESSIONS, client_key
+from .limits import MAX_RETRY_AFTER, client_key
 
 if TYPE_CHECKING:
     from ..state.sessions import SessionRecords
@@ -294,8 +296,15 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         with anyio.move_on_after(STREAM_WAIT):
             while True:
                 transport = self._server_instances.get(connection.session_id)
-                streams = getattr(transport, "_request_streams", None)  # SDK 2.3: GET's key while it is open
-                if streams is None or GET_STREAM_KEY in streams:
+                # SDK 2.3: the transport's open streams by request id, GET's key while it is open. Fails closed:
+                # a transport without it (an SDK that renamed it) cannot tell, so the subscribe is refused, not
+                # acknowledged and then silent (tests/replicas/test_subscribe_replicas.py pins the attribute).
+                streams = getattr(transport, "_request_streams", None) if transport is not None else None
+                if transport is not None and not isinstance(streams, Mapping):
+                    return ("resources/subscribe was refused by this replica: it cannot tell whether it holds the "
+                            "session's GET stream (the MCP SDK's transport has no _request_streams: an SDK this "
+                            "mcprt was not built for), so it could not tell whether updates would be delivered")
+                if streams is not None and GET_STREAM_KEY in streams:
                     return None
                 await anyio.sleep(0.02)
         return ("resources/subscribe was refused by this replica: it holds no GET stream of this session, the "
@@ -425,7 +434,7 @@ class _Refusal:
         self.status = status
         self.retry_after = retry_after
         self.body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-            "code": TOO_MANY_SESSIONS, "message": message,
+            "code": SERVER_ERROR, "message": message,
             "data": {"limit": limit, "retryAfter": retry_after}}}).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
