@@ -39,7 +39,6 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import SERVER_ERROR
 from ..observability.log import log_event
 from ..offerings.model import OfferError, OfferUnavailable
 from ..scrubbing import SECRETS
@@ -242,9 +241,9 @@ class Subscriptions:
         self._subscribing: dict[str, asyncio.Future[Any]] = {}  # by URI: the upstream subscribe under way
         self._waiting: dict[str, set[int]] = {}  # by URI: the connections awaiting that subscribe
         self._releasing: set[asyncio.Task[None]] = set()  # upstream unsubscribes under way (kept referenced)
-        # with shared sessions (replicas): why this replica cannot deliver `connection`'s updates, or None
-        # (shared_sessions.SharedSessionManager.subscribe_refusal)
-        self.refusal: Callable[[Connection], Awaitable[str | None]] | None = None
+        # with shared sessions (replicas): hands `connection`'s update to the replica holding its GET stream when
+        # this one does not (True: relayed; shared_sessions.SharedSessionManager.relay_updated)
+        self.elsewhere: Callable[[Connection, str], Awaitable[bool]] | None = None
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
@@ -264,9 +263,6 @@ class Subscriptions:
         if not provider.supports_subscribe:
             raise MCPError(code=types.INVALID_PARAMS, message=f"the resource {uri} cannot be subscribed to: its "
                            f"source '{source}' does not support resource subscriptions")
-        why = await self.refusal(connection) if self.refusal is not None else None
-        if why is not None:  # acknowledged, it would promise updates that never come (soak trial F2)
-            raise MCPError(code=SERVER_ERROR, message=why)
         held = self._uris_of.get(id(connection))
         if held is None:  # one exit callback per connection, however often it (un)subscribes
             if not connection_state.on_close(connection, partial(self._forget_all, connection)):
@@ -336,7 +332,8 @@ class Subscriptions:
         sent = 0
         for connection in list(self._by_uri.get(uri, {}).values()):
             try:
-                await connection.send_resource_updated(uri)
+                if self.elsewhere is None or not await self.elsewhere(connection, uri):
+                    await connection.send_resource_updated(uri)
                 sent += 1
             except Exception as exc:
                 log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)

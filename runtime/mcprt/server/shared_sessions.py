@@ -15,10 +15,11 @@ that another replica created answers 404. `SharedSessionManager` extends it in t
 
 A tools/list_changed for an adopted session reaches the client on the replica holding its GET
 stream: every replica reloads the same manifest itself (see README, "Running several replicas").
-A resource subscription is not shared: it lives on the replica that took the `resources/subscribe`, whose
-`resources/updated` go out only on a GET stream that replica holds. A subscribe reaching a replica that holds
-no GET stream of the session is refused (`subscribe_refusal`): acknowledged, it was a silent promise of
-updates that never came (soak trial F2). Subscriptions need the session's requests on one replica.
+A resource subscription lives on the replica that took the `resources/subscribe`; its `resources/updated` go
+to the session wherever its GET stream is: held elsewhere (a subscribe sent to another replica by round robin,
+or the stream reconnected to another), the update goes on the events channel and the replica holding the
+stream sends it (`relay_updated`). Before, such a subscribe was acknowledged and then silent (soak trial F2),
+then refused — but a stream that moved after the subscribe was still silent (its review).
 
 The SDK offers no constructor hook for its session manager; `share_sessions` swaps the class of
 the instance `streamable_http_app()` built (private attribute `_session_manager`, SDK 2.3). The
@@ -27,6 +28,7 @@ replica tests fail loudly if a future SDK changes that.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
     from .notify import Notifier
 
 MAX_CAPTURED_BODY = 1_000_000
-STREAM_WAIT = 1.0  # s a subscribe waits for its session's GET stream to open on this replica (`subscribe_refusal`)
 
 
 class SharedSessionManager(StreamableHTTPSessionManager):
@@ -85,6 +86,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         self._clients = {}
         self._last_used = {}
         self._connecting = {}
+        self._relaying: set[asyncio.Task[None]] = set()  # relayed resources/updated being sent here
         # Once each way per outage, not per session or request (a Redis outage under traffic).
         self._sharing = Outage("sessions not shared: other replicas will not know the sessions opened here "
                                "until shared state works again", "sessions are shared again")
@@ -92,6 +94,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                                "until shared state works again", "session lookups work again")
         if records is not None:
             records.on_ended.append(self._ended_elsewhere)
+            records.on_updated.append(self._updated_elsewhere)
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
@@ -284,33 +287,49 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         else:
             self._sharing.worked()
 
-    async def subscribe_refusal(self, connection: Connection) -> str | None:
-        """Why this replica cannot deliver `resources/updated` to `connection`'s session (None: it can): with
-        shared state, a session's GET stream (MCP 2025-11-25 basic/transports, "Listening for Messages from
-        the Server"), where those notifications go, may be held by another replica, and subscriptions are kept
-        by the replica that took them. Without shared state there is one process: never refused. A client
-        opens its GET stream right after `initialized`, without waiting (the SDK's does), so a stream not open
-        yet is waited for `STREAM_WAIT` seconds."""
-        if self.records is None or connection.session_id is None:
-            return None
-        with anyio.move_on_after(STREAM_WAIT):
-            while True:
-                transport = self._server_instances.get(connection.session_id)
-                # SDK 2.3: the transport's open streams by request id, GET's key while it is open. Fails closed:
-                # a transport without it (an SDK that renamed it) cannot tell, so the subscribe is refused, not
-                # acknowledged and then silent (tests/replicas/test_subscribe_replicas.py pins the attribute).
-                streams = getattr(transport, "_request_streams", None) if transport is not None else None
-                if transport is not None and not isinstance(streams, Mapping):
-                    return ("resources/subscribe was refused by this replica: it cannot tell whether it holds the "
-                            "session's GET stream (the MCP SDK's transport has no _request_streams: an SDK this "
-                            "mcprt was not built for), so it could not tell whether updates would be delivered")
-                if streams is not None and GET_STREAM_KEY in streams:
-                    return None
-                await anyio.sleep(0.02)
-        return ("resources/subscribe was refused by this replica: it holds no GET stream of this session, the "
-                "stream resources/updated is sent on, and replicas do not share subscriptions. Open the session's "
-                "GET stream and send the subscribe to the replica holding it: behind a load balancer, route each "
-                "session's requests to one replica (affinity on the Mcp-Session-Id header) to use subscriptions")
+    def _holds_stream(self, session_id: str) -> bool | None:
+        """Whether this replica holds `session_id`'s GET stream (MCP 2025-11-25 basic/transports, "Listening for
+        Messages from the Server"), where `resources/updated` goes; None when it cannot tell (an SDK whose
+        transport has no `_request_streams`, SDK 2.3's open streams by request id, GET's key while it is open:
+        tests/replicas/test_subscribe_replicas.py pins it)."""
+        transport = self._server_instances.get(session_id)
+        if transport is None:
+            return False
+        streams = getattr(transport, "_request_streams", None)
+        return GET_STREAM_KEY in streams if isinstance(streams, Mapping) else None
+
+    async def relay_updated(self, connection: Connection, uri: str) -> bool:
+        """Subscriptions live on the replica that took the `resources/subscribe`; the session's GET stream may be
+        on another (a subscribe sent elsewhere by round robin, an SSE reconnect: soak trial F2 and its review).
+        When this replica does not hold it, the update goes on the events channel to the one that does
+        (`_updated_elsewhere`) and True is returned; False: send it here (one process, or the stream is here).
+        A replica that cannot tell relays too, and the holder's check decides. StateUnavailable is logged."""
+        if self.records is None or connection.session_id is None or self._holds_stream(connection.session_id):
+            return False
+        try:
+            await self.records.relay_updated(connection.session_id, uri)
+        except StateUnavailable as exc:
+            log_event("resources/updated not relayed to the replica holding the session's stream", logging.WARNING,
+                      session=connection.session_id[:12], uri=uri, error=str(exc))
+        return True
+
+    def _updated_elsewhere(self, session_id: str, uri: str) -> None:
+        """`resource-updated` from the events channel: sent to the session when this replica holds its GET
+        stream (or cannot tell but serves the session), on its connection's standalone channel."""
+        connection = self.notifier.connection(session_id) if self.notifier is not None else None
+        if connection is None or self._holds_stream(session_id) is False:
+            return
+        sending = asyncio.get_running_loop().create_task(self._send_updated(connection, uri),
+                                                         name="relayed resources/updated")
+        self._relaying.add(sending)  # kept referenced until sent
+        sending.add_done_callback(self._relaying.discard)
+
+    @staticmethod
+    async def _send_updated(connection: Connection, uri: str) -> None:
+        try:
+            await connection.send_resource_updated(uri)
+        except Exception as exc:  # the stream closed meanwhile: as an update to a closed stream here
+            log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)
 
     async def _adopt(self, session_id: str, principal: str | None, client: str) -> bool:
         """Serve a session another replica opened; False when it is unknown or someone else's, or when
