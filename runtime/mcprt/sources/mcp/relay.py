@@ -55,8 +55,8 @@ a trial's bob cancelled after 5–50 ms and his server's `step 1 of 20` came aft
 that ignores cancellation runs on), and a call that was answered may have left a background job that logs on the
 session (a server's session-level `send_log_message`, which over HTTP comes on the GET stream, not the call's
 response stream). So the one guess kept — the source's only call in flight gets it — is made only when it cannot
-cross principals: when every call in flight on the source, and every call that ended (answered or not) within its
-window, is the same principal's (`Principal.owner`) as the receiver's (`_one_principal`). Each call's window is its
+cross principals: when every call in flight on the source, and every client's call that ended (answered or not)
+within its window, is the same principal's (`Principal.owner`) as the receiver's (`_one_principal`). Each call's window is its
 own time limit after it ended (`_WINDOW_SECONDS` without one), kept per principal (`_recent`), so bob's cancel
 withholds only what alice could not be proven to own, for his call's window, and alice's own provable messages
 (her call's response stream over HTTP; a trace context) reach her meanwhile. A message whose trace context names no
@@ -208,8 +208,8 @@ class Relay:
         finally:
             into.remove(call)
             CALLER.reset(token)
-            if call.refusal is None:  # a client's call: its server may still run it, or a job it left, and log
-                self._ended(call)
+            if call.peer is not None:  # a client's call: its server may still run it, or a job it left, and log
+                self._ended(call)  # (mcprt's own requests, peer None, are no principal's: nothing to cross)
 
     def _ended(self, call: _Call) -> None:
         """`call` ended (answered or not): for its time limit its principal's messages naming no call may come."""
