@@ -16,6 +16,12 @@ Severity = Literal["error", "warning", "note"]
 # One wording, wherever a call that may change something ended without an answer that says whether it
 # did (a drain or stop cut it, or an upstream timed out or closed the connection after the request went
 # out): a model told only "timed out" repeats the call, and a non-idempotent one (POST) is done twice.
+# JSON-RPC 2.0 §5.1's "Server error" (-32000 to -32099 are implementation-defined): the one code mcprt answers a
+# request it refuses for a condition of its own — capacity, a restarting source, the deployment — not a bad
+# request. MCP and JSON-RPC have no retry code: a transient refusal says so by `data.retryAfter` (seconds), a
+# permanent one has none.
+SERVER_ERROR = -32000
+
 MAY_HAVE_ACTED = "The upstream may or may not have acted on it"
 CHECK_FIRST = "if the call changes something, check first whether it took effect"
 
@@ -126,6 +132,21 @@ class ToolCallError(McprtError):
     """
 
     reason: str | None = None
+
+
+class SourceUnavailable(ToolCallError):
+    """The call's source is restarting (a proxied server reconnecting) and took no call: transient. The
+    client gets the result's `_meta` `{"mcprt/retryAfter": seconds}`, as a rate limit's refusal has it; a
+    resource or prompt request in the same case is JSON-RPC -32000 with `data.retryAfter`
+    (offerings.model.OfferUnavailable), as a refused session."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def meta(self) -> dict[str, object]:
+        return {"mcprt/retryAfter": self.retry_after}
 
 
 class UpstreamError(ToolCallError):

@@ -17,7 +17,9 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from observability_support import ALICE_TOKEN, Seen, env_for, pets_app, write_manifest
 
-from tests.support.served import http_client, mcprt_http
+from tests.support.everything import command_source
+from tests.support.everything import write_manifest as write_proxy_manifest
+from tests.support.served import child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
 
@@ -91,3 +93,37 @@ def test_a_stdio_only_listener_asked_for_over_http_is_said(tmp_path: Path) -> No
             headers = {"Authorization": f"Bearer {ALICE_TOKEN}"}
             assert httpx.get(f"{up.base}/metrics", headers=headers, timeout=10).status_code == 200
         assert "given=server.observability.listen" in log and "metrics and status at" not in log, log
+
+
+WARNING_TOOLS = '''
+import warnings
+
+
+def old_way(n: int) -> int:
+    """Warns as a deprecated library would, then answers."""
+    warnings.warn("old_way is deprecated; use new_way", DeprecationWarning, stacklevel=1)
+    warnings.warn("careful with n", UserWarning, stacklevel=1)
+    return n
+'''
+
+
+async def test_python_warnings_are_json_log_lines(tmp_path: Path) -> None:
+    """Soak trial F3: mcprt's own `resources/subscribe` and `unsubscribe` of a proxied server printed the
+    SDK's `MCPDeprecationWarning` raw (two lines each: file:line and the source text), and so does any
+    Python warning. Now a subscribe and unsubscribe warn nothing, and a warning (here a `python:` tool's)
+    is a JSON line of the `py.warnings` logger; every stderr line is JSON."""
+    (tmp_path / "warner.py").write_text(WARNING_TOOLS)
+    manifest = write_proxy_manifest(tmp_path, command_source("every"), "  py:\n    python: [warner:old_way]\n")
+    with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_FORMAT="json"),
+                    startup_timeout=60) as up:
+        async with http_client(up.url) as client:
+            await client.subscribe_resource("test://watched-resource")
+            assert text_of(await client.call_tool("touch_watched", {})) == "notified 1"
+            await client.unsubscribe_resource("test://watched-resource")
+            assert text_of(await client.call_tool("old_way", {"n": 3})) == "3"
+        up.wait_log("careful with n")
+        assert up.stop() == 0
+        records = _json_lines(up.stderr)
+    assert "MCPDeprecationWarning" not in "".join(up.stderr)
+    warned = [r for r in records if r.get("logger") == "py.warnings" or "careful with n" in r.get("msg", "")]
+    assert any("careful with n" in r["msg"] and r["level"] == "warning" for r in warned), warned

@@ -99,7 +99,26 @@ async def test_a_question_no_call_in_flight_names_is_refused_while_several_run(u
                 results["tied"] = text_of(await ada.call_tool("ask", {}))
                 assert not release.is_set() and "bob" not in results  # both ran beside bob's call
                 release.set()
-    assert results["untied"].startswith("refused: ") and "several calls in progress" in results["untied"], results
+    assert results["untied"].startswith("refused: ") and "names no call in progress" in results["untied"], results
     assert results["tied"] == 'asked: accept {"name": "ada"}'
     assert questions == ["Who are you?"]  # the refused question never reached ada (nor bob)
     assert results["bob"] == 'asked: accept {"name": "bob"}'
+
+
+async def test_a_question_naming_another_trace_is_refused_with_one_call_in_flight(up: UpProcess) -> None:
+    """`ask_untied` alone: the one call in flight is ada's, but the question's trace context names another
+    request (as a cancelled call's late question does), so it was given to ada; now it is refused."""
+    questions: list[str] = []
+
+    async def adas_answer(context: Any, params: Any) -> types.ElicitResult:
+        questions.append(params.message)
+        return types.ElicitResult(action="accept", content={"name": "ada"})
+
+    async with Client(streamable_http_client(up.url), mode="legacy",
+                      elicitation_callback=adas_answer) as ada:  # type: ignore[arg-type]
+        with anyio.fail_after(60):
+            untied = text_of(await ada.call_tool("ask_untied", {}))
+            tied = text_of(await ada.call_tool("ask", {}))
+    assert untied.startswith("refused: ") and "names no call in progress" in untied, untied
+    assert tied == 'asked: accept {"name": "ada"}'
+    assert questions == ["Who are you?"]

@@ -166,9 +166,12 @@ async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path
                                         "try again in a few seconds).")
 
         refused = await call(compiled, "whoami")
+        retry_after = refused.get("_meta", {}).get("mcprt/retryAfter")
+        assert retry_after in (1, 2, 3), refused  # the 1 s backoff, rounded up, and a second to come up
         assert refused == {
             "content": [{"type": "text", "text": "source 'fx' is restarting (attempt 1); try again in a few seconds"}],
             "isError": True,
+            "_meta": {"mcprt/retryAfter": retry_after},
         }
 
         async def served() -> dict | None:

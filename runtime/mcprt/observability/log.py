@@ -278,7 +278,7 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     """Configure the `mcprt` logger once (idempotent), on stderr.
 
     Other libraries' warnings and errors (the OpenTelemetry exporter that cannot reach its collector,
-    uvicorn, asyncio) go through the same formatter, so they are scrubbed and, with `json`, JSON
+    uvicorn, asyncio) and Python warnings (`logging.captureWarnings`) go through the same formatter, so they are scrubbed and, with `json`, JSON
     lines too, instead of bare text from Python's last-resort handler. Added beside any handler the
     root logger has (a host application's, pytest's), never replacing it."""
     global _libraries, _CALL_LINES, _FORMAT, _LEVEL
@@ -302,6 +302,10 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     _libraries.setLevel(min(logging.WARNING, _LEVEL))  # a python source's info lines too (`_LibraryRecords`)
     _libraries.addFilter(_LibraryRecords())
     top.addHandler(_libraries)
+    # Python warnings (`warnings.warn`: a library's deprecation, a `python:` source's own) become records of
+    # the `py.warnings` logger at WARNING, written by the handler above in the log's format and scrubbed:
+    # printed raw, a warning's two lines (file:line, source text) broke MCPRT_LOG_FORMAT=json (soak trial F3).
+    logging.captureWarnings(True)
     from ..envcheck import warn_once
     from ..envfile import flush_pending
 

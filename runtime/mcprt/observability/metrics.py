@@ -12,6 +12,7 @@
 | `mcprt_source_up` | gauge | source |
 | `mcprt_source_restarts_total` | counter | source |
 | `mcprt_elicitation_completions_total` | counter | source, result (`delivered`, `unmatched`, `ambiguous`, `undelivered`) |
+| `mcprt_unrouted_log_messages_total` | counter | source |
 | `mcprt_sessions` | gauge | — |
 | `mcprt_event_loop_tasks` | gauge | — |
 | `mcprt_rejected_connections_total` | counter | — (OpenTelemetry `kestrel.rejected_connections`) |
@@ -219,14 +220,21 @@ class _StateCollector(Collector):
             "server started, by source and result: delivered to the one session sent that elicitationId, or dropped "
             "(unmatched: no live ask; ambiguous: asked of two sessions at once; undelivered: the session's stream "
             "failed).", labels=["source", "result"])
+        unrouted = CounterMetricFamily(
+            "mcprt_unrouted_log_messages", "A proxied MCP server's log messages (notifications/message) since the "
+            "server started that went to no client, as no one call could be told as theirs (they go to mcprt's log, "
+            "at debug after the first).", labels=["source"])
         for source in state.sources:
             up.add_metric([source.name], 1.0 if source.state == "up" else 0.0)
+            if source.kind in ("command", "url"):
+                unrouted.add_metric([source.name], source.unrouted_logs)
             restarts.add_metric([source.name], source.restarts)
             for result, count in source.elicitation_completions:
                 completions.add_metric([source.name, result], count)
         yield up
         yield restarts
         yield completions
+        yield unrouted
         yield GaugeMetricFamily("mcprt_sessions",
                                 "Open MCP sessions (streamable HTTP; 1 for stdio).",
                                 value=state.sessions)

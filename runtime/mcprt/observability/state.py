@@ -29,6 +29,7 @@ class SourceHealth:
     since: float | None = None  # epoch seconds: when the failure began (None: unknown, or up)
     # a proxied MCP server's notifications/elicitation/complete since the server started, (result, count)
     elicitation_completions: tuple[tuple[str, int], ...] = ()
+    unrouted_logs: int = 0  # a proxied MCP server's log messages that reached no client since the server started
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import SERVER_ERROR
+
 if TYPE_CHECKING:
     from ..contracts import ClientPeer
 
@@ -26,6 +28,18 @@ class OfferError(Exception):
         super().__init__(message)
         self.code = code
         self.data = data
+
+
+
+
+class OfferUnavailable(OfferError):
+    """The source is restarting and took no request: transient, so not -32603 "Internal error" (a bug, to a
+    client or dashboard) but -32000 with `data` `{"retryAfter": seconds}`, as mcprt's other transient refusals
+    (a refused session) say it; a tool call in the same case gets `errors.SourceUnavailable`."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, SERVER_ERROR, {"retryAfter": retry_after})
+        self.retry_after = retry_after
 
 
 class OfferProvider(Protocol):

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from .shared_sessions import SharedSessionManager
 
 CANCELLED = "notifications/cancelled"
-SERVER_ERROR = -32000  # JSON-RPC's implementation-defined server error range
 
 
 class Refused(Exception):

@@ -137,6 +137,8 @@ def build_http_app(
         # Sessions answer only to the principal that opened them, are capped per client and, with
         # shared state, any replica serves any session.
         manager = share_sessions(server, session_records, notifier, sessions)
+        if server.subscriptions is not None:  # an update goes to the replica holding the session's GET stream
+            server.subscriptions.elsewhere = manager.relay_updated
         # Each POSTed request answered with one JSON body unless it may stream; tools/call and
         # tools/list on the lean path (lean.py).
         manager.lean = LeanPath(manager, holder, notifier)

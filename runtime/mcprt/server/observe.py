@@ -355,12 +355,14 @@ def _health(name: str, source: Any, verdict: CallVerdict | None) -> SourceHealth
     state = getattr(source, "state", None)  # only proxied MCP servers have a connection state
     restarts = getattr(source, "restarts", 0)
     completions = getattr(source, "elicitation_completions", ())
+    unrouted = getattr(source, "unrouted_logs", 0)
     if state is not None and state != "up":
         return SourceHealth(name, kind, state, restarts, getattr(source, "last_error", None),
-                            elicitation_completions=completions)
+                            elicitation_completions=completions, unrouted_logs=unrouted)
     if verdict is not None:
-        return SourceHealth(name, kind, verdict.state, restarts, verdict.error, verdict.since, completions)
-    return SourceHealth(name, kind, state or "up", restarts, elicitation_completions=completions)
+        return SourceHealth(name, kind, verdict.state, restarts, verdict.error, verdict.since, completions, unrouted)
+    return SourceHealth(name, kind, state or "up", restarts, elicitation_completions=completions,
+                        unrouted_logs=unrouted)
 
 
 class OperationTimer:

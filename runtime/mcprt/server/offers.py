@@ -40,7 +40,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict
 
 from ..observability.log import log_event
-from ..offerings.model import OfferError
+from ..offerings.model import OfferError, OfferUnavailable
 from ..scrubbing import SECRETS
 from ..contracts import RelayError
 from ..toolset.toolset import ToolSetHolder
@@ -229,6 +229,8 @@ async def with_client(ctx: ServerRequestContext[Any], params: types.InputRespons
                                   log_to=partial(send_log, ctx, levels))
 
 
+
+
 class Subscriptions:
     """Which connections subscribed to which exposed URI; one upstream subscription per URI."""
 
@@ -239,6 +241,9 @@ class Subscriptions:
         self._subscribing: dict[str, asyncio.Future[Any]] = {}  # by URI: the upstream subscribe under way
         self._waiting: dict[str, set[int]] = {}  # by URI: the connections awaiting that subscribe
         self._releasing: set[asyncio.Task[None]] = set()  # upstream unsubscribes under way (kept referenced)
+        # with shared sessions (replicas): hands `connection`'s update to the replica holding its GET stream when
+        # this one does not (True: relayed; shared_sessions.SharedSessionManager.relay_updated)
+        self.elsewhere: Callable[[Connection, str], Awaitable[bool]] | None = None
 
     async def subscribe(self, connection: Connection, uri: str) -> None:
         """Subscribe `connection` to `uri`'s updates. MCPError -32601 (method not found) when no source
@@ -327,7 +332,8 @@ class Subscriptions:
         sent = 0
         for connection in list(self._by_uri.get(uri, {}).values()):
             try:
-                await connection.send_resource_updated(uri)
+                if self.elsewhere is None or not await self.elsewhere(connection, uri):
+                    await connection.send_resource_updated(uri)
                 sent += 1
             except Exception as exc:
                 log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)
@@ -384,6 +390,8 @@ async def _offer_call(awaitable: Any, resource: ResourceAsked | None = None, *,
     (-32042 outside 2025-11-25) as -32603 with the message."""
     try:
         return await awaitable
+    except OfferUnavailable as exc:  # mcprt's own refusal, not the upstream's: its data goes as it is
+        raise MCPError(code=exc.code, message=SECRETS.scrub_text(str(exc)), data=exc.data) from None
     except OfferError as exc:
         message = SECRETS.scrub_text(str(exc))
         if resource is not None and not_found_in(exc.code, exc.data, resource.upstream_uri):

@@ -37,7 +37,7 @@ from mcp.shared.exceptions import MCPError
 
 from ..identity.principal import Principal
 from ..contracts import CLIENT_ANSWER_SECONDS, RelayError
-from ..errors import ToolCallError
+from ..errors import SERVER_ERROR, ToolCallError
 from ..toolset.stopping import RUNNING
 from .url_elicitation import undeclared_mode
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 STATE_TTL = CLIENT_ANSWER_SECONDS
 MAX_PENDING = 1000
 BATCH_WINDOW = 0.05  # seconds a round waits for more questions after the latest one
-SERVER_BUSY = -32000  # JSON-RPC's implementation-defined server error range
 UNKNOWN_STATE = "Invalid or expired requestState; send the request again without it"
 UNKNOWN_LOCAL_STATE = ("Invalid or expired requestState: mcprt keeps a round's state in memory for "
                        f"{STATE_TTL:g}s, in the process that started the call (replicas behind a load balancer "
@@ -230,7 +229,7 @@ class RoundTrips:
             return await self.resume(params.request_state, principal, responses, forward=True, escalate=escalate,
                                      log_to=log_to)
         if len(self._pending) >= MAX_PENDING:
-            raise MCPError(SERVER_BUSY, "too many requests are waiting for client input; try again later")
+            raise MCPError(SERVER_ERROR, "too many requests are waiting for client input; try again later")
         pending = Conversation(principal, asyncio.Queue(), answers_stop=answers_stop, escalate=escalate,
                                within=within)
         pending.task = asyncio.get_running_loop().create_task(start(QueuePeer(pending, supports, capabilities)))
@@ -257,7 +256,7 @@ class RoundTrips:
                 try:
                     outcome = await self.relay.forward(state, principal, responses)
                 except ToolCallError as exc:  # the holder stopped; Redis does not answer
-                    raise MCPError(SERVER_BUSY, str(exc)) from None
+                    raise MCPError(SERVER_ERROR, str(exc)) from None
                 if outcome is not None:
                     return outcome
             raise MCPError(types.INVALID_PARAMS, UNKNOWN_STATE if self.relay is not None else UNKNOWN_LOCAL_STATE)

@@ -15,6 +15,11 @@ that another replica created answers 404. `SharedSessionManager` extends it in t
 
 A tools/list_changed for an adopted session reaches the client on the replica holding its GET
 stream: every replica reloads the same manifest itself (see README, "Running several replicas").
+A resource subscription lives on the replica that took the `resources/subscribe`; its `resources/updated` go
+to the session wherever its GET stream is: held elsewhere (a subscribe sent to another replica by round robin,
+or the stream reconnected to another), the update goes on the events channel and the replica holding the
+stream sends it (`relay_updated`). Before, such a subscribe was acknowledged and then silent (soak trial F2),
+then refused — but a stream that moved after the subscribe was still silent (its review).
 
 The SDK offers no constructor hook for its session manager; `share_sessions` swaps the class of
 the instance `streamable_http_app()` built (private attribute `_session_manager`, SDK 2.3). The
@@ -23,17 +28,19 @@ replica tests fail loudly if a future SDK changes that.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskStatus
 from mcp.server.connection import Connection
 from mcp.server.runner import serve_connection
-from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
+from mcp.server.streamable_http import GET_STREAM_KEY, MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp_types import InitializeRequestParams
@@ -79,6 +86,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
         self._clients = {}
         self._last_used = {}
         self._connecting = {}
+        self._relaying: set[asyncio.Task[None]] = set()  # relayed resources/updated being sent here
         # Once each way per outage, not per session or request (a Redis outage under traffic).
         self._sharing = Outage("sessions not shared: other replicas will not know the sessions opened here "
                                "until shared state works again", "sessions are shared again")
@@ -86,6 +94,7 @@ class SharedSessionManager(StreamableHTTPSessionManager):
                                "until shared state works again", "session lookups work again")
         if records is not None:
             records.on_ended.append(self._ended_elsewhere)
+            records.on_updated.append(self._updated_elsewhere)
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = from_scope(scope)
@@ -277,6 +286,50 @@ class SharedSessionManager(StreamableHTTPSessionManager):
             self._sharing.failed(error=str(exc))
         else:
             self._sharing.worked()
+
+    def _holds_stream(self, session_id: str) -> bool | None:
+        """Whether this replica holds `session_id`'s GET stream (MCP 2025-11-25 basic/transports, "Listening for
+        Messages from the Server"), where `resources/updated` goes; None when it cannot tell (an SDK whose
+        transport has no `_request_streams`, SDK 2.3's open streams by request id, GET's key while it is open:
+        tests/replicas/test_subscribe_replicas.py pins it)."""
+        transport = self._server_instances.get(session_id)
+        if transport is None:
+            return False
+        streams = getattr(transport, "_request_streams", None)
+        return GET_STREAM_KEY in streams if isinstance(streams, Mapping) else None
+
+    async def relay_updated(self, connection: Connection, uri: str) -> bool:
+        """Subscriptions live on the replica that took the `resources/subscribe`; the session's GET stream may be
+        on another (a subscribe sent elsewhere by round robin, an SSE reconnect: soak trial F2 and its review).
+        When this replica does not hold it, the update goes on the events channel to the one that does
+        (`_updated_elsewhere`) and True is returned; False: send it here (one process, or the stream is here).
+        A replica that cannot tell relays too, and the holder's check decides. StateUnavailable is logged."""
+        if self.records is None or connection.session_id is None or self._holds_stream(connection.session_id):
+            return False
+        try:
+            await self.records.relay_updated(connection.session_id, uri)
+        except StateUnavailable as exc:
+            log_event("resources/updated not relayed to the replica holding the session's stream", logging.WARNING,
+                      session=connection.session_id[:12], uri=uri, error=str(exc))
+        return True
+
+    def _updated_elsewhere(self, session_id: str, uri: str) -> None:
+        """`resource-updated` from the events channel: sent to the session when this replica holds its GET
+        stream (or cannot tell but serves the session), on its connection's standalone channel."""
+        connection = self.notifier.connection(session_id) if self.notifier is not None else None
+        if connection is None or self._holds_stream(session_id) is False:
+            return
+        sending = asyncio.get_running_loop().create_task(self._send_updated(connection, uri),
+                                                         name="relayed resources/updated")
+        self._relaying.add(sending)  # kept referenced until sent
+        sending.add_done_callback(self._relaying.discard)
+
+    @staticmethod
+    async def _send_updated(connection: Connection, uri: str) -> None:
+        try:
+            await connection.send_resource_updated(uri)
+        except Exception as exc:  # the stream closed meanwhile: as an update to a closed stream here
+            log_event("resources/updated not delivered", logging.DEBUG, error=type(exc).__name__)
 
     async def _adopt(self, session_id: str, principal: str | None, client: str) -> bool:
         """Serve a session another replica opened; False when it is unknown or someone else's, or when

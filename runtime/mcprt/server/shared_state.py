@@ -141,7 +141,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     from ..state.policy import RedisPolicyState
     from ..state.redis_client import check_rights, connect
     from ..state.rounds import RoundRelay
-    from ..state.sessions import ENDED, SessionRecords
+    from ..state.sessions import ENDED, UPDATED, SessionRecords
     from ..state.tokens import RedisTokenStore
 
     client = await connect(options.state_url)
@@ -167,5 +167,7 @@ async def open_shared_state(options: ServeOptions, server_name: str, session_ttl
     # a session ended on another replica: this one drops its copy, so it never writes it back, and
     # ends its transport of the session (`server.shared_sessions`)
     policy.on_event[ENDED] = shared.sessions.ended
+    # a resource update for a session whose GET stream another replica holds (`server.shared_sessions`)
+    policy.on_event[UPDATED] = shared.sessions.updated
     shared.restorers["round_records"] = shared.rounds.restore
     return shared

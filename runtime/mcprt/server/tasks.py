@@ -35,14 +35,13 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field
 
 from ..contracts import ToolResult
-from ..errors import ToolCallError
+from ..errors import SERVER_ERROR, ToolCallError
 from ..identity.principal import Principal
 from ..periodic import repeat_forever
 from ..tasks.record import EXTENSION, TaskRecord
 from ..tasks.run import Conversation, TaskRunner
 from ..tasks.store import SWEEP_EVERY, TaskLimits, TaskStore
 from .results import to_call_result
-from .roundtrip import SERVER_BUSY
 
 if TYPE_CHECKING:
     from ..state.rounds import RoundRelay
@@ -127,7 +126,7 @@ class TaskService:
             await self.relay.forward_task(record.replica, action, record.task_id, responses)
         except ToolCallError as exc:  # the owner stopped (the task reads failed), or Redis does not answer
             if action == "update":
-                raise MCPError(SERVER_BUSY, str(exc)) from None
+                raise MCPError(SERVER_ERROR, str(exc)) from None
 
     def escalation(self, principal: Principal | None, tool_name: str, *, retry_safe: bool = False
                    ) -> Callable[[Conversation], Awaitable[dict[str, Any] | None]]:
@@ -154,7 +153,7 @@ class TaskService:
             try:
                 record = await self.store.get(params.task_id, principal_of(ctx))
             except ToolCallError as exc:  # shared state (Redis) does not answer
-                raise MCPError(SERVER_BUSY, str(exc)) from None
+                raise MCPError(SERVER_ERROR, str(exc)) from None
             if record is None:
                 raise MCPError(types.INVALID_PARAMS, NOT_FOUND)
             return record

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 REFRESH_EVERY = 60.0  # seconds
 ENDED = "session-ended"  # the events channel's message kind, and the marker's key part
+UPDATED = "resource-updated"  # the events channel's kind: `resource-updated <session id> <uri>` (relay_updated)
 EVICTED = " evicted"  # after the id: ended to make room on one replica (not by the client)
 
 
@@ -65,6 +66,8 @@ class SessionRecords:
         # told (id, evicted) of each session ended on any replica (`ended`): the session manager stops
         # serving it, or keeps it when evicted elsewhere while busy here (answers True)
         self.on_ended: list[Callable[[str, bool], bool]] = []
+        # listeners of `resource-updated` (session id, URI): the replica holding the session's GET stream sends it
+        self.on_updated: list[Callable[[str, str], None]] = []
         # Once each way per outage (a DELETE per session under traffic): ended sessions Redis still holds.
         self._removing = Outage("ended sessions not removed from shared state: other replicas may serve them until "
                                 "they idle out", "ended sessions are removed from shared state again")
@@ -144,6 +147,19 @@ class SessionRecords:
             self._removing.failed(error=str(unavailable(exc)))
         else:
             self._removing.worked()
+
+    async def relay_updated(self, session_id: str, uri: str) -> None:
+        """Have the replica holding `session_id`'s GET stream send it `notifications/resources/updated` for `uri`:
+        `resource-updated <id> <uri>` on the events channel (`updated` on every replica). Raises
+        StateUnavailable."""
+        await guarded(self._client.publish(events_channel(self._prefix), f"{UPDATED} {session_id} {uri}"))
+
+    def updated(self, message: str) -> None:
+        """A `resource-updated <id> <uri>` message: tell `on_updated`."""
+        session_id, _, uri = message.partition(" ")
+        if session_id and uri:
+            for listener in self.on_updated:
+                listener(session_id, uri)
 
     def ended(self, message: str) -> None:
         """A `session-ended <id>[ evicted]` message (this replica's own delete included): tell `on_ended`

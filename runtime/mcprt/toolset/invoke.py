@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import CallTimeout, PolicyDenied, QueueTimeout, ToolCallError, UnknownTool, UpstreamError, UpstreamRefused
+from ..errors import (CallTimeout, PolicyDenied, QueueTimeout, SourceUnavailable, ToolCallError, UnknownTool,
+                      UpstreamError, UpstreamRefused)
 from ..observability.hooks import mark_call
 from ..identity.principal import Principal
 from ..observability.events import BUS, CallEvent, Outcome, UnknownToolEvent, new_call_id
@@ -260,7 +261,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any] | None, *, request_id:
             given = await give_back()
             if given is not None:
                 result = error_result(f"{exc} {given}")
-        if isinstance(exc, PolicyDenied) and exc.meta:
+        if isinstance(exc, PolicyDenied | SourceUnavailable) and exc.meta:  # `mcprt/retryAfter`, `mcprt/approval`
             result.meta = dict(exc.meta)
         if isinstance(exc, UpstreamRefused):
             # message and data scrubbed where they entered (sources/mcp/source.py: scrubbing.errors)

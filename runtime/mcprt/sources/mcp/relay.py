@@ -49,14 +49,31 @@ A URL-mode elicitation's `notifications/elicitation/complete` (MCP 2025-11-25) n
 `elicitationId` and no client: it goes to the one session that was sent that question, by what was
 remembered when the question was relayed (url_asks.py), and to no session when that cannot be told.
 
+What names no call — no caller context, no trace context of a call in flight — cannot be proven anyone's: a call
+that ended may still be running upstream (a server reads `notifications/cancelled` only after it started the request:
+a trial's bob cancelled after 5–50 ms and his server's `step 1 of 20` came after his call had left the table; a server
+that ignores cancellation runs on), and a call that was answered may have left a background job that logs on the
+session (a server's session-level `send_log_message`, which over HTTP comes on the GET stream, not the call's
+response stream). So the one guess kept — the source's only call in flight gets it — is made only when it cannot
+cross principals: when every call in flight on the source, and every client's call that ended (answered or not)
+within its window, is the same principal's (`Principal.owner`) as the receiver's (`_one_principal`). Each call's window is its
+own time limit after it ended (`_WINDOW_SECONDS` without one), kept per principal (`_recent`), so bob's cancel
+withholds only what alice could not be proven to own, for his call's window, and alice's own provable messages
+(her call's response stream over HTTP; a trace context) reach her meanwhile. A message whose trace context names no
+call in flight is never given to the one call that is: it names another request (one that ended, or none of mcprt's).
+
 Log messages (`notifications/message`) follow the same rule: to the one caller they belong to (by the
 caller context, by a `traceparent` in the message's `_meta`, or as the source's only call in flight),
-and to no client when that cannot be told (several calls in flight, or none: a late log of a call that
-has ended is no less that caller's). The exception for calls waiting on their client does not apply to
+and to no client when that cannot be told (several calls in flight, none, or another principal's call in flight or
+ended within its window: a late log of a call that has ended is no less that caller's). The exception for calls waiting on their client does not apply to
 logs: such a call's server is still running and may log, so with alice's call waiting on her answer and
 bob's running, a log of alice's call reached bob. Those go to mcprt's own log, for the operator. They
 were sent to every connected client, so a server logging `processing <alice's argument>` while
-alice's and bob's calls ran showed alice's data to bob and to every idle client.
+alice's and bob's calls ran showed alice's data to bob and to every idle client. They are counted
+(`UNROUTED_LOGS`: the `mcprt_unrouted_log_messages_total` metric) and logged at a bounded rate: the first of
+a source with why it reached no client, at the server's level; the rest at debug, with an info summary at most
+once every `_UNROUTED_SUMMARY_SECONDS` (a trial's chatty server made 11 % of mcprt's log lines, each repeating
+the same 330-byte explanation).
 """
 
 from __future__ import annotations
@@ -66,6 +83,8 @@ import json
 import logging
 import re
 import secrets
+import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -98,6 +117,13 @@ CALLER: contextvars.ContextVar["_Call | None"] = contextvars.ContextVar("mcprt_r
 # which later versions keep as their prefix).
 _TRACEPARENT = re.compile(r"^\s*[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
+
+_WINDOW_SECONDS = 30.0  # s a request without a time limit may still run upstream (or its job log) after it ended
+_UNROUTED_SUMMARY_SECONDS = 60.0  # s between two info summaries of a source's log messages for no one client
+
+UNROUTED_LOGS: Counter[str] = Counter()
+"""source name → the server's log messages that reached no client since the process started (across reloads,
+as `mcprt_unrouted_log_messages_total` must never go down)."""
 
 # s: how long a client may take to answer sampling or elicitation (a person may be answering), in a call or
 # outside any; the call's timeout stands still meanwhile. `roots/list` gets the source's startup_timeout.
@@ -139,6 +165,12 @@ def _traced_request() -> Iterator[tuple[int, int]]:
         context.detach(token)
 
 
+def _owner(peer: ClientPeer | None) -> str | None:
+    """The principal a peer's calls are made by (`Principal.owner`), None when unknown."""
+    principal = getattr(peer, "principal", None)
+    return getattr(principal, "owner", None)
+
+
 def _trace_of(meta: Any) -> tuple[int, int] | None:
     """(trace id, parent span id) of a server→client request's `_meta.traceparent`, if it has one."""
     value = meta.get("traceparent") if isinstance(meta, Mapping) else None
@@ -158,6 +190,12 @@ class Relay:
         self._sole = sole_client or SoleClientSlot()  # the runtime's one stdio client (none over HTTP)
         self._within = {"roots/list": roots_within}  # s a client may take to answer (else ASK_CLIENT)
         self.url_asks = UrlAsks(source, log)  # who was sent each URL-mode elicitation, for its completion
+        # principal (`Principal.owner`; None: unknown) → time.monotonic() until which a call of theirs that ended
+        # may still have its server running or logging for it (module doc: each call's own window)
+        self._recent: dict[str | None, float] = {}
+        self._unrouted_told = False  # the first log message for no one client was logged with its reason
+        self._unrouted_since = 0  # such messages logged at debug since the last summary
+        self._unrouted_summary_at = 0.0  # time.monotonic() of the last summary
 
     @contextmanager
     def _tracked(self, call: _Call, into: list[_Call]) -> Iterator[_Call]:
@@ -170,6 +208,32 @@ class Relay:
         finally:
             into.remove(call)
             CALLER.reset(token)
+            if call.peer is not None:  # a client's call: its server may still run it, or a job it left, and log
+                self._ended(call)  # (mcprt's own requests, peer None, are no principal's: nothing to cross)
+
+    def _ended(self, call: _Call) -> None:
+        """`call` ended (answered or not): for its time limit its principal's messages naming no call may come."""
+        within = call.clock.timeout if call.clock is not None else _WINDOW_SECONDS
+        owner = _owner(call.peer)
+        now = time.monotonic()
+        for key in [key for key, until in self._recent.items() if until <= now]:  # bounded by the principals active
+            del self._recent[key]
+        self._recent[owner] = max(self._recent.get(owner, 0.0), now + within)
+
+    def _one_principal(self, receiver: _Call) -> str | None:
+        """Why a message naming no call may not go to `receiver` (None: it may): every call in flight, and every
+        call that ended within its window, must be the receiver's principal's, so a guess never crosses them."""
+        owner = _owner(receiver.peer)
+        if owner is None:
+            return "its caller is of no known principal"
+        if any(_owner(call.peer) != owner for call in self._in_flight):
+            return "another principal's call is in progress"
+        now = time.monotonic()
+        late = [until - now for key, until in self._recent.items() if key != owner and until > now]
+        if late:
+            return (f"another principal's call on it ended within the last {max(late):.0f}s of its window "
+                    "(its server may still be running it, or a job it left)")
+        return None
 
     @contextmanager
     def calling(self, peer: ClientPeer | None, clock: CallClock | None = None) -> Iterator[_Call]:
@@ -242,22 +306,33 @@ class Relay:
             if self._sole.peer is not None:
                 return self._sole.peer, None
             raise RelayError(f"mcprt has no client call in progress on source '{self.source}' to relay this to")
-        if len(self._in_flight) > 1:
-            tied = self._tied(meta)
-            if tied is not None:
-                return self._reachable(tied.peer), tied
-            peers = [call.peer for call in self._in_flight]
-            asking = [call for call in self._in_flight if not getattr(call.peer, "awaiting_client", False)]
-            first = getattr(peers[0], "principal", None)
-            one_principal = first is not None and all(getattr(peer, "principal", None) == first for peer in peers)
-            if question and len(asking) == 1 and one_principal:  # (a peer with a principal is an MCP client)
-                return asking[0].peer, asking[0]  # type: ignore[return-value]
-            if self._sole.peer is not None:  # every call in flight is that one client's
+        tied = self._tied(meta)
+        if tied is not None:
+            return self._reachable(tied.peer), tied
+        if _trace_of(meta) is not None:  # it names a request, and not one in flight: never another call's
+            if self._sole.peer is not None:
                 return self._sole.peer, None
-            raise RelayError(f"source '{self.source}' has several calls in progress and this request names none of "
-                             "them (no trace context of one of their calls in its _meta); mcprt relays such "
-                             "server→client requests only while one call runs (over stdio: to its one client)")
-        return self._reachable(self._in_flight[0].peer), self._in_flight[0]
+            raise RelayError(f"this request's trace context names no call in progress on source '{self.source}' "
+                             "(a call that has ended, e.g. cancelled by its client); it is not relayed to the "
+                             "client of another call")
+        if len(self._in_flight) > 1:
+            asking = [call for call in self._in_flight if not getattr(call.peer, "awaiting_client", False)]
+            if not (question and len(asking) == 1):  # (a peer with a principal is an MCP client)
+                if self._sole.peer is not None:  # every call in flight is that one client's
+                    return self._sole.peer, None
+                raise RelayError(f"source '{self.source}' has several calls in progress and this request names none "
+                                 "of them (no trace context of one of their calls in its _meta); mcprt relays such "
+                                 "server→client requests only while one call runs (over stdio: to its one client)")
+            receiver = asking[0]
+        else:
+            receiver = self._in_flight[0]
+        why = self._one_principal(receiver)
+        if why is not None:  # the guess could cross principals (module doc)
+            if self._sole.peer is not None:
+                return self._sole.peer, None
+            raise RelayError(f"this request names no call on source '{self.source}' (no trace context in its _meta, "
+                             f"not on a call's own response stream) and {why}; mcprt relays it to no client")
+        return self._reachable(receiver.peer), receiver
 
     def _unaddressed_by(self, meta: Any) -> _Call | None:
         """The request in `unaddressed` whose trace context the question carries, if any: by its trace, and by
@@ -347,14 +422,35 @@ class Relay:
         try:
             peer = self.caller(wire.get("_meta"), question=False)
         except RelayError as exc:
-            self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
-                         "source %s: log message for no one client (%s): %s", self.source, exc,
-                         _shown(wire.get("data")))
+            self._unrouted(wire, exc)
             return
         try:
             await peer.log(wire)
         except Exception as exc:  # a client gone mid-call must not break the upstream connection
             self.log.debug("source %s: log not relayed: %s", self.source, exc)
+
+    def _unrouted(self, wire: dict[str, Any], why: RelayError) -> None:
+        """A log message that reaches no client: counted, and logged at a bounded rate (module docstring).
+        Its data was scrubbed of configured secrets on arrival (vetting.py)."""
+        UNROUTED_LOGS[self.source] += 1
+        data = _shown(wire.get("data"))
+        if not self._unrouted_told:
+            self._unrouted_told = True
+            self._unrouted_summary_at = time.monotonic()
+            self.log.log(_PYTHON_LEVELS.get(str(wire.get("level")), logging.INFO),
+                         "source %s: log message for no one client (%s): %s — further ones are counted in "
+                         "mcprt_unrouted_log_messages_total and logged at debug, with a summary at most every %gs",
+                         self.source, why, data, _UNROUTED_SUMMARY_SECONDS)
+            return
+        self.log.debug("source %s: log message for no one client: %s", self.source, data)
+        self._unrouted_since += 1
+        now = time.monotonic()
+        if now - self._unrouted_summary_at >= _UNROUTED_SUMMARY_SECONDS:
+            self.log.info("source %s: %d more log messages for no one client in the last %.0fs (%d since start)",
+                          self.source, self._unrouted_since, now - self._unrouted_summary_at,
+                          UNROUTED_LOGS[self.source])
+            self._unrouted_since = 0
+            self._unrouted_summary_at = now
 
     async def elicitation_complete(self, elicitation_id: str) -> None:
         """The server's `notifications/elicitation/complete`: to the one session that was sent that URL-mode

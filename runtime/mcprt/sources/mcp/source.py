@@ -61,19 +61,19 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, ToolCallError, UpstreamError,
-                       UpstreamRefused)
+from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, SourceUnavailable, ToolCallError,
+                       UpstreamError, UpstreamRefused)
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
 from ...schema.structured_check import StructuredCheck
-from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
+from ...offerings.model import OfferError, OfferUnavailable, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...scrubbing import scrub_error_data, scrub_error_text
 from .connectors import SESSION_GONE, Connector
 from .delivery import Delivery, tracking
 from .lost import is_transport_loss
 from .convert import listing_signature, to_upstream, tool_operations
 from .call_clock import CallClock
-from .relay import Relay
+from .relay import UNROUTED_LOGS, Relay
 from .request_meta import forwarded_meta
 from .url_asks import COMPLETIONS, url_asks_of_error
 from .vetting import complainer, is_stand_in
@@ -103,6 +103,22 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     anyio.ClosedResourceError,
     anyio.BrokenResourceError,
 )
+
+
+async def _subscription(client: Client, uri: str, *, subscribe: bool) -> types.EmptyResult:
+    """`resources/subscribe` (or `unsubscribe`) of `uri`, sent as a plain request of the client's session.
+
+    Only a server that advertises `resources.subscribe` gets it (`supports_subscribe`): a handshake-era
+    server, since 2026-07-28 has no such request (SEP-2577: subscriptions are `Client.listen()`). The SDK's
+    `subscribe_resource` wrappers warn of that removal on every call, whatever the server's era, and those
+    warnings were raw lines on stderr amid `MCPRT_LOG_FORMAT=json` (soak trial F3); the request itself is
+    current MCP 2025-11-25 (server/resources "Subscriptions")."""
+    request: types.SubscribeRequest | types.UnsubscribeRequest
+    if subscribe:
+        request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
+    else:
+        request = types.UnsubscribeRequest(params=types.UnsubscribeRequestParams(uri=uri))
+    return await client.session.send_request(request, types.EmptyResult)
 
 
 @dataclass(frozen=True)
@@ -168,6 +184,7 @@ class McpServerSource:
         self.log = logging.getLogger(f"mcprt.source.{name}")
         self._complain = complainer(name, self.log)
         self.attempt = 0  # restarts since the last stable connection
+        self._next_attempt_at = 0.0  # time.monotonic() when the next connection attempt starts (`retry_after`)
         self.state = "starting"  # starting | up | down (never up since it opened) | restarting | closed
         self.last_error: str | None = None  # why the connection was last lost (status page)
         self._client: Client | None = None
@@ -206,6 +223,11 @@ class McpServerSource:
     def restarts(self) -> int:
         """Reconnects of the server under this source name since the process started (across reloads)."""
         return RESTARTS[self.name]
+
+    @property
+    def unrouted_logs(self) -> int:
+        """The server's log messages that reached no client since the process started (relay.UNROUTED_LOGS)."""
+        return UNROUTED_LOGS[self.name]
 
     @property
     def elicitation_completions(self) -> tuple[tuple[str, int], ...]:
@@ -293,7 +315,7 @@ class McpServerSource:
 
         def unsent() -> ToolCallError:
             cut()
-            return ToolCallError(self.unavailable_message())
+            return self._unavailable_call()
 
         try:
             client = await self._current(context.timeout)
@@ -420,7 +442,7 @@ class McpServerSource:
             self._connection_lost(client, f"{type(exc).__name__} during a call")
             if isinstance(exc, _NOT_SENT_ERRORS):  # the request never reached the server
                 sent_nothing()
-                raise ToolCallError(self.unavailable_message()) from None
+                raise self._unavailable_call() from None
             raise self._lost_call_error(context.tool, delivery, sent_nothing) from None
         except RuntimeError as exc:  # e.g. the SDK's input-required rounds ran out
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -472,7 +494,7 @@ class McpServerSource:
         client = await self._current(self.startup_timeout)
 
         def unavailable() -> OfferError:
-            return OfferError(self.unavailable_message(), types.INTERNAL_ERROR)
+            return OfferUnavailable(self.unavailable_message(), self.retry_after())
 
         if client is None:
             raise unavailable()
@@ -486,11 +508,11 @@ class McpServerSource:
                           peer: ClientPeer | None, renewed: bool, for_every_client: bool = False) -> Any:
         """`send` on `client` within `startup_timeout`; `renewed`: it is sent again on a renewed session."""
         clock = CallClock(self.startup_timeout)
-        asking: Any = contextlib.nullcontext()
+        asking: Any
         if for_every_client:
             asking = self.relay.unaddressed(f"{what} is one upstream subscription made for every client subscribed "
                                             "to the resource, so there is no one client to ask")
-        elif peer is not None:
+        else:  # tracked with no peer too: what its server sends meanwhile is no other call's (relay.py)
             asking = self.relay.calling(peer, clock)
         call = None
         try:
@@ -509,13 +531,13 @@ class McpServerSource:
         except MCPError as exc:
             if self._lost_by(client, exc):
                 self._connection_lost(client, f"the connection ended during {what} ({exc.message})")
-                raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+                raise OfferUnavailable(self.unavailable_message(), self.retry_after()) from None
             self._check_session(client, exc)
             message, data = self._refused(exc, peer)
             raise OfferError(message, exc.code, data) from None
         except _LOST_ERRORS as exc:
             self._connection_lost(client, f"{type(exc).__name__} during {what}")
-            raise OfferError(self.unavailable_message(), types.INTERNAL_ERROR) from None
+            raise OfferUnavailable(self.unavailable_message(), self.retry_after()) from None
 
     async def read_resource(self, uri: str, *, peer: ClientPeer | None = None) -> dict[str, Any]:
         result = await self._request("resources/read", lambda c: c.read_resource(uri), peer)
@@ -540,11 +562,13 @@ class McpServerSource:
 
     async def subscribe(self, uri: str) -> None:
         self._subscribed.add(uri)
-        await self._request("resources/subscribe", lambda c: c.subscribe_resource(uri), for_every_client=True)
+        await self._request("resources/subscribe", lambda c: _subscription(c, uri, subscribe=True),
+                            for_every_client=True)
 
     async def unsubscribe(self, uri: str) -> None:
         self._subscribed.discard(uri)
-        await self._request("resources/unsubscribe", lambda c: c.unsubscribe_resource(uri), for_every_client=True)
+        await self._request("resources/unsubscribe", lambda c: _subscription(c, uri, subscribe=False),
+                            for_every_client=True)
 
     def _emit(self, kind: str, data: Any) -> None:
         if self.on_event is None:
@@ -559,6 +583,14 @@ class McpServerSource:
             return f"source '{self.name}' is closed"
         attempt = self.attempt if self.state == "restarting" else self.attempt + 1
         return f"source '{self.name}' is restarting (attempt {attempt}); try again in a few seconds"
+
+    def retry_after(self) -> int:
+        """Whole seconds until the server's next connection attempt ends, at least 1: when a request refused
+        meanwhile is worth sending again (`mcprt/retryAfter`, `data.retryAfter`)."""
+        return max(1, math.ceil(self._next_attempt_at - time.monotonic()) + 1)
+
+    def _unavailable_call(self) -> SourceUnavailable:
+        return SourceUnavailable(self.unavailable_message(), self.retry_after())
 
     def lost_during_call_message(self, tool: str) -> str:
         """For a call in flight when the connection ended: unlike a call made while the source is known
@@ -741,6 +773,7 @@ class McpServerSource:
             self.log.log(logging.DEBUG if never_up else logging.WARNING,
                          "source %s: server %s is down; restarting in %gs (attempt %d)",
                          self.name, self.connector.target, delay, self.attempt)
+            self._next_attempt_at = time.monotonic() + delay
             with anyio.move_on_after(delay):
                 await self._closed.wait()
 
@@ -933,7 +966,7 @@ class McpServerSource:
         """After a reconnect, the new session knows none of our subscriptions."""
         for uri in sorted(self._subscribed):
             try:
-                await client.subscribe_resource(uri)
+                await _subscription(client, uri, subscribe=True)
             except Exception as exc:
                 self.log.warning("source %s: renewing the subscription to %s failed: %s", self.name, uri, exc)
 
