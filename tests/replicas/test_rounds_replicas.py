@@ -585,8 +585,9 @@ async def test_a_legacy_answer_for_a_replica_that_is_gone_is_refused_clearly(clu
         session = await legacy_session(http, cluster.replicas[0])
         gone = await http.post(cluster.replicas[1].url, headers=session, json=ANSWER_TO_A_GONE_REPLICA)
         assert gone.status_code == 410, gone.text
-        assert gone.json()["error"]["message"] == ("the replica holding the request this message concerns stopped; "
-                                                   "that request is gone with it")
+        assert gone.json()["error"]["message"] == ("Gone: the replica holding the request this message concerns "
+                                                   "stopped; that request is gone with it")
+        assert gone.json()["error"]["data"]["reason"] == "gone"
         assert gone.json()["id"] is None
         plain = await http.post(cluster.replicas[1].url, headers=session,
                                 json={"jsonrpc": "2.0", "id": 5, "result": {}})
