@@ -327,6 +327,10 @@ def _fresh_logging() -> None:
         root.removeHandler(handler)
     root.setLevel(logging.WARNING)
     logging.disable(logging.NOTSET)
+    # Warnings not captured: `mcprt`'s `logging.captureWarnings(True)` (observability/log.py) only takes over
+    # `warnings.showwarning` when logging holds none it replaced — after an earlier in-process command it did, so
+    # a module's warning was printed raw here while a new process logs it (`py.warnings`).
+    logging._warnings_showwarning = None  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -471,6 +475,7 @@ class _Saved:
     warning_filters: list[Any]
     showwarning: Any
     showwarnmsg_impl: Any
+    captured_showwarning: Any  # logging's: what `logging.captureWarnings(True)` replaced, None when it did not
     gc_enabled: bool
     gc_frozen: int
     loop_policy: Any
@@ -488,6 +493,7 @@ class _Saved:
             logging_disabled=logging.root.manager.disable,
             warning_filters=list(warnings.filters), showwarning=warnings.showwarning,
             showwarnmsg_impl=warnings._showwarnmsg_impl,  # type: ignore[attr-defined]
+            captured_showwarning=logging._warnings_showwarning,  # type: ignore[attr-defined]
             gc_enabled=gc.isenabled(), gc_frozen=gc.get_freeze_count(),
             loop_policy=asyncio.events._event_loop_policy,  # type: ignore[attr-defined]
             mcprt_state=_ProcessState(),
@@ -509,6 +515,7 @@ class _Saved:
         warnings._filters_mutated()  # type: ignore[attr-defined]  # each module's "already shown" registry is stale
         warnings.showwarning = self.showwarning
         warnings._showwarnmsg_impl = self.showwarnmsg_impl  # type: ignore[attr-defined]
+        logging._warnings_showwarning = self.captured_showwarning  # type: ignore[attr-defined]
         if gc.get_freeze_count() > self.gc_frozen == 0:  # the CLI's `end_gc_pause` froze the worker's objects
             gc.unfreeze()
         (gc.enable if self.gc_enabled else gc.disable)()
