@@ -16,8 +16,8 @@ the MCP SDK client, and a proxied stdio server built on the SDK (tests/proxy/ask
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,8 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.stdio import stdio_client
 
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, stdio_up, text_of
+from tests.support.served import UpProcess, client_over, http_client, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
@@ -55,15 +54,8 @@ def served(manifest: Path) -> Iterator[UpProcess]:
 Elicit = Callable[[Any, Any], Awaitable[types.ElicitResult]]
 
 
-@asynccontextmanager
-async def _client(transport: str, manifest: Path, served: UpProcess, elicitation: Elicit) -> AsyncIterator[Client]:
-    if transport == "http":
-        async with http_client(served.url, elicitation_callback=elicitation) as client:
-            yield client
-    else:
-        async with Client(stdio_client(stdio_up(manifest, env=child_env())), mode="legacy",  # type: ignore[arg-type]
-                          elicitation_callback=elicitation) as client:
-            yield client
+def _client(transport: str, manifest: Path, served: UpProcess, elicitation: Elicit) -> AbstractAsyncContextManager[Client]:
+    return client_over(transport, manifest, served.url, mode="legacy", elicitation_callback=elicitation)
 
 
 

@@ -14,16 +14,15 @@ structuredContent against the listed outputSchema), and a proxied stdio SDK serv
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.client.stdio import stdio_client
 
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, stdio_up, text_of
+from tests.support.served import UpProcess, client_over, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
@@ -50,14 +49,8 @@ def served(manifest: Path) -> Iterator[UpProcess]:
         yield up
 
 
-@asynccontextmanager
-async def _client(transport: str, manifest: Path, served: UpProcess) -> AsyncIterator[Client]:
-    if transport == "http":
-        async with http_client(served.url) as client:
-            yield client
-    else:
-        async with Client(stdio_client(stdio_up(manifest, env=child_env()))) as client:  # type: ignore[arg-type]
-            yield client
+def _client(transport: str, manifest: Path, served: UpProcess) -> AbstractAsyncContextManager[Client]:
+    return client_over(transport, manifest, served.url)
 
 
 async def _call(client: Client, way: str, tool: str) -> Any:

@@ -23,6 +23,7 @@ import anyio
 import httpx
 import mcp_types as types
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -204,6 +205,19 @@ async def http_client(url: str, *, token: str | None = None, mode: str = "legacy
         transport = streamable_http_client(url, http_client=http)
         async with Client(transport, mode=mode, message_handler=message_handler,  # type: ignore[arg-type]
                           **callbacks) as client:
+            yield client
+
+
+@asynccontextmanager
+async def client_over(transport: str, manifest: Path, url: str, **options: Any) -> AsyncIterator[Client]:
+    """The SDK client of one served manifest over `transport`: "http" → `url` (`http_client`, legacy mode unless
+    `options` say otherwise), "stdio" → a `mcprt up` of `manifest` of its own (the Client's default mode unless
+    `options` give `mode`); `options`: the Client's keyword arguments (callbacks, `mode`)."""
+    if transport == "http":
+        async with http_client(url, **options) as client:
+            yield client
+    else:
+        async with Client(stdio_client(stdio_up(manifest, env=child_env())), **options) as client:  # type: ignore[arg-type]
             yield client
 
 
