@@ -166,22 +166,32 @@ def test_show_gives_definition_origin_overrides_and_a_sample() -> None:
     assert unknown.returncode == 2 and "get_issue" in unknown.stderr
 
 
-def test_pin_writes_the_spec_copy_that_offline_validation_reads(tmp_path: Path) -> None:
+def _served_petstore(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder holding the Petstore description to serve over HTTP, and where a project's manifest goes."""
     served = tmp_path / "served"
     served.mkdir()
     shutil.copy(CATALOG / "petstore" / "spec" / "petstore.yaml", served / "openapi.yaml")
     project = tmp_path / "project"
     project.mkdir()
-    manifest = project / "mcp.yaml"
+    return served, project / "mcp.yaml"
+
+
+def _write_url_manifest(manifest: Path, origin: str) -> None:
+    """A manifest whose one source reads its description from `origin` (a URL spec: what `pin` copies)."""
+    manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
+                        "    base_url: http://127.0.0.1:9\n")
+
+
+def test_pin_writes_the_spec_copy_that_offline_validation_reads(tmp_path: Path) -> None:
+    served, manifest = _served_petstore(tmp_path)
     with static_files(served) as origin:
-        manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
-                            "    base_url: http://127.0.0.1:9\n")
+        _write_url_manifest(manifest, origin)
         pinned = mcprt("pin", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
         assert pinned.returncode == 0, pinned.stderr
         assert f"spec/pets.yaml: written, {(served / 'openapi.yaml').stat().st_size:,} bytes" in pinned.stderr
         again = mcprt("pin", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache")))
         assert "spec/pets.yaml: unchanged" in again.stderr
-    assert (project / "spec" / "pets.yaml").read_bytes() == (served / "openapi.yaml").read_bytes()
+    assert (manifest.parent / "spec" / "pets.yaml").read_bytes() == (served / "openapi.yaml").read_bytes()
     offline = mcprt("validate", "--offline", str(manifest), env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "empty")))
     assert offline.returncode == 0, offline.stderr
 
@@ -343,19 +353,13 @@ def test_pin_writes_the_spec_with_the_users_umask(tmp_path: Path, umask: int, mo
     mode any file the user writes gets. A real `python -m mcprt` started under each umask by `sh`."""
     from tests.support.cli import cli_env
 
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(CATALOG / "petstore" / "spec" / "petstore.yaml", served / "openapi.yaml")
-    project = tmp_path / "project"
-    project.mkdir()
-    manifest = project / "mcp.yaml"
+    served, manifest = _served_petstore(tmp_path)
     with static_files(served) as origin:
-        manifest.write_text(f"version: 1\nsources:\n  pets:\n    openapi: {origin}/openapi.yaml\n"
-                            "    base_url: http://127.0.0.1:9\n")
+        _write_url_manifest(manifest, origin)
         pinned = subprocess.run(["sh", "-c", f'umask {umask:03o} && exec "$0" -m mcprt pin "$1"', sys.executable,
                                  str(manifest)], env=cli_env({"MCPRT_CACHE_DIR": str(tmp_path / "cache")}),
                                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert pinned.returncode == 0, pinned.stderr
-    assert (project / "spec" / "pets.yaml").stat().st_mode & 0o777 == mode
+    assert (manifest.parent / "spec" / "pets.yaml").stat().st_mode & 0o777 == mode
     cached = [p for p in (tmp_path / "cache").rglob("*.body")]
     assert cached and all(p.stat().st_mode & 0o077 == 0 for p in cached)  # the private cache stays the user's
