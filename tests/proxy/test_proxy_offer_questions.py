@@ -26,7 +26,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from tests.support.served import UpProcess, client_over, http_client, mcprt_http, text_of
+from tests.support.served import Unanswered, UpProcess, client_over, http_client, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
@@ -93,28 +93,18 @@ async def test_the_servers_question_reaches_the_requester_and_its_answer_the_ser
 @pytest.mark.parametrize("method", list(REQUESTS))
 async def test_cancelling_the_request_voids_its_pending_question_at_the_client(
         transport: str, method: str, manifest: Path, served: UpProcess) -> None:
-    asked = anyio.Event()
-    voided = anyio.Event()
+    question = Unanswered()  # the user never answers; voided when the server cancels its request
 
-    async def elicitation(context: Any, params: Any) -> types.ElicitResult:
-        asked.set()
-        try:
-            await anyio.sleep(60)  # the user never answers
-        except anyio.get_cancelled_exc_class():
-            voided.set()  # the SDK client cancels the callback when the server cancels its request
-            raise
-        return types.ElicitResult(action="decline")
-
-    async with _client(transport, manifest, served, elicitation) as client:
+    async with _client(transport, manifest, served, question) as client:
         with anyio.fail_after(20):
             with anyio.CancelScope() as request:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(REQUESTS[method], client)
-                    await asked.wait()
+                    await question.asked.wait()
                     request.cancel()  # the SDK client sends notifications/cancelled for its request
             with anyio.move_on_after(8):
-                await voided.wait()
-            assert voided.is_set(), served.log()[-3000:]
+                await question.voided.wait()
+            assert question.voided.is_set(), served.log()[-3000:]
             after = await client.call_tool("slow", {"seconds": 0})  # the source serves on
             assert text_of(after) == "slept"
 

@@ -23,7 +23,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from tests.support.everything import fixture_http, url_source, write_manifest
-from tests.support.served import UpProcess, http_client, mcprt_http, text_of
+from tests.support.served import Unanswered, UpProcess, http_client, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
@@ -258,27 +258,17 @@ async def test_links_through_discoverys_call_tool_lead_back_to_the_operations_so
 
 @pytest.mark.parametrize("prefix", ["", "h_"], ids=["command", "url"])
 async def test_cancelling_a_call_voids_its_pending_elicitation_at_the_client(served: UpProcess, prefix: str) -> None:
-    asked = anyio.Event()
-    voided = anyio.Event()
+    question = Unanswered()  # the user never answers; voided when the server cancels its request
 
-    async def elicitation(context: Any, params: Any) -> types.ElicitResult:
-        asked.set()
-        try:
-            await anyio.sleep(60)  # the user never answers
-        except anyio.get_cancelled_exc_class():
-            voided.set()  # the SDK client cancels the callback when the server cancels the request
-            raise
-        return types.ElicitResult(action="decline")
-
-    async with http_client(served.url, elicitation_callback=elicitation) as client:
+    async with http_client(served.url, elicitation_callback=question) as client:
         with anyio.fail_after(20):
             with anyio.CancelScope() as call:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(client.call_tool, f"{prefix}ask", {})
-                    await asked.wait()
+                    await question.asked.wait()
                     call.cancel()  # the SDK client sends notifications/cancelled for its tools/call
             with anyio.move_on_after(8):
-                await voided.wait()
-            assert voided.is_set(), served.log()[-3000:]
+                await question.voided.wait()
+            assert question.voided.is_set(), served.log()[-3000:]
         after = await client.call_tool(f"{prefix}slow", {"seconds": 0})  # the source serves on
         assert text_of(after) == "slow done"

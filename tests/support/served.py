@@ -221,6 +221,24 @@ async def client_over(transport: str, manifest: Path, url: str, **options: Any) 
             yield client
 
 
+class Unanswered:
+    """An elicitation callback of a user who never answers: `asked` is set when the question arrives, `voided`
+    when the SDK client cancels the callback (it does when the server cancels its request: the question voided)."""
+
+    def __init__(self) -> None:
+        self.asked = anyio.Event()
+        self.voided = anyio.Event()
+
+    async def __call__(self, context: Any, params: Any) -> types.ElicitResult:
+        self.asked.set()
+        try:
+            await anyio.sleep(60)
+        except anyio.get_cancelled_exc_class():
+            self.voided.set()
+            raise
+        return types.ElicitResult(action="decline")
+
+
 class ListChanged:
     """A message_handler counting `notifications/tools/list_changed`."""
 
