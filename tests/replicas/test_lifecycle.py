@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
 import json
 import signal
 import socket
@@ -39,14 +38,20 @@ def _folder(tmp_path: Path) -> Path:
     return manifest
 
 
+def _start_refused(manifest: Path, url: str, wait: str = "60") -> tuple[subprocess.CompletedProcess[str], float]:
+    """`mcprt up` over HTTP with the shared state at `url` (MCPRT_STATE_WAIT=`wait` s), run to its exit, and how many
+    seconds it took. `launch_command`: the real `python -m mcprt up` forked warm (its ~1.5 s of imports done)."""
+    started = time.monotonic()
+    done = subprocess.run(launch_command(manifest, "--transport", "http", "--port", "0"),
+                          env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT=wait),
+                          capture_output=True, text=True, timeout=90, cwd=manifest.parent)
+    return done, time.monotonic() - started
+
+
 def test_redis_unavailable_at_start_is_a_clear_error(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
     port = free_port()  # nothing listens there
-    done = subprocess.run(  # launch_command: the real `python -m mcprt up` forked warm (its ~1.5 s of imports done)
-        launch_command(manifest, "--transport", "http", "--port", "0"),
-        env=child_env(MCPRT_STATE_URL=f"redis://:hunter2@127.0.0.1:{port}/0", MCPRT_STATE_WAIT="1"),
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )
+    done, _ = _start_refused(manifest, f"redis://:hunter2@127.0.0.1:{port}/0", wait="1")
     assert done.returncode == 2, done.stderr
     assert f"cannot reach the shared state at redis://***@127.0.0.1:{port}/0" in done.stderr
     assert "shared state not reached yet; waiting for it" in done.stderr  # retried, then gave up
@@ -72,12 +77,7 @@ def test_redis_refusing_the_credentials_exits_2_at_once_naming_the_setting(tmp_p
              "`server.state`) gives none: put it in the URL (redis://:PASSWORD@HOST:PORT/DB, or "
              "redis://USER:PASSWORD@… for an ACL user)."),
         ]:
-            started = time.monotonic()
-            done = subprocess.run(
-                launch_command(manifest, "--transport", "http", "--port", "0"),
-                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
-                capture_output=True, text=True, timeout=90, cwd=tmp_path)
-            took = time.monotonic() - started
+            done, took = _start_refused(manifest, url)
             assert done.returncode == 2, done.stderr
             assert expected in done.stderr, done.stderr
             assert took < 30, took  # not the 60 s wait (the start itself takes a few seconds on a busy machine)
@@ -102,12 +102,7 @@ def test_an_acl_user_denied_a_command_exits_2_at_once_naming_the_setting(tmp_pat
         admin.close()
         for user in ("limited", "getonly"):
             url = f"redis://{user}:{user[:3]}-pass-4567@127.0.0.1:{redis.port}/0"
-            started = time.monotonic()
-            done = subprocess.run(
-                launch_command(manifest, "--transport", "http", "--port", "0"),
-                env=child_env(MCPRT_STATE_URL=url, MCPRT_STATE_WAIT="60"),
-                capture_output=True, text=True, timeout=90, cwd=tmp_path)
-            took = time.monotonic() - started
+            done, took = _start_refused(manifest, url)
             assert done.returncode == 2, (user, done.stderr)
             assert (f"the shared state at redis://***@127.0.0.1:{redis.port}/0 refused a command to the user "
                     "MCPRT_STATE_URL names") in done.stderr, (user, done.stderr)
