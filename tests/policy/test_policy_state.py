@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -157,9 +158,9 @@ def test_a_waiter_must_say_how_many_votes_it_has_seen(backend: str) -> None:
     assert (seen.kind, seen.default) == (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty)
 
 
-async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_url: str) -> None:
-    """Replicas share Redis: the vote recorded through A wakes the waiter on B at once (pub/sub), though
-    it does not settle the request."""
+@asynccontextmanager
+async def _two_replicas(redis_url: str) -> AsyncIterator[list[PolicyState]]:
+    """Two replicas' policy states on one Redis under a prefix of their own, started, and closed after."""
     from mcprt.state.policy import RedisPolicyState
     from mcprt.state.redis_client import make_client
 
@@ -169,6 +170,17 @@ async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_
     try:
         for replica in replicas:
             await replica.start()
+        yield list(replicas)
+    finally:
+        for replica, client in zip(replicas, clients):
+            await replica.aclose()
+            await client.aclose()
+
+
+async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_url: str) -> None:
+    """Replicas share Redis: the vote recorded through A wakes the waiter on B at once (pub/sub), though
+    it does not settle the request."""
+    async with _two_replicas(redis_url) as replicas:
         request = await replicas[0].approval_create(pending("k10", required=2))
         waiting = asyncio.create_task(replicas[1].approval_wait(request.id, 3, seen=0))
         await asyncio.sleep(0.1)  # B waits (subscribed since start)
@@ -177,10 +189,6 @@ async def test_a_vote_through_one_replica_wakes_a_call_waiting_on_another(redis_
         woke = await waiting
         assert time.monotonic() - started < 0.9  # not B's 1 s re-read
         assert woke is not None and [v.approver for v in woke.votes] == ["alice"]
-    finally:
-        for replica, client in zip(replicas, clients):
-            await replica.aclose()
-            await client.aclose()
 
 
 async def test_a_request_no_longer_needed_is_closed_once(state: PolicyState) -> None:
@@ -248,15 +256,7 @@ async def test_a_use_is_given_back_only_by_the_call_that_took_it(state: PolicySt
 async def test_concurrent_uses_of_one_approval_through_two_replicas_give_it_to_one(redis_url: str) -> None:
     """Replicas share Redis: identical calls on two replicas racing for one approval — exactly one runs (the
     WATCH/MULTI transaction of the second fails, re-reads the record used, and leaves it)."""
-    from mcprt.state.policy import RedisPolicyState
-    from mcprt.state.redis_client import make_client
-
-    prefix = f"test:{new_approval_id()}:"
-    clients = [make_client(redis_url), make_client(redis_url)]
-    replicas = [RedisPolicyState(client, prefix=prefix) for client in clients]
-    try:
-        for replica in replicas:
-            await replica.start()
+    async with _two_replicas(redis_url) as replicas:
         for round_ in range(20):
             request = await replicas[0].approval_create(pending(f"k-race{round_}"))
             await replicas[1].approval_decide(request.id, Vote("alice", True, time.time()))
@@ -266,10 +266,6 @@ async def test_concurrent_uses_of_one_approval_through_two_replicas_give_it_to_o
             stored = await replicas[0].approval_get(request.id)
             assert stored is not None and stored.used_by == f"c{winners[0]}"
             assert all(taken is not None and taken.used_by == f"c{winners[0]}" for taken, _ in outcomes)
-    finally:
-        for replica, client in zip(replicas, clients):
-            await replica.aclose()
-            await client.aclose()
 
 
 async def test_expired_requests_are_gone(state: PolicyState) -> None:
