@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from observability_support import ALICE_TOKEN, Seen, env_for, pets_app, write_ma
 
 from tests.support.everything import command_source
 from tests.support.everything import write_manifest as write_proxy_manifest
-from tests.support.served import child_env, http_client, mcprt_http, text_of
+from tests.support.served import child_env, http_client, launch_command, mcprt_http, text_of
 from tests.support.upstream import serve_app
 
 
@@ -64,8 +63,9 @@ async def test_every_stdio_stderr_line_is_json(tmp_path: Path) -> None:
     """Over stdio, with the metrics listener: its address line is JSON too, with the URL as a field."""
     with serve_app(pets_app(Seen())) as base:
         manifest = write_manifest(tmp_path, base, observability="{listen: '127.0.0.1:0'}")
-        params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest),
-                                       "--no-reload"], env=env_for(MCPRT_LOG_FORMAT="json"), cwd=str(tmp_path))
+        command = launch_command(manifest, "--no-reload")
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env_for(MCPRT_LOG_FORMAT="json"),
+                                       cwd=str(tmp_path))
         errlog_path = tmp_path / "stderr.log"
         with errlog_path.open("w+") as errlog:
             async with Client(stdio_client(params, errlog=errlog)) as client:  # type: ignore[arg-type]

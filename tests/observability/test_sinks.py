@@ -21,6 +21,7 @@ from mcprt.observability.audit import AuditLog
 from mcprt.observability.events import CallEvent, DecisionEvent
 from mcprt.observability.metrics import Metrics
 from mcprt.observability.state import ServerState
+from tests.support.served import launch_command
 from tests.support.upstream import serve_app
 
 
@@ -72,8 +73,8 @@ def test_audit_records_decisions_and_argument_values_only_when_asked(tmp_path: P
 async def test_stdio_serves_metrics_and_status_on_its_listener(tmp_path: Path) -> None:
     with serve_app(pets_app(Seen())) as base:
         manifest = write_manifest(tmp_path, base, observability="{listen: '127.0.0.1:0'}")
-        params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest),
-                                       "--no-reload"], env=env_for(), cwd=str(tmp_path))
+        command = launch_command(manifest, "--no-reload")
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env_for(), cwd=str(tmp_path))
         errlog = (tmp_path / "stderr.log").open("w+")
         async with Client(stdio_client(params, errlog=errlog)) as client:  # type: ignore[arg-type]
             await client.call_tool("list_pets", {})
@@ -107,8 +108,9 @@ async def test_stdio_serves_on_when_its_metrics_port_is_taken(tmp_path: Path) ->
             manifest = write_manifest(tmp_path, base, observability=f"{{listen: '127.0.0.1:{port}'}}")
             for extra, setting in (([], "server.observability.listen"), (["--metrics-port", str(port)],
                                                                           "--metrics-port")):
-                params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest),
-                                               "--no-reload", *extra], env=env_for(), cwd="/")  # as a host does
+                command = launch_command(manifest, "--no-reload", *extra)
+                params = StdioServerParameters(command=command[0], args=command[1:], env=env_for(),
+                                               cwd="/")  # as a host does
                 errlog = (tmp_path / f"stderr-{setting}.log").open("w+")
                 async with Client(stdio_client(params, errlog=errlog)) as client:  # type: ignore[arg-type]
                     result = await client.call_tool("list_pets", {})

@@ -15,11 +15,11 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.sources.sources_support import http_server
-from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.served import mcprt_http, stdio_up, text_of
 from tests.support.shared_up import ShareUps, shared_ups
 from tests.support.zygote import script_command_yaml
 
@@ -71,10 +71,7 @@ async def served(transport: str, name: str, tmp_path: Path, ups: ShareUps, **cli
     """A client of manifest `name`: over stdio its own `mcprt up` (one client per process), over HTTP
     a new session on the module's shared server."""
     if transport == "stdio":
-        path = _manifest_named(name, tmp_path)
-        command = up_command(path, "--no-reload")
-        params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(path.parent))
-        async with Client(params, **client) as connected:
+        async with Client(stdio_up(_manifest_named(name, tmp_path)), **client) as connected:
             yield connected
         return
     async with Client(streamable_http_client(ups(name).url), **client) as connected:

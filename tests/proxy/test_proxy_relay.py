@@ -14,7 +14,7 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -23,7 +23,7 @@ from mcprt.sources.mcp.call_clock import CallClock
 from mcprt.sources.mcp.relay import ASK_CLIENT
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
-from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.served import child_env, mcprt_http, stdio_up, text_of
 from tests.support.shared_up import ShareUps, shared_ups
 from tests.support.zygote import script_command_yaml
 
@@ -84,10 +84,7 @@ async def connected(transport: str, source: str, tmp_path: Path, ups: ShareUps, 
     """A client of `mcprt up --no-reload` serving `source`: over stdio its own process (one client per
     process), over HTTP a new session on the module's shared server `name` (the same source)."""
     if transport == "stdio":
-        manifest = write_manifest(tmp_path, source)
-        command = up_command(manifest, "--no-reload")
-        params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
-        async with Client(params, mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
+        async with Client(stdio_up(write_manifest(tmp_path, source)), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]
             yield client
         return
     async with Client(streamable_http_client(ups(name).url), mode=mode, **CALLBACKS) as client:  # type: ignore[arg-type]

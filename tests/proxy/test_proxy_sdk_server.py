@@ -15,7 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.support.served import child_env, mcprt_http, text_of, up_command
+from tests.support.served import child_env, launch_command, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -47,7 +47,7 @@ async def test_an_sdk_servers_requests_logs_and_list_changes_reach_the_client(tm
         assert params.message == "What is your name?"
         return types.ElicitResult(action="accept", content={"name": "Ada"})
 
-    command = up_command(manifest, *flags)
+    command = launch_command(manifest, *flags)
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(tmp_path))
     async with Client(params, mode="legacy", logging_callback=on_log, message_handler=on_message,  # type: ignore[arg-type]
                       sampling_callback=on_sampling, elicitation_callback=on_elicit) as client:

@@ -39,7 +39,7 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from tests.support.held_client import held
-from tests.support.served import child_env, up_command
+from tests.support.served import child_env, launch_command
 
 # One `mcprt up` over stdio for the module (its start is most of each test's cost): the tests only list
 # and call pure functions, read resources and get prompts — nothing a session keeps (no log level, no
@@ -496,7 +496,7 @@ def _served(folder: Path, errlog: TextIO) -> Client:
     (folder / "parity_gens.py").write_text(GENERATORS)
     (folder / "parity_lanes.py").write_text(LANES)
     (folder / "mcp.yaml").write_text(MANIFEST)
-    command = up_command(folder / "mcp.yaml")
+    command = launch_command(folder / "mcp.yaml")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
     return Client(stdio_client(params, errlog=errlog), mode="legacy")  # type: ignore[arg-type]
 

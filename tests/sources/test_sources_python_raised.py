@@ -30,7 +30,7 @@ from mcp.shared.exceptions import MCPError
 
 from tests.support.cli import mcprt_process
 from tests.support.held_client import held
-from tests.support.served import child_env, text_of, up_command
+from tests.support.served import child_env, launch_command, text_of
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("test_sources_python_raised")]
 
@@ -267,7 +267,7 @@ def _served(folder: Path, errlog: TextIO, **env: str) -> Client:
     (folder / "errs_tools.py").write_text(MODULE)
     (folder / "errs_offers.py").write_text(OFFERS)
     (folder / "mcp.yaml").write_text(MANIFEST)
-    command = up_command(folder / "mcp.yaml", "--no-reload")
+    command = launch_command(folder / "mcp.yaml", "--no-reload")
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env(**env), cwd=str(folder))
     return Client(stdio_client(params, errlog=errlog), mode="legacy")  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mcp import Client, StdioServerParameters
 
-from tests.support.served import child_env, up_command
+from tests.support.served import child_env, launch_command
 
 MODULE = '''
 from pydantic import BaseModel
@@ -38,7 +38,7 @@ def pick(choices: frozenset[int]) -> list[int]:
 def _params(folder: Path) -> StdioServerParameters:
     (folder / "set_tools.py").write_text(MODULE)
     (folder / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: set_tools\n")
-    command = up_command(folder / "mcp.yaml")
+    command = launch_command(folder / "mcp.yaml")
     return StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(folder))
 
 
