@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 import time
 from collections import Counter
@@ -39,6 +38,7 @@ from starlette.routing import Route
 
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.xdist_group("test_retry_signals")  # one started world per run
 
@@ -130,7 +130,7 @@ def _manifest(folder: Path, base: str) -> Path:
         # the same function as a lane of its own, for one test alone (another's abandoned call may hold `py`'s)
         "  lane:\n    python: nap_tools\n    concurrency: 1\n    timeout: 1s\n    tools:\n      nap: {name: lane_nap}\n"
         "  own:\n    python: own_timeout_tools\n    timeout: 30s\n"
-        f"  fx:\n    command: [{json.dumps(sys.executable)}, {json.dumps(str(MCP_SERVER))}]\n"
+        f"  fx:\n    command: {script_command_yaml(MCP_SERVER)}\n"
         "    tools:\n      nap: {name: fx_nap, timeout: 1s}\n")
     return path
 

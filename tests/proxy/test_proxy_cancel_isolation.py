@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.support.components import free_port, wait_port
 from tests.support.everything import write_manifest
 from tests.support.served import UpProcess, child_env, mcprt_http, text_of
-from tests.support.zygote import script_command_yaml
+from tests.support.zygote import script_command, script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
               pytest.mark.xdist_group("test_proxy_cancel_isolation")]  # one started server per run
@@ -53,7 +52,7 @@ def up(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         source = f"  chatty:\n    command: {script_command_yaml(SERVER)}\n"
     else:
         port = free_port()
-        upstream = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)],
+        upstream = subprocess.Popen(script_command(SERVER, "--http", str(port)),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)
         source = f"  chatty:\n    url: http://127.0.0.1:{port}/mcp\n"

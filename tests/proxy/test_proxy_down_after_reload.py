@@ -10,15 +10,15 @@ Mended: the count of sources down took only the sources the reload opened, so a 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from mcprt.pipeline import Runtime
 from mcprt.reload.reloader import Reloader
 from mcprt.settings import Settings
+from tests.support.zygote import script_command_yaml
 
 FIXTURE_SERVER = Path(__file__).resolve().parents[1] / "sources" / "fixtures" / "mcp_server.py"
-SERVING = f"[{sys.executable}, {FIXTURE_SERVER}]"
+SERVING = script_command_yaml(FIXTURE_SERVER)
 
 
 def _write(folder: Path, manifest: str) -> Path:

@@ -12,7 +12,6 @@ upstream fault; a conforming result passes byte for byte."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.support.served import child_env, http_client, mcprt_http, stdio_up, text_of
-from tests.support.zygote import script_command_yaml
+from tests.support.zygote import script_command, script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
@@ -57,7 +56,8 @@ def _wire(result: Any) -> str:
 
 async def _direct(kind: str) -> str:
     """The server's own answer, read without mcprt (and without the SDK client's check of it)."""
-    params = StdioServerParameters(command=sys.executable, args=[str(SERVER)], env=child_env())
+    command = script_command(SERVER)
+    params = StdioServerParameters(command=command[0], args=command[1:], env=child_env())
     async with Client(params, mode="legacy") as client:
         await client.list_tools()
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +19,9 @@ import httpx
 import pytest
 from reload_served import UpProcess, child_env, eventually, http_client, mcprt_up_http, text_of
 
+from tests.support.cli import mcprt_cli
 from tests.support.components import alive
+from tests.support.zygote import script_command
 
 TOOLS = '''
 def ping() -> str:
@@ -184,8 +184,7 @@ async def test_a_reload_over_its_time_budget_is_abandoned_and_the_old_tools_answ
         assert _metric(up, 'mcprt_reloads_total{result="error"}') == 0
         page = httpx.get(f"{up.base}/status", timeout=10).text
         assert "abandoned at" in page and "1 abandoned" in page
-        cli = subprocess.run([sys.executable, "-m", "mcprt", "status", up.base], capture_output=True, text=True,
-                             timeout=60, env={**env, "COLUMNS": "200"})
+        cli = mcprt_cli("status", up.base, env={"COLUMNS": "200"}, timeout=60)
         assert cli.returncode == 0 and "last reload abandoned (it ran longer than 2s" in cli.stdout, cli
 
         manifest.write_text(_manifest("Fast."))  # a good save after it applies as usual
@@ -202,7 +201,7 @@ async def test_a_reload_over_its_time_budget_is_abandoned_and_the_old_tools_answ
 
 def _command_manifest(pids: Path, tag: str, *, start_delay: float = 0, description: str | None = None) -> str:
     source: dict = {
-        "command": [sys.executable, str(PID_SERVER)],
+        "command": script_command(PID_SERVER),
         "env": {"TAG": tag, "PID_DIR": str(pids), "START_DELAY": str(start_delay)},
         "startup_timeout": "600s",
     }
