@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from tests.support.cli import mcprt_cli
 from tests.support.everything import command_source, write_manifest
-from tests.support.served import child_env, http_client, mcprt_http, text_of
+from tests.support.served import http_client, mcprt_http, text_of
 
 
 def validate(manifest: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True, text=True,
-                          env=child_env(), cwd=manifest.parent, timeout=120)
+    return mcprt_cli("validate", str(manifest), cwd=manifest.parent, timeout=120)
 
 
 def line_of(manifest: Path, text: str) -> int:

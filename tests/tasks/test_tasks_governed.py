@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.cli import mcprt_cli
 from tests.support.everything import SERVER
 from tests.support.served import UpProcess, child_env, mcprt_http
 from tests.support.upstream import serve_app
@@ -107,9 +106,13 @@ def manifest_text(folder: Path, upstream: str) -> str:
     ])
 
 
+def settings() -> dict[str, str]:
+    """The variables the manifest reads: the principals' tokens and the fixture's cancel file."""
+    return {**{f"{name.upper()}_TOKEN": token for name, token in TOKENS.items()}, "FIXTURE_CANCEL_FILE": "cancelled.txt"}
+
+
 def env() -> dict[str, str]:
-    return child_env(**{f"{name.upper()}_TOKEN": token for name, token in TOKENS.items()},
-                     FIXTURE_CANCEL_FILE="cancelled.txt")
+    return child_env(**settings())
 
 
 @pytest.fixture(scope="module")
@@ -191,8 +194,7 @@ def test_an_override_forbids_what_the_upstream_declares(up: UpProcess) -> None:
 def test_the_listing_shows_task_support_as_mcp_tool_execution(workdir: Path, upstream: str) -> None:
     """`execution.taskSupport` (MCP's Tool field) as the manifest decides: what `mcprt tools --json`
     prints is the handshake-era tools/list (2026-07-28's Tool has no such field)."""
-    listed = subprocess.run([sys.executable, "-m", "mcprt", "tools", str(workdir / "mcp.yaml"), "--json"],
-                            capture_output=True, text=True, env=env(), cwd=workdir, timeout=120)
+    listed = mcprt_cli("tools", str(workdir / "mcp.yaml"), "--json", env=settings(), cwd=workdir, timeout=120)
     assert listed.returncode == 0, listed.stderr
     tools = {tool["name"]: tool for tool in json.loads(listed.stdout)["tools"]}
     assert tools["test_slow"]["execution"] == {"taskSupport": "optional"}
