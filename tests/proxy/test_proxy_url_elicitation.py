@@ -9,6 +9,7 @@ request ("Invalid request parameters") and the tool call failed. The upstream is
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from mcp import Client, StdioServerParameters
 
 from tests.support.modern_client import META
 from tests.support.raw_stdio import RawStdio
-from tests.support.served import child_env, launch_command, mcprt_http, text_of
+from tests.support.served import child_env, launch_command, text_of
+from tests.support.shared_up import ShareUps, shared_ups
 from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -103,11 +105,21 @@ def _handshake_call_refused(folder: Path, mode: str, elicitation: dict[str, Any]
     return str(error["message"])
 
 
+@pytest.fixture(scope="module")
+def ups(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShareUps]:
+    """One `mcprt up --transport http` per asking mode ("url", "form"), shared by the 2026-07-28 cases: each
+    sends one request carrying its own declared capabilities (no session), so no case's answer depends on
+    another's."""
+    with shared_ups(tmp_path_factory, lambda mode, folder: _manifest(folder, mode)) as started:
+        yield started
+
+
+@pytest.mark.xdist_group("test_proxy_url_elicitation")  # the two shared servers start once per run
 @pytest.mark.parametrize(("mode", "declared", "refused"), [
     ("url", {}, True), ("url", {"url": {}}, False), ("url", {"form": {}, "url": {}}, False),
     ("form", {"url": {}}, True), ("form", {}, False), ("form", {"form": {}}, False),
 ])
-async def test_a_2026_client_is_asked_only_in_a_mode_it_declared(tmp_path: Path, mode: str,
+async def test_a_2026_client_is_asked_only_in_a_mode_it_declared(ups: ShareUps, mode: str,
                                                                  declared: dict[str, Any], refused: bool) -> None:
     """MCP 2026-07-28 over streamable HTTP (no handshake; `_meta` clientCapabilities on the request): a
     question in a mode the request did not declare never becomes an input request; the call ends in -32021
@@ -119,9 +131,8 @@ async def test_a_2026_client_is_asked_only_in_a_mode_it_declared(tmp_path: Path,
                "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "connect"}
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": "connect", "arguments": {}, "_meta": meta}}
-    with mcprt_http(_manifest(tmp_path, mode)) as up:
-        async with httpx.AsyncClient(timeout=60) as http:
-            response = await http.post(up.url, json=body, headers=headers)
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(ups(mode).url, json=body, headers=headers)
     message = _json_of(response)
     if refused:
         error = message.get("error")
