@@ -228,7 +228,9 @@ async def test_no_proxied_server_of_an_abandoned_build_remains(tmp_path: Path, s
             manifest.write_text(_command_manifest(pids, "v2", description=FOREVER))
         await _wait_for_file(pids / "v2.pid")
         v2 = int((pids / "v2.pid").read_text())
-        await anyio.sleep(1.0)  # starting (or, for "description", listed and rendering)
+        if slow == "description":  # listed and rendering by now (its pid is written as it starts, before serving)
+            await anyio.sleep(1.0)
+        # "start": v2 wrote its pid and then sleeps START_DELAY before serving, so the build is waiting on its start now
         manifest.write_text(_command_manifest(pids, "v3"))
         async with http_client(up.url) as client:
 
