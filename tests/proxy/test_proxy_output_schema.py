@@ -54,8 +54,9 @@ def _wire(result: Any) -> str:
     return result.model_dump_json(by_alias=True, exclude_none=True)
 
 
-async def _direct(kind: str) -> str:
-    """The server's own answer, read without mcprt (and without the SDK client's check of it)."""
+async def _direct(*kinds: str) -> list[str]:
+    """The server's own answers to `forecast` of each of `kinds`, read from one start of it without mcprt (and
+    without the SDK client's check of them)."""
     command = script_command(SERVER)
     params = StdioServerParameters(command=command[0], args=command[1:], env=child_env())
     async with Client(params, mode="legacy") as client:
@@ -65,18 +66,19 @@ async def _direct(kind: str) -> str:
             return None
 
         client.session.validate_tool_result = unchecked  # type: ignore[method-assign]
-        return _wire(await client.call_tool("forecast", {"kind": kind}))
+        return [_wire(await client.call_tool("forecast", {"kind": kind})) for kind in kinds]
 
 
 async def _check_through(client: Client) -> None:
     """What `client`, talking to `mcprt up`, gets of each kind of answer (its own outputSchema check included:
     a result it refused would raise here)."""
     listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+    direct_valid, direct_formatted = await _direct("valid", "format")
     valid = await client.call_tool("forecast", {"kind": "valid"})
-    assert _wire(valid) == await _direct("valid")  # passed on untouched: content, structuredContent, _meta
+    assert _wire(valid) == direct_valid  # passed on untouched: content, structuredContent, _meta
     # `format` is an annotation (JSON Schema 2020-12's default; the SDK clients assert none): passed on as sent
     formatted = await client.call_tool("forecast", {"kind": "format"})
-    assert _wire(formatted) == await _direct("format")
+    assert _wire(formatted) == direct_formatted
     for kind, problem in VIOLATIONS.items():
         result = await client.call_tool("forecast", {"kind": kind})
         text = text_of(result)
