@@ -182,7 +182,7 @@ def test_a_one_shot_call_whose_record_is_lost_fails_under_refuse(tmp_path: Path,
     from tests.support.cli import mcprt_process
 
     done = mcprt_process("call", str(manifest(tmp_path, "/dev/full", on_failure)), "add", "--args",
-                         '{"a": 1, "b": 2}', cwd=tmp_path)
+                         '{"a": 1, "b": 2}', cwd=tmp_path, forked=True)
     assert "audit records lost at stop" in done.stderr and "Traceback" not in done.stderr
     if on_failure == "serve":
         assert done.returncode == 0, done.stderr

@@ -31,7 +31,7 @@ def test_nested_values_and_numbers_leave_the_log_line_and_the_audit_error(tmp_pa
     manifest.write_text("version: 1\nserver:\n  name: leak\n  observability: {audit: audit.jsonl}\n"
                         "sources:\n  py: {python: [tools:boom]}\n")
     done = mcprt_process("call", str(manifest), "boom", "--args", json.dumps(ARGUMENTS), cwd=tmp_path,
-                         env={"MCPRT_LOG_FORMAT": "json"})
+                         env={"MCPRT_LOG_FORMAT": "json"}, forked=True)
     assert "bad items" in done.stdout + done.stderr  # the model's answer keeps its text
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     call = next(line for line in lines if "error_message" in line)
@@ -48,7 +48,7 @@ def test_with_audit_arguments_the_audit_error_keeps_its_text(tmp_path: Path) -> 
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text("version: 1\nserver:\n  name: leak\n  observability: {audit: audit.jsonl, "
                         "audit_arguments: true}\nsources:\n  py: {python: [tools:boom]}\n")
-    mcprt_process("call", str(manifest), "boom", "--args", json.dumps(ARGUMENTS), cwd=tmp_path)
+    mcprt_process("call", str(manifest), "boom", "--args", json.dumps(ARGUMENTS), cwd=tmp_path, forked=True)
     record = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
     assert "hunter2" in record["error"]  # the values are in the record anyway: the operator asked for them
 

@@ -140,12 +140,14 @@ def test_a_dead_source_leaves_the_others_serving_and_comes_up_when_fixed(tmp_pat
 
 def test_strict_and_an_all_dead_manifest_still_refuse_to_start(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
-    strict = mcprt_process("up", str(manifest), "--transport", "http", "--port", "0", "--strict", cwd=tmp_path)
+    strict = mcprt_process("up", str(manifest), "--transport", "http", "--port", "0", "--strict", cwd=tmp_path,
+                           forked=True)
     assert strict.returncode == 2, strict.stderr
     assert "mcp.yaml:4:19: source 'late': command './late-server' does not exist" in strict.stderr, strict.stderr
     dead = _folder(tmp_path, "version: 1\nsources:\n  late: {command: ./late-server}\n"
                              "  crash: {command: [sh, -c, 'exit 3']}\n")
-    refused = mcprt_process("up", str(dead), "--transport", "http", "--port", "0", cwd=tmp_path)
+    refused = mcprt_process("up", str(dead), "--transport", "http", "--port", "0",
+                            cwd=tmp_path, forked=True)
     assert refused.returncode == 2, refused.stderr
     assert "source 'late': command './late-server' does not exist" in refused.stderr, refused.stderr
     assert "source 'crash': the server exited with code 3" in refused.stderr, refused.stderr

@@ -364,7 +364,7 @@ async def test_a_module_raising_such_an_exception_on_import_is_a_manifest_error_
         "class Weird(Exception):\n    def __str__(self):\n        raise RuntimeError('str failed')\n\n\n"
         "raise Weird()\n")
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: import_weird\n")
-    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path)
+    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, forked=True)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert f"mcp.yaml:4:13: source 's': 'import_weird': importing 'import_weird' failed: {WEIRD}" in done.stderr, \
@@ -376,7 +376,7 @@ async def test_a_module_exiting_on_import_is_a_manifest_error_not_the_commands_e
     and its text alone."""
     (tmp_path / "import_exits.py").write_text("import sys\n\nsys.exit('usage: import_exits FILE')\n")
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: import_exits\n")
-    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path)
+    done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, forked=True)
     assert done.returncode == 2, done.stderr
     assert "mcp.yaml:4:13: source 's': 'import_exits': importing 'import_exits' failed: SystemExit: usage: "\
         "import_exits FILE" in done.stderr, done.stderr
