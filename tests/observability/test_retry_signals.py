@@ -335,12 +335,14 @@ async def test_which_limit_passed_is_the_outcome_for_every_source_kind(world) ->
     up, _, received, audit = world
     before, _ = scrape(up)
     async with http_client(up.url) as client:
+        # the three sources' limits pass independently: the HTTP and proxied calls run out meanwhile
+        hanging = asyncio.create_task(client.call_tool("get_item", {"id": "hang-1"}))
+        napping = asyncio.create_task(client.call_tool("fx_nap", {"seconds": 5}))
         first = asyncio.create_task(client.call_tool("lane_nap", {"seconds": 0.8}))
         await asyncio.sleep(0.3)
         late = await client.call_tool("lane_nap", {"seconds": 3})  # queues ~0.5 s behind `first`, runs out at 1 s
         assert not (await first).is_error, text_of(await first)
-        hung = await client.call_tool("get_item", {"id": "hang-1"})
-        proxied = await client.call_tool("fx_nap", {"seconds": 5})
+        hung, proxied = await hanging, await napping
     assert text_of(late).startswith("lane_nap did not finish within 1s: it queued "), text_of(late)
     assert "behind 1 running calls of this tool" in text_of(late) and "then ran " in text_of(late)
     assert text_of(hung).startswith(f"upstream did not answer within {TIMEOUT_S}s (GET 127.0.0.1:"), text_of(hung)
