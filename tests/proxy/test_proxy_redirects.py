@@ -17,7 +17,7 @@ import pytest
 from mcprt.manifest.model import UrlSource
 from mcprt.sources.mcp.http import HttpStatus, make_http_client
 from tests.proxy.test_proxy_malformed import ECHO, OBJECT, http_upstream, manifest_for, write
-from tests.support.served import child_env, http_client, mcprt_http, text_of, up_command
+from tests.support.served import child_env, http_client, launch_command, mcprt_http, text_of
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
@@ -47,7 +47,7 @@ def test_a_redirect_to_another_private_address_is_refused_at_start(tmp_path: Pat
     with http_upstream(scenario_redirecting(tmp_path, f"http://{host}:9/mcp")) as port:
         manifest = manifest_for(tmp_path, tmp_path / "scenario.json", url=f"http://127.0.0.1:{port}/old")
         started = time.monotonic()
-        done = subprocess.run(up_command(manifest, "--transport", "http", "--port", "0", "--no-reload"),
+        done = subprocess.run(launch_command(manifest, "--transport", "http", "--port", "0", "--no-reload"),
                               capture_output=True, text=True, env=child_env(), cwd=tmp_path, timeout=120)
         assert done.returncode == 2, done.stderr
         assert f"{manifest}:4:" in done.stderr and "source 'bad'" in done.stderr, done.stderr

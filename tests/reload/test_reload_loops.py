@@ -24,7 +24,7 @@ from reload_support import Project, wait_for
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, watch
 from mcprt.reload.reloader import BACKOFF_AFTER, BACKOFF_FIRST_SECONDS
-from tests.support.served import BANNER_URL, up_command
+from tests.support.served import BANNER_URL, launch_command
 
 
 @contextmanager
@@ -32,7 +32,7 @@ def up_logging_into_the_folder(project: Project) -> Iterator[tuple[str, Path]]:
     """`mcprt up` over HTTP whose stderr is a file beside the manifest (`2> server.log`)."""
     log = project.root / "server.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(up_command(project.manifest, "--transport", "http", "--port", "0"),
+        process = subprocess.Popen(launch_command(project.manifest, "--transport", "http", "--port", "0"),
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sink,
                                    env=child_env(MCPRT_LOG_LEVEL="debug"), cwd=project.root)
         try:
