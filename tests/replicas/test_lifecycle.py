@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio
 import httpx
 
-from tests.replicas.test_replicas import TOOLS, operator_cli
+from tests.replicas.test_replicas import TOOLS
 
 MANIFEST = """\
 version: 1
@@ -683,7 +683,8 @@ async def test_approvals_agree_across_replicas_whose_clocks_disagree(tmp_path: P
         on_time = stack.enter_context(mcprt_http(manifest, env=env, startup_timeout=60))
 
         def admin(*args: str) -> str:
-            done = operator_cli(on_time.url, "approvals", *args)
+            done = subprocess.run([sys.executable, "-m", "mcprt", "approvals", *args, "--url", on_time.url,
+                                   "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
             assert done.returncode == 0, done.stdout + done.stderr
             return done.stdout
 

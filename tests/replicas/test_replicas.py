@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,7 +23,6 @@ import anyio
 import httpx
 import pytest
 
-from tests.support.cli import mcprt_process
 from tests.support.components import HAProxy, Redis, haproxy, redis_server
 from tests.support.served import ListChanged, UpProcess, child_env, http_client, mcprt_http
 
@@ -81,13 +81,6 @@ sources:
 {extra}"""
 ALICE, BOT = "alice-replica-token", "bot-replica-token"
 TOKENS = {"ALICE_TOKEN": ALICE, "BOT_TOKEN": BOT}
-
-
-def operator_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`mcprt ARGS --url URL --token ALICE` as the operator runs it against a replica or the balancer: a real
-    process, forked from the suite's zygote (tests/support/zygote.py) — a fresh interpreter cost ~1.5 s of CPU
-    per command, and the approval tests poll `approvals list` every 0.3 s."""
-    return mcprt_process(*args, "--url", url, "--token", ALICE, forked=True, timeout=60)
 
 EXTRA_TOOL = """\
   more:
@@ -419,7 +412,8 @@ async def test_an_approval_granted_through_one_replica_releases_a_call_waiting_o
             outcome["result"] = await client.call_tool("refund", {"amount": 4200})
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return operator_cli(cluster.url, *args)
+        return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
+                              capture_output=True, text=True, timeout=60, env=child_env())
 
     async with anyio.create_task_group() as group:
         group.start_soon(waiting_call)
@@ -452,7 +446,8 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
             outcome["result"] = await client.call_tool("refund", {"amount": 4300})
 
     def pending() -> list[dict]:
-        listed = operator_cli(cluster.url, "approvals", "list", "--json")
+        listed = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "list", "--json", "--url", cluster.url,
+                                 "--token", ALICE], capture_output=True, text=True, timeout=60, env=child_env())
         assert listed.returncode == 0, listed.stderr
         return [a for a in json.loads(listed.stdout) if a["tool"] == "refund" and a["arguments"] == {"amount": 4300}]
 
@@ -467,7 +462,9 @@ async def test_an_approval_request_lost_by_redis_while_a_call_waits_is_opened_ag
                 assert "result" not in outcome, outcome["result"]
                 await anyio.sleep(0.3)
         assert after[0]["id"] == before[0]["id"], "the same request, so a link already sent still works"
-        approved = operator_cli(cluster.url, "approvals", "approve", after[0]["id"])
+        approved = subprocess.run([sys.executable, "-m", "mcprt", "approvals", "approve", after[0]["id"], "--url",
+                                   cluster.url, "--token", ALICE], capture_output=True, text=True, timeout=60,
+                                  env=child_env())
         assert approved.returncode == 0, approved.stdout + approved.stderr
     result = outcome["result"]
     assert not result.is_error, result.content  # type: ignore[attr-defined]
@@ -489,7 +486,8 @@ async def test_one_approval_runs_one_of_two_identical_calls_waiting_on_two_repli
             results.append(await client.call_tool("refund", arguments))
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return operator_cli(cluster.replicas[2].url, *args)
+        return subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.replicas[2].url, "--token",
+                               ALICE], capture_output=True, text=True, timeout=60, env=child_env())
 
     def pending() -> list[dict]:
         listed = cli("approvals", "list", "--json")
@@ -518,7 +516,8 @@ async def test_a_pause_survives_redis_losing_its_data(cluster: Cluster) -> None:
     every replica re-read an empty pause set and the paused tool was called again, with nothing
     logged. The replicas still hold the pause: they write it back. A resume still resumes."""
     def admin(*args: str) -> None:
-        done = operator_cli(cluster.url, *args)
+        done = subprocess.run([sys.executable, "-m", "mcprt", *args, "--url", cluster.url, "--token", ALICE],
+                              capture_output=True, text=True, timeout=60, env=child_env())
         assert done.returncode == 0, done.stdout + done.stderr
 
     async def refused_everywhere(client) -> bool:  # type: ignore[no-untyped-def]
