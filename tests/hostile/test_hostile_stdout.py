@@ -4,11 +4,11 @@ own call when it is over the message cap, and other tools keep answering."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 from tests.support.served import child_env, http_client, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
 
 HERE = Path(__file__).parent
 
@@ -17,7 +17,7 @@ def test_a_huge_line_is_read_linearly_and_an_oversized_one_fails_only_its_call(t
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(
         "version: 1\ndefaults: {max_result_bytes: 1000}\nsources:\n"
-        f"  big:\n    command: [{sys.executable}, {HERE / 'stubborn_server.py'}]\n    timeout: 120s\n"
+        f"  big:\n    command: {script_command_yaml(HERE / 'stubborn_server.py')}\n    timeout: 120s\n"
     )
     env = child_env(MCPRT_MAX_MESSAGE_BYTES="30000000")
     with mcprt_http(manifest, "--no-reload", env=env, startup_timeout=60) as up:

@@ -30,14 +30,14 @@ def test_oauth_without_an_audience_is_not_served_behind_allowed_hosts_star(tmp_p
     was accepted by sending that service's Host. Refused at start (exit 2), served with an audience."""
     import subprocess
 
-    from tests.support.served import child_env, mcprt_http, up_command
+    from tests.support.served import child_env, launch_command, mcprt_http
 
     (tmp_path / "tools.py").write_text('def ping() -> str:\n    """Pong."""\n    return "pong"\n')
     path = tmp_path / "mcp.yaml"
     base = 'version: 1\nserver:\n  http: {allowed_hosts: ["*"]}\n  auth:\n    oauth: {issuer: "http://127.0.0.1:9"%s}\n'
     sources = "sources:\n  t:\n    python: tools:ping\n"
     path.write_text(base % "" + sources)
-    run = subprocess.run(up_command(path, "--transport", "http", "--port", "0", "--no-reload"), cwd=tmp_path,
+    run = subprocess.run(launch_command(path, "--transport", "http", "--port", "0", "--no-reload"), cwd=tmp_path,
                          env=child_env(), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr
     assert "server.auth.oauth has no `audience` and server.http.allowed_hosts (or MCPRT_ALLOWED_HOSTS) is" in run.stderr

@@ -17,7 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.identity.identity_support import who_source
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of, up_command
+from tests.support.served import UpProcess, child_env, http_client, launch_command, mcprt_http, text_of
 
 pytestmark = pytest.mark.xdist_group("identity-tokens")  # its two `mcprt up` once per run, not per worker
 
@@ -102,7 +102,7 @@ async def test_an_unauthenticated_http_server_serves_the_anonymous_principal(tmp
 
 async def test_stdio_is_the_stdio_principal_without_any_token(tmp_path: Path) -> None:
     path = manifest(tmp_path)  # the tokens apply to HTTP only: stdio's parent is the trust boundary
-    command = up_command(path, "--transport", "stdio", "--no-reload")
+    command = launch_command(path, "--transport", "stdio", "--no-reload")
     params = StdioServerParameters(command=command[0], args=command[1:], env=env(), cwd=str(tmp_path))
     async with Client(params) as client:
         result = await client.call_tool("echo", {"text": "hi"})

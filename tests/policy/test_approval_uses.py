@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import sys
 import threading
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from mcprt.observability.log import rfc3339 as mcprt_rfc3339
 from tests.support.cli import mcprt_cli
 from tests.support.served import UpProcess, child_env, http_client, mcprt_http, text_of
 from tests.support.upstream import serve_app
+from tests.support.zygote import script_command_yaml
 from tests.tasks.tasks_support import call as task_call
 from tests.tasks.tasks_support import wait_for
 
@@ -530,7 +530,7 @@ server:
   auth: {{tokens: {{alice: "${{ALICE_TOKEN}}", bot: "${{BOT_TOKEN}}"}}}}
 sources:
   payments:
-    command: [{python}, payments.py]
+    command: {command}
 policy:
   default: allow
   rules:
@@ -545,7 +545,7 @@ async def test_a_call_its_proxied_server_never_got_gives_its_approval_back(tmp_p
     same call, once the server was back, had to be approved again. It is given back (the answer says so), and the
     same call then runs on it, once."""
     (tmp_path / "payments.py").write_text(PROXIED_PAY)
-    (tmp_path / "mcp.yaml").write_text(PROXIED_MANIFEST.format(python=json.dumps(sys.executable)))
+    (tmp_path / "mcp.yaml").write_text(PROXIED_MANIFEST.format(command=script_command_yaml(tmp_path / "payments.py")))
     alice = {"who": "alice"}
     with mcprt_http(tmp_path / "mcp.yaml", env=child_env(ALICE_TOKEN=ALICE, BOT_TOKEN=BOT)) as up:
         async with http_client(up.url, token=BOT) as client:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import mcprt_cli
+from tests.support.zygote import script_command_yaml
 
 HERE = Path(__file__).parent
 BASE = """\
@@ -132,7 +132,7 @@ def test_a_glob_only_a_proxied_source_could_provide_is_a_warning(folder: Path) -
     names the Python source only (`sources: [ops]`) is still an error."""
     server = HERE.parent / "sources" / "fixtures" / "mcp_server.py"
     (folder / "mcp.yaml").write_text(BASE.replace("    python: policy_tools\n", "    python: policy_tools\n"
-                                                  f"  remote: {{command: {sys.executable}, args: ['{server}'], "
+                                                  f"  remote: {{command: {script_command_yaml(server)}, "
                                                   "prefix: r_}\n")
                                      + '    - {match: {tools: ["r_ech"]}, limit: 5/min}\n')
     result = mcprt(folder, "validate", "mcp.yaml")

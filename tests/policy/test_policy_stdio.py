@@ -4,13 +4,12 @@ admin endpoints, are refused at once with a message saying so (instead of waitin
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from tests.support.cli import mcprt_cli, mcprt_process
-from tests.support.served import child_env, text_of
+from tests.support.served import stdio_up, text_of
 
 HERE = Path(__file__).parent
 MANIFEST = """\
@@ -29,9 +28,7 @@ policy:
 async def test_stdio_principal_rules_and_approvals_refused(tmp_path: Path) -> None:
     shutil.copy(HERE / "policy_tools.py", tmp_path)
     (tmp_path / "mcp.yaml").write_text(MANIFEST)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"),
-                                                                 "--no-reload"], env=child_env(), cwd=str(tmp_path))
-    async with Client(params) as client:
+    async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         assert "showSecret" not in names and "add" in names
         denied = await client.call_tool("delete_item", {"item": "x"})
@@ -50,7 +47,7 @@ def test_approve_rules_over_stdio_are_warned_to_the_operator(tmp_path: Path) -> 
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text(MANIFEST)
     said = "policy.rules.2 asks a human to approve calls, and only `mcprt up --transport http` serves the approval endpoints"
-    started = mcprt_process("up", str(manifest), "--no-reload", cwd=tmp_path)  # empty stdin: serves, then ends
+    started = mcprt_process("up", str(manifest), "--no-reload", cwd=tmp_path, forked=True)  # empty stdin: serves, then ends
     assert f"mcp.yaml:9:7: warning: {said}" in started.stderr, started.stderr
     checked = mcprt_cli("validate", str(manifest), cwd=tmp_path)
     assert checked.returncode == 0 and f"mcp.yaml:9:7: note: {said}" in checked.stderr, checked.stderr
@@ -123,9 +120,7 @@ async def test_the_stdio_caller_is_no_oauth_client_served_or_one_shot(tmp_path: 
     each decision in the audit log."""
     shutil.copy(HERE / "policy_tools.py", tmp_path)
     (tmp_path / "mcp.yaml").write_text(CLIENTS)
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(tmp_path / "mcp.yaml"),
-                                                                 "--no-reload"], env=child_env(), cwd=str(tmp_path))
-    async with Client(params) as client:
+    async with Client(stdio_up(tmp_path / "mcp.yaml")) as client:
         refused = await client.call_tool("add", {"a": 2, "b": 3})
         assert refused.is_error and "only known agent applications may call" in text_of(refused)
         assert text_of(await client.call_tool("delete_item", {"item": "x"})) == "deleted x"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from mcprt.server.batches import MAX_ANSWER_BYTES
-from tests.support.served import UpProcess, child_env, mcprt_http, up_command
+from tests.support.served import UpProcess, child_env, launch_command, mcprt_http
 
 TOOLS = '''
 import asyncio
@@ -178,7 +178,7 @@ def test_a_batched_call_in_flight_at_stdins_end_is_answered_connection_closed(tm
     """A batched request is in flight like a single one: when stdin ends it is cancelled and answered
     -32000 Connection closed, as a single call is — it was cancelled after 5 s without an answer."""
     path = manifest(tmp_path)
-    process = subprocess.Popen(up_command(path, "--no-reload"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    process = subprocess.Popen(launch_command(path, "--no-reload"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, env=child_env(), cwd=str(path.parent))
     assert process.stdin is not None and process.stdout is not None
     try:

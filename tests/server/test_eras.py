@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.support.mcp_schema import check, check_notification
-from tests.support.served import UpProcess, child_env, mcprt_http, up_command
+from tests.support.served import UpProcess, child_env, launch_command, mcprt_http
 from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.xdist_group("test_eras")  # one started HTTP server per run, not one per worker
@@ -148,7 +148,7 @@ Exchange = tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]  # (met
 
 
 def exchange_stdio(path: Path, version: str) -> Exchange:
-    process = subprocess.Popen(up_command(path, "--no-reload"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    process = subprocess.Popen(launch_command(path, "--no-reload"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, env=child_env(), cwd=str(path.parent))
     assert process.stdin is not None and process.stdout is not None
     notes: list[dict[str, Any]] = []

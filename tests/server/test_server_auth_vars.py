@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.stdio import stdio_client
 
 from server_support import demo_manifest, stdio_params, text_of
-from tests.support.served import child_env, up_command
+from tests.support.served import child_env, launch_command
 
 UNSET = "environment variable MCPRT_TEST_TOKEN is not set"
 NEEDED = "it is needed to serve over HTTP"
@@ -37,7 +37,7 @@ def _auth_manifest(folder: Path, extra_token: bool = True) -> tuple[Path, str]:
 
 
 def _run(manifest: Path, *args: str, env: dict[str, str] | None = None, command: str = "up") -> subprocess.CompletedProcess[str]:
-    argv = up_command(manifest, *args)
+    argv = launch_command(manifest, *args)
     if command != "up":
         argv[argv.index("up")] = command
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env or child_env(),

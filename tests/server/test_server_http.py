@@ -22,9 +22,9 @@ from server_support import (
     child_env,
     demo_manifest,
     http_client,
+    launch_command,
     mcprt_http,
     text_of,
-    up_command,
 )
 
 INITIALIZE = {
@@ -302,7 +302,7 @@ def test_non_loopback_bind_without_auth_refuses_to_start(tmp_path: Path) -> None
         (["--transport", "http", "--host", "0.0.0.0"], child_env()),
         ([], child_env(MCPRT_TRANSPORT="http", MCPRT_HOST="192.0.2.10")),
     ):
-        done = subprocess.run(up_command(manifest, *args), env=env, capture_output=True, text=True, timeout=30,
+        done = subprocess.run(launch_command(manifest, *args), env=env, capture_output=True, text=True, timeout=30,
                               stdin=subprocess.DEVNULL)
         assert done.returncode == 2, done.stderr
         assert "refusing to serve" in done.stderr and "bearer_tokens" in done.stderr
@@ -348,7 +348,7 @@ def test_cli_flag_beats_environment(tmp_path: Path) -> None:
 def test_bad_manifest_prints_diagnostics_and_exits_2(tmp_path: Path) -> None:
     manifest = demo_manifest(tmp_path)
     manifest.write_text(manifest.read_text().replace("python: demo_tools", "python: demo_tools\n    colour: red"))
-    done = subprocess.run(up_command(manifest, "--transport", "http", "--port", "0"), env=child_env(),
+    done = subprocess.run(launch_command(manifest, "--transport", "http", "--port", "0"), env=child_env(),
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert f"{manifest}:" in done.stderr and "colour" in done.stderr
@@ -361,7 +361,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        done = subprocess.run(up_command(manifest, "--transport", "http", "--port", str(port)), env=child_env(),
+        done = subprocess.run(launch_command(manifest, "--transport", "http", "--port", str(port)), env=child_env(),
                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert f"error: port {port} on 127.0.0.1 is in use" in done.stderr  # first and alone: tests/cli/test_cli_first_steps.py
@@ -370,7 +370,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_unknown_transport_is_a_clear_error(tmp_path: Path) -> None:
     manifest = demo_manifest(tmp_path)
-    done = subprocess.run(up_command(manifest, "--transport", "sse"), env=child_env(), capture_output=True,
+    done = subprocess.run(launch_command(manifest, "--transport", "sse"), env=child_env(), capture_output=True,
                           text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert "unknown transport 'sse'" in done.stderr

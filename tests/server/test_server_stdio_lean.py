@@ -14,7 +14,6 @@ import asyncio
 import fcntl
 import json
 import re
-import sys
 import subprocess
 import termios
 import threading
@@ -35,7 +34,7 @@ from starlette.routing import Route
 from mcprt.server.stdio import PIPE_BYTES
 from tests.server.server_support import DEMO_TOOLS, child_env
 from tests.server.test_server_early import INITIALIZED, TIMEOUT, RawStdio, initialize, request
-from tests.support.served import up_command
+from tests.support.served import launch_command
 from tests.support.upstream import serve_app
 
 MODERN = "2026-07-28"
@@ -350,7 +349,7 @@ def test_answers_larger_than_the_pipe_arrive_whole_when_the_client_reads_late(tm
     answers = []
     for lean in (True, False):
         env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"), **({} if lean else {"MCPRT_STDIO_LEAN": "0"}))
-        process = subprocess.Popen(up_command(manifest, "--transport", "stdio", "--no-reload"), stdin=subprocess.PIPE,
+        process = subprocess.Popen(launch_command(manifest, "--transport", "stdio", "--no-reload"), stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
         assert process.stdin is not None and process.stdout is not None
         try:
@@ -399,8 +398,8 @@ def test_calls_are_audited_with_the_stdio_principal(tmp_path: Path, upstream: Up
 async def _sdk_client_results(manifest: Path, tmp: Path, lean: bool, mode: str) -> tuple[list[Any], str]:
     env = child_env(MCPRT_LOG_LEVEL="debug", MCPRT_CACHE_DIR=str(tmp / "cache"),
                     **({} if lean else {"MCPRT_STDIO_LEAN": "0"}))
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcprt", "up", str(manifest), "--no-reload"],
-                                   env=env, cwd=str(manifest.parent))
+    command = launch_command(manifest, "--no-reload")
+    params = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=str(manifest.parent))
     log = tmp / f"client-{lean}-{mode}.log"
     with open(log, "w") as errlog:
         async with Client(stdio_client(params, errlog=errlog), mode=mode) as client:  # type: ignore[arg-type]

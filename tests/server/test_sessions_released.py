@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.served import UpProcess, child_env, http_client, mcprt_http, up_command
+from tests.support.served import UpProcess, child_env, http_client, launch_command, mcprt_http
 
 TOOLS = '''\
 __all__ = ["echo_text", "slow"]
@@ -194,7 +194,7 @@ def test_a_probe_folder_that_cannot_be_made_is_a_clear_error_at_start(transport:
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text("version: 1\nsources:\n  tools: {python: soak_tools}\n")
     (tmp_path / "afile").write_text("")
-    done = subprocess.run(up_command(manifest, "--transport", transport, "--port", "0", "--no-reload"),
+    done = subprocess.run(launch_command(manifest, "--transport", transport, "--port", "0", "--no-reload"),
                           env=child_env(MCPRT_DEBUG_TRACEMALLOC=str(tmp_path / "afile" / "probe")),
                           cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr

@@ -111,7 +111,8 @@ def test_a_second_stop_signal_with_a_sync_call_in_flight_exits_within_a_second(
 
 
 class Items:
-    """A real API: POST /items creates an item, then answers after `delay` s (a slow write); GET lists them."""
+    """A real API: POST /items creates an item, then answers after `delay` s (a slow write) unless its client
+    left first (then nobody waits for the answer; uvicorn's shutdown would wait its 2 s grace for it); GET lists them."""
 
     def __init__(self, delay: float) -> None:
         self.items: list[dict[str, Any]] = []
@@ -128,7 +129,9 @@ class Items:
         async def create(request: Request) -> JSONResponse:
             item = {**await request.json(), "id": str(len(self.items) + 1)}
             self.items.append(item)  # done: only the answer is slow
-            await asyncio.sleep(self.delay)
+            deadline = asyncio.get_running_loop().time() + self.delay
+            while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():
+                await asyncio.sleep(0.05)
             return JSONResponse(item, status_code=201)
 
         async def listing(request: Request) -> JSONResponse:

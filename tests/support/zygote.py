@@ -171,6 +171,12 @@ def _preload() -> None:
 def _serve(path: str) -> dict:
     """Fork children on request until the pytest worker is gone; returns only in a child: its request."""
     _preload()
+    # What was preloaded lives as long as the process: moved out of the collector's reach, a child's
+    # collections (its exit's full one too) no longer walk ~1M inherited objects, touching (and so
+    # copying) their pages. Measured: a forked `mcprt approvals list` 0.66 -> 0.22 CPU-s (a fresh one: 0.27).
+    import gc
+
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)
