@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from mcprt.toolset.budget import check_budget
 from tests.discovery.discovery_support import compile_manifest, github_manifest
+
+# Every module compiling GitHub's description (`github_discovery`, `github_cache`: session fixtures of
+# tests/discovery/conftest.py) runs on one worker, so the session compiles it once per run, not once per worker.
+pytestmark = pytest.mark.xdist_group("github_discovery")
 
 GITHUB_BUDGET = "  budget: {max_tools: 100, max_tools_bytes: 20kb, max_tool_bytes: 8kb}\n"
 
