@@ -18,6 +18,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +44,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 CONCERNS = next(i for i, (name, _) in enumerate(LAYERS) if name == "concerns")
 
 
+# The import graph (`tools/deps.py`: every module of runtime/mcprt parsed, ~1 s of CPU) is built once and read by
+# the three tests below, which run on one worker.
+pytestmark = pytest.mark.xdist_group("test_layering")
+
+
 def _deps_tool():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("mcprt_deps_tool", ROOT / "tools" / "deps.py")
     assert spec is not None and spec.loader is not None
@@ -48,6 +56,17 @@ def _deps_tool():  # type: ignore[no-untyped-def]
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def deps() -> ModuleType:
+    return _deps_tool()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def edges(deps: ModuleType) -> dict[str, set[str]]:
+    """Module → the mcprt modules it imports (`deps.graph()`), shared: the tests only read it."""
+    return deps.graph()  # type: ignore[no-any-return]
 
 
 def layer_of(module: str) -> int:
@@ -62,8 +81,7 @@ def layer_of(module: str) -> int:
     return best
 
 
-def test_no_module_imports_from_a_higher_layer() -> None:
-    edges = _deps_tool().graph()
+def test_no_module_imports_from_a_higher_layer(edges: dict[str, set[str]]) -> None:
     upward = sorted(
         f"{src} ({LAYERS[layer_of(src)][0]}) imports {dst} ({LAYERS[layer_of(dst)][0]})"
         for src, targets in edges.items() for dst in targets if layer_of(dst) > layer_of(src)
@@ -71,13 +89,12 @@ def test_no_module_imports_from_a_higher_layer() -> None:
     assert not upward, "upward imports:\n" + "\n".join(upward)
 
 
-def test_no_package_cycles() -> None:
+def test_no_package_cycles(deps: ModuleType, edges: dict[str, set[str]]) -> None:
     """Between packages, imports go one way. Base modules are the shared contracts (they import nothing
     above base), so an import of one — say the executor calling `observability.hooks` — is not a
     package edge."""
-    tool = _deps_tool()
-    edges = {src: {dst for dst in targets if layer_of(dst) != 0} for src, targets in tool.graph().items()}
-    cycles = tool.package_cycles(edges)
+    above_base = {src: {dst for dst in targets if layer_of(dst) != 0} for src, targets in edges.items()}
+    cycles = deps.package_cycles(above_base)
     assert not cycles, cycles
 
 
@@ -107,11 +124,10 @@ def _kind_of(module: str) -> str | None:
     return next((kind for kind in SOURCE_KINDS if module == kind or module.startswith(kind + ".")), None)
 
 
-def test_no_source_kind_imports_another_kind() -> None:
+def test_no_source_kind_imports_another_kind(edges: dict[str, set[str]]) -> None:
     """A source kind uses what `mcprt.sources` shares (naming, sentences, base), never another kind's
     modules: the Python source importing `sources.openapi.text` loaded ~19 OpenAPI modules into every
     Python source, for one text helper."""
-    edges = _deps_tool().graph()
     sideways = sorted(f"{src} imports {dst}" for src, targets in edges.items() for dst in targets
                       if _kind_of(src) and _kind_of(dst) and _kind_of(src) != _kind_of(dst))
     assert not sideways, "one source kind imports another:\n" + "\n".join(sideways)

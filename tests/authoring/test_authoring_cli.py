@@ -55,26 +55,29 @@ def static_files(folder: Path) -> Iterator[str]:
 
 def test_quick_start_init_validate_up_and_call_over_http(tmp_path: Path) -> None:
     manifest = tmp_path / "notes" / "mcp.yaml"
-    made = mcprt_process("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--out", str(manifest))
+    made = mcprt_process("init", "--openapi", str(CATALOG / "quickstart" / "notes-api.yaml"), "--out", str(manifest),
+                         forked=True)
     assert made.returncode == 0, made.stderr
     with notes_api() as api:
         text = manifest.read_text()
         manifest.write_text(text.replace("    tools:\n", f"    base_url: {api}\n    tools:\n", 1))  # our free port
-        checked = mcprt_process("validate", str(manifest))
+        checked = mcprt_process("validate", str(manifest), forked=True)
         assert checked.returncode == 0, checked.stderr
         with mcprt_http(manifest) as up:
             created = mcprt_process("call", "--url", up.url, "create_note", "--args",
-                                    json.dumps({"title": "Quokka budget", "body": "Quokkas need 30 s of retries."}))
+                                    json.dumps({"title": "Quokka budget", "body": "Quokkas need 30 s of retries."}),
+                                    forked=True)
             assert created.returncode == 0, created.stderr
             note_id = json.loads(created.stdout)["structuredContent"]["id"]
-            found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}')
+            found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}', forked=True)
             assert found.returncode == 0, found.stderr
             assert json.loads(json.loads(found.stdout)["content"][0]["text"])[0]["title"] == "Quokka budget"
             # get_note declares an outputSchema (its prune gives an object): the SDK client validated it
-            read = mcprt_process("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}))
+            read = mcprt_process("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}),
+                                 forked=True)
             assert read.returncode == 0, read.stderr
             assert json.loads(read.stdout)["structuredContent"]["body"] == "Quokkas need 30 s of retries."
-            missing = mcprt_process("call", "--url", up.url, "get_note", "--args", '{"id": 9999}')
+            missing = mcprt_process("call", "--url", up.url, "get_note", "--args", '{"id": 9999}', forked=True)
             assert missing.returncode == 1 and '"isError": true' in missing.stdout
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -32,12 +34,54 @@ def _base_url_set(text: str) -> str:
     return text.replace(f'"{BASE_URL_PLACEHOLDER}"', "http://127.0.0.1:9")
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path) -> None:
+# Each document's tests run on one worker (one `xdist_group` per document) and share `init`'s manifest of all of
+# its operations (`_written`): both tests read it, only their own copy is edited.
+PER_DOCUMENT = [pytest.param(d, marks=pytest.mark.xdist_group(f"test_init:{d}")) for d in DOCUMENTS]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `mcprt init --openapi DOCUMENT --out FOLDER/api/mcp.yaml` gave: exit code, stderr and the file."""
+    returncode: int
+    stderr: str
+    text: str
+    out: Path
+
+
+_WRITTEN: dict[str, Written] = {}
+
+
+def _written(document: str, tmp_path_factory: pytest.TempPathFactory) -> Written:
+    """`init` of all of `document`'s operations, run once per worker (the manifest's `openapi:` is relative to
+    its folder: `_init_all` reuses it only where the test's own folder lies as deep)."""
+    if document not in _WRITTEN:
+        out = tmp_path_factory.mktemp("init_all") / "api" / "mcp.yaml"
+        made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out))
+        _WRITTEN[document] = Written(made.returncode, made.stderr, out.read_text() if out.exists() else "", out)
+    return _WRITTEN[document]
+
+
+def _init_all(document: str, out: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    """`mcprt init --openapi DOCUMENT --out OUT` (exit code, stderr), OUT written: the shared run's copy when
+    the `openapi:` path it wrote is the one OUT's folder needs, else a run of its own."""
+    written = _written(document, tmp_path_factory)
+    spec = SPECS / document
+    if os.path.relpath(spec, written.out.parent) != os.path.relpath(spec, out.parent):
+        made = mcprt("init", "--openapi", str(spec), "--out", str(out))
+        return made.returncode, made.stderr
+    if written.returncode == 0:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(written.text)
+    return written.returncode, written.stderr
+
+
+@pytest.mark.parametrize("document", PER_DOCUMENT)
+def test_init_writes_a_manifest_that_validates(document: str, tmp_path: Path,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path / "api" / "mcp.yaml"
-    made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out))
-    assert made.returncode == 0, made.stderr
-    assert "Traceback" not in made.stderr
+    returncode, stderr = _init_all(document, out, tmp_path_factory)
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
     text = out.read_text()
     assert "# tools/list: " in text and "version: 1" in text
     checked = mcprt("validate", str(out))
@@ -65,8 +109,9 @@ def _first_tag(document: str) -> str | None:
     return counts[0][0] if counts else None
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_init_output_leaves_validate_strict_only_what_its_author_must_decide(document: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("document", PER_DOCUMENT)
+def test_init_output_leaves_validate_strict_only_what_its_author_must_decide(
+        document: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Found by the big-API trial (fault 5): `init --tag issues` on GitHub wrote `path_slashes: [path, dir]`, worked
     out from the whole document, so `validate --strict` failed on init's own output (`path_slashes` names 'dir',
     which is no path parameter …). What `init` says of the source as a whole is now read off the operations it
@@ -81,11 +126,15 @@ def test_init_output_leaves_validate_strict_only_what_its_author_must_decide(doc
         if tags is None:  # the document tags no operation: the manifest of all of them is its only one
             continue
         out = tmp_path / variant / "mcp.yaml"
-        made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out), *tags)
-        assert made.returncode == 0, made.stderr
+        if tags:
+            made = mcprt("init", "--openapi", str(SPECS / document), "--out", str(out), *tags)
+            returncode, stderr = made.returncode, made.stderr
+        else:  # the same run as test_init_writes_a_manifest_that_validates's
+            returncode, stderr = _init_all(document, out, tmp_path_factory)
+        assert returncode == 0, stderr
         out.write_text(_base_url_set(out.read_text()))
         checked = mcprt("validate", "--strict", str(out))
-        own = [line.split("warning: ", 1)[1] for line in made.stderr.splitlines() if line.startswith("warning: ")]
+        own = [line.split("warning: ", 1)[1] for line in stderr.splitlines() if line.startswith("warning: ")]
         said = [line for line in checked.stderr.splitlines() if re.match(r".*mcp\.yaml:\d+:\d+: ", line)]
         refused, allowed_at = [], set()
         for line in said:  # "… and N more warnings of this kind" is of the kind of a line said at its place

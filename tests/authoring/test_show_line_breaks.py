@@ -26,7 +26,8 @@ def test_show_names_the_line_whose_break_is_dropped_and_prints_the_sample_as_sen
                        "".join(f"          {line}\n" for line in ONE_LINE.splitlines()))
         recorded = workspace.mcprt("record", "list_pets", "--args", '{"limit": 2}', "--name", "two")
         assert recorded.returncode == 0, recorded.stderr
-    shown = mcprt_process("show", "mcp.yaml", "list_pets", "--offline", cwd=workspace.root, env=workspace.env)
+    shown = mcprt_process("show", "mcp.yaml", "list_pets", "--offline", cwd=workspace.root, env=workspace.env,
+                          forked=True)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     override = next(line for line in lines if line.startswith("  output: "))
@@ -37,7 +38,8 @@ def test_show_names_the_line_whose_break_is_dropped_and_prints_the_sample_as_sen
     assert lines[sample + 1:] == ["  2 pets#1 pet-1#2 pet-2"]  # as sent: one line
 
     workspace.edit("{% for p in result %}\n", "{% for p in result +%}\n")
-    kept = mcprt_process("show", "mcp.yaml", "list_pets", "--offline", cwd=workspace.root, env=workspace.env)
+    kept = mcprt_process("show", "mcp.yaml", "list_pets", "--offline", cwd=workspace.root, env=workspace.env,
+                         forked=True)
     assert kept.returncode == 0, kept.stderr
     assert "its line break is not sent" not in kept.stdout
     after = kept.stdout.splitlines()

@@ -97,7 +97,7 @@ def prunes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("deskly")
     with serve_app(Starlette(routes=[Route("/deskly-api.json", spec)])) as base:
         made = mcprt_process("init", "--openapi", f"{base}/deskly-api.json", "--out", str(folder / "mcp.yaml"),
-                             cwd=folder)
+                             cwd=folder, forked=True)
     assert made.returncode == 0, made.stderr
     return {key: " ".join(prune.split()) for key, prune in suggested_prunes((folder / "mcp.yaml").read_text()).items()}
 

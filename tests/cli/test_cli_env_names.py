@@ -251,10 +251,11 @@ def test_every_limit_is_a_row_of_the_readme_s_limits_table() -> None:
 def test_an_unusable_port_names_where_it_came_from(tmp_path: Path) -> None:
     """Found by the same trial: `MCPRT_PORT=99999 mcprt up` said only "port 99999 is out of range"."""
     manifest = _folder(tmp_path)
-    from_env = mcprt_process("up", str(manifest), cwd=tmp_path, env={"MCPRT_PORT": "99999", "MCPRT_TRANSPORT": "http"})
+    from_env = mcprt_process("up", str(manifest), cwd=tmp_path, env={"MCPRT_PORT": "99999", "MCPRT_TRANSPORT": "http"},
+                             forked=True)
     assert from_env.returncode == 2 and "Traceback" not in from_env.stderr, from_env.stderr
     assert "port 99999 is out of range (0-65535; 0 picks a free port); it came from MCPRT_PORT" in from_env.stderr
     from_flag = mcprt_process("up", str(manifest), "--transport", "http", "--port", "70000", cwd=tmp_path,
-                          env={"MCPRT_PORT": "8000"})
+                          env={"MCPRT_PORT": "8000"}, forked=True)
     assert from_flag.returncode == 2 and "port 70000 is out of range" in from_flag.stderr, from_flag.stderr
     assert "it came from --port" in from_flag.stderr

@@ -51,7 +51,7 @@ def test_up_on_a_busy_port_says_so_first_and_alone(project: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         run = mcprt_process("up", str(project), "--transport", "http", "--port", str(port), "--no-reload",
-                        cwd=project.parent, timeout=120)
+                        cwd=project.parent, timeout=120, forked=True)
     assert run.returncode == 2, run.stderr
     assert run.stderr.splitlines() == [
         f"error: port {port} on 127.0.0.1 is in use (another server listens there): stop it, or serve on another "
@@ -61,7 +61,7 @@ def test_up_on_a_busy_port_says_so_first_and_alone(project: Path) -> None:
 
 
 def test_up_without_a_manifest_names_the_missing_file_and_how_to_create_one(tmp_path: Path) -> None:
-    run = mcprt_process("up", "notes/mcp.yaml", cwd=tmp_path)
+    run = mcprt_process("up", "notes/mcp.yaml", cwd=tmp_path, forked=True)
     assert run.returncode == 2
     assert run.stderr.splitlines() == [
         f"error: notes/mcp.yaml does not exist (looked for {tmp_path.resolve() / 'notes' / 'mcp.yaml'}). Create one "
@@ -85,12 +85,12 @@ def _said(stderr: str, command: str, tool: str) -> list[str]:
 
 @pytest.mark.parametrize("command", ["show", "call"])
 def test_an_unknown_tool_gets_only_close_suggestions(project: Path, command: str) -> None:
-    typo = mcprt_process(command, str(project), "get_nte", cwd=project.parent)
+    typo = mcprt_process(command, str(project), "get_nte", cwd=project.parent, forked=True)
     assert typo.returncode == 2
     # `add_note` and `search_notes` share `_note` (difflib 0.53): not close enough to suggest
     assert _said(typo.stderr, command, "get_nte") == ["error: unknown tool 'get_nte'; did you mean 'get_note'?"]
 
-    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent)
+    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent, forked=True)
     assert unlike.returncode == 2
     assert _said(unlike.stderr, command, "delete_everything") == [
         f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the tools"]
@@ -101,7 +101,7 @@ def test_an_unknown_tool_in_discovery_mode_points_at_search_not_at_the_listing(p
     """Found by a later pass: in discovery mode `mcprt tools` lists only the meta-tools, so "`mcprt tools`
     lists the tools" sent a person to a list without the tool they looked for."""
     project.write_text(project.read_text().replace("version: 1\n", "version: 1\nserver: {expose: discovery}\n"))
-    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent)
+    unlike = mcprt_process(command, str(project), "delete_everything", cwd=project.parent, forked=True)
     assert unlike.returncode == 2
     assert _said(unlike.stderr, command, "delete_everything") == [
         f"error: unknown tool 'delete_everything'; `mcprt tools {project}` lists the meta-tools of discovery mode "

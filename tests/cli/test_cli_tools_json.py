@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import mcprt_cli
+from tests.support.served import launch_command
 
 MANIFEST = "version: 1\nsources:\n  api:\n    openapi: {spec}\n    base_url: http://127.0.0.1:9\n"
 
@@ -77,7 +77,7 @@ def test_the_stdio_server_lists_the_same_text(tmp_path: Path) -> None:
                  {"jsonrpc": "2.0", "method": "notifications/initialized"},
                  {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")} | {"MCPRT_CACHE_DIR": str(tmp_path / "c")}
-    process = subprocess.Popen([sys.executable, "-m", "mcprt", "up", "mcp.yaml", "--no-reload"], cwd=tmp_path, env=env,
+    process = subprocess.Popen(launch_command(Path("mcp.yaml"), "--no-reload"), cwd=tmp_path, env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert process.stdin is not None and process.stdout is not None

@@ -17,7 +17,8 @@ from pathlib import Path
 import logfmtkv
 import pytest
 
-from tests.support.served import child_env, up_command
+from tests.support.cli import mcprt_process
+from tests.support.served import child_env, launch_command
 
 SPEC = """\
 openapi: 3.0.3
@@ -47,7 +48,9 @@ def _manifest(folder: Path, body: str, spec: str = SPEC) -> Path:
 def _up(manifest: Path, *args: str, fmt: str = "json", **env: str) -> tuple[int, list[dict], str]:
     """`mcprt up MANIFEST ARGS` with stdin closed: (exit code, its stderr as JSON records, the raw stderr).
     Fails on a stderr line that is not one JSON object."""
-    done = subprocess.run(up_command(manifest, *args), env=child_env(MCPRT_LOG_FORMAT=fmt, **env),
+    # a fork of the suite's warm zygote where it can be (tests/support/zygote.py): the real `python -m mcprt up`
+    # code path and streams without ~1.5 s of imports, which these start failures are not about
+    done = subprocess.run(launch_command(manifest, *args), env=child_env(MCPRT_LOG_FORMAT=fmt, **env),
                           cwd=manifest.parent, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=120)
     assert done.stdout == "", done.stdout  # stdout belongs to the stdio transport
@@ -221,8 +224,8 @@ def test_text_format_and_validate_keep_plain_lines(tmp_path: Path) -> None:
     record = logfmtkv.parse(lines[0], strict=True)  # a go-logfmt compatible reader: no lenient reading past errors
     assert list(record) == ["msg"], record
     assert record["msg"].startswith(f"{manifest}:5:5: sources.a: unknown key 'x=1 \"q\"\nlevel=debug' (allowed:"), record
-    validate = subprocess.run([*up_command(manifest)[:3], "validate", str(manifest)], cwd=tmp_path,
-                              env=child_env(MCPRT_LOG_FORMAT="json"), capture_output=True, text=True, timeout=120)
+    validate = mcprt_process("validate", str(manifest), cwd=tmp_path, env={"MCPRT_LOG_FORMAT": "json"}, forked=True,
+                             timeout=120)
     assert validate.returncode == 2
     assert validate.stderr.splitlines()[0].startswith(f"{manifest}:5:5: sources.a: unknown key"), validate.stderr
 

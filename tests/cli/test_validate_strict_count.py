@@ -30,7 +30,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_strict_counts_the_warnings_a_summary_line_stands_for(folder: Path) -> None:
-    done = mcprt_process("validate", "--strict", "mcp.yaml", cwd=folder)
+    done = mcprt_process("validate", "--strict", "mcp.yaml", cwd=folder, forked=True)
     assert done.returncode == 2, done.stderr
     assert "mcp.yaml:4:14: source 't': … and 3 more warnings of this kind" in done.stderr
     assert f"mcp.yaml: {OPERATIONS} warnings treated as errors (--strict)" in done.stderr, done.stderr
@@ -39,9 +39,9 @@ def test_strict_counts_the_warnings_a_summary_line_stands_for(folder: Path) -> N
 def test_the_error_count_beside_a_compile_error_counts_them_too(folder: Path) -> None:
     (folder / "mcp.yaml").write_text("version: 1\nsources:\n  t:\n    openapi: api.json\n    tools:\n      listThings0:\n"
                                      "        prune: '{id: id, nmae: nmae}'\n")
-    strict = mcprt_process("validate", "--strict", "mcp.yaml", cwd=folder)
+    strict = mcprt_process("validate", "--strict", "mcp.yaml", cwd=folder, forked=True)
     assert strict.returncode == 2
     assert "mcp.yaml:7:32: prune: field 'nmae' cannot exist here" in strict.stderr
     assert strict.stderr.rstrip().endswith(f"\n{OPERATIONS + 1} errors"), strict.stderr
-    relaxed = mcprt_process("validate", "mcp.yaml", cwd=folder)  # the warnings stay warnings: one error
+    relaxed = mcprt_process("validate", "mcp.yaml", cwd=folder, forked=True)  # the warnings stay warnings: one error
     assert relaxed.returncode == 2 and relaxed.stderr.rstrip().endswith("\n1 error"), relaxed.stderr

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 
 from mcprt.toolset.budget import check_budget
 from tests.discovery.discovery_support import compile_manifest, github_manifest
+from tests.support.cli import mcprt_cli
+
+# Every module compiling GitHub's description (`github_discovery`, `github_cache`: session fixtures of
+# tests/discovery/conftest.py) runs on one worker, so the session compiles it once per run, not once per worker.
+pytestmark = pytest.mark.xdist_group("github_discovery")
 
 GITHUB_BUDGET = "  budget: {max_tools: 100, max_tools_bytes: 20kb, max_tool_bytes: 8kb}\n"
 
@@ -132,8 +137,7 @@ def test_validate_exits_1_with_the_report(tmp_path: Path) -> None:
         "  small:\n"
         "    python: small_tools\n"
     )
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, timeout=60)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.splitlines()
     budget_line = manifest.read_text().splitlines()[2]
@@ -155,8 +159,7 @@ def test_in_discovery_mode_the_advice_is_what_that_mode_allows(tmp_path: Path) -
     manifest = tmp_path / "mcp.yaml"
     manifest.write_text("version: 1\nserver: {expose: discovery, budget: {max_tools: 1, max_tool_bytes: 100}}\n"
                         "sources:\n  small:\n    python: small_tools\n")
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, timeout=60)
     assert done.returncode == 1, done.stderr
     hints = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
     assert len(hints) == 2, done.stderr
@@ -170,8 +173,7 @@ def test_in_discovery_mode_the_advice_is_what_that_mode_allows(tmp_path: Path) -
     # a tool pinned beside them is the sources' to shorten, or to list no more: both are said
     manifest.write_text("version: 1\nserver: {expose: discovery, pinned: [four], budget: {max_tools: 2}}\n"
                         "sources:\n  small:\n    python: small_tools\n")
-    done = subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, timeout=60)
     [hint] = [line for line in done.stderr.splitlines() if line.startswith("  hint: ")]
     assert "or pin fewer tools (`server.pinned`, a tool's `pinned: true`)" in hint, hint
     assert "`max_tools` must be at least 3" in hint, hint
@@ -179,8 +181,7 @@ def test_in_discovery_mode_the_advice_is_what_that_mode_allows(tmp_path: Path) -
 
 
 def _validate(manifest: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcprt", "validate", str(manifest)], capture_output=True,
-                          text=True, timeout=60, cwd=manifest.parent)
+    return mcprt_cli("validate", str(manifest), cwd=manifest.parent, timeout=60)
 
 
 def test_the_advised_max_tools_bytes_in_discovery_mode_passes(tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ from mcprt.pipeline import Compiled
 from tests.discovery.discovery_support import compile_manifest
 from tests.discovery.natural_questions import GITHUB, STRIPE, Question
 
+# Every module compiling GitHub's description (`github_discovery`, `github_cache`: session fixtures of
+# tests/discovery/conftest.py) runs on one worker, so the session compiles it once per run, not once per worker.
+pytestmark = pytest.mark.xdist_group("github_discovery")
+
 GITHUB_TOP5 = 38
 STRIPE_TOP5 = 15
 

@@ -15,6 +15,10 @@ from mcprt.discovery import SearchIndex
 from mcprt.pipeline import Compiled
 from tests.discovery.agent_requests import GITHUB, KUBERNETES, REPORTED, STRIPE
 
+# Every module compiling GitHub's description (`github_discovery`, `github_cache`: session fixtures of
+# tests/discovery/conftest.py) runs on one worker, so the session compiles it once per run, not once per worker.
+pytestmark = pytest.mark.xdist_group("github_discovery")
+
 TOP1, TOP3 = 55, 57  # of 58: what the ranking reaches; the set's figures must not get worse
 
 

@@ -16,6 +16,10 @@ from tests.discovery.discovery_support import toolset_of
 from tests.discovery.github_queries import PARAPHRASES, TASKS
 from tests.support.github_spec import github_operations, load_github_spec
 
+# Every module compiling GitHub's description (`github_discovery`, `github_cache`: session fixtures of
+# tests/discovery/conftest.py) runs on one worker, so the session compiles it once per run, not once per worker.
+pytestmark = pytest.mark.xdist_group("github_discovery")
+
 
 def rank_of(index: SearchIndex, query: str, operation_id: str, limit: int = 10) -> int | None:
     keys = [hit.tool.operation.key for hit in index.search(query, limit=limit)]

@@ -3,7 +3,8 @@
 A trial's reviewer deleted a field from a prune that the `output` template still read: `mcprt validate`
 exited 2 on the new side and the replayed case became `isError: true`, yet the diff said "no breaking
 changes" (JSON `breaking: false`, `fails: []`). Both are breaking now and listed. The cases are recorded
-from the real pets API on 127.0.0.1; the diff runs as a real `python -m mcprt` subprocess.
+from the real pets API on 127.0.0.1; the diff runs as a real `python -m mcprt` subprocess
+(forked from the suite's warm zygote: tests/support/zygote.py).
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ def _recorded(workspace: Workspace) -> Workspace:
 
 
 def _diff(new: Workspace, old: Workspace, *extra: str):  # type: ignore[no-untyped-def]
-    return mcprt_process("diff", str(old.manifest), "mcp.yaml", *extra, cwd=new.root, env=new.env)
+    return mcprt_process("diff", str(old.manifest), "mcp.yaml", *extra, cwd=new.root, env=new.env, forked=True)
 
 
 def test_a_case_that_now_errors_and_the_new_validate_error_are_breaking(workspace: Workspace) -> None:
     new = _recorded(workspace)
     new.edit("[].{id: id, name: name, tag: tag}", BROKEN)
-    validated = mcprt_process("validate", "mcp.yaml", cwd=new.root, env=new.env)
+    validated = mcprt_process("validate", "mcp.yaml", cwd=new.root, env=new.env, forked=True)
     assert validated.returncode == 2 and "fails on the recorded case cases/list_pets/three.yaml" in validated.stderr
 
     text = _diff(new, workspace, "--fail-on", "breaking")

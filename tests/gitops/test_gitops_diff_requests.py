@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,12 @@ response:
 SECRETS = (API_KEY, *TOKENS.values())
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Workspace:
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """repo/api: the pets manifest with inbound tokens and a policy, two recorded cases and their snapshots,
-    committed; the tokens in a `.env` that .gitignore keeps out of the commits, as the README advises."""
+    committed; the tokens in a `.env` that .gitignore keeps out of the commits, as the README advises. Built
+    once per module (`mcprt test --update` and three git commands): each test edits its own copy (`repo`)."""
+    tmp_path = tmp_path_factory.mktemp("committed")
     ws = make_workspace(tmp_path / "repo" / "api", "http://127.0.0.1:9", tmp_path / "cache")
     ws.edit("version: 1\n", "version: 1\n" + SERVER)
     for case, text in CASES.items():
@@ -76,6 +79,13 @@ def repo(tmp_path: Path) -> Workspace:
     _git(tmp_path / "repo", "add", ".")
     _git(tmp_path / "repo", "commit", "-q", "-m", "base")
     return ws
+
+
+@pytest.fixture
+def repo(committed: Workspace, tmp_path: Path) -> Workspace:
+    """This test's own copy of `committed` (the git repository, its working tree and `.env`), with an empty cache."""
+    shutil.copytree(committed.root.parent, tmp_path / "repo", symlinks=True)
+    return Workspace(tmp_path / "repo" / "api", {**committed.env, "MCPRT_CACHE_DIR": str(tmp_path / "cache")})
 
 
 def _diff(ws: Workspace, *more: str) -> tuple[dict, str, int]:

@@ -59,7 +59,7 @@ def test_validate_refuses_two_inbound_tokens_with_one_value(tmp_path: Path, valu
                                                              names: tuple[str, ...]) -> None:
     manifest = _write(tmp_path)
     env = _env(**values)
-    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env={**env, "MCPRT_TRANSPORT": "http"})
+    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env={**env, "MCPRT_TRANSPORT": "http"}, forked=True)
     assert done.returncode == 2, done.stdout + done.stderr
     [line] = [line for line in done.stderr.splitlines() if "has the same value" in line]
     assert line.startswith(str(manifest).replace("mcp.yaml", "") + where) or line.startswith(where), line
@@ -71,7 +71,7 @@ def test_validate_refuses_two_inbound_tokens_with_one_value(tmp_path: Path, valu
 
 def test_two_unnamed_tokens_with_one_value_are_refused(tmp_path: Path) -> None:
     manifest = _write(tmp_path, MANIFEST.replace('["${SHARED_TOKEN}"]', '["${SHARED_TOKEN}", "${ACME_TOKEN}"]'))
-    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env=_env(SHARED_TOKEN=ACME))
+    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env=_env(SHARED_TOKEN=ACME), forked=True)
     assert done.returncode == 2, done.stdout + done.stderr
     # the second item clashes with the first, and the named token with the first
     assert ":4:40: server.auth.bearer_tokens[1] has the same value as server.auth.bearer_tokens[0]" in done.stderr
@@ -85,17 +85,18 @@ def test_tokens_whose_variables_are_unset_over_stdio_are_not_compared(tmp_path: 
     with `--offline`, which puts one placeholder for every unset variable."""
     manifest = _write(tmp_path)
     done = mcprt_process("validate", str(manifest), cwd=tmp_path, env={"SHARED_TOKEN": "shared-secret-token-9999"},
-                         drop=("ACME_TOKEN", "GLOBEX_TOKEN"))
+                         drop=("ACME_TOKEN", "GLOBEX_TOKEN"), forked=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "same value" not in done.stderr and "ACME_TOKEN" in done.stderr  # its unset warning
+    # each unset variable gets one placeholder value
     offline = mcprt_process("validate", "--offline", str(manifest), cwd=tmp_path, drop=tuple(_env()),
-                            env={"MCPRT_TRANSPORT": "http"})  # each unset variable gets one placeholder value
+                            env={"MCPRT_TRANSPORT": "http"}, forked=True)
     assert offline.returncode == 0, offline.stdout + offline.stderr
 
 
 def test_distinct_tokens_validate(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
-    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env=_env())
+    done = mcprt_process("validate", str(manifest), cwd=tmp_path, env=_env(), forked=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "same value" not in done.stderr
 
@@ -103,7 +104,7 @@ def test_distinct_tokens_validate(tmp_path: Path) -> None:
 def test_up_does_not_start_with_two_tokens_of_one_value(tmp_path: Path) -> None:
     manifest = _write(tmp_path)
     done = mcprt_process("up", str(manifest), "--transport", "http", "--port", "0", cwd=tmp_path,
-                         env=_env(GLOBEX_TOKEN=ACME), timeout=60)
+                         env=_env(GLOBEX_TOKEN=ACME), timeout=60, forked=True)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "server.auth.tokens.globex has the same value as server.auth.tokens.acme" in done.stderr
     assert ACME not in done.stdout + done.stderr and "Traceback" not in done.stderr
@@ -138,7 +139,7 @@ def test_a_schema_error_elsewhere_does_not_hide_the_clash(tmp_path: Path) -> Non
     clash = {**_env(GLOBEX_TOKEN=ACME), "MCPRT_TRANSPORT": "http"}
     audit = MANIFEST.replace("sources:", "  observability:\n    audit: {path: audit.jsonl}\nsources:")
     manifest = _write(tmp_path, audit)
-    done = mcprt_process("validate", "mcp.yaml", cwd=tmp_path, env=clash)
+    done = mcprt_process("validate", "mcp.yaml", cwd=tmp_path, env=clash, forked=True)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")]
     assert lines == ["mcp.yaml:7:7: server.auth.tokens.globex has the same value as server.auth.tokens.acme: a token "
@@ -148,7 +149,7 @@ def test_a_schema_error_elsewhere_does_not_hide_the_clash(tmp_path: Path) -> Non
                      "mcp.yaml:9:12: server.observability.audit: expected a string, got a mapping"], done.stderr
     assert ACME not in done.stdout + done.stderr and "Traceback" not in done.stderr
     inside = _write(tmp_path, MANIFEST.replace("      globex:", '      "glo bex":'))
-    done = mcprt_process("validate", str(inside), cwd=tmp_path, env=clash)
+    done = mcprt_process("validate", str(inside), cwd=tmp_path, env=clash, forked=True)
     assert done.returncode == 2 and "server.auth.tokens.glo bex" in done.stderr, done.stderr
     assert "same value" not in done.stderr and ACME not in done.stdout + done.stderr
 
@@ -163,7 +164,7 @@ def test_the_upgrade_trials_token_alias_stops_up_saying_how_to_keep_the_earlier_
     manifest.write_text('version: 1\nsources:\n  notes:\n    python: notes\n'
                         'server: {auth: {tokens: {ci-bot: "${CI_TOKEN}", ci-legacy: "${CI_TOKEN}"}}}\n')
     done = mcprt_process("up", str(manifest), "--transport", "http", "--port", "0", cwd=tmp_path,
-                         env={"CI_TOKEN": "a-token-1111"}, timeout=60)
+                         env={"CI_TOKEN": "a-token-1111"}, timeout=60, forked=True)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{manifest}:5:49: server.auth.tokens.ci-legacy has the same value as server.auth.tokens.ci-bot: a " \
            "token must identify one caller (a call presenting it would be principal 'ci-legacy', and the caller of " \

@@ -49,7 +49,7 @@ BAD_AUDIT = ("    audit: audit.jsonl", "    audit: {path: audit.jsonl}")
 def _validate(folder: Path, text: str) -> tuple[int, list[str]]:
     shutil.copy(HERE.parent / "policy" / "policy_tools.py", folder)
     (folder / "mcp.yaml").write_text(text)
-    done = mcprt_process("validate", "mcp.yaml", cwd=folder, env={**TOKENS, "MCPRT_TRANSPORT": "http"})
+    done = mcprt_process("validate", "mcp.yaml", cwd=folder, env={**TOKENS, "MCPRT_TRANSPORT": "http"}, forked=True)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")]
 
@@ -137,7 +137,7 @@ sources:
 def _validate_alike(folder: Path, text: str) -> tuple[int, list[str]]:
     (folder / "spec.yaml").write_text(ALIKE_SPEC)
     (folder / "mcp.yaml").write_text(text)
-    done = mcprt_process("validate", "mcp.yaml", cwd=folder)
+    done = mcprt_process("validate", "mcp.yaml", cwd=folder, forked=True)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, [line for line in done.stderr.splitlines() if line.startswith("mcp.yaml:")
                              and not line.startswith("mcp.yaml: ok")]

@@ -92,14 +92,14 @@ def test_a_new_nested_model_gets_its_table_without_being_listed() -> None:
 
 
 def test_the_quick_start_manifest_validates() -> None:
-    done = mcprt_process("validate", str(REPO / "catalog" / "quickstart" / "mcp.yaml"))
+    done = mcprt_process("validate", str(REPO / "catalog" / "quickstart" / "mcp.yaml"), forked=True)
     assert done.returncode == 0, done.stderr
     assert "4 tools" in done.stderr
 
 
 def test_the_quick_start_call_is_pruned() -> None:
     done = mcprt_process("call", str(REPO / "catalog" / "quickstart" / "mcp.yaml"), "search_notes",
-                         "--args", '{"query": "retry"}')  # the README's quick start, as a user types it
+                         "--args", '{"query": "retry"}', forked=True)  # the README's quick start, as a user types it
     assert done.returncode == 0, done.stderr
     text = json.loads(done.stdout)["content"][0]["text"]
     notes = json.loads(text)

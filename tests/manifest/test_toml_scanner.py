@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from mcprt.manifest.toml_reader import read_toml, toml_positions
-from tests.support.cli import cli_env
+from tests.support.cli import mcprt_process
 
 Q3 = '"""'
 L3 = "'''"
@@ -196,13 +195,12 @@ def test_cli_validates_escaped_quote_triples_promptly(tmp_path: Path, body: str,
     (tmp_path / "mcp.toml").write_text(HEAD + body)
     started = time.monotonic()
     try:  # a real process: the fault was a busy loop, which only a process timeout can bound
-        result = subprocess.run([sys.executable, "-m", "mcprt", "validate", "--offline", "mcp.toml"], cwd=tmp_path,
-                                env=cli_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        # forked from the suite's warm zygote (tests/support/zygote.py): a real process, without ~1.5 s of imports
+        result = mcprt_process("validate", "--offline", "mcp.toml", cwd=tmp_path, forked=True, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.fail(f"mcprt validate still running after {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("mcp.toml: ok — 1 tool from 1 source"), result.stderr
     if description is not None:
-        shown = subprocess.run([sys.executable, "-m", "mcprt", "tools", "--json", "mcp.toml"], cwd=tmp_path,
-                               env=cli_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        shown = mcprt_process("tools", "--json", "mcp.toml", cwd=tmp_path, forked=True, timeout=60)
         assert description in shown.stdout.replace('\\"', '"'), shown.stdout + shown.stderr

@@ -332,7 +332,7 @@ def test_validate_and_a_fresh_up_name_the_rename_from_the_last_good_compile(tmp_
     hint = ("source 'items' has no operation 'items/lock' (did you mean 'items/acquireExclusiveHold'? it is now at "
             "this operation's method and path, PUT /items/{id}/lock), and this override limits it (enabled: false)")
     for done in (mcprt_cli("validate", str(manifest), env=env),
-                 mcprt_process("up", str(manifest), "--transport", "stdio", env=env)):
+                 mcprt_process("up", str(manifest), "--transport", "stdio", env=env, forked=True)):
         assert done.returncode == 2, done.stderr
         assert f"{manifest}:9:7: {hint}" in done.stderr, done.stderr
         assert "items/unlock" not in done.stderr, done.stderr

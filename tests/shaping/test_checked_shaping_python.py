@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from mcp import Client, StdioServerParameters
+from mcp import Client
 
 from tests.support.cli import mcprt_cli
-from tests.support.served import child_env, up_command
+from tests.support.served import stdio_up
 
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
@@ -246,14 +246,9 @@ sources:
 """
 
 
-def stdio(manifest: Path) -> StdioServerParameters:
-    command = up_command(manifest, "--no-reload")
-    return StdioServerParameters(command=command[0], args=command[1:], env=child_env(), cwd=str(manifest.parent))
-
-
 async def test_the_served_output_schema_is_the_prune_of_the_return_type_and_results_conform(tmp_path: Path) -> None:
     manifest = project(tmp_path, SERVED)
-    async with Client(stdio(manifest), mode="legacy") as client:
+    async with Client(stdio_up(manifest), mode="legacy") as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         get_note = listed["get_note"].output_schema
         assert get_note == {"type": "object", "properties": {
@@ -308,7 +303,7 @@ async def test_the_quickstart_entry_validates_strictly_and_its_real_results_conf
     text = manifest.read_text().replace("      get_note:\n", "      add_note:\n        output_schema: true\n"
                                                                "      get_note:\n")
     manifest.write_text(text)
-    async with Client(stdio(manifest), mode="legacy") as client:
+    async with Client(stdio_up(manifest), mode="legacy") as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert listed["get_note"].output_schema is not None and listed["add_note"].output_schema is not None
         assert listed["search_notes"].output_schema is None and listed["notes_by_tag"].output_schema is None

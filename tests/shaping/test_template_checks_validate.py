@@ -357,12 +357,12 @@ def test_the_catalogs_guarded_loop_keeps_a_field_the_prune_dropped_an_error(tmp_
     workspace.edit("{% for p in result %}#{{ p.id }} {{ p.name }} ({{ p.tag }})",
                    "{% for p in result.pets | default([]) %}#{{ p.id }} {{ p.name }} ({{ p.tag }})")
     workspace.edit("prune: {drop_nulls: true}", "prune: {drop_nulls: true, drop_empty: true}")
-    done = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env)
+    done = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env, forked=True)
     lines = workspace.manifest.read_text().splitlines()
     row = next(n for n, line in enumerate(lines, 1) if "default([])" in line)
     at = f"mcp.yaml:{row}:{lines[row - 1].index('p.tag') + 3}"
     assert done.returncode == 2, done.stderr
     assert f"{at}: output template, line 1: result field 'tag' cannot exist: the result has no such field" in done.stderr
     workspace.edit("({{ p.tag }})", "")
-    fixed = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env)
+    fixed = mcprt_process("validate", "--strict", "mcp.yaml", cwd=workspace.root, env=workspace.env, forked=True)
     assert fixed.returncode == 0, fixed.stderr
