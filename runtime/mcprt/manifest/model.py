@@ -358,8 +358,10 @@ class ServerConfig(StrictModel):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="Where people and clients reach this server from outside (behind a load balancer or proxy, or "
         "bound to 0.0.0.0), e.g. `https://mcp.example.com`: the base of the absolute links mcprt builds to itself "
-        "(approval webhooks' approve/deny links and status page link, the endpoint on the status page). `${VAR}` "
-        "allowed. Default: `server.auth.oauth.audience` when it is this endpoint's http(s) URL, else the bind "
+        "(approval webhooks' approve/deny links and status page link, the endpoint on the status page). A path is "
+        "kept: `https://gw.example.com/tools` behind a proxy that strips `/tools` puts it before every URL and "
+        "link mcprt advertises, and the OAuth metadata is served at `/.well-known/oauth-protected-resource/tools/mcp` "
+        "too (README \"Behind a proxy, under a path prefix\"). `${VAR}` allowed. Default: `server.auth.oauth.audience` when it is this endpoint's http(s) URL, else the bind "
         "address (127.0.0.1 for a wildcard bind).",
     )
     state: str | None = Field(
