@@ -12,6 +12,8 @@ forwarded headers are believed.
 
 from __future__ import annotations
 
+import html
+import re
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -44,7 +46,7 @@ defaults
 frontend tls
     bind 127.0.0.1:{port} ssl crt {pem}
     http-request set-header X-Forwarded-Proto https
-    default_backend mcprt
+{rules}    default_backend mcprt
 backend mcprt
     server m 127.0.0.1:{backend} source {source}
 """
@@ -62,15 +64,26 @@ class Proxy:
         return ssl.create_default_context(cafile=str(self.ca))
 
 
+# What README "Behind a proxy" tells an operator serving mcprt at https://gw.example.com/tools/mcp to route: the
+# prefix's paths with `/tools` stripped, and the endpoint's RFC 9728 §3.1 metadata path as it is; nothing else.
+STRIP_TOOLS = """\
+    acl prefixed path_beg /tools/
+    acl metadata path /.well-known/oauth-protected-resource/tools/mcp
+    http-request deny deny_status 404 if !prefixed !metadata
+    http-request replace-path /tools(/.*) \\1 if prefixed
+"""
+
+
 @contextmanager
-def tls_proxy(folder: Path, port: int, backend: int) -> Iterator[Proxy]:
+def tls_proxy(folder: Path, port: int, backend: int, rules: str = "") -> Iterator[Proxy]:
     """HAProxy terminating TLS on 127.0.0.1:`port` (a certificate for 127.0.0.1 made here) in front of mcprt on
-    `backend`, adding `X-Forwarded-Proto: https` and connecting from PROXY_SOURCE."""
+    `backend`, adding `X-Forwarded-Proto: https` and connecting from PROXY_SOURCE; `rules`: more of its
+    frontend's lines (`STRIP_TOOLS`)."""
     cert, key = self_signed(folder, addresses=["127.0.0.1"])
     pem = folder / "haproxy.pem"
     pem.write_bytes(cert.read_bytes() + key.read_bytes())
     config = folder / "haproxy.cfg"
-    config.write_text(HAPROXY_TLS.format(port=port, pem=pem, backend=backend, source=PROXY_SOURCE))
+    config.write_text(HAPROXY_TLS.format(port=port, pem=pem, backend=backend, source=PROXY_SOURCE, rules=rules))
     exe = binary("haproxy", "/usr/sbin")
     check = subprocess.run([exe, "-c", "-f", str(config)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -220,3 +233,63 @@ async def test_a_public_url_makes_every_advertised_url_whatever_the_headers_say(
         other = idp.client_credentials(up.url)
         refused = httpx.post(up.url, json=init, headers={**accept, "authorization": f"Bearer {other}"}, timeout=30)
         assert refused.status_code == 401 and "(aud)" in refused.headers["www-authenticate"]
+
+
+async def test_a_public_url_with_a_path_is_every_advertised_url_behind_a_prefix_stripping_proxy(
+        idp: AuthServer, tmp_path: Path) -> None:
+    """`public_url: https://…/tools` behind a real HAProxy that strips `/tools` and forwards only what README "Behind
+    a proxy" says (`STRIP_TOOLS`): the SDK client's discovery (401 → `resource_metadata` → the metadata, whose
+    `resource` is the URL it used) and OAuth flow complete; the status page's links and forms, the sign-in form,
+    `/status.json`'s endpoint, the approvals page's forms and the redirects after a form post all carry the prefix
+    and work through the proxy."""
+    port = free_port()
+    served = manifest(tmp_path, idp.issuer, f"  public_url: https://127.0.0.1:{port}/tools")
+    served.write_text(served.read_text() + "policy: {}\n")  # the pause forms need a policy
+    with mcprt_http(served, env=child_env()) as up, tls_proxy(tmp_path, port, port_of(up.url), STRIP_TOOLS) as proxy:
+        endpoint, verify = proxy.url("/tools/mcp"), proxy.context()
+        challenge = challenge_of(httpx.post(endpoint, json={}, verify=verify, timeout=30))
+        assert challenge == metadata_of(endpoint)
+        where = challenge.split('resource_metadata="', 1)[1].split('"', 1)[0]
+        assert where == proxy.url("/.well-known/oauth-protected-resource/tools/mcp")
+        document = httpx.get(where, verify=verify, timeout=30)
+        assert document.status_code == 200 and document.json()["resource"] == endpoint, document.text
+        # the proxy forwards nothing outside the prefix but that path: the metadata needs nothing more
+        assert httpx.get(proxy.url("/.well-known/oauth-protected-resource"), verify=verify,
+                         timeout=30).status_code == 404
+        assert (await sdk_oauth_call(endpoint, verify, "kim")).startswith("oauth|kim|")
+
+        def get(path: str, **options: Any) -> httpx.Response:
+            return httpx.get(proxy.url(path), verify=verify, timeout=30, **options)
+
+        bearer = {"authorization": f"Bearer {idp.client_credentials(endpoint)}"}
+        refused = get("/tools/status.json")
+        assert challenge_of(refused) == metadata_of(endpoint)
+        assert get("/tools/status.json", headers=bearer).json()["server"]["endpoint"] == endpoint
+        sign_in = get("/tools/status?all=1")
+        assert sign_in.status_code == 401
+        assert _addresses(sign_in.text) == ["/tools/status/login", "/tools/status?all=1"], sign_in.text
+        for page in ("/tools/status", "/tools/status?all=1", "/tools/status/approvals"):
+            answer = get(page, headers=bearer)
+            assert answer.status_code == 200, (page, answer.text[:300])
+            addresses = _addresses(answer.text)
+            assert addresses and all(a.startswith("/tools/") for a in addresses), (page, addresses)
+            for link in re.findall(r'href="(/[^"]*)"', answer.text):  # each link answers through the proxy
+                assert get(html.unescape(link), headers=bearer).status_code == 200, link
+        origin = {"origin": f"https://127.0.0.1:{port}", **bearer}
+        for action, back in (("/tools/policy/pause", "/tools/status?all=1"),
+                             ("/tools/policy/resume", "/tools/status/approvals")):
+            posted = httpx.post(proxy.url(action), data={"target": "all", "back": back}, headers=origin,
+                                verify=verify, timeout=30)
+            assert posted.status_code == 303 and posted.headers["location"] == back, (posted.status_code, posted.text)
+            assert get(back, headers=bearer).status_code == 200
+        # the form's own page when `back` names no page of ours: the approvals page, under the prefix
+        posted = httpx.post(proxy.url("/tools/policy/pause"), data={"target": "all", "back": "https://evil.example/"},
+                            headers=origin, verify=verify, timeout=30)
+        assert posted.headers["location"] == "/tools/status/approvals", posted.headers
+
+
+def _addresses(page: str) -> list[str]:
+    """Every address a page's links and forms (and the sign-in form's `back`) lead to, unescaped; not `#…`."""
+    found = re.findall(r'(?:href|action)="([^"#][^"]*)"', page)
+    found += re.findall(r'name="back" value="([^"]*)"', page)
+    return sorted(dict.fromkeys(html.unescape(a) for a in found))

@@ -65,6 +65,25 @@ async def test_a_remote_server_is_listed_called_pruned_and_renamed(
             assert text_of(await call(rebuilt, "remote_extra")) == "I am remote_extra"
 
 
+async def test_two_auth_entries_both_reach_the_remote_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `url:` source with two `auth` entries (a bearer token the server requires, and an API key in X-Client,
+    which its `client_header` tool echoes): the call gets past the token check, and the echoed key is scrubbed."""
+    monkeypatch.setenv("FIXTURE_TOKEN", "t0ken-for-tests")
+    monkeypatch.setenv("CLIENT_KEY", "client-key-7a1c9e3b5d")
+    with http_server("--token", "t0ken-for-tests") as (_, port):
+        manifest = write_manifest(tmp_path, f"""
+            version: 1
+            sources:
+              remote:
+                url: http://127.0.0.1:{port}/mcp
+                auth:
+                  - bearer: "${{FIXTURE_TOKEN}}"
+                  - api_key: {{name: X-Client, value: "${{CLIENT_KEY}}"}}
+        """)
+        async with running(manifest) as (_, compiled):
+            assert text_of(await call(compiled, "client_header")) == "[redacted]"
+
+
 @pytest.mark.parametrize(
     ("token", "path", "expected"),
     [

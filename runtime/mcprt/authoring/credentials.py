@@ -8,6 +8,8 @@ that carry a credential though the document declares them as ordinary parameters
   the hint is a `bearer` token obtained that way; mutual TLS gets none; a request-signing scheme (AWS
   Signature Version 4) gets a line saying mcprt does not support it, never a wrong `auth` hint. Values are `${VAR}`s: secrets come from the
   environment. Equal hints are written once; all are comments, the author keeps one.
+- **Requirements naming several schemes** (OAS 3.1 §4.8.30, all needed at once) → one `auth: [{…}, {…}]`
+  list of those entries (`requirement_hints`), first among the hints: it is what such operations need.
 - **Credential parameters**: a query, header or cookie parameter named like a credential
   (`access_token`, `api_key`, …) or described as one ("Authentication token", "API key") would be
   an argument the model must fill with a secret (Slack declares `token` on every method). `init`
@@ -47,18 +49,58 @@ def auth_hints(schemes: dict[str, SecurityScheme],
     return list(hints.items())
 
 
+def requirement_hints(schemes: dict[str, SecurityScheme], requirements: Iterable[tuple[str, ...]],
+                      scopes: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, list[str]]]:
+    """One `auth: [{…}, {…}]` flow-style list per distinct security requirement naming several schemes (OpenAPI
+    3.1 §4.8.30: all of them at once, Datadog's `DD-API-KEY` + `DD-APPLICATION-KEY`), each with the descriptions of
+    its schemes. Each entry's `${VAR}` is named after its scheme's key (`${DD_API_KEY}`), so two keys do not
+    read one variable. Left out: a requirement naming a scheme no `auth` entry can send (mutual TLS, request
+    signing, an undefined name), or two that would set the same header or parameter (HTTP basic and a bearer
+    token both in `Authorization`): no manifest sends it."""
+    hints: dict[str, list[str]] = {}
+    for names in requirements:
+        chosen = [schemes.get(n) for n in dict.fromkeys(names)]
+        if len(chosen) < 2 or any(s is None or s.signing or s.type not in ("apiKey", "http", "oauth2", "openIdConnect")
+                                  for s in chosen):
+            continue
+        entries = [_auth_for(s, (scopes or {}).get(s.name, ()), own_variable=True) for s in chosen if s is not None]
+        places = [_place(s) for s in chosen if s is not None]
+        if len(set(places)) < len(places):
+            continue
+        hint = "auth: [" + ", ".join(e.removeprefix("auth: ") for e in entries) + "]"
+        hints.setdefault(hint, [" + ".join(s.describe() for s in chosen if s is not None) + ", all at once"])
+    return list(hints.items())
+
+
+def _place(scheme: SecurityScheme) -> tuple[str, str]:
+    """Where the entry `_auth_for` writes for `scheme` puts its value (as `OutboundAuth.placements` compares)."""
+    if scheme.type == "apiKey" and scheme.param_name and not (
+            scheme.location == "header" and scheme.param_name.lower() == "authorization"):
+        location = scheme.location or "header"
+        return location, scheme.param_name if location == "query" else scheme.param_name.lower()
+    return "header", "authorization"
+
+
+def _variable(scheme: SecurityScheme, fallback: str) -> str:
+    """An environment variable name for `scheme`'s key: its parameter's (`DD-API-KEY` → `DD_API_KEY`)."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", scheme.param_name or scheme.name).strip("_").upper()
+    return name if name and not name[0].isdigit() else fallback
+
+
 def unsupported(schemes: dict[str, SecurityScheme]) -> list[str]:
     """The descriptions of the schemes mcprt cannot send (request signing: AWS Signature Version 4)."""
     return [scheme.describe() for scheme in schemes.values() if scheme.signing]
 
 
-def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = ()) -> str:
+def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = (), *, own_variable: bool = False) -> str:
+    """`own_variable`: an API key's `${VAR}` named after its scheme (`_variable`) rather than `API_KEY`."""
     if scheme.type == "http" and scheme.scheme == "basic":
         return 'auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}'
     if scheme.type == "apiKey" and scheme.param_name and not (
             scheme.location == "header" and scheme.param_name.lower() == "authorization"):
+        variable = _variable(scheme, "API_KEY") if own_variable else "API_KEY"
         return (f"auth: {{api_key: {{in: {scheme.location or 'header'}, name: {_flow(scheme.param_name)}, "
-                f'value: "${{API_KEY}}"}}}}')
+                f'value: "${{{variable}}}"}}}}')
     if scheme.type == "oauth2" and scheme.token_url:
         wanted = f", scopes: [{', '.join(_flow(s) for s in scopes)}]" if scopes else ""
         return (f"auth: {{oauth2: {{token_url: {_flow(scheme.token_url)}, client_id: \"${{CLIENT_ID}}\", "

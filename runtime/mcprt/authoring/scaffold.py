@@ -32,7 +32,7 @@ from ..sources.openapi import CompiledOpenAPI, compile_openapi, load_document
 from ..sources.openapi.loader import LoadedDocument, is_url
 from ..sources.openapi.model import unique_keys
 from .base_url import base_url_lines
-from .credentials import auth_hints, credential_parameters, unsupported
+from .credentials import auth_hints, credential_parameters, requirement_hints, unsupported
 from .path_params import path_parameters
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
@@ -271,7 +271,9 @@ def _auth_hint(compiled: CompiledOpenAPI, served: list[Any]) -> list[str]:
     """The credentials the API declares, as commented `auth:` lines to keep one of (`credentials.py`), and
     the parameters that carry a credential, kept from the model with `credential_parameters`."""
     lines: list[str] = []
-    hints = auth_hints(compiled.security_schemes, compiled.scopes)
+    requirements = dict.fromkeys(alt for op in served for alt in (op.security or ()))
+    hints = (requirement_hints(compiled.security_schemes, requirements, compiled.scopes)
+             + auth_hints(compiled.security_schemes, compiled.scopes))
     if hints:
         lines.append("    # the credentials the API declares" + (" (keep one):" if len(hints) > 1 else ":"))
         lines += [f"    # {hint}   # {_one_line(', '.join(schemes))}" for hint, schemes in hints]

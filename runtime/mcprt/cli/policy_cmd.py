@@ -12,21 +12,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import McprtError
 from .errors import EXIT_OK, guarded
-from .status_cmd import checked_url, server_url, token_refusal, unreachable
+from .status_cmd import base_path, checked_url, server_url, token_refusal, unreachable
 
 TIMEOUT = 15.0
 
 
 def admin_base(url: str | None) -> tuple[str, str]:
-    """The server's base URL from what a user has at hand: `http://h:p`, `http://h:p/`, or the MCP
-    endpoint `http://h:p/mcp` (a trailing `/mcp` is dropped; other path prefixes are kept for proxies),
-    and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the default)."""
+    """The server's base URL from what a user has at hand: `http://h:p`, `http://h:p/`, the MCP
+    endpoint `http://h:p/mcp` or the status page (dropped by `status_cmd.base_path`; other path prefixes are kept
+    for proxies), and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the default)."""
     url, origin = server_url(url)
     parts = urlsplit(checked_url(url, origin))
-    path = parts.path.rstrip("/")
-    if path.endswith("/mcp"):
-        path = path[: -len("/mcp")]
-    return urlunsplit((parts.scheme, parts.netloc, path, "", "")), origin
+    return urlunsplit((parts.scheme, parts.netloc, base_path(parts.path), "", "")), origin
 
 
 def _request(method: str, base: tuple[str, str], path: str, token: str | None,

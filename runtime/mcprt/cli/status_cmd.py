@@ -68,15 +68,21 @@ def token_refusal(sent: bool) -> str:
     return f"the server wants a bearer token: pass --token TOKEN or set {TOKEN_ENV}"
 
 
+def base_path(path: str) -> str:
+    """The server's base path from a URL's path a user has at hand: its status page (`…/status`,
+    `…/status.json`) or MCP endpoint (`…/mcp`) dropped, any other path kept — the prefix a proxy serves mcprt
+    under (`/tools` of `https://gw.example.com/tools`, `server.public_url`'s path). No trailing slash."""
+    path = path.rstrip("/")
+    for tail in ("/status.json", "/status", "/mcp"):
+        if path.endswith(tail):
+            return path[: -len(tail)]
+    return path
+
+
 def status_url(url: str) -> str:
-    """`/status.json` of the server at `url` (its base, its MCP endpoint or its status page)."""
+    """`/status.json` of the server at `url` (its base, its MCP endpoint or its status page, under any prefix)."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    path = parts.path.rstrip("/")
-    if path.endswith("/status") or path.endswith("/status.json"):
-        path = path.rsplit("/", 1)[0]
-    elif path and path.count("/") == 1:  # the MCP endpoint (`/mcp`): status lives beside it
-        path = ""
-    return urlunsplit((parts.scheme, parts.netloc, f"{path}/status.json", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"{base_path(parts.path)}/status.json", "", ""))
 
 
 def status_command(url: str | None, url_option: str | None, token: str | None, as_json: bool,

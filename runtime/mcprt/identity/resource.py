@@ -47,10 +47,13 @@ class InsufficientScope(Exception):
         self.client_id = client_id
 
 
-def metadata_paths(endpoint_path: str) -> tuple[str, ...]:
-    """Paths the metadata is served at: path-suffixed (RFC 9728 §3.1) first, then the bare form."""
-    suffixed = WELL_KNOWN + endpoint_path.rstrip("/") if endpoint_path.strip("/") else WELL_KNOWN
-    return tuple(dict.fromkeys((suffixed, WELL_KNOWN)))
+def metadata_paths(endpoint_path: str, public_path: str | None = None) -> tuple[str, ...]:
+    """Paths the metadata is served at: path-suffixed (RFC 9728 §3.1) first, then the bare form. `public_path`:
+    the endpoint's path in its public URL when that differs (`/tools/mcp` behind a proxy that strips `/tools`):
+    clients ask for `/.well-known/oauth-protected-resource/tools/mcp`, outside the stripped prefix, so the proxy
+    forwards that path as it is and it is served here too (README "Behind a proxy")."""
+    paths = [WELL_KNOWN + p.rstrip("/") for p in (endpoint_path, public_path or "") if p.strip("/")]
+    return tuple(dict.fromkeys((*paths, WELL_KNOWN)))
 
 
 def metadata_url(resource: str) -> str:

@@ -22,7 +22,7 @@ from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from . import envvars
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Defaults, Manifest, SourceBase
+from .model import Defaults, Manifest, SourceBase, auth_entries
 from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -240,7 +240,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     errors += shared_inbound_tokens(manifest, index, unset)
     register_secrets(manifest, written)
-    errors += _per_user_credential_errors(manifest, index)
+    errors += _per_user_credential_errors(manifest, index) + _auth_clash_errors(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,
                             written)
     blocking = [d for d in errors if d.severity == "error"]
@@ -462,26 +462,49 @@ def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> lis
     oauth = manifest.server.auth.oauth if manifest.server.auth is not None else None
     found: list[Diagnostic] = []
     for name, source in manifest.sources.items():
-        auth = getattr(source, "auth", None)
-        if auth is None or not auth.per_user:
-            continue
-        key = "token_exchange" if auth.token_exchange is not None else "forward_claims"
-        where = index.locate(("sources", name, "auth", key), prefer="key")
-        kinds = auth.kinds_of_keys[key]  # one rule with the unknown-key hint (pydantic_errors.key_homes)
-        if source.kind_key not in kinds:
-            message = (f"`{key}` works only for {' and '.join(kinds)} sources: a {source.kind_key} source keeps one "
-                       "upstream session for every caller, so it cannot carry per-user credentials")
-        elif oauth is None:
-            message = (f"`{key}` needs `server.auth.oauth`: only an OAuth access token identifies the caller "
-                       "(static tokens and stdio carry no claims or token to exchange)")
-        else:
-            missing = [c for c in (auth.forward_claims or {}).values() if c not in oauth.kept_claims]
-            if not missing:
+        for at, auth in auth_entries(getattr(source, "auth", None)):
+            if not auth.per_user:
                 continue
-            where = index.locate(("sources", name, "auth", "forward_claims"), prefer="key")
-            message = (f"forward_claims uses claim(s) {', '.join(missing)} that the principal does not keep; "
-                       "add them to server.auth.oauth.claims")
-        found.append(Diagnostic(where.file, where.line, where.col, message))
+            base = ("sources", name, "auth", *at)
+            key = "token_exchange" if auth.token_exchange is not None else "forward_claims"
+            where = index.locate((*base, key), prefer="key")
+            kinds = auth.kinds_of_keys[key]  # one rule with the unknown-key hint (pydantic_errors.key_homes)
+            if source.kind_key not in kinds:
+                message = (f"`{key}` works only for {' and '.join(kinds)} sources: a {source.kind_key} source keeps "
+                           "one upstream session for every caller, so it cannot carry per-user credentials")
+            elif oauth is None:
+                message = (f"`{key}` needs `server.auth.oauth`: only an OAuth access token identifies the caller "
+                           "(static tokens and stdio carry no claims or token to exchange)")
+            else:
+                missing = [c for c in (auth.forward_claims or {}).values() if c not in oauth.kept_claims]
+                if not missing:
+                    continue
+                where = index.locate((*base, "forward_claims"), prefer="key")
+                message = (f"forward_claims uses claim(s) {', '.join(missing)} that the principal does not keep; "
+                           "add them to server.auth.oauth.claims")
+            found.append(Diagnostic(where.file, where.line, where.col, message))
+    return found
+
+
+def _auth_clash_errors(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
+    """Two `auth` entries of one source that set the same header, query parameter or cookie: one value would
+    silently replace the other on every request (the upstream sees one credential where two were meant), so
+    the later entry is refused at its line, naming the earlier one."""
+    found: list[Diagnostic] = []
+    for name, source in manifest.sources.items():
+        seen: dict[tuple[str, str], str] = {}
+        for at, auth in auth_entries(getattr(source, "auth", None)):
+            for below, placement in auth.placements():
+                here = f"sources.{name}.auth" + "".join(f"[{i}]" for i in at) + "." + ".".join(below)
+                first = seen.setdefault(placement, here)
+                if first == here:
+                    continue
+                where = index.locate(("sources", name, "auth", *at, *below), prefer="key")
+                shown = below[-1] if below[0] == "forward_claims" else auth.api_key.name if auth.api_key is not None \
+                    and below[0] == "api_key" else "Authorization"
+                found.append(Diagnostic(where.file, where.line, where.col, (
+                    f"this sets the {placement[0]} {shown}, which {first} already sets: a request carries one "
+                    "value there, so one credential would replace the other; keep one of them")))
     return found
 
 

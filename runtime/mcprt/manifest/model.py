@@ -358,8 +358,10 @@ class ServerConfig(StrictModel):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="Where people and clients reach this server from outside (behind a load balancer or proxy, or "
         "bound to 0.0.0.0), e.g. `https://mcp.example.com`: the base of the absolute links mcprt builds to itself "
-        "(approval webhooks' approve/deny links and status page link, the endpoint on the status page). `${VAR}` "
-        "allowed. Default: `server.auth.oauth.audience` when it is this endpoint's http(s) URL, else the bind "
+        "(approval webhooks' approve/deny links and status page link, the endpoint on the status page). A path is "
+        "kept: `https://gw.example.com/tools` behind a proxy that strips `/tools` puts it before every URL and "
+        "link mcprt advertises, and the OAuth metadata is served at `/.well-known/oauth-protected-resource/tools/mcp` "
+        "too (README \"Behind a proxy, under a path prefix\"). `${VAR}` allowed. Default: `server.auth.oauth.audience` when it is this endpoint's http(s) URL, else the bind "
         "address (127.0.0.1 for a wildcard bind).",
     )
     state: str | None = Field(
@@ -610,9 +612,9 @@ def _forwardable(value: dict[str, str]) -> dict[str, str]:
 class OutboundAuth(StrictModel):
     """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`. An OpenAPI source sends
     them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
-    (OpenAPI 3.x §4.8.10). An operation needing two schemes at once (`security: [{key: [], basic: []}]`): one here,
-    the other as a source `headers` entry, `X-API-Key: "${API_KEY}"`; a header named like a credential (key, token,
-    secret, auth …) is a secret like these: scrubbed from results, logs and errors, not sent to another origin."""
+    (OpenAPI 3.x §4.8.10). An API needing several credentials at once (a Security Requirement Object naming several
+    schemes, OpenAPI 3.1 §4.8.30: Datadog's `DD-API-KEY` + `DD-APPLICATION-KEY`) takes a list of entries, each one
+    kind, all sent with every request; no two may set the same header, query parameter or cookie."""
 
     # Keys only some kinds of source take (the loader refuses them elsewhere, and an unknown key's hint names only
     # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
@@ -648,8 +650,43 @@ class OutboundAuth(StrictModel):
         """Whether the credentials depend on who calls (they need `server.auth.oauth`)."""
         return self.token_exchange is not None or self.forward_claims is not None
 
+    def placements(self) -> list[tuple[tuple[str, ...], Placement]]:
+        """Where this entry puts what it sends: (key path below the entry, placement) per item. Header and
+        cookie names compare without case (RFC 9110 §5.1; browsers and servers treat cookie names alike),
+        query parameter names as written (RFC 3986 leaves them to the server, which tells `Key` from `key`)."""
+        found: list[tuple[tuple[str, ...], Placement]] = []
+        if self.bearer is not None or self.oauth2 is not None or self.token_exchange is not None:
+            kind = next(k for k in ("bearer", "oauth2", "token_exchange") if getattr(self, k) is not None)
+            found.append(((kind,), ("header", "authorization")))
+        if self.basic is not None:
+            found.append((("basic",), ("header", "authorization")))
+        if self.api_key is not None:
+            name = self.api_key.name if self.api_key.in_ == "query" else self.api_key.name.lower()
+            found.append((("api_key", "name"), (self.api_key.in_, name)))
+        for header in self.forward_claims or {}:
+            found.append((("forward_claims", header), ("header", header.lower())))
+        return found
+
+
+Placement = tuple[str, str]  # ("header" | "query" | "cookie", name as compared: `OutboundAuth.placements`)
 
 CREDENTIAL_KINDS = ("bearer", "basic", "api_key", "oauth2", "token_exchange")
+
+# A source's `auth`: one entry, or several sent together (each one kind; `auth_entries`).
+SourceAuth = OutboundAuth | Annotated[list[OutboundAuth], Field(min_length=1)]
+AUTH_DESCRIPTION = ("Upstream credentials: one entry, or a list of entries all sent with every request (an API "
+                    "that needs two keys at once, e.g. `[{api_key: {name: DD-API-KEY, …}}, {api_key: {name: "
+                    "DD-APPLICATION-KEY, …}}]`).")
+
+
+def auth_entries(auth: OutboundAuth | list[OutboundAuth] | None) -> list[tuple[tuple[int, ...], OutboundAuth]]:
+    """A source's `auth` as (path below `auth`, entry) pairs: `((), entry)` for the one-entry form, `((i,),
+    entry)` for the i-th of a list; empty when unset."""
+    if auth is None:
+        return []
+    if isinstance(auth, OutboundAuth):
+        return [((), auth)]
+    return [((i,), entry) for i, entry in enumerate(auth)]
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -710,7 +747,7 @@ class OpenAPISource(SourceBase):
     server_variables: dict[str, str] = Field(default_factory=dict, description="Values for server URL variables; a name no "
                                                   "server of the description declares, or a value outside the `enum` of a server the "
                                                   "operations use, is an error.")
-    auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
+    auth: SourceAuth | None = Field(None, description=AUTH_DESCRIPTION)
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
                                     "requests and its description's download from the API's origin (base_url's; "
                                     "another host, and token requests, keep the default trust).")
@@ -823,7 +860,7 @@ class UrlSource(SourceBase):
 
     url: UpstreamUrl = Field(description="The server's MCP endpoint URL (absolute http(s), no `user:password@`).")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
-    auth: OutboundAuth | None = Field(None, description="Upstream credentials.")
+    auth: SourceAuth | None = Field(None, description=AUTH_DESCRIPTION)
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for the connection to this "
                                     "server (as an OpenAPI source's `tls`; not its token requests, which keep the "
                                     "default trust).")

@@ -45,9 +45,9 @@ def diagnostics_from(
     may be a secret, so it is never echoed in a message, which names the variables instead (read from
     `written`, the data before substitution, when given)."""
     merged: dict[tuple[str, int, int, str], list[str]] = {}
-    for err in error.errors(include_url=False):
+    found = [(err, data_path(tuple(err["loc"]), data, err["type"])) for err in error.errors(include_url=False)]
+    for err, (path, label) in _shaped(found):
         loc = tuple(err["loc"])
-        path, label = data_path(loc, data, err["type"])
         about_key = err["type"] in ("extra_forbidden", "missing") or "[key]" in loc  # `[key]`: a mapping key is wrong
         typo = _kind_key_typo(err)
         if typo is not None:  # `pyhton:`: point at the misspelt key, not the whole source
@@ -68,6 +68,20 @@ def diagnostics_from(
         text = _join(messages)
         result.append(Diagnostic(file, line, col, f"{label}: {text}" if label else text))
     return result
+
+
+_SHAPE_ERRORS = frozenset({"dict_type", "model_type", "list_type"})
+
+
+def _shaped(found: list[tuple[dict[str, Any], tuple[Path, str]]]) -> list[tuple[dict[str, Any], tuple[Path, str]]]:
+    """Without a union member's "expected a mapping" / "expected a list" where another member took the value's
+    shape and failed at or inside it: `auth: [{api_key: {value: 5}}]` is a list entry's bad value, not also
+    "expected a mapping, got a list" (a source's `auth` is one entry or a list of them)."""
+    def took_shape(path: Path, other: dict[str, Any], where: Path) -> bool:
+        """Whether `other` (at `where`) failed inside the value at `path`, or at it for another reason."""
+        return where[:len(path)] == path and (len(where) > len(path) or other["type"] not in _SHAPE_ERRORS)
+    return [(err, at) for err, at in found
+            if err["type"] not in _SHAPE_ERRORS or not any(took_shape(at[0], other, where[0]) for other, where in found)]
 
 
 # Keys of the manifest's own schema under which every value is a credential or may hold one: `auth` (server

@@ -16,7 +16,7 @@ from ..errors import Diagnostic
 from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
 from .envvars import REPLAY_PLACEHOLDER, variable_names_at, variables_at
-from .model import Manifest
+from .model import Manifest, OutboundAuth, auth_entries
 from .positions import Path as NodePath
 from .positions import PositionIndex
 
@@ -32,20 +32,24 @@ def secret_paths(manifest: Manifest) -> list[NodePath]:
     if manifest.policy is not None and manifest.policy.approvals.webhook is not None:
         paths.append(("policy", "approvals", "webhook"))
     for name, source in manifest.sources.items():
-        auth = getattr(source, "auth", None)
-        if auth is None:
-            continue
-        base: NodePath = ("sources", name, "auth")
-        if auth.bearer is not None:
-            paths.append((*base, "bearer"))
-        if auth.basic is not None:
-            paths.append((*base, "basic", "password"))
-        if auth.api_key is not None:
-            paths.append((*base, "api_key", "value"))
-        if auth.oauth2 is not None:
-            paths.append((*base, "oauth2", "client_secret"))
-        if getattr(auth, "token_exchange", None) is not None:
-            paths.append((*base, "token_exchange", "client_secret"))
+        for at, auth in auth_entries(getattr(source, "auth", None)):
+            paths += _entry_secret_paths(("sources", name, "auth", *at), auth)
+    return paths
+
+
+def _entry_secret_paths(base: NodePath, auth: OutboundAuth) -> list[NodePath]:
+    """Where one `auth` entry (`base`) holds secrets."""
+    paths: list[NodePath] = []
+    if auth.bearer is not None:
+        paths.append((*base, "bearer"))
+    if auth.basic is not None:
+        paths.append((*base, "basic", "password"))
+    if auth.api_key is not None:
+        paths.append((*base, "api_key", "value"))
+    if auth.oauth2 is not None:
+        paths.append((*base, "oauth2", "client_secret"))
+    if auth.token_exchange is not None:
+        paths.append((*base, "token_exchange", "client_secret"))
     return paths
 
 
@@ -70,9 +74,9 @@ def configured_secrets(manifest: Manifest, written: Any) -> list[str]:
     the model when an upstream echoed its request headers."""
     values = [_value_at(manifest, path) for path in secret_paths(manifest)]
     for name, source in manifest.sources.items():
-        auth = getattr(source, "auth", None)
-        if auth is not None and auth.basic is not None:
-            values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
+        for _, auth in auth_entries(getattr(source, "auth", None)):
+            if auth.basic is not None:
+                values.append(f"{auth.basic.username}:{auth.basic.password.get_secret_value()}")
         for field in ("headers", "env"):
             for key, value in (getattr(source, field, None) or {}).items():
                 named = any(map(is_credential_name, variable_names_at(written, ("sources", name, field, key))))

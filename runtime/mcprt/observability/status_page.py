@@ -126,7 +126,7 @@ def login_page(message: str | None = None, view: View = View()) -> str:
     returns to the `view` it asked for."""
     note = f'<p class="bad">{_e(message)}</p>' if message else ""
     return (_head(None, refresh=False) + '<section><h2>Sign in</h2>' + note +
-            '<form method="post" action="/status/login">'
+            f'<form method="post" action="{_e(view.prefix)}/status/login">'
             f'<input type="hidden" name="back" value="{_e(view.address())}"><label>Bearer token '
             '<input type="password" name="token" autocomplete="current-password" autofocus></label> '
             '<button type="submit">Open the status page</button></form></section></main></body></html>')

@@ -18,7 +18,7 @@ import httpx
 from ..errors import ToolCallError
 from ..identity.principal import Principal
 from .body import read_capped
-from .credentials import Credentials, Stamp
+from .credentials import Credentials, Stamps
 from .failures import describe_transport_error
 from .oauth2 import TokenSender
 from .redaction import describe_target
@@ -31,7 +31,7 @@ TOKEN_RESPONSE_LIMIT = 1_000_000  # bytes; an OAuth2 token response is tiny, any
 async def send_authorized(
     credentials: Credentials | None,
     send_token: TokenSender,
-    attempt: Callable[[Stamp | None, bool], Awaitable[R]],
+    attempt: Callable[[Stamps | None, bool], Awaitable[R]],
     status_of: Callable[[R], int],
     *,
     release: Callable[[R], Awaitable[None]] | None = None,
@@ -40,7 +40,7 @@ async def send_authorized(
 ) -> R:
     """Send one request with `credentials` (None: without any) and return the answer to use.
 
-    `attempt(stamp, resend)` sends the request carrying `stamp` (None without credentials) and returns
+    `attempt(stamps, resend)` sends the request carrying `stamps` (None without credentials) and returns
     its response; `resend` is True for the one retry after a renewal. `status_of(response)` is its HTTP
     status. On a 401 with renewable credentials, `release(response)` frees the refused answer, the
     credentials are renewed through `send_token` and the request is sent once more; that second

@@ -1,8 +1,10 @@
 """Outbound credentials: turn the manifest's `auth` into what each request carries.
 
-A `Credentials` object hands out a `Stamp` (one header, query parameter or cookie) per attempt — for
-per-user kinds (`token_exchange`) a stamp for the calling principal; the
-executor stamps it (`stamp_into`) onto a copy of the headers at send time, so that no log line,
+A `Credentials` object hands out its `Stamps` (one header, query parameter or cookie per `auth` entry) per
+attempt — for per-user kinds (`token_exchange`) stamps for the calling principal; a source with several
+`auth` entries (OpenAPI 3.1 §4.8.30: a requirement naming several schemes, all needed) gets one
+`CombinedCredentials`, every entry's stamp on every request. The
+executor stamps them (`stamp_into`) onto a copy of the headers at send time, so that no log line,
 recorded exchange or exception ever holds a secret. Stamps are applied only to hops on the request's original origin, so credentials never
 follow a redirect to another host.
 """
@@ -37,10 +39,14 @@ class Stamp:
         return f"Stamp({self.placement}, {self.name!r}, [redacted])"
 
 
+Stamps = tuple[Stamp, ...]  # what one attempt carries: a stamp per credential, in the `auth` entries' order
+
+
 class Credentials:
     """What a source authenticates with; hands out one `Stamp` per attempt."""
 
     renewable = False  # whether a 401 is worth one more try with fresh credentials
+    width = 1  # how many stamps `stamp` gives
 
     @property
     def sensitive_names(self) -> tuple[str, ...]:
@@ -48,9 +54,9 @@ class Credentials:
         raise NotImplementedError
 
     @property
-    def query_name(self) -> str | None:
-        """The query parameter carrying the credential, if it travels in the URL."""
-        return None
+    def query_names(self) -> tuple[str, ...]:
+        """The query parameters carrying credentials, for those that travel in the URL."""
+        return ()
 
     def secrets(self) -> list[str]:
         """Every secret string this object could put on the wire (for scrubbing messages)."""
@@ -59,11 +65,11 @@ class Credentials:
     def admit(self, principal: Principal | None) -> None:
         """Raise ToolCallError, before anything is sent, when these credentials cannot serve this caller."""
 
-    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
-        """The credential for one attempt; `principal` is who calls (used by per-user kinds only)."""
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamps:
+        """The credentials for one attempt (`width` stamps); `principal` is who calls (per-user kinds only)."""
         raise NotImplementedError
 
-    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
+    async def renew(self, used: Stamps, send: TokenSender, principal: Principal | None = None) -> None:
         """After a 401 with `used`: obtain fresh credentials (only when `renewable`)."""
 
 
@@ -79,14 +85,14 @@ class StaticCredentials(Credentials):
         return (self._stamp.name,)
 
     @property
-    def query_name(self) -> str | None:
-        return self._stamp.name if self._stamp.placement == "query" else None
+    def query_names(self) -> tuple[str, ...]:
+        return (self._stamp.name,) if self._stamp.placement == "query" else ()
 
     def secrets(self) -> list[str]:
         return list(self._secrets)
 
-    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
-        return self._stamp
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamps:
+        return (self._stamp,)
 
 
 class OAuth2Credentials(Credentials):
@@ -104,12 +110,12 @@ class OAuth2Credentials(Credentials):
     def secrets(self) -> list[str]:
         return self._source.secrets()
 
-    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamps:
         token = await self._source.token(send)
-        return Stamp("header", "Authorization", f"Bearer {token}")
+        return (Stamp("header", "Authorization", f"Bearer {token}"),)
 
-    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
-        await self._source.renew(used.value.removeprefix("Bearer "), send)
+    async def renew(self, used: Stamps, send: TokenSender, principal: Principal | None = None) -> None:
+        await self._source.renew(used[0].value.removeprefix("Bearer "), send)
 
 
 class TokenExchangeCredentials(Credentials):
@@ -130,16 +136,59 @@ class TokenExchangeCredentials(Credentials):
     def admit(self, principal: Principal | None) -> None:
         self.tokens.subject_token_of(principal)
 
-    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamp:
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamps:
         token = await self.tokens.token(principal, send)
-        return Stamp("header", "Authorization", f"Bearer {token}")
+        return (Stamp("header", "Authorization", f"Bearer {token}"),)
 
-    async def renew(self, used: Stamp, send: TokenSender, principal: Principal | None = None) -> None:
-        await self.tokens.renew(principal, used.value.removeprefix("Bearer "), send)
+    async def renew(self, used: Stamps, send: TokenSender, principal: Principal | None = None) -> None:
+        await self.tokens.renew(principal, used[0].value.removeprefix("Bearer "), send)
 
 
-def credentials_for(auth: OutboundAuth | None) -> Credentials | None:
-    """The credentials object for a source's `auth` (None: send none)."""
+class CombinedCredentials(Credentials):
+    """Several `auth` entries sent together (an API key and an application key, a query key and a bearer
+    token): each member's stamps, in order, on every attempt. The loader has refused two members that set the
+    same header, query parameter or cookie, so none replaces another. A 401 renews every renewable member (the
+    answer does not say which credential it refused; a static key has nothing to renew)."""
+
+    def __init__(self, members: list[Credentials]) -> None:
+        self._members = members
+        self.renewable = any(m.renewable for m in members)
+        self.width = sum(m.width for m in members)
+
+    @property
+    def sensitive_names(self) -> tuple[str, ...]:
+        return tuple(name for m in self._members for name in m.sensitive_names)
+
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        return tuple(name for m in self._members for name in m.query_names)
+
+    def secrets(self) -> list[str]:
+        return [secret for m in self._members for secret in m.secrets()]
+
+    def admit(self, principal: Principal | None) -> None:
+        for member in self._members:
+            member.admit(principal)
+
+    async def stamp(self, send: TokenSender, principal: Principal | None = None) -> Stamps:
+        stamps: list[Stamp] = []
+        for member in self._members:
+            stamps += await member.stamp(send, principal)
+        return tuple(stamps)
+
+    async def renew(self, used: Stamps, send: TokenSender, principal: Principal | None = None) -> None:
+        at = 0
+        for member in self._members:
+            if member.renewable:
+                await member.renew(used[at:at + member.width], send, principal)
+            at += member.width
+
+
+def credentials_for(auth: OutboundAuth | list[OutboundAuth] | None) -> Credentials | None:
+    """The credentials object for a source's `auth`, one entry or several (None: send none)."""
+    if isinstance(auth, list):
+        members = [c for c in (credentials_for(entry) for entry in auth) if c is not None]
+        return None if not members else members[0] if len(members) == 1 else CombinedCredentials(members)
     if auth is None:
         return None
     if auth.bearer is not None:
@@ -231,20 +280,21 @@ def _claim_item(item: Any, in_list: bool) -> str:
     raise UnsendableClaim(f"it {'holds' if in_list else 'is'} {kind}, which a header cannot carry item by item")
 
 
-def stamp_into(url: str, headers: MutableMapping[str, str], stamp: Stamp) -> str:
-    """Put `stamp` where it belongs — a header, the query or a cookie — and return the URL to use.
+def stamp_into(url: str, headers: MutableMapping[str, str], stamps: Stamps) -> str:
+    """Put each of `stamps` where it belongs — a header, the query or a cookie — and return the URL to use.
 
     Works on any headers mapping, so both aiohttp (upstream APIs) and the SDK's httpx2 (remote MCP
     servers) requests are stamped by this one rule.
     """
-    if stamp.placement == "header":
-        headers[stamp.name] = stamp.value
-    elif stamp.placement == "query":
-        url = with_query_param(url, stamp.name, stamp.value)
-    else:
-        pair = f"{stamp.name}={cookie_safe(stamp.value)}"
-        existing = headers.get("Cookie")
-        headers["Cookie"] = f"{existing}; {pair}" if existing else pair
+    for stamp in stamps:
+        if stamp.placement == "header":
+            headers[stamp.name] = stamp.value
+        elif stamp.placement == "query":
+            url = with_query_param(url, stamp.name, stamp.value)
+        else:
+            pair = f"{stamp.name}={cookie_safe(stamp.value)}"
+            existing = headers.get("Cookie")
+            headers["Cookie"] = f"{existing}; {pair}" if existing else pair
     return url
 
 

@@ -27,13 +27,13 @@ from multidict import CIMultiDict
 from .. import __version__
 from ..contracts import CallContext, UpstreamResult
 from ..errors import CallTimeout, ToolCallError, UpstreamError
-from ..manifest.model import OutboundAuth
+from ..manifest.model import OutboundAuth, auth_entries
 from ..observability.hooks import observed_upstream
 from ..scrubbing import SECRETS
 from .authorize import send_authorized, token_sender
 from .body import ACCEPT_ENCODING, read_chunks
 from .capture import Exchange, capture_sink
-from .credentials import Credentials, Stamp, claim_headers, credentials_for, stamp_into, without_query_param
+from .credentials import Credentials, Stamps, claim_headers, credentials_for, stamp_into, without_query_param
 from .decoding import decode_body
 from .failures import describe_client_error, may_have_acted
 from .oauth2 import TokenSender
@@ -130,7 +130,7 @@ class HttpUpstream:
         self,
         *,
         source: str,
-        auth: OutboundAuth | None,
+        auth: OutboundAuth | list[OutboundAuth] | None,
         headers: Mapping[str, str],
         retries: int,
         verify: bool = True,
@@ -139,7 +139,8 @@ class HttpUpstream:
     ) -> None:
         self.source = source
         self._credentials: Credentials | None = credentials_for(auth)
-        self._forward_claims = dict(auth.forward_claims) if auth is not None and auth.forward_claims else {}
+        self._forward_claims = {header: claim for _, entry in auth_entries(auth)
+                                for header, claim in (entry.forward_claims or {}).items()}
         self._default_headers = list(headers.items())
         self._retries = max(0, retries)
         self._user_agent = user_agent
@@ -153,7 +154,7 @@ class HttpUpstream:
                                  *self._forward_claims)
         if self._credentials is not None:
             SECRETS.add(*self._credentials.secrets())
-        self._query_key = self._credentials.query_name if self._credentials else None
+        self._query_keys = self._credentials.query_names if self._credentials else ()
 
     # --- public -----------------------------------------------------------------------------------
 
@@ -266,7 +267,7 @@ class HttpUpstream:
         while True:
             call.attempts += 1
 
-            async def attempt(stamp: Stamp | None, resend: bool) -> _Received:
+            async def attempt(stamp: Stamps | None, resend: bool) -> _Received:
                 if resend:
                     call.attempts += 1
                 return await self._observed_attempt(request, ctx, call, stamp, claimed)
@@ -315,7 +316,7 @@ class HttpUpstream:
 
     # --- one attempt ------------------------------------------------------------------------------
 
-    async def _observed_attempt(self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
+    async def _observed_attempt(self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamps | None,
                                 claimed: list[tuple[str, str]]) -> _Received:
         """One attempt (its redirects followed), watched on its own: each request sent upstream is one
         observation of the upstream duration histogram and one CLIENT span, a retry's carrying
@@ -340,7 +341,7 @@ class HttpUpstream:
         return received
 
     async def _follow_redirects(
-        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamp | None,
+        self, request: BuiltRequest, ctx: CallContext, call: _Call, stamp: Stamps | None,
         claimed: list[tuple[str, str]],
     ) -> _Received:
         origin = origin_of(request.url)
@@ -377,7 +378,7 @@ class HttpUpstream:
             return received
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    async def _transmit(self, sent: _Sent, stamp: Stamp | None, call: _Call) -> aiohttp.ClientResponse:
+    async def _transmit(self, sent: _Sent, stamp: Stamps | None, call: _Call) -> aiohttp.ClientResponse:
         """Send one hop, its credential stamped onto a copy of its headers (never onto `sent`)."""
         call.head_status = None
         headers = CIMultiDict(sent.headers)
@@ -434,8 +435,8 @@ class HttpUpstream:
             merged.append(("Content-Type", request.content_type))
         if (trusted or cookies) and request.cookies:
             merged.append(("Cookie", "; ".join(f"{name}={value}" for name, value in request.cookies)))
-        if not trusted and self._query_key is not None:
-            url = without_query_param(url, self._query_key)
+        for key in () if trusted else self._query_keys:
+            url = without_query_param(url, key)
         if call.trace_headers:  # W3C trace context names no secret: it may cross origins
             merged += call.trace_headers
         return _Sent(method, url, merged, body)

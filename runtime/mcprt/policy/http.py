@@ -56,9 +56,16 @@ PAGE_PATH = "/status/approvals"
 ReturnTo = Callable[[object], "str | None"]
 
 
-def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> list[Route]:
+def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None, prefix: str = "") -> list[Route]:
     """The routes above. `back(field)`: the address a form's `back` field names (the status page in the
-    view the form was on), or None to return to PAGE_PATH; it must never name another site."""
+    view the form was on), or None to return to PAGE_PATH; it must never name another site. `prefix`: the path
+    of `server.public_url` (`/tools`), before every address the pages write and every redirect (a proxy strips
+    it before forwarding; `ServeOptions.public_prefix`)."""
+    home = prefix + PAGE_PATH
+
+    def returning(field: object) -> str:
+        return back(field) or home
+
     async def list_approvals(request: Request) -> Response:
         principal = _principal(request)
         if not service.may_administer(principal):
@@ -92,18 +99,18 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             service.refused_outright(request.path_params["id"], principal, "approve" if approve else "deny",
                                      refused + upgrade_hint(principal, deciders))
             refused += caller_hint(principal)
-            return _back(back, fields, refused) if form else _error(403, refused)
+            return _back(returning, fields, refused) if form else _error(403, refused)
         try:
             decided = await service.decide(request.path_params["id"], principal, approve,
                                            _text(fields.get("reason")))
         except Forbidden as exc:
-            return _back(back, fields, str(exc)) if form else _error(403, str(exc))
+            return _back(returning, fields, str(exc)) if form else _error(403, str(exc))
         except NotFound as exc:
-            return _back(back, fields, str(exc)) if form else _error(404, str(exc))
+            return _back(returning, fields, str(exc)) if form else _error(404, str(exc))
         except Conflict as exc:
-            return _back(back, fields, str(exc)) if form else _error(409, str(exc))
+            return _back(returning, fields, str(exc)) if form else _error(409, str(exc))
         if form:
-            return _back(back, fields, None)
+            return _back(returning, fields, None)
         return JSONResponse(approval_json(decided, service.gate))
 
     async def list_pauses(request: Request) -> Response:
@@ -125,25 +132,25 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
         # error page would leave the browser off the page and the view it was on.
         if not service.may_administer(principal):
             refused = service.not_admin(principal, "pause or resume")
-            return _back(back, fields, refused) if form else _error(403, refused)
+            return _back(returning, fields, refused) if form else _error(403, refused)
         if service.gate is None:
             refused = "this server has no `policy:` block; add one (even `policy: {}`) to use pauses"
-            return _back(back, fields, refused) if form else _error(409, refused)
+            return _back(returning, fields, refused) if form else _error(409, refused)
         was_paused = target in await service.state.pause_list()
         # A typo would otherwise look paused (or resumed) while the tool it meant keeps its state; a pause
         # of a name no longer served can still be lifted, so resume only asks when nothing is paused there.
         unknown = unknown_target(service.gate.tools, target, paused) if paused or not was_paused else None
         if unknown is not None:
-            return _back(back, fields, unknown) if form else _error(404, unknown)
+            return _back(returning, fields, unknown) if form else _error(404, unknown)
         if not paused and not was_paused:  # resume is idempotent: say so rather than report a change
             note = f"{target} was not paused"
             if form:
-                return _back(back, fields, note)
+                return _back(returning, fields, note)
             return JSONResponse({"target": target, "paused": False, "changed": False,
                                  "pauses": await service.state.pause_list()})
         await service.pause(target, principal, paused, _text(fields.get("reason")))
         if form:
-            return _back(back, fields, None)
+            return _back(returning, fields, None)
         return JSONResponse({"target": target, "paused": paused, "changed": paused != was_paused,
                              "pauses": await service.state.pause_list()})
 
@@ -153,7 +160,8 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             return _error(403, service.not_admin(principal, "see approvals"))
         await service.refresh()
         note = request.query_params.get("note")
-        body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + (render_section(service) or "")
+        body = (f'<p class="note" role="status">{html.escape(note)}</p>' if note else "") + \
+            (render_section(service, back=home, prefix=prefix) or "")
         granted = render_granted(service)
         body += f'<section id="granted_approvals"><h2>Granted approvals</h2>{granted}</section>' if granted else ""
         return HTMLResponse(_PAGE.format(body=body))
@@ -167,7 +175,7 @@ def policy_routes(service: PolicyService, back: ReturnTo = lambda _: None) -> li
             except StateUnavailable as exc:
                 form, fields = await _fields(request)  # Starlette keeps the body read by the handler
                 if form and fields is not None:
-                    return _back(back, fields, str(exc))
+                    return _back(returning, fields, str(exc))
                 return outage_answer(exc)
 
         return answer
@@ -316,11 +324,13 @@ def render_own(service: PolicyService, caller: str) -> str | None:
             "<th>open until</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>")
 
 
-def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | None = None) -> str | None:
+def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | None = None,
+                   prefix: str = "") -> str | None:
     """Pending approvals (approve/deny forms) and pauses (resume forms, a pause form): an HTML
     fragment, every value escaped. Synchronous: reads the service's snapshot. Forms return to `back`
     (this page, or `/status` when the fragment is a section there). `caller`: a reader who does not
-    administer the server (a principal's name): only their own pending requests (`render_own`), or None."""
+    administer the server (a principal's name): only their own pending requests (`render_own`), or None.
+    `prefix`: before each form's address (`policy_routes`)."""
     if caller is not None:
         return render_own(service, caller)
     snapshot = service.snapshot
@@ -335,17 +345,18 @@ def render_section(service: PolicyService, back: str = PAGE_PATH, caller: str | 
             f"<td><code>{args}</code></td>"
             f"<td>{time.strftime('%H:%M:%S', time.gmtime(r.created))} UTC</td>"
             f"<td>{len([v for v in r.votes if v.approve])}/{r.required}{f' ({votes})' if votes else ''}</td>"
-            f"<td>{_form(f'/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
-            f"{_form(f'/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
+            f"<td>{_form(f'{prefix}/policy/approvals/{rid}/approve', 'Approve', {}, back)}"
+            f"{_form(f'{prefix}/policy/approvals/{rid}/deny', 'Deny', {'reason': ''}, back)}</td></tr>")
     table = ("<table><thead><tr><th>id</th><th>tool</th><th>principal</th><th>client</th><th>arguments</th>"
              "<th>created</th>"
              "<th>approvals</th><th></th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows \
         else "<p>No pending approvals.</p>"
     pauses = "".join(
         f"<li><code>{html.escape(t)}</code> by {html.escape(str(info.get('by')))} "
-        f"{_form('/policy/resume', 'Resume', {'target': t}, back)}</li>" for t, info in snapshot.pauses.items())
+        f"{_form(prefix + '/policy/resume', 'Resume', {'target': t}, back)}</li>" for t, info in snapshot.pauses.items())
     paused = f"<ul>{pauses}</ul>" if pauses else "<p>Nothing is paused.</p>"
-    pause_form = (f'<form method="post" action="/policy/pause"><input type="hidden" name="back" value="{html.escape(back)}">'
+    pause_form = (f'<form method="post" action="{html.escape(prefix)}/policy/pause"><input type="hidden" name="back" '
+                  f'value="{html.escape(back)}">'
                   '<input name="target" placeholder="tool:NAME, source:KEY or all" aria-label="pause target">'
                   '<button type="submit">Pause</button></form>')
     return (f'<section id="approvals"><h2>Pending approvals</h2>{table}</section>'

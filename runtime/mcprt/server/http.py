@@ -74,7 +74,7 @@ def build_http_app(
     if resource_server is not None:
         from ..identity.resource import metadata_paths as paths_for
 
-        metadata_paths = paths_for(options.path)
+        metadata_paths = paths_for(options.path, options.public_prefix + options.path)
     policy = make_policy(
         tokens=named_tokens(config),
         bind_host=options.host,

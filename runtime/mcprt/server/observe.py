@@ -221,7 +221,8 @@ class Observatory:
         from ..observability.status_page import login_page, render
         from ..observability.status_view import view_of
 
-        view = view_of(request.query_params)  # `all=1`, `call=ID`: kept through sign-in, links and forms
+        # `all=1`, `call=ID`: kept through sign-in, links and forms, each under the public path prefix
+        view = view_of(request.query_params, self.options.public_prefix)
         if query_token_name(request.url.query) is not None:  # never read, never checked: refused whatever it holds
             log_event("status sign-in refused: a token in the address", logging.WARNING, path=request.url.path[:100])
             # `same-origin`: this address (with the token) goes to no other site, and the form's post keeps its
@@ -247,7 +248,8 @@ class Observatory:
         body = (await request.body())[:4096].decode("utf-8", errors="replace")
         fields = parse_qs(body)
         token = (fields.get("token") or [""])[0]
-        view = status_return((fields.get("back") or [""])[0]) or View()  # the view signed in from
+        prefix = self.options.public_prefix
+        view = status_return((fields.get("back") or [""])[0], prefix) or View(prefix=prefix)  # signed in from
         return self._admit(token, view.address()) or await self._refused_sign_in(request, token, view)
 
     async def _refused_sign_in(self, request: Request, token: str, view: Any) -> Response:

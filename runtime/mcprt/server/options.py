@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ..errors import McprtError
 from ..manifest.model import KEEP_ALIVE_DEFAULT, Manifest, is_loopback, proxy_address  # is_loopback: re-exported (mcprt.server)
@@ -70,6 +71,14 @@ class ServeOptions:
     def public_endpoint(self, port: int | None = None) -> str:
         """The MCP endpoint's URL as clients from outside reach it (`public_base` + `path`)."""
         return self.public_base(port) + self.path
+
+    @property
+    def public_prefix(self) -> str:
+        """The path `public_url` adds before every path of this server (`/tools` of `https://gw.example.com/tools`),
+        "" without one: a reverse proxy that serves mcprt under a prefix strips it before forwarding, so the links
+        and redirects mcprt writes into its pages (`/status`, `/policy/…`) put it back, or a browser following
+        them would leave the prefix (README "Behind a proxy")."""
+        return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
 
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # bind addresses meaning "every interface"

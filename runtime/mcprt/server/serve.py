@@ -423,13 +423,16 @@ def _serve_policy(runtime: Runtime, options: ServeOptions, port: int,
     # (`status_page`'s own-calls rule), so a caller told "needs human approval" can follow it
     cleanups.append(add_section(
         "approvals", "Approvals", admins_only=False,
-        render=lambda back, viewer: render_section(service, back=back, caller=None if viewer.admin else viewer.subject),
+        render=lambda back, viewer: render_section(service, back=back, caller=None if viewer.admin else viewer.subject,
+                                                   prefix=options.public_prefix),
         data=lambda viewer: pending_json(service, None if viewer.admin else viewer.subject)))
     # the approvals granted, each with whether a call used it (by which call and session, when): for admins
     cleanups.append(add_section("granted_approvals", "Granted approvals",
                                 render=lambda back, viewer: render_granted(service),
                                 data=lambda viewer: granted_json(service)))
-    return policy_routes(service, back=return_address)  # forms return to the status page's view
+    # forms return to the status page's view; every address under the public path prefix (`public_prefix`)
+    prefix = options.public_prefix
+    return policy_routes(service, back=lambda address: return_address(address, prefix), prefix=prefix)
 
 
 async def reload_now(runtime: Runtime, notifier: Notifier) -> None:

@@ -34,7 +34,7 @@ import httpx2
 from ...manifest.model import UrlSource
 from ... import __version__
 from ...outbound.authorize import send_authorized, token_sender
-from ...outbound.credentials import Credentials, Stamp, credentials_for, stamp_into
+from ...outbound.credentials import Credentials, Stamps, credentials_for, stamp_into
 from ...errors import ToolCallError
 from .delivery import is_call_request, note_failure, note_sent
 from ...outbound.redirects import Hop, address_range, check_addresses, origin_of, peer_address, redirect_ranges
@@ -139,7 +139,7 @@ class _UpstreamTransport(httpx2.AsyncBaseTransport):
         return self._token_http
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        async def attempt(stamp: Stamp | None, resend: bool) -> httpx2.Response:
+        async def attempt(stamp: Stamps | None, resend: bool) -> httpx2.Response:
             return await self._guarded(request if stamp is None else _stamped(request, stamp))
 
         async def release(response: httpx2.Response) -> None:
@@ -197,7 +197,7 @@ def _body_of(request: httpx2.Request) -> bytes:
         return b""
 
 
-def _stamped(request: httpx2.Request, stamp: Stamp) -> httpx2.Request:
+def _stamped(request: httpx2.Request, stamp: Stamps) -> httpx2.Request:
     headers = request.headers.copy()
     url = stamp_into(str(request.url), headers, stamp)
     return httpx2.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)

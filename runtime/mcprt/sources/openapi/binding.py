@@ -23,7 +23,7 @@ from .answer_headers import header_notes, not_found_note
 from .answers import mismatch
 from .fetch import source_tls
 from .pinned import open_description
-from .security import Access, credential_access, unenforced_problems
+from .security import Access, credential_access, unenforced_problems, unrequired_auth
 
 if TYPE_CHECKING:
     from ...outbound import HttpUpstream
@@ -139,6 +139,7 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.warnings)
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config, access=accesses))
+    _warn(ctx, unrequired_auth(compiled, config))
     filtered = config.include is not None or config.exclude is not None
     _warn(ctx, _unknown_path_slashes(compiled, config), "note" if filtered else "warning")
     return source

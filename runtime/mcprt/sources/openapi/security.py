@@ -1,8 +1,9 @@
 """Security schemes: what each operation's upstream auth must provide, and what is missing.
 
 `missing_auth()` is what `mcprt validate` warns with: operations whose every security alternative
-needs a credential the source's `auth` (or a fixed `headers` entry) does not configure, and operations
-served from another origin, which get no credentials (`credential_access`).
+needs a credential the source's `auth` entries (or a fixed `headers` entry) do not configure, and operations
+served from another origin, which get no credentials (`credential_access`); `unrequired_auth()` warns of an
+`auth` entry that meets no scheme any operation names.
 
 Who gets the source's credentials (`credential_access`, one rule for the call and for `validate`):
 - an operation whose `security` is `[]` (OpenAPI 3.x §4.8.10, Swagger 2.0 likewise: an empty array
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcprt.manifest.model import OpenAPISource
+from mcprt.manifest.model import CREDENTIAL_KINDS, OpenAPISource, OutboundAuth, auth_entries
 from mcprt.outbound.redirects import origin_of, origin_text
 from mcprt.errors import ToolCallError, did_you_mean
 
@@ -122,25 +123,29 @@ def api_key_locations(schemes: dict[str, SecurityScheme]) -> set[tuple[str, str]
 
 
 def _satisfies(scheme: SecurityScheme, config: OpenAPISource) -> bool:
+    """Whether the source sends what `scheme` needs: one of its `auth` entries, or a fixed `headers` entry."""
     if scheme.signing:
         return False  # no `auth` or header can sign a request: validate says so (`describe`)
-    auth = config.auth
     headers = {k.lower() for k in config.headers}
+    if scheme.type == "apiKey" and scheme.location == "header" and scheme.param_name \
+            and scheme.param_name.lower() in headers:
+        return True
+    if "authorization" in headers and scheme.type in ("http", "oauth2", "openIdConnect"):
+        return True
+    return any(_entry_satisfies(scheme, auth) for _, auth in auth_entries(config.auth))
+
+
+def _entry_satisfies(scheme: SecurityScheme, auth: OutboundAuth) -> bool:
+    """Whether one `auth` entry sends what `scheme` needs."""
+    if scheme.signing:
+        return False
     if scheme.type == "apiKey":
-        if scheme.location == "header" and scheme.param_name and scheme.param_name.lower() in headers:
-            return True
-        if auth is not None and auth.api_key is not None:
+        if auth.api_key is not None:
             key = auth.api_key
             same_name = (key.name.lower() == (scheme.param_name or "").lower()) if key.in_ == "header" \
                 else key.name == scheme.param_name
             return key.in_ == scheme.location and same_name
-        if auth is not None and auth.bearer is not None and (scheme.param_name or "").lower() == "authorization":
-            return True
-        return False
-    if "authorization" in headers and scheme.type in ("http", "oauth2", "openIdConnect"):
-        return True
-    if auth is None:
-        return False
+        return auth.bearer is not None and (scheme.param_name or "").lower() == "authorization"
     if scheme.type == "http":
         if scheme.scheme == "basic":
             return auth.basic is not None
@@ -148,6 +153,31 @@ def _satisfies(scheme: SecurityScheme, config: OpenAPISource) -> bool:
     if scheme.type in ("oauth2", "openIdConnect"):
         return auth.bearer is not None or auth.oauth2 is not None
     return False
+
+
+def unrequired_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
+    """One warning per `auth` entry that meets no security scheme an operation's `security` names (OpenAPI 3.x
+    §4.8.30), when the description names any: a typo'd key name, or a credential for another API, is sent with
+    every request all the same (`mcprt validate --strict` refuses it). Entries that carry only `forward_claims`,
+    and per-user `token_exchange` (the description cannot say what a token is exchanged for), are left alone."""
+    named = {n for op in compiled.operations for alt in (op.security or ()) for n in alt}
+    schemes = [compiled.security_schemes[n] for n in sorted(named) if n in compiled.security_schemes]
+    if not schemes:
+        return []
+    found = []
+    for at, auth in auth_entries(config.auth):
+        kind = next((k for k in CREDENTIAL_KINDS if getattr(auth, k) is not None), None)
+        if kind in (None, "token_exchange") or any(_entry_satisfies(s, auth) for s in schemes):
+            continue
+        where = "auth" + "".join(f"[{i}]" for i in at)
+        found.append(f"`{where}` ({kind}{_named(auth)}) meets no security scheme the operations' `security` "
+                     f"names ({', '.join(s.describe() for s in schemes)}): it is sent with every request all the "
+                     "same; check its name, or remove it")
+    return found
+
+
+def _named(auth: OutboundAuth) -> str:
+    return f" in {auth.api_key.in_} `{auth.api_key.name}`" if auth.api_key is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
