@@ -7,7 +7,8 @@ JSON (`kind="json"`)
      If a non-empty JSON object holds none of the members it reads (by name, a null counts as
      found) and its value is vacant, or it fails on one, the body is not the shape it was written
      for (an error sent with a 2xx status, `{"ok": false, "error": …}`): the body's members the
-     documented response does not declare (all of them for an undocumented response) are sent
+     documented response does not declare (all of them for an undocumented response; only its error
+     members when the body is the documented shape with the prune's optional fields omitted) are sent
      (auto-pruned, size-limited, no `output` template, text only beside `{}` when an outputSchema
      is declared) with a note; see `prune_miss.py` for the rule and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
      an unexpected shape, the result is `null` and a note says so.
@@ -449,7 +450,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
             reads = shaping.pruner.reads
-            shown = miss_shown(before, shaping.members) if missed(before, None, reads) else None
+            shown = miss_shown(before, shaping.members, reads) if missed(before, None, reads) else None
             if shown is not None:  # it failed on an object it was not written for: show that object
                 notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
                              f"{_shown_as(before, shown)}")
@@ -459,7 +460,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
                 value = None
         else:
             reads = shaping.pruner.reads
-            shown = miss_shown(before, shaping.members) if missed(before, value, reads) else None
+            shown = miss_shown(before, shaping.members, reads) if missed(before, value, reads) else None
             if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
                 notes.append(f"{said} found none of its fields in this response, which is shown "
@@ -475,7 +476,8 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
 def _shown_as(body: dict[str, Any], shown: dict[str, Any]) -> str:
     if len(shown) == len(body):
         return "unpruned"
-    return "without the members its API description documents (those the prune was written for)"
+    listed = ", ".join(f"`{name}`" for name in shown)
+    return f"as its member{'s' if len(shown) > 1 else ''} {listed} only (the rest is what the prune was written for)"
 
 
 _logged_misses: set[tuple[str, str]] = set()
