@@ -1,8 +1,10 @@
-"""A secret's `${VAR}` inside an `output` or `description` template is an error at the reference itself.
+"""A secret's `${VAR}` in a tool setting a client is shown is an error at the reference itself.
 
 Shapeleft, fault 3: `output: "… ${API_TOKEN}"` passed `mcprt validate` silently, and the token, substituted when
 the manifest loads, was rendered into every result the model reads (redacted by the scrubber when registered,
-sent as is when not). A secret is a variable a credential setting reads, or one whose name says it is one.
+sent as is when not). The kind: every tool setting whose text a client is shown — `output` and `description`
+templates, a prune's literals, the title, an argument's description or default. A secret is a variable a
+credential setting reads, or one whose name says it is one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ sources:
     headers: {X-Partner: "${PARTNER}", X-Region: "${REGION}"}
     tools:
       getItem:
+        title: "Item (${REGION})"
+        args: {id: {description: "id, key ${SHOP_KEY}"}}
+        prune: "{name: name, k: '${DEPLOY_TOKEN}'}"
         description: "{{ summary }} (key ${SHOP_KEY}, region ${REGION})"
         output: |
           {{ result.name }} in ${REGION}
@@ -53,16 +58,22 @@ def test_validate_reports_each_secret_in_a_template_at_its_reference(tmp_path: P
     where = str(tmp_path / "mcp.yaml")
     errors = [line for line in done.stderr.splitlines() if "is a secret" in line]
     assert errors == [
-        f"{where}:10:42: description template: ${{SHOP_KEY}} is a secret (it gives sources.shop.auth.bearer); "
+        f"{where}:11:43: argument description: ${{SHOP_KEY}} is a secret (it gives sources.shop.auth.bearer); "
+        "substituted here, it would be rendered into the tool's input schema, which every client lists (and sent as "
+        "[redacted]). Leave it out: a tool must not show a credential",
+        f"{where}:12:34: prune: ${{DEPLOY_TOKEN}} is a secret (its name says it holds a credential); substituted here, "
+        "it would be rendered into every result of the tool (a literal of the expression), which the model reads (and "
+        "sent as [redacted]). Leave it out: a tool must not show a credential",
+        f"{where}:13:42: description template: ${{SHOP_KEY}} is a secret (it gives sources.shop.auth.bearer); "
         "substituted here, it would be rendered into the tool's description, which every client lists (and sent as "
-        "[redacted]). Leave it out: a template must not show a credential",
+        "[redacted]). Leave it out: a tool must not show a credential",
         # `X-Partner` names no credential, but its value reads as a token (`configured_secrets`' rule)
-        f"{where}:13:19: output template: ${{PARTNER}} is a secret (it gives sources.shop.headers.X-Partner); "
+        f"{where}:16:19: output template: ${{PARTNER}} is a secret (it gives sources.shop.headers.X-Partner); "
         "substituted here, it would be rendered into every result of the tool, which the model reads (and sent as "
-        "[redacted]). Leave it out: a template must not show a credential",
-        f"{where}:13:36: output template: ${{DEPLOY_TOKEN}} is a secret (its name says it holds a credential); "
+        "[redacted]). Leave it out: a tool must not show a credential",
+        f"{where}:16:36: output template: ${{DEPLOY_TOKEN}} is a secret (its name says it holds a credential); "
         "substituted here, it would be rendered into every result of the tool, which the model reads (and sent as "
-        "[redacted]). Leave it out: a template must not show a credential",
+        "[redacted]). Leave it out: a tool must not show a credential",
     ], done.stderr
     assert not any(value in done.stderr + done.stdout for value in ENV.values() if value != "eu-west-1")
 
@@ -77,6 +88,7 @@ async def test_a_template_with_no_secret_serves_its_variables(tmp_path: Path) ->
     with serve_app(Starlette(routes=[Route("/items/{id}", item)])) as base:
         (tmp_path / "mcp.yaml").write_text(
             MANIFEST.replace("http://127.0.0.1:9", base).replace(" (key ${SHOP_KEY}, region ${REGION})", "")
+            .replace(", key ${SHOP_KEY}", "").replace(", k: '${DEPLOY_TOKEN}'", "")
             .replace("partner ${PARTNER} token ${DEPLOY_TOKEN} ", ""))
         assert mcprt_cli("validate", str(tmp_path / "mcp.yaml"), env=ENV).returncode == 0
         with mcprt_http(tmp_path / "mcp.yaml", "--no-reload", env=ENV) as up:

@@ -195,9 +195,14 @@ def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> lis
     return found
 
 
-# The manifest's templates that render into what a client is sent: (field, what it renders into)
-_TEMPLATES = (("output", "every result of the tool, which the model reads"),
-              ("description", "the tool's description, which every client lists"))
+# A tool's settings whose text reaches a client as written (substituted at load): (path under the tool, what it is,
+# what it goes into). A `fixed` argument is sent upstream only, so a secret may stand there.
+_SHOWN = ((("output",), "output template", "every result of the tool, which the model reads"),
+          (("prune",), "prune", "every result of the tool (a literal of the expression), which the model reads"),
+          (("description",), "description template", "the tool's description, which every client lists"),
+          (("title",), "title", "the tool's title, which every client lists"))
+_SHOWN_PER_ARGUMENT = ((("description",), "argument description", "the tool's input schema, which every client lists"),
+                       (("default",), "argument default", "the tool's input schema, which every client lists"))
 
 
 def secret_variables(manifest: Manifest, written: Any) -> dict[str, str]:
@@ -221,34 +226,41 @@ def secret_variables(manifest: Manifest, written: Any) -> dict[str, str]:
 
 
 def templated_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> list[Diagnostic]:
-    """An error at each `${VAR}` holding a secret inside a tool's `output` or `description` template, at the
+    """An error at each `${VAR}` holding a secret in a tool setting a client is shown (`_SHOWN`: its `output` and
+    `description` templates, its `prune`'s literals, its title, an argument's description or default), at the
     reference's own line and column: substituted when the manifest loads, it would be rendered into what the
-    model reads (a result, a description). Errors, not warnings as a literal secret is: that one is a review
-    matter, this one sends a credential to every client (README: secrets never appear in results), and it
-    cannot work either way — mcprt redacts every configured secret from results and descriptions. A secret is
-    a variable a credential setting reads, or one whose name says so (`${GITHUB_TOKEN}`: `is_credential_name`).
+    model reads. Errors, not warnings as a literal secret is: that one is a review matter, this one sends a
+    credential to every client (README: secrets never appear in results), and it cannot work either way — mcprt
+    redacts every configured secret from results and descriptions. A secret is a variable a credential setting
+    reads (`secret_variables`), or one whose name says so (`${GITHUB_TOKEN}`: `is_credential_name`).
     `written`: the data before substitution."""
     secrets = secret_variables(manifest, written)
     found = []
     for source_name, source in manifest.sources.items():
-        for key in (getattr(source, "tools", None) or {}):
-            for field, into in _TEMPLATES:
-                path = ("sources", source_name, "tools", key, field)
-                node = written
-                for part in path:
-                    node = node.get(part) if isinstance(node, dict) else None
-                if not isinstance(node, str):
-                    continue
-                for name, offset in references_in(node):
+        for key, override in (getattr(source, "tools", None) or {}).items():
+            tool: NodePath = ("sources", source_name, "tools", key)
+            places = [((*tool, *at), what, into) for at, what, into in _SHOWN]
+            places += [((*tool, "args", argument, *at), what, into)
+                       for argument in (getattr(override, "args", None) or {}) for at, what, into in _SHOWN_PER_ARGUMENT]
+            for path, what, into in places:
+                text = _written_at(written, path)
+                for name, offset in references_in(text) if text is not None else ():
                     where = secrets.get(name)
                     if where is None and not is_credential_name(name):
                         continue
                     why = f"it gives {where}" if where is not None else "its name says it holds a credential"
-                    found.append(at_offset(index, path, node, offset, (
-                        f"{field} template: ${{{name}}} is a secret ({why}); substituted here, it would be "
-                        f"rendered into {into} (and sent as [redacted]). Leave it out: a template must not "
-                        "show a credential"), "error"))
+                    found.append(at_offset(index, path, text, offset, (
+                        f"{what}: ${{{name}}} is a secret ({why}); substituted here, it would be rendered into "
+                        f"{into} (and sent as [redacted]). Leave it out: a tool must not show a credential")))
     return found
+
+
+def _written_at(written: Any, path: NodePath) -> str | None:
+    """The string at `path` of the data as written, or None."""
+    node = written
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, str) else None
 
 
 def register_secrets(manifest: Manifest, written: Any) -> None:
