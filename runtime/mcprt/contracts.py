@@ -234,6 +234,10 @@ class Operation:
     # parameter whose schema admits one value (`X-Amz-Target` → `Svc.Op`; `sources.openapi.inputs.sole_value`).
     # A manifest's `fixed`/`default` of one is checked against it (`toolset.build`). Read with a default.
     sent_values: Mapping[str, Any] = field(default_factory=dict)
+    # The members the success response's description requires at its top level (`required`, which the shape
+    # drops); None when unknown. A prune miss tells a record that omits optional fields from a body of another
+    # shape by them (`shaping.prune_miss`). Read with a default: an Operation from an older compile cache lacks it.
+    response_required: frozenset[str] | None = None
 
 
 @dataclass(slots=True)

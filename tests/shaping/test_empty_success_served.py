@@ -114,8 +114,8 @@ def items_app() -> Starlette:
         return JSONResponse({"entries": [{"id": 1, "created": "2026"}, {"id": 2, "created": None}],
                              "meta": {"updated": "u"}})
 
-    async def paged(request: Request) -> Response:  # 60 entries of ~520 bytes, or one with a 150 KB text
-        entries = [{"id": n, "text": "word " * 100} for n in range(60)]
+    async def paged(request: Request) -> Response:  # 300 entries of ~520 bytes, or one with a 150 KB text
+        entries = [{"id": n, "text": "word " * 100} for n in range(300)]  # too many to keep even shortened
         return JSONResponse({
             "page": {"entries": entries, "after": "b3BhcXVl"}, "text": {"entries": [{"id": 0, "text": "word " * 30_000}],
                                                                         "after": "b3BhcXVl"},
@@ -201,9 +201,11 @@ async def test_an_empty_successful_answer_says_its_status(tmp_path: Path) -> Non
         text, note = (block.text for block in result.content)
         assert text.startswith("0 word word")
         assert len(text.encode()) + len(note.encode()) <= 100_000  # the default max_result_bytes, notes counted
-        assert note == (f"Note: result shortened to fit 100,000 bytes: $: "
-                        f"{count - len(text.splitlines())} of {count} items omitted\n"
-                        f"Note: {PAGE_NOTE}")
+        # the items are kept with their names shortened, as many as fit so (shapeleft, fault 2); the rest dropped
+        kept = len(text.splitlines())
+        assert kept >= 1_000 and all(" … (" in line for line in text.splitlines())
+        omitted = f"; $: {count - kept} of {count} items omitted\nNote: {PAGE_NOTE}" if kept < count else ""
+        assert note == f"Note: result shortened to fit 100,000 bytes: $[*].name: text shortened in {kept} of {kept} items{omitted}"
     # The page note only where a cursor the operation takes back continues after dropped items: not for a page
     # whose one long text was shortened (nothing omitted), nor for `after`/`marker`/`next` the operation cannot take.
     for (tool, shape), result in pages.items():

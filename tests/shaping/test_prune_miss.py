@@ -91,3 +91,59 @@ def test_a_miss_on_an_open_object_shows_its_additional_members(extra: Any) -> No
     assert missed(body, pruner.apply(body), pruner.reads)
     assert shown(body, declared) == {"error": "channel_not_found"}
     assert shown(body, documented_members({"type": "object", "additionalProperties": extra})) == body
+
+
+ORDER = Members(frozenset({"id", "status", "discount", "note"}), frozenset({"id"}),
+                {"id": frozenset({"integer"}), "status": frozenset({"string"}),
+                 "discount": frozenset({"integer", "null"}), "note": frozenset({"string", "null"})})
+DISCOUNT_NOTE = frozenset({"discount", "note"})
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # the documented order with its optional fields omitted (an API that leaves nulls out): the prune's value
+        # stands, the undeclared `customer` (an e-mail) is never shown — shapeleft, fault 1
+        ({"id": 4, "customer": {"email": "c4@x.io"}}, None),
+        ({"id": 4, "status": "open", "customer": {"email": "c4@x.io"}}, None),
+        ({"id": 4.0, "customer": {"email": "c4@x.io"}}, None),  # 4.0 is an integer (JSON Schema)
+        # the same record carrying an error: the error member only, never the rest
+        ({"id": 5, "customer": {"email": "c5@x.io"}, "error": "order_locked"}, {"error": "order_locked"}),
+        ({"id": 5, "customer": "c5@x.io", "error": "invalid_grant", "error_description": "expired"},
+         {"error": "invalid_grant", "error_description": "expired"}),
+        # another shape: the required `id` missing
+        ({"status": "error", "message": "no order 9"}, {"message": "no order 9"}),
+        # another shape: a declared member of another type
+        ({"id": "not_found", "message": "no order 9"}, {"message": "no order 9"}),
+        ({"id": True, "message": "no order 9"}, {"message": "no order 9"}),
+        # another shape: no declared member at all
+        ({"fault": {"reason": "no such order"}}, {"fault": {"reason": "no such order"}}),
+    ],
+)
+def test_a_miss_on_the_documented_shape_is_pruned_and_another_shape_shows_its_own_members(
+        body: dict[str, Any], expected: dict[str, Any] | None) -> None:
+    pruner = compile_prune("{discount: discount, note: note}")
+    assert pruner.reads == DISCOUNT_NOTE and missed(body, pruner.apply(body), pruner.reads)
+    assert shown(body, ORDER, pruner.reads) == expected
+
+
+def test_a_prune_reading_a_member_the_description_does_not_declare_cannot_explain_the_absence() -> None:
+    """The description says `discount` may be absent; it says nothing of `coupon`: a body without either is
+    not known to be the documented record, so its undeclared members are shown."""
+    body = {"id": 4, "message": "moved"}
+    assert not ORDER.fits(body, frozenset({"discount", "coupon"}))
+    assert shown(body, ORDER, frozenset({"discount", "coupon"})) == {"message": "moved"}
+    assert ORDER.fits(body, DISCOUNT_NOTE) and shown(body, ORDER, DISCOUNT_NOTE) is None
+
+
+def test_documented_members_reads_the_declared_types_and_the_required_members() -> None:
+    shape = {"type": "object", "properties": {"id": {"type": "integer"}, "note": {"type": ["string", "null"]},
+                                              "tags": {"anyOf": [{"type": "string"}, {"type": "array"}]},
+                                              "raw": {}}}
+    members = documented_members(shape, frozenset({"id"}))
+    assert members is not None
+    assert members.names == {"id", "note", "tags", "raw"} and members.required == {"id"}
+    assert members.types == {"id": {"integer"}, "note": {"string", "null"}}  # no single stated type: any value
+    assert members.fits({"id": 1, "tags": ["a"], "raw": 3}, frozenset({"note"}))
+    assert not members.fits({"note": "x"}, frozenset({"tags"}))  # `id` is required
+    assert documented_members(shape).required == frozenset()  # type: ignore[union-attr]

@@ -230,11 +230,65 @@ def _partial(spec: dict[str, Any]) -> dict[str, Any]:
     return partial
 
 
-async def test_a_prune_whose_fields_are_null_never_leaks_what_the_description_leaves_out(tmp_path: Path) -> None:
+async def test_a_prune_whose_fields_are_null_or_omitted_never_leaks_what_the_description_leaves_out(
+        tmp_path: Path) -> None:
     """Review of shapefix, problem 1: with `customer` undocumented, order 3 (discount and note null) was a miss
     and its `customer` (the e-mail) was shown as a "foreign" member, the template skipped. The body holds the
-    members the prune reads: it is the prune's shape, and the prune's value stands."""
-    await _order_discounts(tmp_path, _partial(ORDER_SPEC), (2, 3))
+    members the prune reads: it is the prune's shape, and the prune's value stands.
+
+    Shapeleft, fault 1: order 4, from an API that omits nulls (`{id, customer}`), still counted as another
+    shape and sent `{"customer": {"email": …}}`. It holds the required `id` and the prune reads only optional
+    members: the documented order, pruned. Order 5's error beside it is shown alone, its `customer` not."""
+    await _order_discounts(tmp_path, _partial(ORDER_SPEC), (2, 3, 4, 5))
+
+
+def shop_ref_spec() -> dict[str, Any]:
+    """The order described through `$ref` and `allOf` (its `required` on the referenced part), `customer` left
+    out, and a declared `status`."""
+    spec = _partial(ORDER_SPEC)
+    op = spec["paths"]["/orders/{id}"]["get"]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    spec["components"] = {"schemas": {
+        "Record": {"type": "object", "required": schema.pop("required"),
+                   "properties": {"id": schema["properties"].pop("id")}},
+        "Order": {"allOf": [{"$ref": "#/components/schemas/Record"},
+                            {"type": "object", "properties": {**schema["properties"], "status": {"type": "string"}}}]}}}
+    op["responses"]["200"]["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Order"}
+    return spec
+
+
+async def test_a_body_without_a_required_member_is_another_shape_and_is_not_emptied(tmp_path: Path) -> None:
+    """Shapeleft, fault 1, the other side: `{"status": "error", "message": …}` (an error sent with 200) holds the
+    declared `status` but not the `id` the description requires (through `$ref` and `allOf`): another shape, so
+    its `message` reaches the model with a note, where the prune's empty value would have read "no discount";
+    order 4 (`{id, customer}`, nulls omitted) is still the documented order, pruned."""
+
+    async def order(request: Request) -> JSONResponse:
+        number = int(request.path_params["id"])
+        if number == 4:
+            return JSONResponse({"id": 4, "customer": CUSTOMER})
+        return JSONResponse({"status": "error", "message": f"no order {number}", "customer": None})
+
+    (tmp_path / "shop.json").write_text(json.dumps(shop_ref_spec()))
+    manifest = tmp_path / "mcp.yaml"
+    with serve_app(Starlette(routes=[Route("/orders/{id}", order)])) as base:
+        manifest.write_text(_DISCOUNT_MANIFEST.format(base=base))
+        with mcprt_http(manifest, "--no-reload") as up:
+            async with http_client(up.url) as client:
+                found = await client.call_tool("get_order_discount", {"id": 4})
+                error = await client.call_tool("get_order_discount", {"id": 9})
+    assert texts(found) == ["discount=none note=none"]
+    assert json.loads(texts(error)[0]) == {"message": "no order 9"}  # `customer: null` dropped by drop_nulls
+    assert "found none of its fields in this response, which is shown as its members `message`, `customer` only" \
+        in texts(error)[1]
+    assert not error.is_error
+
+
+_DISCOUNT_MANIFEST = (
+    "version: 1\ndefaults:\n  prune: {{drop_nulls: true}}\nsources:\n  shop:\n    openapi: shop.json\n"
+    "    base_url: {base}\n    tools:\n      getOrder:\n        name: get_order_discount\n"
+    "        prune: \"{{discount: discount, note: note}}\"\n"
+    "        output: \"discount={{{{ result.discount | default('none') }}}} note={{{{ result.note | default('none') }}}}\"\n")
 
 
 async def _order_discounts(tmp_path: Path, spec: dict[str, Any], numbers: tuple[int, ...]) -> None:
@@ -245,11 +299,7 @@ async def _order_discounts(tmp_path: Path, spec: dict[str, Any], numbers: tuple[
     (tmp_path / "shop.json").write_text(json.dumps(spec))
     manifest = tmp_path / "mcp.yaml"
     with serve_app(shop_app()) as base:
-        manifest.write_text(
-            "version: 1\ndefaults:\n  prune: {drop_nulls: true}\nsources:\n  shop:\n    openapi: shop.json\n"
-            f"    base_url: {base}\n    tools:\n      getOrder:\n        name: get_order_discount\n"
-            "        prune: \"{discount: discount, note: note}\"\n"
-            "        output: \"discount={{ result.discount | default('none') }} note={{ result.note | default('none') }}\"\n")
+        manifest.write_text(_DISCOUNT_MANIFEST.format(base=base))
         with mcprt_http(manifest, "--no-reload") as up:
             async with http_client(up.url) as client:
                 results = {number: await client.call_tool("get_order_discount", {"id": number})
@@ -261,8 +311,8 @@ async def _order_discounts(tmp_path: Path, spec: dict[str, Any], numbers: tuple[
     if 5 in results:
         error = results[5]  # another shape: its foreign member only, never the documented (pruned-away) customer
         assert json.loads(texts(error)[0]) == {"error": "order_locked"}
-        assert "found none of its fields" in texts(error)[1] and \
-            "without the members its API description" in texts(error)[1]
+        assert "found none of its fields in this response, which is shown as its member `error` only" \
+            in texts(error)[1]
     for result in results.values():
         assert not any("c3@x.io" in text for text in texts(result)), texts(result)
         assert not result.is_error

@@ -105,13 +105,66 @@ def test_strings_with_escapes_and_multibyte_characters_fit():
     assert CHARS_MARKER.search(shortened["text"])
 
 
-def test_an_item_too_big_alone_is_kept_shortened():
+def test_an_item_too_big_alone_is_kept_shortened_and_the_next_one_kept_too():
     value = [{"id": 1, "content": "x " * 10_000}, {"id": 2, "content": "y"}]
-    shortened, _ = shorten_to_fit(value, 1_000)
+    shortened, notes = shorten_to_fit(value, 1_000)
     assert json_size(shortened) <= 1_000
     assert shortened[0]["id"] == 1
     assert CHARS_MARKER.search(shortened[0]["content"])
-    assert shortened[-1] == "… 1 more items omitted"
+    assert shortened[1] == {"id": 2, "content": "y"}  # it fits beside the first once that is shortened
+    assert notes == ["$[0].content: text shortened from 20000 to " + notes[0].rsplit(" to ", 1)[1]]
+
+
+def _issues_with_bodies(count: int) -> list[dict[str, object]]:
+    """Issues as a tracker lists them: short fields, a user, labels, and a long markdown body each."""
+    paragraph = ("The export job fails when a project has more than 10,000 rows; the worker logs a timeout after "
+                 "30 s and the UI shows a spinner forever. Steps: open Reports, choose Export, pick CSV. ")
+    return [{"id": 5000 + i, "number": 100 + i, "title": f"Export times out for large project #{i}",
+             "state": "open" if i % 3 else "closed", "user": {"login": f"dev{i}", "id": 900 + i},
+             "labels": [{"name": "bug"}, {"name": "export"}], "comments": i % 5,
+             "html_url": f"https://tracker.example.com/acme/reports/issues/{100 + i}",
+             "body": paragraph * (8 + i % 7)} for i in range(count)]
+
+
+@pytest.mark.parametrize("limit", [4_000, 8_000, 20_000])
+def test_a_list_over_the_limit_keeps_its_items_shortened_rather_than_dropping_them(limit):
+    """Shapeleft, fault 2: 30 issues with 1.5-2.5 KB bodies under an 8 KB limit kept 3 whole issues and dropped
+    27, though every issue fits with its body shortened. Now the most items that fit with their long texts cut
+    are kept, each short field whole, and one note per place says what was cut."""
+    issues = _issues_with_bodies(30)
+    shortened, notes = shorten_to_fit({"total_count": 30, "items": issues}, limit)
+    assert json_size(shortened) <= limit
+    items = shortened["items"]
+    whole_fit = 0
+    used = 0
+    for issue in issues:  # the old rule: whole items from the start
+        used += json_size(issue) + 1
+        if used > limit:
+            break
+        whole_fit += 1
+    kept = [item for item in items if isinstance(item, dict)]
+    assert len(kept) > 2 * max(whole_fit, 1)
+    for item, issue in zip(kept, issues):
+        assert {k: v for k, v in item.items() if k != "body"} == {k: v for k, v in issue.items() if k != "body"}
+        body = item["body"]
+        if body != issue["body"]:
+            match = CHARS_MARKER.search(body)
+            assert match and issue["body"].startswith(body[:match.start()])
+    dropped = 30 - len(kept)
+    assert notes[0] == f"$.items[*].body: text shortened in {len(kept)} of {len(kept)} items"
+    assert notes[1:] == ([f"$.items: {dropped} of 30 items omitted"] if dropped else [])
+    if dropped:  # none fits more: the next issue alone, at its floor, would pass the limit
+        assert ITEMS_MARKER.match(items[-1])
+
+
+def test_items_without_long_texts_are_kept_whole_or_dropped():
+    """Only long texts are cut to keep an item: an item's URLs and titles are never shortened for it."""
+    rows = [{"id": i, "url": f"https://tracker.example.com/acme/reports/issues/{i}", "title": "t" * 200}
+            for i in range(100)]
+    shortened, notes = shorten_to_fit(rows, 3_000)
+    *kept, marker = shortened
+    assert kept == rows[:len(kept)] and ITEMS_MARKER.match(marker)
+    assert notes == [f"$: {100 - len(kept)} of 100 items omitted"]
 
 
 def test_an_object_with_too_many_keys_keeps_the_first():

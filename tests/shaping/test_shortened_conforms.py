@@ -92,8 +92,11 @@ def test_what_the_schema_refuses_shortened_is_kept_and_said() -> None:
     note = result.content[-1]["text"]
     assert "$.sha: kept whole (the tool's outputSchema does not allow it shortened: pattern)" in note
     assert "$.sha: text shortened" not in note  # the earlier detail is no longer true
-    listed = _shape(FIXTURES[2][2], FIXTURES[2][1], 1_500).structured_content["items"]
-    assert len(listed) == 3  # as many items back as minItems needs, not the whole list
+    # items of ~270 bytes with no long text to cut (a list keeps more items by cutting long texts only): two fit
+    whole = {"items": [{"id": i, "text": "word " * 48} for i in range(500)], "next": "cursor-abc"}
+    listed = _shape(whole, FIXTURES[2][1], 900)
+    assert len(listed.structured_content["items"]) == 3  # as many items back as minItems needs, not the whole list
+    assert "$.items: 3 of 500 items kept (the tool's outputSchema's minItems)" in listed.content[-1]["text"]
 
 
 def test_the_testers_map_keeps_no_marker_key_and_says_what_was_omitted() -> None:

@@ -3,9 +3,11 @@
 Shaping trial, faults 2 and 3, end to end: a real `mcprt up` over stdio, the SDK client, a real upstream on
 127.0.0.1.
 
-- Fault 2: the template's rendered text (a constant holding `${SHOP_KEY}`, the secret assembled from two
+- Fault 2: the template's rendered text (a constant holding the secret, the secret assembled from two
   parts), a template error quoting a constant key that is the secret, and a prune's literal were sent as they
-  were, while the same secret in a description read `[redacted]`.
+  were, while the same secret in a description read `[redacted]`. The secret is written into the manifest
+  literally here (a warning): its `${SHOP_KEY}` in these places is now a load error (shapeleft, fault 3,
+  `tests/manifest/test_manifest_secrets_templated.py`), and the scrubber stays the defence for what no check sees.
 - Fault 3: a template error quoted the data value it failed on (`field 'c1@x.io' is missing`), to the model and
   into the operator's log: now the look-up is named as the template writes it, the value left out.
 """
@@ -57,19 +59,19 @@ SPEC = {
 TOOLS = """\
     tools:
       whoami:
-        description: "Who am I (key ${SHOP_KEY})"
-        output: "ok {{ 'k=${SHOP_KEY}' }}"
+        description: "Who am I (key zz9PlainSecretValue)"
+        output: "ok {{ 'k=zz9PlainSecretValue' }}"
       getReport:
         name: get_report
         output: "{{ result[0:9] }} {{ 'zz9Plain' ~ 'SecretValue' }}"
       getStats:
         name: get_stats
-        output: "{{ result.counts['${SHOP_KEY}'] }}"
+        output: "{{ result.counts['zz9PlainSecretValue'] }}"
       getOrder:
         name: get_order
         output: "Order {{ result.id }}\\n{{ result.meta[result.customer.email] }}"
       me:
-        prune: "{k: 'k=${SHOP_KEY}', name: name}"
+        prune: "{k: 'k=zz9PlainSecretValue', name: name}"
       getAcct:
         name: get_acct
         output: "{{ result.meta[result.acct] }}"

@@ -140,6 +140,17 @@ def variables_in(text: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if _NAME.match(n)))
 
 
+def references_in(text: str) -> list[tuple[str, int]]:
+    """Each variable `text` (a manifest string as written) references, with the offset of its `${`, in order
+    (`$${` escapes and `${…}` naming no variable left out)."""
+    found = []
+    for match in _REFERENCE.finditer(text):
+        name = match.group(2).partition(":-")[0]
+        if not match.group(1) and _NAME.match(name):
+            found.append((name, match.start()))
+    return found
+
+
 def variable_names_at(written: Any, path: Path) -> list[str]:
     """The names of the variables the node at `path` of `written` (the data as written, before substitution)
     references (`variables_in`); [] when it names none or the path is not there."""

@@ -27,7 +27,9 @@ from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
 from .pydantic_errors import diagnostics_from
-from .secrets import empty_secrets, literal_secrets, register_secrets, shared_inbound_tokens, short_secrets
+from .secrets import (
+    empty_secrets, literal_secrets, register_secrets, shared_inbound_tokens, short_secrets, templated_secrets,
+)
 from .unused_values import validate_leaving_out
 from .yaml_reader import read_yaml
 
@@ -239,6 +241,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     errors += shared_inbound_tokens(manifest, index, unset)
+    errors += templated_secrets(manifest, index, written)
     register_secrets(manifest, written)
     errors += _per_user_credential_errors(manifest, index) + _auth_clash_errors(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,

@@ -422,7 +422,7 @@ class Defaults(StrictModel):
     )
     max_result_bytes: ByteSize = Field(
         100_000, description="Results larger than this after pruning (all content blocks and structuredContent "
-        "together, a structuredContent a text block repeats counted once) are shortened by structure (whole items); "
+        "together, a structuredContent a text block repeats counted once) are shortened by structure (as many list items as fit with their long texts cut, the rest dropped); "
         "the notes saying what was left out count against it."
     )
     prune: AutoPrune = Field(default_factory=AutoPrune, description="Automatic pruning of JSON results.")
@@ -465,7 +465,8 @@ class ToolOverride(StrictModel):
     description: str | None = Field(
         None,
         description="Tool description, a sandboxed Jinja2 template. Context: `description`, `summary`, `method`, "
-        "`path`, `tags`, and each argument's fixed or default value by name.",
+        "`path`, `tags`, and each argument's fixed or default value by name. A secret's `${VAR}` in it is an error "
+        "(every client lists descriptions).",
     )
     args: dict[str, ArgOverride] = Field(default_factory=dict, description="Per-argument shaping, by argument name.")
     prune: str | None = Field(None, description="JMESPath expression applied to JSON results.")
@@ -473,7 +474,9 @@ class ToolOverride(StrictModel):
         "Sandboxed Jinja2 template rendering the pruned `result` as text. Jinja's `trim_blocks` and "
         "`lstrip_blocks` are on: the line break right after a `{% … %}` tag is not sent (nor the indentation "
         "before one), so a loop whose `{% for %}` line ends the line renders its items on one line; end each "
-        "item's line before `{% endfor %}`, or write the tag as `{% for … +%}` to keep its line break."))
+        "item's line before `{% endfor %}`, or write the tag as `{% for … +%}` to keep its line break. `mcprt "
+        "validate` checks its `result.…` look-ups against the result's schema; a secret's `${VAR}` in it is an "
+        "error (the model reads what it renders)."))
     timeout: Duration | None = Field(None, description="Overrides the call time limit.")
     max_result_bytes: ByteSize | None = Field(None, description="Overrides the result size limit.")
     enabled: bool = Field(True, description="`false` removes the tool.")

@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import Diagnostic
 from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
-from .envvars import REPLAY_PLACEHOLDER, variable_names_at, variables_at
+from .checks import at_offset
+from .envvars import REPLAY_PLACEHOLDER, references_in, variable_names_at, variables_at
 from .model import Manifest, OutboundAuth, auth_entries
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -196,6 +197,74 @@ def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> lis
                 "but too short to be told from ordinary text, so it cannot be scrubbed from results, errors, logs "
                 "or recorded cases; use a longer one", "warning"))
     return found
+
+
+# A tool's settings whose text reaches a client as written (substituted at load): (path under the tool, what it is,
+# what it goes into). A `fixed` argument is sent upstream only, so a secret may stand there.
+_SHOWN = ((("output",), "output template", "every result of the tool, which the model reads"),
+          (("prune",), "prune", "every result of the tool (a literal of the expression), which the model reads"),
+          (("description",), "description template", "the tool's description, which every client lists"),
+          (("title",), "title", "the tool's title, which every client lists"))
+_SHOWN_PER_ARGUMENT = ((("description",), "argument description", "the tool's input schema, which every client lists"),
+                       (("default",), "argument default", "the tool's input schema, which every client lists"))
+
+
+def secret_variables(manifest: Manifest, written: Any) -> dict[str, str]:
+    """The variables that hold a secret, each with where it is one: those a credential setting reads
+    (`secret_paths`, `sources.github.auth.bearer`), and those of a `headers:` or `env:` entry that holds a
+    credential (by `configured_secrets`' rule: its name, its variable's name, or its value reading as a token).
+    `written`: the data before substitution."""
+    found: dict[str, str] = {}
+    for path in secret_paths(manifest):
+        for name in variable_names_at(written, path):
+            found.setdefault(name, ".".join(map(str, path)))
+    for source_name, source in manifest.sources.items():
+        for field in ("headers", "env"):
+            for key, value in (getattr(source, field, None) or {}).items():
+                path = ("sources", source_name, field, key)
+                names = variable_names_at(written, path)
+                if any(map(is_credential_name, [key, *names])) or is_literal_credential(key, value):
+                    for name in names:
+                        found.setdefault(name, ".".join(map(str, path)))
+    return found
+
+
+def templated_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> list[Diagnostic]:
+    """An error at each `${VAR}` holding a secret in a tool setting a client is shown (`_SHOWN`: its `output` and
+    `description` templates, its `prune`'s literals, its title, an argument's description or default), at the
+    reference's own line and column: substituted when the manifest loads, it would be rendered into what the
+    model reads. Errors, not warnings as a literal secret is: that one is a review matter, this one sends a
+    credential to every client (README: secrets never appear in results), and it cannot work either way — mcprt
+    redacts every configured secret from results and descriptions. A secret is a variable a credential setting
+    reads (`secret_variables`), or one whose name says so (`${GITHUB_TOKEN}`: `is_credential_name`).
+    `written`: the data before substitution."""
+    secrets = secret_variables(manifest, written)
+    found = []
+    for source_name, source in manifest.sources.items():
+        for key, override in (getattr(source, "tools", None) or {}).items():
+            tool: NodePath = ("sources", source_name, "tools", key)
+            places = [((*tool, *at), what, into) for at, what, into in _SHOWN]
+            places += [((*tool, "args", argument, *at), what, into)
+                       for argument in (getattr(override, "args", None) or {}) for at, what, into in _SHOWN_PER_ARGUMENT]
+            for path, what, into in places:
+                text = _written_at(written, path)
+                for name, offset in references_in(text) if text is not None else ():
+                    where = secrets.get(name)
+                    if where is None and not is_credential_name(name):
+                        continue
+                    why = f"it gives {where}" if where is not None else "its name says it holds a credential"
+                    found.append(at_offset(index, path, text, offset, (
+                        f"{what}: ${{{name}}} is a secret ({why}); substituted here, it would be rendered into "
+                        f"{into} (and sent as [redacted]). Leave it out: a tool must not show a credential")))
+    return found
+
+
+def _written_at(written: Any, path: NodePath) -> str | None:
+    """The string at `path` of the data as written, or None."""
+    node = written
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, str) else None
 
 
 def register_secrets(manifest: Manifest, written: Any) -> None:

@@ -7,9 +7,17 @@ value itself and described in the returned notes — except, on request, the lis
 (structuredContent must conform to the tool's outputSchema; the notes alone say what was dropped).
 
 How the budget is spent, top-down:
-  - array: keep the first items that fit whole; if a large share of the budget is left, the next
-    item is kept shortened; the rest become the marker string (a string, not an object, so it is
-    never mistaken for an item of a list of objects).
+  - array: keep as many items from the start as fit, shortened where that lets them fit: each item
+    has a *floor*, its size with its long texts (strings over `_LONG_TEXT` bytes, at any depth) cut
+    to `_SMALL` bytes and all else whole, and the most items whose floors fit the budget are kept,
+    the budget beyond their floors shared among them smallest want first (an item that fits whole
+    stays whole; in the others only the long texts are cut, the longest most). A list of 20 issues with 3 KB bodies under an 8 KB limit keeps 20 issues
+    with shortened bodies, not 2 whole ones and the rest dropped (shapeleft, fault 2). When no item
+    more fits even at its floor and a large share of the budget is left, the next item is kept
+    shortened as the budget allows (its first keys). The rest become the marker string (a string,
+    not an object, so it is never mistaken for an item of a list of objects). The notes of the kept
+    items' shortening are one per place in the item (`$.items[*].body: text shortened in 20 of 20
+    items`), not one per item.
   - object: keys are kept; the budget left after keys and small values is shared among the large
     values smallest-first ("water filling"), so the longest values are shortened most. An object
     with too many keys to show keeps its first keys and gets a `"…": "N more keys omitted"` entry.
@@ -41,6 +49,7 @@ _SMALL_FLOAT_EXPONENT = re.compile(rb"e-")
 _SUMMED_KEYS = 64  # objects up to this wide are measured as the sum of their parts (a list, or a
 # wider object, in one C-encoder call: summing a million small parts in Python would cost more)
 _SMALL = 48  # values at most this big are not worth shortening inside an object
+_LONG_TEXT = 256  # strings longer than this (bytes) are what a list cuts to keep more of its items (`_fit_items`)
 _MIN_TEXT = 16  # fewer kept characters than this and a string becomes its marker alone
 _MAX_NOTES = 12
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -180,6 +189,40 @@ def _last_space(text: str) -> int:
     return match.start() if match else -1
 
 
+_KINDS = [(re.compile(r"text shortened from \d+ to \d+ characters"), "text shortened"),
+          (re.compile(r"text of \d+ characters omitted"), "text omitted"),
+          (re.compile(r"\d+ of \d+ items omitted"), "items omitted"),
+          (re.compile(r"\d+ of \d+ keys omitted"), "keys omitted")]
+
+
+def _grouped(notes: list[str], path: str, count: int) -> list[str]:
+    """The notes of shortening `count` items of the list at `path`, one per place in the items and kind of
+    shortening: `$.items[3].body: text shortened from 4000 to 311 characters` for several items becomes
+    `$.items[*].body: text shortened in 17 of 20 items`. A place shortened in one item only keeps its note."""
+    item = re.compile(re.escape(path) + r"\[\d+\]")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for note in notes:
+        place, _, what = note.partition(": ")
+        kind = next((name for pattern, name in _KINDS if pattern.fullmatch(what)), what)
+        groups.setdefault((item.sub(f"{path}[*]", place, count=1), kind), []).append(note)
+    return [found[0] if len(found) == 1 else f"{place}: {kind} in {len(found)} of {count} items"
+            for (place, kind), found in groups.items()]
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def by_place(notes: list[str]) -> list[str]:
+    """`notes` (`$.rows[0][1].kind: omitted (…)`) with the ones that say the same of places differing only in
+    list indices made one, `$.rows[*][*].kind: omitted (…) in 3 places`: the notes count against the limit."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for note in notes:
+        place, _, what = note.partition(": ")
+        groups.setdefault((_INDEX.sub("[*]", place), what), []).append(note)
+    return [found[0] if len(found) == 1 else f"{place}: {what} in {len(found)} places"
+            for (place, what), found in groups.items()]
+
+
 def _child_path(path: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
@@ -196,7 +239,6 @@ class _Shortener:
         self._key_markers = key_markers
         self._sizes: dict[int, tuple[Any, int]] = {}
         self._notes: list[str] = []
-        self._more_notes = 0
         self._items_omitted = False
         self.page_entries: set[int] = set()  # ids of the lists/maps whose loss is a page's (`Shortened`)
 
@@ -227,14 +269,14 @@ class _Shortener:
         return node
 
     def _note(self, text: str) -> None:
-        if len(self._notes) < _MAX_NOTES:
-            self._notes.append(text)
-        else:
-            self._more_notes += 1
+        # every note is kept until `summary`: a list groups its items' notes (`_grouped`) after fitting them
+        self._notes.append(text)
 
     def summary(self) -> Shortened:
-        more = [f"… and {self._more_notes} more places shortened"] if self._more_notes else []
-        summary = Shortened([*self._notes, *more])
+        notes = self._notes[:_MAX_NOTES]
+        more_notes = len(self._notes) - len(notes)
+        more = [f"… and {more_notes} more places shortened"] if more_notes else []
+        summary = Shortened([*notes, *more])
         summary.items_omitted = self._items_omitted
         return summary
 
@@ -287,13 +329,24 @@ class _Shortener:
             kept.append(item)
             used += cost
         if len(kept) < total:
-            left = room - used - (1 if kept else 0)
-            if left >= _SMALL and (not kept or left >= max(256, budget // 4)):
-                partial = self.fit(items[len(kept)], left, _child_path(path, len(kept)))
-                partial_size = self.size(partial)
-                if partial_size <= left:
-                    kept.append(partial)
-                    used += partial_size + (1 if len(kept) > 1 else 0)
+            floors: list[int] = []
+            floored = len(kept) - 1  # the separators between the items kept
+            for item in items:  # the most items from the start that fit at their floors
+                floor = self._floor(item)
+                if floored + floor + 1 > room:
+                    break
+                floors.append(floor)
+                floored += floor + 1
+            if len(floors) > len(kept):
+                kept, used = self._fit_items(items[:len(floors)], floors, room - floored, path)
+            else:
+                left = room - used - (1 if kept else 0)
+                if left >= _SMALL and (not kept or left >= max(256, budget // 4)):
+                    partial = self.fit(items[len(kept)], left, _child_path(path, len(kept)))
+                    partial_size = self.size(partial)
+                    if partial_size <= left:
+                        kept.append(partial)
+                        used += partial_size + (1 if len(kept) > 1 else 0)
         dropped = total - len(kept)
         if not dropped:
             return self._known(kept, used + 2)
@@ -305,6 +358,81 @@ class _Shortener:
             return self._known(kept, used + 2)
         kept.append(marker)
         return self._known(kept, used + marker_size + (1 if len(kept) > 1 else 0) + 2)
+
+    def _long_texts(self, node: Any, found: list[tuple[tuple[Any, ...], str]], at: tuple[Any, ...] = ()) -> None:
+        """The strings in `node` longer than `_LONG_TEXT` bytes (an issue's `body`, a comment's text), by their
+        path from it (keys and indices): the part of an item a list shortens to keep it (`_fit_items`)."""
+        if isinstance(node, str):
+            if self.size(node) > _LONG_TEXT:
+                found.append((at, node))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, (str, list, dict)) and self.size(value) > _LONG_TEXT:
+                    self._long_texts(value, found, (*at, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, (str, list, dict)) and self.size(value) > _LONG_TEXT:
+                    self._long_texts(value, found, (*at, index))
+
+    def _floor(self, node: Any) -> int:
+        """The least `node` takes with its long texts (`_long_texts`) cut to `_SMALL` bytes each (their first
+        words and a marker) and everything else whole; its size when it has none."""
+        found: list[tuple[tuple[Any, ...], str]] = []
+        self._long_texts(node, found)
+        return self.size(node) - sum(self.size(text) - _SMALL for _, text in found)
+
+    def _fit_items(self, items: list[Any], floors: list[int], extra: int, path: str) -> tuple[list[Any], int]:
+        """`items` (each fits at its floor, `extra` bytes to spare beyond them), each given its floor and a share
+        of `extra` (water filling, smallest want first: an item that fits whole stays whole) by shortening its
+        long texts only; (the items, the bytes they and their separators take). Their notes are grouped by place
+        (`_grouped`)."""
+        first_note = len(self._notes)
+        fitted: list[Any] = list(items)
+        order = sorted(range(len(items)), key=lambda index: self.size(items[index]) - floors[index])
+        for rank, index in enumerate(order):
+            want = self.size(items[index]) - floors[index]
+            give = min(want, max(extra, 0) // (len(order) - rank))
+            child = self._shorten_texts(items[index], floors[index] + give, _child_path(path, index))
+            fitted[index] = child
+            extra -= self.size(child) - floors[index]
+        self._notes[first_note:] = _grouped(self._notes[first_note:], path, len(items))
+        return fitted, sum(self.size(child) for child in fitted) + len(fitted) - 1
+
+    def _shorten_texts(self, item: Any, budget: int, path: str) -> Any:
+        """`item` within `budget` by cutting its long texts only, the room beyond the rest of it shared among
+        them smallest first (the longest cut most); the item itself when it fits."""
+        size = self.size(item)
+        if size <= budget:
+            return item
+        found: list[tuple[tuple[Any, ...], str]] = []
+        self._long_texts(item, found)
+        room = budget - (size - sum(self.size(text) for _, text in found))
+        cut: dict[tuple[Any, ...], str] = {}
+        found.sort(key=lambda entry: self.size(entry[1]))
+        for rank, (at, text) in enumerate(found):
+            share = room // (len(found) - rank)
+            place = path
+            for key in at:
+                place = _child_path(place, key)
+            cut[at] = self.fit(text, share, place)
+            room -= self.size(cut[at])
+        return self._rebuilt(item, cut, ())
+
+    def _rebuilt(self, node: Any, cut: dict[tuple[Any, ...], str], at: tuple[Any, ...]) -> Any:
+        """`node` with the strings at the paths of `cut` replaced, copied only along those paths."""
+        if at in cut:
+            return cut[at]
+        depth = len(at)
+        below = {path[depth] for path in cut if len(path) > depth and path[:depth] == at}
+        if not below:
+            return node
+        if isinstance(node, dict):
+            rebuilt: Any = {key: self._rebuilt(value, cut, (*at, key)) if key in below else value
+                            for key, value in node.items()}
+        else:
+            rebuilt = [self._rebuilt(value, cut, (*at, index)) if index in below else value
+                       for index, value in enumerate(node)]
+        return self._known(rebuilt, utf8_length(_ENCODE(rebuilt)))
 
     def _fit_object(self, obj: dict[str, Any], budget: int, path: str) -> dict[str, Any]:
         keys = list(obj)

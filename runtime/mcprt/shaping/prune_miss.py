@@ -19,17 +19,37 @@ What the model gets on a miss (`shown`): never a member the operator's prune was
 were null sent the whole order, customer e-mail and card digits included, and skipped the
 template). A body that holds a member the prune reads is the prune's shape, documented or not, so the
 prune's value stands (and the `output` template renders it) — whatever the API description leaves
-out. A body holding none of them is another shape (an error sent with a 2xx status): when the
-operation documents its success response as an object, only the body's members that shape does *not*
-declare in `properties` are shown (an error's `error`, `message`, GraphQL's `errors`; for an open
-object, its additional members) — the operator cannot have pruned away what the document does not
-describe; with none such the prune's value stands. An undocumented response is shown whole.
+out. A body holding none of them is judged against the operation's documented success response
+(`Members.fits`):
+
+- *The documented shape, its optional fields left out* (an API that omits nulls: `{id, customer}` for
+  an order whose `discount` and `note` the prune reads): the body holds every member the description
+  `required`s, at least one member it declares, each declared member it holds has a declared JSON type
+  its value has, and every member the prune reads is declared and so, not being required, may be
+  absent. The prune's value stands, whatever the body holds that the description leaves out (shapeleft,
+  fault 1: such an order's undocumented `customer` was shown). Only an error member beside it
+  (`ERROR_MEMBERS`: OAuth 2.0's `error`, GraphQL's and JSON:API's `errors`, …, undeclared) is shown: the
+  record is then an error sent with a 2xx status, and an empty result would hide it.
+- *Another shape* (an error body, a different object): a required member is missing, a declared member
+  has a value of another type, no declared member is there, or the prune reads a member the
+  description does not declare. Only the body's members the shape does *not* declare in `properties`
+  are shown (an error's `error`, `message`, GraphQL's `errors`; for an open object, its additional
+  members) — the operator cannot have pruned away what the document does not describe; with none such
+  the prune's value stands.
+
+An undocumented response is shown whole: nothing tells its shapes apart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+# Members that carry an error by the field's conventions: OAuth 2.0's error response (RFC 6749 §5.2: `error`,
+# `error_description`, `error_uri`, also Slack's and OData's `error`), GraphQL's and JSON:API's `errors`, and
+# SOAP's `fault`. A body of the documented shape shows these, undeclared, when its prune found nothing.
+ERROR_MEMBERS = frozenset({"error", "errors", "error_description", "error_uri", "fault"})
 
 
 def vacant(value: Any) -> bool:
@@ -53,35 +73,80 @@ def missed(body: Any, pruned: Any, reads: frozenset[str] | None = None) -> bool:
     return reads is None or not any(name in body for name in reads)
 
 
-def shown(body: dict[str, Any], members: Members | None) -> dict[str, Any] | None:
+def shown(body: dict[str, Any], members: Members | None, reads: frozenset[str] | None = None) -> dict[str, Any] | None:
     """What a `missed` body shows instead of the prune's value, or None for the prune's value to stand.
 
-    Documented response (`members`): the members the shape does not declare, if any (GraphQL's `errors`
-    beside `"data": null`, Slack's `error`). Undocumented: the whole body."""
-    if members is not None:
-        return members.foreign(body) or None
-    return body
+    Documented response (`members`): a body that `fits` it shows its undeclared `ERROR_MEMBERS` only, another
+    shape the members the description does not declare (GraphQL's `errors` beside `"data": null`, Slack's
+    `error`); either only if there are some. Undocumented: the whole body. `reads`: the members the prune reads
+    (`missed`'s)."""
+    if members is None:
+        return body
+    foreign = members.foreign(body)
+    if members.fits(body, reads):
+        foreign = {name: value for name, value in foreign.items() if name in ERROR_MEMBERS}
+    return foreign or None
 
 
 @dataclass(frozen=True)
 class Members:
     """The members an operation's documented success response declares in `properties` at its top level
-    (over its `anyOf` options). An open object's additional members are not among them: a miss shows them
-    (review of shapefix, problem 2: Slack's `{"ok": false, "error": …}` under `additionalProperties: true`
-    gave the prune's `{"channels": null}` with no note)."""
+    (over its `anyOf` options), those it requires, and the JSON types it declares for them. An open object's
+    additional members are not among them: a miss shows them (review of shapefix, problem 2: Slack's
+    `{"ok": false, "error": …}` under `additionalProperties: true` gave the prune's `{"channels": null}` with
+    no note)."""
 
     names: frozenset[str]
+    required: frozenset[str] = frozenset()
+    # declared member -> the JSON types (`type`) its value may have; a member whose shape states none is absent
+    types: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def foreign(self, body: dict[str, Any]) -> dict[str, Any]:
         """The members of `body` the documented shape does not declare, in the body's order."""
         return {name: value for name, value in body.items() if name not in self.names}
 
+    def fits(self, body: dict[str, Any], reads: frozenset[str] | None) -> bool:
+        """`body` is of the documented shape with the members the prune `reads` left out as optional (see the
+        module docstring): every required member held, at least one declared member held, each held declared
+        member of a declared type, and every member read declared (None: unknown, nothing to check)."""
+        if not self.required <= body.keys():
+            return False
+        if reads is not None and not reads <= self.names:
+            return False
+        held = [name for name in body if name in self.names]
+        return bool(held) and all(_has_type(body[name], self.types.get(name)) for name in held)
 
-def documented_members(shape: dict[str, Any] | None) -> Members | None:
-    """The `Members` of a response `shape` (`schema_paths` shapes); None when the response is not
-    documented as an object (no shape, `{}`, a list), so a miss shows the body whole. Called for tools with a
-    prune only: `schema_paths` loads jmespath's parser."""
-    from .schema_paths import ANY, field_names
+
+def _has_type(value: Any, types: frozenset[str] | None) -> bool:
+    """`value` has one of the JSON Schema `types` (JSON Schema 2020-12 validation §6.1.1; an integer is a
+    number); None: no type stated, any value fits."""
+    if types is None:
+        return True
+    if value is None:
+        kind = "null"
+    elif isinstance(value, bool):
+        kind = "boolean"
+    elif isinstance(value, int):
+        return bool(types & {"integer", "number"})
+    elif isinstance(value, float):
+        return "number" in types or ("integer" in types and value.is_integer())
+    elif isinstance(value, str):
+        kind = "string"
+    elif isinstance(value, list):
+        kind = "array"
+    elif isinstance(value, dict):
+        kind = "object"
+    else:
+        return True
+    return kind in types
+
+
+def documented_members(shape: dict[str, Any] | None, required: frozenset[str] | None = None) -> Members | None:
+    """The `Members` of a response `shape` (`schema_paths` shapes) whose description requires `required` at
+    its top level (`Operation.response_required`; None: unknown, taken as none); None when the response is
+    not documented as an object (no shape, `{}`, a list), so a miss shows the body whole. Called for tools
+    with a prune only: `schema_paths` loads jmespath's parser."""
+    from .schema_paths import ANY, field_names, field_of
 
     if shape is None or shape == ANY:
         return None
@@ -90,4 +155,11 @@ def documented_members(shape: dict[str, Any] | None) -> Members | None:
                and ("properties" in option or "additionalProperties" in option)]
     if not objects:
         return None
-    return Members(frozenset(field_names(shape)))
+    names = field_names(shape)
+    types: dict[str, frozenset[str]] = {}
+    for name in names:
+        found, _ = field_of(shape, name)
+        stated = found.get("type") if isinstance(found, dict) and "anyOf" not in found else None
+        if isinstance(stated, (str, list)):
+            types[name] = frozenset([stated] if isinstance(stated, str) else map(str, stated))
+    return Members(frozenset(names), frozenset(required or ()), types)

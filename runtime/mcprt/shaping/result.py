@@ -7,7 +7,8 @@ JSON (`kind="json"`)
      If a non-empty JSON object holds none of the members it reads (by name, a null counts as
      found) and its value is vacant, or it fails on one, the body is not the shape it was written
      for (an error sent with a 2xx status, `{"ok": false, "error": …}`): the body's members the
-     documented response does not declare (all of them for an undocumented response) are sent
+     documented response does not declare (all of them for an undocumented response; only its error
+     members when the body is the documented shape with the prune's optional fields omitted) are sent
      (auto-pruned, size-limited, no `output` template, text only beside `{}` when an outputSchema
      is declared) with a note; see `prune_miss.py` for the rule and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
      an unexpected shape, the result is `null` and a note says so.
@@ -23,7 +24,8 @@ JSON (`kind="json"`)
      value is not an object (nothing matched, a non-JSON body) it is `{}`, which the schema
      (no `required`) accepts, and arrays shortened for size carry no marker item.
   3. Size limit (`max_result_bytes`, on that text): a larger value is shortened by structure
-     (whole array items dropped from the end and replaced by one `"… N more items omitted"`
+     (as many array items kept as fit with their long texts shortened, the rest dropped from the end
+     and replaced by one `"… N more items omitted"`
      string, long strings cut at a word with a marker, see `limits.py`) and serialized again;
      JSON text is never cut mid-way. A rendered template over the limit is re-rendered from a
      structurally shortened value whose arrays carry no marker item (a template iterating over
@@ -80,6 +82,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -90,7 +93,7 @@ from mcprt.scrubbing import SECRETS
 
 from .autoprune import AutoPruner
 from .conform import CannotConform, conform  # cheap: jsonschema is loaded on first use
-from .limits import compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
+from .limits import by_place, compact_json, json_size, parse_json_container, shorten_text, shorten_to_fit, utf8_length
 from .notes import notes_block, notes_size
 from .pagination import shortened_page_note
 from .prune_miss import Members, missed, shown as miss_shown
@@ -449,7 +452,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
         except PruneRuntimeError as exc:
             _log_prune_miss(shaping.tool, shaping.pruner.expression, f"failed: {exc.message}")
             reads = shaping.pruner.reads
-            shown = miss_shown(before, shaping.members) if missed(before, None, reads) else None
+            shown = miss_shown(before, shaping.members, reads) if missed(before, None, reads) else None
             if shown is not None:  # it failed on an object it was not written for: show that object
                 notes.append(f"{said} failed on this response ({exc.message}); the response is shown "
                              f"{_shown_as(before, shown)}")
@@ -459,7 +462,7 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
                 value = None
         else:
             reads = shaping.pruner.reads
-            shown = miss_shown(before, shaping.members) if missed(before, value, reads) else None
+            shown = miss_shown(before, shaping.members, reads) if missed(before, value, reads) else None
             if shown is not None:
                 _log_prune_miss(shaping.tool, shaping.pruner.expression, "found none of its fields")
                 notes.append(f"{said} found none of its fields in this response, which is shown "
@@ -475,7 +478,8 @@ def _prune(value: Any, shaping: Shaping, notes: list[str]) -> tuple[Any, bool]:
 def _shown_as(body: dict[str, Any], shown: dict[str, Any]) -> str:
     if len(shown) == len(body):
         return "unpruned"
-    return "without the members its API description documents (those the prune was written for)"
+    listed = ", ".join(f"`{name}`" for name in shown)
+    return f"as its member{'s' if len(shown) > 1 else ''} {listed} only (the rest is what the prune was written for)"
 
 
 _logged_misses: set[tuple[str, str]] = set()
@@ -519,6 +523,7 @@ def _json_fitting(
         omitted = details.items_omitted  # a page that lost items, not only text (pagination.py)
         if schema is not None and details:
             fitted, kept = conform(fitted, value, schema, restore_cap=max_bytes)
+            kept = by_place(kept)  # the items a list keeps shortened may each have a part the schema refuses so
             details = [*(d for d in details if not _superseded(d, kept)), *kept]
         added = [_shortened_note(max_bytes, details), *(page_notes if omitted else [])]
         text = _ENCODE(fitted)
@@ -542,15 +547,24 @@ def _page_note(value: Any, shaping: Shaping) -> str | None:
 def _superseded(detail: str, kept: list[str]) -> bool:
     """A shortening detail (`$.a: …`) that a `conform` note on the same node, or on a node kept whole or
     omitted above it, makes wrong. Both kinds of note start with the node's path."""
-    path = detail.split(": ", 1)[0]
+    path = _steps(detail.split(": ", 1)[0])
     for note in kept:
-        node = note.split(": ", 1)[0]
+        node = _steps(note.split(": ", 1)[0])
         # a node kept whole or left out has no shortened part below it to tell of (review of shapefix, problem 5:
         # `$.items[0].text: text shortened` beside `$.items: omitted` took 59 of a 300-byte limit)
-        below = path.startswith((f"{node}.", f"{node}["))
-        if path == node or (("kept whole" in note or ": omitted" in note) and below):
+        at = len(node) <= len(path) and all(a == b or ("[*]" in (a, b) and a[0] == b[0] == "[") for a, b in zip(path, node))
+        if at and (len(node) == len(path) or "kept whole" in note or ": omitted" in note):
             return True
     return False
+
+
+_STEP = re.compile(r"\.[^.\[]+|\[(?:\"(?:[^\"\\]|\\.)*\"|[^\]]*)\]")
+
+
+def _steps(path: str) -> list[str]:
+    """A note's JSON path (`$.items[3].body`, `$.items[*].body` for a detail on every item: `limits._grouped`) as
+    its steps after `$`: `[".items", "[3]", ".body"]`."""
+    return _STEP.findall(path[1:])
 
 
 def _shortened_note(max_bytes: int, details: list[str]) -> str:

@@ -208,6 +208,22 @@ def is_list(shape: dict[str, Any]) -> bool:
     return bool(types) and types <= {"array", "null"} and "array" in types
 
 
+_SCALARS = frozenset({"string", "integer", "number", "boolean", "null"})
+
+
+def scalar_types(shape: dict[str, Any]) -> list[str] | None:
+    """The JSON types a value of `shape` may have when it is surely no object and no list (every `anyOf`
+    option states only `string`, `integer`, `number`, `boolean` or `null`), in order; else None."""
+    found: list[str] = []
+    for option in _options(shape):
+        types = option.get("type")
+        listed = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+        if not listed or not set(listed) <= _SCALARS:
+            return None
+        found += [kind for kind in listed if kind not in found]
+    return found
+
+
 def nullable(shape: dict[str, Any]) -> dict[str, Any]:
     """`shape` or null (what a JMESPath look-up gives when the value is missing). Keywords beside an `anyOf`
     (an `allOf` of properties and a `oneOf`: intellifi.nl's Item) hold in every option, so they go into each:

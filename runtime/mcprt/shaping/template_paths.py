@@ -3,7 +3,10 @@
 The template is parsed (never run) with the sandboxed environment; attribute and item look-ups
 rooted at `result` — directly, through `{% set %}` or through `{% for x in result… %}` loop
 variables — are followed through the shape (see `schema_paths`). A look-up of a field the shape
-cannot have is reported at its line and column in the template, with "did you mean …?"; one
+cannot have is reported at its line and column in the template, with "did you mean …?", and so is a
+field looked up on a value the shape types as a string, number, boolean or null (`result.name.first`; on a
+string every name is a key, `.upper` too), with what the shape says it is — certain only on an exact shape, as
+the prune's check decides (a description may get a type wrong); one
 guarded by `is defined` or `| default(…)` is marked `guarded` (a template shared by tools
 whose results differ does that on purpose). A documented field that one record may lack (`absence`:
 not required, nullable under `drop_nulls`, a list or object under `drop_empty`, a `drop_keys` match)
@@ -40,7 +43,7 @@ from typing import Any
 from jinja2 import nodes
 
 from .absence import Absence
-from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, map_values, suggestion
+from .schema_paths import ANY, built, field_of, is_list, is_typo, items_of, map_values, scalar_types, suggestion
 from ..expressions.templates import parsed_template
 
 
@@ -169,6 +172,8 @@ class _Walker:
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
                 return self.lookup(node, base, node.arg.value)
             if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, int) and base is not None:
+                if "string" in (scalar_types(base) or ()):  # a character of a string: a string
+                    return {"type": "string"}
                 return items_of(base)
             return None
         if isinstance(node, nodes.Filter) and node.node is not None and node.name in _FALLBACK and _empty_fallback(node):
@@ -233,10 +238,12 @@ class _Walker:
         """The shape of `item`'s field `path` as a filter's `attribute=` reads it (Jinja's `make_attrgetter`:
         dotted, a step of digits indexes a list), each step checked as a look-up."""
         shape: dict[str, Any] | None = item
-        for step in path.split("."):
+        steps = path.split(".")
+        for index, step in enumerate(steps):
             if shape is None:
                 return None
-            shape = items_of(shape) if step.isdigit() else self.lookup(node, shape, step)
+            reading = "each item" + "".join(f"[{s}]" if s.isdigit() else f".{s}" for s in steps[:index])
+            shape = items_of(shape) if step.isdigit() else self.lookup(node, shape, step, reading)
         return shape
 
     def pair_values(self, iterated: nodes.Node, scope: dict[str, Any]) -> dict[str, Any] | None:
@@ -249,13 +256,27 @@ class _Walker:
         base = probe.expr(iterated.node, scope)
         return map_values(base) if base is not None else None
 
-    def lookup(self, node: nodes.Node, base: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    def lookup(self, node: nodes.Node, base: dict[str, Any] | None, name: str,
+               reading: str | None = None) -> dict[str, Any] | None:
+        """The shape of field `name` of `base` (the shape `node` reads from: `reading` names it for a message,
+        else the template's own text), reporting a look-up that cannot match."""
         self.column(node, getattr(node, "lineno", 1) or 1, name)  # every look-up takes its place, reported or not
         if base is None or base == ANY:
             return None if base is None else ANY
         if is_list(base):
             self.report(node, name, f"'{name}' is looked up on a list, which has no such field "
                                     "(loop over it with {% for … %})")
+            return None
+        scalars = scalar_types(base)
+        if scalars is not None:
+            # On a string every name reads a key (`templates.DATA_TYPES`): `.upper` is a missing field too. On a
+            # number, boolean or null a Python attribute is read (`.real`) or refused (`template_safety` says so)
+            if not any(kind != "string" and hasattr(_PYTHON_TYPES[kind], name) for kind in scalars):
+                # the prune's rule (`schema_paths`): a warning unless the shape is exact, as descriptions get a
+                # type wrong (Vercel documents a map of strings where the API sends objects)
+                self.report(node, name, f"'{name}' is looked up on `{reading or _written(node)}`, which the "
+                                        f"result's schema documents as {_kinds(scalars)}: it has no fields, so "
+                                        "this renders nothing or fails at call time", self.exact)
             return None
         found, known = field_of(base, name)
         if found is None:
@@ -292,6 +313,31 @@ class _Walker:
         self.taken[(line, name)] = taken + 1
         self.columns[key] = places[min(taken, len(places) - 1)] if places else 1
         return self.columns[key]
+
+
+# The Python type a JSON value of each type is in a rendering: a number's attributes (`.real`) are read as such
+_PYTHON_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool, "null": type(None)}
+_ARTICLES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
+             "null": "null"}
+
+
+def _kinds(types: list[str]) -> str:
+    """`["string", "null"]` as "a string or null"."""
+    return " or ".join(_ARTICLES.get(kind, kind) for kind in [*(t for t in types if t != "null"),
+                                                             *(t for t in types if t == "null")])
+
+
+def _written(node: nodes.Node) -> str:
+    """The value a look-up reads from, as the template writes it (`result.name`, `item.tags[0]`), for a message;
+    `…` for a part that is no name, field or constant index."""
+    base = getattr(node, "node", None)
+    if isinstance(base, nodes.Name):
+        return base.name
+    if isinstance(base, nodes.Getattr):
+        return f"{_written(base)}.{base.attr}"
+    if isinstance(base, nodes.Getitem) and isinstance(base.arg, nodes.Const):
+        return f"{_written(base)}[{base.arg.value!r}]"
+    return "…"
 
 
 def _empty_fallback(node: nodes.Filter) -> bool:

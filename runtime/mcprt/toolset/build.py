@@ -235,7 +235,7 @@ def _members(op: Operation, override: ToolOverride) -> Members | None:
         from ..shaping.schema_paths import with_fields
 
         shape = with_fields(shape, override.undocumented_fields)
-    return documented_members(shape)
+    return documented_members(shape, getattr(op, "response_required", None))  # older compile caches lack it
 
 
 # Up to this many unmatched override keys are named in the one note of a filtered source (`_unmatched_overrides`)

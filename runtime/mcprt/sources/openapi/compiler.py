@@ -161,6 +161,7 @@ class PendingShapes:
                 for operation, success, default in items:
                     assert shapes is not None
                     operation.response_schema = shapes.convert(success)
+                    operation.response_required = shapes.required(success)
                     operation.default_response_schema = shapes.convert(default) if success else None
             finally:
                 SOURCE_TLS.reset(token)
@@ -339,6 +340,7 @@ def compile_document(doc: LoadedDocument, config: OpenAPISource, policy: Descrip
             pending.add(operation, op.response_schema, op.default_schema)
         else:
             operation.response_schema = shapes.convert(op.response_schema)
+            operation.response_required = shapes.required(op.response_schema)
             operation.default_response_schema = shapes.convert(op.default_schema) if op.response_schema else None
             report_shape_problems(shapes, warnings)
         effective = op.security if op.security is not None else model.security

@@ -66,6 +66,35 @@ class ResponseShapes:
             return None
         return shape if isinstance(shape, dict) else None
 
+    def required(self, ref: SchemaRef | None) -> frozenset[str] | None:
+        """The members every object a response schema admits must hold (its top level's `required`, with its
+        `allOf` parts' added and the names every `oneOf`/`anyOf` option requires), or None without a schema
+        (or when it cannot be read). Kept apart from the shape, which drops `required` (a shape must not reject a
+        response): a prune miss reads it to tell a body that omits optional fields from a body of another shape
+        (`shaping.prune_miss`)."""
+        if ref is None:
+            return None
+        try:
+            return frozenset(self._required(ref.node, ref.uri, ref.pointer, 0))
+        except (SpecError, RecursionError, TypeError, ValueError, KeyError, AttributeError, IndexError):
+            return None
+
+    def _required(self, node: Any, uri: str, ptr: str, depth: int) -> set[str]:
+        if not isinstance(node, dict) or depth > MAX_DEPTH:
+            return set()
+        if "$ref" in node:
+            target_uri, target_ptr, target = self.resolver.resolve(node["$ref"], uri, ptr)
+            return self._required(target, target_uri, target_ptr, depth + 1)
+        names = {str(name) for name in node.get("required", ()) if isinstance(name, str)} \
+            if isinstance(node.get("required"), list) else set()
+        for part in node.get("allOf", ()) if isinstance(node.get("allOf"), list) else ():
+            names |= self._required(part, uri, ptr, depth + 1)
+        for keyword in ("oneOf", "anyOf"):
+            options = node.get(keyword)
+            if isinstance(options, list) and options:
+                names |= set.intersection(*(self._required(o, uri, ptr, depth + 1) for o in options))
+        return names
+
     def _dangling(self, node: Any, uri: str, ptr: str, seen: set[str]) -> SpecError | None:
         """The first `$ref` under `node` that does not resolve, named at its own pointer (`_node` keeps
         only coarse pointers for speed; this walk runs only once a conversion failed)."""
