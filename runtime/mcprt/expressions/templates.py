@@ -438,6 +438,7 @@ def template_environment() -> SandboxedEnvironment:
         # (`parsed_template`: the static checks read the one the compile was given). Folding saves
         # nothing measurable on templates that render JSON data.
         optimized=False,
+        finalize=json_form,
     )
     # Counts that size a filter's or global's work: `batch(10**9, 'x')` and `slice(10**8)` looped
     # for 80 s in one call, `lipsum(10**8)` for longer, none of it visible to the time check.
@@ -460,6 +461,17 @@ def template_environment() -> SandboxedEnvironment:
     for name in ("defined", "undefined"):
         env.tests[name] = _guarding(env.tests[name])
     return env
+
+
+def json_form(value: Any) -> Any:
+    """What `{{ value }}` prints: a boolean, null, list or object in its JSON form (`true`, `null`,
+    `["items","customer"]`: compact, UTF-8 kept), anything else as Jinja prints it (a string as itself, a
+    number as its digits). Every template's text is read by a model, which writes JSON: Python's forms
+    (`True`, `None`, `['items', 'customer']`) taught it literals it cannot send (trial "fastmcp", fault 7).
+    An undefined value passes through (it renders empty or raises, as `StrictUndefined`/absence decide)."""
+    if value is None or isinstance(value, (bool, list, tuple, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return value
 
 
 class CompiledTemplate:
