@@ -314,11 +314,21 @@ def _narrow(tp: Any, node: Any) -> Any:
             if any(_is_model(m, SourceBase) for m in members):
                 kind = source_kind(node)
                 return SOURCE_MODELS.get(kind) if kind else None
+            if isinstance(node, list):  # a list where a list may stand (`exclude: [{…}, {…}]`): the list member
+                listed = [m for m in members if get_origin(_bare(m)) is list]
+                if listed:
+                    tp = listed[0]
+                    continue
             models = [m for m in members if _is_model(m)]
-            containers = [m for m in members if get_origin(m) in (dict, list)]
+            containers = [m for m in members if get_origin(_bare(m)) in (dict, list)]
             tp = (models or containers or members or [None])[0]
         else:
             return tp
+
+
+def _bare(tp: Any) -> Any:
+    """`tp` without its `Annotated` metadata (a union member's `Tag`)."""
+    return get_args(tp)[0] if get_origin(tp) is typing.Annotated else tp
 
 
 def _is_model(tp: Any, cls: type = BaseModel) -> bool:
