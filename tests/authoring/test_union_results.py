@@ -232,3 +232,15 @@ sources:
             k: (v if k != "items" else [i["sku"] for i in v]) for k, v in raw.items()
             if k in ("id", "sku", "name", "total", "tags", "items")}
     assert "null" in json.dumps(declared["properties"]["sku"])  # only a product has it: may be null
+
+
+def test_an_error_sent_as_a_success_keeps_its_fields_beside_every_alternative() -> None:
+    """Slack-style `ok` envelopes (`suggest_prune`'s `default`): the error's `error` is kept, and each alternative
+    record still keeps its own fields (the merge used to make them one record's)."""
+    order = {"type": "object", "properties": {"ok": {"type": "boolean"}, "id": {"type": "string"},
+                                              "total": {"type": "number"}}}
+    product = {"type": "object", "properties": {"ok": {"type": "boolean"}, "sku": {"type": "string"},
+                                                "price": {"type": "number"}}}
+    error = {"type": "object", "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}}}
+    assert suggest_prune({"anyOf": [order, product]}, error) == \
+        "{error: error, ok: ok, id: id, total: total, sku: sku, price: price}"

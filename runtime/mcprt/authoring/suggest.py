@@ -198,7 +198,10 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     extra = _object(default)
     if extra is not None and _success_flag(extra, item):  # an error that comes as a success
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
+        records = [{**o, "properties": {**errors, **_properties(o)}} for o in _alternatives(item)]
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
+        if len(records) > 1:  # alternative records: each keeps the error's fields too
+            item[_ALTERNATIVES] = records
     return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
 
 
