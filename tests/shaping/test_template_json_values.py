@@ -3,7 +3,8 @@
 Trial "fastmcp", fault 7: `description: "Delete a customer (hard={{ hard }})."` with `args: {hard: {fixed: true}}`
 showed the model `hard=True`, and `expand: {default: [items, customer]}` showed `['items', 'customer']`. Every
 `{{ value }}` of a template (`description:` and `output:` alike: both are text a model reads) now prints a
-boolean, null, list or object as JSON (`expressions.templates.json_form`); strings and numbers as before.
+boolean, null, list or object as JSON (`expressions.templates.json_form`), and so do the `join` and `string`
+filters; strings and numbers as before.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ sources:
       getOrder:
         description: "Get an order; expands {{{{ expand }}}} unless told otherwise; tags {{{{ tags }}}}."
         args: {{expand: {{default: [items, customer]}}}}
-        output: "{{{{ result.id }}}} paid={{{{ result.paid }}}} note={{{{ result.note }}}} tags={{{{ result.tags }}}}"
+        output: "{{{{ result.id }}}} paid={{{{ result.paid }}}} note={{{{ result.note }}}} tags={{{{ result.tags }}}}
+          {{{{ [result.paid, result.note] | join(',') }}}} {{{{ result.paid | string }}}}"
 """)
         async with Client(stdio_client(stdio_up(manifest))) as client:  # type: ignore[arg-type]
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
@@ -75,4 +77,4 @@ sources:
     assert tools["deleteCustomer"].description == "Delete a customer (hard=true)."
     assert tools["getOrder"].description == \
         'Get an order; expands ["items","customer"] unless told otherwise; tags [].'
-    assert text_of(result) == 'o1 paid=true note=null tags=["vip","eu"]'
+    assert text_of(result) == 'o1 paid=true note=null tags=["vip","eu"] true,null true'  # `join`, `string` too
