@@ -64,7 +64,7 @@ def test_no_html_escaping():
         ("{{ result | split(',') | join('|') }}", {"result": "a,b,c"}, "a|b|c"),
         ("{{ result | split | length }} {{ result | split(' ', 1) | last }}", {"result": "x y  z"}, "3 y  z"),
         ("{{ result | select('startingwith', 'v') | join(',') }}", {"result": ["v1", "x", "v2"]}, "v1,v2"),
-        ("{{ result is endingwith('.json') }} {{ 3 is startingwith('3') }}", {"result": "a.json"}, "True False"),
+        ("{{ result is endingwith('.json') }} {{ 3 is startingwith('3') }}", {"result": "a.json"}, "true false"),
         ("{{ result | map(attribute='name') | join(', ') }}", {"result": [{"name": "a"}, {"name": "b"}]}, "a, b"),
         ("{{ status }} {{ raw_bytes }} {{ tool }}", {"result": 1, "status": 200, "raw_bytes": 9, "tool": "x"}, "200 9 x"),
     ],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..expressions.prune_reads import kept, root_fields, source_paths
+from ..expressions.prune_reads import kept, reads_whole, source_paths
 from ..shaping.schema_paths import ANY, field_names, field_of, items_of
 
 SHOWN = 8  # names in the comment; the rest are counted
@@ -22,9 +22,7 @@ def left_out(shape: dict[str, Any] | None, expression: str) -> list[str]:
     """The documented fields of response `shape` (a `schema_paths` shape) that `expression` reads nothing of,
     as dotted paths with `[]` for list items (`customer.address`, `data[].customer.email`), outermost only, in
     document order. Empty when the expression gives the response whole (`@`)."""
-    import jmespath
-
-    if not shape or root_fields(jmespath.compile(expression).parsed) is None:
+    if not shape or reads_whole(expression):
         return []
     out: list[str] = []
     _documented(shape, "", source_paths(expression), out, set())

@@ -19,7 +19,12 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `customer`), or of unknown shape (`{}`: undocumented), is kept only when it is not an object; a value of any
   JSON form (a scalar, a map, a list: Blockfrost's `json_metadata`, "Content of the metadata") is kept whole; an `{}` alternative beside documented
   objects (DigitalOcean's `links.pages: anyOf: [{last, next}, {first, prev}, {}]`) drops nothing:
-  the objects' fields are kept (`_object`).
+  the objects' fields are kept (`_object`). Alternative *records* (identified objects: a polymorphic search's
+  `oneOf: [Customer, Order, Product]`, Vercel's `gitSource` forms) are each walked as the record they are and
+  their entries made one hash (`_walk`): a field is possible when any alternative has it, so each keeps what it
+  needs (the first alternative alone, before, made a search's orders lose `total` and its products `sku` and
+  `price`). A union is reduced as a reference (one name, `owner.login || owner.slug`; a bare id) only when every
+  alternative is one (`_every`); an object of no fields (GitHub's `empty-object`) is no alternative.
 - Below a record `MAX_NESTED` levels are followed on the one result object, `MAX_NESTED_IN_ITEMS`
   in a list's items (whose parts repeat on every item). An unidentified object (a *part*:
   `settings`, `build_settings`, `state.waiting`) keeps its scalar fields (not its lists of
@@ -193,7 +198,10 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
     extra = _object(default)
     if extra is not None and _success_flag(extra, item):  # an error that comes as a success
         errors = {n: p for n, p in _properties(extra).items() if _is_scalar(p) and n not in _properties(item)}
+        records = [{**o, "properties": {**errors, **_properties(o)}} for o in _alternatives(item)]
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
+        if len(records) > 1:  # alternative records: each keeps the error's fields too
+            item[_ALTERNATIVES] = records
     return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
 
 
@@ -219,7 +227,21 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
 
     `single`: the object is (inside) the one result object, not an item of a list; `within`: the names of
     the fields it is nested in, from the result down (`("comments", "metadata", "system")`).
+
+    An object that is one of several records (`_object`: a search's `oneOf: [Customer, Order, Product]`) is
+    each of them walked as itself, their entries one hash: a key once, its own form (`total: total`) before
+    a reduced one, else the first alternative's (`_unique_keys`).
     """
+    entries: list[tuple[int, str]] = []
+    for option in _alternatives(shape):
+        entries += _entries(option, anchored, level, wrappers, single, ctx, within)
+    parts = [text for _, text in _unique_keys(entries)]
+    return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool,
+             ctx: _Context, within: tuple[str, ...]) -> list[tuple[int, str]]:
+    """`_walk`'s ranked `key: expression` entries for one object (one alternative of a union)."""
     props = _properties(shape)
     required = _required(shape)
     html = "html_url" in props
@@ -264,17 +286,18 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
         if inner is not None:
             if anchored and not single and "media" in ctx.signals and _media(name):
                 continue  # in a list's items, a picture (`images`)
-            if anchored and not single and "foreign" in ctx.signals and _bare_reference(inner):
+            if anchored and not single and "foreign" in ctx.signals and _every(_bare_reference, inner):
                 continue  # in a list's items, another record named by a bare id (a file's `file_version`), as `*_id`
-            if anchored and _reference(inner):
+            if anchored and _every(_reference, inner):
                 if not single:  # in a list's items one name, under the reference's own key (`user: user.login`)
-                    scored.append((rank.reference(name), f"{key}: {field}.{_field(_name(inner))}"))
+                    scored.append((rank.reference(name), f"{key}: " + " || ".join(
+                        f"{field}.{_field(n)}" for n in _union(_name(o) for o in _alternatives(inner) if _identified(o)))))
                     continue
                 scored += [(rank.reference(name), f"{_key(name, sub)}: {field}.{_field(sub)}")
-                           for sub in _identity(inner, times=True)]
+                           for sub in _union(n for o in _alternatives(inner) for n in _identity(o, times=True))]
                 continue
             if rank.item and "nullable" in ctx.signals and _nullable(prop) and not rank.named(name) \
-                    and not _labelled(inner):
+                    and not any(_labelled(o) for o in _alternatives(inner)):
                 continue  # in a list's items, a part documented as possibly null (`auto_merge`, `discount`)
             body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx,
                            within=(*within, name))
@@ -298,8 +321,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
         limit = (budget.single if single else budget.item) if level == 0 else budget.part
         best = sorted(range(len(scored)), key=lambda i: (scored[i][0], i))[:limit]
         scored = [scored[i] for i in sorted(best)]
-    parts = [text for _, text in scored]
-    return "{" + ", ".join(parts) + "}" if parts else None
+    return scored
 
 
 def _unique_keys(scored: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -632,14 +654,20 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
         if wrappers >= MAX_WRAPPERS:
             return None
         return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx, within=within)
-    if is_item and _identified(item):
-        return _named_items(item)  # a list of references: one identifying field (with what an id alone lacks)
+    if is_item and _every(_identified, item):  # a list of references: one identifying field (with what an id alone lacks)
+        named = _union(_named_items(o) for o in _alternatives(item) if _identified(o))
+        if len(named) == 1:
+            return named[0]
+        fields = _union(f.split(": ", 1)[0] for one in named for f in one.strip("{}").split(", "))
+        return "{" + ", ".join(f"{f}: {f}" for f in fields) + "}"
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
         return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx, within=within)
     if level + 1 >= (MAX_NESTED if single else MAX_NESTED_IN_ITEMS):  # the last level: what says what state it is in
-        fields = [f"{_field(n)}: {_field(n)}" for n in _last_level(item) if not _client_address(n, within)]
-        fields += _last_level_names(item, bare_ids=single or "foreign" not in ctx.signals)
+        options = _alternatives(item)
+        fields = [f"{_field(n)}: {_field(n)}" for n in _union(n for o in options for n in _last_level(o))
+                  if not _client_address(n, within)]
+        fields += _union(f for o in options for f in _last_level_names(o, single or "foreign" not in ctx.signals))
         return "{" + ", ".join(fields) + "}" if fields else None
     return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx, within=within)
 
@@ -894,23 +922,52 @@ def _is_scalar_list(shape: Any) -> bool:
 
 
 def _object(shape: Any) -> dict[str, Any] | None:
-    """The object a value may be. Alternative unidentified objects (DigitalOcean's `links.pages: anyOf:
-    [{last, next}, {first, prev}, {}]`) are one object with all their fields, so no alternative's fields
-    are dropped; among identified ones (Vercel's `gitSource` forms) the first is taken, as merging would
-    make their fields one record's."""
+    """The object a value may be. Alternative objects are one object with all their fields, so no
+    alternative's fields are dropped (a field is possible when any alternative has it): unidentified ones
+    (DigitalOcean's `links.pages: anyOf: [{last, next}, {first, prev}, {}]`) are one object; identified ones
+    are different records (a search's `oneOf: [Customer, Order, Product]`, Vercel's `gitSource` forms), so
+    the merged object also lists them (`_ALTERNATIVES`) and each is walked as itself (`_walk`): merged, a
+    product's `sku` would be ranked as one of a customer's fields. Taking the first alternative only (before)
+    kept a customer's fields and made an order `{id, status, created_at}` and a product `{name}`."""
     shape = _unwrap(shape)
     if not isinstance(shape, dict):
         return None
     if "properties" in shape and (not _types(shape) or _is(shape, "object")):
         return shape
     found = [o for o in (_object(option) for option in shape.get("anyOf", ())) if o is not None]
-    if len(found) < 2 or any(_identified(o) for o in found):
+    if len(found) < 2:
         return found[0] if found else None
     merged: dict[str, Any] = {"type": "object", "properties": {}}
     for option in found:
         for name, prop in option["properties"].items():
             merged["properties"].setdefault(name, prop)
+    if any(_identified(o) for o in found):  # an object of no fields (GitHub's `empty-object`) is no record
+        records = [a for o in found for a in _alternatives(o) if _properties(a)]
+        if len(records) == 1:
+            return records[0]
+        merged[_ALTERNATIVES] = records
     return merged
+
+
+_ALTERNATIVES = "x-alternatives"  # on a merged object (`_object`): the records it may be, each walked as itself
+
+
+def _alternatives(shape: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records an object may be (`_object`): its alternatives, or itself."""
+    found = shape.get(_ALTERNATIVES)
+    return found if isinstance(found, list) and found else [shape]
+
+
+def _every(test: Any, shape: dict[str, Any]) -> bool:
+    """`test` holds for every record the object may be: a union is reduced to a reference's name (or dropped as
+    a bare one) only when each alternative is one — else the alternative that is not would lose its fields
+    (Vercel's project `link` forms, one with a `slug`, were reduced to `link.slug`)."""
+    return all(test(o) for o in _alternatives(shape))
+
+
+def _union(values: Any) -> list[str]:
+    """Each value once, in the order first met (what several alternatives keep, as one list)."""
+    return list(dict.fromkeys(values))
 
 
 def _field(name: str) -> str:

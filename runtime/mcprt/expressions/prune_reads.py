@@ -105,10 +105,20 @@ def built_keys(root: Any) -> frozenset[BuiltKey]:
 
 def source_paths(expression: str) -> set[str]:
     """The response fields an expression reads, as dotted paths with `[]` for list items."""
+    return _read(expression) - {""}
+
+
+def reads_whole(expression: str) -> bool:
+    """Whether the expression gives (some of) its input whole: `@`, `{raw: @}`, `length(@)`, a bare `[]`. Reading
+    the items of a list response (`[].{id: id}`) is not: its fields are read one by one (`root_fields` says None
+    for it, since it looks up no member of the root; `init`'s "leaves out" comment used that and said nothing of
+    any list response's fields — a trial's search kept one `oneOf` alternative's fields, silently)."""
+    return "" in _read(expression)
+
+
+def _read(expression: str) -> set[str]:
     leaves: set[str] = set()
-    for path in _walk(jmespath.compile(expression).parsed, "", leaves):
-        if path:
-            leaves.add(path)
+    leaves.update(_walk(jmespath.compile(expression).parsed, "", leaves))
     return leaves
 
 
@@ -143,9 +153,7 @@ def _walk(node: dict[str, Any], prefix: str, leaves: set[str]) -> list[str]:
 
 
 def _collect(node: dict[str, Any], prefix: str, leaves: set[str]) -> None:
-    for path in _walk(node, prefix, leaves):
-        if path:
-            leaves.add(path)
+    leaves.update(_walk(node, prefix, leaves))  # "" too: the input read whole (`source_paths` leaves it out)
 
 
 def kept(path: str, by: set[str]) -> bool:

@@ -438,12 +438,15 @@ def template_environment() -> SandboxedEnvironment:
         # (`parsed_template`: the static checks read the one the compile was given). Folding saves
         # nothing measurable on templates that render JSON data.
         optimized=False,
+        finalize=json_form,
     )
     # Counts that size a filter's or global's work: `batch(10**9, 'x')` and `slice(10**8)` looped
     # for 80 s in one call, `lipsum(10**8)` for longer, none of it visible to the time check.
     for name in ("center", "indent", "wordwrap", "truncate", "batch", "slice"):
         env.filters[name] = _checked_filter(env.filters[name], width_args=True)
     env.filters["format"] = _checked_filter(env.filters["format"], format_arg=True)
+    env.filters["join"] = _json_join  # items and `string` as `{{ }}` prints them (`json_form`)
+    env.filters["string"] = _json_string
     for name in ("join", "replace", "string", "list"):
         env.filters[name] = _checked_filter(env.filters[name])
     env.globals["lipsum"] = _checked_filter(env.globals["lipsum"], width_args=True, first_is_count=True)
@@ -460,6 +463,37 @@ def template_environment() -> SandboxedEnvironment:
     for name in ("defined", "undefined"):
         env.tests[name] = _guarding(env.tests[name])
     return env
+
+
+def json_form(value: Any) -> Any:
+    """What `{{ value }}` prints: a boolean, null, list or object in its JSON form (`true`, `null`,
+    `["items","customer"]`: compact, UTF-8 kept), anything else as Jinja prints it (a string as itself, a
+    number as its digits). Every template's text is read by a model, which writes JSON: Python's forms
+    (`True`, `None`, `['items', 'customer']`) taught it literals it cannot send (trial "fastmcp", fault 7). The
+    `join` and `string` filters print so too; only the `~` operator (Jinja's own `str()`) does not.
+    An undefined value passes through (it renders empty or raises, as `StrictUndefined`/absence decide)."""
+    if value is None or isinstance(value, (bool, list, tuple, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return value
+
+
+@jinja2.pass_eval_context
+def _json_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    """Jinja's `join`, each item in the form `{{ }}` prints it (`json_form`): `[true, null] | join(", ")` gives
+    `true, null`, not `True, None`."""
+    from jinja2.filters import make_attrgetter, sync_do_join
+
+    if attribute is not None:
+        getter = make_attrgetter(eval_ctx.environment, attribute)
+        value = [getter(item) for item in value]
+    return sync_do_join(eval_ctx, [json_form(item) for item in value], d)
+
+
+def _json_string(value: Any) -> str:
+    """Jinja's `string`, in the form `{{ }}` prints the value (`json_form`): `flag | string` gives `true`."""
+    from markupsafe import soft_str  # what Jinja's own `string` filter is
+
+    return soft_str(json_form(value))
 
 
 class CompiledTemplate:

@@ -528,7 +528,9 @@ HttpMethod = Annotated[
 
 
 class OperationFilter(StrictModel):
-    """Selects operations. Within a filter every given criterion must match; lists match any item."""
+    """Selects operations. Within a filter every given criterion must match; lists match any item. A list of
+    filters (`exclude: [{tags: [internal]}, {tags: [admin], methods: [DELETE]}]`) selects what any of them
+    selects: an OR of ANDs, as a FastMCP list of route maps."""
 
     tags: list[str] | None = Field(None, description="OpenAPI tags (exact, case-insensitive).")
     operations: list[str] | None = Field(None, description="Globs over operation keys (operationId, tool name).")
@@ -537,6 +539,17 @@ class OperationFilter(StrictModel):
     deprecated: bool | None = Field(None, description="Match deprecated (true) or non-deprecated (false) operations.")
 
 
+def _filters_form(value: Any) -> str:
+    """Which form an `include`/`exclude` is written in: a list of filters, else one filter (a mapping; anything
+    else is refused as "expected a mapping"), so an error names the one form written, not both."""
+    return "<filters>" if isinstance(value, list) else "<filter>"
+
+
+OperationFilters = Annotated[
+    Union[Annotated[OperationFilter, Tag("<filter>")], Annotated[list[OperationFilter], Tag("<filters>")]],
+    Discriminator(_filters_form),
+]
+"""`include` / `exclude`: one filter, or a list of them (an operation matches the list when it matches any)."""
 
 # --- outbound auth (mcprt → upstream) ------------------------------------------------------------
 
@@ -710,8 +723,10 @@ class SourceBase(StrictModel):
 
     prefix: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{0,32}$", description="Prepended to tool names.")
     tools: dict[str, ToolOverride] = Field(default_factory=dict, description="Per-tool overrides.")
-    include: OperationFilter | None = Field(None, description="Only operations matching this filter.")
-    exclude: OperationFilter | None = Field(None, description="Minus operations matching this filter.")
+    include: OperationFilters | None = Field(
+        None, description="Only operations matching this filter (a list: matching any of these filters).")
+    exclude: OperationFilters | None = Field(
+        None, description="Minus operations matching this filter (a list: matching any of these filters).")
     expose: Literal["tools", "discovery"] | None = Field(None, description="Overrides `server.expose` for this source.")
     timeout: Duration | None = Field(None, description="Overrides `defaults.timeout`.")
     output_schema: bool | None = Field(

@@ -162,6 +162,13 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
         allowed = allowed_keys(path[:-1], data)
         import difflib  # only for a typo's hint: not on every start
         hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        other_kinds = _other_kinds_here(key, path, data)
+        if other_kinds:  # a key of this very place on other kinds of source: say which take it
+            kind_here = source_kind(data["sources"].get(path[1]))
+            kinds = [f"`{kind}:`" for kind in sorted(other_kinds)]
+            named = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+            return (f"unknown key '{key}' on {_article(kind_here)} `{kind_here}:` source: only "
+                    f"{_article(sorted(other_kinds)[0])} {named} source takes it")
         homes = _homes_elsewhere(key, path, data)
         if homes and len(homes) <= _MOST_HOMES:  # a valid key put in the wrong place: say where it goes
             where = " or ".join(f"`{home}`{_on_kinds(kinds)}" for home, kinds in homes)
@@ -244,13 +251,30 @@ def _homes_elsewhere(key: str, path: Path, data: Any) -> list[tuple[str, frozens
             if not _names(home, path) and not (kinds and kind_here is not None and kind_here not in kinds)]
 
 
+def _other_kinds_here(key: str, path: Path, data: Any) -> frozenset[str]:
+    """The kinds of source that take `key` at this very place (`sources.<name>.resources` on `python:`, `command:`
+    and `url:` sources) when the source at `path` is of another kind; empty otherwise. Trial "fastmcp", fault 5:
+    `resources:` on an `openapi:` source said "did you mean 'retries'?", the README promising the error says where
+    a key that belongs elsewhere goes."""
+    if len(path) < 3 or path[0] != "sources" or not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
+        return frozenset()
+    kind_here = source_kind(data["sources"].get(path[1]))
+    if kind_here is None:
+        return frozenset()
+    kinds = [kinds for home, kinds in key_homes(key) if kinds and _names(home, path)]
+    return frozenset() if not kinds or any(kind_here in k for k in kinds) else frozenset().union(*kinds)
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeio" else "a"  # `an openapi:`, `a url:` (u sounds 'you')
+
+
 def _on_kinds(kinds: frozenset[str]) -> str:
     """" (on a `command:` source)" for a place only some kinds of source have; "" for one any may have."""
     if not kinds:
         return ""
     first = sorted(kinds)[0]
-    article = "an" if first[0] in "aeio" else "a"  # `an openapi:`, `a url:` (u sounds 'you')
-    return f" (on {article} " + " or ".join(f"`{kind}:`" for kind in sorted(kinds)) + " source)"
+    return f" (on {_article(first)} " + " or ".join(f"`{kind}:`" for kind in sorted(kinds)) + " source)"
 
 
 def _names(home: str, path: Path) -> bool:
@@ -328,11 +352,21 @@ def _narrow(tp: Any, node: Any) -> Any:
             if any(_is_model(m, SourceBase) for m in members):
                 kind = source_kind(node)
                 return SOURCE_MODELS.get(kind) if kind else None
+            if isinstance(node, list):  # a list where a list may stand (`exclude: [{…}, {…}]`): the list member
+                listed = [m for m in members if get_origin(_bare(m)) is list]
+                if listed:
+                    tp = listed[0]
+                    continue
             models = [m for m in members if _is_model(m)]
-            containers = [m for m in members if get_origin(m) in (dict, list)]
+            containers = [m for m in members if get_origin(_bare(m)) in (dict, list)]
             tp = (models or containers or members or [None])[0]
         else:
             return tp
+
+
+def _bare(tp: Any) -> Any:
+    """`tp` without its `Annotated` metadata (a union member's `Tag`)."""
+    return get_args(tp)[0] if get_origin(tp) is typing.Annotated else tp
 
 
 def _is_model(tp: Any, cls: type = BaseModel) -> bool:

@@ -349,9 +349,18 @@ def _may_be(shape: dict[str, Any], kind: str) -> bool:
     """Whether a value of JSON type `kind` may match `shape`. A schema without `type` constrains nothing
     about the type: `items` applies only to arrays and `properties` only to objects (JSON Schema 2020-12
     §10.3.1.2, §10.3.2.1), so neither rules the other kind out (Slack's success schemas are
-    `{items: {anyOf: [objects]}}`: an object is as valid as an array there, with fields unknown)."""
+    `{items: {anyOf: [objects]}}`: an object is as valid as an array there, with fields unknown).
+
+    An `anyOf` is as permissive as its options (§10.2.1.2: a value matches one of them): a list of
+    `oneOf: [Customer, Order, Product]` objects holds no lists, so `[].{…}` over it reads those objects'
+    fields (a trial's `nmae` passed there, the flattened items taken for possible lists, of any shape)."""
     types = _type_set(shape)
-    return not types or kind in types
+    if types and kind not in types:
+        return False
+    options = shape.get("anyOf")
+    if isinstance(options, list) and options:
+        return any(_may_be(o, kind) for o in options if isinstance(o, dict))
+    return True
 
 
 class _Walker:

@@ -29,7 +29,7 @@ from ..shaping.prune_miss import Members, documented_members
 from ..shaping.result import Shaping
 from ..schema.structured_check import StructuredCheck
 from ..expressions.template_errors import TemplateError, TemplateRenderError
-from ..sources.filters import selected
+from ..sources.filters import each, selected
 from ..sources.kind import SourceKind, kind_of
 from ..sources.naming import fit_tool_name
 from ..sources.sentences import fit
@@ -106,13 +106,18 @@ def _check_criteria(
     an error at its line (True when there was one)."""
     found = False
     for which in ("include", "exclude"):
-        for criterion in kind.unsupported_criteria(getattr(source, which)):
-            supported = ", ".join(f"`{c}`" for c in sorted(kind.criteria))
-            out.append(loaded.diagnostic(("sources", source_name, which, criterion),
-                                         f"`{which}.{criterion}` cannot select operations of a `{kind.key}:` source "
-                                         f"(its operations have no {criterion}); it supports {supported}",
-                                         prefer="key"))
-            found = True
+        filters = getattr(source, which)
+        listed = isinstance(filters, list)
+        for index, flt in enumerate(each(filters)):
+            at: tuple[Any, ...] = (which, index) if listed else (which,)
+            for criterion in kind.unsupported_criteria(flt):
+                supported = ", ".join(f"`{c}`" for c in sorted(kind.criteria))
+                written = f"{which}[{index}]" if listed else which
+                out.append(loaded.diagnostic(("sources", source_name, *at, criterion),
+                                             f"`{written}.{criterion}` cannot select operations of a `{kind.key}:` "
+                                             f"source (its operations have no {criterion}); it supports {supported}",
+                                             prefer="key"))
+                found = True
     return found
 
 

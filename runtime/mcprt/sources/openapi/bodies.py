@@ -3,7 +3,11 @@
 Files: a model can only send text, so a file argument is either plain text (sent as UTF-8) or a
 `data:` URL (RFC 2397): `data:image/png;base64,iVBOR…` is decoded to bytes and its media type is
 used for the part. A `;name=photo.png` (or `filename=`) parameter in the data URL sets the file
-name; otherwise the property name is used.
+name; otherwise the property name is used. Parameter values are URL-encoded (RFC 2397 §3), so the
+name is percent-decoded (`my%20cat.png` → `my cat.png`, UTF-8) and, as RFC 7578 §4.2 asks of a
+sender, stripped of directory parts (`..%2Fetc%2Fpasswd` → `passwd`); a quote, CR or LF it decodes
+to is written percent-encoded again in the part's header (`_quote_header`), so a name cannot add a
+header or end the quoted string.
 
 Multipart boundaries are derived from the content (a hash), so the same arguments always build the
 same bytes: requests are reproducible and testable.
@@ -15,9 +19,10 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, unquote_to_bytes
+from urllib.parse import quote_plus, unquote, unquote_to_bytes
 
 from mcprt.errors import ToolCallError
 
@@ -52,7 +57,7 @@ def decode_file(arg: str, value: Any) -> FileValue:
         if key == "base64" and not val:
             is_base64 = True
         elif key in ("name", "filename") and val:
-            filename = val.strip()
+            filename = _file_name(val) or filename
     if is_base64:
         try:
             data = base64.b64decode("".join(payload.split()), validate=True)
@@ -61,6 +66,14 @@ def decode_file(arg: str, value: Any) -> FileValue:
     else:
         data = unquote_to_bytes(payload)
     return FileValue(data, media_type, filename)
+
+
+def _file_name(written: str) -> str | None:
+    """A data URL's `name=` value as a file name: percent-decoded (RFC 2397 §3; UTF-8, an invalid byte as
+    U+FFFD), its last path segment only (RFC 7578 §4.2: no directory), None when nothing is left."""
+    name = unquote(written.strip(), errors="replace")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name if name not in ("", ".", "..") else None
 
 
 def json_body(value: Any) -> bytes:
@@ -139,7 +152,13 @@ def multipart_body(
 
 
 def _quote_header(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    """`text` for a quoted header parameter: a backslash escaped, a quote and every control character (CR, LF,
+    NUL, …: what a decoded file name may hold) percent-encoded, as HTML's form encoding writes them."""
+    text = text.replace("\\", "\\\\").replace('"', "%22")
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _part(name: str, value: Any, is_file: bool, enc: PropertyEncoding | None) -> tuple[bytes, bytes]:
