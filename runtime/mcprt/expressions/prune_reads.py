@@ -105,8 +105,13 @@ def built_keys(root: Any) -> frozenset[BuiltKey]:
 
 def source_paths(expression: str) -> set[str]:
     """The response fields an expression reads, as dotted paths with `[]` for list items."""
+    return source_paths_of(jmespath.compile(expression).parsed)
+
+
+def source_paths_of(node: dict[str, Any]) -> set[str]:
+    """`source_paths` of a parsed expression's node (a table's row expression, `measure.tables`)."""
     leaves: set[str] = set()
-    for path in _walk(jmespath.compile(expression).parsed, "", leaves):
+    for path in _walk(node, "", leaves):
         if path:
             leaves.add(path)
     return leaves
