@@ -2,7 +2,8 @@
 
 For each recorded JSON success case of a tool with a hand-written prune: raw bytes, bytes sent with
 the suggested prune (plus the entry's `defaults.prune`), bytes with the hand-written one, and the
-fields the hand-written prune keeps that the suggestion does not (there should be none).
+fields the hand-written prune keeps that the suggestion does not (there should be none; a field a suggested
+table keeps counts only when each item's value is in its column, row by row: `measure.column_holds`).
 
     python catalog/_tools/measure_suggestions.py [catalog/<entry>/mcp.yaml …]
     python catalog/_tools/measure_suggestions.py --budgets   # the trade-off of a per-record field budget

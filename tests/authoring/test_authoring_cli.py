@@ -71,7 +71,12 @@ def test_quick_start_init_validate_up_and_call_over_http(tmp_path: Path) -> None
             note_id = json.loads(created.stdout)["structuredContent"]["id"]
             found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}', forked=True)
             assert found.returncode == 0, found.stderr
-            assert json.loads(json.loads(found.stdout)["content"][0]["text"])[0]["title"] == "Quokka budget"
+            # the found notes come as a table (init suggests the result's own list so: keys once), and, an object,
+            # with structuredContent the SDK client checked against its outputSchema
+            notes = json.loads(found.stdout)
+            table = json.loads(notes["content"][0]["text"])
+            assert notes["structuredContent"] == table
+            assert [row[table["columns"].index("title")] for row in table["rows"]] == ["Quokka budget"]
             # get_note declares an outputSchema (its prune gives an object): the SDK client validated it
             read = mcprt_process("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}),
                                  forked=True)

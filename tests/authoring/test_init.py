@@ -200,9 +200,11 @@ paths:
     from ruamel.yaml import YAML
 
     tools = YAML(typ="safe").load(text)["sources"]["chain_explorer"]["tools"]
+    # the result's own list is a table: the wrapper `block` flattened into its columns (`authoring/table.py`)
     assert tools["GET /addresses/{address}/txs"]["prune"] == (
-        "[].{tx_hash: tx_hash, block_height: block_height, block_time: block_time, explorer_url: "
-        "explorer_url, block: block.{hash: hash, url: url, epoch: epoch.{no: no}}}")
+        '{columns: `["tx_hash", "block_height", "block_time", "explorer_url", "block.hash", "block.url", '
+        '"block.epoch.no"]`, rows: [].[tx_hash, block_height, block_time, explorer_url, block.hash, block.url, '
+        "block.epoch.no]}")
     assert "include: {tags: [addresses]}" in text
     assert mcprt("init", "--openapi", str(spec), "--out", str(out)).returncode == 2  # never overwrites silently
     listed = mcprt("tools", str(out), "--json")
@@ -218,13 +220,14 @@ def test_source_paths_name_the_fields_a_prune_reads() -> None:
 
 
 ENTRIES = sorted(p.parent.name for p in CATALOG.glob("*/mcp.yaml") if (p.parent / "cases").is_dir())
-# the whole catalog's byte reduction with the rule (85.9% when measured; 86.0% before a nullable part with a
+# the whole catalog's byte reduction with the rule (90.5% when measured, the result's own lists sent as tables;
+# 85.9% with lists of objects; 86.0% before a nullable part with a
 # handle or label stayed in list items; 85.2% before a reference in a list's
 # items kept one name under its own key; 84.7% before possibly-null parts and
 # expandable fields left list items; 84.5% before a help-desk trial's renderings, `description` and bounded
 # free-text rules; 84.8% before an unknown-shape `{}` alternative stopped dropping the documented objects beside
-# it — DigitalOcean's `links.pages`, Slack's channel `latest` — whose bytes are now kept); the goal was 0.90
-REACHED = 0.859
+# it — DigitalOcean's `links.pages`, Slack's channel `latest` — whose bytes are now kept); the goal: 0.90
+REACHED = 0.90
 
 
 @pytest.fixture(scope="module")
@@ -237,8 +240,9 @@ def prepared() -> list[Prepared]:
 def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     """Every documented field a hand-written prune keeps is kept, per entry, and the bytes saved.
 
-    The goal was ≥ 90% on the whole catalog; the rule reaches 85.9% without losing a hand-kept field
-    (README, "Suggested prunes", says why not more: asserted in the next test).
+    The goal, ≥ 90% on the whole catalog without losing a hand-kept field, is reached: 90.5% (README, "Suggested
+    prunes"), the result's own lists sent as tables — 85.9% as objects, the field choice near its limit (the
+    budget test below). A field a table keeps has its values in its column, row by row (`measure.column_holds`).
     """
     entries = [measure_entry(p) for p in prepared]
     report = table(entries)  # the per-entry figures, as `python catalog/_tools/measure_suggestions.py` prints them
@@ -248,6 +252,9 @@ def test_suggested_prunes_on_the_catalog(prepared: list[Prepared]) -> None:
     assert figures["github"] >= 0.93 and figures["stripe"] >= 0.92 and figures["jira"] >= 0.95, report
     assert all(e.sent_bytes < e.raw_bytes for e in entries)
     assert 1 - sum(e.sent_bytes for e in entries) / sum(e.raw_bytes for e in entries) >= REACHED, report
+    objects = [measure_entry(p, signals=SIGNALS - {"table"}) for p in prepared]  # the same fields, as objects
+    assert not any(e.missing for e in objects)
+    assert 0.855 < 1 - sum(e.sent_bytes for e in objects) / sum(e.raw_bytes for e in objects) < REACHED
     # left out of the measure: fields the entries vouch for as sent but undocumented (validate --strict), and
     # Jira's issue `fields`, a free-form map in its description (no schema-driven rule can name its members)
     assert {e.entry for e in entries if e.undocumented} == {"asana", "jira", "slack", "zoom"}
@@ -311,9 +318,9 @@ def test_no_field_budget_keeps_every_hand_kept_field(prepared: list[Prepared]) -
     reduction, lost = measured(Budget(single=999, item=36, part=999))
     assert not lost and reduction - rule[0] < 0.001, (reduction, rule, lost)
     reduction, lost = measured(Budget(single=999, item=32, part=999))
-    assert lost == {"github: search_repositories: items[].topics"} and reduction < 0.90, (reduction, lost)
+    assert lost == {"github: search_repositories: items[].topics"} and reduction - rule[0] < 0.005, (reduction, lost)
     reduction, lost = measured(Budget(single=20, item=10, part=3))
-    assert reduction >= 0.90 and len(lost) >= 100, (reduction, len(lost))
+    assert reduction - rule[0] > 0.03 and len(lost) >= 100, (reduction, len(lost))
 
 
 @pytest.mark.xdist_group("test_init_prepared")  # `prepared` compiled once per run, not once per worker
@@ -333,11 +340,12 @@ def test_each_signal_is_measured_on_its_own(prepared: list[Prepared], monkeypatc
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| `")}
     assert set(rows) == {f"`{s}`" for s in SIGNALS} | {f"`{s}` (off)" for s in OPTIONAL}, out
     # 86.0% before a nullable part with a name stayed in list items, 85.2% before one name per reference
-    assert "| all of `SIGNALS` (the rule) | 85.9% / 0 |" in out, out
+    # (85.9% with lists of objects: the `table` form saves 4.6 points and loses nothing)
+    assert "| all of `SIGNALS` (the rule) | 90.5% / 0 |" in out and "| `table` | +4.6 pt / +0 |" in out, out
     # the parameters keep what they name in list items: a payment list's expandable `customer` (`?customer=`)
-    assert "| `parameters` | -0.0 pt / -1 |" in out and "| `nullable` | +0.4 pt / +0 |" in out, out
+    assert "| `parameters` | -0.0 pt / -1 |" in out and "| `nullable` | +0.2 pt / +0 |" in out, out
     # one link per list item (off) gains bytes and costs Netlify's ssl_url
-    assert "| `links` (off) | +0.5 pt / +1 |" in out, out
+    assert "| `links` (off) | +0.4 pt / +1 |" in out, out
 
 
 def _measure_script() -> ModuleType:
@@ -552,7 +560,8 @@ def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_
     then every block; each step says so in the header and on stderr, and each manifest validates."""
     blockfrost = str(SPECS / "vendors" / "blockfrost.yaml")
     tags = ["--tag", "Cardano » Blocks", "--tag", "Cardano » Accounts"]  # 23 of 129 operations
-    steps = [(30_000, "suggested prunes are left out (the commented-out operations' first, then the longest)"),
+    # (32,000: a table's `columns` and its comment take ~2 KB more than the same prunes as objects, which fit 30,000)
+    steps = [(32_000, "suggested prunes are left out (the commented-out operations' first, then the longest)"),
              (9_000, "The 106 operations outside the chosen tags are not listed, and "),
              (3_000, "The 129 operations are not listed under `tools:`")]
     for limit, said in steps:
@@ -569,7 +578,7 @@ def test_a_manifest_too_big_for_the_limit_leaves_out_prunes_then_operations_and_
         assert checked.returncode == 0, checked.stderr
         assert "ok — 23 tools from 1 source" in checked.stderr
     # the first step keeps every included operation's prune: only commented-out ones lost theirs
-    first = (tmp_path / "30000" / "mcp.yaml").read_text()
+    first = (tmp_path / "32000" / "mcp.yaml").read_text()
     assert first.count("\n        prune:") == 21
 
 
@@ -584,8 +593,8 @@ def test_suggested_prunes_of_an_allof_with_a_oneof_check_clean_and_name_each_key
     text = out.read_text()
     assert 'prune: "{id: id, item_id: item_id, proximity: proximity, item_url: item_url}"' in text, text
     # in a list's items the reference keeps one name under its own key (`item_id`, another record's id, goes)
-    assert ('prune: "{count: count, results: results[].{id: id, item: item.id, proximity: proximity, '
-            'item_url: item_url}}"') in text, text
+    assert ('{count: count, results: {columns: `["id", "item", "proximity", "item_url"]`, rows: results[].[id, '
+            'item.id, proximity, item_url]}}') in " ".join(text.split()), text
     checked = mcprt("validate", str(out))
     assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
     # a hand-written prune reading the allOf's own properties through the reference checks clean too

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mcprt.authoring.table import as_objects
 from tests.authoring.test_suggest_rules import suggested_prunes
 from tests.support.cli import mcprt_process
 from tests.support.upstream import serve_app
@@ -99,7 +100,7 @@ def prunes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         made = mcprt_process("init", "--openapi", f"{base}/deskly-api.json", "--out", str(folder / "mcp.yaml"),
                              cwd=folder, forked=True)
     assert made.returncode == 0, made.stderr
-    return {key: " ".join(prune.split()) for key, prune in suggested_prunes((folder / "mcp.yaml").read_text()).items()}
+    return {key: as_objects(" ".join(prune.split())) for key, prune in suggested_prunes((folder / "mcp.yaml").read_text()).items()}
 
 
 def test_one_rendering_of_a_text_is_kept(prunes: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import anyio
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client
@@ -24,30 +25,50 @@ from ruamel.yaml import YAML
 CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 
 
-def without_templates(entry: str, tmp_path: Path) -> Path:
-    """A copy of a catalog entry whose tools keep their prunes but render no template."""
+def without_templates(entry: str, tmp_path: Path, suggestions: dict[str, str] | None = None) -> Path:
+    """A copy of a catalog entry whose tools keep their prunes but render no template; `suggestions`: per tool, a
+    prune to use instead (`_suggestions`)."""
     target = tmp_path / entry
     shutil.copytree(CATALOG / entry, target)
     yaml = YAML()
     manifest = target / "mcp.yaml"
     data = yaml.load(manifest.read_text())
+    suggestions = suggestions or {}
     for source in data["sources"].values():
-        for override in source.get("tools", {}).values():
+        for key, override in source.get("tools", {}).items():
             override.pop("output", None)
+            name = override.get("name", key)
+            if name in suggestions:
+                override["prune"] = suggestions[name]
     with manifest.open("w") as handle:
         yaml.dump(data, handle)
     return manifest
 
 
-@pytest.mark.parametrize("entry", ["github", "petstore"])
-async def test_every_recorded_case_conforms_to_the_declared_output_schema(entry: str, tmp_path: Path) -> None:
-    manifest = without_templates(entry, tmp_path)
+def _suggestions(manifest: Path) -> dict[str, str]:
+    """Per tool with recorded cases: the prune `mcprt init` suggests for its operation (`authoring.suggest`: lists of
+    records as tables). Compiles the manifest in its own event loop: call it from a thread in a test's."""
+    from mcprt.authoring.measure import prepare
+    from mcprt.authoring.suggest import suggest_prune
+
+    found = {c.tool: suggest_prune(c.signals.success, c.signals.default, None, c.signals.hints)
+             for c in prepare(manifest).cases}
+    return {tool: prune for tool, prune in found.items() if prune}
+
+
+@pytest.mark.parametrize(("entry", "suggested"), [("github", False), ("petstore", False), ("github", True)])
+async def test_every_recorded_case_conforms_to_the_declared_output_schema(entry: str, suggested: bool,
+                                                                          tmp_path: Path) -> None:
+    """… with the catalog's prunes, and with `mcprt init`'s suggestions, whose lists of records are tables: a
+    table's outputSchema (`prefixItems` per column) holds for every recorded response."""
+    suggestions = await anyio.to_thread.run_sync(_suggestions, CATALOG / entry / "mcp.yaml") if suggested else None
+    manifest = without_templates(entry, tmp_path, suggestions)
     harness = ReplayHarness(manifest)
     await harness.open()
     try:
         assert harness.toolset is not None and harness.loaded is not None
         declared = {tool.name: tool.output_schema for tool in harness.toolset if tool.output_schema}
-        objects = 0
+        objects = tabled = 0
         off_document: list[str] = []
         server = build_server(ToolSetHolder(harness.toolset), harness.loaded.manifest.server, Notifier())
         async with Client(server, mode="legacy") as client:
@@ -70,8 +91,11 @@ async def test_every_recorded_case_conforms_to_the_declared_output_schema(entry:
                 if case.tool in declared:
                     assert isinstance(result.structured_content, dict) and result.structured_content
                     objects += 1
-        # every tool whose prune builds an object declares a schema (lists are sent as text only)
-        assert objects >= {"github": 9, "petstore": 5}[entry], off_document
+                    content = result.structured_content
+                    tabled += any(isinstance(v, dict) and "columns" in v for v in (content, *content.values()))
+        # every tool whose prune builds an object declares a schema (lists are sent as text only; a table is an object)
+        assert objects >= {"github": 9, "petstore": 5}[entry] + (12 if suggested else 0), (objects, off_document)
+        assert tabled >= (8 if suggested else 0), tabled
         # every recorded case, documented or schema-complete, fits its own API description
         assert not off_document, off_document
     finally:

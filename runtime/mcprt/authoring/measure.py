@@ -2,14 +2,16 @@
 
 `source_paths` names the response fields a prune expression reads (`[].user.login`,
 `labels[].name`); a hand-written prune's field is *kept* by a suggestion that reads it or a field
-containing it. `measure_manifest` runs each recorded success case of a manifest through the
-suggestion for its operation (plus the manifest's `defaults.prune`), the way `mcprt init` would
-write it. Used by `catalog/_tools/measure_suggestions.py` and the tests.
+containing it — and, in a suggested table (`table.py`), only when each item's value at it is in the
+column that reads it, row by row (`column_holds`). `measure_manifest` runs each recorded success case
+of a manifest through the suggestion for its operation (plus the manifest's `defaults.prune`), the way
+`mcprt init` would write it. Used by `catalog/_tools/measure_suggestions.py` and the tests.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import jmespath
 from ..expressions.prune_reads import kept, source_paths  # noqa: F401  (this module's measure, and its users')
 from .signals import OperationSignals
 from .suggest import SIGNALS, Budget, suggest_prune
+from .table import tables
 
 
 def documented_by_name(shape: Any, path: str) -> bool:
@@ -145,9 +148,79 @@ def _case_figure(case: _Case, suggestion: str | None) -> CaseFigure:
         mine = case.autoprune.apply(mine)
     mine_paths = source_paths(suggestion) if suggestion else {""}
     missing = sorted(p for p in case.hand_paths if not (suggestion is None or kept(p, mine_paths)))
+    if suggestion:  # a field a table's column reads is kept only when its values are in that column
+        missing = sorted({*missing, *(p for p in case.hand_paths if p not in missing
+                                      and not column_holds(suggestion, case.body, mine, p))})
     undocumented = [p for p in missing if kept(p, set(case.vouched)) or not documented_by_name(case.signals.success, p)]
     return CaseFigure(case.tool, case.name, _size(case.body), _size(mine), _size(case.hand),
                       [p for p in missing if p not in undocumented], undocumented)
+
+
+def column_holds(expression: str, body: Any, sent: Any, path: str) -> bool:
+    """Whether every value at `path` (a hand-kept field, `[]` for list items) of the response `body` is in the
+    table column that reads it, row by row, in `sent` (the pruned result, `defaults.prune` applied): as strict for
+    a table (`authoring.table`: `{columns: `[…]`, rows: X[].[…]}`) as the key check is for objects. True when no
+    table's rows read `path` (the key check stands alone there).
+
+    A column reads `path` when one of its expression's source paths is `path` or contains it (a column keeping
+    `user` whole keeps `user.login`), or lies inside it (`kept`'s rule for a whole object or list the hand prune
+    reads: then the values at those fields count); each row's cell must then hold every value the item has at
+    `path` (its scalars, nulls and empty strings left out as `defaults.prune` leaves them out of objects; a cell
+    holding more, or holding them under a hash's own keys, still holds them), and every item must have its row,
+    in order."""
+    for table in tables(expression):
+        prefix = f"{table.list_path}[]"
+        inside = path.removeprefix(prefix + ".") if path.startswith(prefix + ".") else None
+        if inside is None:
+            continue
+        reading = [i for i, sources in enumerate(table.sources) if kept(inside, set(sources))]
+        if not reading:
+            continue
+        listed = _values(body, table.list_path)
+        items = listed[0] if len(listed) == 1 and isinstance(listed[0], list) else []
+        sent_rows = _values(sent, f"{table.output_path}.rows" if table.output_path else "rows")
+        rows = sent_rows[0] if len(sent_rows) == 1 and isinstance(sent_rows[0], list) else []
+        if len(rows) != len(items):
+            return False
+        for item, row in zip(items, rows, strict=True):
+            if not any(isinstance(row, list) and i < len(row)
+                       and not _held(item, inside, table.sources[i]) - Counter(_leaves([row[i]])) for i in reading):
+                return False
+    return True
+
+
+def _held(item: Any, path: str, sources: frozenset[str]) -> Counter[str]:
+    """The scalars of `item` a column reading `sources` must hold for `path`: those at `path` when a source is
+    `path` or contains it; else (`path` is a whole object or list the hand prune reads, `length(spec.containers)`,
+    and the column reads fields inside it: `kept`'s rule) those at the fields it reads there."""
+    if any(path == s or path.startswith((f"{s}.", f"{s}[]")) for s in sources):
+        return Counter(_leaves(_values(item, path)))
+    return Counter(_leaves([v for s in sorted(sources) if s.startswith((f"{path}.", f"{path}[]"))
+                            for v in _values(item, s)]))
+
+
+def _held(item: Any, path: str, sources: frozenset[str]) -> Counter[str]:
+    """The scalars of `item` a column reading `sources` must hold for `path`: those at `path` when a source is
+    `path` or contains it; else (`path` is a whole object or list the hand prune reads, `length(spec.containers)`,
+    and the column reads fields inside it: `kept`'s rule) those at the fields it reads there."""
+    if any(path == s or path.startswith((f"{s}.", f"{s}[]")) for s in sources):
+        return Counter(_leaves(_values(item, path)))
+    return Counter(_leaves([v for s in sorted(sources) if s.startswith((f"{path}.", f"{path}[]"))
+                            for v in _values(item, s)]))
+
+
+def _leaves(values: list[Any]) -> list[str]:
+    """The scalars in `values`, at any depth (as JSON, so `1` and `true` differ), nulls and empty strings left out:
+    what a cell and the item it was read from are compared by."""
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, list):
+            out += _leaves(value)
+        elif isinstance(value, dict):
+            out += _leaves(list(value.values()))
+        elif value is not None and value != "":
+            out.append(json.dumps(value))
+    return out
 
 
 def extra_paths(prepared: Prepared, budget: Budget | None = None,

@@ -38,6 +38,7 @@ from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .left_out import comment as left_out_comment, left_out
 from .suggest import suggest_prune
+from .table import objects_hint
 from ..wording import noun
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -316,7 +317,17 @@ def _suggested_prune(op: Any, annotated: OperationSignals | None) -> list[str]:
     if not suggested:
         return []
     omitted = left_out(found.success, suggested)  # said, so accepting it hides nothing (shaping trial, fault 7)
-    return ([left_out_comment(omitted)] if omitted else []) + _prune_lines(suggested)
+    return ([left_out_comment(omitted)] if omitted else []) + _table_comment(suggested) + _prune_lines(suggested)
+
+
+def _table_comment(prune: str) -> list[str]:
+    """What a table in the suggested prune is and how to have objects instead (`table.py`), as comment lines."""
+    objects = objects_hint(prune)
+    if objects is None:
+        return []
+    note = (f"a table: `columns` once, then one row per item (null: no value; `a.b`: b of a); for objects, write "
+            f"`{objects}`, every column a key")
+    return [f"        # {line}" for line in textwrap.wrap(note, width=WIDTH - 10, break_on_hyphens=False)]
 
 
 def _prune_lines(prune: str) -> list[str]:
@@ -340,8 +351,8 @@ def _prune_lines(prune: str) -> list[str]:
 
 
 def _pieces(expression: str) -> list[str]:
-    """`expression` split at each ", " outside quotes (`'raw'`, `"identifier"`, `` `literal` ``), keeping the
-    comma: joining the pieces with one space gives `expression` back."""
+    """`expression` split at each ", " outside quotes (`'raw'`, `"identifier"`, and a `` `literal` ``'s JSON
+    strings), keeping the comma: joining the pieces with one space gives `expression` back."""
     pieces, start, quote, i = [], 0, "", 0
     while i < len(expression):
         ch = expression[i]
@@ -350,7 +361,7 @@ def _pieces(expression: str) -> list[str]:
                 i += 1  # an escaped character, the quote itself included
             elif ch == quote:
                 quote = ""
-        elif ch in "'\"`":
+        elif ch in "'\"":  # not a `literal`: its JSON strings are quoted, and a table's `columns` list is long
             quote = ch
         elif ch == "," and expression[i + 1 : i + 2] == " " and expression[i + 2 : i + 3] not in (" ", ""):
             pieces.append(expression[start : i + 1])

@@ -110,6 +110,16 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   `allOf: [X], type: [object, "null"]` admits no null under JSON Schema — `allOf` requires X's type — and
   stays.)
 
+*The result's own lists of records are tables* (`table`, `table.py`): a list met at the top or in a wrapper of the
+one result object (`[]`, `data[]`, `items[]`, `tracks.items[]`), whose items the rule reduces to at least
+`table.MIN_COLUMNS` columns, is sent as `{columns: `[…]`, rows: X[].[…]}` — its keys once, one row of values per
+item, a nested part flattened into `a.b` columns, null where an item has none, identifiers, handles and labels
+first. A list of N objects repeats every key N times: keys were ~45 % of the bytes the object-form suggestions
+sent. Lists inside a record or an item stay objects (a single issue's `labels`, a pod's `containers`: a header
+costs more than the keys of a few items), as do lists of fewer columns. Items of alternative shapes (Box's file,
+folder and web link; Slack's channels) are tabled too: their columns are the hash's, the same for every item, and
+measured, not tabling them costs 0.75 points. `table.as_objects` writes a table back as objects.
+
 *Ranks* (`_Ranker`, lower first; what a `Budget` keeps): the addressing key and identifiers, labels,
 fields the operation's own parameters name (`parameters`: query parameter names and their enum
 values, so `sort=created|updated` names `created_at`, `updated_at`; `words`: its summary and
@@ -120,11 +130,13 @@ field named like any path parameter ranks as a key), references, links, required
 or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default: on the catalog a
 budget that keeps every hand-written prune's field saves nothing (README).
 
-What the rule reaches, and why not more (README, "Suggested prunes"): the catalog's recorded
-cases shrink by 85.9 %, keeping every documented field the hand-written prunes keep (86.0 % before a
-nullable part with a name stayed in list items — Stripe's `shipping`, for its `name` — 85.2 % before a
-reference in a list's items kept one name, 84.7 % before `nullable` and expandable fields in `foreign`).
-Measured there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop:
+What the rule reaches (README, "Suggested prunes"): the catalog's recorded cases shrink by 90.5 %, keeping
+every documented field the hand-written prunes keep, each hand-kept value in its table column
+(`measure.column_holds`) — 85.9 % with lists of objects, before tables (86.0 % before a nullable part with a name
+stayed in list items — Stripe's `shipping`, for its `name` — 85.2 % before a reference in a list's items kept one
+name, 84.7 % before `nullable` and expandable fields in `foreign`). The field choice is near its limit: measured
+there, the spec's signals do not tell the rest of what the hand prunes keep from what they drop (figures below
+measured with lists of objects, before tables):
 a ranked budget of 36 fields per list item keeps them all and saves nothing, 32 loses GitHub's `topics`,
 24 also `archived`, `pull_request.url` and Netlify's `ssl_url`, and 90 % costs dozens; `links` (one link
 per list item, off) gains 0.5 points and loses Netlify's `ssl_url`. `examples` (off) changes nothing. A
@@ -144,6 +156,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .signals import Hints, key_field, named_by, norm, words
+from .table import tabled
 
 IDS = ("id", "uid", "gid", "uuid", "key", "sha")  # identifiers; a git object's `sha` is one
 HANDLES = ("login", "username", "full_name", "slug", "spdx_id", "ref", "key")  # the first is kept
@@ -168,7 +181,7 @@ def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
 _STATE_NAME, _SECRET_NAME, _DROP_NAME, _PAGING_NAME = _globs(STATES), _globs(_SECRETS), _globs(_DROP), _globs(_PAGING)
 # The signals the rule reads (each can be switched off to measure it: `measure_suggestions.py --signals`) …
 SIGNALS = frozenset({"parameters", "keys", "words", "vocabulary", "annotations", "nesting",
-                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags", "nullable"})
+                     "text", "bookkeeping", "checksums", "given", "foreign", "media", "flags", "nullable", "table"})
 # … and those measured but off: each costs a hand-kept field on the catalog (README, "Suggested prunes")
 OPTIONAL = frozenset({"links", "examples"})  # `Hints` and annotations the ranks read
 
@@ -190,7 +203,9 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         if item is None:
             return None
         body = _walk(item, anchored=_identified(item), level=0, wrappers=1, ctx=ctx)
-        return f"[].{body}" if body else None
+        if not body:
+            return None
+        return _table("", body, item, ctx) or f"[].{body}"
     item = _object(shape)
     if item is None:
         return None
@@ -203,6 +218,17 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         if len(records) > 1:  # alternative records: each keeps the error's fields too
             item[_ALTERNATIVES] = records
     return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
+
+
+def _table(path: str, body: str, item: dict[str, Any], ctx: _Context) -> str | None:
+    """`path[].{body}` as a table (`table.tabled`) when the `table` signal is on: the item's addressing key,
+    identifiers, handles and labels first."""
+    if "table" not in ctx.signals:
+        return None
+    props = _properties(item)
+    key = key_field(list(props), ctx.hints.keys) if "keys" in ctx.signals else None
+    first = [n for n in dict.fromkeys((key, *IDS, *HANDLES, *LABELS)) if n in props]
+    return tabled(path, body, tuple(first))
 
 
 def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
@@ -279,8 +305,10 @@ def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, s
             body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx,
                            within=(*within, name))
             if body:
+                # the result's own list (in a wrapper of the one result object): a table (`table.py`)
+                table = _table(field, body, item, ctx) if not anchored and single else None
                 scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
-                               f"{key}: {field}[].{body}"))
+                               f"{key}: {table or f'{field}[].{body}'}"))
             continue
         inner = _object(prop)
         if inner is not None:

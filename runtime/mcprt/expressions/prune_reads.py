@@ -105,7 +105,12 @@ def built_keys(root: Any) -> frozenset[BuiltKey]:
 
 def source_paths(expression: str) -> set[str]:
     """The response fields an expression reads, as dotted paths with `[]` for list items."""
-    return _read(expression) - {""}
+    return _read(jmespath.compile(expression).parsed) - {""}
+
+
+def source_paths_of(node: dict[str, Any]) -> set[str]:
+    """`source_paths` of a parsed expression's node (a table's row expression, `measure.tables`)."""
+    return _read(node) - {""}
 
 
 def reads_whole(expression: str) -> bool:
@@ -113,12 +118,13 @@ def reads_whole(expression: str) -> bool:
     the items of a list response (`[].{id: id}`) is not: its fields are read one by one (`root_fields` says None
     for it, since it looks up no member of the root; `init`'s "leaves out" comment used that and said nothing of
     any list response's fields — a trial's search kept one `oneOf` alternative's fields, silently)."""
-    return "" in _read(expression)
+    return "" in _read(jmespath.compile(expression).parsed)
 
 
-def _read(expression: str) -> set[str]:
+def _read(node: dict[str, Any]) -> set[str]:
+    """The dotted paths a parsed expression reads, `""` among them when it gives its input whole."""
     leaves: set[str] = set()
-    leaves.update(_walk(jmespath.compile(expression).parsed, "", leaves))
+    leaves.update(_walk(node, "", leaves))
     return leaves
 
 

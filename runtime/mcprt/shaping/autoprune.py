@@ -93,6 +93,8 @@ class AutoPruner:
                 out[key] = [self._project(v, path) for v in value]
             elif key == "items":
                 out[key] = self._project(value, (*path, "[]"))
+            elif key == "prefixItems" and isinstance(value, list):  # a table's row (`authoring.table`)
+                out[key] = [self._project(v, (*path, "[]")) for v in value]
             elif key == "additionalProperties":
                 out[key] = self._project(value, (*path, "*"))  # a map's values: no key is built there
             else:

@@ -254,6 +254,20 @@ def output_schema(shape: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def _literal_shape(value: Any) -> dict[str, Any]:
+    """The JSON type of a literal value; an array's `items` when all of them have one scalar type."""
+    if isinstance(value, list):
+        kinds = {_LITERAL_TYPES.get(type(v)) for v in value}
+        one = next(iter(kinds)) if len(kinds) == 1 else None
+        return {"type": "array", "items": {"type": one}} if one not in (None, "object", "array") else {"type": "array"}
+    kind = _LITERAL_TYPES.get(type(value))
+    return {"type": kind} if kind else ANY
+
+
+_LITERAL_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array",
+                  type(None): "null"}
+
+
 def _clean(shape: Any) -> Any:
     if not isinstance(shape, dict):
         return shape
@@ -261,6 +275,8 @@ def _clean(shape: Any) -> Any:
     for key, value in shape.items():
         if key == "properties":
             out[key] = {name: _clean(v) for name, v in value.items()}
+        elif key == "prefixItems":
+            out[key] = [_clean(v) for v in value]
         elif key in ("items", "additionalProperties"):
             if value is False or value == ANY or value is True:
                 continue
@@ -480,9 +496,9 @@ class _Walker:
         return {"type": ["object", "null"], "properties": props, BUILT: True}
 
     def _multi_select_list(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
-        for child in node["children"]:
-            self.visit(child, shape)
-        return {"type": ["array", "null"]}
+        """`[a, b.c]`: one value per expression, in order (JSON Schema 2020-12 `prefixItems`: a table's row,
+        `authoring.table`); null when its input is null."""
+        return {"type": ["array", "null"], "prefixItems": [self.visit(child, shape) for child in node["children"]]}
 
     def _function_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         """Every `&expr` argument applies to the items of the function's array argument, wherever it stands:
@@ -517,4 +533,6 @@ class _Walker:
         return ANY
 
     def _literal(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
-        return ANY
+        """A literal's JSON type (a table's `columns`: an array of strings), never its value: a literal may hold
+        what the manifest interpolated, and an outputSchema is read by every client."""
+        return _literal_shape(node.get("value"))
