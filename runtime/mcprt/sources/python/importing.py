@@ -253,6 +253,13 @@ def _tree_changed(base_dir: Path) -> bool:
     return any(_imported_stats.get(name) != _stat(path) for name, path in _tree_modules(base_dir))
 
 
+def forget_tree(base_dir: Path) -> None:
+    """Make every module imported from `base_dir`'s tree be imported again on its next use (the variables a
+    source's `env:` sets changed: a module may have read one at import)."""
+    with _lock:
+        _forget_tree(base_dir)
+
+
 def _forget_tree(base_dir: Path) -> None:
     for name, _ in _tree_modules(base_dir):
         sys.modules.pop(name, None)

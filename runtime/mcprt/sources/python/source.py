@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
 from ...errors import CallTimeout, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
@@ -33,8 +34,8 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
-from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
-                        tree_files)
+from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
+                        parse_entries, tree_files)
 from .offers import load_offers
 from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
@@ -47,8 +48,9 @@ class PythonFunctionsSource:
     kind = "python"
 
     def __init__(self, name: str, operations: list[Operation], files: list[Path],
-                 offerings: Offerings | None = None) -> None:
+                 offerings: Offerings | None = None, environment_owner: object | None = None) -> None:
         self.name = name
+        self._environment_owner = environment_owner  # what its `env:` set in os.environ (manifest/python_env.py)
         self.fingerprint = ""
         self._operations = operations
         self._files = files
@@ -62,7 +64,11 @@ class PythonFunctionsSource:
         return list(self._files)
 
     async def aclose(self) -> None:
-        """Nothing to release: imported modules stay in sys.modules (Python cannot unload them)."""
+        """Its `env:` variables are released (another open source setting one keeps it; else the process's own
+        value comes back); imported modules stay in sys.modules (Python cannot unload them)."""
+        if self._environment_owner is not None:
+            python_env.release(self._environment_owner)
+            self._environment_owner = None
 
 
 class FunctionInvoker:
@@ -129,6 +135,19 @@ async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
 def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     entries = parse_entries(config.python)
     make_importable(ctx.base_dir)
+    owner = object()  # this load's hold on the variables its `env:` sets (released when it closes or fails)
+    if python_env.export(owner, config.env):
+        # a value changed (a rotated secret): modules that read it at import (`KEY = os.environ[...]`) run again
+        forget_tree(ctx.base_dir)
+    try:
+        return _load_exported(ctx, config, entries, owner)
+    except BaseException:
+        python_env.release(owner)
+        raise
+
+
+def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry],
+                   owner: object) -> PythonFunctionsSource:
     operations: list[Operation] = []
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
@@ -160,7 +179,7 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
         raise SourceConfigError(problems)
     files = module_files(imports.modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
-    return PythonFunctionsSource(ctx.name, operations, files, offerings)
+    return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
 
 
 def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: str, fn: Any,
