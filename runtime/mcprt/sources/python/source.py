@@ -34,6 +34,7 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
+from .frameworks import decorated, is_tool_error, not_a_tool
 from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
                         parse_entries, tree_files)
 from .offers import load_offers
@@ -108,6 +109,11 @@ class FunctionInvoker:
                 text = exception_text(exc)
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
+            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message, as is (frameworks.py)
+                text = exception_message(exc)
+                if text is None:
+                    text = exception_text(exc)
+                return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
                 # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
                 context.never_started = ticket.never_ran
@@ -151,6 +157,7 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
     operations: list[Operation] = []
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
+    offered = _offered(config)
     for entry in entries:
         # before the import: what the module logs at import reaches mcprt's log too
         adopt_source_logger(entry.module, ctx.name)
@@ -162,6 +169,9 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
         except McprtError as exc:
             problems.append((entry.where, str(exc)))
             continue
+        if entry.attr is None:  # a whole module: what the manifest serves as a resource or prompt, or FastMCP
+            # marked as one, is not also a tool (the model would see a prompt's text maker as an action)
+            functions = [(n, f) for n, f in functions if (entry.module, n) not in offered and not_a_tool(f) is None]
         for fn_name, fn in functions:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
             target = f"{entry.module}:{entry.attr or fn_name}"  # `shop:Inventory.restock` names `restock`
@@ -182,15 +192,25 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
     return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
 
 
+def _offered(config: PythonSource) -> set[tuple[str, str]]:
+    """(module, function) of every function the source's `resources:` and `prompts:` name."""
+    targets = [*config.resources.values(), *config.prompts]
+    return {(module.strip(), attr.strip()) for module, _, attr in (t.partition(":") for t in targets)}
+
+
 def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: str, fn: Any,
                label: str) -> Operation:
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
+    # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
+    given_name, given_description = decorated(documented)
+    name = given_name or fn_name
     return Operation(
-        key=fn_name,
-        name=fit_tool_name(sanitize_tool_name(fn_name)),
-        description=_description(doc, ctx.defaults.descriptions) or f"Calls the Python function {fn_name}.",
+        key=name,
+        name=fit_tool_name(sanitize_tool_name(name)),
+        description=given_description or _description(doc, ctx.defaults.descriptions)
+        or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
         aliases=(target,),
