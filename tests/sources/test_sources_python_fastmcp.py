@@ -208,6 +208,26 @@ def test_a_return_type_that_cannot_be_sent_is_refused_at_validate(tmp_path: Path
     assert "`bytes` (PNG, JPEG, GIF or WebP bytes are sent as an image)" in output
 
 
+PARAMETER = '''
+class Chart:
+    def __init__(self, points):
+        self.points = points
+
+
+def plot(title: str, chart: Chart | None = None) -> str:
+    """Plot a chart."""
+    return title
+'''
+
+
+def test_a_parameter_no_json_can_become_is_refused_at_validate(tmp_path: Path) -> None:
+    code, output = _validate(tmp_path, "plots", PARAMETER, "plots:plot")
+    assert code == 2, output
+    assert ("mcp.yaml:4:13: source 'extra': 'plots:plot': parameter 'chart' is typed plots.Chart, which no JSON "
+            "argument can become (pydantic has no schema for it): type it as a pydantic model") in output
+    assert "arbitrary_types_allowed" not in output
+
+
 def test_a_subclass_of_a_json_type_is_no_fault(tmp_path: Path) -> None:
     """pydantic has no schema for `class Row(dict)` either, but its values serialize: not refused."""
     code, output = _validate(tmp_path, "rows_mod", ROWS, "rows_mod:row")

@@ -110,6 +110,10 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         )
         schema = model.model_json_schema(by_alias=True, schema_generator=_InputSchema)
     except Exception as exc:  # pydantic's schema errors name the type that cannot be described
+        unreadable = [f"parameter '{param.name}' {problem}" for param in params
+                      if (problem := _not_from_json(fields[param.field][0])) is not None]
+        if unreadable:  # which parameter, and what to write: pydantic's own advice (arbitrary_types_allowed) is not
+            raise McprtError(f"{label}: " + "; ".join(unreadable)) from None  # the user's to take
         raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
     returned = _return_schema(signature.return_annotation)
     unsendable = _unsendable_return(signature.return_annotation) if returned is None else None
@@ -266,6 +270,17 @@ def _unsendable_return(annotation: Any) -> str | None:
     return (f"its return type names {names}, which cannot be sent as JSON (pydantic has no schema for it): "
             "return a pydantic model, a dataclass, a dict or a list of JSON values, `str`, or `bytes` (PNG, JPEG, "
             "GIF or WebP bytes are sent as an image)")
+
+
+def _not_from_json(annotation: Any) -> str | None:
+    """For a parameter's annotation naming a class no JSON argument can become (pydantic has no schema for it:
+    `chart: Chart` of a plain class), the problem, saying what to type it instead; None otherwise."""
+    unknown = [cls for cls in _named_classes(annotation) if cls.__module__ not in _PYTHONS_OWN and not _describable(cls)]
+    if not unknown:
+        return None
+    names = ", ".join(f"{cls.__module__}.{cls.__qualname__}" for cls in unknown)
+    return (f"is typed {names}, which no JSON argument can become (pydantic has no schema for it): type it as a "
+            "pydantic model, a dataclass, a TypedDict, an enum or a JSON type (str, int, float, bool, list, dict)")
 
 
 def _named_classes(annotation: Any) -> list[type]:
