@@ -14,6 +14,7 @@ import hashlib
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.support.cli import mcprt_cli
@@ -80,6 +81,7 @@ sources:
     env:
       OTHER_TOKEN: ${OTHER_TOKEN}
       ACME_REGION: eu-west
+defaults: {timeout: 10s}  # bounds a reload's drain of the replaced sources (their calls' longest timeout)
 """
 
 
@@ -121,6 +123,22 @@ async def test_python_code_reads_the_manifest_env_at_import_in_a_call_and_in_a_c
             rotated = (await client.call_tool("digests", {})).structured_content
             assert rotated == {"call": _digest(ROTATED), "import": _digest(ROTATED), "child": _digest(ROTATED),
                                "region": "eu-west"}
+
+            # a name no source sets any more is unset again (the process had none)
+            mark = up.log_mark()
+            manifest.write_text(MANIFEST.replace("      ACME_REGION: eu-west\n", ""))
+            deadline = time.monotonic() + 60
+            while "reload applied" not in up.log_since(mark):
+                assert time.monotonic() < deadline, up.log_since(mark)
+                time.sleep(0.1)
+            # once the replaced sources closed (after the calls that began on them: the reload's drain)
+            deadline = time.monotonic() + 60
+            while (dropped := (await client.call_tool("digests", {})).structured_content)["region"] is not None:
+                assert time.monotonic() < deadline, dropped
+                await anyio.sleep(0.2)
+            assert dropped == {"call": _digest(ROTATED), "import": _digest(ROTATED), "child": _digest(ROTATED),
+                               "region": None}
+            assert (await client.call_tool("other_status", {})).structured_content == {"other": True, "region": None}
     for secret in (FIRST, ROTATED, OTHER):
         assert secret not in up.log()
 

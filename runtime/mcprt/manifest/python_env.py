@@ -20,7 +20,8 @@ imported. The rules that make one process environment safe for several sources a
   `ACME_API_KEY` itself, a rotated value in `.env` would have lost to its own earlier write. So the
   variables are resolved from the environment as it is *without* mcprt's writes (`outer_environ`), the
   new value is set when the source opens again, and a name no source sets any more gets back the value
-  the process had before (or is unset again) when the last source that set it closes (`release`).
+  the process had before (or is unset again) when the last source that set it closes (`release`: a source a
+  reload replaced closes after the calls that began on it, `reload/drain.py`).
 - **Child processes** inherit the values, as they inherit the rest of mcprt's environment; mcprt's own
   `command:` servers do not (they get only the small inherited set plus their own `env`).
 - **Secrets** among the values are registered with the scrubber like any `env:` value that carries one
