@@ -208,6 +208,41 @@ def test_a_return_type_that_cannot_be_sent_is_refused_at_validate(tmp_path: Path
     assert "`bytes` (PNG, JPEG, GIF or WebP bytes are sent as an image)" in output
 
 
+DECORATED_ONLY = '''
+from fastmcp import FastMCP
+
+mcp = FastMCP("acme-extra")
+
+
+@mcp.tool
+def ping(message: str) -> str:
+    """Echo a message back."""
+    return message
+
+
+@mcp.resource("acme://motd")
+def motd() -> str:
+    """Message of the day."""
+    return "Ship it."
+
+
+@mcp.prompt
+def triage(order_id: str) -> str:
+    """Triage an order."""
+    return f"Look at order {order_id}."
+'''
+
+
+def test_a_decorated_resource_or_prompt_the_manifest_does_not_name_is_said_with_what_to_write(tmp_path: Path) -> None:
+    code, output = _validate(tmp_path, "fm_plain", DECORATED_ONLY, "fm_plain")
+    assert code == 0, output
+    assert ("mcp.yaml:4:13: warning: source 'extra': 'fm_plain:motd' is FastMCP's @mcp.resource: the decorator alone "
+            'serves nothing here; add `resources: {"acme://motd": fm_plain:motd}` to serve it') in output
+    assert "'fm_plain:triage' is FastMCP's @mcp.prompt: the decorator alone serves nothing here; add " \
+           "`prompts: [fm_plain:triage]` to serve it" in output
+    assert "ok — 1 tool from 1 source" in output
+
+
 PARAMETER = '''
 class Chart:
     def __init__(self, points):

@@ -58,6 +58,23 @@ def not_a_tool(fn: Any) -> str | None:
     return kind if isinstance(kind, str) and kind != "tool" else None
 
 
+def left_out_advice(fn: Any, target: str) -> str | None:
+    """For a function FastMCP marked as a resource or prompt that the manifest does not name: what to write to
+    serve it (FastMCP's decorator alone serves nothing in mcprt); None for any other function."""
+    kind = not_a_tool(fn)
+    if kind is None:
+        return None
+    record = _record(fn)
+    uri = getattr(record, "uri", None)
+    if "resource" in kind and isinstance(uri, str) and uri:
+        line = f'`resources: {{"{uri}": {target}}}`'
+    elif kind == "prompt":
+        line = f"`prompts: [{target}]`"
+    else:
+        return f"'{target}' is FastMCP's @mcp.{kind}, which mcprt does not serve; it is no tool"
+    return f"'{target}' is FastMCP's @mcp.{kind}: the decorator alone serves nothing here; add {line} to serve it"
+
+
 def framework_context(annotation: Any) -> str | None:
     """For a parameter typed as FastMCP's or the MCP SDK's `Context` (or a subclass, `Optional` of one, …): the
     problem to report, saying what to write instead; None for any other annotation."""

@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
-from ...errors import CallTimeout, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -34,7 +34,7 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
-from .frameworks import decorated, is_tool_error, not_a_tool
+from .frameworks import decorated, is_tool_error, left_out_advice, not_a_tool
 from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
                         parse_entries, tree_files)
 from .offers import load_offers
@@ -171,6 +171,10 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
             continue
         if entry.attr is None:  # a whole module: what the manifest serves as a resource or prompt, or FastMCP
             # marked as one, is not also a tool (the model would see a prompt's text maker as an action)
+            for fn_name, fn in functions:
+                advice = left_out_advice(fn, f"{entry.module}:{fn_name}")
+                if advice is not None and (entry.module, fn_name) not in offered:  # said, not silently dropped
+                    ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {advice}", "warning"))
             functions = [(n, f) for n, f in functions if (entry.module, n) not in offered and not_a_tool(f) is None]
         for fn_name, fn in functions:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
