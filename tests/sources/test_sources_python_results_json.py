@@ -41,6 +41,11 @@ def stats() -> dict:
     return {"mean": 1.0, "spread": [2.0, float("nan")]}
 
 
+def stats_now() -> dict:
+    """Stats now (the resource: a function the manifest names as a resource is no tool of the module)."""
+    return stats()
+
+
 def counts() -> dict[str, int]:
     """Counts, loosely computed."""
     return {"a": 1.5}
@@ -68,7 +73,7 @@ sources:
     python: results_tools
     tools: {loose: {output_schema: false}}
     resources:
-      "stats://now": results_tools:stats
+      "stats://now": results_tools:stats_now
     prompts: [results_tools:plan]
 """
 
@@ -107,7 +112,7 @@ async def test_results_json_or_their_schema_cannot_carry_are_tool_errors(client:
     with pytest.raises(MCPError) as refused:  # a resource's value is serialized as a tool result is
         await client.read_resource("stats://now")
     assert str(refused.value).startswith(  # naming the resource, as a prompt's error names the prompt
-        "resource 'stats://now' (results_tools:stats): the function returned result['spread'][1] = nan,")
+        "resource 'stats://now' (results_tools:stats_now): the function returned result['spread'][1] = nan,")
 
 
 async def test_a_prompt_argument_nested_too_deep_is_refused_and_the_server_keeps_serving(client: Client) -> None:

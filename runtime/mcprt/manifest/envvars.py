@@ -12,7 +12,6 @@ warning saying when it is needed, so a stdio client config need not carry the HT
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path as FsPath
@@ -21,6 +20,7 @@ from typing import Any
 from ..envfile import read_env_file
 from ..errors import Diagnostic
 from .positions import Path, PositionIndex
+from .python_env import outer_environ
 
 _REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,12 +35,13 @@ REPLAY_PLACEHOLDER = "mcprt-replay-placeholder"
 
 
 def environment_for(manifest_dir: FsPath) -> dict[str, str]:
-    """The variables a manifest may reference: `.env` beside it, overridden by the process environment."""
+    """The variables a manifest may reference: `.env` beside it, overridden by the process environment (as it is
+    without what `python:` sources' `env:` set in it: `python_env.outer_environ`)."""
     values: dict[str, str] = {}
     env_file = manifest_dir / ".env"
     if env_file.is_file():
         values.update(read_env_file(env_file))
-    values.update(os.environ)
+    values.update(outer_environ())
     return values
 
 

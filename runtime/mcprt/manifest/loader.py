@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError, ManifestNotFound
-from . import envvars
+from . import envvars, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
 from .model import Defaults, Manifest, SourceBase, auth_entries
@@ -244,6 +244,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     errors += templated_secrets(manifest, index, written)
     register_secrets(manifest, written)
     errors += _per_user_credential_errors(manifest, index) + _auth_clash_errors(manifest, index)
+    errors += python_env.conflicts(manifest, index)
     loaded = LoadedManifest(manifest_path, manifest, index, source_dirs, files, env_paths, warnings, source_defaults,
                             written)
     blocking = [d for d in errors if d.severity == "error"]

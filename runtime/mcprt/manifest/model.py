@@ -818,6 +818,13 @@ class PythonSource(SourceBase):
     prompts: list[str] = Field(
         default_factory=empty_list, description="Prompts: `module:function` entries; the arguments are the prompt's."
     )
+    env: dict[str, str] = Field(default_factory=dict, description=(
+        "Environment variables set in mcprt's process for the source's code (`os.environ`, C's `getenv`, child "
+        "processes) before its modules are imported: `NAME: ${NAME}` passes on a variable of the environment or "
+        "`.env`; an empty value leaves it unset. The process has one environment: a name another python source "
+        "sets to another value is an error, as are names mcprt reads itself (MCPRT_*, OTEL_*, proxy and CA "
+        "variables, HOME, PATH, …). A rotated value applies on the reload its `.env` edit triggers (the "
+        "source's modules are imported again, so a value read at import follows too)."))
     # as an OpenAPI source's: what a generator yields is read up to it (`defaults.max_response_bytes` alone set it)
     max_response_bytes: ByteSize | None = Field(None, description="Overrides `defaults.max_response_bytes`.")
     concurrency: int = Field(

@@ -130,7 +130,25 @@ def unscrubbed(stream: TextIO) -> TextIO:
 
 
 def scrub_standard_streams() -> None:
-    """Put `sys.stdout` and `sys.stderr` behind `ScrubbingStream`s (once; idempotent). Call it before any
-    code of the manifest's runs and before loggers and consoles take a stream."""
+    """Put `sys.stdout` and `sys.stderr` behind `ScrubbingStream`s (once; idempotent), `sys.stdout` made
+    line-buffered first. Call it before any code of the manifest's runs and before loggers and consoles take
+    a stream.
+
+    Line-buffered: Python buffers `sys.stdout` in blocks when it is no terminal — a desktop client's pipe, a
+    container's log — and over stdio fd 1 is pointed at stderr (`stdout_claim`) under that same buffer. A
+    trial's `print` at import and in a call reached the client's log only when the server exited, below every
+    later log line, and SIGKILL lost it. Each line now goes out at its end, in order with the log (stderr is
+    line-buffered already). mcprt's own machine-readable output is written elsewhere (`command_output`)."""
+    _line_buffered(sys.stdout)
     sys.stdout = scrubbing(sys.stdout)
     sys.stderr = scrubbing(sys.stderr)
+
+
+def _line_buffered(stream: TextIO | None) -> None:
+    """Make `stream` (or the stream beneath a ScrubbingStream) flush at each line end, if it can be."""
+    reconfigure = getattr(unscrubbed(stream), "reconfigure", None) if stream is not None else None
+    if callable(reconfigure):
+        try:
+            reconfigure(line_buffering=True)
+        except (ValueError, OSError, TypeError):  # closed, or a stream that cannot change (a test's capture)
+            pass

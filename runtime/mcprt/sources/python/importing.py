@@ -11,7 +11,9 @@ which the source reports for hot reload to watch.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.machinery
 import inspect
 import re
 import sys
@@ -88,6 +90,11 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         if local is not None and top in sys.stdlib_module_names:
             raise McprtError(f"{entry.label()}: the module name '{top}' is taken by Python's standard library; "
                              "rename the file")
+        if local is not None and _installed_elsewhere(top, base_dir) and top in mcprt_import_names():
+            # the manifest's folder comes first on sys.path: `mcp.py` there would be what mcprt's own `import mcp`
+            # gets later (a trial's server listed its tools, then died on the first call loading the SDK)
+            raise McprtError(f"{entry.label()}: the module name '{top}' is taken by the package "
+                             f"'{mcprt_import_names()[top]}', which mcprt itself imports; rename the file")
         if loaded is not None and local is not None and _is_stale(name, loaded, local):
             _forget(top)
         if local is not None and _tree_changed(base_dir):
@@ -109,6 +116,80 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         for other, path in _tree_modules(base_dir):  # the helpers it imported, as they are now
             _imported_stats.setdefault(other, _stat(path))
         return module
+
+
+def _installed_elsewhere(top: str, base_dir: Path) -> bool:
+    """Whether `top` is also importable from a sys.path entry other than `base_dir` (a few stats: the costlier
+    `mcprt_import_names` is read only for a name that shadows something)."""
+    folder = str(base_dir.resolve())
+    others = [entry for entry in sys.path if entry and Path(entry).resolve() != Path(folder)]
+    try:
+        return importlib.machinery.PathFinder.find_spec(top, others) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.cache
+def mcprt_import_names() -> dict[str, str]:
+    """Top-level import name → distribution, for mcprt and every distribution it requires, transitively (its
+    installed metadata's `Requires-Dist`, extras left out): the names a module beside a manifest may not take,
+    since that folder comes first on sys.path. Derived, not listed, so a new dependency is covered by itself.
+    Only `mcprt` when mcprt runs without installed metadata. One pass over the installed distributions, their
+    METADATA read as text (a lookup by name lists site-packages again each time: 1.4 s for mcprt's ~80)."""
+    from importlib import metadata
+
+    installed: dict[str, tuple[Any, str, list[str]]] = {}  # canonical name → (distribution, name, requirements)
+    for distribution in metadata.distributions():
+        text = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO") or ""
+        name = _HEADER_NAME.search(text)
+        if name is None:
+            continue
+        installed.setdefault(_canonical(name.group(1)), (distribution, name.group(1), _REQUIRES.findall(text)))
+    names: dict[str, str] = {"mcprt": "mcprt"}
+    seen: set[str] = set()
+    pending = ["mcprt"]
+    while pending:
+        wanted = _canonical(pending.pop())
+        if wanted in seen or wanted not in installed:
+            continue
+        seen.add(wanted)
+        distribution, label, requires = installed[wanted]
+        for top in _top_level_names(distribution):
+            names.setdefault(top, label)
+        for requirement in requires:
+            if re.search(r"\bextra\s*==", requirement):
+                continue
+            match = _REQUIREMENT_NAME.match(requirement)
+            if match:
+                pending.append(match.group(0))
+    return names
+
+
+_HEADER_NAME = re.compile(r"^Name:\s*(\S+)", re.MULTILINE)
+_REQUIRES = re.compile(r"^Requires-Dist:\s*(.+)$", re.MULTILINE)
+_REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _top_level_names(distribution: Any) -> set[str]:
+    """The importable top-level names an installed distribution provides: its `top_level.txt` when it has one
+    (setuptools writes it), else the first part of each file its RECORD lists (`pkg/…`, `mod.py`, `ext.so`)."""
+    listed = distribution.read_text("top_level.txt")
+    if listed:
+        return {line.strip() for line in listed.splitlines() if line.strip().isidentifier()}
+    found: set[str] = set()
+    for file in distribution.files or ():
+        parts = file.parts
+        if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith((".dist-info", ".data")):
+            continue
+        top = parts[0] if len(parts) > 1 else parts[0].split(".", 1)[0]
+        if top.isidentifier() and (len(parts) > 1 or parts[0].endswith((".py", ".so", ".pyd"))):
+            found.add(top)
+    return found
+
+
+def _canonical(distribution: str) -> str:
+    """A distribution's name as PEP 503 normalizes it (`ruamel.yaml` → `ruamel-yaml`)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 class AlreadyReported(McprtError):
@@ -170,6 +251,13 @@ def _tree_modules(base_dir: Path) -> list[tuple[str, Path]]:
 
 def _tree_changed(base_dir: Path) -> bool:
     return any(_imported_stats.get(name) != _stat(path) for name, path in _tree_modules(base_dir))
+
+
+def forget_tree(base_dir: Path) -> None:
+    """Make every module imported from `base_dir`'s tree be imported again on its next use (the variables a
+    source's `env:` sets changed: a module may have read one at import)."""
+    with _lock:
+        _forget_tree(base_dir)
 
 
 def _forget_tree(base_dir: Path) -> None:

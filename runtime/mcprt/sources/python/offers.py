@@ -34,6 +34,7 @@ from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
 from .docstrings import parse_docstring
+from .frameworks import is_tool_error
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .calling import DeadlinePassed, run_function
@@ -85,6 +86,9 @@ class _Function:
         except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
             if stops_the_call(exc):
                 raise
+            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message as is, as ToolCallError's
+                message = exception_message(exc)
+                raise OfferError(exception_text(exc) if message is None else message) from None
             raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)

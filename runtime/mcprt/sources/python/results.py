@@ -1,6 +1,7 @@
 """A Python return value as an `UpstreamResult`, so pruning and templates treat it like any other source.
 
 - `None` → empty text; `str` → text; `bytes` → binary (PNG/JPEG/GIF/WebP recognised as images)
+- FastMCP's and the MCP SDK's `Image` (`to_image_content()`) → its bytes, with its media type (`frameworks.py`)
 - a value whose JSON form is a string (`datetime`, `date`, `UUID`, `Decimal`, `Path`, an `Enum` of
   strings) → that string as text, unquoted, like a `str` result (not the JSON text `"2026-01-02"`)
 - pydantic models, dataclasses, TypedDicts, enums, dates, lists and dicts of them → JSON (pydantic's
@@ -26,6 +27,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ...contracts import UpstreamResult
+from .frameworks import image_of
 from .raised import exception_message, exception_text
 from .signature import validation_problems
 
@@ -55,6 +57,11 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
         data = bytes(value)
         return UpstreamResult(kind="binary", body=data, raw_bytes=len(data), media_type=_sniff(data))
     try:
+        # FastMCP's or the MCP SDK's `Image`: its bytes, as an image (frameworks.py); its conversion is its code
+        image = image_of(value)
+        if image is not None:
+            data, media_type = image
+            return UpstreamResult(kind="binary", body=data, raw_bytes=len(data), media_type=media_type)
         if returns is not None:
             plain = returns.dump_python(returns.validate_python(value), mode="json", by_alias=True)
         elif isinstance(value, BaseModel):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, PydanticSchemaGenerationError, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
@@ -30,6 +30,7 @@ from ...contracts import CallContext
 from ...schema.shapes import declared_types, shape_of
 from ...schema.titles import drop_idle_titles
 from .context import for_function
+from .frameworks import framework_context, is_image_type
 from .docstrings import Docstring
 
 _INFERABLE_DEFAULTS = (bool, int, float, str)
@@ -78,6 +79,10 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         if _is_context(parameter.annotation):
             context_param = parameter.name
             continue
+        foreign = framework_context(parameter.annotation)
+        if foreign is not None:
+            problems.append(f"parameter '{parameter.name}' {foreign}")
+            continue
         annotation = _annotation_of(parameter)
         if annotation is None and index == 0 and parameter.name in ("self", "cls"):
             problems.append(f"'{parameter.name}' is unbound: name the method through an object of its class "
@@ -105,8 +110,15 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         )
         schema = model.model_json_schema(by_alias=True, schema_generator=_InputSchema)
     except Exception as exc:  # pydantic's schema errors name the type that cannot be described
+        unreadable = [f"parameter '{param.name}' {problem}" for param in params
+                      if (problem := _not_from_json(fields[param.field][0])) is not None]
+        if unreadable:  # which parameter, and what to write: pydantic's own advice (arbitrary_types_allowed) is not
+            raise McprtError(f"{label}: " + "; ".join(unreadable)) from None  # the user's to take
         raise McprtError(f"{label}: its parameters cannot be described as JSON Schema: {_first_line(exc)}") from None
     returned = _return_schema(signature.return_annotation)
+    unsendable = _unsendable_return(signature.return_annotation) if returned is None else None
+    if unsendable is not None:
+        raise McprtError(f"{label}: {unsendable}")
     output_schema = _output_schema(signature.return_annotation, returned)
     return FunctionSignature(
         model=model,
@@ -223,6 +235,77 @@ def _return_schema(annotation: Any) -> dict[str, Any] | None:
             return TypeAdapter(annotation).json_schema(mode="serialization", by_alias=True)
     except Exception:  # an undescribable return type (e.g. `typing.TypedDict` before 3.12): unknown shape
         return None
+
+
+# Classes whose values pydantic's JSON mode sends by what they are, though it has no schema for a subclass of
+# them (`class Row(dict)`): a return type naming one is no fault
+_SENT_BY_BASE = (dict, list, tuple, set, frozenset, str, bytes, bytearray, int, float, bool)
+# Where the containers, iterators and awaitables a return type may name live (`Iterator[Item]`, `AsyncIterator[str]`,
+# `Awaitable[X]`: a generator's items are consumed into a list, `calling.py`): judged by their arguments only
+_PYTHONS_OWN = frozenset({"builtins", "collections.abc", "collections", "typing", "typing_extensions", "types"})
+
+
+def _unsendable_return(annotation: Any) -> str | None:
+    """For a return type no value of which can be sent — a class pydantic has no schema for and cannot
+    serialize (`-> Chart`, `-> list[Chart]` of a plain class), which failed every call with "cannot be sent
+    as JSON" — the problem, saying what to return instead; None for every other annotation (one pydantic
+    describes, an image-like class `results.to_upstream` sends as an image, a subclass of a JSON type, a
+    `typing.TypedDict` pydantic refuses before Python 3.12 while its values, dicts, serialize)."""
+    if annotation is inspect.Signature.empty or is_image_type(annotation):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            TypeAdapter(annotation)
+        return None
+    except PydanticSchemaGenerationError:
+        pass
+    except Exception:  # noqa: BLE001 — another refusal (a TypedDict's version rule): values may still serialize
+        return None
+    unknown = [cls for cls in _named_classes(annotation) if cls.__module__ not in _PYTHONS_OWN
+               and not issubclass(cls, _SENT_BY_BASE) and not _describable(cls)]
+    if not unknown:
+        return None
+    names = ", ".join(f"{cls.__module__}.{cls.__qualname__}" for cls in unknown)
+    return (f"its return type names {names}, which cannot be sent as JSON (pydantic has no schema for it): "
+            "return a pydantic model, a dataclass, a dict or a list of JSON values, `str`, or `bytes` (PNG, JPEG, "
+            "GIF or WebP bytes are sent as an image)")
+
+
+def _not_from_json(annotation: Any) -> str | None:
+    """For a parameter's annotation naming a class no JSON argument can become (pydantic has no schema for it:
+    `chart: Chart` of a plain class), the problem, saying what to type it instead; None otherwise."""
+    unknown = [cls for cls in _named_classes(annotation) if cls.__module__ not in _PYTHONS_OWN and not _describable(cls)]
+    if not unknown:
+        return None
+    names = ", ".join(f"{cls.__module__}.{cls.__qualname__}" for cls in unknown)
+    return (f"is typed {names}, which no JSON argument can become (pydantic has no schema for it): type it as a "
+            "pydantic model, a dataclass, a TypedDict, an enum or a JSON type (str, int, float, bool, list, dict)")
+
+
+def _named_classes(annotation: Any) -> list[type]:
+    """Every class an annotation names, at any depth (`dict[str, list[Chart]]` → dict, str, list, Chart)."""
+    found: list[type] = []
+    origin = get_origin(annotation)
+    if origin is not None:
+        if inspect.isclass(origin):
+            found.append(origin)
+        args = get_args(annotation)[:1] if origin is Annotated else get_args(annotation)
+        for arg in args:
+            found += _named_classes(arg)
+    elif inspect.isclass(annotation):
+        found.append(annotation)
+    return found
+
+
+def _describable(cls: type) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            TypeAdapter(cls)
+        return True
+    except Exception:  # noqa: BLE001 — any refusal: this class is one the return type cannot send
+        return False
 
 
 def _output_schema(annotation: Any, returned: dict[str, Any] | None) -> dict[str, Any] | None:

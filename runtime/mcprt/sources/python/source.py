@@ -22,7 +22,8 @@ import anyio
 import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
-from ...errors import CallTimeout, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
@@ -33,8 +34,9 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
-from .importing import (AlreadyReported, Entry, ModuleImports, functions_of, make_importable, module_files, parse_entries,
-                        tree_files)
+from .frameworks import decorated, is_tool_error, left_out_advice, not_a_tool
+from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
+                        parse_entries, tree_files)
 from .offers import load_offers
 from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
@@ -47,8 +49,9 @@ class PythonFunctionsSource:
     kind = "python"
 
     def __init__(self, name: str, operations: list[Operation], files: list[Path],
-                 offerings: Offerings | None = None) -> None:
+                 offerings: Offerings | None = None, environment_owner: object | None = None) -> None:
         self.name = name
+        self._environment_owner = environment_owner  # what its `env:` set in os.environ (manifest/python_env.py)
         self.fingerprint = ""
         self._operations = operations
         self._files = files
@@ -62,7 +65,11 @@ class PythonFunctionsSource:
         return list(self._files)
 
     async def aclose(self) -> None:
-        """Nothing to release: imported modules stay in sys.modules (Python cannot unload them)."""
+        """Its `env:` variables are released (another open source setting one keeps it; else the process's own
+        value comes back); imported modules stay in sys.modules (Python cannot unload them)."""
+        if self._environment_owner is not None:
+            python_env.release(self._environment_owner)
+            self._environment_owner = None
 
 
 class FunctionInvoker:
@@ -102,6 +109,11 @@ class FunctionInvoker:
                 text = exception_text(exc)
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
+            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message, as is (frameworks.py)
+                text = exception_message(exc)
+                if text is None:
+                    text = exception_text(exc)
+                return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
                 # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
                 context.never_started = ticket.never_ran
@@ -129,9 +141,23 @@ async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
 def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
     entries = parse_entries(config.python)
     make_importable(ctx.base_dir)
+    owner = object()  # this load's hold on the variables its `env:` sets (released when it closes or fails)
+    if python_env.export(owner, config.env):
+        # a value changed (a rotated secret): modules that read it at import (`KEY = os.environ[...]`) run again
+        forget_tree(ctx.base_dir)
+    try:
+        return _load_exported(ctx, config, entries, owner)
+    except BaseException:
+        python_env.release(owner)
+        raise
+
+
+def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry],
+                   owner: object) -> PythonFunctionsSource:
     operations: list[Operation] = []
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
+    offered = _offered(config)
     for entry in entries:
         # before the import: what the module logs at import reaches mcprt's log too
         adopt_source_logger(entry.module, ctx.name)
@@ -143,6 +169,13 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
         except McprtError as exc:
             problems.append((entry.where, str(exc)))
             continue
+        if entry.attr is None:  # a whole module: what the manifest serves as a resource or prompt, or FastMCP
+            # marked as one, is not also a tool (the model would see a prompt's text maker as an action)
+            for fn_name, fn in functions:
+                advice = left_out_advice(fn, f"{entry.module}:{fn_name}")
+                if advice is not None and (entry.module, fn_name) not in offered:  # said, not silently dropped
+                    ctx.warnings.append(Diagnostic("", 0, 0, f"source '{ctx.name}': {advice}", "warning"))
+            functions = [(n, f) for n, f in functions if (entry.module, n) not in offered and not_a_tool(f) is None]
         for fn_name, fn in functions:
             label = f"{entry.label()}: '{entry.module}:{fn_name}'" if entry.attr is None else entry.label()
             target = f"{entry.module}:{entry.attr or fn_name}"  # `shop:Inventory.restock` names `restock`
@@ -160,7 +193,13 @@ def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
         raise SourceConfigError(problems)
     files = module_files(imports.modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
-    return PythonFunctionsSource(ctx.name, operations, files, offerings)
+    return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
+
+
+def _offered(config: PythonSource) -> set[tuple[str, str]]:
+    """(module, function) of every function the source's `resources:` and `prompts:` name."""
+    targets = [*config.resources.values(), *config.prompts]
+    return {(module.strip(), attr.strip()) for module, _, attr in (t.partition(":") for t in targets)}
 
 
 def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: str, fn: Any,
@@ -168,10 +207,14 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
+    # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
+    given_name, given_description = decorated(documented)
+    name = given_name or fn_name
     return Operation(
-        key=fn_name,
-        name=fit_tool_name(sanitize_tool_name(fn_name)),
-        description=_description(doc, ctx.defaults.descriptions) or f"Calls the Python function {fn_name}.",
+        key=name,
+        name=fit_tool_name(sanitize_tool_name(name)),
+        description=given_description or _description(doc, ctx.defaults.descriptions)
+        or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
         aliases=(target,),
