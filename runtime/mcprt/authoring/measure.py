@@ -199,16 +199,6 @@ def _held(item: Any, path: str, sources: frozenset[str]) -> Counter[str]:
                             for v in _values(item, s)]))
 
 
-def _held(item: Any, path: str, sources: frozenset[str]) -> Counter[str]:
-    """The scalars of `item` a column reading `sources` must hold for `path`: those at `path` when a source is
-    `path` or contains it; else (`path` is a whole object or list the hand prune reads, `length(spec.containers)`,
-    and the column reads fields inside it: `kept`'s rule) those at the fields it reads there."""
-    if any(path == s or path.startswith((f"{s}.", f"{s}[]")) for s in sources):
-        return Counter(_leaves(_values(item, path)))
-    return Counter(_leaves([v for s in sorted(sources) if s.startswith((f"{path}.", f"{path}[]"))
-                            for v in _values(item, s)]))
-
-
 def _leaves(values: list[Any]) -> list[str]:
     """The scalars in `values`, at any depth (as JSON, so `1` and `true` differ), nulls and empty strings left out:
     what a cell and the item it was read from are compared by."""
