@@ -421,7 +421,7 @@ class Defaults(StrictModel):
     )
     max_result_bytes: ByteSize = Field(
         100_000, description="Results larger than this after pruning (all content blocks and structuredContent "
-        "together, a structuredContent a text block repeats counted once) are shortened by structure (as many list items as fit with their long texts cut, the rest dropped); "
+        "together, a structuredContent a text block repeats counted once) are shortened by structure (as many list items as fit with their long texts — strings over 256 bytes — cut, the rest dropped); "
         "the notes saying what was left out count against it."
     )
     prune: AutoPrune = Field(default_factory=AutoPrune, description="Automatic pruning of JSON results.")
