@@ -130,10 +130,47 @@ def test_a_miss_on_the_documented_shape_is_pruned_and_another_shape_shows_its_ow
 def test_a_prune_reading_a_member_the_description_does_not_declare_cannot_explain_the_absence() -> None:
     """The description says `discount` may be absent; it says nothing of `coupon`: a body without either is
     not known to be the documented record, so its undeclared members are shown."""
-    body = {"id": 4, "message": "moved"}
+    body = {"id": 4, "customer": "c4@x.io"}
     assert not ORDER.fits(body, frozenset({"discount", "coupon"}))
-    assert shown(body, ORDER, frozenset({"discount", "coupon"})) == {"message": "moved"}
+    assert shown(body, ORDER, frozenset({"discount", "coupon"})) == {"customer": "c4@x.io"}
     assert ORDER.fits(body, DISCOUNT_NOTE) and shown(body, ORDER, DISCOUNT_NOTE) is None
+
+
+# The order's description without `required` (many API descriptions state none): any body holding one declared
+# member of its type fits it, an error body included.
+ORDER_UNREQUIRED = Members(ORDER.names, frozenset(), ORDER.types)
+
+
+@pytest.mark.parametrize(
+    ("members", "body", "expected"),
+    [
+        # review of shapeleft, problem 1: these were emptied, the model read "no discount"
+        (ORDER_UNREQUIRED, {"status": "error", "message": "no order 9"}, {"message": "no order 9"}),
+        (ORDER_UNREQUIRED, {"status": "error", "msg": "no order 9", "customer": "c9@x.io"}, {"msg": "no order 9"}),
+        (ORDER, {"id": 9, "message": "order locked"}, {"message": "order locked"}),
+        (ORDER, {"id": 9, "reason": "locked", "code": "E_LOCKED", "customer": "c9@x.io"},
+         {"reason": "locked", "code": "E_LOCKED"}),
+        (ORDER, {"id": 9, "errorMessage": "locked", "errorCode": 423}, {"errorMessage": "locked", "errorCode": 423}),
+        (ORDER, {"id": 9, "error_message": "locked", "error_code": 423}, {"error_message": "locked", "error_code": 423}),
+        # an RFC 9457 problem beside the declared `status` (a string there: the problem's numeric one does not fit)
+        (ORDER_UNREQUIRED, {"title": "Not found", "detail": "no order 9", "type": "about:blank", "note": "x"},
+         {"title": "Not found", "detail": "no order 9", "type": "about:blank"}),
+        (ORDER, {"id": 9, "title": "Locked", "status": "423", "instance": "/orders/9"},
+         {"title": "Locked", "instance": "/orders/9"}),
+        # a failure flag is shown when false, never when true; an undeclared `title` alone is not a problem
+        (ORDER, {"id": 9, "ok": False, "customer": "c9@x.io"}, {"ok": False}),
+        (ORDER, {"id": 9, "ok": True, "customer": "c9@x.io"}, None),
+        (ORDER, {"id": 9, "success": False}, {"success": False}),
+        (ORDER, {"id": 9, "title": "Mr", "customer": "c9@x.io"}, None),
+        # the record with its optional fields omitted, no error carrier: still pruned, `customer` never shown
+        (ORDER_UNREQUIRED, {"id": 4, "customer": {"email": "c4@x.io"}}, None),
+        (ORDER_UNREQUIRED, {"status": "open", "customer": {"email": "c4@x.io"}}, None),
+    ],
+)
+def test_a_body_that_fits_the_documented_shape_shows_its_error_carriers_and_nothing_else(
+        members: Members, body: dict[str, Any], expected: dict[str, Any] | None) -> None:
+    assert members.fits(body, DISCOUNT_NOTE)
+    assert shown(body, members, DISCOUNT_NOTE) == expected
 
 
 def test_documented_members_reads_the_declared_types_and_the_required_members() -> None:

@@ -44,6 +44,9 @@ SPEC = {"openapi": "3.1.0", "info": {"title": "People", "version": "1"}, "paths"
     ("{{ result.name[0].x }}", [(1, 19, "x", "`result.name[0]`", "a string")]),
     ("{% set n = result.active %}\n{{ n.value }}", [(2, 6, "value", "`n`", "a boolean")]),
     ("{{ result.name.upper() }}", [(1, 16, "upper", "`result.name`", "a string")]),
+    # `attr` reads a field on data as `.name` does (review of shapeleft: it was not followed)
+    ("{{ result.name | attr('first') }}", [(1, 24, "first", "`result.name`", "a string")]),
+    ("{{ result.items[0] | attr('id') | attr('x') }}", [(1, 41, "x", "`result.items[0] | attr('id')`", "an integer")]),
 ])
 def test_a_field_looked_up_on_a_scalar_is_found(template: str, found: list[tuple[int, int, str, str, str]]) -> None:
     problems = check_template(template, PERSON)

@@ -634,12 +634,19 @@ _JINJA_SPAN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 def _name_column(line_text: str, name: str) -> int:
     """Column of `name` used as a variable inside `{{ }}`/`{% %}` on this line (not in plain text)."""
+    offset = variable_offset(line_text, name)
+    return 1 if offset is None else offset + 1
+
+
+def variable_offset(source: str, name: str) -> int | None:
+    """The character offset in `source` of the first use of the variable `name` inside a `{{ }}`/`{% %}` tag
+    (plain text and other names containing it left out); None when there is none on one line of a tag."""
     pattern = re.compile(rf"(?<![\w.'\"]){re.escape(name)}(?![\w'\"])")
-    for span in _JINJA_SPAN.finditer(line_text):
-        match = pattern.search(line_text, span.start(), span.end())
+    for span in _JINJA_SPAN.finditer(source):
+        match = pattern.search(source, span.start(), span.end())
         if match:
-            return match.start() + 1
-    return 1
+            return match.start()
+    return None
 
 
 _QUOTED_TOKEN = re.compile(r"(?:got|unexpected|unknown tag|named) '([^']+)'", re.IGNORECASE)

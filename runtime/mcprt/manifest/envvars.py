@@ -137,8 +137,7 @@ def interpolate(
 def variables_in(text: str) -> list[str]:
     """The names of the variables `text` (a manifest string as written) references, in order, once each:
     what a message about a substituted value names instead of the value (which may be a secret)."""
-    names = (m.group(2).partition(":-")[0] for m in _REFERENCE.finditer(text) if not m.group(1))
-    return list(dict.fromkeys(n for n in names if _NAME.match(n)))
+    return list(dict.fromkeys(name for name, _ in references_in(text)))
 
 
 def references_in(text: str) -> list[tuple[str, int]]:
@@ -155,13 +154,20 @@ def references_in(text: str) -> list[tuple[str, int]]:
 def variable_names_at(written: Any, path: Path) -> list[str]:
     """The names of the variables the node at `path` of `written` (the data as written, before substitution)
     references (`variables_in`); [] when it names none or the path is not there."""
+    text = written_text_at(written, path)
+    return variables_in(text) if text is not None else []
+
+
+def written_text_at(written: Any, path: Path) -> str | None:
+    """The string at `path` of `written` (the data as written, before substitution); None when the path is not
+    there or holds no string."""
     node = written
     for element in path:
         try:
             node = node[element]
         except (KeyError, IndexError, TypeError):
-            return []
-    return variables_in(node) if isinstance(node, str) else []
+            return None
+    return node if isinstance(node, str) else None
 
 
 def variables_at(written: Any, path: Path) -> str:

@@ -241,7 +241,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
     errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
     errors += shared_inbound_tokens(manifest, index, unset)
-    errors += templated_secrets(manifest, index, written)
+    errors += templated_secrets(manifest, index, written, lambda at: scoped.get(at[:2], environment))
     register_secrets(manifest, written)
     errors += _per_user_credential_errors(manifest, index) + _auth_clash_errors(manifest, index)
     errors += python_env.conflicts(manifest, index)

@@ -338,7 +338,8 @@ class ServerConfig(StrictModel):
     """The MCP server mcprt presents to clients."""
 
     name: str = Field("mcprt", min_length=1, description="Server name reported at initialize.")
-    instructions: str | None = Field(None, description="Instructions for the model, reported at initialize.")
+    instructions: str | None = Field(None, description="Instructions for the model, reported at initialize. A "
+                                     "secret's `${VAR}` in it is an error (every client is sent them).")
     http: HttpConfig = Field(default_factory=HttpConfig, description="Streamable HTTP transport settings.")
     auth: InboundAuth | None = Field(None, description="Inbound authentication for the HTTP transport.")
     budget: Budget | None = Field(None, description="Tool-list budgets: `mcprt validate` fails (exit 1) on every "
@@ -422,7 +423,7 @@ class Defaults(StrictModel):
     )
     max_result_bytes: ByteSize = Field(
         100_000, description="Results larger than this after pruning (all content blocks and structuredContent "
-        "together, a structuredContent a text block repeats counted once) are shortened by structure (as many list items as fit with their long texts cut, the rest dropped); "
+        "together, a structuredContent a text block repeats counted once) are shortened by structure (as many list items as fit with their long texts — strings over 256 bytes — cut, the rest dropped); "
         "the notes saying what was left out count against it."
     )
     prune: AutoPrune = Field(default_factory=AutoPrune, description="Automatic pruning of JSON results.")
@@ -465,8 +466,8 @@ class ToolOverride(StrictModel):
     description: str | None = Field(
         None,
         description="Tool description, a sandboxed Jinja2 template. Context: `description`, `summary`, `method`, "
-        "`path`, `tags`, and each argument's fixed or default value by name. A secret's `${VAR}` in it is an error "
-        "(every client lists descriptions).",
+        "`path`, `tags`, and each argument's fixed or default value by name. A secret's `${VAR}` in it, or a use of a "
+        "fixed argument holding one, is an error (every client lists descriptions).",
     )
     args: dict[str, ArgOverride] = Field(default_factory=dict, description="Per-argument shaping, by argument name.")
     prune: str | None = Field(None, description="JMESPath expression applied to JSON results.")

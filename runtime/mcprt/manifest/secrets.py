@@ -9,14 +9,14 @@ scrubber (`mcprt.scrubbing.SECRETS`) so it is kept out of results, errors, logs 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import Diagnostic
-from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, secret_part
+from ..scrubbing import SECRETS, TOKEN_CHARS, is_credential_name, is_literal_credential, looks_like_token, secret_part
 from ..scrubbing.scrubber import MIN_SECRET_CHARS
 from .checks import at_offset
-from .envvars import REPLAY_PLACEHOLDER, references_in, variable_names_at, variables_at
+from .envvars import REPLAY_PLACEHOLDER, references_in, variable_names_at, variables_at, written_text_at
 from .model import Manifest, OutboundAuth, auth_entries
 from .positions import Path as NodePath
 from .positions import PositionIndex
@@ -200,13 +200,18 @@ def short_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> lis
 
 
 # A tool's settings whose text reaches a client as written (substituted at load): (path under the tool, what it is,
-# what it goes into). A `fixed` argument is sent upstream only, so a secret may stand there.
+# what it goes into). A `fixed` argument's value is sent upstream, and shown only where a description template
+# renders it (`_fixed_in_description`).
 _SHOWN = ((("output",), "output template", "every result of the tool, which the model reads"),
           (("prune",), "prune", "every result of the tool (a literal of the expression), which the model reads"),
           (("description",), "description template", "the tool's description, which every client lists"),
           (("title",), "title", "the tool's title, which every client lists"))
 _SHOWN_PER_ARGUMENT = ((("description",), "argument description", "the tool's input schema, which every client lists"),
                        (("default",), "argument default", "the tool's input schema, which every client lists"))
+# A proxied resource's or prompt's override (`ItemOverride`), under `sources.<name>.resources|prompts.<key>`.
+_SHOWN_PER_ITEM = ((("title",), "title", "the {kind} listing every client is sent"),
+                   (("description",), "description", "the {kind} listing every client is sent"))
+_INSTRUCTIONS = (("server", "instructions"), "server instructions", "the instructions every client is sent at initialize")
 
 
 def secret_variables(manifest: Manifest, written: Any) -> dict[str, str]:
@@ -229,42 +234,96 @@ def secret_variables(manifest: Manifest, written: Any) -> dict[str, str]:
     return found
 
 
-def templated_secrets(manifest: Manifest, index: PositionIndex, written: Any) -> list[Diagnostic]:
-    """An error at each `${VAR}` holding a secret in a tool setting a client is shown (`_SHOWN`: its `output` and
-    `description` templates, its `prune`'s literals, its title, an argument's description or default), at the
-    reference's own line and column: substituted when the manifest loads, it would be rendered into what the
-    model reads. Errors, not warnings as a literal secret is: that one is a review matter, this one sends a
-    credential to every client (README: secrets never appear in results), and it cannot work either way — mcprt
-    redacts every configured secret from results and descriptions. A secret is a variable a credential setting
-    reads (`secret_variables`), or one whose name says so (`${GITHUB_TOKEN}`: `is_credential_name`).
-    `written`: the data before substitution."""
+def _shown_places(manifest: Manifest) -> list[tuple[NodePath, str, str]]:
+    """Every setting whose text, as substituted, a client is shown: (path, what it is, what it goes into)."""
+    places: list[tuple[NodePath, str, str]] = [_INSTRUCTIONS]
+    for source_name, source in manifest.sources.items():
+        for key, override in (getattr(source, "tools", None) or {}).items():
+            tool: NodePath = ("sources", source_name, "tools", key)
+            places += [((*tool, *at), what, into) for at, what, into in _SHOWN]
+            places += [((*tool, "args", argument, *at), what, into)
+                       for argument in (getattr(override, "args", None) or {}) for at, what, into in _SHOWN_PER_ARGUMENT]
+        for kind in ("resources", "prompts"):
+            items = getattr(source, kind, None)
+            for key in items if isinstance(items, dict) else ():
+                places += [(("sources", source_name, kind, key, *at), f"{kind[:-1]} {what}", into.format(kind=kind))
+                           for at, what, into in _SHOWN_PER_ITEM]
+    return places
+
+
+def templated_secrets(manifest: Manifest, index: PositionIndex, written: Any,
+                      environment: Callable[[NodePath], Mapping[str, str]] | None = None) -> list[Diagnostic]:
+    """A diagnostic at each `${VAR}` holding a secret in a setting a client is shown (`_shown_places`: the server's
+    instructions; a tool's `output` and `description` templates, its `prune`'s literals, its title, an argument's
+    description or default; a proxied resource's or prompt's title and description), at the reference's own line
+    and column: substituted when the manifest loads, it would be rendered into what the model reads. Also at a
+    description template's use of a `fixed` argument whose value holds one (the template's context has it).
+
+    An error for a variable a credential setting reads (`secret_variables`): that sends a credential to every
+    client (README: secrets never appear in results), and it cannot work either way — mcprt redacts every
+    configured secret from results, descriptions and instructions. A warning, as a literal secret is, for a
+    variable only its name calls a credential (`is_credential_name`: `${GITHUB_TOKEN}`) whose value reads as a
+    token (`looks_like_token`): that name test is the header-redaction heuristic and is broad (`MAX_TOKENS`,
+    `TOKEN_URL`, `SESSION_TTL`; review of shapeleft, problem 2: those failed validate), and such a value is not
+    registered as a secret, so it would be shown as it is. `environment(path)`: the variables the setting at
+    `path` is substituted from (None: no values known, so no name-only warnings). `written`: the data before
+    substitution."""
     secrets = secret_variables(manifest, written)
+    found = []
+
+    def judged(name: str, path: NodePath) -> tuple[str, str] | None:
+        """(severity, why) for a reference to `name` in the setting at `path`, or None when it holds no secret."""
+        where = secrets.get(name)
+        if where is not None:
+            return "error", f"it gives {where}; mcprt would send it as [redacted]"
+        if not is_credential_name(name) or environment is None:
+            return None
+        value = environment(path).get(name)
+        if value is None or not looks_like_token(value):
+            return None
+        return "warning", "its name says it holds a credential, and its value reads as one; it is not one of the " \
+            "manifest's credentials, so it would be shown as it is"
+
+    for path, what, into in _shown_places(manifest):
+        text = written_text_at(written, path)
+        for name, offset in references_in(text) if text is not None else ():
+            verdict = judged(name, path)
+            if verdict is not None:
+                severity, why = verdict
+                found.append(at_offset(index, path, text, offset, (  # type: ignore[arg-type]
+                    f"{what}: ${{{name}}} is a secret ({why}); substituted here, it would be rendered into {into}. "
+                    "Leave it out: a client must not be shown a credential"), severity))
+    found += _fixed_in_description(manifest, index, written, judged)
+    return found
+
+
+def _fixed_in_description(manifest: Manifest, index: PositionIndex, written: Any,
+                          judged: Callable[[str, NodePath], tuple[str, str] | None]) -> list[Diagnostic]:
+    """A diagnostic at a description template's use of a `fixed` argument whose value, as written, references a
+    secret (review of shapeleft, problem 3: `{{ key }}` with `key: {fixed: "${SHOP_KEY}"}` passed validate)."""
     found = []
     for source_name, source in manifest.sources.items():
         for key, override in (getattr(source, "tools", None) or {}).items():
             tool: NodePath = ("sources", source_name, "tools", key)
-            places = [((*tool, *at), what, into) for at, what, into in _SHOWN]
-            places += [((*tool, "args", argument, *at), what, into)
-                       for argument in (getattr(override, "args", None) or {}) for at, what, into in _SHOWN_PER_ARGUMENT]
-            for path, what, into in places:
-                text = _written_at(written, path)
-                for name, offset in references_in(text) if text is not None else ():
-                    where = secrets.get(name)
-                    if where is None and not is_credential_name(name):
-                        continue
-                    why = f"it gives {where}" if where is not None else "its name says it holds a credential"
-                    found.append(at_offset(index, path, text, offset, (
-                        f"{what}: ${{{name}}} is a secret ({why}); substituted here, it would be rendered into "
-                        f"{into} (and sent as [redacted]). Leave it out: a tool must not show a credential")))
+            template = written_text_at(written, (*tool, "description"))
+            if template is None:
+                continue
+            for argument in getattr(override, "args", None) or {}:
+                fixed = (*tool, "args", argument, "fixed")
+                verdicts = [(name, judged(name, fixed)) for name in variable_names_at(written, fixed)]
+                secret = next(((name, v) for name, v in verdicts if v is not None), None)
+                if secret is None:
+                    continue
+                from ..expressions.templates import variable_offset  # Jinja2: only for such a manifest
+                offset = variable_offset(template, argument)
+                if offset is None:
+                    continue
+                (name, (severity, why)) = secret
+                found.append(at_offset(index, (*tool, "description"), template, offset, (
+                    f"description template: `{argument}` is a fixed argument holding the secret ${{{name}}} ({why}); "
+                    "rendered here, it would be put into the tool's description, which every client lists. Leave it "
+                    "out: a client must not be shown a credential"), severity))
     return found
-
-
-def _written_at(written: Any, path: NodePath) -> str | None:
-    """The string at `path` of the data as written, or None."""
-    node = written
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    return node if isinstance(node, str) else None
 
 
 def register_secrets(manifest: Manifest, written: Any) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..identity.principal import STDIO
+from ..scrubbing import SECRETS
 from .eras import shape_result
 
 if TYPE_CHECKING:
@@ -64,11 +65,12 @@ class Handoff:
 
 
 def server_instructions(configured: str | None, toolset: ToolSet) -> str | None:
-    """The manifest's instructions, then what the tool set asks to add (discovery mode's hint)."""
+    """The manifest's instructions, then what the tool set asks to add (discovery mode's hint), with every
+    configured secret redacted as tool descriptions are (review of shapeleft, problem 3: a bearer token pasted
+    into `server.instructions` reached every client at initialize as it was)."""
     hint = toolset.instructions
-    if not hint:
-        return configured
-    return f"{configured.rstrip()}\n\n{hint}" if configured else hint
+    joined = (f"{configured.rstrip()}\n\n{hint}" if configured else hint) if hint else configured
+    return SECRETS.scrub_text(joined) if joined and SECRETS else joined
 
 
 def eligible(toolset: ToolSet, *, observed: bool) -> bool:

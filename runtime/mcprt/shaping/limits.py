@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -189,24 +189,32 @@ def _last_space(text: str) -> int:
     return match.start() if match else -1
 
 
-_KINDS = [(re.compile(r"text shortened from \d+ to \d+ characters"), "text shortened"),
-          (re.compile(r"text of \d+ characters omitted"), "text omitted"),
-          (re.compile(r"\d+ of \d+ items omitted"), "items omitted"),
-          (re.compile(r"\d+ of \d+ keys omitted"), "keys omitted")]
+class _Note(NamedTuple):
+    """One shortening note as recorded: the JSON path of the place, the kind of shortening (what `_grouped` groups
+    on, so a rewording of `text` cannot change the grouping), and the note's text (`{place}: …`)."""
+
+    place: str
+    kind: str
+    text: str
 
 
-def _grouped(notes: list[str], path: str, count: int) -> list[str]:
+def _grouped(notes: list[_Note], path: str, count: int) -> list[_Note]:
     """The notes of shortening `count` items of the list at `path`, one per place in the items and kind of
     shortening: `$.items[3].body: text shortened from 4000 to 311 characters` for several items becomes
-    `$.items[*].body: text shortened in 17 of 20 items`. A place shortened in one item only keeps its note."""
+    `$.items[*].body: text shortened in 17 of 20 items`. A place shortened in one item only keeps its note; a
+    grouped note's kind is its whole text, so an outer list groups it only with notes saying the same."""
     item = re.compile(re.escape(path) + r"\[\d+\]")
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str], list[_Note]] = {}
     for note in notes:
-        place, _, what = note.partition(": ")
-        kind = next((name for pattern, name in _KINDS if pattern.fullmatch(what)), what)
-        groups.setdefault((item.sub(f"{path}[*]", place, count=1), kind), []).append(note)
-    return [found[0] if len(found) == 1 else f"{place}: {kind} in {len(found)} of {count} items"
-            for (place, kind), found in groups.items()]
+        groups.setdefault((item.sub(f"{path}[*]", note.place, count=1), note.kind), []).append(note)
+    found: list[_Note] = []
+    for (place, kind), alike in groups.items():
+        if len(alike) == 1:
+            found.append(alike[0])
+        else:
+            what = f"{kind} in {len(alike)} of {count} items"
+            found.append(_Note(place, what, f"{place}: {what}"))
+    return found
 
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -238,7 +246,7 @@ class _Shortener:
         self._item_markers = item_markers
         self._key_markers = key_markers
         self._sizes: dict[int, tuple[Any, int]] = {}
-        self._notes: list[str] = []
+        self._notes: list[_Note] = []
         self._items_omitted = False
         self.page_entries: set[int] = set()  # ids of the lists/maps whose loss is a page's (`Shortened`)
 
@@ -268,12 +276,14 @@ class _Shortener:
         self._sizes[id(node)] = (node, size)
         return node
 
-    def _note(self, text: str) -> None:
-        # every note is kept until `summary`: a list groups its items' notes (`_grouped`) after fitting them
-        self._notes.append(text)
+    def _note(self, place: str, kind: str, detail: str | None = None) -> None:
+        """Record that `place` was shortened, by `kind` (`text shortened`, `items omitted`); `detail`: the note's
+        wording after the place when it says more than the kind. Every note is kept until `summary`: a list groups
+        its items' notes (`_grouped`) after fitting them; they are bounded by the items kept, so by the budget."""
+        self._notes.append(_Note(place, kind, f"{place}: {detail or kind}"))
 
     def summary(self) -> Shortened:
-        notes = self._notes[:_MAX_NOTES]
+        notes = [note.text for note in self._notes[:_MAX_NOTES]]
         more_notes = len(self._notes) - len(notes)
         more = [f"… and {more_notes} more places shortened"] if more_notes else []
         summary = Shortened([*notes, *more])
@@ -309,11 +319,11 @@ class _Shortener:
             shortened = f"{cut} … ({len(text) - len(cut)} more chars)"
             shortened_size = utf8_length(_ENCODE(shortened))
             if shortened_size <= budget:
-                self._note(f"{path}: text shortened from {len(text)} to {len(cut)} characters")
+                self._note(path, "text shortened", f"text shortened from {len(text)} to {len(cut)} characters")
                 return self._known(shortened, shortened_size)
             keep = min(keep - 1, int(keep * budget / shortened_size))
         marker = f"… ({len(text)} chars omitted)"
-        self._note(f"{path}: text of {len(text)} characters omitted")
+        self._note(path, "text omitted", f"text of {len(text)} characters omitted")
         return self._known(marker, utf8_length(_ENCODE(marker)))
 
     def _fit_list(self, items: list[Any], budget: int, path: str) -> list[Any]:
@@ -353,7 +363,7 @@ class _Shortener:
         marker = f"… {dropped} more items omitted"
         marker_size = utf8_length(_ENCODE(marker))
         self._items_omitted |= id(items) in self.page_entries
-        self._note(f"{path}: {dropped} of {total} items omitted")
+        self._note(path, "items omitted", f"{dropped} of {total} items omitted")
         if not self._item_markers:
             return self._known(kept, used + 2)
         kept.append(marker)
@@ -473,7 +483,7 @@ class _Shortener:
             used += cost
         dropped = total - len(kept)
         self._items_omitted |= dropped > 0 and id(obj) in self.page_entries  # a page keyed by id lost entries
-        self._note(f"{path}: {dropped} of {total} keys omitted")
+        self._note(path, "keys omitted", f"{dropped} of {total} keys omitted")
         if not self._key_markers or not self._item_markers:
             # No marker key: a string value would break an outputSchema's `additionalProperties`
             # (e.g. {type: integer}); the note counts what was dropped.

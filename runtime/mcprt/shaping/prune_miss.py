@@ -27,9 +27,13 @@ out. A body holding none of them is judged against the operation's documented su
   `required`s, at least one member it declares, each declared member it holds has a declared JSON type
   its value has, and every member the prune reads is declared and so, not being required, may be
   absent. The prune's value stands, whatever the body holds that the description leaves out (shapeleft,
-  fault 1: such an order's undocumented `customer` was shown). Only an error member beside it
-  (`ERROR_MEMBERS`: OAuth 2.0's `error`, GraphQL's and JSON:API's `errors`, …, undeclared) is shown: the
-  record is then an error sent with a 2xx status, and an empty result would hide it.
+  fault 1: such an order's undocumented `customer` was shown). Only its undeclared error carriers
+  (`error_carriers`: OAuth 2.0's `error`, GraphQL's and JSON:API's `errors`, the usual `message`, `detail`,
+  `reason`, `code`, an RFC 9457 problem's members, `ok`/`success` when false, …) are shown: the body is then
+  an error sent with a 2xx status, and an empty result would hide it. This matters most when the description
+  states no `required` (many do not): then any body holding one declared member of its type fits, an error
+  body `{"status": "error", "message": "no order 9"}` included, and its `message` must reach the model (review
+  of shapeleft, problem 1: it was emptied).
 - *Another shape* (an error body, a different object): a required member is missing, a declared member
   has a value of another type, no declared member is there, or the prune reads a member the
   description does not declare. Only the body's members the shape does *not* declare in `properties`
@@ -47,9 +51,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Members that carry an error by the field's conventions: OAuth 2.0's error response (RFC 6749 §5.2: `error`,
-# `error_description`, `error_uri`, also Slack's and OData's `error`), GraphQL's and JSON:API's `errors`, and
-# SOAP's `fault`. A body of the documented shape shows these, undeclared, when its prune found nothing.
-ERROR_MEMBERS = frozenset({"error", "errors", "error_description", "error_uri", "fault"})
+# `error_description`, `error_uri`, also Slack's and OData's `error`), GraphQL's and JSON:API's `errors`, SOAP's
+# `fault`, and the names most JSON APIs give an error's text or code (`message` — Google's, GitHub's —, `msg`,
+# `reason`, `error_message`/`errorMessage`, `code`/`error_code`/`errorCode`). A body of the documented shape
+# shows these, undeclared, when its prune found nothing; never any other undeclared member (it may be PII).
+ERROR_MEMBERS = frozenset({
+    "error", "errors", "error_description", "error_uri", "fault", "message", "msg", "reason",
+    "error_message", "errorMessage", "code", "error_code", "errorCode"})
+# RFC 9457 (formerly 7807) problem details members, shown together when the body is a problem: it holds
+# `detail`, or `title` with `status`.
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+# Success flags (Slack's `ok`, many APIs' `success`): shown when false, the body then says it failed.
+FAILURE_FLAGS = frozenset({"ok", "success"})
+
+
+def error_carriers(body: dict[str, Any]) -> frozenset[str]:
+    """The members of `body` that carry an error by the field's conventions (see `ERROR_MEMBERS`,
+    `PROBLEM_MEMBERS`, `FAILURE_FLAGS`), whether or not a description declares them."""
+    names = {name for name in body if name in ERROR_MEMBERS}
+    if "detail" in body or {"title", "status"} <= body.keys():
+        names |= PROBLEM_MEMBERS & body.keys()
+    names |= {name for name in FAILURE_FLAGS if body.get(name) is False}
+    return frozenset(names)
 
 
 def vacant(value: Any) -> bool:
@@ -76,7 +99,7 @@ def missed(body: Any, pruned: Any, reads: frozenset[str] | None = None) -> bool:
 def shown(body: dict[str, Any], members: Members | None, reads: frozenset[str] | None = None) -> dict[str, Any] | None:
     """What a `missed` body shows instead of the prune's value, or None for the prune's value to stand.
 
-    Documented response (`members`): a body that `fits` it shows its undeclared `ERROR_MEMBERS` only, another
+    Documented response (`members`): a body that `fits` it shows its undeclared `error_carriers` only, another
     shape the members the description does not declare (GraphQL's `errors` beside `"data": null`, Slack's
     `error`); either only if there are some. Undocumented: the whole body. `reads`: the members the prune reads
     (`missed`'s)."""
@@ -84,7 +107,8 @@ def shown(body: dict[str, Any], members: Members | None, reads: frozenset[str] |
         return body
     foreign = members.foreign(body)
     if members.fits(body, reads):
-        foreign = {name: value for name, value in foreign.items() if name in ERROR_MEMBERS}
+        carriers = error_carriers(body)
+        foreign = {name: value for name, value in foreign.items() if name in carriers}
     return foreign or None
 
 

@@ -8,7 +8,8 @@ JSON (`kind="json"`)
      found) and its value is vacant, or it fails on one, the body is not the shape it was written
      for (an error sent with a 2xx status, `{"ok": false, "error": …}`): the body's members the
      documented response does not declare (all of them for an undocumented response; only its error
-     members when the body is the documented shape with the prune's optional fields omitted) are sent
+     carriers, `prune_miss.error_carriers`, when the body is the documented shape with the prune's
+     optional fields omitted) are sent
      (auto-pruned, size-limited, no `output` template, text only beside `{}` when an outputSchema
      is declared) with a note; see `prune_miss.py` for the rule and the legitimate empties it keeps. Otherwise, if the expression matches nothing, or fails on
      an unexpected shape, the result is `null` and a note says so.

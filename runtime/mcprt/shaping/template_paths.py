@@ -176,6 +176,10 @@ class _Walker:
                     return {"type": "string"}
                 return items_of(base)
             return None
+        if (isinstance(node, nodes.Filter) and node.name == "attr" and node.node is not None and len(node.args) == 1
+                and not node.kwargs and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
+            # `x | attr('name')` reads the field as `x.name` does on data (`templates._attr`; review of shapeleft)
+            return self.lookup(node, self.expr(node.node, scope), node.args[0].value)
         if isinstance(node, nodes.Filter) and node.node is not None and node.name in _FALLBACK and _empty_fallback(node):
             return self.fallback(node, scope)
         if isinstance(node, nodes.Filter) and node.node is not None and node.name in FOLLOWED_FILTERS - _FALLBACK:
@@ -337,6 +341,8 @@ def _written(node: nodes.Node) -> str:
         return f"{_written(base)}.{base.attr}"
     if isinstance(base, nodes.Getitem) and isinstance(base.arg, nodes.Const):
         return f"{_written(base)}[{base.arg.value!r}]"
+    if isinstance(base, nodes.Filter) and base.name == "attr" and base.args and isinstance(base.args[0], nodes.Const):
+        return f"{_written(base)} | attr({base.args[0].value!r})"
     return "…"
 
 
