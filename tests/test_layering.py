@@ -2,7 +2,8 @@
 `TYPE_CHECKING` ones included, goes down or sideways in this order:
 
     base (contracts, errors, settings, envfile, envcheck, identity.principal, expressions, schema, observability.log/.events,
-    scrubbing, observability.hooks, progress, cancellation, stopping, file_identity, periodic, safe_yaml, path_segments) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
+    scrubbing, observability.hooks, progress, cancellation, stopping, file_identity, periodic, safe_yaml, path_segments,
+    home_paths) → manifest → offerings → outbound (the HTTP executor) → sources → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
 `identity.principal` and `observability.events`/`.log` are the shared contracts every layer may use (they import
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.envfile", "mcprt.envcheck", "mcprt.identity.principal",
         "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
         "mcprt.scrubbing", "mcprt.observability.hooks", "mcprt.progress", "mcprt.cancellation", "mcprt.stopping",
-        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording", "mcprt.path_segments")
+        "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording", "mcprt.path_segments",
+        "mcprt.home_paths")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),

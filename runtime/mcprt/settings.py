@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .envcheck import MAXIMUMS, MINIMUMS
+from .home_paths import expand_home
 
 
 def _default_cache_dir() -> Path:
@@ -105,7 +106,7 @@ def _beside(manifest: Path | str | None) -> Path | None:
     directory's own, else None."""
     if manifest is None:
         return None
-    given = Path(manifest).expanduser()
+    given = expand_home(manifest)
     beside = (given if given.is_dir() else given.parent) / ".env"
     try:
         same = beside.resolve() == Path(".env").resolve()

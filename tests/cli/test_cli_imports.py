@@ -140,8 +140,11 @@ def test_up_over_stdio_of_a_python_manifest_never_loads_the_openapi_compiler(tmp
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})) + "\n"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MCPRT_")}
     environment["MCPRT_CACHE_DIR"] = str(tmp_path / "cache")
-    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST, "up", "mcp.yaml", "--transport", "stdio", "--no-reload"],
-                          input=handshake, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
+    (tmp_path / "requests.jsonl").write_text(handshake)  # a file: a pipe closed before the start ends it
+    with open(tmp_path / "requests.jsonl") as requests:
+        done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST, "up", "mcp.yaml", "--transport", "stdio",
+                               "--no-reload"], stdin=requests, cwd=tmp_path, env=environment, capture_output=True,
+                              text=True, timeout=120)
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert [a["id"] for a in answers] == [1, 2] and answers[1]["result"]["tools"][0]["name"] == "echo", done.stderr
     line = next(line for line in done.stderr.splitlines() if line.startswith("MODULES "))

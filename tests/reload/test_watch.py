@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reload_support import Project, wait_for
+from reload_support import MODULE_V1, Project, wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reload_status, reloader_for, watch
@@ -110,6 +110,34 @@ async def test_a_dotenv_change_is_applied(project: Project, runtime: Runtime, wa
 
     project.write(".env", "NOTES_TOOL=second_name\n")
     await wait_for(lambda: "second_name" in listed(runtime), what="the edited .env")
+
+
+async def test_a_dotenv_created_after_start_up_is_applied_and_then_watched(tmp_path: Path) -> None:
+    """A desktop client launched mcprt with no `.env` beside the manifest; the user then writes one with
+    the missing credential. Creating it reloads (it did nothing until a SIGHUP), so does each edit after,
+    and so does deleting it."""
+    project = Project(tmp_path / "late")
+    project.root.mkdir()
+    project.write(project.module_file.name, MODULE_V1)
+    project.write("mcp.yaml", project.manifest_text(tools="search: {name: '${NOTES_TOOL:-default_name}'}"))
+    runtime = Runtime(project.manifest, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    reloader_for(runtime)
+    task = asyncio.create_task(watch(runtime))
+    try:
+        await asyncio.sleep(0.15)  # the folder watchers are up
+        assert "default_name" in listed(runtime)
+        project.write(".env", "NOTES_TOOL=from_new_env\n")
+        await wait_for(lambda: "from_new_env" in listed(runtime), what="the variable from the new .env")
+        project.write(".env", "NOTES_TOOL=edited_env\n")
+        await wait_for(lambda: "edited_env" in listed(runtime), what="the edited .env")
+        (project.root / ".env").unlink()
+        await wait_for(lambda: "default_name" in listed(runtime), what="the default once .env is gone")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await runtime.aclose()
 
 
 async def test_a_broken_save_then_a_fix(project: Project, runtime: Runtime, watching: Reloader) -> None:

@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..home_paths import expand_home
 from ..manifest.limits import max_manifest_bytes
 from ..manifest.model import Defaults, OpenAPISource
 from ..manifest.yaml_reader import plain_reads_as_string
@@ -75,7 +76,7 @@ def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
     if is_url(spec):
         location, doc = spec, load_document(spec, Path.cwd(), cache_dir)
     else:
-        absolute = Path(spec).expanduser().resolve()
+        absolute = expand_home(spec).resolve()
         location = os.path.relpath(absolute, out.resolve().parent)
         doc = load_document(str(absolute), Path.cwd(), cache_dir)
     compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)

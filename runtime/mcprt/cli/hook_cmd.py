@@ -41,7 +41,9 @@ def hook_command(action: str, manifests: list[Path]) -> int:
         raise McprtError(f"mcprt hook: the check must be one of {', '.join(ACTIONS)} (got {action!r})")
     from ..reload.scope import MANIFEST_NAMES, affected
 
-    chosen = list(dict.fromkeys(manifests)) or _tracked_manifests(MANIFEST_NAMES)
+    from ..home_paths import expand_home
+
+    chosen = list(dict.fromkeys(map(expand_home, manifests))) or _tracked_manifests(MANIFEST_NAMES)
     changed = changed_files(os.environ)
     if changed is None:  # no commit judged: all of them
         reasons = {manifest: "no commit to judge: every manifest" for manifest in chosen}

@@ -28,6 +28,9 @@ EXIT_ABORTED = EXIT_FAILED_CHECK
 
 def run_init(spec: str, tags: list[str], out: Path, force: bool, no_input: bool = False) -> int:
     """Write the manifest; on a terminal without `--tag` or `--no-input`, ask which tags to include first."""
+    from ..home_paths import expand_home
+
+    out = expand_home(out)  # `--out ~/proj/mcp.yaml` without a shell wrote a folder named `~` (`home_paths`)
     from ..authoring.scaffold import (left_out_note, open_spec, output_schema_note, scaffold, tag_counts,
                                       with_discovery, with_size)
     from ..settings import load_settings

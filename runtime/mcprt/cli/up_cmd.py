@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 from .common import go_offline, progress
 from .errors import EXIT_OK, guarded, print_diagnostics
 
+if TYPE_CHECKING:
+    from ..server.stop_signals import PendingSignals
+
 
 def up_command(manifest: Path | None, transport: str | None, host: str | None, port: int | None, stateless: bool,
                no_reload: bool, metrics_port: int | None, offline: bool, strict: bool = False) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
+    from ..server.stop_signals import catch_stop_signals
+
+    catch_stop_signals()  # `cli.fast` did already, before its imports; under Typer, from here
     go_offline(offline)
     try:
         with guarded(serving=True):
@@ -28,7 +34,6 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
 
 
 SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
-_served: list[bool] = []  # set once `serve()` ran: its stop-signal handling outlives the loop
 
 
 def _leave_sync_calls(code: int) -> None:
@@ -38,10 +43,9 @@ def _leave_sync_calls(code: int) -> None:
     threads without a bound (see `sources.python.worker_calls`)."""
     from ..sources.python.worker_calls import wait_finished
 
-    if _served:  # the loop's handlers are gone with the loop: a stop signal now still exits 130/143, saying so
-        from ..server.serve import hold_stop_signals
+    from ..server.stop_signals import hold_stop_signals
 
-        hold_stop_signals()
+    hold_stop_signals()  # the loop's handlers are gone with the loop: a stop signal now still exits 130/143, saying so
     left = wait_finished(SYNC_CALLS_STOP_WITHIN)
     if not left:
         return
@@ -101,9 +105,17 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..settings import load_settings
     from ..sources.openapi.cache import writes_deferred
     from ..sources.openapi.loader import digests_recorded
+    from ..server.stop_signals import PendingSignals
 
     settings = load_settings(manifest)  # the `.env` beside the manifest too: a host starts us in any folder
     setup_logging(settings.log_level, settings.log_format)
+    # Before any start-up work: a SIGTERM while a proxied server started ended the process by the signal,
+    # with no log line (trial desktop F5). Caught (since `catch_stop_signals`), it is logged and the start
+    # ends (`_until_started`); `serve()` takes the signals over, with whatever was caught meanwhile.
+    signals = PendingSignals()
+    signals.install()
+    if signals.stop:  # caught while the process started: nothing is open yet
+        return EXIT_OK
     from .common import note_settings_sources
 
     note_settings_sources()
@@ -134,11 +146,11 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
             try:
                 starting = runtime.start(loaded, may_start_down=not (strict or settings.strict),
                                          fail_fast=True)  # a host waits: a failing manifest fails at once
-                compiled = await (_unless_client_left(starting) if options.transport == "stdio" else starting)
+                compiled = await _until_started(starting, signals, stdio=options.transport == "stdio")
             except BaseException:
                 cache_writes.flush()
                 raise
-        if compiled is None:  # the stdio client left while we started: nobody to serve
+        if compiled is None or signals.stop:  # stopped, or the stdio client left, while we started
             return EXIT_OK
         if reload:
             # Hot reload's baseline is the files as compiled (an edit before the watcher starts still
@@ -154,15 +166,14 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
         if warnings:
             print_diagnostics(warnings, serving=True)
         if options.transport == "stdio":
-            await _up_stdio(runtime, compiled, options, reload=reload, metrics_port=metrics_port,
+            await _up_stdio(runtime, compiled, options, signals, reload=reload, metrics_port=metrics_port,
                             cache_writes=cache_writes.flush)
         else:
             _warn_over_budget(compiled)
             from ..server.serve import serve  # the MCP SDK, the HTTP stack and the reloader load here
 
-            _served.append(True)
             await serve(runtime, options, reload=reload, metrics_port=metrics_port, listener=listener,
-                        hold_signals=True)
+                        hold_signals=True, pending=signals)
     finally:
         log_event("closing sources")
         await runtime.aclose()
@@ -174,28 +185,51 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
 CLIENT_CHECK_EVERY = 0.1  # s between two looks at stdin while a stdio server starts
 
 
-async def _unless_client_left(starting: Any) -> Any:
-    """The start's result, or None when the stdio client closed stdin without sending anything meanwhile
-    (a host that gave up, or restarted the server): the start is cancelled at once — what opened is
-    closed — instead of finishing (a trial's slow proxied server kept a gone client's start 12 s, with
-    its subprocess). A client that sent its requests and then closed stdin (a file piped in) is served."""
+async def _until_started(starting: Any, signals: PendingSignals, *, stdio: bool) -> Any:
+    """The start's result, or None when it was ended first: by SIGINT/SIGTERM (`signals`: logged there),
+    or over stdio by the client closing stdin. Either cancels the start at once — what opened closes in
+    `_up` — instead of letting it finish for nobody (a trial's slow proxied server kept a gone client's start
+    for its whole start-up; a desktop client restarting a server starts the next one meanwhile).
+
+    A closed stdin ends the start whatever was written to it before: a client closing stdin ends the session
+    (MCP basic/transports, stdio: the client shuts a server down by closing its stdin), and one that wrote
+    `initialize` and then closed it (it gave up, or restarted the server: every desktop client writes
+    `initialize` at once) cannot be answered. A regular file on stdin (`mcprt up mcp.yaml < requests.jsonl`)
+    is no client leaving: its requests are served."""
     from ..observability.log import log_event
 
     task = asyncio.ensure_future(starting)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK_EVERY)
-        if done:
-            return task.result()
-        if _stdin_hung_up_empty():
+    stopped = asyncio.ensure_future(signals.stopping.wait())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task, stopped}, timeout=CLIENT_CHECK_EVERY if stdio else None,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            unread = None if stopped in done or not stdio else _stdin_closed()
+            if stopped not in done and unread is None:
+                continue
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            log_event("stdin closed before the server started: not starting", logging.INFO)
+            if unread is not None:
+                log_event("stdin closed before the server started: not starting" + _unread_note(unread), logging.INFO)
             return None
+    finally:
+        stopped.cancel()
 
 
-def _stdin_hung_up_empty() -> bool:
-    """Whether fd 0 is a pipe or socket whose writer is gone with nothing left to read (poll's POLLHUP
-    and no bytes waiting: FIONREAD). Read nothing: the server's first requests wait there."""
+def _unread_note(unread: int) -> str:
+    """What the line says of the bytes a client wrote before it closed stdin (none: nothing)."""
+    if not unread:
+        return ""
+    return (f" (the {unread} bytes written to it before it closed are not read: a client closing stdin has left; "
+            "to serve a file of requests, redirect it: mcprt up mcp.yaml < requests.jsonl)")
+
+
+def _stdin_closed() -> int | None:
+    """The bytes still unread in fd 0 when it is a pipe or socket whose writer is gone (a pipe's POLLHUP,
+    a socket's POLLRDHUP: the client's `shutdown(SHUT_WR)`, as libuv-based hosts close it), else None
+    (open, or a terminal, a regular file, /dev/null). Reads nothing: the server's first requests wait there."""
     import fcntl
     import os
     import select
@@ -204,17 +238,18 @@ def _stdin_hung_up_empty() -> bool:
     import termios
 
     try:
-        if not stat.S_ISFIFO(os.fstat(0).st_mode) and not stat.S_ISSOCK(os.fstat(0).st_mode):
-            return False
+        mode = os.fstat(0).st_mode
+        if not stat.S_ISFIFO(mode) and not stat.S_ISSOCK(mode):
+            return None
+        gone = select.POLLHUP | getattr(select, "POLLRDHUP", 0)
         poller = select.poll()
-        poller.register(0, select.POLLIN | select.POLLHUP)
-        events = dict(poller.poll(0)).get(0, 0)
-        if not events & select.POLLHUP:
-            return False
-        waiting = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0\0\0\0"))[0]
-        return waiting == 0
+        poller.register(0, select.POLLIN | gone)
+        if not dict(poller.poll(0)).get(0, 0) & gone:
+            return None
+        unread: int = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0\0\0\0"))[0]
+        return unread
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
 
 
 def _warn_over_budget(compiled: Any) -> None:
@@ -235,23 +270,20 @@ def _warn_over_budget(compiled: Any) -> None:
         log_event(line, logging.WARNING)
 
 
-async def _up_stdio(runtime: Any, compiled: Any, options: Any, *, reload: bool, metrics_port: int | None,
-                    cache_writes: Callable[[], None]) -> None:
+async def _up_stdio(runtime: Any, compiled: Any, options: Any, signals: PendingSignals, *, reload: bool,
+                    metrics_port: int | None, cache_writes: Callable[[], None]) -> None:
     """stdio: the handshake and first tools/list are answered before the SDK loads (server.early),
     then the compile cache is written (`cache_writes`), `server.budget` is measured and the reloader
     loads, then the SDK takes over."""
     from ..observability.log import log_event
     from ..observability.tracing import tracing_wanted
-    from ..server.early import PendingSignals, answer_early, eligible
+    from ..server.early import answer_early, eligible
     from ..server.stdio import claim_stdio
 
     config = runtime.loaded.manifest.server
     observed = (metrics_port is not None or bool(config.observability.listen)
                 or tracing_wanted(config.observability.traces))
-    signals = PendingSignals()  # until serve() installs its own: SIGHUP must not end the process
-    signals.install()
     with claim_stdio() as wire:
-        wire.pending = signals
         if eligible(runtime.holder.current, observed=observed):
             try:
                 handoff = await answer_early(wire, config, lambda: runtime.holder.current, signals)
@@ -272,5 +304,5 @@ async def _up_stdio(runtime: Any, compiled: Any, options: Any, *, reload: bool, 
             reloader_for(runtime)
         from ..server.serve import serve  # the MCP SDK loads here
 
-        _served.append(True)
-        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire, hold_signals=True)
+        await serve(runtime, options, reload=reload, metrics_port=metrics_port, wire=wire, hold_signals=True,
+                    pending=signals)

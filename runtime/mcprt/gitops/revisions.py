@@ -27,6 +27,7 @@ from ruamel.yaml.error import YAMLError
 
 from .. import safe_yaml
 from ..errors import McprtError
+from ..home_paths import expand_home
 from ..manifest.limits import include_paths
 
 
@@ -73,8 +74,9 @@ EMPTY_MANIFEST = "version: 1\nsources: {}\n"  # what a revision without the mani
 def resolve_manifest_ref(spec: str, workdir: Path, *, absent_ok: bool = False) -> ManifestRef:
     """A path that exists, else `REV:path` materialized under `workdir`. `absent_ok`: a `REV:path` whose
     revision exists but has no file there is an empty manifest (`ManifestRef.absent`), not an error."""
-    if Path(spec).exists():
-        return ManifestRef(spec, Path(spec), worktree_file=Path(spec).resolve())
+    given = expand_home(spec)  # `~/proj/mcp.yaml` from a shell-less caller (`home_paths`); no revision starts with ~
+    if given.exists():
+        return ManifestRef(spec, given, worktree_file=given.resolve())
     rev, sep, path = spec.partition(":")
     if not sep or not rev or not path:
         raise McprtError(f"{spec}: no such file (to read a manifest from git, write REV:path, e.g. HEAD~1:mcp.yaml)")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError, ManifestNotFound
+from ..home_paths import expand_home, unexpanded_variables_note
 from . import envvars, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
@@ -93,7 +94,7 @@ def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
     how to create one when there is none."""
     names = ", ".join(DEFAULT_NAMES[:-1]) + f" or {DEFAULT_NAMES[-1]}"
     if explicit is not None:
-        path = Path(explicit)
+        path = expand_home(explicit)  # a host's args reach us without a shell: `~/proj/mcp.yaml` (`home_paths`)
         if path.is_dir():
             for name in DEFAULT_NAMES:
                 if (path / name).is_file():
@@ -101,6 +102,10 @@ def find_manifest(explicit: str | Path | None, cwd: Path | None = None) -> Path:
             raise _not_found(str(path), f"no {' or '.join(DEFAULT_NAMES)} in this folder",
                              f"{path.resolve()} has no {names}", path / "mcp.yaml")
         if not path.exists():
+            note = unexpanded_variables_note(str(explicit))
+            if note is not None:  # the file is there: no `init` offered to create it
+                raise ManifestNotFound([Diagnostic(str(path), 1, 1, "file not found")],
+                                       message=f"{explicit} does not exist; {note}")
             raise _not_found(str(path), "file not found", f"{path} does not exist (looked for {path.resolve()})", path)
         return path
     base = cwd or Path.cwd()

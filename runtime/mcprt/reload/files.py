@@ -20,17 +20,22 @@ if TYPE_CHECKING:
     from ..pipeline import Runtime
     from ..sources.base import RunningSource
 
+DOTENV = ".env"  # read beside each manifest (manifest.envvars)
 Signature = tuple[int, int] | None  # (mtime_ns, size), None when the file is missing
 
 
 def manifest_files(runtime: Runtime) -> set[Path]:
-    """The manifest itself plus every file the last successful load read."""
+    """The manifest itself plus every file the last successful load read, and the `.env` beside each
+    manifest (root or included) whether or not it exists: a `.env` created after start-up is read by
+    the reload its creation triggers (a desktop client launches mcprt, the user then adds the missing
+    credential; only a SIGHUP noticed it)."""
     files: set[Path] = set()
     if runtime.loaded is not None:
         files.update(runtime.loaded.files)
         files.add(runtime.loaded.path)
     elif runtime.manifest_path is not None:
         files.add(Path(runtime.manifest_path))
+    files.update(f.parent / DOTENV for f in list(files) if f.name != DOTENV)
     return {_absolute(f) for f in files}
 
 
@@ -90,7 +95,7 @@ def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
 
     found: set[Path] = set()
     for path, data in declared_manifests(manifest, depth=depth):
-        found.add(path.parent / ".env")
+        found.add(path.parent / DOTENV)
         found.update(included_paths(path, data))
         sources = data.get("sources")
         for name, source in sources.items() if isinstance(sources, dict) else []:

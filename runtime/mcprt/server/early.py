@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from ..manifest.model import ServerConfig
     from ..toolset.toolset import ToolSet
     from .stdio import StdioWire
+    from .stop_signals import PendingSignals
 
 # mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS (not imported: that loads the SDK's types; a test
 # keeps the two equal). A client asking for any other version is answered by the SDK.
@@ -164,35 +164,6 @@ class _Listing:
         if self._json is None:  # shaped for the negotiated version, as the SDK path's answer is (eras.py)
             self._json = _dumps(shape_result("tools/list", version, {"tools": self._toolset.list_tools_for(STDIO)}))
         return self._json
-
-
-class PendingSignals:
-    """SIGINT/SIGTERM/SIGHUP caught from the early phase until `serve()` installs its own handlers
-    (which replace these): loading the SDK takes most of a second, and SIGHUP's default action
-    would end the process. `serve()` acts on what was caught (`stop`, `reload`)."""
-
-    def __init__(self) -> None:
-        self.stop = False
-        self.reload = False
-        self.signum: int = signal.SIGTERM  # the stop's signal, once one came (its exit code: 128 + it)
-        self.fired: asyncio.Event = asyncio.Event()
-
-    def install(self) -> None:
-        loop = asyncio.get_running_loop()
-        for name, flag in (("SIGINT", "stop"), ("SIGTERM", "stop"), ("SIGHUP", "reload")):
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                loop.add_signal_handler(signum, self._fire, flag, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
-                pass
-
-    def _fire(self, flag: str, signum: int) -> None:
-        if flag == "stop" and not self.stop:
-            self.signum = signum
-        setattr(self, flag, True)
-        self.fired.set()
 
 
 async def answer_early(wire: StdioWire, config: ServerConfig, current: Callable[[], ToolSet],

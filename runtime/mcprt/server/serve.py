@@ -37,6 +37,7 @@ from .offers import LogLevels, UpstreamEvents
 from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback, is_wildcard, reachable_base
 from .stdio import serve_stdio
 from .stop_answers import StopAnswers
+from .stop_signals import PendingSignals, exit_code, exit_now, stop_signal_while_stopping
 from ..toolset.stopping import RUNNING, TOLD_TO_STOP
 from ..wording import noun
 
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 
 async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
                 metrics_port: int | None = None, wire: StdioWire | None = None,
-                listener: socket.socket | None = None, hold_signals: bool = False) -> None:
+                listener: socket.socket | None = None, hold_signals: bool = False,
+                pending: PendingSignals | None = None) -> None:
     """Serve `runtime`'s tool set (it must be started) until SIGINT/SIGTERM or the client leaves.
 
     `wire`: for stdio, the claimed stdin/stdout (with what `early.answer_early` hands over);
@@ -60,7 +62,9 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     The caller closes the runtime's sources afterwards (`runtime.aclose()`). `hold_signals` (the CLI's
     `mcprt up`): the SIGINT/SIGTERM handlers stay after serving, so a stop signal while the caller closes
     the sources (and waits for sync tool functions) exits at once with 130/143 and says so, instead of
-    the signal's default action killing the process without a word (`hold_stop_signals`).
+    the signal's default action killing the process without a word (`stop_signals.hold_stop_signals`).
+    `pending`: the signals caught since `mcprt up` began (`stop_signals.PendingSignals`, whose handlers
+    these replace): a stop caught there is this serving's stop (already logged), a SIGHUP its first reload.
     """
     assert runtime.holder is not None and runtime.loaded is not None, "start the runtime first"
     probe = memdebug.folder()  # before anything starts: a bad MCPRT_DEBUG_TRACEMALLOC is exit 2, nothing to undo
@@ -113,11 +117,11 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
     serving = False
     # before the shared state's wait: a SIGTERM/SIGINT meanwhile ended the process silently (the default action)
     restore_signals, hurried, stopped_by = _install_signals(stopping, on_hup=on_hup, hold=hold_signals)
-    if wire is not None and wire.pending is not None:  # caught while the SDK loaded (server.early)
-        if wire.pending.reload:
+    if pending is not None:  # caught while starting, or while the SDK loaded (server.early)
+        if pending.reload:
             on_hup()
-        if wire.pending.stop:
-            stopped_by.append(wire.pending.signum)
+        if pending.stop:
+            stopped_by.append(pending.signum)
             stopping.set()
     sock: socket.socket | None = None
     try:
@@ -132,7 +136,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         observatory.close()
         restore_signals()
         if isinstance(exc, StoppedWhileWaiting):  # logged "stopping" when the signal came
-            raise SystemExit(_exit_code(stopped_by[0] if stopped_by else None)) from None
+            raise SystemExit(exit_code(stopped_by[0] if stopped_by else None)) from None
         raise
     serving = True
     restore_tokens: Callable[[], None] = lambda: None
@@ -248,7 +252,7 @@ async def serve(runtime: Runtime, options: ServeOptions, *, reload: bool = True,
         if shared is not None:
             await shared.aclose()
     if hurried:  # a second signal: its exit code, even when every answer went out in time (README "Stopping")
-        raise SystemExit(_exit_code(hurried[0]))
+        raise SystemExit(exit_code(hurried[0]))
 
 
 BACKGROUND_STOP_WITHIN = 5.0  # s a stopping server waits for its background tasks (reloads, watches, sweeps)
@@ -385,12 +389,6 @@ async def _answer_then_stop(stop: asyncio.Event) -> None:
     stop.set()
 
 
-def _exit_code(signum: int | None) -> int:
-    """The exit status of a stop by `signum`, as a shell reports a process its signal ended: 130 for
-    SIGINT, else (SIGTERM, or no signal recorded) 143 (README "Stopping")."""
-    return 130 if signum == signal.SIGINT else 143
-
-
 def _find_inflight(app: Any) -> InFlight | None:
     while app is not None:
         if isinstance(app, InFlight):
@@ -512,7 +510,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None],
     130/143 within `SECOND_SIGNAL_GRACE`; on a third, exit at once. SIGHUP reloads. Returns the function
     that removes the handlers, the list that holds the second signal once one came, and the list that
     holds the first (the stop's signal). With `hold`, that function leaves SIGINT/SIGTERM handled
-    (`hold_stop_signals`): the serving is over, so a stop signal then is one while stopping."""
+    (`stop_signals.hold_stop_signals`): the serving is over, so a stop signal then is one while stopping."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
 
@@ -521,12 +519,12 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None],
     served: list[bool] = []  # set by `restore`: the caller is closing the sources
 
     def request_stop(signum: int) -> None:
-        name, code = signal.Signals(signum).name, _exit_code(signum)
+        name, code = signal.Signals(signum).name, exit_code(signum)
         if hurried:  # a third: at once, answered or not
             announce("mcprt: forced exit", level="warning", signal=name, exit_code=code)
-            _exit_now(code)
+            exit_now(code)
         if served:  # every request was answered or ended; what is left is the clean-up
-            _stop_signal_while_stopping(signum)
+            stop_signal_while_stopping(signum)
         if stop.is_set():
             # A second signal cut calls in flight with no answer at all (the process just ended): answer
             # each first ("shutting down", `server.stop_answers`), then exit within SECOND_SIGNAL_GRACE.
@@ -535,7 +533,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None],
             log_event("second stop signal: exiting without finishing the drain; the requests in flight are "
                       "answered 'shutting down' first (a third signal exits at once)", logging.WARNING,
                       signal=name, requests_ended=ended, exit_code=code)
-            loop.call_later(SECOND_SIGNAL_GRACE if ended else 0.0, _exit_now, code)
+            loop.call_later(SECOND_SIGNAL_GRACE if ended else 0.0, exit_now, code)
             return
         log_event("stopping", logging.INFO, signal=name)
         stopped_by.append(signum)
@@ -567,34 +565,7 @@ def _install_signals(stop: asyncio.Event, *, on_hup: Callable[[], None],
     return restore, hurried, stopped_by
 
 
-def _stop_signal_while_stopping(signum: int) -> None:
-    """A SIGINT/SIGTERM after the serving ended (the sources closing, sync tool functions finishing):
-    the requests are answered already, so exit at once with 130/143, saying so (README "Stopping")."""
-    code = _exit_code(signum)
-    log_event("second stop signal: exiting without finishing the stop (closing the sources, waiting for tool "
-              "calls still running)", logging.WARNING, signal=signal.Signals(signum).name, exit_code=code)
-    _exit_now(code)
-
-
-def hold_stop_signals() -> None:
-    """After the event loop closed (`mcprt up` waiting for sync tool functions' threads): a SIGINT or
-    SIGTERM exits at once with 130/143 and logs why (`_stop_signal_while_stopping`), as it did while
-    the loop ran (`serve(hold_signals=True)`). Main thread only (Python's signal handlers)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError, OSError):  # not the main thread
-            signal.signal(signum, lambda number, frame: _stop_signal_while_stopping(number))
-
-
 SECOND_SIGNAL_GRACE = 1.0  # s: after a second SIGINT/SIGTERM, for the in-flight requests' answers to be written
-
-
-def _exit_now(code: int) -> None:
-    """End the process with `code` (130 after SIGINT, 143 after SIGTERM: 128 + the signal's number),
-    skipping the clean-up a forced stop was asked to skip; what was logged is flushed first."""
-    for stream in (sys.stderr, sys.stdout):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
 
 
 def _log_failure(task: asyncio.Task[Any], what: str) -> None:

@@ -39,7 +39,6 @@ from ..stdout_claim import claimed_stdout
 if TYPE_CHECKING:
     from ..pipeline import Runtime
     from .app import McprtServer
-    from .early import PendingSignals
     from .notify import Notifier
 
 _EOF = None
@@ -238,7 +237,6 @@ class StdioWire:
         self._out = stdout_fd
         self.replay: list[str] = []
         self.drop_response_id: str | None = None
-        self.pending: PendingSignals | None = None  # signals caught before `serve()` took over
         # ids of requests handed to the SDK's session and not answered yet (`expect`, `answered`): at
         # stdin's end their answers are written before the session is told (`finish_at_eof`)
         self.awaiting: set[Any] = set()

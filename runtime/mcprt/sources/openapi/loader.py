@@ -28,6 +28,7 @@ from mcprt.file_identity import identity as file_identity
 from mcprt.file_identity import settled_identity
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped, spec_alias_allowance
 
+from ...home_paths import expand_home
 from . import fetch as fetching
 from .reach import refused
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
@@ -397,7 +398,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     if location.startswith("file:"):
         path = Path(url2pathname(urlparse(location).path))
     else:
-        path = Path(location).expanduser()
+        path = expand_home(location)
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
