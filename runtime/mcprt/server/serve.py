@@ -4,12 +4,9 @@ stop, then close the sources. Signals: SIGINT/SIGTERM stop (a second one forces)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
 import socket
-import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
