@@ -218,8 +218,10 @@ CLASHES = [
     ('\n      - oauth2: {token_url: "http://127.0.0.1:9/t", client_id: c, client_secret: "${A}"}\n'
      '      - api_key: {name: Authorization, value: "${B}"}',
      "9:19", "the header Authorization, which sources.dd.auth[0].oauth2 already sets"),
-    ('\n      - api_key: {name: Session, in: cookie, value: "${A}"}\n      - api_key: {name: session, in: cookie, value: "${B}"}',
+    ('\n      - api_key: {name: session, in: cookie, value: "${A}"}\n      - api_key: {name: session, in: cookie, value: "${B}"}',
      "9:19", "the cookie session, which sources.dd.auth[0].api_key.name already sets"),
+    ('\n      - api_key: {name: X-Key, value: "${A}"}\n      - forward_claims: {x-KEY: sub}',
+     "9:26", "the header x-KEY, which sources.dd.auth[0].api_key.name already sets"),
 ]
 
 
@@ -234,12 +236,34 @@ def test_two_entries_setting_the_same_place_are_refused_at_the_second(
     assert "Traceback" not in checked.stderr and "a" * 24 not in checked.stderr and "b" * 24 not in checked.stderr
 
 
-def test_the_same_name_in_header_and_query_is_no_clash(tmp_path: Path) -> None:
-    """A header and a query parameter of one name are two places (Algolia accepts its key in either)."""
-    entries = '\n      - api_key: {name: key, value: "${A}"}\n      - api_key: {name: key, in: query, value: "${B}"}'
+@pytest.mark.parametrize("entries", [
+    # a header and a query parameter of one name are two places (Algolia accepts its key in either)
+    '\n      - api_key: {name: key, value: "${A}"}\n      - api_key: {name: key, in: query, value: "${B}"}',
+    # query parameter names are compared as written (RFC 3986 leaves them to the server)
+    '\n      - api_key: {name: key, in: query, value: "${A}"}\n      - api_key: {name: Key, in: query, value: "${B}"}',
+    # and cookie names too: RFC 6265 §5.3/§5.4 match them byte for byte, `sess` and `SESS` are two cookies
+    '\n      - api_key: {name: sess, in: cookie, value: "${A}"}\n      - api_key: {name: SESS, in: cookie, value: "${B}"}',
+])
+def test_two_places_of_one_name_are_no_clash(tmp_path: Path, entries: str) -> None:
     manifest = _project(tmp_path, "http://127.0.0.1:9", {"dd": entries})
     checked = mcprt_cli("validate", "--offline", str(manifest), env={"A": "a" * 24, "B": "b" * 24})
     assert "already sets" not in checked.stderr, checked.stderr
+
+
+@pytest.mark.parametrize("header", ["DD-API-KEY", "dd-api-key"])
+def test_a_source_header_an_auth_entry_also_sets_is_refused_at_the_header(tmp_path: Path, header: str) -> None:
+    """`headers: {DD-API-KEY: …}` beside an `auth` entry setting DD-API-KEY: the upstream received the entry's
+    value alone, the header's dropped without a word (the old reference told users to put a second credential in
+    `headers:`). Exit 2 at the header's line, naming the entry; values never shown."""
+    manifest = _project(tmp_path, "http://127.0.0.1:9", {"dd": DD_AUTH})
+    manifest.write_text(manifest.read_text() + f'    headers: {{{header}: "${{K9}}", X-Other: plain}}\n')
+    env = {**ENV, "K9": "k" * 24}
+    checked = mcprt_cli("validate", "--offline", str(manifest), env=env)
+    assert checked.returncode == 2, checked.stderr
+    assert (f"mcp.yaml:10:15: the header {header} is also set by sources.dd.auth[0].api_key.name, whose value would "
+            "replace this one on every request") in checked.stderr, checked.stderr
+    assert "X-Other" not in checked.stderr and "Traceback" not in checked.stderr
+    assert all(value not in checked.stderr for value in (*env.values(),)), checked.stderr
 
 
 @pytest.mark.parametrize(("entries", "where", "said"), [

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcprt.manifest.model import CREDENTIAL_KINDS, OpenAPISource, OutboundAuth, auth_entries
+from mcprt.manifest.model import OpenAPISource, OutboundAuth, auth_entries
 from mcprt.outbound.redirects import origin_of, origin_text
 from mcprt.errors import ToolCallError, did_you_mean
 
@@ -166,7 +166,7 @@ def unrequired_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[st
         return []
     found = []
     for at, auth in auth_entries(config.auth):
-        kind = next((k for k in CREDENTIAL_KINDS if getattr(auth, k) is not None), None)
+        kind = auth.kind
         if kind in (None, "token_exchange") or any(_entry_satisfies(s, auth) for s in schemes):
             continue
         where = "auth" + "".join(f"[{i}]" for i in at)
