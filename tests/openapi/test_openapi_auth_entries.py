@@ -320,3 +320,29 @@ def test_init_writes_the_set_a_requirement_names_and_it_works_uncommented(tmp_pa
     called = mcprt_cli("call", str(out), "validate", "--args", "{}", env=ENV, cwd=tmp_path)
     assert called.returncode == 0, called.stdout + called.stderr
     assert "[redacted]" in called.stdout and API_KEY not in called.stdout and APP_KEY not in called.stdout
+
+
+@pytest.mark.parametrize(("keys", "variables"), [
+    # a key of one name in a header and in the query: each named after its location too
+    ((("header", "key"), ("query", "key")), ("KEY_HEADER", "KEY_QUERY")),
+    # two query parameters whose names differ in case only (two places): then their position
+    ((("query", "Key"), ("query", "key")), ("KEY_QUERY_1", "KEY_QUERY_2")),
+    ((("header", "X-Api-Key"), ("query", "X_API_KEY"), ("cookie", "sid")), ("X_API_KEY_HEADER", "X_API_KEY_QUERY",
+                                                                             "SID")),
+])
+def test_init_gives_two_keys_of_one_requirement_two_variables(
+        tmp_path: Path, keys: tuple[tuple[str, str], ...], variables: tuple[str, ...]) -> None:
+    """A Swagger 2.0 requirement `{k0: header key, k1: query key}` got `${KEY}` for both (review: two credentials
+    read one variable, so one of them is always wrong)."""
+    schemes = {f"k{i}": {"type": "apiKey", "in": where, "name": name} for i, (where, name) in enumerate(keys)}
+    spec = {"swagger": "2.0", "info": {"title": "keys", "version": "1"}, "host": "127.0.0.1:9", "schemes": ["http"],
+            "securityDefinitions": schemes, "security": [{name: [] for name in schemes}],
+            "paths": {"/items": {"get": {"operationId": "items", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    out = tmp_path / "mcp.yaml"
+    made = mcprt_cli("init", "--openapi", str(tmp_path / "api.json"), "--out", str(out), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    hint = next(line for line in out.read_text().splitlines() if line.startswith("    # auth: ["))
+    entries = ", ".join(f'{{api_key: {{in: {where}, name: {name}, value: "${{{variable}}}"}}}}'
+                        for (where, name), variable in zip(keys, variables, strict=True))
+    assert hint.startswith(f"    # auth: [{entries}]"), hint
