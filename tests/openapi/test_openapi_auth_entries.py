@@ -290,10 +290,14 @@ def test_an_entry_no_operation_names_is_a_warning_and_strict_refuses_it(tmp_path
     manifest = _project(tmp_path, upstream, {"dd": entries})
     checked = mcprt_cli("validate", str(manifest), env=ENV)
     assert checked.returncode == 0, checked.stderr
-    assert ("`auth[2]` (api_key in header `DD-APP-KEY`) meets no security scheme the operations' `security` "
-            "names") in checked.stderr, checked.stderr
+    # at the typo'd name's line (10), not the source's `openapi:` line (4)
+    assert ("mcp.yaml:10:25: warning: source 'dd': `auth[2]` (api_key in header `DD-APP-KEY`) meets no security "
+            "scheme the operations' `security` names") in checked.stderr, checked.stderr
     strict = mcprt_cli("validate", "--strict", str(manifest), env=ENV)
-    assert strict.returncode == 2, strict.stderr
+    assert strict.returncode == 2 and "mcp.yaml:10:25: " in strict.stderr, strict.stderr
+    bearer = _project(tmp_path / "bearer", upstream, {"dd": DD_AUTH + '\n      - bearer: "${DD_API_KEY}"'})
+    checked = mcprt_cli("validate", str(bearer), env=ENV)
+    assert "mcp.yaml:10:17: warning: source 'dd': `auth[2]` (bearer) meets no" in checked.stderr, checked.stderr
     exact = _project(tmp_path / "exact", upstream, {"dd": DD_AUTH, "s": SEARCH_AUTH})
     assert mcprt_cli("validate", "--strict", str(exact), env=ENV).returncode == 0
 
