@@ -614,7 +614,9 @@ class OutboundAuth(StrictModel):
     them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
     (OpenAPI 3.x §4.8.10). An API needing several credentials at once (a Security Requirement Object naming several
     schemes, OpenAPI 3.1 §4.8.30: Datadog's `DD-API-KEY` + `DD-APPLICATION-KEY`) takes a list of entries, each one
-    kind, all sent with every request; no two may set the same header, query parameter or cookie."""
+    kind, all sent with every request; no two may set the same header, query parameter or cookie, nor one the
+    name of a source `headers` entry. A source header named like a credential (key, token, secret, auth …) is a
+    secret like these: scrubbed from results, logs and errors, not sent to another origin."""
 
     # Keys only some kinds of source take (the loader refuses them elsewhere, and an unknown key's hint names only
     # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
