@@ -33,6 +33,7 @@ from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.xdist_group("oidc")
 
+OPS_TOKEN = "ops-token-behind-the-proxy-0123456789"  # a static token of the prefix test's server
 PROXY_SOURCE = "127.0.0.2"  # where HAProxy connects to mcprt from: not a loopback address mcprt trusts unasked
 
 HAPROXY_TLS = """\
@@ -95,9 +96,10 @@ def tls_proxy(folder: Path, port: int, backend: int, rules: str = "") -> Iterato
         stop_process(process)
 
 
-def manifest(folder: Path, issuer: str, extra_server: str = "") -> Path:
+def manifest(folder: Path, issuer: str, extra_server: str = "", extra_auth: str = "") -> Path:
     lines = ["version: 1", "server:", "  name: behind-proxy", *([extra_server] if extra_server else []),
-             "  auth:", "    oauth:", f"      issuer: {issuer}", "      scopes: [mcp:tools]", "      algorithms: [ES256]",
+             "  auth:", *([extra_auth] if extra_auth else []),
+             "    oauth:", f"      issuer: {issuer}", "      scopes: [mcp:tools]", "      algorithms: [ES256]",
              "sources:", *who_source(folder)]
     path = folder / "mcp.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -243,9 +245,11 @@ async def test_a_public_url_with_a_path_is_every_advertised_url_behind_a_prefix_
     `/status.json`'s endpoint, the approvals page's forms and the redirects after a form post all carry the prefix
     and work through the proxy."""
     port = free_port()
-    served = manifest(tmp_path, idp.issuer, f"  public_url: https://127.0.0.1:{port}/tools")
+    # a static token too: the status page's sign-in (its cookie) is for static tokens
+    served = manifest(tmp_path, idp.issuer, f"  public_url: https://127.0.0.1:{port}/tools",
+                      '    tokens: {ops: "${OPS_TOKEN}"}')
     served.write_text(served.read_text() + "policy: {}\n")  # the pause forms need a policy
-    with mcprt_http(served, env=child_env()) as up, tls_proxy(tmp_path, port, port_of(up.url), STRIP_TOOLS) as proxy:
+    with mcprt_http(served, env=child_env(OPS_TOKEN=OPS_TOKEN)) as up, tls_proxy(tmp_path, port, port_of(up.url), STRIP_TOOLS) as proxy:
         endpoint, verify = proxy.url("/tools/mcp"), proxy.context()
         challenge = challenge_of(httpx.post(endpoint, json={}, verify=verify, timeout=30))
         assert challenge == metadata_of(endpoint)
@@ -286,6 +290,25 @@ async def test_a_public_url_with_a_path_is_every_advertised_url_behind_a_prefix_
         posted = httpx.post(proxy.url("/tools/policy/pause"), data={"target": "all", "back": "https://evil.example/"},
                             headers=origin, verify=verify, timeout=30)
         assert posted.headers["location"] == "/tools/status/approvals", posted.headers
+        # a trailing slash is redirected to the page under the prefix (Starlette's own redirect dropped it:
+        # `/tools/status/` → `https://…/status`, which the proxy refuses), the query kept
+        for asked, moved in (("/tools/status/", "/tools/status"), ("/tools/status/approvals/?all=1",
+                                                                   "/tools/status/approvals?all=1"),
+                             ("/tools/status.json/", "/tools/status.json"), ("/tools/mcp/", "/tools/mcp")):
+            answer = get(asked, headers=bearer)
+            assert (answer.status_code, answer.headers.get("location")) == (307, moved), (asked, answer.headers)
+        assert get("/tools/status/", headers=bearer, follow_redirects=True).status_code == 200
+        assert get("/tools/nothing/", headers=bearer).status_code == 404  # no route either way: no redirect
+        # the sign-in cookie is the prefix's alone (RFC 6265 §5.1.4): another app on the gateway's host gets none
+        signed = httpx.post(proxy.url("/tools/status/login"), data={"token": OPS_TOKEN, "back": "/tools/status?all=1"},
+                            headers={"origin": f"https://127.0.0.1:{port}"}, verify=verify, timeout=30)
+        assert signed.status_code == 303 and signed.headers["location"] == "/tools/status?all=1", signed.text
+        cookie = signed.headers["set-cookie"]
+        assert "; Path=/tools/;" in cookie or cookie.endswith("; Path=/tools/"), cookie
+        with httpx.Client(base_url=proxy.url(""), verify=verify, timeout=30) as browser:
+            browser.cookies.extract_cookies(signed)
+            assert browser.get("/tools/status?all=1").status_code == 200  # the cookie alone signs the page in
+            assert not browser.cookies.jar or all(c.path == "/tools/" for c in browser.cookies.jar)
 
 
 def _addresses(page: str) -> list[str]:

@@ -91,6 +91,9 @@ async def test_stdio_serves_metrics_and_status_on_its_listener(tmp_path: Path) -
             assert httpx.get(f"{found.group(1)}/metrics", timeout=10).status_code == 401
             page = httpx.get(f"{found.group(1)}/status", headers=headers, timeout=10)
             assert page.status_code == 200 and 'data-tool="list_pets"' in page.text and "stdio" in page.text
+            # its trailing-slash redirect is relative too (server/slashes.py), as the HTTP transport's
+            moved = httpx.get(f"{found.group(1)}/status/", headers=headers, timeout=10)
+            assert (moved.status_code, moved.headers.get("location")) == (307, "/status"), moved.headers
 
 
 async def test_stdio_serves_on_when_its_metrics_port_is_taken(tmp_path: Path) -> None:

@@ -218,8 +218,10 @@ CLASHES = [
     ('\n      - oauth2: {token_url: "http://127.0.0.1:9/t", client_id: c, client_secret: "${A}"}\n'
      '      - api_key: {name: Authorization, value: "${B}"}',
      "9:19", "the header Authorization, which sources.dd.auth[0].oauth2 already sets"),
-    ('\n      - api_key: {name: Session, in: cookie, value: "${A}"}\n      - api_key: {name: session, in: cookie, value: "${B}"}',
+    ('\n      - api_key: {name: session, in: cookie, value: "${A}"}\n      - api_key: {name: session, in: cookie, value: "${B}"}',
      "9:19", "the cookie session, which sources.dd.auth[0].api_key.name already sets"),
+    ('\n      - api_key: {name: X-Key, value: "${A}"}\n      - forward_claims: {x-KEY: sub}',
+     "9:26", "the header x-KEY, which sources.dd.auth[0].api_key.name already sets"),
 ]
 
 
@@ -234,12 +236,34 @@ def test_two_entries_setting_the_same_place_are_refused_at_the_second(
     assert "Traceback" not in checked.stderr and "a" * 24 not in checked.stderr and "b" * 24 not in checked.stderr
 
 
-def test_the_same_name_in_header_and_query_is_no_clash(tmp_path: Path) -> None:
-    """A header and a query parameter of one name are two places (Algolia accepts its key in either)."""
-    entries = '\n      - api_key: {name: key, value: "${A}"}\n      - api_key: {name: key, in: query, value: "${B}"}'
+@pytest.mark.parametrize("entries", [
+    # a header and a query parameter of one name are two places (Algolia accepts its key in either)
+    '\n      - api_key: {name: key, value: "${A}"}\n      - api_key: {name: key, in: query, value: "${B}"}',
+    # query parameter names are compared as written (RFC 3986 leaves them to the server)
+    '\n      - api_key: {name: key, in: query, value: "${A}"}\n      - api_key: {name: Key, in: query, value: "${B}"}',
+    # and cookie names too: RFC 6265 §5.3/§5.4 match them byte for byte, `sess` and `SESS` are two cookies
+    '\n      - api_key: {name: sess, in: cookie, value: "${A}"}\n      - api_key: {name: SESS, in: cookie, value: "${B}"}',
+])
+def test_two_places_of_one_name_are_no_clash(tmp_path: Path, entries: str) -> None:
     manifest = _project(tmp_path, "http://127.0.0.1:9", {"dd": entries})
     checked = mcprt_cli("validate", "--offline", str(manifest), env={"A": "a" * 24, "B": "b" * 24})
     assert "already sets" not in checked.stderr, checked.stderr
+
+
+@pytest.mark.parametrize("header", ["DD-API-KEY", "dd-api-key"])
+def test_a_source_header_an_auth_entry_also_sets_is_refused_at_the_header(tmp_path: Path, header: str) -> None:
+    """`headers: {DD-API-KEY: …}` beside an `auth` entry setting DD-API-KEY: the upstream received the entry's
+    value alone, the header's dropped without a word (the old reference told users to put a second credential in
+    `headers:`). Exit 2 at the header's line, naming the entry; values never shown."""
+    manifest = _project(tmp_path, "http://127.0.0.1:9", {"dd": DD_AUTH})
+    manifest.write_text(manifest.read_text() + f'    headers: {{{header}: "${{K9}}", X-Other: plain}}\n')
+    env = {**ENV, "K9": "k" * 24}
+    checked = mcprt_cli("validate", "--offline", str(manifest), env=env)
+    assert checked.returncode == 2, checked.stderr
+    assert (f"mcp.yaml:10:15: the header {header} is also set by sources.dd.auth[0].api_key.name, whose value would "
+            "replace this one on every request") in checked.stderr, checked.stderr
+    assert "X-Other" not in checked.stderr and "Traceback" not in checked.stderr
+    assert all(value not in checked.stderr for value in (*env.values(),)), checked.stderr
 
 
 @pytest.mark.parametrize(("entries", "where", "said"), [
@@ -266,10 +290,14 @@ def test_an_entry_no_operation_names_is_a_warning_and_strict_refuses_it(tmp_path
     manifest = _project(tmp_path, upstream, {"dd": entries})
     checked = mcprt_cli("validate", str(manifest), env=ENV)
     assert checked.returncode == 0, checked.stderr
-    assert ("`auth[2]` (api_key in header `DD-APP-KEY`) meets no security scheme the operations' `security` "
-            "names") in checked.stderr, checked.stderr
+    # at the typo'd name's line (10), not the source's `openapi:` line (4)
+    assert ("mcp.yaml:10:25: warning: source 'dd': `auth[2]` (api_key in header `DD-APP-KEY`) meets no security "
+            "scheme the operations' `security` names") in checked.stderr, checked.stderr
     strict = mcprt_cli("validate", "--strict", str(manifest), env=ENV)
-    assert strict.returncode == 2, strict.stderr
+    assert strict.returncode == 2 and "mcp.yaml:10:25: " in strict.stderr, strict.stderr
+    bearer = _project(tmp_path / "bearer", upstream, {"dd": DD_AUTH + '\n      - bearer: "${DD_API_KEY}"'})
+    checked = mcprt_cli("validate", str(bearer), env=ENV)
+    assert "mcp.yaml:10:17: warning: source 'dd': `auth[2]` (bearer) meets no" in checked.stderr, checked.stderr
     exact = _project(tmp_path / "exact", upstream, {"dd": DD_AUTH, "s": SEARCH_AUTH})
     assert mcprt_cli("validate", "--strict", str(exact), env=ENV).returncode == 0
 
@@ -296,3 +324,29 @@ def test_init_writes_the_set_a_requirement_names_and_it_works_uncommented(tmp_pa
     called = mcprt_cli("call", str(out), "validate", "--args", "{}", env=ENV, cwd=tmp_path)
     assert called.returncode == 0, called.stdout + called.stderr
     assert "[redacted]" in called.stdout and API_KEY not in called.stdout and APP_KEY not in called.stdout
+
+
+@pytest.mark.parametrize(("keys", "variables"), [
+    # a key of one name in a header and in the query: each named after its location too
+    ((("header", "key"), ("query", "key")), ("KEY_HEADER", "KEY_QUERY")),
+    # two query parameters whose names differ in case only (two places): then their position
+    ((("query", "Key"), ("query", "key")), ("KEY_QUERY_1", "KEY_QUERY_2")),
+    ((("header", "X-Api-Key"), ("query", "X_API_KEY"), ("cookie", "sid")), ("X_API_KEY_HEADER", "X_API_KEY_QUERY",
+                                                                             "SID")),
+])
+def test_init_gives_two_keys_of_one_requirement_two_variables(
+        tmp_path: Path, keys: tuple[tuple[str, str], ...], variables: tuple[str, ...]) -> None:
+    """A Swagger 2.0 requirement `{k0: header key, k1: query key}` got `${KEY}` for both (review: two credentials
+    read one variable, so one of them is always wrong)."""
+    schemes = {f"k{i}": {"type": "apiKey", "in": where, "name": name} for i, (where, name) in enumerate(keys)}
+    spec = {"swagger": "2.0", "info": {"title": "keys", "version": "1"}, "host": "127.0.0.1:9", "schemes": ["http"],
+            "securityDefinitions": schemes, "security": [{name: [] for name in schemes}],
+            "paths": {"/items": {"get": {"operationId": "items", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    out = tmp_path / "mcp.yaml"
+    made = mcprt_cli("init", "--openapi", str(tmp_path / "api.json"), "--out", str(out), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    hint = next(line for line in out.read_text().splitlines() if line.startswith("    # auth: ["))
+    entries = ", ".join(f'{{api_key: {{in: {where}, name: {name}, value: "${{{variable}}}"}}}}'
+                        for (where, name), variable in zip(keys, variables, strict=True))
+    assert hint.startswith(f"    # auth: [{entries}]"), hint

@@ -71,7 +71,9 @@ class UpProcess:
 
     @property
     def base(self) -> str:
-        return self.url.rsplit("/", 1)[0]
+        """The server's origin (`http://127.0.0.1:PORT`): mcprt serves its pages at the root, whatever
+        `server.http.path` its endpoint has (`/v1/tools/rpc` too)."""
+        return "/".join(self.url.split("/", 3)[:3])
 
     def health(self) -> dict[str, Any]:
         return httpx.get(f"{self.base}/healthz", timeout=5).json()

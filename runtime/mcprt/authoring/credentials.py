@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..manifest.model import Placement
 from .signals import norm
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ def requirement_hints(schemes: dict[str, SecurityScheme], requirements: Iterable
                       scopes: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, list[str]]]:
     """One `auth: [{…}, {…}]` flow-style list per distinct security requirement naming several schemes (OpenAPI
     3.1 §4.8.30: all of them at once, Datadog's `DD-API-KEY` + `DD-APPLICATION-KEY`), each with the descriptions of
-    its schemes. Each entry's `${VAR}` is named after its scheme's key (`${DD_API_KEY}`), so two keys do not
-    read one variable. Left out: a requirement naming a scheme no `auth` entry can send (mutual TLS, request
+    its schemes. Each entry's `${VAR}` is named after its scheme's key (`${DD_API_KEY}`; `_variables`), so two
+    keys do not read one variable. Left out: a requirement naming a scheme no `auth` entry can send (mutual TLS, request
     signing, an undefined name), or two that would set the same header or parameter (HTTP basic and a bearer
     token both in `Authorization`): no manifest sends it."""
     hints: dict[str, list[str]] = {}
@@ -63,22 +64,28 @@ def requirement_hints(schemes: dict[str, SecurityScheme], requirements: Iterable
         if len(chosen) < 2 or any(s is None or s.signing or s.type not in ("apiKey", "http", "oauth2", "openIdConnect")
                                   for s in chosen):
             continue
-        entries = [_auth_for(s, (scopes or {}).get(s.name, ()), own_variable=True) for s in chosen if s is not None]
-        places = [_place(s) for s in chosen if s is not None]
+        sending = [s for s in chosen if s is not None]
+        places = [_placement(s).key for s in sending]
         if len(set(places)) < len(places):
             continue
+        entries = [_auth_for(s, (scopes or {}).get(s.name, ()), variable=v)
+                   for s, v in zip(sending, _variables(sending), strict=True)]
         hint = "auth: [" + ", ".join(e.removeprefix("auth: ") for e in entries) + "]"
         hints.setdefault(hint, [" + ".join(s.describe() for s in chosen if s is not None) + ", all at once"])
     return list(hints.items())
 
 
-def _place(scheme: SecurityScheme) -> tuple[str, str]:
-    """Where the entry `_auth_for` writes for `scheme` puts its value (as `OutboundAuth.placements` compares)."""
-    if scheme.type == "apiKey" and scheme.param_name and not (
-            scheme.location == "header" and scheme.param_name.lower() == "authorization"):
-        location = scheme.location or "header"
-        return location, scheme.param_name if location == "query" else scheme.param_name.lower()
-    return "header", "authorization"
+def _is_api_key(scheme: SecurityScheme) -> bool:
+    """Whether `_auth_for` writes an `api_key` entry for `scheme` (an `Authorization` header key is a bearer token)."""
+    return scheme.type == "apiKey" and bool(scheme.param_name) and not (
+        scheme.location == "header" and (scheme.param_name or "").lower() == "authorization")
+
+
+def _placement(scheme: SecurityScheme) -> Placement:
+    """Where the entry `_auth_for` writes for `scheme` puts its value (`OutboundAuth.credential`'s terms)."""
+    if _is_api_key(scheme):
+        return Placement(scheme.location or "header", scheme.param_name or "")
+    return Placement("header", "Authorization")
 
 
 def _variable(scheme: SecurityScheme, fallback: str) -> str:
@@ -87,20 +94,29 @@ def _variable(scheme: SecurityScheme, fallback: str) -> str:
     return name if name and not name[0].isdigit() else fallback
 
 
+def _variables(schemes: list[SecurityScheme]) -> list[str | None]:
+    """Each API key scheme's `${VAR}` (`_variable`), None for the others (their entries name their own), no two
+    alike: names that collide get their location (`key` in a header and in the query → `KEY_HEADER`,
+    `KEY_QUERY`), then, should they still, their position (`Key` and `key`, both query: `KEY_QUERY_1`, `_2`)."""
+    names: list[str | None] = [_variable(s, "API_KEY") if _is_api_key(s) else None for s in schemes]
+    for suffix in (lambda i: f"_{(schemes[i].location or 'header').upper()}", lambda i: f"_{i + 1}"):
+        counts = {n: names.count(n) for n in names if n is not None}
+        names = [n + suffix(i) if n is not None and counts[n] > 1 else n for i, n in enumerate(names)]
+    return names
+
+
 def unsupported(schemes: dict[str, SecurityScheme]) -> list[str]:
     """The descriptions of the schemes mcprt cannot send (request signing: AWS Signature Version 4)."""
     return [scheme.describe() for scheme in schemes.values() if scheme.signing]
 
 
-def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = (), *, own_variable: bool = False) -> str:
-    """`own_variable`: an API key's `${VAR}` named after its scheme (`_variable`) rather than `API_KEY`."""
+def _auth_for(scheme: SecurityScheme, scopes: tuple[str, ...] = (), *, variable: str | None = None) -> str:
+    """`variable`: an API key's `${VAR}` (`_variables`: named after its scheme) rather than `API_KEY`."""
     if scheme.type == "http" and scheme.scheme == "basic":
         return 'auth: {basic: {username: "${API_USERNAME}", password: "${API_PASSWORD}"}}'
-    if scheme.type == "apiKey" and scheme.param_name and not (
-            scheme.location == "header" and scheme.param_name.lower() == "authorization"):
-        variable = _variable(scheme, "API_KEY") if own_variable else "API_KEY"
-        return (f"auth: {{api_key: {{in: {scheme.location or 'header'}, name: {_flow(scheme.param_name)}, "
-                f'value: "${{{variable}}}"}}}}')
+    if _is_api_key(scheme):
+        return (f"auth: {{api_key: {{in: {scheme.location or 'header'}, name: {_flow(scheme.param_name or '')}, "
+                f'value: "${{{variable or "API_KEY"}}}"}}}}')
     if scheme.type == "oauth2" and scheme.token_url:
         wanted = f", scopes: [{', '.join(_flow(s) for s in scopes)}]" if scopes else ""
         return (f"auth: {{oauth2: {{token_url: {_flow(scheme.token_url)}, client_id: \"${{CLIENT_ID}}\", "

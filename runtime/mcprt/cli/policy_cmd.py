@@ -8,22 +8,22 @@ import json
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import McprtError
 from .errors import EXIT_OK, guarded
-from .status_cmd import base_path, checked_url, server_url, token_refusal, unreachable
+from .status_cmd import checked_url, located_base, server_url, token_refusal, unreachable
 
 TIMEOUT = 15.0
 
 
 def admin_base(url: str | None) -> tuple[str, str]:
     """The server's base URL from what a user has at hand: `http://h:p`, `http://h:p/`, the MCP
-    endpoint `http://h:p/mcp` or the status page (dropped by `status_cmd.base_path`; other path prefixes are kept
-    for proxies), and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the default)."""
+    endpoint (`http://h:p/mcp`, a custom `server.http.path`) or the status page, under a proxy's path prefix too
+    (`status_cmd.located_base`), and where it came from (`status_cmd.server_url`: None means $MCPRT_URL, else the
+    default)."""
     url, origin = server_url(url)
-    parts = urlsplit(checked_url(url, origin))
-    return urlunsplit((parts.scheme, parts.netloc, base_path(parts.path), "", "")), origin
+    return located_base(checked_url(url, origin), trust_env=False), origin
 
 
 def _request(method: str, base: tuple[str, str], path: str, token: str | None,

@@ -79,10 +79,36 @@ def base_path(path: str) -> str:
     return path
 
 
-def status_url(url: str) -> str:
-    """`/status.json` of the server at `url` (its base, its MCP endpoint or its status page, under any prefix)."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    return urlunsplit((parts.scheme, parts.netloc, f"{base_path(parts.path)}/status.json", "", ""))
+HEALTH_PATH = "/healthz"  # `server.http.HEALTH_PATH`: answered at the server's base with no token (not imported: lazy CLI)
+
+
+def located_base(url: str, *, trust_env: bool = True) -> str:
+    """The running server's base URL (no trailing slash) from an absolute http(s) `url` a user has at hand.
+
+    `base_path` drops a known tail (`/mcp`, `/status`, `/status.json`); what is left may be a proxy's path prefix
+    (`https://gw.example.com/tools`) or a custom MCP endpoint (`server.http.path: /rpc`, or `/api/mcp` whose
+    `/api` is no prefix), which no URL tells apart. So each candidate — that path, then each of its ancestors, the
+    longest first — is asked for its `/healthz` (no token needed, open under every auth): the first answering
+    200 is the base. None answering (unreachable, no such server): the first candidate, whose own request then
+    reports the fault. A URL with no path left is not probed."""
+    from .. import import_httpx
+
+    parts = urlsplit(url)
+    path = base_path(parts.path)
+    candidates = [path]
+    while candidates[-1]:
+        candidates.append(candidates[-1].rsplit("/", 1)[0])
+    if len(candidates) > 1:
+        httpx = import_httpx()
+        for candidate in candidates:
+            probe = urlunsplit((parts.scheme, parts.netloc, candidate + HEALTH_PATH, "", ""))
+            try:
+                if httpx.get(probe, timeout=5, trust_env=trust_env).status_code == 200:
+                    path = candidate
+                    break
+            except httpx.HTTPError:
+                break  # unreachable: the command's own request says so, with its hint
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def status_command(url: str | None, url_option: str | None, token: str | None, as_json: bool,
@@ -110,7 +136,7 @@ def run_status(url: str | None, token: str | None, as_json: bool, show_all: bool
 
     url, origin = server_url(url)
     token = token or os.environ.get(TOKEN_ENV) or None
-    target = status_url(checked_url(url, origin))
+    target = located_base(checked_url(url, origin)) + "/status.json"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.get(target, headers=headers, timeout=10)

@@ -23,7 +23,7 @@ from ..home_paths import expand_home, unexpanded_variables_note
 from . import envvars, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
-from .model import Defaults, Manifest, SourceBase, auth_entries
+from .model import Defaults, Manifest, Placement, SourceBase, auth_entries
 from .names import DEFAULT_NAMES
 from .positions import Path as NodePath
 from .positions import Position, PositionIndex
@@ -496,24 +496,31 @@ def _per_user_credential_errors(manifest: Manifest, index: PositionIndex) -> lis
 
 
 def _auth_clash_errors(manifest: Manifest, index: PositionIndex) -> list[Diagnostic]:
-    """Two `auth` entries of one source that set the same header, query parameter or cookie: one value would
-    silently replace the other on every request (the upstream sees one credential where two were meant), so
-    the later entry is refused at its line, naming the earlier one."""
+    """Two `auth` entries of one source that set the same header, query parameter or cookie, or an entry and one
+    of the source's `headers`: one value would silently replace the other on every request (the upstream sees one
+    credential where two were meant). A later entry is refused at its line, naming the earlier one; a `headers`
+    entry at its own line, naming the `auth` entry that would replace it."""
     found: list[Diagnostic] = []
     for name, source in manifest.sources.items():
         seen: dict[tuple[str, str], str] = {}
         for at, auth in auth_entries(getattr(source, "auth", None)):
             for below, placement in auth.placements():
                 here = f"sources.{name}.auth" + "".join(f"[{i}]" for i in at) + "." + ".".join(below)
-                first = seen.setdefault(placement, here)
+                first = seen.setdefault(placement.key, here)
                 if first == here:
                     continue
                 where = index.locate(("sources", name, "auth", *at, *below), prefer="key")
-                shown = below[-1] if below[0] == "forward_claims" else auth.api_key.name if auth.api_key is not None \
-                    and below[0] == "api_key" else "Authorization"
                 found.append(Diagnostic(where.file, where.line, where.col, (
-                    f"this sets the {placement[0]} {shown}, which {first} already sets: a request carries one "
-                    "value there, so one credential would replace the other; keep one of them")))
+                    f"this sets the {placement.in_} {placement.name}, which {first} already sets: a request carries "
+                    "one value there, so one credential would replace the other; keep one of them")))
+        for header in getattr(source, "headers", None) or {}:
+            entry = seen.get(Placement("header", header).key)
+            if entry is None:
+                continue
+            where = index.locate(("sources", name, "headers", header), prefer="key")
+            found.append(Diagnostic(where.file, where.line, where.col, (
+                f"the header {header} is also set by {entry}, whose value would replace this one on every request; "
+                "keep one of them (an API needing several credentials takes a list of `auth` entries)")))
     return found
 
 

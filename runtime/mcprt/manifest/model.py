@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import types
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -631,7 +631,9 @@ class OutboundAuth(StrictModel):
     them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
     (OpenAPI 3.x §4.8.10). An API needing several credentials at once (a Security Requirement Object naming several
     schemes, OpenAPI 3.1 §4.8.30: Datadog's `DD-API-KEY` + `DD-APPLICATION-KEY`) takes a list of entries, each one
-    kind, all sent with every request; no two may set the same header, query parameter or cookie."""
+    kind, all sent with every request; no two may set the same header, query parameter or cookie, nor one the
+    name of a source `headers` entry. A source header named like a credential (key, token, secret, auth …) is a
+    secret like these: scrubbed from results, logs and errors, not sent to another origin."""
 
     # Keys only some kinds of source take (the loader refuses them elsewhere, and an unknown key's hint names only
     # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
@@ -667,25 +669,45 @@ class OutboundAuth(StrictModel):
         """Whether the credentials depend on who calls (they need `server.auth.oauth`)."""
         return self.token_exchange is not None or self.forward_claims is not None
 
-    def placements(self) -> list[tuple[tuple[str, ...], Placement]]:
-        """Where this entry puts what it sends: (key path below the entry, placement) per item. Header and
-        cookie names compare without case (RFC 9110 §5.1; browsers and servers treat cookie names alike),
-        query parameter names as written (RFC 3986 leaves them to the server, which tells `Key` from `key`)."""
-        found: list[tuple[tuple[str, ...], Placement]] = []
-        if self.bearer is not None or self.oauth2 is not None or self.token_exchange is not None:
-            kind = next(k for k in ("bearer", "oauth2", "token_exchange") if getattr(self, k) is not None)
-            found.append(((kind,), ("header", "authorization")))
-        if self.basic is not None:
-            found.append((("basic",), ("header", "authorization")))
+    @property
+    def kind(self) -> str | None:
+        """Which credential this entry sends, one of CREDENTIAL_KINDS; None for an entry of `forward_claims` alone."""
+        return next((k for k in CREDENTIAL_KINDS if getattr(self, k) is not None), None)
+
+    @property
+    def credential(self) -> Placement | None:
+        """Where this entry's credential goes: an API key's header, query parameter or cookie, the `Authorization`
+        header for bearer, basic, oauth2 and token_exchange; None for an entry of `forward_claims` alone."""
         if self.api_key is not None:
-            name = self.api_key.name if self.api_key.in_ == "query" else self.api_key.name.lower()
-            found.append((("api_key", "name"), (self.api_key.in_, name)))
+            return Placement(self.api_key.in_, self.api_key.name)
+        return Placement("header", "Authorization") if self.kind is not None else None
+
+    def placements(self) -> list[tuple[tuple[str, ...], Placement]]:
+        """Where this entry puts what it sends: (key path below the entry, placement) per item — its
+        `credential` first, then each `forward_claims` header."""
+        found: list[tuple[tuple[str, ...], Placement]] = []
+        credential, kind = self.credential, self.kind
+        if credential is not None and kind is not None:
+            found.append((("api_key", "name") if kind == "api_key" else (kind,), credential))
         for header in self.forward_claims or {}:
-            found.append((("forward_claims", header), ("header", header.lower())))
+            found.append((("forward_claims", header), Placement("header", header)))
         return found
 
 
-Placement = tuple[str, str]  # ("header" | "query" | "cookie", name as compared: `OutboundAuth.placements`)
+class Placement(NamedTuple):
+    """Where a credential or a constant goes in a request: `in_` ("header", "query" or "cookie") and its `name`
+    as written."""
+
+    in_: str
+    name: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The placement as compared: header names without case (RFC 9110 §5.1), query parameter names as
+        written (RFC 3986 leaves them to the server, which may tell `Key` from `key`), cookie names as written
+        (RFC 6265 §5.3/§5.4 match them byte for byte: `sess` and `SESS` are two cookies)."""
+        return (self.in_, self.name.lower() if self.in_ == "header" else self.name)
+
 
 CREDENTIAL_KINDS = ("bearer", "basic", "api_key", "oauth2", "token_exchange")
 

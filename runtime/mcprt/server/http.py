@@ -38,6 +38,7 @@ from .post_headers import check_post_headers
 from .resume import ignore_unreplayable_resumes
 from .session_versions import check_session_versions
 from .shared_sessions import share_sessions
+from .slashes import redirect_slashes_under
 from .step_up import challenge_scope_steps
 
 HEALTH_PATH = "/healthz"
@@ -130,6 +131,8 @@ def build_http_app(
     # A route that needed the shared state while Redis was down answers 503 with the error tool calls get,
     # never a bare 500 with a traceback (the policy routes answer it themselves, forms included).
     app.add_exception_handler(StateUnavailable, state_unavailable)
+    # `/status/` → `/status` under `public_url`'s path prefix, not outside it (Starlette's Location drops it)
+    redirect_slashes_under(app.router, options.public_prefix)
     # MCPRT_HTTP_LEAN=0: every request through the SDK's own paths (JSON unless it may stream
     # still holds); for measuring the lean paths, and a way out should one misbehave.
     lean = os.environ.get("MCPRT_HTTP_LEAN", "1") != "0"
@@ -184,8 +187,9 @@ def build_side_app(config: ServerConfig, host: str, routes: Callable[[GuardPolic
     policy = make_policy(tokens=named_tokens(config), bind_host=host, allowed_hosts=options.allowed_hosts,
                          allowed_origins=http.allowed_origins, public_url=options.public_url,
                          max_request_bytes=int(http.max_request_bytes))
-    return HttpGuard(Starlette(routes=routes(policy), exception_handlers={StateUnavailable: state_unavailable}),
-                     policy)
+    app = Starlette(routes=routes(policy), exception_handlers={StateUnavailable: state_unavailable})
+    redirect_slashes_under(app.router, options.public_prefix)
+    return HttpGuard(app, policy)
 
 
 def oauth_resource_server(config: ServerConfig, path: str, public_base: str | None = None) -> ResourceServer | None:

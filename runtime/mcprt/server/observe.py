@@ -289,9 +289,12 @@ class Observatory:
             return None
         response = RedirectResponse(back, status_code=303)
         if self.policy.tokens:  # without tokens the pages are open: nothing to sign in to
-            # Path "/": the approval forms post to /policy/…; SameSite=Strict keeps it off cross-site requests.
+            # Path: the public prefix's root ("/" without one) — the approval forms post to …/policy/…, and
+            # under a prefix (`public_url: https://gw.example.com/tools`) another app on the gateway's host must
+            # not receive this admin session (RFC 6265 §5.1.4 path-match); SameSite=Strict keeps it off
+            # cross-site requests.
             response.set_cookie(COOKIE, self.policy.logins.issue(principal.name), max_age=COOKIE_SECONDS,
-                                path="/", httponly=True, samesite="strict")
+                                path=self.options.public_prefix + "/", httponly=True, samesite="strict")
         return response
 
     def _unauthorized(self, request: Request) -> Response:

@@ -33,7 +33,11 @@ class SourceContext:
     on_event: Callable[[str, str, Any], None] | None = None
     # mcprt's one client over stdio (the runtime's): proxied servers' messages outside any call go to it
     sole_client: SoleClientSlot = field(default_factory=SoleClientSlot)
-    warnings: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)  # without a place: put at the source's kind line
+    # Findings about one key of the source's configuration: (path below the source, e.g. ("auth", 1), warning
+    # or note without a place), each put at that key's line by the pool (`SourcePool`), as SourceConfigError's
+    # problems are.
+    warnings_at: list[tuple[tuple[str | int, ...], Diagnostic]] = field(default_factory=list)
     # `mcprt up` without `--strict`: a proxied server that cannot be reached at start opens `down` (no
     # tools, retried with backoff) instead of failing the compile; the pool decides whether that is enough
     may_start_down: bool = False

@@ -276,6 +276,8 @@ class SourcePool:
             d if d.file else replace(loaded.diagnostic(where, d.message, severity=d.severity), stands_for=d.stands_for)
             for d in context.warnings
         ]
+        placed += [replace(loaded.diagnostic(("sources", name, *path), d.message, severity=d.severity),
+                           stands_for=d.stands_for) for path, d in context.warnings_at]
         return source, placed
 
     async def aclose(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from ..errors import Diagnostic, ManifestError, McprtError
 from ..manifest.loader import LoadedManifest, find_manifest, load_manifest
-from ..manifest.model import CREDENTIAL_KINDS, auth_entries
+from ..manifest.model import auth_entries
 from ..settings import Settings, load_settings
 from ..toolset.invoke import call_tool, refused_arguments
 from ..toolset.renames import Route, routes_of
@@ -293,9 +293,8 @@ class ReplayHarness:
     def _credential_names(self, tool: Tool) -> tuple[str, ...]:
         """Where the tool's source puts its credentials (from its own `auth` entries, whatever the names)."""
         source = self.loaded.manifest.sources.get(tool.source) if self.loaded is not None else None
-        names = [auth.api_key.name if auth.api_key is not None else "Authorization"
-                 for _, auth in auth_entries(getattr(source, "auth", None))
-                 if any(getattr(auth, kind) is not None for kind in CREDENTIAL_KINDS)]  # not `forward_claims` alone
+        names = [auth.credential.name for _, auth in auth_entries(getattr(source, "auth", None))
+                 if auth.credential is not None]  # not `forward_claims` alone
         return tuple(dict.fromkeys(names))
 
     @staticmethod

@@ -139,7 +139,8 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
     _warn(ctx, compiled.warnings)
     _warn(ctx, compiled.notes, "note")
     _warn(ctx, missing_auth(compiled, config, access=accesses))
-    _warn(ctx, unrequired_auth(compiled, config))
+    for path, message in unrequired_auth(compiled, config):  # at the entry's own line (a typo'd key name)
+        ctx.warnings_at.append((path, Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", "warning")))
     filtered = config.include is not None or config.exclude is not None
     _warn(ctx, _unknown_path_slashes(compiled, config), "note" if filtered else "warning")
     return source

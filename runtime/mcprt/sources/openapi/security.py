@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mcprt.manifest.model import CREDENTIAL_KINDS, OpenAPISource, OutboundAuth, auth_entries
+from mcprt.manifest.model import OpenAPISource, OutboundAuth, auth_entries
 from mcprt.outbound.redirects import origin_of, origin_text
 from mcprt.errors import ToolCallError, did_you_mean
 
@@ -155,8 +155,8 @@ def _entry_satisfies(scheme: SecurityScheme, auth: OutboundAuth) -> bool:
     return False
 
 
-def unrequired_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[str]:
-    """One warning per `auth` entry that meets no security scheme an operation's `security` names (OpenAPI 3.x
+def unrequired_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path below the source, e.g. `("auth", 1)`, message): one warning per `auth` entry that meets no security scheme an operation's `security` names (OpenAPI 3.x
     §4.8.30), when the description names any: a typo'd key name, or a credential for another API, is sent with
     every request all the same (`mcprt validate --strict` refuses it). Entries that carry only `forward_claims`,
     and per-user `token_exchange` (the description cannot say what a token is exchanged for), are left alone."""
@@ -166,13 +166,15 @@ def unrequired_auth(compiled: CompiledOpenAPI, config: OpenAPISource) -> list[st
         return []
     found = []
     for at, auth in auth_entries(config.auth):
-        kind = next((k for k in CREDENTIAL_KINDS if getattr(auth, k) is not None), None)
+        kind = auth.kind
         if kind in (None, "token_exchange") or any(_entry_satisfies(s, auth) for s in schemes):
             continue
         where = "auth" + "".join(f"[{i}]" for i in at)
-        found.append(f"`{where}` ({kind}{_named(auth)}) meets no security scheme the operations' `security` "
-                     f"names ({', '.join(s.describe() for s in schemes)}): it is sent with every request all the "
-                     "same; check its name, or remove it")
+        below = ("api_key", "name") if kind == "api_key" else (kind,)  # the key a typo is in
+        found.append((("auth", *at, *below), (
+            f"`{where}` ({kind}{_named(auth)}) meets no security scheme the operations' `security` names "
+            f"({', '.join(s.describe() for s in schemes)}): it is sent with every request all the same; check its "
+            "name, or remove it")))
     return found
 
 
