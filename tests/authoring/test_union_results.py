@@ -244,3 +244,115 @@ def test_an_error_sent_as_a_success_keeps_its_fields_beside_every_alternative() 
     error = {"type": "object", "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}}}
     assert suggest_prune({"anyOf": [order, product]}, error) == \
         "{error: error, ok: ok, id: id, total: total, sku: sku, price: price}"
+
+
+# Review of fixfm1, problem 1: alternatives sharing a key that holds a different object in each (an event's
+# `payload`), the review's `clash.json`. One alternative's body for the key used to win, silently dropping the
+# other kinds' fields there (`getU`: an A-kind result lost `payload.{amount, currency}`).
+PAID = {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "payload": {
+    "type": "object", "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}}}}}
+REFUSED = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "payload": {
+    "type": "object", "properties": {"reason": {"type": "string"}, "code": {"type": "string"}}}}}
+PAID_LINES = {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "lines": {
+    "type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"},
+                                                                "state": {"type": "string"}}}}}}
+REFUSED_LINES = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "lines": {
+    "type": "array", "items": {"type": "object", "properties": {"reason": {"type": "string"},
+                                                                "code": {"type": "string"}}}}}}
+
+
+def _full(shape: dict[str, Any], path: str = "") -> Any:
+    """An instance of `shape` holding every documented field, each scalar a value of its own (its path)."""
+    if "oneOf" in shape or "anyOf" in shape:
+        return _full((shape.get("oneOf") or shape["anyOf"])[0], path)
+    if shape.get("type") == "array":
+        return [_full(shape["items"], f"{path}[]")]
+    if "properties" in shape:
+        return {n: _full(p, f"{path}.{n}") for n, p in shape["properties"].items()}
+    return {"number": float(len(path)) + 0.5, "integer": len(path), "boolean": True}.get(shape.get("type"), path)
+
+
+def _kept(value: Any) -> set[Any]:
+    """The scalar values a pruned result still holds, wherever the prune put them."""
+    if isinstance(value, dict):
+        return {v for item in value.values() for v in _kept(item)}
+    if isinstance(value, list):
+        return {v for item in value for v in _kept(item)}
+    return set() if value is None else {value}
+
+
+@pytest.mark.parametrize(("kinds", "listed"), [
+    ((PAID, REFUSED), False), ((PAID, REFUSED), True),
+    ((PAID_LINES, REFUSED_LINES), False), ((PAID_LINES, REFUSED_LINES), True),
+    ((CUSTOMER, ORDER, PRODUCT), False), ((CUSTOMER, ORDER, PRODUCT), True),
+    # the review's `/nested`: one level down, `subject: oneOf [Customer, Order, Product]` in a list's items
+    (tuple({"type": "object", "properties": {"id": {"type": "string"}, "subject": k}}
+           for k in (CUSTOMER, ORDER, PRODUCT)), True),
+], ids=["shared-object", "shared-object-listed", "shared-list", "shared-list-listed", "records", "records-listed",
+        "nested-subject-listed"])
+def test_of_a_union_each_kind_keeps_what_it_keeps_alone(kinds: tuple[dict[str, Any], ...], listed: bool) -> None:
+    """The rule's promise (`suggest.py`): a union's suggestion keeps, of a result of each kind, every value the
+    suggestion for that kind alone keeps, whatever the kinds share (a key holding a different object or list of
+    objects in each). (`annotated_shapes` gives a `oneOf` as an `anyOf`: the rule reads that.)"""
+    import jmespath
+
+    def shaped(item: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "array", "items": item} if listed else item
+
+    nested = "subject" in kinds[0]["properties"]
+    union: dict[str, Any] = {"type": "object", "properties": {"id": {"type": "string"}, "subject": {
+        "anyOf": [k["properties"]["subject"] for k in kinds]}}} if nested else {"anyOf": list(kinds)}
+    together = suggest_prune(shaped(union))
+    assert together is not None
+    for kind in kinds:
+        alone = suggest_prune(shaped(kind))
+        assert alone is not None
+        instance = _full(shaped(kind))
+        lost = _kept(jmespath.search(alone, instance)) - _kept(jmespath.search(together, instance))
+        assert not lost, (kind, together)
+
+
+def test_a_key_the_kinds_share_keeps_every_kind_s_fields() -> None:
+    """The review's exact input (`clash.json`, `getU`, `listU`) and its right value: the payload of each kind."""
+    assert suggest_prune({"anyOf": [PAID, REFUSED]}) == \
+        "{id: id, title: title, payload: payload.{amount: amount, currency: currency, reason: reason, code: code}, " \
+        "name: name}"
+    # in a list's items a part keeps only what says its state (the list rule, for one kind as for a union): a
+    # refusal's `reason` and `code`; a payment's payload has none — as for a list of payments alone
+    assert suggest_prune({"type": "array", "items": {"anyOf": [PAID, REFUSED]}}) == \
+        "[].{id: id, title: title, payload: payload.{reason: reason, code: code}, name: name}"
+    assert suggest_prune({"type": "array", "items": PAID}) == "[].{id: id, title: title}"
+
+
+def _clash_spec() -> dict[str, Any]:
+    def answer(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+
+    return {"openapi": "3.0.3", "info": {"title": "Clash", "version": "1"}, "paths": {
+        "/events/{id}": {"get": {"operationId": "getEvent", "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": answer({"oneOf": [PAID, REFUSED]})}}}}
+
+
+EVENTS = [{"id": "a1", "title": "Paid", "payload": {"amount": 12.5, "currency": "EUR"}},
+          {"id": "b1", "name": "Refused", "payload": {"reason": "fraud", "code": "R1"}}]
+
+
+async def test_init_s_prune_served_keeps_each_kind_s_payload(tmp_path: Path) -> None:
+    """`init` on the review's shape, then the SDK client over `mcprt up`: a payment keeps its amount and
+    currency, a refusal its reason and code (before, the payment's payload came back `{}` and was dropped)."""
+    async def event(request: Request) -> JSONResponse:
+        return JSONResponse(EVENTS[0] if request.path_params["id"] == "a1" else EVENTS[1])
+
+    (tmp_path / "clash.json").write_text(json.dumps(_clash_spec()))
+    done = mcprt_cli("init", "--openapi", "clash.json", "--out", "mcp.yaml", "--no-input", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "mcp.yaml").read_text()
+    assert "leaves out" not in written, written
+    with serve_app(Starlette(routes=[Route("/events/{id}", event)])) as base:
+        (tmp_path / "mcp.yaml").write_text(written.replace(f'"{BASE_URL_PLACEHOLDER}"', base))
+        with mcprt_http(tmp_path / "mcp.yaml", "--no-reload") as up:
+            async with http_client(up.url) as client:
+                tool = (await client.list_tools()).tools[0].name
+                results = [await client.call_tool(tool, {"id": i}) for i in ("a1", "b1")]
+    assert [json.loads(text_of(r)) for r in results] == EVENTS

@@ -2,8 +2,9 @@
 
 Trial "fastmcp", fault 8: `data:image/png;name=my%20cat.png;base64,aGk=` was sent as `filename="my%20cat.png"`;
 RFC 2397 §3 says parameter values are URL-encoded, so the upstream stored a name nobody gave. Decoded now — and a
-name decoding to a quote, CR/LF or another control character is written percent-encoded in the part's header, a
-directory part is dropped (RFC 7578 §4.2), as the injection tests of the trial (already neutralised) require.
+name decoding to a quote, CR/LF or another control character is written percent-encoded in the part's header, as
+the injection tests of the trial (already neutralised) require. Directory parts are sent as written, as before the
+decoding (review of fixfm1, problem 3): RFC 7578 §4.2 leaves what a path means to the receiver.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ CASES = [
     # injection attempts: a quote and CRLF, raw or percent-encoded, stay inside the one quoted value
     ('a%22%0D%0AX-Evil:%201.png', 'form-data; name="file"; filename="a%22%0D%0AX-Evil: 1.png"'),
     ("nul%00.png", 'form-data; name="file"; filename="nul%00.png"'),
-    ("..%2F..%2Fetc%2Fpasswd", 'form-data; name="file"; filename="passwd"'),  # no directory (RFC 7578 §4.2)
-    ("..%5Cwin.ini", 'form-data; name="file"; filename="win.ini"'),
-    ("%2F", 'form-data; name="file"; filename="file"'),  # nothing left of it: the property's name
+    ("reports/2026/q1.pdf", 'form-data; name="file"; filename="reports/2026/q1.pdf"'),  # as the upstream keys it
+    ("..%2F..%2Fetc%2Fpasswd", 'form-data; name="file"; filename="../../etc/passwd"'),  # the receiver's to judge
+    ("C:%5Cx%5Cy.png", 'form-data; name="file"; filename="C:\\\\x\\\\y.png"'),  # a backslash escaped in the header
+    ("a%252F.png", 'form-data; name="file"; filename="a%2F.png"'),  # decoded once
+    ("%20", 'form-data; name="file"; filename="file"'),  # nothing left of it: the property's name
 ]
 
 

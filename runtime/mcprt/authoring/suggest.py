@@ -23,7 +23,10 @@ distinction: an object is *identified* when it has an identifier (`IDS`: `id`, `
   `oneOf: [Customer, Order, Product]`, Vercel's `gitSource` forms) are each walked as the record they are and
   their entries made one hash (`_walk`): a field is possible when any alternative has it, so each keeps what it
   needs (the first alternative alone, before, made a search's orders lose `total` and its products `sku` and
-  `price`). A union is reduced as a reference (one name, `owner.login || owner.slug`; a bare id) only when every
+  `price`). A key the alternatives hold as different objects or lists of objects (an event's `payload`:
+  `{amount, currency}` in one kind, `{reason, code}` in another) is followed as the union of those (`_shared`):
+  of a result of each kind the union's suggestion keeps every value that kind's own suggestion keeps (one
+  alternative's body for the key, before, dropped the others' fields there). A union is reduced as a reference (one name, `owner.login || owner.slug`; a bare id) only when every
   alternative is one (`_every`); an object of no fields (GitHub's `empty-object`) is no alternative.
 - Below a record `MAX_NESTED` levels are followed on the one result object, `MAX_NESTED_IN_ITEMS`
   in a list's items (whose parts repeat on every item). An unidentified object (a *part*:
@@ -256,13 +259,44 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
 
     An object that is one of several records (`_object`: a search's `oneOf: [Customer, Order, Product]`) is
     each of them walked as itself, their entries one hash: a key once, its own form (`total: total`) before
-    a reduced one, else the first alternative's (`_unique_keys`).
+    a reduced one (`_unique_keys`). A key several alternatives hold as different objects (an event's
+    `payload`: `{amount, currency}` in one kind, `{reason, code}` in another) is walked as the union of those
+    objects in each (`_shared`), so one entry keeps what every kind holds there.
     """
     entries: list[tuple[int, str]] = []
-    for option in _alternatives(shape):
+    for option in _shared(_alternatives(shape)):
         entries += _entries(option, anchored, level, wrappers, single, ctx, within)
     parts = [text for _, text in _unique_keys(entries)]
     return "{" + ", ".join(parts) + "}" if parts else None
+
+
+def _shared(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alternative records with each key that several of them hold as different objects (or lists of
+    objects) given, in every one, the union of those shapes (`anyOf`, which `_object` merges): walked apart,
+    each alternative made its own body for the key and one of them was kept, so the other kinds' fields there
+    were silently lost (`payload: payload.{reason, code}` for an item whose payload is `{amount, currency}`).
+    A key held as a scalar by some alternative is left as it is: its own form (`payload: payload`) keeps the
+    value whole (`_unique_keys`)."""
+    if len(options) < 2:
+        return options
+    held: dict[str, list[Any]] = {}
+    for option in options:
+        for name, prop in _properties(option).items():
+            held.setdefault(name, []).append(prop)
+    union: dict[str, Any] = {}
+    for name, shapes in held.items():
+        distinct = [s for n, s in enumerate(shapes) if s not in shapes[:n]]
+        if len(distinct) < 2:
+            continue
+        if all(_object(s) is not None and not _is(s, "array") for s in distinct):
+            union[name] = {"anyOf": [o for s in distinct for o in _options(s)]}
+        elif all(_is(s, "array") and not _properties(s) and _object(_items(_unwrap(s))) is not None
+                 for s in distinct):
+            union[name] = {"type": "array", "items": {"anyOf": [o for s in distinct
+                                                                for o in _options(_items(_unwrap(s)))]}}
+    if not union:
+        return options
+    return [{**o, "properties": {n: union.get(n, p) for n, p in _properties(o).items()}} for o in options]
 
 
 def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool,
@@ -683,11 +717,10 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
             return None
         return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx, within=within)
     if is_item and _every(_identified, item):  # a list of references: one identifying field (with what an id alone lacks)
-        named = _union(_named_items(o) for o in _alternatives(item) if _identified(o))
-        if len(named) == 1:
-            return named[0]
-        fields = _union(f.split(": ", 1)[0] for one in named for f in one.strip("{}").split(", "))
-        return "{" + ", ".join(f"{f}: {f}" for f in fields) + "}"
+        fields = _union(n for o in _alternatives(item) if _identified(o) for n in _named_items(o))
+        if len(fields) == 1:
+            return _field(fields[0])
+        return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in fields) + "}"
     if not any(_is_scalar(p) or _is_scalar_list(p) for p in _properties(item).values()):
         # a grouping (`networks: {v4, v6}`): takes no level
         return _walk(item, anchored=True, level=level, wrappers=wrappers, single=single, ctx=ctx, within=within)
@@ -700,19 +733,17 @@ def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_
     return _walk(item, anchored=True, level=level + 1, wrappers=wrappers, single=single, ctx=ctx, within=within)
 
 
-def _named_items(item: dict[str, Any]) -> str:
+def _named_items(item: dict[str, Any]) -> list[str]:
     """What a list of identified objects keeps of each: its first handle or label (`labels[].name`); an item
     named by a bare identifier alone also keeps what says what it is — a `*name`/`*title`/`*label`/`*value`
     field (an attachment's `file_name`, a field's `display_value`) and `DETAILS` (a custom field's `value`): `custom_fields[].id` alone was a
     list of numbers (a trial's `[360000, 360001, …]`), the values that made them mean something dropped."""
     first = _names(item)[0]
     if first not in IDS:
-        return _field(first)
-    extra = [n for n, p in _properties(item).items() if _is_scalar(p) and n != first
-             and (n in DETAILS or n == "label" or words(n)[-1] in ("name", "filename", "title", "label", "value"))]
-    if not extra:
-        return _field(first)
-    return "{" + ", ".join(f"{_field(n)}: {_field(n)}" for n in (first, *extra)) + "}"
+        return [first]
+    return [first, *(n for n, p in _properties(item).items() if _is_scalar(p) and n != first
+                     and (n in DETAILS or n == "label" or words(n)[-1] in ("name", "filename", "title", "label",
+                                                                            "value")))]
 
 
 # What a record says of the client or person behind it — the address it came from (`ip_address`, `client_ip`),

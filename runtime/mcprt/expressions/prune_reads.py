@@ -114,8 +114,8 @@ def source_paths_of(node: dict[str, Any]) -> set[str]:
 
 
 def reads_whole(expression: str) -> bool:
-    """Whether the expression gives (some of) its input whole: `@`, `{raw: @}`, `length(@)`, a bare `[]`. Reading
-    the items of a list response (`[].{id: id}`) is not: its fields are read one by one (`root_fields` says None
+    """Whether the expression gives (some of) its input whole: `@`, `{raw: @}`, `length(@)`. Reading the items of a
+    list response (`[].{id: id}`, and a bare `[]`, which reads them as `[]`) is not: its fields are read one by one (`root_fields` says None
     for it, since it looks up no member of the root; `init`'s "leaves out" comment used that and said nothing of
     any list response's fields — a trial's search kept one `oneOf` alternative's fields, silently)."""
     return "" in _read(jmespath.compile(expression).parsed)

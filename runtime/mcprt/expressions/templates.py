@@ -17,6 +17,9 @@ Filters beyond Jinja's built-ins (`join`, `default`, `truncate`, `map`, `selecta
   - `shorten(width)`   cut at a word boundary to at most `width` characters, ending in `…`
   - `firstline`        the first non-blank line of a text (e.g. a commit message's subject)
   - `split(sep, max)`  a text cut into a list at `sep` (default: runs of whitespace), at most `max` cuts
+A value made text — `{{ value }}`, `a ~ b`, `'%s' % value`, and every filter that makes text of it (`join`,
+`string`, `format`, `trim`, `upper`, `shorten`, …) — is in its JSON form (`json_form`: `true`, `null`,
+`["items","customer"]`), the form a model sends; only `pprint` is Python's pretty-printer.
 Tests beyond Jinja's built-ins: `x is startingwith("v")`, `x is endingwith(".json")` (what the string
 methods did: a template reads data, not methods).
 """
@@ -38,8 +41,10 @@ import jinja2
 from jinja2 import StrictUndefined, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.filters import make_attrgetter, sync_do_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import missing, object_type_repr
+from markupsafe import soft_str  # what Jinja's own `string` filter is
 
 from ..cancellation import Abandoned
 from . import budget
@@ -87,6 +92,16 @@ class _SteppedLoops(CodeGenerator):
             return None
         return super().visit(node, *args, **kwargs)
 
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802 (Jinja's visitor names)
+        """`a ~ b` with each operand in the form `{{ }}` prints it (`json_form`): Jinja's own `str()` made
+        `'hard=' ~ flag` read `hard=True`. Templates never autoescape, so the join is always `str_join`."""
+        self.write("str_join((")
+        for arg in node.nodes:
+            self.write("environment.text_form(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write("))")
+
 
 class _ShapingEnvironment(ImmutableSandboxedEnvironment):
     """The immutable sandbox, plus the render budget (see budget.py): caps on `'x' * n`, `n ** m`,
@@ -95,6 +110,7 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
     code_generator_class = _SteppedLoops
     loop_steps = staticmethod(budget.steps)
+    text_form = staticmethod(lambda value: json_form(value))  # `~`'s operands (`_SteppedLoops.visit_Concat`)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         budget.tick()
@@ -106,6 +122,8 @@ class _ShapingEnvironment(ImmutableSandboxedEnvironment):
             return operator.pow(left, right)
         if operator_name == "%":
             budget.check_format(left)
+            if isinstance(left, str):  # `'x=%s' % flag`: the values in the form `{{ }}` prints them
+                right = _json_operands(right)
             return budget.check_size(operator.mod(left, right))
         if operator_name == "+":
             return budget.check_size(operator.add(left, right))
@@ -173,6 +191,35 @@ def _checked_filter(base: Any, *, width_args: bool = False, format_arg: bool = F
     return checked
 
 
+def _json_operands(values: Any) -> Any:
+    """`%`-formatting's operands — one value, a tuple of them, or a map of them for `%(name)s` — each in the
+    form `{{ }}` prints it (`json_form`): `'%s' % flag` gives `true`, not `True`."""
+    if isinstance(values, tuple):
+        return tuple(json_form(v) for v in values)
+    if isinstance(values, Mapping):
+        return {k: json_form(v) for k, v in values.items()}
+    return json_form(values)
+
+
+def _json_text(base: Any, *, operands: bool = False) -> Any:
+    """A built-in text filter reading its value in the form `{{ }}` prints it (`json_form`): `flag | upper` gives
+    `TRUE`, `l | trim` `["items","customer"]` (Jinja's `str()` gave `['items', 'customer']`). `operands`: the
+    filter formats its arguments into the value (`format`), so they are converted instead."""
+    at = 1 if getattr(base, "jinja_pass_arg", None) is not None else 0  # after Jinja's context/environment
+
+    def converted(*args: Any, **kwargs: Any) -> Any:
+        if operands:
+            args = (*args[:at + 1], *_json_operands(tuple(args[at + 1:])))
+            kwargs = _json_operands(kwargs)
+        elif len(args) > at and not isinstance(args[at], str):
+            args = (*args[:at], json_form(args[at]), *args[at + 1:])
+        return base(*args, **kwargs)
+
+    if hasattr(base, "jinja_pass_arg"):
+        converted.jinja_pass_arg = base.jinja_pass_arg  # type: ignore[attr-defined]
+    return converted
+
+
 def _json_default(value: Any) -> Any:
     """What `tojson` writes for a value JSON has no type for. A sequence a filter yields lazily
     (`map`, `select`, `dictsort` of a map, `range`) is the list it yields (its `str()`, which
@@ -194,7 +241,7 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 
 def _shorten(value: Any, width: int = 80, end: str = "…") -> str:
-    text = " ".join(str(value).split())
+    text = " ".join(str(json_form(value)).split())
     if len(text) <= width:
         return text
     room = max(width - len(end), 0)
@@ -204,7 +251,7 @@ def _shorten(value: Any, width: int = 80, end: str = "…") -> str:
 
 
 def _firstline(value: Any) -> str:
-    for line in str(value).splitlines():
+    for line in str(json_form(value)).splitlines():
         if line.strip():
             return line.strip()
     return ""
@@ -212,7 +259,7 @@ def _firstline(value: Any) -> str:
 
 def _split(value: Any, sep: str | None = None, maxsplit: int = -1) -> list[str]:
     """`str.split` as a filter: strings are data, so `.split()` is a field (`is_data`)."""
-    return str(value).split(sep, maxsplit)
+    return str(json_form(value)).split(sep, maxsplit)
 
 
 def _startingwith(value: Any, prefix: str) -> bool:
@@ -423,6 +470,11 @@ def dropped_line_breaks(source: str) -> list[int]:
             if line.endswith(("%}", "#}")) and not line.endswith(("-%}", "+%}", "-#}")) and _TAGS.sub("", line).strip()]
 
 
+# Jinja's filters that make text of their value with `str()`: a list or boolean given them printed Python's form
+_TEXT_FILTERS = ("trim", "replace", "center", "indent", "wordwrap", "truncate", "upper", "lower", "title",
+                 "capitalize", "striptags", "wordcount", "urlize")
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> SandboxedEnvironment:
     """The one shared sandbox every manifest template is compiled in."""
@@ -442,9 +494,12 @@ def template_environment() -> SandboxedEnvironment:
     )
     # Counts that size a filter's or global's work: `batch(10**9, 'x')` and `slice(10**8)` looped
     # for 80 s in one call, `lipsum(10**8)` for longer, none of it visible to the time check.
+    # A text filter reads a value as `{{ }}` prints it (`json_form`), not as Python's `str()` does
+    for name in _TEXT_FILTERS:
+        env.filters[name] = _json_text(env.filters[name])
     for name in ("center", "indent", "wordwrap", "truncate", "batch", "slice"):
         env.filters[name] = _checked_filter(env.filters[name], width_args=True)
-    env.filters["format"] = _checked_filter(env.filters["format"], format_arg=True)
+    env.filters["format"] = _checked_filter(_json_text(env.filters["format"], operands=True), format_arg=True)
     env.filters["join"] = _json_join  # items and `string` as `{{ }}` prints them (`json_form`)
     env.filters["string"] = _json_string
     for name in ("join", "replace", "string", "list"):
@@ -470,7 +525,9 @@ def json_form(value: Any) -> Any:
     `["items","customer"]`: compact, UTF-8 kept), anything else as Jinja prints it (a string as itself, a
     number as its digits). Every template's text is read by a model, which writes JSON: Python's forms
     (`True`, `None`, `['items', 'customer']`) taught it literals it cannot send (trial "fastmcp", fault 7). The
-    `join` and `string` filters print so too; only the `~` operator (Jinja's own `str()`) does not.
+    `~` and `%` operators and every filter that makes text of a value (`join`, `string`, `format`, `trim`,
+    `replace`, `upper`, `shorten`, `firstline`, `split`, … `_TEXT_FILTERS`) read it so too; only `pprint` is
+    Python's pretty-printer (`tojson(2)` is JSON's).
     An undefined value passes through (it renders empty or raises, as `StrictUndefined`/absence decide)."""
     if value is None or isinstance(value, (bool, list, tuple, dict)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -481,8 +538,6 @@ def json_form(value: Any) -> Any:
 def _json_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     """Jinja's `join`, each item in the form `{{ }}` prints it (`json_form`): `[true, null] | join(", ")` gives
     `true, null`, not `True, None`."""
-    from jinja2.filters import make_attrgetter, sync_do_join
-
     if attribute is not None:
         getter = make_attrgetter(eval_ctx.environment, attribute)
         value = [getter(item) for item in value]
@@ -491,8 +546,6 @@ def _json_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) ->
 
 def _json_string(value: Any) -> str:
     """Jinja's `string`, in the form `{{ }}` prints the value (`json_form`): `flag | string` gives `true`."""
-    from markupsafe import soft_str  # what Jinja's own `string` filter is
-
     return soft_str(json_form(value))
 
 

@@ -159,9 +159,6 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(path[-1])
-        allowed = allowed_keys(path[:-1], data)
-        import difflib  # only for a typo's hint: not on every start
-        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         other_kinds = _other_kinds_here(key, path, data)
         if other_kinds:  # a key of this very place on other kinds of source: say which take it
             kind_here = source_kind(data["sources"].get(path[1]))
@@ -169,6 +166,9 @@ def _message(err: dict[str, Any], path: Path, data: Any) -> str:
             named = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
             return (f"unknown key '{key}' on {_article(kind_here)} `{kind_here}:` source: only "
                     f"{_article(sorted(other_kinds)[0])} {named} source takes it")
+        allowed = allowed_keys(path[:-1], data)
+        import difflib  # only for a typo's hint: not on every start
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         homes = _homes_elsewhere(key, path, data)
         if homes and len(homes) <= _MOST_HOMES:  # a valid key put in the wrong place: say where it goes
             where = " or ".join(f"`{home}`{_on_kinds(kinds)}" for home, kinds in homes)

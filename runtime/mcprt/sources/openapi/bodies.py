@@ -4,8 +4,9 @@ Files: a model can only send text, so a file argument is either plain text (sent
 `data:` URL (RFC 2397): `data:image/png;base64,iVBOR…` is decoded to bytes and its media type is
 used for the part. A `;name=photo.png` (or `filename=`) parameter in the data URL sets the file
 name; otherwise the property name is used. Parameter values are URL-encoded (RFC 2397 §3), so the
-name is percent-decoded (`my%20cat.png` → `my cat.png`, UTF-8) and, as RFC 7578 §4.2 asks of a
-sender, stripped of directory parts (`..%2Fetc%2Fpasswd` → `passwd`); a quote, CR or LF it decodes
+name is percent-decoded (`my%20cat.png` → `my cat.png`, UTF-8) and otherwise sent as written, directory
+parts too (`reports/2026/q1.pdf`: an upstream may key uploads by a relative name; what a path means on
+its disk is the receiver's to decide, RFC 7578 §4.2); a quote, CR or LF it decodes
 to is written percent-encoded again in the part's header (`_quote_header`), so a name cannot add a
 header or end the quoted string.
 
@@ -70,10 +71,9 @@ def decode_file(arg: str, value: Any) -> FileValue:
 
 def _file_name(written: str) -> str | None:
     """A data URL's `name=` value as a file name: percent-decoded (RFC 2397 §3; UTF-8, an invalid byte as
-    U+FFFD), its last path segment only (RFC 7578 §4.2: no directory), None when nothing is left."""
-    name = unquote(written.strip(), errors="replace")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return name if name not in ("", ".", "..") else None
+    U+FFFD), its directory parts kept (the receiver decides what they mean: RFC 7578 §4.2), None when
+    nothing is left."""
+    return unquote(written.strip(), errors="replace").strip() or None
 
 
 def json_body(value: Any) -> bytes:
