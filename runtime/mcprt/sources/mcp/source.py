@@ -816,8 +816,8 @@ class McpServerSource:
         """Ping the server every `ping_every` seconds, and at once after a call timed out; one that does not
         answer within `ping_timeout` hangs (a frozen process, SIGSTOP, a deadlock: its pipe or socket stays
         open, so nothing else notices): its connection is dropped like a lost one, and the supervisor
-        restarts it (stdin closed, SIGTERM, SIGKILL; the same backoff as after an exit). Any answer, an
-        error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
+        restarts it (a hung process is killed at once, without the graces of a stop; the same backoff as after
+        an exit). Any answer, an error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
         within a reasonable timeout period, the sender MAY … attempt to reset the connection".
 
         A server busy with a call answers nothing else meanwhile when it works one request at a time (a
@@ -857,6 +857,8 @@ class McpServerSource:
                     continue
                 busy = f" {misses} times in a row, with calls out and nothing heard from it" if misses > 1 else ""
                 why = f"the server did not answer a ping within {self.ping_timeout:g}s{busy} (it hangs)"
+                if self._client is client:
+                    self.connector.hangs()  # ended at once: a hung process waits out no grace
                 self._connection_lost(client, why)
                 if self._client is None and not self._closed.is_set():
                     self.state = "restarting"  # from now: its process is ended (which takes a few seconds), then restarted
