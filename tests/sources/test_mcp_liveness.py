@@ -55,12 +55,14 @@ if __name__ == "__main__":
 
 def manifest(folder: Path, liveness: str, timeout: str = "2s") -> Path:
     """The helper server forked from the suite's zygote (tests/support/zygote.py): its pid in pids.txt is the
-    process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports."""
+    process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports.
+    Restarted 0.1 s after it is found hung (`restart_delay`), not the default 1 s: what is checked is that
+    it is restarted, not when."""
     (folder / "server.py").write_text(SERVER)
     path = folder / "mcp.yaml"
     path.write_text("version: 1\nserver: {name: gw}\n"
                     "sources:\n"
-                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, {liveness}}}\n"
+                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, restart_delay: 100ms, {liveness}}}\n"
                     "  py: {python: [tools:add]}\n")
     (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
     return path
