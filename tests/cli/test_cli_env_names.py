@@ -119,6 +119,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.server import shared_state, state_wait
     from mcprt.sources.mcp import lines
     from mcprt.sources.openapi import fetch as spec_fetch
+    from mcprt.sources.openapi import pinned as spec_pinned
     from mcprt.sources.python import offers as python_offers
     from mcprt.state import policy as state_policy
 
@@ -129,6 +130,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_SPEC_BYTES": manifest_limits.DEFAULT_MAX_SPEC_BYTES,
         "MCPRT_SPEC_ALIAS_ALLOWANCE": manifest_limits.DEFAULT_SPEC_ALIAS_ALLOWANCE,
         "MCPRT_SPEC_FETCH_TIMEOUT": spec_fetch.SPEC_FETCH_TIMEOUT_SECONDS,
+        "MCPRT_PINNED_FETCH_TIMEOUT": spec_pinned.PINNED_FETCH_TIMEOUT,
         "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
         "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
         "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,
