@@ -48,7 +48,7 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_RELOAD_MAX_LOSS": ("a share of the served tools, above 0 and at most 1", "0.5"), "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
     "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
-    "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": _SECONDS,
+    "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": _SECONDS, "MCPRT_SYNC_CALLS_STOP_TIMEOUT": _SECONDS,
 }
 # The least value a limit takes, in seconds (`env_limit` raises a smaller one to it, and a warning says so), for the
 # intervals whose tiny values cost more than they buy: `repeat_forever` loops that would spin on Redis
@@ -83,6 +83,7 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
     "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds", "MCPRT_DATA_LOSS_CHECK_INTERVAL": "2 seconds",
     "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": "30 seconds",
+    "MCPRT_SYNC_CALLS_STOP_TIMEOUT": "5 seconds",
 }
 # Switches and values read directly where they are used.
 OTHERS = frozenset({

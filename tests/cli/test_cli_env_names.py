@@ -107,6 +107,7 @@ def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
 
 def test_the_defaults_named_are_the_ones_applied() -> None:
     """The warnings' defaults (`envcheck.DEFAULTS`) are the constants where each limit is read."""
+    from mcprt.cli import up_cmd
     from mcprt.envcheck import DEFAULTS, LIMITS
     from mcprt.expressions import budget, prune_budget
     from mcprt.identity import discovery
@@ -154,6 +155,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
         "MCPRT_DATA_LOSS_CHECK_INTERVAL": shared_state.DATA_CHECK_EVERY,
         "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": python_offers.DEFAULT_CALL_TIMEOUT,
+        "MCPRT_SYNC_CALLS_STOP_TIMEOUT": up_cmd.SYNC_CALLS_STOP_WITHIN,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():
