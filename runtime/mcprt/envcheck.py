@@ -38,7 +38,7 @@ SETTINGS = frozenset({
 _BYTES, _COUNT, _SECONDS = ("bytes", "64_000_000"), ("a count", "200"), ("seconds", "2.5")
 LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_MAX_MANIFEST_BYTES": _BYTES, "MCPRT_MAX_MANIFEST_NODES": _COUNT, "MCPRT_MAX_SPEC_BYTES": _BYTES,
-    "MCPRT_SPEC_ALIAS_ALLOWANCE": _COUNT, "MCPRT_SPEC_FETCH_TIMEOUT": _SECONDS,
+    "MCPRT_SPEC_ALIAS_ALLOWANCE": _COUNT, "MCPRT_SPEC_FETCH_TIMEOUT": _SECONDS, "MCPRT_PINNED_FETCH_TIMEOUT": _SECONDS,
     "MCPRT_MAX_MESSAGE_BYTES": _BYTES, "MCPRT_MAX_CONNECTIONS": _COUNT, "MCPRT_HEADER_TIMEOUT": _SECONDS,
     "MCPRT_BODY_TIMEOUT": _SECONDS, "MCPRT_MAX_SESSIONS": _COUNT, "MCPRT_MAX_SESSIONS_PER_CLIENT": _COUNT, "MCPRT_SESSION_IDLE_TIMEOUT": _SECONDS,
     "MCPRT_KEEP_ALIVE_TIMEOUT": _SECONDS,
@@ -48,7 +48,7 @@ LIMITS: Mapping[str, tuple[str, str]] = {
     "MCPRT_RELOAD_MAX_LOSS": ("a share of the served tools, above 0 and at most 1", "0.5"), "MCPRT_TRACES_FLUSH_TIMEOUT": _SECONDS,
     "MCPRT_POLICY_REFRESH_INTERVAL": _SECONDS, "MCPRT_UNKNOWN_KID_REFRESH": _SECONDS,
     "MCPRT_PAUSE_REFRESH_INTERVAL": _SECONDS, "MCPRT_DATA_LOSS_CHECK_INTERVAL": _SECONDS,
-    "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": _SECONDS,
+    "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": _SECONDS, "MCPRT_SYNC_CALLS_STOP_TIMEOUT": _SECONDS,
 }
 # The least value a limit takes, in seconds (`env_limit` raises a smaller one to it, and a warning says so), for the
 # intervals whose tiny values cost more than they buy: `repeat_forever` loops that would spin on Redis
@@ -70,6 +70,7 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_MAX_MANIFEST_BYTES": "1,000,000 bytes", "MCPRT_MAX_MANIFEST_NODES": "100,000",
     "MCPRT_MAX_SPEC_BYTES": "64,000,000 bytes", "MCPRT_MAX_MESSAGE_BYTES": "16,000,000 bytes",
     "MCPRT_SPEC_ALIAS_ALLOWANCE": "1,000,000", "MCPRT_SPEC_FETCH_TIMEOUT": "60 seconds",
+    "MCPRT_PINNED_FETCH_TIMEOUT": "5 seconds",
     "MCPRT_MAX_CONNECTIONS": "4,096 (fewer under a lower open-file limit)", "MCPRT_HEADER_TIMEOUT": "10 seconds",
     "MCPRT_BODY_TIMEOUT": "30 seconds", "MCPRT_MAX_SESSIONS": "the manifest's server.http.max_sessions (10,000 unless set)",
     "MCPRT_MAX_SESSIONS_PER_CLIENT": "the manifest's server.http.max_sessions_per_client (100 unless set)",
@@ -82,6 +83,7 @@ DEFAULTS: Mapping[str, str] = {
     "MCPRT_POLICY_REFRESH_INTERVAL": "2 seconds", "MCPRT_UNKNOWN_KID_REFRESH": "5 seconds",
     "MCPRT_PAUSE_REFRESH_INTERVAL": "5 seconds", "MCPRT_DATA_LOSS_CHECK_INTERVAL": "2 seconds",
     "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": "30 seconds",
+    "MCPRT_SYNC_CALLS_STOP_TIMEOUT": "5 seconds",
 }
 # Switches and values read directly where they are used.
 OTHERS = frozenset({

@@ -107,6 +107,7 @@ def test_an_interval_below_its_minimum_is_a_warning_and_the_minimum_applies(
 
 def test_the_defaults_named_are_the_ones_applied() -> None:
     """The warnings' defaults (`envcheck.DEFAULTS`) are the constants where each limit is read."""
+    from mcprt.cli import up_cmd
     from mcprt.envcheck import DEFAULTS, LIMITS
     from mcprt.expressions import budget, prune_budget
     from mcprt.identity import discovery
@@ -119,6 +120,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
     from mcprt.server import shared_state, state_wait
     from mcprt.sources.mcp import lines
     from mcprt.sources.openapi import fetch as spec_fetch
+    from mcprt.sources.openapi import pinned as spec_pinned
     from mcprt.sources.python import offers as python_offers
     from mcprt.state import policy as state_policy
 
@@ -129,6 +131,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_MAX_SPEC_BYTES": manifest_limits.DEFAULT_MAX_SPEC_BYTES,
         "MCPRT_SPEC_ALIAS_ALLOWANCE": manifest_limits.DEFAULT_SPEC_ALIAS_ALLOWANCE,
         "MCPRT_SPEC_FETCH_TIMEOUT": spec_fetch.SPEC_FETCH_TIMEOUT_SECONDS,
+        "MCPRT_PINNED_FETCH_TIMEOUT": spec_pinned.PINNED_FETCH_TIMEOUT,
         "MCPRT_MAX_MESSAGE_BYTES": lines.DEFAULT_MAX_MESSAGE_BYTES,
         "MCPRT_MAX_CONNECTIONS": server_limits.DEFAULT_MAX_CONNECTIONS,
         "MCPRT_HEADER_TIMEOUT": server_limits.DEFAULT_HEADER_TIMEOUT,
@@ -152,6 +155,7 @@ def test_the_defaults_named_are_the_ones_applied() -> None:
         "MCPRT_PAUSE_REFRESH_INTERVAL": state_policy.PAUSE_REFRESH,
         "MCPRT_DATA_LOSS_CHECK_INTERVAL": shared_state.DATA_CHECK_EVERY,
         "MCPRT_PYTHON_RESOURCE_PROMPT_TIMEOUT": python_offers.DEFAULT_CALL_TIMEOUT,
+        "MCPRT_SYNC_CALLS_STOP_TIMEOUT": up_cmd.SYNC_CALLS_STOP_WITHIN,
     }
     assert set(numbers) == set(LIMITS)
     for name, number in numbers.items():

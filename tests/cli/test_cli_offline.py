@@ -54,10 +54,12 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {"MCPRT_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: no earlier copy to fall back on
 
 
-def test_a_url_that_never_answers_gives_way_to_the_pinned_copy_after_5_s(tmp_path: Path, upstream: CatchAll) -> None:
+def test_a_url_that_never_answers_gives_way_to_the_pinned_copy_after_its_limit(tmp_path: Path,
+                                                                                upstream: CatchAll) -> None:
     """A spec URL that accepts the connection and never answers (a firewall that drops, a stripped
     HTTPS_PROXY) held a host's `initialize` for 31 s with the pinned copy beside the manifest: the fetch
-    waited its 30 s read timeout. With a pin the fetch gets 5 s to answer, and the warning says which limit."""
+    waited its 30 s read timeout. With a pin the fetch gets MCPRT_PINNED_FETCH_TIMEOUT (5 s; 1 s here) to
+    answer, and the warning says which limit."""
     import threading
 
     from tests.support.upstream import serve_tcp
@@ -71,12 +73,13 @@ def test_a_url_that_never_answers_gives_way_to_the_pinned_copy_after_5_s(tmp_pat
     try:
         with serve_tcp(silent) as (host, port):
             manifest = _folder(tmp_path, f"http://{host}:{port}/notes.json", upstream.base)
-            listed = mcprt_cli("tools", str(manifest), "--json", env=_env(tmp_path))
+            listed = mcprt_cli("tools", str(manifest), "--json",
+                               env={**_env(tmp_path), "MCPRT_PINNED_FETCH_TIMEOUT": "1"})
     finally:
         release.set()
     assert listed.returncode == 0, listed.stderr
     assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["getNote"]
-    assert "(no answer within 5 s (connecting, the response headers, or a pause in the body), the " \
+    assert "(no answer within 1 s (connecting, the response headers, or a pause in the body), the " \
            "limit while a pinned copy can stand in) and no cached copy exists; using the pinned copy " \
            "spec/notes.json" in listed.stderr, listed.stderr
 

@@ -11,8 +11,8 @@ Mended: a down source's `tools:` overrides, a `server.pinned` name and policy gl
 made the start fail (`source 'late' has no operation 'add'`, exit 2) or warn falsely; they wait for its
 tools now and are checked when it comes up (a tool it really lacks is a warning at that rebuild, which applies:
 an override naming what a source does not offer stops nothing since the big-API trial's fault 1). Its
-stderr is logged once at INFO, then at DEBUG while it stays down, and its backoff restarts at 1 s once
-it has come up."""
+stderr is logged once at INFO, then at DEBUG while it stays down, and its backoff restarts at its first wait
+(`restart_delay`) once it has come up."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ sources:
     command: ./late-server
     tools:
       nope: {description: x}
+    restart_delay: 500ms  # the backoff's doubling and reset are checked, not its 1 s default: 0.5 s, 1 s …
 """
 # its stderr line carries a carriage return and what would read as a record after it
 FAILING = "#!/bin/sh\nprintf 'late-server: no database yet\\r12:00:00 ERROR   mcprt: forged tool=admin\\n' >&2\nexit 1\n"
@@ -162,7 +163,7 @@ def test_an_override_the_server_lacks_is_reported_when_it_comes_up_and_its_stder
     os.chmod(script, 0o755)
     pid_file = tmp_path / "late.pid"
     with mcprt_http(manifest, "--no-reload", env=child_env(MCPRT_LOG_LEVEL="debug")) as up:
-        up.wait_log("restarting in 2s (attempt 2)", timeout=20)  # a second attempt failed too
+        up.wait_log("restarting in 1s (attempt 2)", timeout=20)  # a second attempt failed too
         # every record is one line, the start-up warning quoting its stderr too: nothing forged starts one
         assert not [line for line in up.log().splitlines() if line.startswith("12:00:00")], up.log()
         assert "its last stderr lines: late-server: no database yet\\r12:00:00 ERROR" in up.log(), up.log()
@@ -176,10 +177,10 @@ def test_an_override_the_server_lacks_is_reported_when_it_comes_up_and_its_stder
         assert "reload failed" not in warned, warned  # the server's tools are served, the override ignored
         assert httpx.get(f"{up.base}/healthz", timeout=10).status_code == 200  # serving `t` and the server's
         mark = up.log_mark()
-        os.kill(int(pid_file.read_text()), 9)  # it came up: a new failure is retried after 1 s, not 2^n s
+        os.kill(int(pid_file.read_text()), 9)  # it came up: a new failure is retried after restart_delay, not 2^n times it
         deadline = time.monotonic() + 20
         while "is down; restarting in" not in up.log_since(mark):
             assert time.monotonic() < deadline, up.log_since(mark)
             time.sleep(0.05)
-        assert "server late-server is down; restarting in 1s (attempt 1)" in up.log_since(mark), up.log_since(mark)
+        assert "server late-server is down; restarting in 0.5s (attempt 1)" in up.log_since(mark), up.log_since(mark)
         assert up.stop() == 0

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import httpx
 
+from mcprt.sources.mcp.stdio import STDIN_CLOSE_GRACE, TERM_GRACE
 from tests.support.served import UpProcess, http_client, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
@@ -54,12 +55,14 @@ if __name__ == "__main__":
 
 def manifest(folder: Path, liveness: str, timeout: str = "2s") -> Path:
     """The helper server forked from the suite's zygote (tests/support/zygote.py): its pid in pids.txt is the
-    process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports."""
+    process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports.
+    Restarted 0.1 s after it is found hung (`restart_delay`), not the default 1 s: what is checked is that
+    it is restarted, not when."""
     (folder / "server.py").write_text(SERVER)
     path = folder / "mcp.yaml"
     path.write_text("version: 1\nserver: {name: gw}\n"
                     "sources:\n"
-                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, {liveness}}}\n"
+                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, restart_delay: 100ms, {liveness}}}\n"
                     "  py: {python: [tools:add]}\n")
     (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
     return path
@@ -90,6 +93,14 @@ def metric(up: UpProcess, line_start: str) -> float:
     raise AssertionError(line_start)
 
 
+def ended(pid: int) -> bool:
+    """The process is gone (or a zombie: dead, not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def _resume(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGCONT)  # whatever the test's outcome, leave no stopped process behind
@@ -104,7 +115,12 @@ async def test_a_frozen_server_is_pinged_marked_down_and_restarted(tmp_path: Pat
         try:
             # /status, /metrics and /readyz agree while it is ended and restarted
             seen = until(lambda: (h := helper(up))["state"] == "restarting" and h, what="the hang on /status")
+            found_hung = time.monotonic()
             assert "did not answer a ping within 1s" in seen["error"]
+            # killed at once: it reads no EOF and cannot handle a SIGTERM, so the stop's graces (stdin closed,
+            # then SIGTERM, SIGKILL after STDIN_CLOSE_GRACE + TERM_GRACE = 3 s) would only delay its restart
+            until(lambda: ended(frozen), what="the hung process's end")
+            assert time.monotonic() - found_hung < STDIN_CLOSE_GRACE + TERM_GRACE / 2
             assert metric(up, 'mcprt_source_up{source="helper"}') == 0.0
             ready = httpx.get(f"{up.base}/readyz", timeout=5)
             assert ready.status_code == 200 and ready.json()["status"] == "degraded"

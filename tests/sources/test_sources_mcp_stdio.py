@@ -19,7 +19,8 @@ from mcprt.toolset.invoke import call_tool
 from mcprt.sources.mcp.process import is_alive
 
 
-def fixture_manifest(folder: Path, tools: dict | None = None, flags: tuple[str, ...] = (), fresh: bool = False) -> Path:
+def fixture_manifest(folder: Path, tools: dict | None = None, flags: tuple[str, ...] = (), fresh: bool = False,
+                     **settings: str) -> Path:
     """The fixture server as source `fx` (written as JSON, which is YAML too); forked from the suite's zygote
     unless `fresh`: tests of the pid mcprt knows it by, or of what becomes of its grandchildren
     (tests/support/zygote.py says why)."""
@@ -30,6 +31,7 @@ def fixture_manifest(folder: Path, tools: dict | None = None, flags: tuple[str, 
     }
     if tools:
         source["tools"] = tools
+    source.update(settings)
     return write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": source}}, indent=2))
 
 
@@ -181,6 +183,24 @@ async def test_a_killed_server_answers_restarting_then_serves_again(folder: Path
         back = await eventually(served, timeout=10, interval=0.2)  # after the 1 s backoff
         assert json_of(back)["pid"] != pid
         assert not is_alive(pid)
+
+
+async def test_restart_delay_sets_the_first_wait_and_each_attempt_doubles_it(
+        folder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="mcprt.source.fx")
+    async with running(fixture_manifest(folder, fresh=True, restart_delay="200ms")) as (runtime, compiled):
+        source = runtime.pool.running["fx"]
+        for attempt, delay in ((1, "0.2s"), (2, "0.4s")):  # one crash after another: the count goes on
+            pid = json_of(await call(compiled, "whoami"))["pid"]
+            os.kill(pid, signal.SIGKILL)
+            await eventually(lambda: source.state == "restarting", timeout=5)
+
+            async def served() -> dict | None:
+                result = await call(compiled, "whoami")
+                return None if result.get("isError") else result
+
+            assert json_of(await eventually(served, timeout=10, interval=0.05))["pid"] != pid
+            assert f"restarting in {delay} (attempt {attempt})" in caplog.text
 
 
 async def test_closing_ends_the_server_and_its_children(folder: Path) -> None:

@@ -33,20 +33,23 @@ def up_command(manifest: Path | None, transport: str | None, host: str | None, p
     return code
 
 
-SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running in threads
+SYNC_CALLS_STOP_WITHIN = 5.0  # s a stopped server waits for sync tool functions still running (MCPRT_SYNC_CALLS_STOP_TIMEOUT)
 
 
 def _leave_sync_calls(code: int) -> None:
     """Sync tool functions still running after the stop (they cannot be interrupted, and the drain
-    already answered their calls) get `SYNC_CALLS_STOP_WITHIN` seconds; past that they are named in
-    a WARNING and the process exits with `code` at once: the interpreter's exit would wait for their
-    threads without a bound (see `sources.python.worker_calls`)."""
+    already answered their calls) get `MCPRT_SYNC_CALLS_STOP_TIMEOUT` seconds (default
+    `SYNC_CALLS_STOP_WITHIN`, 5: a function writing a file may finish it; an operator whose orchestrator
+    kills sooner, or whose functions never hold anything, sets less); past that they are named in a WARNING
+    and the process exits with `code` at once: the interpreter's exit would wait for their threads without
+    a bound (see `sources.python.worker_calls`)."""
+    from ..server.stop_signals import hold_stop_signals
+    from ..settings import env_limit
     from ..sources.python.worker_calls import wait_finished
 
-    from ..server.stop_signals import hold_stop_signals
-
     hold_stop_signals()  # the loop's handlers are gone with the loop: a stop signal now still exits 130/143, saying so
-    left = wait_finished(SYNC_CALLS_STOP_WITHIN)
+    within = env_limit("MCPRT_SYNC_CALLS_STOP_TIMEOUT", SYNC_CALLS_STOP_WITHIN)
+    left = wait_finished(within)
     if not left:
         return
     import atexit
@@ -56,7 +59,7 @@ def _leave_sync_calls(code: int) -> None:
     from ..observability.log import log_event
 
     log_event("tool calls did not stop in time; left running", logging.WARNING, tools=", ".join(left),
-              within_s=SYNC_CALLS_STOP_WITHIN)
+              within_s=within)
     atexit._run_exitfuncs()  # what a normal exit runs (logging's flush among it), without joining the threads
     sys.stdout.flush()
     sys.stderr.flush()

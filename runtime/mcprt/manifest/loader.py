@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from ..home_paths import expand_home, unexpanded_variables_note
-from . import envvars, python_env
+from . import envvars, parse_cache, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
 from .model import Defaults, Manifest, Placement, SourceBase, auth_entries
@@ -131,7 +131,8 @@ def _not_found(shown: str, diagnostic: str, what: str, target: Path | None) -> M
 def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, PositionIndex, list[Diagnostic]]:
     """Parse one manifest file (YAML or TOML by its suffix) into plain data with positions.
 
-    `shown` is how diagnostics name the file (default: the path as given).
+    `shown` is how diagnostics name the file (default: the path as given). The file is read each time;
+    its text is parsed once per process (`parse_cache`): the result is the caller's own to change.
     """
     shown = shown or str(path)
     try:
@@ -144,14 +145,15 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "cannot read the file: it is not UTF-8 text")]
     except OSError as exc:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
-    if path.suffix.lower() == ".toml":
+    toml = path.suffix.lower() == ".toml"
+    if toml:
         from .toml_reader import read_toml  # tomllib only for a TOML manifest
 
         reader = read_toml
     else:
         reader = read_yaml
     try:
-        data, index, errors = reader(text, shown)
+        data, index, errors = parse_cache.parsed(text, shown, toml, reader)
     except RecursionError:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "the manifest nests too deeply")]
     if errors:

@@ -875,6 +875,12 @@ _PING_EVERY = Field(
     "notification). 0: no liveness check.",
 )
 _PING_TIMEOUT = Field(5.0, description="How long a liveness `ping` may take before the server is taken as hung.")
+_RESTART_DELAY = Field(
+    1.0, le=30,
+    description="The wait before the first restart (or reconnection) after the server exited, hung or could not be "
+    "reached; each further attempt waits twice as long, up to 30 s. The count, and so the wait, starts over once the "
+    "server has stayed up for 30 s.",
+)
 
 
 class CommandSource(SourceBase):
@@ -895,6 +901,7 @@ class CommandSource(SourceBase):
     startup_timeout: Duration = Field(30.0, description="Time allowed to start and list tools.")
     ping_every: DurationOrZero = _PING_EVERY
     ping_timeout: Duration = _PING_TIMEOUT
+    restart_delay: Duration = _RESTART_DELAY
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 
@@ -915,6 +922,7 @@ class UrlSource(SourceBase):
     startup_timeout: Duration = Field(30.0, description="Time allowed to connect and list tools.")
     ping_every: DurationOrZero = _PING_EVERY
     ping_timeout: Duration = _PING_TIMEOUT
+    restart_delay: Duration = _RESTART_DELAY
     resources: ItemSwitch = True  # proxied resources and templates (per-URI overrides)
     prompts: ItemSwitch = True  # proxied prompts (per-name overrides)
 

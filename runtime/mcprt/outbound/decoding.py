@@ -162,15 +162,37 @@ _MAY_BE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+]?[0-9]{3}")
 
 
 def non_finite(value: object, where: str) -> Iterator[str]:
-    """`where = value` for each NaN or ±Infinity float in a parsed JSON-able value (`result['a'][0] = inf`)."""
+    """`where = value` for each NaN or ±Infinity float in a parsed JSON-able value (`result['a'][0] = inf`).
+
+    A plain look for one first: the walk that names places formats a path for every node, and most values
+    checked hold none (a GitHub answer's hex SHAs like `…e123…` pass `_MAY_BE_NON_FINITE`'s cheap look)."""
+    if _holds_non_finite(value):
+        yield from _non_finite_at(value, where)
+
+
+def _holds_non_finite(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _non_finite_at(value: object, where: str) -> Iterator[str]:
     if isinstance(value, float) and not math.isfinite(value):
         yield f"{where} = {value}"
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from non_finite(item, f"{where}[{key!r}]")
+            yield from _non_finite_at(item, f"{where}[{key!r}]")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from non_finite(item, f"{where}[{index}]")
+            yield from _non_finite_at(item, f"{where}[{index}]")
 
 
 def non_finite_message(who: str, where: str, note: str = "") -> str:

@@ -52,6 +52,7 @@ async def _start(ctx: SourceContext, kind: str, connector: Connector) -> McpServ
     source = McpServerSource(ctx.name, kind, connector, float(config.startup_timeout), ctx.on_tools_changed,
                              wants=Wants(resources=config.resources is not False, prompts=config.prompts is not False),
                              on_event=ctx.on_event, sole_client=ctx.sole_client,
-                             liveness=(float(config.ping_every), float(config.ping_timeout)))
+                             liveness=(float(config.ping_every), float(config.ping_timeout)),
+                             restart_delay=float(config.restart_delay))
     await source.start(may_start_down=ctx.may_start_down)
     return source

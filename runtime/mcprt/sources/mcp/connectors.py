@@ -53,6 +53,8 @@ class Connector(Protocol):
 
     def session_gone(self) -> bool: ...  # the server said it no longer knows this connection's session
 
+    def hangs(self) -> None: ...  # the liveness check found the server hung: end it without waiting on it
+
     def explain(self, exc: BaseException) -> str: ...
 
     def answered_status(self, exc: MCPError) -> int | None: ...
@@ -145,6 +147,12 @@ class StdioConnector:
     def session_gone(self) -> bool:
         return False  # a process's one connection is its session: it ends with the process (wait_gone)
 
+    def hangs(self) -> None:
+        """The process answers nothing (frozen, SIGSTOPped, deadlocked): its stop kills its group at once
+        instead of granting the graces a working server gets to exit by itself (`stdio._stop`)."""
+        if self.process is not None:
+            self.process.hung = True
+
     def answered_status(self, exc: MCPError) -> int | None:
         return None  # no HTTP under stdio: every error is the server's own
 
@@ -213,6 +221,9 @@ class HttpConnector:
 
     def session_gone(self) -> bool:
         return self.status.session_gone.is_set()
+
+    def hangs(self) -> None:
+        pass  # no process of ours: the connection is dropped, the remote server is its operator's
 
     def answered_status(self, exc: MCPError) -> int | None:
         """The HTTP status a request was answered with when `exc` is the SDK's stand-in for it (a non-2xx

@@ -4,8 +4,8 @@ Lifecycle
   Opening starts the server (or connects) and lists its tools within `startup_timeout`; failing
   that is a manifest diagnostic saying why. A supervisor task then owns the connection: when the
   server dies (process exit, or a call that finds the connection gone) it reconnects with
-  exponential backoff — 1 s, 2 s, 4 s … capped at 30 s, reset after a connection that stayed up
-  for 30 s. Meanwhile calls answer at once with a ToolCallError ("source 'x' is restarting
+  exponential backoff — `restart_delay` (1 s), 2 s, 4 s … capped at 30 s, reset after a connection
+  that stayed up for 30 s. Meanwhile calls answer at once with a ToolCallError ("source 'x' is restarting
   (attempt N); try again in a few seconds") rather than waiting: a model gets a clear, retryable
   answer and no call hangs on a server that may never come back.
 Tool list changes
@@ -170,8 +170,10 @@ class McpServerSource:
         on_event: Callable[[str, str, Any], None] | None = None,
         sole_client: SoleClientSlot | None = None,
         liveness: tuple[float, float] = (0.0, 5.0),
+        restart_delay: float = 1.0,
     ) -> None:
         self.name = name
+        self.restart_delay = restart_delay  # s before the first restart; doubled per attempt up to BACKOFF_CAP
         # (ping_every, ping_timeout) seconds: the liveness check (`_watch_liveness`); ping_every 0: none
         self.ping_every, self.ping_timeout = liveness
         self._check_now = anyio.Event()  # a call timed out: ping at once
@@ -253,7 +255,7 @@ class McpServerSource:
 
         `may_start_down` (`mcprt up` without `--strict`): a failed first connection leaves the source
         open and `down` instead, with no tools, `down_reason` saying why; the supervisor keeps trying
-        with the restart backoff (1 s, 2 s … 30 s) and, once the server answers, lists its tools and
+        with the restart backoff (`restart_delay`, doubled … 30 s) and, once the server answers, lists its tools and
         calls `on_tools_changed` like any list change, so clients get `tools/list_changed`."""
         self._may_start_down = may_start_down
         self._task = asyncio.create_task(self._supervise(), name=f"mcprt-source-{self.name}")
@@ -763,7 +765,7 @@ class McpServerSource:
             if not never_up:
                 RESTARTS[self.name] += 1
                 self.state = "restarting"
-            delay = min(BACKOFF_CAP, 2.0 ** (self.attempt - 1))
+            delay = min(BACKOFF_CAP, self.restart_delay * 2.0 ** (self.attempt - 1))
             renew, self._renew = self._renew, False
             if renew and up_since is not None and time.monotonic() - up_since >= RENEW_AT_ONCE_AFTER:
                 self.log.warning("source %s: server %s answers; starting a new session (attempt %d)",
@@ -816,8 +818,8 @@ class McpServerSource:
         """Ping the server every `ping_every` seconds, and at once after a call timed out; one that does not
         answer within `ping_timeout` hangs (a frozen process, SIGSTOP, a deadlock: its pipe or socket stays
         open, so nothing else notices): its connection is dropped like a lost one, and the supervisor
-        restarts it (stdin closed, SIGTERM, SIGKILL; the same backoff as after an exit). Any answer, an
-        error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
+        restarts it (a hung process is killed at once, without the graces of a stop; the same backoff as after
+        an exit). Any answer, an error included, says it lives. MCP 2025-11-25 basic/utilities/ping: "If no response is received
         within a reasonable timeout period, the sender MAY … attempt to reset the connection".
 
         A server busy with a call answers nothing else meanwhile when it works one request at a time (a
@@ -857,6 +859,8 @@ class McpServerSource:
                     continue
                 busy = f" {misses} times in a row, with calls out and nothing heard from it" if misses > 1 else ""
                 why = f"the server did not answer a ping within {self.ping_timeout:g}s{busy} (it hangs)"
+                if self._client is client:
+                    self.connector.hangs()  # ended at once: a hung process waits out no grace
                 self._connection_lost(client, why)
                 if self._client is None and not self._closed.is_set():
                     self.state = "restarting"  # from now: its process is ended (which takes a few seconds), then restarted

@@ -51,6 +51,7 @@ class ServerProcess:
     returncode: int | None = None
     gone: anyio.Event = field(default_factory=anyio.Event)  # exited, or closed its stdout
     stopping: bool = False  # we are ending it (so its exit says nothing about why it failed)
+    hung: bool = False  # the liveness check found it answering nothing: killed at once when stopped (`_stop`)
 
     @property
     def exited_by_itself(self) -> bool:
@@ -148,17 +149,21 @@ async def stdio_transport(
 
 
 async def _stop(process: anyio.abc.Process, server: ServerProcess) -> None:
-    """stdin closed → wait → SIGTERM the group → wait → SIGKILL; then the group's stragglers."""
+    """stdin closed → wait → SIGTERM the group → wait → SIGKILL; then the group's stragglers.
+
+    A server found hung (`ServerProcess.hung`) gets no grace: it answered no ping, so it reads no EOF
+    and handles no SIGTERM (a SIGSTOPped process cannot), and waiting STDIN_CLOSE_GRACE + TERM_GRACE
+    (3 s) only kept its restart, and every call waiting for it, that much longer."""
     server.stopping = not server.gone.is_set()
     if process.stdin is not None:
         try:
             await process.stdin.aclose()
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
-    with anyio.move_on_after(STDIN_CLOSE_GRACE):
+    with anyio.move_on_after(0 if server.hung else STDIN_CLOSE_GRACE):
         while process.returncode is None:
             await anyio.sleep(0.02)
-    await end_group(server.pid, TERM_GRACE)  # the leader's pid is the group id
+    await end_group(server.pid, 0 if server.hung else TERM_GRACE)  # the leader's pid is the group id
     with anyio.move_on_after(2.0):
         while process.returncode is None:
             await anyio.sleep(0.02)

@@ -5,7 +5,7 @@ one per URL source, `mcprt test` replays against it, and it keeps a server worki
 
 - online (the default): fetch (revalidating the cached copy); when that fails, use the cached copy,
   else the pinned copy; with neither, a SpecError that says how to work offline. With a pinned copy
-  the fetch gets `PINNED_FETCH_TIMEOUT` (5 s) to connect and receive the response headers, and for each
+  the fetch gets `MCPRT_PINNED_FETCH_TIMEOUT` (5 s) to connect and receive the response headers, and for each
   pause in the body; a body that keeps flowing gets `MCPRT_SPEC_FETCH_TIMEOUT` (60 s) in all;
 - offline (`--offline`, `MCPRT_OFFLINE=1`): never touch the network — the pinned copy, else the
   cached copy, else a SpecError naming the file to pin.
@@ -25,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcprt.errors import SpecError
+from mcprt.settings import env_limit
 from mcprt.wording import clause
 
 from .fetch import saved_on
@@ -35,7 +36,14 @@ from .loader import LoadedDocument, is_url, load_document
 # spec must still refresh the cache): an agent host waits for
 # `initialize` while mcprt starts, and a URL that accepts the connection and never answers (a firewall, a
 # stripped HTTPS_PROXY) held a trial's start for 31 s with the pinned copy beside the manifest
-PINNED_FETCH_TIMEOUT = 5.0
+PINNED_FETCH_TIMEOUT = 5.0  # MCPRT_PINNED_FETCH_TIMEOUT's default
+
+
+def pinned_fetch_timeout() -> float:
+    """Seconds a description URL has to answer (connect, send its response headers) and the longest pause
+    in its body while a pinned copy can stand in (`MCPRT_PINNED_FETCH_TIMEOUT`, default 5): an operator
+    whose network answers in milliseconds, or whose spec host is known to be slow, sets what waiting costs."""
+    return env_limit("MCPRT_PINNED_FETCH_TIMEOUT", PINNED_FETCH_TIMEOUT)
 PINNED_SPEC_DIR = "spec"
 PINNED_SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -98,7 +106,7 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
                                           "nor a cached copy of this URL exists") from None
     try:
         return (load_document(location, base_dir, cache_dir, notes=notes,
-                              within=PINNED_FETCH_TIMEOUT if pinned is not None else None), notes, [], [])
+                              within=pinned_fetch_timeout() if pinned is not None else None), notes, [], [])
     except SpecError as exc:
         if pinned is None:
             raise SpecError(exc.document, exc.pointer, f"{clause(exc.message)}; to work without network, pin it "
