@@ -54,8 +54,11 @@ def test_up_refuses_it_before_the_handshake(tmp_path: Path) -> None:
     initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                              "clientInfo": {"name": "desktop", "version": "1"}}}
-    done = subprocess.run(up_command(manifest), input=json.dumps(initialize) + "\n", capture_output=True, text=True,
-                          cwd="/", env=cli_env(), timeout=120)
+    requests = tmp_path / "requests.jsonl"  # a file, not a pipe: a pipe closed while starting ends the start (exit 0)
+    requests.write_text(json.dumps(initialize) + "\n")
+    with requests.open() as stdin:
+        done = subprocess.run(up_command(manifest), stdin=stdin, capture_output=True, text=True,
+                              cwd="/", env=cli_env(), timeout=120)
     assert done.returncode == 2, done.stderr
     assert "m.yaml:4:13: source 'm': 'mcp': the module name 'mcp' is taken by the package 'mcp'" in done.stderr
     assert "internal error" not in done.stderr
