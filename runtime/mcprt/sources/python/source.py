@@ -135,21 +135,32 @@ async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
     config = ctx.config
     if not isinstance(config, PythonSource):
         raise McprtError(f"source '{ctx.name}' is not a python source")
-    return await anyio.to_thread.run_sync(_load, ctx, config)
-
-
-def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
-    entries = parse_entries(config.python)
-    make_importable(ctx.base_dir)
-    owner = object()  # this load's hold on the variables its `env:` sets (released when it closes or fails)
-    if python_env.export(owner, config.env):
-        # a value changed (a rotated secret): modules that read it at import (`KEY = os.environ[...]`) run again
-        forget_tree(ctx.base_dir)
+    owner = object()  # this open's hold on the variables its `env:` sets (released when it closes or fails)
     try:
-        return _load_exported(ctx, config, entries, owner)
+        return await anyio.to_thread.run_sync(_load, ctx, config, owner)
     except BaseException:
+        # failed, or cancelled (another source's error fails the compile: `SourcePool.fail_fast`) — the thread ran
+        # to its end and exported, but no source is returned to close: a rejected reload's secret stayed in
+        # os.environ for good, seen by the serving tools and their child processes (review of fixfm2, #1)
         python_env.release(owner)
         raise
+
+
+# base folder → `python_env.generation()` its modules were last imported at (under `importing`'s lock via forget)
+_imported_at: dict[Path, int] = {}
+
+
+def _load(ctx: SourceContext, config: PythonSource, owner: object) -> PythonFunctionsSource:
+    entries = parse_entries(config.python)
+    make_importable(ctx.base_dir)
+    python_env.export(owner, ctx.name, config.env)
+    generation = python_env.generation()
+    if _imported_at.get(ctx.base_dir, generation) != generation:
+        # a variable changed since this folder's modules were imported (a rotated secret, a name dropped, a failed
+        # reload's value taken back): modules that read one at import (`KEY = os.environ[...]`) run again
+        forget_tree(ctx.base_dir)
+    _imported_at[ctx.base_dir] = generation
+    return _load_exported(ctx, config, entries, owner)
 
 
 def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry],
