@@ -36,7 +36,7 @@ from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
 from .frameworks import decorated, is_tool_error, left_out_advice, not_a_tool
 from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
-                        parse_entries, tree_files)
+                        parse_entries, refuse_shadowing_files, tree_files)
 from .offers import load_offers
 from .raised import exception_message, exception_text, stops_the_call
 from .results import to_upstream
@@ -153,6 +153,7 @@ _imported_at: dict[Path, int] = {}
 def _load(ctx: SourceContext, config: PythonSource, owner: object) -> PythonFunctionsSource:
     entries = parse_entries(config.python)
     make_importable(ctx.base_dir)
+    refuse_shadowing_files(ctx.base_dir, entries)
     python_env.export(owner, ctx.name, config.env)
     generation = python_env.generation()
     if _imported_at.get(ctx.base_dir, generation) != generation:
