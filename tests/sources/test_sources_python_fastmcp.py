@@ -191,6 +191,17 @@ def test_a_fastmcp_context_parameter_is_refused_at_validate_saying_what_to_write
     assert "for `report_progress`" in output and "Traceback" not in output
 
 
+@pytest.mark.parametrize("module", ["fm_tools", "sdk_tools"])
+def test_a_context_under_future_annotations_gets_the_same_advice(tmp_path: Path, module: str) -> None:
+    """`from __future__ import annotations` left `ctx: Context` the string 'Context' in the signature FastMCP's
+    decorator sets: pydantic's "`get_stock_arguments` is not fully defined" came out instead of what to type."""
+    code, output = _validate(tmp_path, module, "from __future__ import annotations\n" + (
+        FM_TOOLS.split('"""\n', 1)[1] if module == "fm_tools" else SDK_CONTEXT), module)
+    assert code == 2, output
+    assert "parameter 'ctx' is typed " in output and "type it `mcprt.contracts.CallContext`" in output
+    assert "not fully defined" not in output
+
+
 def test_the_mcp_sdk_context_is_refused_too(tmp_path: Path) -> None:
     code, output = _validate(tmp_path, "sdk_tools", SDK_CONTEXT, "sdk_tools:lookup")
     assert code == 2, output
