@@ -172,6 +172,8 @@ sources:
       "acme://motd": fm_migrated:motd
       "acme://warehouses/{code}": fm_migrated:warehouse
     prompts: [fm_migrated:triage_order]
+    tools:  # by the function's name, as written before mcprt read the decorator's (it still applies)
+      get_stock: {title: Stock by SKU}
 """
 
 
@@ -299,6 +301,7 @@ async def test_tools_are_named_and_described_as_the_decorator_says_and_offers_ar
     # `prompts:`) are no tools of the whole-module entry
     assert sorted(tools) == ["chart", "ping", "reserve", "sell", "stock_level"]
     assert tools["stock_level"].description == "Stock level of a SKU."
+    assert tools["stock_level"].title == "Stock by SKU"  # the override keyed by the function's own name applied
     assert tools["ping"].description == "Echo a message back."
     result = await served.call_tool("stock_level", {"sku": "A-1"})
     assert not result.is_error and result.structured_content == {"sku": "A-1", "on_hand": 4}

@@ -229,7 +229,9 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
         or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
-        aliases=(target,),
+        # the function's own name stays an alias when a decorator renamed it: `tools: {get_stock: …}` written before
+        # mcprt read `@mcp.tool(name="stock_level")` (the workaround for its name) still applies
+        aliases=(target,) if name == fn_name else (target, fn_name),
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
         response_schema_exact=True,  # a return annotation names every field: nothing is merely undocumented
