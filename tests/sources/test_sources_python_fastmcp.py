@@ -99,6 +99,7 @@ import base64
 from typing import Annotated, Literal
 
 import fastmcp.exceptions
+import mcprt.errors
 from fastmcp import FastMCP
 from fastmcp.utilities.types import Image
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
@@ -155,6 +156,10 @@ def sell(sku: str) -> str:
 
 def warehouse(code: str) -> dict:
     """One warehouse by code."""
+    if code == "NONE":
+        raise fastmcp.exceptions.ToolError("No warehouse " + code)
+    if code == "GONE":
+        raise mcprt.errors.ToolCallError("Closed: " + code)
     return {"code": code}
 
 
@@ -331,3 +336,13 @@ async def test_a_fastmcp_image_is_sent_as_image_content(served: Client) -> None:
 async def test_a_tool_error_sends_its_message_as_is(served: Client, tool: str, message: str) -> None:
     result = await served.call_tool(tool, {"sku": "A-1"})
     assert result.is_error and text_of(result) == message
+
+
+@served_tests
+@pytest.mark.parametrize(("code", "message"), [("NONE", "No warehouse NONE"), ("GONE", "Closed: GONE")])
+async def test_a_resource_raising_a_tool_error_answers_its_message_as_is(served: Client, code: str,
+                                                                           message: str) -> None:
+    """A resource or prompt function follows the tools' one rule (`raised.tool_error_text`)."""
+    with pytest.raises(Exception) as raised:
+        await served.read_resource(f"acme://warehouses/{code}")
+    assert str(raised.value) == message

@@ -27,20 +27,19 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import McprtError, SourceConfigError, ToolCallError
+from ...errors import McprtError, SourceConfigError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import UnsafeTemplateValue, template_values
 from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
 from .docstrings import parse_docstring
-from .frameworks import is_tool_error
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
-from .raised import exception_message, exception_text, stops_the_call
+from .raised import exception_text, stops_the_call, tool_error_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -78,17 +77,14 @@ class _Function:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
             returned = await run_function(self.label, self.fn, args, kwargs, timeout=timeout,
                                           max_bytes=self.max_bytes, ticket=ticket)
-        except ToolCallError as exc:
-            message = exception_message(exc)
-            raise OfferError(exception_text(exc) if message is None else message) from None
         except DeadlinePassed:  # whether it waited in its lane, or never started (`Ticket.message`)
             raise OfferError(ticket.message(self.label, timeout, self.noun), INTERNAL_ERROR) from None
         except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
             if stops_the_call(exc):
                 raise
-            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message as is, as ToolCallError's
-                message = exception_message(exc)
-                raise OfferError(exception_text(exc) if message is None else message) from None
+            said = tool_error_text(exc)  # ToolCallError, FastMCP's or the SDK's `ToolError`: its message as is
+            if said is not None:
+                raise OfferError(said) from None
             raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)

@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
-from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, UpstreamError
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -34,11 +34,11 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
-from .frameworks import decorated, is_tool_error, left_out_advice, not_a_tool
+from .frameworks import decorated, left_out_advice, not_a_tool
 from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
                         parse_entries, refuse_shadowing_files, tree_files)
 from .offers import load_offers
-from .raised import exception_message, exception_text, stops_the_call
+from .raised import exception_message, exception_text, stops_the_call, tool_error_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -103,17 +103,10 @@ class FunctionInvoker:
             if exception_message(exc) is None:  # the call's answer is its message: one that renders
                 raise UpstreamError(exception_text(exc), unreachable=exc.unreachable) from None
             raise
-        except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
-            text = exception_message(exc)
-            if text is None:
-                text = exception_text(exc)
-            return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
-            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message, as is (frameworks.py)
-                text = exception_message(exc)
-                if text is None:
-                    text = exception_text(exc)
-                return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
+            said = tool_error_text(exc)  # ToolCallError, FastMCP's or the SDK's `ToolError`: its message, as is
+            if said is not None:
+                return UpstreamResult(kind="text", body=said, raw_bytes=len(said.encode("utf-8")), is_error=True)
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
                 # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
                 context.never_started = ticket.never_ran
