@@ -209,6 +209,25 @@ def test_a_context_under_future_annotations_gets_the_same_advice(tmp_path: Path,
     assert "not fully defined" not in output
 
 
+IMAGES = '''
+from fastmcp.utilities.types import Image
+
+
+def charts() -> list[Image]:
+    """Charts."""
+    return []
+'''
+
+
+def test_a_list_of_images_is_refused_saying_one_image_is_a_result(tmp_path: Path) -> None:
+    """`-> list[Image]` was told to return `bytes` "sent as an image", which in a list is no image either."""
+    code, output = _validate(tmp_path, "images_mod", IMAGES, "images_mod:charts")
+    assert code == 2, output
+    assert ("mcp.yaml:4:13: source 'extra': 'images_mod:charts': its return type holds fastmcp.utilities.types.Image "
+            "inside another type, which cannot be sent: a tool's result is one image — return a single image (or "
+            "PNG, JPEG, GIF or WebP `bytes`), one per call") in output
+
+
 def test_the_mcp_sdk_context_is_refused_too(tmp_path: Path) -> None:
     code, output = _validate(tmp_path, "sdk_tools", SDK_CONTEXT, "sdk_tools:lookup")
     assert code == 2, output

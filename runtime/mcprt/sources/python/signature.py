@@ -290,6 +290,11 @@ def _unsendable_return(annotation: Any) -> str | None:
     if not unknown:
         return None
     names = ", ".join(f"{cls.__module__}.{cls.__qualname__}" for cls in unknown)
+    if any(is_image_type(cls) for cls in unknown):
+        # `-> list[Image]`: an image is sent only as the whole result (one image content block); the general advice
+        # below would suggest `bytes`, which inside a list is no image either (review of fixfm2, #7)
+        return (f"its return type holds {names} inside another type, which cannot be sent: a tool's result is one "
+                "image — return a single image (or PNG, JPEG, GIF or WebP `bytes`), one per call")
     return (f"its return type names {names}, which cannot be sent as JSON (pydantic has no schema for it): "
             "return a pydantic model, a dataclass, a dict or a list of JSON values, `str`, or `bytes` (PNG, JPEG, "
             "GIF or WebP bytes are sent as an image)")
