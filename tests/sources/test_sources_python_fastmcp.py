@@ -121,7 +121,7 @@ async def get_stock(sku: Annotated[str, Field(description="The SKU.")]) -> dict:
     return {"sku": sku, "on_hand": 4}
 
 
-@mcp.resource("acme://motd")
+@mcp.resource("acme://motd", name="message_of_the_day", title="Message of the day", description="Today's motto.")
 def motd() -> str:
     """Message of the day."""
     return "Ship it."
@@ -139,7 +139,7 @@ def chart() -> Image:
     return Image(data=PNG, format="png")
 
 
-@mcp.tool
+@mcp.tool(title="Reserve stock", annotations={"destructiveHint": True, "readOnlyHint": False})
 def reserve(sku: str) -> str:
     """Reserve stock."""
     raise fastmcp.exceptions.ToolError("Out of stock for " + sku)
@@ -163,6 +163,7 @@ def warehouse(code: str) -> dict:
     return {"code": code}
 
 
+@mcp.prompt(name="triage_named", title="Triage", description="Triage one order.")
 def triage_order(order_id: str, tone: Literal["formal", "casual"] = "formal") -> str:
     """Triage a problematic order."""
     return f"Look at order {order_id} in a {tone} tone."
@@ -326,6 +327,10 @@ async def test_tools_are_named_and_described_as_the_decorator_says_and_offers_ar
     assert sorted(tools) == ["chart", "ping", "reserve", "sell", "stock_level"]
     assert tools["stock_level"].description == "Stock level of a SKU."
     assert tools["stock_level"].title == "Stock by SKU"  # the override keyed by the function's own name applied
+    # a decorator's title and annotations: a migrated destructive tool keeps its hint
+    assert tools["reserve"].title == "Reserve stock"
+    assert tools["reserve"].annotations is not None
+    assert (tools["reserve"].annotations.destructive_hint, tools["reserve"].annotations.read_only_hint) == (True, False)
     assert tools["ping"].description == "Echo a message back."
     result = await served.call_tool("stock_level", {"sku": "A-1"})
     assert not result.is_error and result.structured_content == {"sku": "A-1", "on_hand": 4}
@@ -337,8 +342,14 @@ async def test_the_resources_and_prompt_the_manifest_names_are_served_as_such(se
     assert [c.text for c in motd.contents if isinstance(c, types.TextResourceContents)] == ["Ship it."]
     house = await served.read_resource("acme://warehouses/PAR1")
     assert '"PAR1"' in house.contents[0].text  # type: ignore[union-attr]
-    prompts = [p.name for p in (await served.list_prompts()).prompts]
-    assert prompts == ["triage_order"]
+    # named, titled and described as FastMCP's decorators say
+    [listed] = (await served.list_resources()).resources
+    assert (listed.name, listed.title, listed.description) == ("message_of_the_day", "Message of the day",
+                                                               "Today's motto.")
+    [prompt] = (await served.list_prompts()).prompts
+    assert (prompt.name, prompt.title, prompt.description) == ("triage_named", "Triage", "Triage one order.")
+    got = await served.get_prompt("triage_named", {"order_id": "7"})
+    assert "Look at order 7 in a formal tone." in str(got.messages[0].content)
 
 
 @served_tests

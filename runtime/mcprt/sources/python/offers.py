@@ -34,6 +34,7 @@ from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
 from .docstrings import parse_docstring
+from .frameworks import Decorated, decorated
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .calling import DeadlinePassed, run_function
@@ -186,7 +187,11 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
         except McprtError as exc:
             problems.append((("resources", uri), str(exc)))
             continue
-        wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
+        given = decorated(function.fn, "resource")  # FastMCP's @mcp.resource(name=, description=, title=)
+        wire = {"name": given.name or function.name,
+                "description": given.description or function.doc.summary or f"Resource {uri}."}
+        if given.title:
+            wire["title"] = given.title
         mime_type = _MIME_TYPES.get(function.signature.result_kind or "")
         if mime_type:
             wire["mimeType"] = mime_type
@@ -205,9 +210,10 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
         except McprtError as exc:
             problems.append((("prompts", index), str(exc)))
             continue
-        name = function.name
+        given = decorated(function.fn, "prompt")  # FastMCP's @mcp.prompt(name=, description=, title=)
+        name = given.name or function.name
         provider.prompts[name] = function
-        prompt_offers.append(PromptOffer(name, _prompt_wire(name, function)))
+        prompt_offers.append(PromptOffer(name, _prompt_wire(name, function, given)))
     if problems:
         raise SourceConfigError(problems)
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
@@ -222,7 +228,7 @@ def _function(target: str, noun: str, what: str, imports: ModuleImports, max_byt
     return _Function(fn, name, noun, f"{what} ({target})", max_bytes, concurrency)
 
 
-def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
+def _prompt_wire(name: str, function: _Function, given: Decorated) -> dict[str, Any]:
     schema = function.signature.input_schema
     required = set(schema.get("required", ()))
     arguments = []
@@ -233,7 +239,9 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
         if described or form:
             item["description"] = f"{described} ({form})" if described and form else described or form
         arguments.append(item)
-    wire: dict[str, Any] = {"name": name, "description": function.doc.summary or f"Prompt {name}."}
+    wire: dict[str, Any] = {"name": name, "description": given.description or function.doc.summary or f"Prompt {name}."}
+    if given.title:
+        wire["title"] = given.title
     if arguments:
         wire["arguments"] = arguments
     return wire

@@ -213,18 +213,20 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
     # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
-    given_name, given_description = decorated(documented)
-    name = given_name or fn_name
+    given = decorated(documented)  # and its title and annotations (readOnlyHint, destructiveHint, …)
+    name = given.name or fn_name
     return Operation(
         key=name,
         name=fit_tool_name(sanitize_tool_name(name)),
-        description=given_description or _description(doc, ctx.defaults.descriptions)
+        description=given.description or _description(doc, ctx.defaults.descriptions)
         or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
         # the function's own name stays an alias when a decorator renamed it: `tools: {get_stock: …}` written before
         # mcprt read `@mcp.tool(name="stock_level")` (the workaround for its name) still applies
         aliases=(target,) if name == fn_name else (target, fn_name),
+        title=given.title or (given.annotations or {}).get("title"),
+        annotations=given.annotations or {},
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
         response_schema_exact=True,  # a return annotation names every field: nothing is merely undocumented
