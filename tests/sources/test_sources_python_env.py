@@ -163,3 +163,91 @@ def test_names_mcprt_reads_itself_are_refused(tmp_path: Path, name: str) -> None
     assert result.returncode == 2, output
     assert f"mcp.yaml:7:7: a python source's env cannot set {name}: " in output
     assert "set it in mcprt's own environment instead" in output
+
+
+# A reload that fails on another source: `p` imports slowly, so `q`'s import error cancels p's open while its thread
+# runs (`mcprt up` fails fast) — the thread still exported the rotated value
+SLOW_MODULE = '''
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+AT_IMPORT = os.environ.get("ACME_API_KEY")
+time.sleep(1.5)
+
+
+def _digest(value):
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def seen() -> dict:
+    """The key as read at import, now, and by a child process."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('ACME_API_KEY', ''))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return {"import": _digest(AT_IMPORT), "call": _digest(os.environ.get("ACME_API_KEY")),
+            "child": _digest(child or None), "other": os.environ.get("ACME_OTHER")}
+'''
+
+FAILING_MANIFEST = """\
+version: 1
+sources:
+  p:
+    python: slowtool:seen
+    env: {ACME_API_KEY: "${ACME_API_KEY}"}
+  q:
+    python: helper:ok
+defaults: {timeout: 10s}
+"""
+
+V1, V2 = "value-one-0123456789", "value-two-0123456789"  # scrubbed as env values: read back as digests
+
+
+async def test_a_failed_reload_takes_back_its_values_and_a_later_reload_can_drop_the_name(tmp_path: Path) -> None:
+    (tmp_path / "slowtool.py").write_text(SLOW_MODULE)
+    (tmp_path / "helper.py").write_text('def ok() -> str:\n    """ok"""\n    return "ok"\n')
+    (tmp_path / ".env").write_text(f"ACME_API_KEY={V1}\n")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(FAILING_MANIFEST)
+    with mcprt_http(manifest) as up:
+        async with http_client(up.url) as client:
+            async def seen() -> dict:
+                return (await client.call_tool("seen", {})).structured_content
+
+            first = await seen()
+
+            # q breaks while .env rotates: the reload fails, the previous tools serve on with the previous value
+            mark = up.log_mark()
+            (tmp_path / "helper.py").write_text('raise RuntimeError("broken")\n')
+            (tmp_path / ".env").write_text(f"ACME_API_KEY={V2}\n")
+            deadline = time.monotonic() + 60
+            while "reload failed" not in up.log_since(mark):
+                assert time.monotonic() < deadline, up.log_since(mark)
+                time.sleep(0.1)
+            time.sleep(2)  # p's cancelled import thread runs to its end
+            after_failure = await seen()
+
+            # q mended, .env back to the first value: the module imported under the rejected value is imported again
+            mark = up.log_mark()
+            (tmp_path / "helper.py").write_text('def ok() -> str:\n    """ok"""\n    return "ok"\n')
+            (tmp_path / ".env").write_text(f"ACME_API_KEY={V1}\n")
+            manifest.write_text(FAILING_MANIFEST + "# mended\n")
+            deadline = time.monotonic() + 60
+            while "reload applied" not in up.log_since(mark):
+                assert time.monotonic() < deadline, up.log_since(mark)
+                time.sleep(0.1)
+            mended = await seen()
+
+            # the name dropped from p's env: unset at once, at import too (the process had none)
+            mark = up.log_mark()
+            manifest.write_text(FAILING_MANIFEST.replace('ACME_API_KEY: "${ACME_API_KEY}"', "ACME_OTHER: x"))
+            deadline = time.monotonic() + 60
+            while "reload applied" not in up.log_since(mark):
+                assert time.monotonic() < deadline, up.log_since(mark)
+                time.sleep(0.1)
+            dropped = await seen()
+    assert first == {"import": _digest(V1), "call": _digest(V1), "child": _digest(V1), "other": None}
+    assert after_failure == first, up.log()
+    assert mended == first
+    assert dropped == {"import": None, "call": None, "child": None, "other": "x"}

@@ -99,6 +99,7 @@ import base64
 from typing import Annotated, Literal
 
 import fastmcp.exceptions
+import mcprt.errors
 from fastmcp import FastMCP
 from fastmcp.utilities.types import Image
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
@@ -120,7 +121,7 @@ async def get_stock(sku: Annotated[str, Field(description="The SKU.")]) -> dict:
     return {"sku": sku, "on_hand": 4}
 
 
-@mcp.resource("acme://motd")
+@mcp.resource("acme://motd", name="message_of_the_day", title="Message of the day", description="Today's motto.")
 def motd() -> str:
     """Message of the day."""
     return "Ship it."
@@ -138,7 +139,7 @@ def chart() -> Image:
     return Image(data=PNG, format="png")
 
 
-@mcp.tool
+@mcp.tool(title="Reserve stock", annotations={"destructiveHint": True, "readOnlyHint": False})
 def reserve(sku: str) -> str:
     """Reserve stock."""
     raise fastmcp.exceptions.ToolError("Out of stock for " + sku)
@@ -155,9 +156,14 @@ def sell(sku: str) -> str:
 
 def warehouse(code: str) -> dict:
     """One warehouse by code."""
+    if code == "NONE":
+        raise fastmcp.exceptions.ToolError("No warehouse " + code)
+    if code == "GONE":
+        raise mcprt.errors.ToolCallError("Closed: " + code)
     return {"code": code}
 
 
+@mcp.prompt(name="triage_named", title="Triage", description="Triage one order.")
 def triage_order(order_id: str, tone: Literal["formal", "casual"] = "formal") -> str:
     """Triage a problematic order."""
     return f"Look at order {order_id} in a {tone} tone."
@@ -172,6 +178,8 @@ sources:
       "acme://motd": fm_migrated:motd
       "acme://warehouses/{code}": fm_migrated:warehouse
     prompts: [fm_migrated:triage_order]
+    tools:  # by the function's name, as written before mcprt read the decorator's (it still applies)
+      get_stock: {title: Stock by SKU}
 """
 
 
@@ -189,6 +197,36 @@ def test_a_fastmcp_context_parameter_is_refused_at_validate_saying_what_to_write
     assert ("'fm_tools:get_stock': parameter 'ctx' is typed FastMCP's Context (fastmcp.server.context.Context), "
             "which mcprt does not pass: type it `mcprt.contracts.CallContext`") in output
     assert "for `report_progress`" in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize("module", ["fm_tools", "sdk_tools"])
+def test_a_context_under_future_annotations_gets_the_same_advice(tmp_path: Path, module: str) -> None:
+    """`from __future__ import annotations` left `ctx: Context` the string 'Context' in the signature FastMCP's
+    decorator sets: pydantic's "`get_stock_arguments` is not fully defined" came out instead of what to type."""
+    code, output = _validate(tmp_path, module, "from __future__ import annotations\n" + (
+        FM_TOOLS.split('"""\n', 1)[1] if module == "fm_tools" else SDK_CONTEXT), module)
+    assert code == 2, output
+    assert "parameter 'ctx' is typed " in output and "type it `mcprt.contracts.CallContext`" in output
+    assert "not fully defined" not in output
+
+
+IMAGES = '''
+from fastmcp.utilities.types import Image
+
+
+def charts() -> list[Image]:
+    """Charts."""
+    return []
+'''
+
+
+def test_a_list_of_images_is_refused_saying_one_image_is_a_result(tmp_path: Path) -> None:
+    """`-> list[Image]` was told to return `bytes` "sent as an image", which in a list is no image either."""
+    code, output = _validate(tmp_path, "images_mod", IMAGES, "images_mod:charts")
+    assert code == 2, output
+    assert ("mcp.yaml:4:13: source 'extra': 'images_mod:charts': its return type holds fastmcp.utilities.types.Image "
+            "inside another type, which cannot be sent: a tool's result is one image — return a single image (or "
+            "PNG, JPEG, GIF or WebP `bytes`), one per call") in output
 
 
 def test_the_mcp_sdk_context_is_refused_too(tmp_path: Path) -> None:
@@ -288,6 +326,11 @@ async def test_tools_are_named_and_described_as_the_decorator_says_and_offers_ar
     # `prompts:`) are no tools of the whole-module entry
     assert sorted(tools) == ["chart", "ping", "reserve", "sell", "stock_level"]
     assert tools["stock_level"].description == "Stock level of a SKU."
+    assert tools["stock_level"].title == "Stock by SKU"  # the override keyed by the function's own name applied
+    # a decorator's title and annotations: a migrated destructive tool keeps its hint
+    assert tools["reserve"].title == "Reserve stock"
+    assert tools["reserve"].annotations is not None
+    assert (tools["reserve"].annotations.destructive_hint, tools["reserve"].annotations.read_only_hint) == (True, False)
     assert tools["ping"].description == "Echo a message back."
     result = await served.call_tool("stock_level", {"sku": "A-1"})
     assert not result.is_error and result.structured_content == {"sku": "A-1", "on_hand": 4}
@@ -299,8 +342,14 @@ async def test_the_resources_and_prompt_the_manifest_names_are_served_as_such(se
     assert [c.text for c in motd.contents if isinstance(c, types.TextResourceContents)] == ["Ship it."]
     house = await served.read_resource("acme://warehouses/PAR1")
     assert '"PAR1"' in house.contents[0].text  # type: ignore[union-attr]
-    prompts = [p.name for p in (await served.list_prompts()).prompts]
-    assert prompts == ["triage_order"]
+    # named, titled and described as FastMCP's decorators say
+    [listed] = (await served.list_resources()).resources
+    assert (listed.name, listed.title, listed.description) == ("message_of_the_day", "Message of the day",
+                                                               "Today's motto.")
+    [prompt] = (await served.list_prompts()).prompts
+    assert (prompt.name, prompt.title, prompt.description) == ("triage_named", "Triage", "Triage one order.")
+    got = await served.get_prompt("triage_named", {"order_id": "7"})
+    assert "Look at order 7 in a formal tone." in str(got.messages[0].content)
 
 
 @served_tests
@@ -317,3 +366,13 @@ async def test_a_fastmcp_image_is_sent_as_image_content(served: Client) -> None:
 async def test_a_tool_error_sends_its_message_as_is(served: Client, tool: str, message: str) -> None:
     result = await served.call_tool(tool, {"sku": "A-1"})
     assert result.is_error and text_of(result) == message
+
+
+@served_tests
+@pytest.mark.parametrize(("code", "message"), [("NONE", "No warehouse NONE"), ("GONE", "Closed: GONE")])
+async def test_a_resource_raising_a_tool_error_answers_its_message_as_is(served: Client, code: str,
+                                                                           message: str) -> None:
+    """A resource or prompt function follows the tools' one rule (`raised.tool_error_text`)."""
+    with pytest.raises(Exception) as raised:
+        await served.read_resource(f"acme://warehouses/{code}")
+    assert str(raised.value) == message

@@ -86,3 +86,29 @@ def test_a_name_nothing_installed_takes_is_served(tmp_path: Path) -> None:
     manifest = _folder(tmp_path, "acme_tools_fixfm2")
     result = mcprt_cli("validate", str(manifest), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("helper", ["mcp.py", "anyio.py", "httpx/__init__.py"])
+def test_a_helper_the_manifest_does_not_name_is_refused_too(tmp_path: Path, helper: str) -> None:
+    """The manifest's folder is first on sys.path whatever it names: a helper `mcp.py` (just `X = 1`) broke `up` on
+    the first call (`'mcp' is not a package`), an `anyio.py` the tool imports was silently the real package."""
+    manifest = _folder(tmp_path, "tools")
+    (tmp_path / helper).parent.mkdir(exist_ok=True)
+    (tmp_path / helper).write_text("X = 1\n")
+    result = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    name = helper.split("/")[0]
+    top = name.removesuffix(".py")
+    assert (f"m.yaml:4:13: source 'm': '{name}' is named like the package '{mcprt_import_names()[top]}', which mcprt "
+            "itself imports: the manifest's folder comes first on sys.path, so mcprt and your code would load the "
+            "file instead of the package; rename it") in output
+    assert "Traceback" not in output
+
+
+def test_a_helper_named_like_nothing_installed_is_fine(tmp_path: Path) -> None:
+    manifest = _folder(tmp_path, "tools")
+    (tmp_path / "acme_helpers_fixfm2.py").write_text("X = 1\n")
+    (tmp_path / "data").mkdir()  # a folder that is no package
+    result = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

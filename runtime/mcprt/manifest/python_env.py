@@ -19,9 +19,13 @@ imported. The rules that make one process environment safe for several sources a
 - **Reloads and rotation.** `${VAR}` resolves from the process environment over `.env`; once mcprt set
   `ACME_API_KEY` itself, a rotated value in `.env` would have lost to its own earlier write. So the
   variables are resolved from the environment as it is *without* mcprt's writes (`outer_environ`), the
-  new value is set when the source opens again, and a name no source sets any more gets back the value
-  the process had before (or is unset again) when the last source that set it closes (`release`: a source a
-  reload replaced closes after the calls that began on it, `reload/drain.py`).
+  new value is set when the source opens again. The newest instance of a source is the one whose `env:`
+  counts (`export`): a changed value or a dropped name applies as the new instance opens (so its modules
+  import under it), also for the calls still running on the instance it replaces. An instance that never
+  serves — its reload failed on another source, or its open was cancelled when another source's error
+  failed the compile — is released (`release`), which brings back the serving instance's values; a name no
+  instance sets gets back the value the process had before (or is unset again). `generation` tells the
+  importer that a module imported before may have read another value at import.
 - **Child processes** inherit the values, as they inherit the rest of mcprt's environment; mcprt's own
   `command:` servers do not (they get only the small inherited set plus their own `env`).
 - **Secrets** among the values are registered with the scrubber like any `env:` value that carries one
@@ -55,7 +59,9 @@ _RESERVED = frozenset({
 
 _lock = threading.Lock()
 _before: dict[str, str | None] = {}  # name → the process's own value before a source set it (None: unset)
-_set_by: dict[str, dict[object, str]] = {}  # name → {owner: value} of every open source instance setting it
+# every open source instance's hold, oldest first: owner → (source name, {name: value})
+_holds: dict[object, tuple[str, dict[str, str]]] = {}
+_generation = 0  # bumped by every change of os.environ made here (`generation`)
 
 
 def reserved(name: str) -> str | None:
@@ -111,49 +117,58 @@ def outer_environ() -> dict[str, str]:
     return values
 
 
-def export(owner: object, values: Mapping[str, str]) -> bool:
-    """Set `values` in the process environment for `owner` (an open source instance); True when any variable
-    got a new value (a module that read it at import must be imported again to see it). An empty value
-    leaves the variable unset, as for a `command:` server (`${NAME:-}` of an unset NAME). A name another
-    owner sets to another value is left as it is (the manifest check refuses that case before any source
-    opens; an owner of an earlier load being replaced is the exception: the newest value wins)."""
-    changed = False
+def export(owner: object, source: str, values: Mapping[str, str]) -> None:
+    """Hold `values` in the process environment for `owner`, an instance of source `source` being opened. The
+    newest instance of a source is the one whose `env:` counts: an older one still draining (a reload replaced
+    it) neither keeps a value the new one changed nor a name the new one dropped — until the new one is
+    released (its reload failed, or its open was cancelled), which brings the older one's values back. An empty
+    value leaves the variable unset, as for a `command:` server (`${NAME:-}` of an unset NAME)."""
     with _lock:
-        for name, value in values.items():
-            if reserved(name) is not None:
-                continue
-            owners = _set_by.setdefault(name, {})
-            if name not in _before:
-                _before[name] = os.environ.get(name)
-            owners[owner] = value
-            current = os.environ.get(name)
-            if value == "":
-                if current is not None:
-                    del os.environ[name]
-                    changed = True
-            elif current != value:
-                os.environ[name] = value
-                changed = True
-    return changed
+        _holds[owner] = (source, {name: value for name, value in values.items() if reserved(name) is None})
+        _apply()
 
 
 def release(owner: object) -> None:
-    """`owner` (a source instance that closed) no longer sets its variables: a name another open instance
-    still sets takes that one's value; a name nobody sets gets back the process's own value, or is unset."""
+    """`owner` (a source instance that closed, failed to open or was cancelled while opening) no longer holds
+    its variables: each name takes the value the newest instances still held give it, or the process's own
+    value back (unset when it had none). Releasing an owner twice, or one that never exported, does nothing."""
     with _lock:
-        for name in [n for n, owners in _set_by.items() if owner in owners]:
-            owners = _set_by[name]
-            del owners[owner]
-            if owners:
-                value = next(reversed(owners.values()))  # the newest open instance's
-                if value == "":
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-                continue
-            del _set_by[name]
-            before = _before.pop(name)
-            if before is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = before
+        if _holds.pop(owner, None) is not None:
+            _apply()
+
+
+def generation() -> int:
+    """A number that changes whenever `export`/`release` changed a variable: a module imported at another
+    generation may have read an older value at import (`KEY = os.environ[...]`) and must be imported again."""
+    with _lock:
+        return _generation
+
+
+def _apply() -> None:
+    """Make os.environ what the holds say (under `_lock`): each source's newest instance's values; a name no
+    such instance sets gets the process's own value back."""
+    global _generation
+    newest: dict[str, dict[str, str]] = {}
+    for source, values in _holds.values():  # oldest first: a later instance of a source replaces the earlier
+        newest[source] = values
+    wanted: dict[str, str] = {}
+    for values in newest.values():
+        wanted.update(values)  # sources agree on a shared name (`conflicts`)
+    for name in [n for n in _before if n not in wanted]:
+        before = _before.pop(name)
+        _generation += _set(name, before)
+    for name, value in wanted.items():
+        if name not in _before:
+            _before[name] = os.environ.get(name)
+        _generation += _set(name, value or None)
+
+
+def _set(name: str, value: str | None) -> bool:
+    """Set (None: unset) one variable; whether it changed."""
+    if os.environ.get(name) == value:
+        return False
+    if value is None:
+        del os.environ[name]
+    else:
+        os.environ[name] = value
+    return True

@@ -5,10 +5,11 @@ what to write instead — never at every call.
 
 A trial migrating a FastMCP 4 module found each of these answered wrongly:
 - `@mcp.tool(name="stock_level", description="…")` leaves the function in the module with a `__fastmcp__`
-  record (`ToolMeta`: `type`, `name`, `description`): read, so the tool keeps the name and description the
-  decorator gave (`decorated`). A function recorded as a resource or prompt (`@mcp.resource`, `@mcp.prompt`)
-  is no tool of a whole-module entry (`not_a_tool`); it is served where the manifest's `resources:` /
-  `prompts:` name it.
+  record (`ToolMeta`: `type`, `name`, `description`, `title`, `annotations`; `ResourceMeta`, `PromptMeta`):
+  read, so the tool, resource or prompt keeps what the decorator gave (`decorated`). The MCP SDK's
+  `@server.tool(…)` leaves no record on the function: it cannot be read. A function recorded as a resource
+  or prompt (`@mcp.resource`, `@mcp.prompt`) is no tool of a whole-module entry (`not_a_tool`); it is
+  served where the manifest's `resources:` / `prompts:` name it.
 - `ctx: Context` (FastMCP's, a dataclass; the SDK's, a pydantic model) became a model argument, its whole
   docstring in the input schema's `$defs`, and every call failed. mcprt's call context is another object
   (`mcprt.contracts.CallContext`), so such a parameter is refused with the mapping of its methods
@@ -26,6 +27,7 @@ import base64
 import binascii
 import inspect
 import types
+from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
 _FRAMEWORKS = {"fastmcp": "FastMCP's", "mcp": "the MCP SDK's"}  # top-level package → how a message names it
@@ -40,15 +42,44 @@ def _record(fn: Any) -> Any:
         return None
 
 
-def decorated(fn: Any) -> tuple[str | None, str | None]:
-    """The tool name and description a FastMCP `@mcp.tool(name=…, description=…)` gave `fn` (None for each it
-    did not give, or for a function no such decorator marked)."""
+@dataclass(frozen=True, slots=True)
+class Decorated:
+    """What a FastMCP decorator (`@mcp.tool`, `@mcp.resource`, `@mcp.prompt`) gave a function, each None when it
+    gave nothing: `name`, `description`, `title`, and a tool's `annotations` in MCP's wire form
+    (`{"readOnlyHint": true, …}`, MCP spec: ToolAnnotations)."""
+
+    name: str | None = None
+    description: str | None = None
+    title: str | None = None
+    annotations: dict[str, Any] | None = None
+
+
+def decorated(fn: Any, kind: str = "tool") -> Decorated:
+    """What FastMCP's `@mcp.<kind>(name=…, description=…, title=…, annotations=…)` gave `fn` (empty for a
+    function no such decorator marked, or marked as another kind). The MCP SDK's `@server.tool(…)` leaves no
+    trace on the function (it only registers it with its server), so it cannot be read: README says so."""
     record = _record(fn)
-    if record is None or getattr(record, "type", None) != "tool":
-        return None, None
-    name, description = getattr(record, "name", None), getattr(record, "description", None)
-    return (name if isinstance(name, str) and name else None,
-            description if isinstance(description, str) and description else None)
+    if record is None or getattr(record, "type", None) != kind:
+        return Decorated()
+
+    def text(attribute: str) -> str | None:
+        value = getattr(record, attribute, None)
+        return value if isinstance(value, str) and value else None
+
+    return Decorated(text("name"), text("description"), text("title"),
+                     _wire_annotations(getattr(record, "annotations", None)))
+
+
+def _wire_annotations(value: Any) -> dict[str, Any] | None:
+    """A decorator's `annotations` (a ToolAnnotations model or a mapping) as MCP's camelCase wire object."""
+    if value is None:
+        return None
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        value = dump(by_alias=True, exclude_none=True, mode="json")
+    if not isinstance(value, dict):
+        return None
+    return {str(key): item for key, item in value.items() if item is not None} or None
 
 
 def not_a_tool(fn: Any) -> str | None:

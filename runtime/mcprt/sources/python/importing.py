@@ -118,6 +118,23 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         return module
 
 
+def refuse_shadowing_files(base_dir: Path, entries: list[Entry]) -> None:
+    """McprtError when a module or package in `base_dir` (the folder put first on sys.path) other than the entries'
+    own (`import_fresh` says those at their key) takes a top-level name a package mcprt imports takes: mcprt's
+    own later `import mcp.server` — and the code's `import anyio` — would load that file instead. A helper
+    `mcp.py` the manifest never names passed `validate`, and `up` died on the first call after the handshake."""
+    named = {entry.module.partition(".")[0] for entry in entries}
+    taken = []
+    for path in sorted(base_dir.iterdir()) if base_dir.is_dir() else ():
+        top = path.stem if path.suffix == ".py" else path.name if (path / "__init__.py").is_file() else None
+        if top is None or top in named or top not in mcprt_import_names() or not _installed_elsewhere(top, base_dir):
+            continue
+        taken.append(f"'{path.name}' is named like the package '{mcprt_import_names()[top]}'")
+    if taken:
+        raise McprtError(f"{'; '.join(taken)}, which mcprt itself imports: the manifest's folder comes first on "
+                         "sys.path, so mcprt and your code would load the file instead of the package; rename it")
+
+
 def _installed_elsewhere(top: str, base_dir: Path) -> bool:
     """Whether `top` is also importable from a sys.path entry other than `base_dir` (a few stats: the costlier
     `mcprt_import_names` is read only for a name that shadows something)."""

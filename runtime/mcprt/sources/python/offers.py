@@ -27,20 +27,20 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import McprtError, SourceConfigError, ToolCallError
+from ...errors import McprtError, SourceConfigError
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import UnsafeTemplateValue, template_values
 from ...settings import env_limit
 from ...contracts import CallContext, UpstreamResult
 from ...observability.log import log_event
 from .docstrings import parse_docstring
-from .frameworks import is_tool_error
+from .frameworks import Decorated, decorated
 from .importing import AlreadyReported, Entry, ModuleImports, functions_of
 from . import prompt_args
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .blocks import BadBlock, content_block
-from .raised import exception_message, exception_text, stops_the_call
+from .raised import exception_text, stops_the_call, tool_error_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -78,17 +78,14 @@ class _Function:
             args, kwargs = bind_arguments(self.signature, self.label, dict(arguments), context)
             returned = await run_function(self.label, self.fn, args, kwargs, timeout=timeout,
                                           max_bytes=self.max_bytes, ticket=ticket)
-        except ToolCallError as exc:
-            message = exception_message(exc)
-            raise OfferError(exception_text(exc) if message is None else message) from None
         except DeadlinePassed:  # whether it waited in its lane, or never started (`Ticket.message`)
             raise OfferError(ticket.message(self.label, timeout, self.noun), INTERNAL_ERROR) from None
         except BaseException as exc:  # the function's own failure, whatever its class (`stops_the_call`)
             if stops_the_call(exc):
                 raise
-            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message as is, as ToolCallError's
-                message = exception_message(exc)
-                raise OfferError(exception_text(exc) if message is None else message) from None
+            said = tool_error_text(exc)  # ToolCallError, FastMCP's or the SDK's `ToolError`: its message as is
+            if said is not None:
+                raise OfferError(said) from None
             raise OfferError(exception_text(exc), INTERNAL_ERROR) from None
         if returned.note is not None:  # a resource or prompt result has no place for notes: the operator hears it
             log_event("python offer cut", logging.WARNING, function=self.label, note=returned.note)
@@ -190,7 +187,11 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
         except McprtError as exc:
             problems.append((("resources", uri), str(exc)))
             continue
-        wire = {"name": function.name, "description": function.doc.summary or f"Resource {uri}."}
+        given = decorated(function.fn, "resource")  # FastMCP's @mcp.resource(name=, description=, title=)
+        wire = {"name": given.name or function.name,
+                "description": given.description or function.doc.summary or f"Resource {uri}."}
+        if given.title:
+            wire["title"] = given.title
         mime_type = _MIME_TYPES.get(function.signature.result_kind or "")
         if mime_type:
             wire["mimeType"] = mime_type
@@ -209,9 +210,10 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
         except McprtError as exc:
             problems.append((("prompts", index), str(exc)))
             continue
-        name = function.name
+        given = decorated(function.fn, "prompt")  # FastMCP's @mcp.prompt(name=, description=, title=)
+        name = given.name or function.name
         provider.prompts[name] = function
-        prompt_offers.append(PromptOffer(name, _prompt_wire(name, function)))
+        prompt_offers.append(PromptOffer(name, _prompt_wire(name, function, given)))
     if problems:
         raise SourceConfigError(problems)
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
@@ -226,7 +228,7 @@ def _function(target: str, noun: str, what: str, imports: ModuleImports, max_byt
     return _Function(fn, name, noun, f"{what} ({target})", max_bytes, concurrency)
 
 
-def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
+def _prompt_wire(name: str, function: _Function, given: Decorated) -> dict[str, Any]:
     schema = function.signature.input_schema
     required = set(schema.get("required", ()))
     arguments = []
@@ -237,7 +239,9 @@ def _prompt_wire(name: str, function: _Function) -> dict[str, Any]:
         if described or form:
             item["description"] = f"{described} ({form})" if described and form else described or form
         arguments.append(item)
-    wire: dict[str, Any] = {"name": name, "description": function.doc.summary or f"Prompt {name}."}
+    wire: dict[str, Any] = {"name": name, "description": given.description or function.doc.summary or f"Prompt {name}."}
+    if given.title:
+        wire["title"] = given.title
     if arguments:
         wire["arguments"] = arguments
     return wire

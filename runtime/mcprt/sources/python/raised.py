@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import anyio
 
+from ...errors import ToolCallError
+from .frameworks import is_tool_error
+
 
 def exception_message(exc: BaseException) -> str | None:
     """`str(exc)` — what a `ToolCallError` the function raised says, passed on verbatim — or None when the
@@ -49,3 +52,13 @@ def stops_the_call(exc: BaseException) -> bool:
     function's own `raise`, which must not end the server for every client. Call it on the event loop (the
     cancelled class is the running backend's)."""
     return isinstance(exc, (GeneratorExit, anyio.get_cancelled_exc_class()))
+
+
+def tool_error_text(exc: BaseException) -> str | None:
+    """The text a tool error answers with, as is — its message (its type and message when that cannot be
+    rendered) — for mcprt's `ToolCallError` and a framework's `ToolError` (`frameworks.is_tool_error`): the
+    one rule of tools and offers alike. None for any other exception (its type goes with its message)."""
+    if not (isinstance(exc, ToolCallError) or is_tool_error(exc)):
+        return None
+    text = exception_message(exc)
+    return exception_text(exc) if text is None else text

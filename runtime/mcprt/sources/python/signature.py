@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import typing
 import types
 import warnings
 from dataclasses import dataclass
@@ -59,6 +60,27 @@ class FunctionSignature:
     result_kind: Literal["text", "json"] | None = None
 
 
+def _evaluated(fn: Any, signature: inspect.Signature) -> inspect.Signature:
+    """`signature` with the annotations it left as strings evaluated against the function's module. A signature
+    a decorator set (`__signature__`: FastMCP's on a function with a `Context` parameter) is returned as it is by
+    `eval_str`, so under `from __future__ import annotations` `ctx: Context` stayed the string 'Context' — refused
+    with pydantic's "`…_arguments` is not fully defined" instead of what to type. Unresolvable: left as they are
+    (the JSON Schema step names them)."""
+    if not any(isinstance(p.annotation, str) for p in signature.parameters.values()) \
+            and not isinstance(signature.return_annotation, str):
+        return signature
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # noqa: BLE001 — NameError, a partial or an odd callable: keep what eval_str gave
+        return signature
+    parameters = [p.replace(annotation=hints[p.name]) if isinstance(p.annotation, str) and p.name in hints else p
+                  for p in signature.parameters.values()]
+    returns = signature.return_annotation
+    if isinstance(returns, str) and "return" in hints:
+        returns = hints["return"]
+    return signature.replace(parameters=parameters, return_annotation=returns)
+
+
 def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
     """Build the argument model and schemas; raise McprtError naming what cannot be described."""
     try:
@@ -67,6 +89,7 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         raise McprtError(f"{label}: cannot read its type hints: {exc}") from None
     except ValueError as exc:
         raise McprtError(f"{label}: has no readable signature: {exc}") from None
+    signature = _evaluated(fn, signature)
     fields: dict[str, Any] = {}
     params: list[Param] = []
     context_param: str | None = None
@@ -267,6 +290,11 @@ def _unsendable_return(annotation: Any) -> str | None:
     if not unknown:
         return None
     names = ", ".join(f"{cls.__module__}.{cls.__qualname__}" for cls in unknown)
+    if any(is_image_type(cls) for cls in unknown):
+        # `-> list[Image]`: an image is sent only as the whole result (one image content block); the general advice
+        # below would suggest `bytes`, which inside a list is no image either (review of fixfm2, #7)
+        return (f"its return type holds {names} inside another type, which cannot be sent: a tool's result is one "
+                "image — return a single image (or PNG, JPEG, GIF or WebP `bytes`), one per call")
     return (f"its return type names {names}, which cannot be sent as JSON (pydantic has no schema for it): "
             "return a pydantic model, a dataclass, a dict or a list of JSON values, `str`, or `bytes` (PNG, JPEG, "
             "GIF or WebP bytes are sent as an image)")

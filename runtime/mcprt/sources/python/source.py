@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
-from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, ToolCallError, UpstreamError
+from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, UpstreamError
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -34,11 +34,11 @@ from ..sentences import fit  # the one sentence-aware cut every description gets
 from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
-from .frameworks import decorated, is_tool_error, left_out_advice, not_a_tool
+from .frameworks import decorated, left_out_advice, not_a_tool
 from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
-                        parse_entries, tree_files)
+                        parse_entries, refuse_shadowing_files, tree_files)
 from .offers import load_offers
-from .raised import exception_message, exception_text, stops_the_call
+from .raised import exception_message, exception_text, stops_the_call, tool_error_text
 from .results import to_upstream
 from .signature import FunctionSignature, bind_arguments, describe_function
 
@@ -103,17 +103,10 @@ class FunctionInvoker:
             if exception_message(exc) is None:  # the call's answer is its message: one that renders
                 raise UpstreamError(exception_text(exc), unreachable=exc.unreachable) from None
             raise
-        except ToolCallError as exc:  # the function's own message, as is: still the tool's answer (tool_error)
-            text = exception_message(exc)
-            if text is None:
-                text = exception_text(exc)
-            return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
-            if is_tool_error(exc):  # FastMCP's or the SDK's `ToolError`: its message, as is (frameworks.py)
-                text = exception_message(exc)
-                if text is None:
-                    text = exception_text(exc)
-                return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
+            said = tool_error_text(exc)  # ToolCallError, FastMCP's or the SDK's `ToolError`: its message, as is
+            if said is not None:
+                return UpstreamResult(kind="text", body=said, raw_bytes=len(said.encode("utf-8")), is_error=True)
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
                 # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
                 context.never_started = ticket.never_ran
@@ -135,21 +128,33 @@ async def open_python_source(ctx: SourceContext) -> PythonFunctionsSource:
     config = ctx.config
     if not isinstance(config, PythonSource):
         raise McprtError(f"source '{ctx.name}' is not a python source")
-    return await anyio.to_thread.run_sync(_load, ctx, config)
-
-
-def _load(ctx: SourceContext, config: PythonSource) -> PythonFunctionsSource:
-    entries = parse_entries(config.python)
-    make_importable(ctx.base_dir)
-    owner = object()  # this load's hold on the variables its `env:` sets (released when it closes or fails)
-    if python_env.export(owner, config.env):
-        # a value changed (a rotated secret): modules that read it at import (`KEY = os.environ[...]`) run again
-        forget_tree(ctx.base_dir)
+    owner = object()  # this open's hold on the variables its `env:` sets (released when it closes or fails)
     try:
-        return _load_exported(ctx, config, entries, owner)
+        return await anyio.to_thread.run_sync(_load, ctx, config, owner)
     except BaseException:
+        # failed, or cancelled (another source's error fails the compile: `SourcePool.fail_fast`) — the thread ran
+        # to its end and exported, but no source is returned to close: a rejected reload's secret stayed in
+        # os.environ for good, seen by the serving tools and their child processes (review of fixfm2, #1)
         python_env.release(owner)
         raise
+
+
+# base folder → `python_env.generation()` its modules were last imported at (under `importing`'s lock via forget)
+_imported_at: dict[Path, int] = {}
+
+
+def _load(ctx: SourceContext, config: PythonSource, owner: object) -> PythonFunctionsSource:
+    entries = parse_entries(config.python)
+    make_importable(ctx.base_dir)
+    refuse_shadowing_files(ctx.base_dir, entries)
+    python_env.export(owner, ctx.name, config.env)
+    generation = python_env.generation()
+    if _imported_at.get(ctx.base_dir, generation) != generation:
+        # a variable changed since this folder's modules were imported (a rotated secret, a name dropped, a failed
+        # reload's value taken back): modules that read one at import (`KEY = os.environ[...]`) run again
+        forget_tree(ctx.base_dir)
+    _imported_at[ctx.base_dir] = generation
+    return _load_exported(ctx, config, entries, owner)
 
 
 def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry],
@@ -208,16 +213,20 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
     # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
-    given_name, given_description = decorated(documented)
-    name = given_name or fn_name
+    given = decorated(documented)  # and its title and annotations (readOnlyHint, destructiveHint, …)
+    name = given.name or fn_name
     return Operation(
         key=name,
         name=fit_tool_name(sanitize_tool_name(name)),
-        description=given_description or _description(doc, ctx.defaults.descriptions)
+        description=given.description or _description(doc, ctx.defaults.descriptions)
         or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,
         invoke=FunctionInvoker(fn, signature, ctx.name, ctx.settings.debug, config.concurrency),
-        aliases=(target,),
+        # the function's own name stays an alias when a decorator renamed it: `tools: {get_stock: …}` written before
+        # mcprt read `@mcp.tool(name="stock_level")` (the workaround for its name) still applies
+        aliases=(target,) if name == fn_name else (target, fn_name),
+        title=given.title or (given.annotations or {}).get("title"),
+        annotations=given.annotations or {},
         output_schema=signature.output_schema,
         response_schema=signature.response_shape,  # checked shaping and outputSchema, as for OpenAPI responses
         response_schema_exact=True,  # a return annotation names every field: nothing is merely undocumented
