@@ -294,3 +294,14 @@ def test_only_lists_reached_through_wrappers_alone_are_tables() -> None:
     search = suggest_prune(SEARCH)
     assert search is not None
     assert sorted(t.list_path for t in tables(search)) == ["albums.items", "tracks.items"], search
+
+
+def test_column_holds_reads_each_header_against_its_expression() -> None:
+    """A header naming the wrong column (two names swapped: every value present, under another's name) fails the
+    measure's check, as a key naming another field's value would; the table as `tabled` writes it holds."""
+    prune = tabled("items", "{number: number, user: user.login, labels: labels[].name}") or ""
+    body = {"total_count": 3, "items": ISSUES}
+    assert column_holds(prune, body, jmespath.search(prune, body), "items[].number")
+    swapped = prune.replace('`["number", "user", "labels"]`', '`["user", "number", "labels"]`')
+    assert swapped != prune
+    assert not column_holds(swapped, body, jmespath.search(swapped, body), "items[].number")

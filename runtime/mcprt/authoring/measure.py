@@ -21,7 +21,7 @@ import jmespath
 from ..expressions.prune_reads import kept, source_paths  # noqa: F401  (this module's measure, and its users')
 from .signals import OperationSignals
 from .suggest import SIGNALS, Budget, suggest_prune
-from .table import as_objects, tables
+from .table import as_objects, headers_hold, tables
 
 
 def documented_by_name(shape: Any, path: str) -> bool:
@@ -170,6 +170,8 @@ def column_holds(expression: str, body: Any, sent: Any, path: str) -> bool:
     `path` (its scalars, nulls and empty strings left out as `defaults.prune` leaves them out of objects; a cell
     holding more, or holding them under a hash's own keys, still holds them), and every item must have its row,
     in order."""
+    if not headers_hold(expression):
+        return False  # a column named as another: its values are not where the header says (review of prune90b, #6)
     for table in tables(expression):
         prefix = f"{table.list_path}[]"
         inside = path.removeprefix(prefix + ".") if path.startswith(prefix + ".") else None

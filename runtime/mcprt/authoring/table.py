@@ -197,6 +197,28 @@ def objects_hint(expression: str, shown: int = 2) -> str | None:
 _Written = tuple[int, int, str, list[tuple[str, str]], tuple[int, int] | None]
 
 
+def headers_hold(expression: str) -> bool:
+    """Whether each table `tabled` wrote in `expression` names every column as the key its expression has in the
+    table's object alternative (`length(…) && {columns: `["id", "user"]`, rows: X[].[id, user.login]} ||
+    X[].{id: id, user: user.login}`), nested keys joined by `.`: a header that names the wrong column (two names
+    swapped) is False. A bare table, with no object alternative to compare with, holds."""
+    for _, _, _, pairs, guarded in _written(expression):
+        if guarded is None:
+            continue
+        alternative = expression[guarded[1]:]  # `X[].{…}`, then whatever follows the table's expression
+        hash_start = alternative.find("{")
+        named = columns(_hash_at(alternative, hash_start)) if hash_start >= 0 else None
+        if named is None or sorted((_key(n), e) for n, e in named) != sorted(pairs):
+            return False
+    return True
+
+
+def _hash_at(text: str, start: int) -> str:
+    """The multiselect hash opening at `text[start]`, to its closing brace."""
+    tokens = [t for t in Lexer().tokenize(text[start:]) if t["type"] != "eof"]
+    return text[start:start + int(tokens[_closing(tokens, 0)]["end"])]
+
+
 def _written(expression: str) -> list[_Written]:
     """Each table in `expression`'s text: (start, end, `X[]`, [(key, row expression), …], guarded), in order;
     `guarded`: for `length(X || `[]`) >= `N` && {table} || X[].{…}` (`tabled`), the text from `length` to the
