@@ -217,7 +217,8 @@ def test_columns_flatten_nested_hashes_and_tabled_puts_names_first() -> None:
     assert tabled("items", body, first=("number", "title")) == (
         'length(items || `[]`) >= `3` && {columns: `["number", "title", "state", "pr.url", "pr.merge.at"]`, '
         f"rows: items[].[number, title, state, pull_request.url, pull_request.merge.at]}} || items[].{body}")
-    for listed, sent in (([], []), (None, None), ([{"number": 1}] * 2, [{"number": 1, "title": None, "state": None}] * 2)):
+    short = [{"number": 1, "title": None, "state": None}] * 2
+    for listed, sent in (([], []), (None, None), ([{"number": 1}] * 2, short)):  # short: objects
         assert jmespath.search(tabled("items", "{number: number, title: title, state: state}") or "",
                                {"items": listed}) == sent
     assert tabled("", "{a: a, b: b}") is None  # two columns: objects read better and cost about the same

@@ -23,7 +23,8 @@ def left_out(shape: dict[str, Any] | None, expression: str) -> list[str]:
     """The documented fields of response `shape` (a `schema_paths` shape) that `expression` reads nothing of,
     as dotted paths with `[]` for list items (`customer.address`, `data[].customer.email`), outermost only, in
     document order. Empty when the expression gives the response whole (`@`)."""
-    expression = as_objects(expression)  # a table's guard (`length(items || …) >= …`) reads the list, sends none of it
+    # a table's guard (`length(items || …) >= …`) reads the list and sends none of it: read its object alternative
+    expression = as_objects(expression)
     if not shape or reads_whole(expression):
         return []
     out: list[str] = []

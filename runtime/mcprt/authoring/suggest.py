@@ -119,8 +119,8 @@ several, is a part of one record, and its lists stay objects — tabled, a pod's
 its keys once, one row of values per item, a nested part flattened into `a.b` columns, null where an item has none,
 identifiers, handles and labels first — and as objects when shorter (`length(X || `[]`) >= `3` && {table} ||
 X[].{…}`: with a header on every list, an empty page, a single hit and Slack's `ok: false` error grew, 22 of the 83
-cases; now 2, Jira's full page 1,009 → 1,470 bytes and a Stripe payment page 1,099 → 1,138). A list of N objects repeats every key N times: keys were ~45 % of the bytes the object-form suggestions
-sent. Lists inside a record or an item stay objects (a single issue's `labels`, a pod's `containers`: a header
+cases; now 2, Jira's full page 1,009 → 1,470 bytes and a Stripe payment page 1,099 → 1,138). A list of N
+objects repeats every key N times: keys were ~45 % of the bytes the object-form suggestions sent. Lists inside a record or an item stay objects (a single issue's `labels`, a pod's `containers`: a header
 costs more than the keys of a few items), as do lists of fewer columns. Items of alternative shapes (Box's file,
 folder and web link; Slack's channels) are tabled too: their columns are the hash's, the same for every item, and
 measured, not tabling them costs 0.75 points. `table.as_objects` writes a table back as objects.

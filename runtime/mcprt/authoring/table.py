@@ -166,8 +166,8 @@ def tables(expression: str) -> list[Table]:
 
 def as_objects(expression: str) -> str:
     """`expression` with each table written back as the list of objects it was made from: as `tabled` writes it
-    (`length(items || `[]`) >= `3` && {columns: …, rows: …} || items[].{id: id, pool: pool.{url: url}}`), its object alternative, its
-    nesting as it was; a bare table (`{columns: `["id","pool.url"]`, rows: items[].[id, pool.url]}`), each column a
+    (`length(items || `[]`) >= `3` && {columns: …, rows: …} || items[].{id: id, pool: pool.{url: url}}`), its
+    object alternative, its nesting as it was; a bare table (`{columns: `["id","pool.url"]`, rows: items[].[id, pool.url]}`), each column a
     key, a flattened column under its dotted name (`items[].{id: id, "pool.url": pool.url}`)."""
     for start, end, path, pairs, guarded in reversed(_written(expression)):
         if guarded is not None:
