@@ -71,12 +71,19 @@ def test_quick_start_init_validate_up_and_call_over_http(tmp_path: Path) -> None
             note_id = json.loads(created.stdout)["structuredContent"]["id"]
             found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokkas"}', forked=True)
             assert found.returncode == 0, found.stderr
-            # the found notes come as a table (init suggests the result's own list so: keys once), and, an object,
-            # with structuredContent the SDK client checked against its outputSchema
+            # one note found: objects (init suggests a table from 3 items on, `authoring/table.py`), text only
             notes = json.loads(found.stdout)
-            table = json.loads(notes["content"][0]["text"])
-            assert notes["structuredContent"] == table
-            assert [row[table["columns"].index("title")] for row in table["rows"]] == ["Quokka budget"]
+            listed = json.loads(notes["content"][0]["text"])
+            assert [note["title"] for note in listed] == ["Quokka budget"], listed
+            for n in range(2):  # three notes: a table, keys once
+                more = mcprt_process("call", "--url", up.url, "create_note", "--args",
+                                     json.dumps({"title": f"Quokka {n}", "body": "More quokkas."}), forked=True)
+                assert more.returncode == 0, more.stderr
+            found = mcprt_process("call", "--url", up.url, "search_notes", "--args", '{"q": "quokka"}', forked=True)
+            assert found.returncode == 0, found.stderr
+            table = json.loads(json.loads(found.stdout)["content"][0]["text"])
+            assert sorted(row[table["columns"].index("title")] for row in table["rows"]) == [
+                "Quokka 0", "Quokka 1", "Quokka budget"], table
             # get_note declares an outputSchema (its prune gives an object): the SDK client validated it
             read = mcprt_process("call", "--url", up.url, "get_note", "--args", json.dumps({"id": note_id}),
                                  forked=True)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from mcprt.authoring.left_out import left_out
 from mcprt.authoring.suggest import suggest_prune
+from mcprt.authoring.table import as_objects
 from mcprt.manifest.model import BASE_URL_PLACEHOLDER
 from tests.support.cli import mcprt_cli
 from tests.support.served import http_client, mcprt_http, text_of
@@ -107,7 +108,11 @@ def test_the_suggestion_keeps_each_alternative_s_fields_and_says_what_it_leaves_
     assert suggested is not None
     import jmespath
 
-    pruned = jmespath.search(suggested, FOUND)
+    # the items' fields are the choice checked here: read through the object form of the suggested table
+    table = jmespath.search(suggested, FOUND)
+    assert set(table) == {"columns", "rows"} and len(table["rows"]) == 3, table
+    pruned = jmespath.search(as_objects(suggested), FOUND)
+    assert [[item[c] for c in table["columns"]] for item in pruned] == table["rows"]
     customer, order, product = pruned
     assert {k: v for k, v in customer.items() if v is not None} == {
         "id": "c1", "name": "Ada", "email": "ada@example.com", "status": "active", "tags": ["vip"],
@@ -140,7 +145,7 @@ def test_a_union_of_references_in_list_items_keeps_each_one_s_name() -> None:
                                              "url": {"type": "string"}}}
     listing = {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "owner": {"anyOf": [person, team]}}}}
-    suggested = suggest_prune(listing)
+    suggested = as_objects(suggest_prune(listing) or "")  # a table of three columns: its object form
     assert suggested == "[].{id: id, title: title, owner: owner.login || owner.slug}"
     import jmespath
 
@@ -194,7 +199,10 @@ async def test_init_s_prune_served_keeps_what_each_result_kind_needs(tmp_path: P
             async with http_client(up.url) as client:
                 result = await client.call_tool("search", {"q": "wid"})
     assert not result.is_error, text_of(result)
-    customer, order, product = json.loads(text_of(result))
+    table = json.loads(text_of(result))  # a table: `columns` once, a row per result, null where one has none
+    assert result.structured_content == table
+    customer, order, product = ({c: v for c, v in zip(table["columns"], row, strict=True) if v is not None}
+                                for row in table["rows"])
     assert customer["id"] == "c1" and customer["email"] == "ada@example.com"
     assert order == {"id": "o1", "status": "pending", "total": 19.0, "created_at": "2026-01-03T10:00:00Z"}
     assert product == {"sku": "W-1", "name": "Widget", "price": 9.5, "category": "hardware", "in_stock": True}

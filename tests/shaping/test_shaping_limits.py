@@ -267,3 +267,22 @@ def test_sizes_summed_from_parts_match_the_encoder(value):
     assert shortened is value  # exactly at the limit: measured right, nothing cut
     if limit > 2:
         assert shorten_to_fit(value, limit)[0] is not value
+
+
+@pytest.mark.parametrize("item_markers", [True, False])
+def test_a_tables_rows_are_kept_whole_or_dropped_never_cut_short(item_markers: bool) -> None:
+    """A table (`{columns, rows}`, the form `init` suggests for a result's list of records) over the limit: each
+    row kept has a value for every column (its long texts may be cut), the rest are dropped whole — never a row
+    cut mid-way with the marker (or nothing) where `state`, `user`, `labels` were (the review's 700-byte case)."""
+    columns = ["number", "title", "state", "user", "labels"]
+    table = {"columns": columns,
+             "rows": [[n, f"title number {n} " + "x" * 220, "open", "octocat", ["bug", "ui"]] for n in range(1, 13)]}
+    fitted, notes = shorten_to_fit(table, 900, item_markers=item_markers)  # titles under 256 B: no text cut
+    assert json_size(fitted) <= 900 and fitted["columns"] == columns
+    rows = [row for row in fitted["rows"] if isinstance(row, list)]
+    assert rows and all(len(row) == len(columns) for row in rows), fitted
+    assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
+    assert all(row[2:] == ["open", "octocat", ["bug", "ui"]] for row in rows), fitted
+    assert len(rows) < 12 and any("items omitted" in note for note in notes)
+    markers = [row for row in fitted["rows"] if not isinstance(row, list)]
+    assert markers == ([f"… {12 - len(rows)} more items omitted"] if item_markers else [])

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..expressions.prune_reads import kept, reads_whole, source_paths
 from ..shaping.schema_paths import ANY, field_names, field_of, items_of
+from .table import as_objects
 
 SHOWN = 8  # names in the comment; the rest are counted
 
@@ -22,6 +23,8 @@ def left_out(shape: dict[str, Any] | None, expression: str) -> list[str]:
     """The documented fields of response `shape` (a `schema_paths` shape) that `expression` reads nothing of,
     as dotted paths with `[]` for list items (`customer.address`, `data[].customer.email`), outermost only, in
     document order. Empty when the expression gives the response whole (`@`)."""
+    # a table's guard (`length(items || …) >= …`) reads the list and sends none of it: read its object alternative
+    expression = as_objects(expression)
     if not shape or reads_whole(expression):
         return []
     out: list[str] = []

@@ -21,7 +21,7 @@ import jmespath
 from ..expressions.prune_reads import kept, source_paths  # noqa: F401  (this module's measure, and its users')
 from .signals import OperationSignals
 from .suggest import SIGNALS, Budget, suggest_prune
-from .table import tables
+from .table import as_objects, headers_hold, tables
 
 
 def documented_by_name(shape: Any, path: str) -> bool:
@@ -146,7 +146,9 @@ def _case_figure(case: _Case, suggestion: str | None) -> CaseFigure:
     mine = jmespath.search(suggestion, case.body) if suggestion else case.body
     if case.autoprune is not None:
         mine = case.autoprune.apply(mine)
-    mine_paths = source_paths(suggestion) if suggestion else {""}
+    # the key check reads a table's object alternative (`table.as_objects`: the same expressions): its guard,
+    # `length(items || …) >= `3``, reads the list but sends none of it, and must not count as keeping it whole
+    mine_paths = source_paths(as_objects(suggestion)) if suggestion else {""}
     missing = sorted(p for p in case.hand_paths if not (suggestion is None or kept(p, mine_paths)))
     if suggestion:  # a field a table's column reads is kept only when its values are in that column
         missing = sorted({*missing, *(p for p in case.hand_paths if p not in missing
@@ -168,6 +170,8 @@ def column_holds(expression: str, body: Any, sent: Any, path: str) -> bool:
     `path` (its scalars, nulls and empty strings left out as `defaults.prune` leaves them out of objects; a cell
     holding more, or holding them under a hash's own keys, still holds them), and every item must have its row,
     in order."""
+    if not headers_hold(expression):
+        return False  # a column named as another: its values are not where the header says (review of prune90b, #6)
     for table in tables(expression):
         prefix = f"{table.list_path}[]"
         inside = path.removeprefix(prefix + ".") if path.startswith(prefix + ".") else None
@@ -178,6 +182,9 @@ def column_holds(expression: str, body: Any, sent: Any, path: str) -> bool:
             continue
         listed = _values(body, table.list_path)
         items = listed[0] if len(listed) == 1 and isinstance(listed[0], list) else []
+        at = _values(sent, table.output_path) if table.output_path else [sent]
+        if len(at) == 1 and isinstance(at[0], list):
+            continue  # a list too short to be a table (`table.MIN_ROWS`): objects, which the key check reads
         sent_rows = _values(sent, f"{table.output_path}.rows" if table.output_path else "rows")
         rows = sent_rows[0] if len(sent_rows) == 1 and isinstance(sent_rows[0], list) else []
         if len(rows) != len(items):

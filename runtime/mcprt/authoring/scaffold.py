@@ -39,7 +39,7 @@ from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .left_out import comment as left_out_comment, left_out
 from .suggest import suggest_prune
-from .table import objects_hint
+from .table import MIN_ROWS, objects_hint
 from ..wording import noun
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -326,8 +326,8 @@ def _table_comment(prune: str) -> list[str]:
     objects = objects_hint(prune)
     if objects is None:
         return []
-    note = (f"a table: `columns` once, then one row per item (null: no value; `a.b`: b of a); for objects, write "
-            f"`{objects}`, every column a key")
+    note = (f"from {MIN_ROWS} items on, a table: `columns` once, then one row per item (null: no value; `a.b`: b "
+            f"of a); fewer items come as objects; for objects always, keep only the part after `||`: `{objects}`")
     return [f"        # {line}" for line in textwrap.wrap(note, width=WIDTH - 10, break_on_hyphens=False)]
 
 

@@ -113,12 +113,17 @@ leave out, whatever else holds (`_Ranker.dropped`; each is one of `SIGNALS`):
   `allOf: [X], type: [object, "null"]` admits no null under JSON Schema — `allOf` requires X's type — and
   stays.)
 
-*The result's own lists of records are tables* (`table`, `table.py`): a list met at the top or in a wrapper of the
-one result object (`[]`, `data[]`, `items[]`, `tracks.items[]`), whose items the rule reduces to at least
-`table.MIN_COLUMNS` columns, is sent as `{columns: `[…]`, rows: X[].[…]}` — its keys once, one row of values per
-item, a nested part flattened into `a.b` columns, null where an item has none, identifiers, handles and labels
-first. A list of N objects repeats every key N times: keys were ~45 % of the bytes the object-form suggestions
-sent. Lists inside a record or an item stay objects (a single issue's `labels`, a pod's `containers`: a header
+*The result's own lists of records are tables* (`table`, `table.py`): a list met at the top or reached from the
+one result object through wrappers alone (`[]`, `data[]`, `items[]`, `tracks.items[]`; a wrapper below the result
+is an unidentified object carrying exactly one list of records, `_carrier`: a pod's `spec` or `status`, with
+several, is a part of one record, and its lists stay objects — tabled, a pod's 15 inner lists made get_pod
+10,597 → 12,274 bytes), whose items the rule reduces to at least
+`table.MIN_COLUMNS` columns, is sent, from `table.MIN_ROWS` (3) items on, as `{columns: `[…]`, rows: X[].[…]}` —
+its keys once, one row of values per item, a nested part flattened into `a.b` columns, null where an item has none,
+identifiers, handles and labels first — and as objects when shorter (`length(X || `[]`) >= `3` && {table} ||
+X[].{…}`: with a header on every list, an empty page, a single hit and Slack's `ok: false` error grew, 22 of the 83
+cases; now 2, Jira's full page 1,009 → 1,470 bytes and a Stripe payment page 1,099 → 1,138). A list of N
+objects repeats every key N times: keys were ~45 % of the bytes the object-form suggestions sent. Lists inside a record or an item stay objects (a single issue's `labels`, a pod's `containers`: a header
 costs more than the keys of a few items), as do lists of fewer columns. Items of alternative shapes (Box's file,
 folder and web link; Slack's channels) are tabled too: their columns are the hash's, the same for every item, and
 measured, not tabling them costs 0.75 points. `table.as_objects` writes a table back as objects.
@@ -133,7 +138,7 @@ field named like any path parameter ranks as a key), references, links, required
 or link they hold (`nesting`: Slack's `topic.value`), else last. Off by default: on the catalog a
 budget that keeps every hand-written prune's field saves nothing (README).
 
-What the rule reaches (README, "Suggested prunes"): the catalog's recorded cases shrink by 90.5 %, keeping
+What the rule reaches (README, "Suggested prunes"): the catalog's recorded cases shrink by 90.6 %, keeping
 every documented field the hand-written prunes keep, each hand-kept value in its table column
 (`measure.column_holds`) — 85.9 % with lists of objects, before tables (86.0 % before a nullable part with a name
 stayed in list items — Stripe's `shipping`, for its `name` — 85.2 % before a reference in a list's items kept one
@@ -220,7 +225,7 @@ def suggest_prune(shape: dict[str, Any] | None, default: dict[str, Any] | None =
         item = {"type": "object", "properties": {**errors, **_properties(item)}}
         if len(records) > 1:  # alternative records: each keeps the error's fields too
             item[_ALTERNATIVES] = records
-    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx)
+    return _walk(item, anchored=anchored, level=0, wrappers=0, single=True, ctx=ctx, carried=True)
 
 
 def _table(path: str, body: str, item: dict[str, Any], ctx: _Context) -> str | None:
@@ -251,11 +256,14 @@ def dropped_link(name: str, beside_html_url: bool = True, nested: bool = False,
 
 
 def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool = False,
-          ctx: _Context = None, within: tuple[str, ...] = ()) -> str | None:  # type: ignore[assignment]
+          ctx: _Context = None, within: tuple[str, ...] = (),  # type: ignore[assignment]
+          carried: bool = False) -> str | None:
     """The multiselect hash for an object: a wrapper (not `anchored`) or a record/part at `level`.
 
     `single`: the object is (inside) the one result object, not an item of a list; `within`: the names of
-    the fields it is nested in, from the result down (`("comments", "metadata", "system")`).
+    the fields it is nested in, from the result down (`("comments", "metadata", "system")`); `carried`: the
+    object is the result or reached from it through wrappers alone (`_carrier`), so its lists of records are the
+    result's own (tabled).
 
     An object that is one of several records (`_object`: a search's `oneOf: [Customer, Order, Product]`) is
     each of them walked as itself, their entries one hash: a key once, its own form (`total: total`) before
@@ -265,7 +273,7 @@ def _walk(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, sing
     """
     entries: list[tuple[int, str]] = []
     for option in _shared(_alternatives(shape)):
-        entries += _entries(option, anchored, level, wrappers, single, ctx, within)
+        entries += _entries(option, anchored, level, wrappers, single, ctx, within, carried)
     parts = [text for _, text in _unique_keys(entries)]
     return "{" + ", ".join(parts) + "}" if parts else None
 
@@ -300,7 +308,7 @@ def _shared(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, single: bool,
-             ctx: _Context, within: tuple[str, ...]) -> list[tuple[int, str]]:
+             ctx: _Context, within: tuple[str, ...], carried: bool = False) -> list[tuple[int, str]]:
     """`_walk`'s ranked `key: expression` entries for one object (one alternative of a union)."""
     props = _properties(shape)
     required = _required(shape)
@@ -339,8 +347,8 @@ def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, s
             body = _follow(item, anchored, level, wrappers, is_item=True, single=False, ctx=ctx,
                            within=(*within, name))
             if body:
-                # the result's own list (in a wrapper of the one result object): a table (`table.py`)
-                table = _table(field, body, item, ctx) if not anchored and single else None
+                # the result's own list (reached from the one result object through wrappers alone): a table
+                table = _table(field, body, item, ctx) if not anchored and single and carried else None
                 scored.append((rank.reference(name) if anchored and _identified(item) else rank.part(name),
                                f"{key}: {table or f'{field}[].{body}'}"))
             continue
@@ -362,7 +370,7 @@ def _entries(shape: dict[str, Any], anchored: bool, level: int, wrappers: int, s
                     and not any(_labelled(o) for o in _alternatives(inner)):
                 continue  # in a list's items, a part documented as possibly null (`auto_merge`, `discount`)
             body = _follow(inner, anchored, level, wrappers, is_item=False, single=single, ctx=ctx,
-                           within=(*within, name))
+                           within=(*within, name), carried=carried and _carrier(inner))
             if body:
                 scored.append((rank.part(name, inner), f"{key}: {field}.{body}"))
             continue
@@ -703,19 +711,31 @@ def _nullable(shape: Any) -> bool:
     return any(isinstance(o, dict) and o.get("type") == "null" for o in shape.get("anyOf", ()))
 
 
+def _carrier(shape: dict[str, Any]) -> bool:
+    """Whether an unidentified object below the result is a wrapper that carries one list of records (Spotify's
+    `tracks: {items: […], total, next, …}`), not a part of one record: it has exactly one field that is a list of
+    objects. A pod's `spec` (`containers`, `volumes`, `tolerations`, …) or `status` has several; its
+    `affinity` none. Only a list reached from the result through such wrappers is the result's own (a table)."""
+    lists = {name for option in _alternatives(shape) for name, prop in _properties(option).items()
+             if _is(prop, "array") and not _properties(prop) and _object(_items(prop)) is not None}
+    return len(lists) == 1
+
+
 def _deprecated(shape: Any) -> bool:
     return _annotation(shape, "deprecated") is True
 
 
 def _follow(item: dict[str, Any], anchored: bool, level: int, wrappers: int, is_item: bool,
-            single: bool, ctx: _Context, within: tuple[str, ...] = ()) -> str | None:
-    """The body for a nested object or list item (`None`: dropped); `within` as `_walk`'s, its own name last."""
+            single: bool, ctx: _Context, within: tuple[str, ...] = (), carried: bool = False) -> str | None:
+    """The body for a nested object or list item (`None`: dropped); `within` and `carried` as `_walk`'s, its
+    own name last."""
     if not anchored:
         if _identified(item):
             return _walk(item, anchored=True, level=0, wrappers=wrappers, single=single, ctx=ctx, within=within)  # the record itself
         if wrappers >= MAX_WRAPPERS:
             return None
-        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx, within=within)
+        return _walk(item, anchored=False, level=0, wrappers=wrappers + 1, single=single, ctx=ctx, within=within,
+                     carried=carried)
     if is_item and _every(_identified, item):  # a list of references: one identifying field (with what an id alone lacks)
         fields = _union(n for o in _alternatives(item) if _identified(o) for n in _named_items(o))
         if len(fields) == 1:

@@ -16,8 +16,10 @@ title, user: user.login}`, into plain JMESPath that sends
   and `defaults.prune` (`drop_nulls`, `drop_empty`) never removes a list's items, so positions hold.
 - A cell may hold a list (`labels[].name`) or a list of objects (`networks.v4[].{ip_address: …}`): lists inside an
   item stay in object form (no table in a table).
-- An empty list gives `{"columns": […], "rows": []}` (`drop_empty` leaves `{"columns": […]}`); a missing one
-  `rows: null`.
+- Only from `MIN_ROWS` items on: `tabled` writes `length(X || `[]`) >= `3` && {table} || X[].{…}`, so an empty,
+  missing or short list comes as the objects it was (a header on a 0–2 item list costs more than the keys it saves:
+  measured on the catalog, 22 of 83 cases grew with one; 3 and 4 measured the same). The guard is a comparison: it
+  reads the list but sends nothing of it. Such a list declares no `outputSchema` (table or objects by its length).
 
 Not tabled (`suggest.py` decides where): fewer than `MIN_COLUMNS` columns (a table of one or two values per item
 saves a few bytes and reads worse than objects), and lists that are not the result's own (a list inside a record or
@@ -43,6 +45,7 @@ from ..expressions.prune_reads import source_paths_of
 # Measured on the catalog (reduction with tables of at least N columns): 1: 90.48 %, 2–3: 90.49 %, 4: 90.45 %,
 # 5: 90.42 %, 8: 90.20 %, 12: 89.96 %. Below 3 a table saves nothing and reads worse than objects.
 MIN_COLUMNS = 3
+MIN_ROWS = 3
 
 # A JMESPath path of field names (`a.b.c`): what a nested hash may hang from to be flattened into columns.
 _NAMES = frozenset({"unquoted_identifier", "quoted_identifier"})
@@ -88,7 +91,9 @@ def tabled(path: str, body: str, first: tuple[str, ...] = ()) -> str | None:
     rank = {name: i for i, name in enumerate(first)}
     ordered = sorted(found, key=lambda c: rank.get(c[0], len(rank)))  # stable: the rest in the hash's order
     names = json.dumps([name for name, _ in ordered], ensure_ascii=False).replace("`", "\\`")
-    return f"{{columns: `{names}`, rows: {path}[].[{', '.join(expr for _, expr in ordered)}]}}"
+    table = f"{{columns: `{names}`, rows: {path}[].[{', '.join(expr for _, expr in ordered)}]}}"
+    # the guard is a comparison: it sends nothing of the list (`prune_reads`), and a missing list counts as empty
+    return f"length({path or '@'} || `[]`) >= `{MIN_ROWS}` && {table} || {path}[].{body}"
 
 
 def _closing(tokens: list[dict[str, object]], start: int) -> int:
@@ -160,29 +165,67 @@ def tables(expression: str) -> list[Table]:
 
 
 def as_objects(expression: str) -> str:
-    """`expression` with each table written back as the list of objects it was made from, each column a key
-    (`{columns: `["id","pool.url"]`, rows: items[].[id, pool.url]}` → `items[].{id: id, "pool.url": pool.url}`):
-    how to switch a suggested table back to objects (a flattened column keeps its dotted name as its key)."""
-    for start, end, path, pairs in reversed(_written(expression)):
-        expression = expression[:start] + f"{path}.{{{', '.join(f'{k}: {e}' for k, e in pairs)}}}" + expression[end:]
+    """`expression` with each table written back as the list of objects it was made from: as `tabled` writes it
+    (`length(items || `[]`) >= `3` && {columns: …, rows: …} || items[].{id: id, pool: pool.{url: url}}`), its
+    object alternative, its nesting as it was; a bare table (`{columns: `["id","pool.url"]`, rows: items[].[id, pool.url]}`), each column a
+    key, a flattened column under its dotted name (`items[].{id: id, "pool.url": pool.url}`)."""
+    for start, end, path, pairs, guarded in reversed(_written(expression)):
+        if guarded is not None:
+            expression = expression[:guarded[0]] + expression[guarded[1]:]
+        else:
+            expression = expression[:start] + f"{path}.{{{', '.join(f'{k}: {e}' for k, e in pairs)}}}" + expression[end:]
     return expression
 
 
 def objects_hint(expression: str, shown: int = 2) -> str | None:
-    """The first table of `expression` as objects, its first `shown` columns and `…` (`items[].{number: number,
+    """The first table of `expression` as objects, its first `shown` entries and `…` (`items[].{number: number,
     title: title, …}`): what `mcprt init`'s comment shows; None when it has no table."""
     written = _written(expression)
     if not written:
         return None
-    _, _, path, pairs = written[0]
-    more = ", …" if len(pairs) > shown else ""
-    return f"{path}.{{{', '.join(f'{k}: {e}' for k, e in pairs[:shown])}{more}}}"
+    _, _, path, pairs, guarded = written[0]
+    entries = [f"{k}: {e}" for k, e in pairs]
+    if guarded is not None:  # the object alternative's own entries
+        tokens = [t for t in Lexer().tokenize(expression[guarded[1]:]) if t["type"] != "eof"]
+        opened = next(j for j, t in enumerate(tokens) if t["type"] == "lbrace")
+        hash_text = expression[guarded[1]:][int(tokens[opened]["start"]):int(tokens[_closing(tokens, opened)]["end"])]
+        entries = _entries_of_list(hash_text)
+    more = ", …" if len(entries) > shown else ""
+    return f"{path}.{{{', '.join(entries[:shown])}{more}}}"
 
 
-def _written(expression: str) -> list[tuple[int, int, str, list[tuple[str, str]]]]:
-    """Each table in `expression`'s text: (start, end, `X[]`, [(key, row expression), …]), in order."""
+_Written = tuple[int, int, str, list[tuple[str, str]], tuple[int, int] | None]
+
+
+def headers_hold(expression: str) -> bool:
+    """Whether each table `tabled` wrote in `expression` names every column as the key its expression has in the
+    table's object alternative (`length(…) && {columns: `["id", "user"]`, rows: X[].[id, user.login]} ||
+    X[].{id: id, user: user.login}`), nested keys joined by `.`: a header that names the wrong column (two names
+    swapped) is False. A bare table, with no object alternative to compare with, holds."""
+    for _, _, _, pairs, guarded in _written(expression):
+        if guarded is None:
+            continue
+        alternative = expression[guarded[1]:]  # `X[].{…}`, then whatever follows the table's expression
+        hash_start = alternative.find("{")
+        named = columns(_hash_at(alternative, hash_start)) if hash_start >= 0 else None
+        if named is None or sorted((_key(n), e) for n, e in named) != sorted(pairs):
+            return False
+    return True
+
+
+def _hash_at(text: str, start: int) -> str:
+    """The multiselect hash opening at `text[start]`, to its closing brace."""
+    tokens = [t for t in Lexer().tokenize(text[start:]) if t["type"] != "eof"]
+    return text[start:start + int(tokens[_closing(tokens, 0)]["end"])]
+
+
+def _written(expression: str) -> list[_Written]:
+    """Each table in `expression`'s text: (start, end, `X[]`, [(key, row expression), …], guarded), in order;
+    `guarded`: for `length(X || `[]`) >= `N` && {table} || X[].{…}` (`tabled`), the text from `length` to the
+    object alternative
+    (start, end), else None."""
     tokens = [t for t in Lexer().tokenize(expression) if t["type"] != "eof"]
-    found: list[tuple[int, int, str, list[tuple[str, str]]]] = []
+    found: list[_Written] = []
     for i in range(len(tokens) - 7):
         head = tokens[i:i + 7]
         if [t["type"] for t in head] != ["lbrace", "unquoted_identifier", "colon", "literal", "comma",
@@ -199,8 +242,20 @@ def _written(expression: str) -> list[tuple[int, int, str, list[tuple[str, str]]
         exprs = _entries_of_list("{" + expression[int(tokens[opened]["end"]):int(tokens[closed]["start"])] + "}")
         names = head[3]["value"]
         if isinstance(names, list) and len(names) == len(exprs):
+            guarded = None
+            after = closed + 2
+            if i >= 5 and tokens[i - 1]["type"] == "and" and after + 1 < len(tokens) and tokens[after]["type"] == "or" \
+                    and [t["type"] for t in tokens[i - 4:i - 1]] == ["rparen", "gte", "literal"]:
+                depth, first = 0, i - 4  # back to `length(`
+                while first >= 0:
+                    depth += {"rparen": 1, "lparen": -1}.get(str(tokens[first]["type"]), 0)
+                    if depth == 0:
+                        break
+                    first -= 1
+                if first >= 1 and tokens[first - 1]["value"] == "length":
+                    guarded = (int(tokens[first - 1]["start"]), int(tokens[after + 1]["start"]))
             found.append((int(head[0]["start"]), int(tokens[closed + 1]["start"]) + 1, path,
-                          [(_key(str(n)), e) for n, e in zip(names, exprs, strict=True)]))
+                          [(_key(str(n)), e) for n, e in zip(names, exprs, strict=True)], guarded))
     return found
 
 
@@ -233,6 +288,10 @@ def _field_path(node: dict[str, Any]) -> list[str] | None:
 
 def _find_tables(node: dict[str, Any], source: str, output: str, found: list[Table]) -> None:
     kind = node.get("type")
+    if kind in ("or_expression", "and_expression"):  # `X[2] && {columns: …, rows: …} || X[].{…}`
+        for child in node["children"]:
+            _find_tables(child, source, output, found)
+        return
     if kind == "subexpression":
         *path, last = node["children"]
         names = [_field_path(child) for child in path]

@@ -239,6 +239,15 @@ def _child_path(path: str, key: Any) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
+def _is_table(obj: dict[str, Any]) -> bool:
+    """Whether `obj` is a table as `mcprt init` suggests one (`authoring/table.py`): `{"columns": [names],
+    "rows": [[one value per column], …]}`."""
+    heads, rows = obj.get("columns"), obj.get("rows")
+    return set(obj) == {"columns", "rows"} and isinstance(heads, list) and isinstance(rows, list) \
+        and all(isinstance(name, str) for name in heads) \
+        and all(isinstance(row, list) and len(row) == len(heads) for row in rows)
+
+
 class _Shortener:
     """One shortening pass: remembers sizes (by identity, holding each node so ids stay unique)."""
 
@@ -249,6 +258,7 @@ class _Shortener:
         self._notes: list[_Note] = []
         self._items_omitted = False
         self.page_entries: set[int] = set()  # ids of the lists/maps whose loss is a page's (`Shortened`)
+        self._table_rows: set[int] = set()  # ids of tables' `rows` lists met (`_fit_object`)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -328,6 +338,9 @@ class _Shortener:
 
     def _fit_list(self, items: list[Any], budget: int, path: str) -> list[Any]:
         total = len(items)
+        # a table's `rows` (`_table_rows`): a row's values are read by position against `columns`, so a row is
+        # kept whole or dropped, never cut short (its long texts may be cut: `_fit_items`)
+        whole_rows = id(items) in self._table_rows
         reserve = len(_ENCODE(f"… {total} more items omitted").encode("utf-8")) + 1 if self._item_markers else 0
         room = budget - 2 - reserve
         kept: list[Any] = []
@@ -351,7 +364,7 @@ class _Shortener:
                 kept, used = self._fit_items(items[:len(floors)], floors, room - floored, path)
             else:
                 left = room - used - (1 if kept else 0)
-                if left >= _SMALL and (not kept or left >= max(256, budget // 4)):
+                if not whole_rows and left >= _SMALL and (not kept or left >= max(256, budget // 4)):
                     partial = self.fit(items[len(kept)], left, _child_path(path, len(kept)))
                     partial_size = self.size(partial)
                     if partial_size <= left:
@@ -445,6 +458,8 @@ class _Shortener:
         return self._known(rebuilt, utf8_length(_ENCODE(rebuilt)))
 
     def _fit_object(self, obj: dict[str, Any], budget: int, path: str) -> dict[str, Any]:
+        if _is_table(obj):
+            self._table_rows.add(id(obj["rows"]))  # held by `obj`, so the id stays its own for the pass
         keys = list(obj)
         key_costs = {key: self._key_size(key) for key in keys}
         overhead = 2 + max(len(keys) - 1, 0) + sum(key_costs.values())

@@ -532,6 +532,13 @@ class _Walker:
             self.visit(child, shape)
         return ANY
 
+    def _and_expression(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
+        """`a && b` (a suggested table's guard, `items[2] && {columns: …, rows: …}`): both sides read `shape`, so
+        a field either names is checked; its value is `a` (falsy) or `b`: any shape."""
+        for child in node["children"]:
+            self.visit(child, shape)
+        return ANY
+
     def _literal(self, node: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
         """A literal's JSON type (a table's `columns`: an array of strings), never its value: a literal may hold
         what the manifest interpolated, and an outputSchema is read by every client."""
