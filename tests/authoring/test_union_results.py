@@ -327,9 +327,9 @@ def test_a_key_the_kinds_share_keeps_every_kind_s_fields() -> None:
         "name: name}"
     # in a list's items a part keeps only what says its state (the list rule, for one kind as for a union): a
     # refusal's `reason` and `code`; a payment's payload has none — as for a list of payments alone
-    assert suggest_prune({"type": "array", "items": {"anyOf": [PAID, REFUSED]}}) == \
+    assert as_objects(suggest_prune({"type": "array", "items": {"anyOf": [PAID, REFUSED]}}) or "") == \
         "[].{id: id, title: title, payload: payload.{reason: reason, code: code}, name: name}"
-    assert suggest_prune({"type": "array", "items": PAID}) == "[].{id: id, title: title}"
+    assert as_objects(suggest_prune({"type": "array", "items": PAID}) or "") == "[].{id: id, title: title}"
 
 
 def _clash_spec() -> dict[str, Any]:
