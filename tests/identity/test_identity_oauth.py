@@ -178,7 +178,7 @@ async def test_user_token_reaches_the_tools_with_its_claims(world: World, mode: 
 
 
 async def test_static_token_still_works_next_to_oauth(world: World) -> None:
-    assert await echo_as(world, CI_TOKEN) == "token|ci-bot|None||-|hi"
+    assert await echo_as(world, CI_TOKEN) == "token|ci-bot|null||-|hi"
 
 
 # --- per-user upstream credentials ----------------------------------------------------------------

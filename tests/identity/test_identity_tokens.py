@@ -62,10 +62,10 @@ async def who_answers(url: str, token: str | None, mode: str = "legacy") -> str:
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_each_named_token_is_its_own_principal(served: UpProcess, mode: str) -> None:
-    assert await who_answers(served.url, CI_TOKEN, mode) == "token|ci-bot|None||-|hi"
-    assert await who_answers(served.url, ALICE_TOKEN, mode) == "token|alice|None||-|hi"
+    assert await who_answers(served.url, CI_TOKEN, mode) == "token|ci-bot|null||-|hi"
+    assert await who_answers(served.url, ALICE_TOKEN, mode) == "token|alice|null||-|hi"
     # The unnamed bearer_tokens keep working, as the principal `bearer`.
-    assert await who_answers(served.url, SHARED_TOKEN, mode) == "token|bearer|None||-|hi"
+    assert await who_answers(served.url, SHARED_TOKEN, mode) == "token|bearer|null||-|hi"
 
 
 async def settled_count(served: UpProcess, text: str) -> int:
@@ -97,7 +97,7 @@ async def test_a_wrong_or_missing_token_reaches_no_tool(served: UpProcess) -> No
 
 async def test_an_unauthenticated_http_server_serves_the_anonymous_principal(tmp_path: Path) -> None:
     with mcprt_http(manifest(tmp_path, auth=False), env=env()) as up:
-        assert await who_answers(up.url, None) == "anonymous|anonymous|None||-|hi"
+        assert await who_answers(up.url, None) == "anonymous|anonymous|null||-|hi"
 
 
 async def test_stdio_is_the_stdio_principal_without_any_token(tmp_path: Path) -> None:
@@ -106,4 +106,4 @@ async def test_stdio_is_the_stdio_principal_without_any_token(tmp_path: Path) ->
     params = StdioServerParameters(command=command[0], args=command[1:], env=env(), cwd=str(tmp_path))
     async with Client(params) as client:
         result = await client.call_tool("echo", {"text": "hi"})
-    assert text_of(result) == "stdio|stdio|None||-|hi"
+    assert text_of(result) == "stdio|stdio|null||-|hi"
