@@ -183,7 +183,7 @@ def test_a_client_past_its_session_cap_loses_its_oldest_idle_session_or_gets_429
                     assert "\"text\":\"2\"" in _result_text(await session.call_add(1, 1))
 
         asyncio.run(scenario())
-        assert "session refused: the client holds its maximum of busy sessions" in up.log()
+        up.wait_log("session refused: the client holds its maximum of busy sessions")
 
 
 def test_anonymous_clients_are_capped_by_address_and_the_environment_overrides_the_manifest(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ async def test_every_policy_endpoint_answers_503_with_the_outage_while_redis_is_
             denied = httpx.post(up.base + f"/policy/approvals/{request['id']}/deny", json={}, timeout=30,
                                 headers={"Authorization": "Bearer tok-alice"})
             assert denied.json() == {"error": "alice may not decide approvals (policy.approvals.approvers)"}
-            assert f"approval vote refused id={request['id']} by=alice vote=deny" in up.log()  # the operator sees it
+            up.wait_log(f"approval vote refused id={request['id']} by=alice vote=deny")  # the operator sees it
             # a form post (the status page's Pause button) goes back to its page with the outage as its note
             form = httpx.post(up.base + "/policy/pause", headers=headers, timeout=30,
                               data={"target": "tool:refund", "back": "/status"})

@@ -206,7 +206,7 @@ def test_malformed_items_after_hot_reload_cost_only_those_items(tmp_path: Path) 
 
         anyio.run(after_reload)
         assert_warned(up, *ALL_WARNINGS)
-        assert "reload applied trigger=files files=scenario.json changes=+late" in up.log()
+        up.wait_log("reload applied trigger=files files=scenario.json changes=+late")
         assert up.process.poll() is None
 
 

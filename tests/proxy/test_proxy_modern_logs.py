@@ -298,7 +298,8 @@ async def test_a_log_of_a_call_waiting_on_its_client_never_reaches_another_clien
     with anyio.fail_after(10):
         while _unrouted(up) <= unrouted_before:
             await anyio.sleep(0.05)
-    assert "ALICE-PRIVATE" in up.log() or unrouted_before > 0
+    if unrouted_before == 0:  # its first such message is logged with its reason (stderr lags the metric)
+        up.wait_log("ALICE-PRIVATE")
 
 
 def _unrouted(up: Any) -> float:

@@ -63,6 +63,7 @@ class UpProcess:
     process: subprocess.Popen[str]
     url: str = ""
     stderr: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def pid(self) -> int:
@@ -79,6 +80,11 @@ class UpProcess:
         return httpx.get(f"{self.base}/healthz", timeout=5).json()
 
     def log(self) -> str:
+        """Its log lines collected so far; once the process has exited, every line it wrote (the reader
+        thread is joined: the last lines lag the exit). A line a running server writes before answering
+        may not be collected when the answer arrives: assert such a line with `wait_log`."""
+        if self.reader is not None and self.process.poll() is not None:
+            self.reader.join(10)
         return "".join(self.stderr)
 
     def log_mark(self) -> int:
@@ -145,7 +151,8 @@ def mcprt_http(manifest: Path, *args: str, env: dict[str, str] | None = None,
                 ready.set()
         ready.set()
 
-    threading.Thread(target=read_stderr, daemon=True).start()
+    up.reader = threading.Thread(target=read_stderr, daemon=True)
+    up.reader.start()
     try:
         ready.wait(startup_timeout)
         if not up.url:
