@@ -112,10 +112,6 @@ def run_fast(argv: list[str]) -> int | None:
         return None
     name, values = parsed
     command = COMMANDS[name]
-    if name == "up":  # a host may stop the server it is starting: from now on that is a clean stop, not a kill
-        from ..server.stop_signals import catch_stop_signals
-
-        catch_stop_signals()
     if command.models:
         from .. import import_before_plugin_scan
 

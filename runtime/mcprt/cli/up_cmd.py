@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 def up_command(manifest: Path | None, transport: str | None, host: str | None, port: int | None, stateless: bool,
                no_reload: bool, metrics_port: int | None, offline: bool, strict: bool = False) -> int:
     """`mcprt up` as Typer and `cli.fast` run it: the exit code (errors exit through `guarded`)."""
-    from ..server.stop_signals import catch_stop_signals
+    from ..early_signals import catch_stop_signals
 
-    catch_stop_signals()  # `cli.fast` did already, before its imports; under Typer, from here
+    catch_stop_signals()  # `mcprt.__main__` did already, as its first line; called another way, from here
     go_offline(offline)
     try:
         with guarded(serving=True):
@@ -82,9 +82,15 @@ def run_up(
     before the manifest compiles, so that error comes first and alone). A proxied server that cannot be
     reached at start is a warning and is retried while the other sources serve, unless `strict` (or
     `MCPRT_STRICT`) or every source is down: then it is an error too."""
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
-                              reload=reload, metrics_port=metrics_port, strict=strict))
+    from ..early_signals import hold_until_installed, release
+
+    hold_until_installed()  # lifted by `_up`'s first statement (`PendingSignals.install`): see `early_signals`
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_up(manifest, transport=transport, host=host, port=port, stateless=stateless,
+                                  reload=reload, metrics_port=metrics_port, strict=strict))
+    finally:
+        release()  # the loop never ran `_up` (it failed to start): nothing may stay blocked
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -100,6 +106,13 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 async def _up(manifest: Path | str | None, *, transport: str | None, host: str | None, port: int | None,
               stateless: bool, reload: bool, metrics_port: int | None = None, strict: bool = False) -> int:
+    from ..server.stop_signals import PendingSignals
+
+    # First, before any import or start-up work: a SIGTERM while a proxied server started ended the process
+    # by the signal, with no log line (trial desktop F5). Caught (since `catch_stop_signals`), it is logged
+    # and the start ends (`_until_started`); `serve()` takes the signals over, with whatever was caught meanwhile.
+    signals = PendingSignals()
+    signals.install()
     from ..manifest.loader import load_manifest
     from ..observability import memdebug
     from ..observability.log import log_event, setup_logging
@@ -108,15 +121,10 @@ async def _up(manifest: Path | str | None, *, transport: str | None, host: str |
     from ..settings import load_settings
     from ..sources.openapi.cache import writes_deferred
     from ..sources.openapi.loader import digests_recorded
-    from ..server.stop_signals import PendingSignals
 
     settings = load_settings(manifest)  # the `.env` beside the manifest too: a host starts us in any folder
     setup_logging(settings.log_level, settings.log_format)
-    # Before any start-up work: a SIGTERM while a proxied server started ended the process by the signal,
-    # with no log line (trial desktop F5). Caught (since `catch_stop_signals`), it is logged and the start
-    # ends (`_until_started`); `serve()` takes the signals over, with whatever was caught meanwhile.
-    signals = PendingSignals()
-    signals.install()
+    signals.act_on_caught()
     if signals.stop:  # caught while the process started: nothing is open yet
         return EXIT_OK
     from .common import note_settings_sources

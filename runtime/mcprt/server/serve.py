@@ -34,7 +34,8 @@ from .offers import LogLevels, UpstreamEvents
 from .options import ServeOptions, check_side_exposure, has_inbound_auth, is_loopback, is_wildcard, reachable_base
 from .stdio import serve_stdio
 from .stop_answers import StopAnswers
-from .stop_signals import PendingSignals, exit_code, exit_now, stop_signal_while_stopping
+from ..early_signals import exit_code, exit_now, stop_signal_while_stopping
+from .stop_signals import PendingSignals
 from ..toolset.stopping import RUNNING, TOLD_TO_STOP
 from ..wording import noun
 
