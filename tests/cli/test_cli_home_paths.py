@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.server.test_stdio_host_launch import MCPRT, host_env
-from tests.support.cli import mcprt_cli
+from tests.support.cli import mcprt_cli, mcprt_process
 from tests.support.raw_stdio import TIMEOUT
 
 ADD = '''
@@ -24,6 +25,21 @@ def add(a: int, b: int) -> int:
 
 SPEC = {"openapi": "3.1.0", "info": {"title": "Items", "version": "1"}, "servers": [{"url": "http://127.0.0.1:9"}],
         "paths": {"/items": {"get": {"operationId": "listItems", "responses": {"200": {"description": "ok"}}}}}}
+
+ECHO_SERVER = '''
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("echo")
+
+
+@server.tool()
+def echo(text: str) -> str:
+    """Say it back."""
+    return text
+
+
+server.run()
+'''
 
 
 @pytest.fixture
@@ -110,3 +126,64 @@ def test_a_variable_in_a_path_is_not_expanded_and_the_file_it_names_is_not_offer
         "error: $HOME/proj/mcp.yaml does not exist; mcprt does not expand environment variables in a path it is given "
         f"(a host passes its args without a shell): write the path out, {home}/proj/mcp.yaml"], run
     assert "init" not in run.stderr
+
+
+def test_diff_and_init_name_the_file_a_variable_would_make(home: Path) -> None:
+    """Only `validate` named the file `$HOME/…` would make; `diff` read it as a missing `REV:path`, `init --openapi`
+    as `cannot read /cwd/$HOME/…`."""
+    diffed = _run(home, "diff", "$HOME/proj/mcp.yaml", "~/proj/mcp.yaml")
+    assert diffed.returncode == 2
+    assert diffed.stderr.splitlines() == [
+        "error: $HOME/proj/mcp.yaml: no such file; mcprt does not expand environment variables in a path it is given "
+        f"(a host passes its args without a shell): write the path out, {home}/proj/mcp.yaml"], diffed
+    made = _run(home, "init", "--openapi", "$HOME/specs/items.json", "--out", str(home / "new.yaml"), "--no-input")
+    assert made.returncode == 2
+    assert made.stderr.splitlines() == [
+        "error: $HOME/specs/items.json: no such file; mcprt does not expand environment variables in a path it is "
+        f"given (a host passes its args without a shell): write the path out, {home}/specs/items.json"], made
+    assert not (home / "new.yaml").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("init", "--openapi", "~/specs/items.json", "--out", "~nosuch_mcprt/x.yaml", "--no-input"),
+    ("validate", "~nosuch_mcprt/proj/mcp.yaml"),
+    ("up", "~nosuch_mcprt/proj/mcp.yaml"),
+], ids=["init-out", "validate", "up"])
+def test_a_tilde_naming_no_user_is_refused_not_read_as_a_folder(home: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                                 args: tuple[str, ...]) -> None:
+    """`init --out '~nosuch/x.yaml'` wrote `./~nosuch/x.yaml` in the working folder, and `validate` offered an
+    `init` to write there: a `~user` with no such user is an error saying so, and nothing is written."""
+    cwd = tmp_path_factory.mktemp("cwd")
+    run = mcprt_process(*args, cwd=cwd, env={"HOME": str(home), "MCPRT_CACHE_DIR": str(home / "cache")})
+    assert run.returncode == 2, run
+    given = next(arg for arg in args if arg.startswith("~nosuch"))
+    assert run.stderr.splitlines() == [
+        f"error: {given}: cannot expand ~nosuch_mcprt (no user 'nosuch_mcprt' here): write the path out"], run
+    assert list(cwd.iterdir()) == []
+
+
+def test_a_manifest_expands_a_tilde_in_include_and_command_and_refuses_an_unknown_user(home: Path) -> None:
+    """`openapi: ~/…` was expanded while `include: [~/…]` was read as `./~/…` ("included manifest not found") and
+    a `command: ~/bin/…` was looked for under the manifest's folder."""
+    (home / "bin").mkdir()
+    server = home / "bin" / "echo-server"
+    server.write_text(f"#!{sys.executable}\n{ECHO_SERVER}")
+    server.chmod(0o755)
+    (home / "team").mkdir()
+    (home / "team" / "mcp.yaml").write_text(
+        "version: 1\ninclude: [\"~/proj/mcp.yaml\"]\nsources:\n  echo:\n    command: ~/bin/echo-server\n")
+    env = {"HOME": str(home), "MCPRT_CACHE_DIR": str(home / "cache"), "MCPRT_INCLUDE_PATHS": str(home / "proj")}
+    run = mcprt_cli("tools", "~/team/mcp.yaml", "--json", cwd=Path("/"), env=env)
+    assert run.returncode == 0, run
+    assert {tool["name"] for tool in json.loads(run.stdout)["tools"]} >= {"add", "echo"}, run  # include, command
+    (home / "team" / "bad.yaml").write_text(
+        "version: 1\ninclude: [\"~nosuch_mcprt/proj/mcp.yaml\"]\nsources: {}\n")
+    bad = mcprt_cli("validate", "~/team/bad.yaml", cwd=Path("/"), env=env)
+    assert bad.returncode == 2
+    assert (f"{home}/team/bad.yaml:2:11: include ~nosuch_mcprt/proj/mcp.yaml: cannot expand ~nosuch_mcprt (no user "
+            "'nosuch_mcprt' here): write the path out") in bad.stderr, bad
+    (home / "team" / "bad_spec.yaml").write_text("version: 1\nsources:\n  items:\n    openapi: ~nosuch_mcprt/x.json\n")
+    bad = mcprt_cli("validate", "~/team/bad_spec.yaml", cwd=Path("/"), env=env)
+    assert bad.returncode == 2
+    assert (f"{home}/team/bad_spec.yaml:4:14: ~nosuch_mcprt/x.json: cannot expand ~nosuch_mcprt (no user "
+            "'nosuch_mcprt' here): write the path out") in bad.stderr, bad

@@ -25,7 +25,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..home_paths import expand_home
+from ..errors import SpecError
+from ..home_paths import expand_home, unexpanded_variables_note
 from ..manifest.limits import max_manifest_bytes
 from ..manifest.model import Defaults, OpenAPISource
 from ..manifest.yaml_reader import plain_reads_as_string
@@ -77,6 +78,9 @@ def open_spec(spec: str, out: Path, cache_dir: Path | None) -> Opened:
         location, doc = spec, load_document(spec, Path.cwd(), cache_dir)
     else:
         absolute = expand_home(spec).resolve()
+        note = None if absolute.exists() else unexpanded_variables_note(spec)
+        if note is not None:  # `$HOME/specs/api.yaml` from a shell-less caller (`home_paths`)
+            raise SpecError(spec, "", f"no such file; {note}")
         location = os.path.relpath(absolute, out.resolve().parent)
         doc = load_document(str(absolute), Path.cwd(), cache_dir)
     compiled = compile_openapi(doc, OpenAPISource(openapi=location), Defaults(), cache_dir=cache_dir)

@@ -27,7 +27,7 @@ from ruamel.yaml.error import YAMLError
 
 from .. import safe_yaml
 from ..errors import McprtError
-from ..home_paths import expand_home
+from ..home_paths import expand_home, unexpanded_variables_note
 from ..manifest.limits import include_paths
 
 
@@ -77,6 +77,9 @@ def resolve_manifest_ref(spec: str, workdir: Path, *, absent_ok: bool = False) -
     given = expand_home(spec)  # `~/proj/mcp.yaml` from a shell-less caller (`home_paths`); no revision starts with ~
     if given.exists():
         return ManifestRef(spec, given, worktree_file=given.resolve())
+    note = unexpanded_variables_note(spec)
+    if note is not None:  # `$HOME/proj/mcp.yaml` from a shell-less caller: the file is there, not at a revision
+        raise McprtError(f"{spec}: no such file; {note}")
     rev, sep, path = spec.partition(":")
     if not sep or not rev or not path:
         raise McprtError(f"{spec}: no such file (to read a manifest from git, write REV:path, e.g. HEAD~1:mcp.yaml)")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError, ManifestNotFound
-from ..home_paths import expand_home, unexpanded_variables_note
+from ..home_paths import HomeNotFound, expand_home, unexpanded_variables_note
 from . import envvars, parse_cache, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
@@ -554,7 +554,12 @@ def _merge_includes(
         if not isinstance(entry, str):
             continue
         where = index.locate(("include", i))
-        child_path = (manifest_path.parent / entry).resolve()
+        try:
+            written = expand_home(entry)  # `~/shared/mcp.yaml` as `openapi:` takes it (`home_paths`)
+        except HomeNotFound as exc:
+            errors.append(Diagnostic(where.file, where.line, where.col, f"include {entry}: {exc.reason}"))
+            continue
+        child_path = (manifest_path.parent / written).resolve()
         if child_path in seen:
             errors.append(Diagnostic(where.file, where.line, where.col, f"include cycle: {entry} is already included"))
             continue
@@ -564,7 +569,7 @@ def _merge_includes(
                                      "manifest's folder; add its folder to MCPRT_INCLUDE_PATHS to allow it"))
             continue
         # Named relative to the including manifest as the user wrote it, like the main manifest.
-        shown = os.path.normpath(manifest_path.parent / entry)
+        shown = os.path.normpath(manifest_path.parent / written)
         child, child_index, child_errors = read_manifest_file(child_path, shown)
         if not child_errors and not ({"version", "sources"} & set(child)):
             # Not a manifest: say so without quoting any of it (it may be any file of the tree).

@@ -29,6 +29,7 @@ from mcp.shared.exceptions import MCPError
 
 from ... import __version__
 from ...errors import McprtError
+from ...home_paths import expand_home
 from ...manifest.model import CommandSource, UrlSource
 from ...outbound.failures import exception_chain
 from ...outbound.redaction import redact_url
@@ -288,7 +289,7 @@ def resolved(spec: ProcessSpec) -> ProcessSpec:
     McprtError saying why it cannot be started (missing, not executable)."""
     program, cwd = spec.argv[0], spec.cwd
     if os.sep in program or (os.altsep and os.altsep in program):
-        path = (cwd / program) if not Path(program).is_absolute() else Path(program)
+        path = cwd / expand_home(program)  # `~/bin/server` as a shell would (`home_paths`); an absolute path stays
         if not path.is_file():
             raise McprtError(f"command '{program}' does not exist (looked in {cwd})")
         if not os.access(path, os.X_OK):

@@ -28,7 +28,7 @@ from mcprt.file_identity import identity as file_identity
 from mcprt.file_identity import settled_identity
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped, spec_alias_allowance
 
-from ...home_paths import expand_home
+from ...home_paths import HomeNotFound, expand_home
 from . import fetch as fetching
 from .reach import refused
 from .jsonlean import SKIPPED_COMPONENTS, SKIPPED_TOP, latin1_text, loads_lean
@@ -398,7 +398,10 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     if location.startswith("file:"):
         path = Path(url2pathname(urlparse(location).path))
     else:
-        path = expand_home(location)
+        try:
+            path = expand_home(location)
+        except HomeNotFound as exc:
+            raise SpecError(location, "", exc.reason) from None
         if not path.is_absolute():
             path = Path(base_dir) / path
     path = path.resolve()
