@@ -6,10 +6,11 @@ shell in between, so `~/proj/mcp.yaml` reached mcprt as written: `validate` said
 ~/specs/api.yaml` was expanded (trial desktop F6). So a path mcprt is given — on its command line (a manifest,
 `init`'s spec and `--out`, `diff`'s OLD and NEW, `hook`'s manifests) or in a manifest's `openapi:`, `include:`
 and `command:` — may begin with `~` or `~user`, expanded as a POSIX shell's tilde expansion does (POSIX.1-2017
-XCU 2.6.1). A `~` that cannot be expanded (an unknown user, no home) is refused (`HomeNotFound`), never read as a folder named `~…`:
-`init --out '~nosuch/x.yaml'` wrote one in the working folder. `$VAR` is not expanded (in a manifest `${VAR}` is its
-own syntax, resolved with the manifest's `.env`): a path not found that would exist with its variables expanded
-gets a note saying so (`unexpanded_variables_note`), from every command that takes a manifest or spec path.
+XCU 2.6.1). A `~` that cannot be expanded (an unknown user, no home) is refused (`HomeNotFound`), never read as
+a folder named `~…`: `init --out '~nosuch/x.yaml'` wrote one in the working folder. `$VAR` is not expanded (in a
+manifest `${VAR}` is its own syntax, resolved with the manifest's `.env`): a path not found that would exist with
+its variables expanded gets a note saying so (`unexpanded_variables_note`), from every command that takes a
+manifest or spec path.
 
 Base layer: imports only `mcprt.errors`.
 """
