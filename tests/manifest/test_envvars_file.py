@@ -113,6 +113,11 @@ paths:
       operationId: whoami
       summary: Which credential the call carried.
       responses: {"200": {description: ok}}
+  /echo:
+    get:
+      operationId: echo
+      summary: The Authorization header the call carried, echoed back.
+      responses: {"200": {description: ok}}
 """
 
 
@@ -126,12 +131,15 @@ def _upstream_app() -> Starlette:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         return JSONResponse({"caller": known[given]})
 
-    return Starlette(routes=[Route("/whoami", whoami)])
+    async def echo(request: Request) -> JSONResponse:  # an upstream that leaks the credential into its answer
+        return JSONResponse({"authorization": request.headers.get("authorization", "")})
+
+    return Starlette(routes=[Route("/whoami", whoami), Route("/echo", echo)])
 
 
-async def _caller(url: str) -> str:
+async def _caller(url: str, tool: str = "whoami") -> str:
     async with http_client(url) as client:
-        return text_of(await client.call_tool("whoami", {}))
+        return text_of(await client.call_tool(tool, {}))
 
 
 async def test_a_rotated_secret_file_applies_live_and_is_never_logged(tmp_path: Path) -> None:
@@ -153,6 +161,8 @@ async def test_a_rotated_secret_file_applies_live_and_is_never_logged(tmp_path: 
             kubelet_swap(secrets, {"UP_TOKEN": NEW_TOKEN + "\n"})
             up.wait_log("reload applied", timeout=30)
             assert '{"caller":"new"}' == await _caller(up.url)
+            echoed = await _caller(up.url, "echo")  # scrubbed as a credential from the environment is
+            assert NEW_TOKEN not in echoed and "Bearer" in echoed, echoed
             kubelet_swap(secrets, {"UP_TOKEN": ""})
             up.wait_log("reload failed", timeout=30)
             assert '{"caller":"new"}' == await _caller(up.url)
