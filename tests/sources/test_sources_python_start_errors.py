@@ -4,7 +4,7 @@ A Kubernetes trial (report fault 5): a manifest with `kit.py` (a syntax error) a
 import) made `mcprt up` exit 2 with one error, kit2's, at the manifest key; kit's syntax error was an INFO note "was
 not opened: another source's error" (up's fail-fast cancelled its open), found only after kit2 was fixed — in a
 CrashLoopBackOff pod each round trip is a rollout. Neither error named the module's line. Now each source's error is
-reported (`SourceKind.open_runs_to_end`: an import is not interrupted by a cancel anyway), at the syntax error's
+reported (`SourceKind.open_runs_to_end`: an import cannot be interrupted, so it is waited for), at the syntax error's
 position or the module's raising line (`PlacedError`), by `up`, `validate` and a reload alike.
 """
 
@@ -68,7 +68,7 @@ def test_up_json_log_places_each_error_in_its_module(tmp_path: Path) -> None:
 
 def test_up_waits_for_a_slow_import_and_reports_its_error_too(tmp_path: Path) -> None:
     """The import that fails second (after 1.5 s of heavy imports) is still reported: up's fail-fast cancels the
-    opens that wait on something outside (a `command:` server), not an import, which a cancel cannot stop."""
+    opens that wait on something outside (a `command:` server, see test_stdio_host_launch), not an import."""
     (tmp_path / "slow.py").write_text("import time\n\ntime.sleep(1.5)\nraise RuntimeError('no DATABASE_URL')\n")
     (tmp_path / "fast.py").write_text("def f(:\n    pass\n")
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  slow:\n    python: slow\n  fast:\n    python: fast\n")
