@@ -170,3 +170,16 @@ async def test_a_rotated_secret_file_applies_live_and_is_never_logged(tmp_path: 
     assert OLD_TOKEN not in log and NEW_TOKEN not in log
     applied = [json.loads(line) for line in log.splitlines() if '"reload applied"' in line]
     assert applied and "UP_TOKEN" in applied[0].get("files", ""), applied
+
+
+def test_the_FILE_variable_may_come_from_dotenv_beside_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.env` may name the file as the environment may (both are where `${VAR}`s come from)."""
+    monkeypatch.delenv("CI_TOKEN", raising=False)
+    monkeypatch.delenv("CI_TOKEN_FILE", raising=False)
+    manifest = _project(tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "ci").write_text("from-dotenv-file-0123456789\n")
+    (tmp_path / ".env").write_text("CI_TOKEN_FILE=run/ci\n")
+    loaded = load_manifest(manifest)
+    assert _token(loaded.manifest) == "from-dotenv-file-0123456789"
+    assert tmp_path / "run" / "ci" in [p.resolve() for p in loaded.files]
