@@ -101,15 +101,32 @@ class ManifestNotFound(ManifestError):
         return self.message
 
 
+# Where in a file the manifest names (not the manifest itself) a problem is: (absolute path, line, col), 1-based.
+FilePlace = tuple[str, int, int]
+
+
+class PlacedError(McprtError):
+    """An error whose cause is at a place in a file the manifest names, not in the manifest: a module's syntax
+    error, the line of the user's code that raised while the module was imported. `place`: `FilePlace`."""
+
+    def __init__(self, message: str, place: FilePlace) -> None:
+        self.place = place
+        super().__init__(message)
+
+
 class SourceConfigError(McprtError):
     """Problems with parts of one source's configuration, each reported at its own key.
 
     `problems`: (path below the source, message) pairs, e.g. `(("resources", "notes://{id}"), "…")`
     or `(("prompts", 1), "…")`; the source pool turns each into a `file:line:col` diagnostic there.
+    `places`: message → `FilePlace` for a problem whose cause is in another file (a `PlacedError`'s): its
+    diagnostic points there instead (a module's raising line, not the manifest key naming the module).
     """
 
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]],
+                 places: dict[str, FilePlace] | None = None) -> None:
         self.problems = problems
+        self.places = dict(places or {})
         super().__init__("; ".join(message for _, message in problems))
 
 

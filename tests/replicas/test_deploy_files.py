@@ -348,8 +348,21 @@ def _as_deployed(tmp_path: Path, namespace: str = "default") -> tuple[Path, dict
     (tmp_path / "mcp.yaml").write_text(text.replace(in_image, str(Path(mcprt.__file__).parent)))
     deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
     (secret,) = _documents(K8S / "secret.example.yaml")
-    env: dict[str, str] = dict(secret["stringData"])  # envFrom: the Secret's keys
-    for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+    pod = deployment["spec"]["template"]["spec"]
+    env: dict[str, str] = {}
+    mounts: dict[str, Path] = {}  # the Secret volume's mount path → where its files are written here
+    for source in pod["containers"][0].get("envFrom", []):  # the Secret's keys as variables
+        assert source == {"secretRef": {"name": "mcprt-secrets"}}, source
+        env.update(secret["stringData"])
+    secret_volumes = {v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "mcprt-secrets"}
+    for mount in pod["containers"][0]["volumeMounts"]:
+        if mount["name"] in secret_volumes:  # the Secret's keys as files, as the kubelet writes them
+            folder = tmp_path / "secret-volume"
+            folder.mkdir(exist_ok=True)
+            for key, value in secret["stringData"].items():
+                (folder / key).write_text(value)
+            mounts[mount["mountPath"]] = folder
+    for entry in pod["containers"][0]["env"]:
         if "valueFrom" in entry:
             source = entry["valueFrom"]
             if "secretKeyRef" in source:
@@ -360,6 +373,9 @@ def _as_deployed(tmp_path: Path, namespace: str = "default") -> tuple[Path, dict
             env[entry["name"]] = namespace
         else:  # Kubernetes expands $(NAME) of a variable defined earlier in the list
             env[entry["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), entry["value"])
+        for mount_path, folder in mounts.items():  # a `NAME_FILE` into the Secret's mount: its file here
+            if entry["name"].endswith("_FILE") and env[entry["name"]].startswith(mount_path + "/"):
+                env[entry["name"]] = str(folder / env[entry["name"]][len(mount_path) + 1:])
     return tmp_path / "mcp.yaml", env
 
 
@@ -396,7 +412,8 @@ def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_p
     from tests.support.served import mcprt_http
 
     manifest, env = _as_deployed(tmp_path, namespace="team-a")
-    token = env["CI_TOKEN"]
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    token = secret["stringData"]["CI_TOKEN"]
     initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                              "clientInfo": {"name": "raw", "version": "1"}}}
@@ -446,3 +463,24 @@ def _healthcheck(port: int | None) -> int:
     if port is not None:
         env["MCPRT_PORT"] = str(port)
     return subprocess.run(argv, env=env, capture_output=True, timeout=30).returncode
+
+
+def test_the_deployment_reads_the_manifests_credentials_from_the_secret_mounted_as_files() -> None:
+    """A Kubernetes trial (report fault 4): `envFrom: secretRef` put every credential in the environment, which
+    beats `.env`, so rotating one needed a pod restart. The Secret is mounted as files and each `${NAME}` of the
+    ConfigMap's manifest that the Secret holds is given as NAME_FILE into that mount (`manifest.envvars`), so a
+    Secret update reloads; none comes through envFrom any more."""
+    deployment = next(d for d in _documents(K8S / "deployment.yaml") if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "envFrom" not in container
+    [volume] = [v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "mcprt-secrets"]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume]
+    assert mount["readOnly"] is True
+    (secret,) = _documents(K8S / "secret.example.yaml")
+    (configmap,) = _documents(K8S / "configmap.yaml")
+    wanted = set(re.findall(r"\$\{(\w+)\}", configmap["data"]["mcp.yaml"])) & set(secret["stringData"])
+    given = {e["name"]: e.get("value") for e in container["env"]}
+    assert wanted, "the ConfigMap's manifest reads credentials from the Secret"
+    for name in wanted:
+        assert given.get(f"{name}_FILE") == f"{mount['mountPath']}/{name}", (name, given)

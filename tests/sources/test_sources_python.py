@@ -429,11 +429,12 @@ async def test_a_module_that_cannot_be_imported_is_one_error_however_many_entrie
     with pytest.raises(ManifestError) as caught:
         async with running(manifest):
             pass
-    messages = [d.message for d in caught.value.diagnostics]
-    assert len(messages) == 2, messages
-    assert messages[0].startswith("source 's': entry 1 'shop:ok': cannot import 'shop': ")
-    assert "shop.py, line 4" in messages[0]
-    assert messages[1] == "source 's': 'fine:nothing': module 'fine' has no attribute 'nothing' (it has: about)"
+    found = {d.message: d for d in caught.value.diagnostics}
+    assert len(found) == 2, found
+    [syntax] = [d for m, d in found.items() if m.startswith("source 's': entry 1 'shop:ok': cannot import 'shop': ")]
+    assert "shop.py, line 4" in syntax.message
+    assert (Path(syntax.file).name, syntax.line, syntax.col) == ("shop.py", 4, 12)  # the syntax error's own place
+    assert "source 's': 'fine:nothing': module 'fine' has no attribute 'nothing' (it has: about)" in found
 
 
 INVENTORY = '''

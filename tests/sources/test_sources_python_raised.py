@@ -367,7 +367,8 @@ async def test_a_module_raising_such_an_exception_on_import_is_a_manifest_error_
     done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, forked=True)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
-    assert f"mcp.yaml:4:13: source 's': 'import_weird': importing 'import_weird' failed: {WEIRD}" in done.stderr, \
+    # at the module's raising line (`raise Weird()`), not the manifest key naming the module
+    assert f"import_weird.py:6:1: source 's': 'import_weird': importing 'import_weird' failed: {WEIRD}" in done.stderr, \
         done.stderr
 
 
@@ -378,7 +379,7 @@ async def test_a_module_exiting_on_import_is_a_manifest_error_not_the_commands_e
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  s:\n    python: import_exits\n")
     done = mcprt_process("validate", str(tmp_path / "mcp.yaml"), cwd=tmp_path, forked=True)
     assert done.returncode == 2, done.stderr
-    assert "mcp.yaml:4:13: source 's': 'import_exits': importing 'import_exits' failed: SystemExit: usage: "\
+    assert "import_exits.py:3:1: source 's': 'import_exits': importing 'import_exits' failed: SystemExit: usage: "\
         "import_exits FILE" in done.stderr, done.stderr
 
 

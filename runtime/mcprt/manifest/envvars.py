@@ -8,6 +8,18 @@ variables (`included_environment`), down the include chain (the loader's `_envir
 
 One exception: a value the chosen transport never uses (`server.auth` over stdio) may be unset — a
 warning saying when it is needed, so a stdio client config need not carry the HTTP tokens.
+
+`VAR_FILE` (a mounted Secret, a Docker secret): when `${VAR}` is set neither in the environment nor in `.env`
+and `VAR_FILE` is (in either), `${VAR}` is that file's content with one trailing newline (`\n` or `\r\n`: what
+`echo` and editors add) taken off. The convention — the variable's name plus `_FILE` naming a file that holds
+its value — is the official Docker images' (postgres, mysql, mariadb: `POSTGRES_PASSWORD_FILE`, their
+entrypoints' `file_env`), where it exists for Docker and Kubernetes secrets mounted as files. (Their shell's
+`$(< file)` drops every trailing newline; one is dropped here, so a value that ends in a newline of its own keeps
+it.) A relative path is relative to the manifest's folder. The file is watched as the manifest is (`files_read`,
+`LoadedManifest.files`), so a rotated Secret — the kubelet swaps the mounted file — applies live; a file that
+cannot be read is an error at the line that uses the variable, naming the variable and the file, never its
+content. The value is a secret like any other: what a credential field holds is scrubbed whatever it came from
+(`secrets.register_secrets`).
 """
 
 from __future__ import annotations
@@ -57,9 +69,39 @@ def included_environment(manifest_dir: FsPath, top: Mapping[str, str]) -> Mappin
     return {**read_env_file(env_file), **top}
 
 
+FILE_SUFFIX = "_FILE"  # `${VAR}` read from the file `VAR_FILE` names (see the module docstring)
+MAX_FILE_VALUE_BYTES = 1024 * 1024  # a credential file larger than this is refused: no secret is 1 MB
+
+
+def read_file_value(name: str, location: str, folder: FsPath) -> tuple[str | None, FsPath, str | None]:
+    """`${name}`'s value from the file `location` (the value of `name`_FILE; relative to `folder`, the manifest's):
+    (the content less one trailing newline, the file, None), or (None, the file, why it cannot be read) — the
+    reason names the variable and the file and the OS error, never any of the content."""
+    path = FsPath(location).expanduser()
+    if not path.is_absolute():
+        path = folder / path
+    said = f"{name}{FILE_SUFFIX}={location}"
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_VALUE_BYTES + 1)
+    except OSError as exc:
+        return None, path, f"{name} is read from {said}, which cannot be read ({exc.strerror or type(exc).__name__})"
+    if len(raw) > MAX_FILE_VALUE_BYTES:
+        return None, path, f"{name} is read from {said}, which is larger than {MAX_FILE_VALUE_BYTES} bytes"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, path, f"{name} is read from {said}, which is not UTF-8 text"
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            text = text[: -len(ending)]
+            break
+    return text, path, None
+
+
 def interpolate(
     data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None,
-    scoped: Mapping[Path, Mapping[str, str]] | None = None,
+    scoped: Mapping[Path, Mapping[str, str]] | None = None, files_read: list[FsPath] | None = None,
 ) -> tuple[Any, set[Path], list[Diagnostic], set[Path]]:
     """Replace references in every string; return the data, the paths that used a variable, errors,
     and the paths whose value used an unset variable of an `unused` subtree.
@@ -70,7 +112,10 @@ def interpolate(
 
     `unused`: subtrees (path prefix → when they are needed, e.g. "to serve over HTTP") whose unset
     variables are warnings, not errors; their value is then the empty string (which a field may
-    refuse: the loader leaves such a value out, see `loader.STDIO_UNUSED`)."""
+    refuse: the loader leaves such a value out, see `loader.STDIO_UNUSED`).
+
+    `files_read`: where the files `VAR_FILE` variables named are appended (each once), for hot reload to watch;
+    one that cannot be read is appended too (creating it is a change)."""
     optional = dict(unused or {})
 
     def needed_for(path: Path) -> str | None:
@@ -108,6 +153,16 @@ def interpolate(
             used.add(path)
             if name in env and (env[name] != "" or not has_default):
                 return env[name]
+            location = env.get(name + FILE_SUFFIX)
+            if name not in env and location:
+                where = index.locate(path)
+                value, file, problem = read_file_value(name, location, FsPath(where.file).parent)
+                if files_read is not None and file not in files_read:
+                    files_read.append(file)
+                if problem is None and value is not None:
+                    return value
+                errors.append(Diagnostic(where.file, where.line, where.col, str(problem)))
+                return ""
             if has_default:
                 return default
             where = index.locate(path)

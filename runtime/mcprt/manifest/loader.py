@@ -207,13 +207,13 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
     written = data  # `interpolate` builds new containers: this stays as written
-    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped)
+    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped, files)
     errors += env_errors
 
     # before the root validates: an included manifest's bad `defaults:` is reported with the root's errors
     source_defaults, defaults_errors = _included_defaults(
         data.get("defaults"), included_defaults,
-        {name: environments[folder] for name, folder in source_dirs.items()}, environment)
+        {name: environments[folder] for name, folder in source_dirs.items()}, environment, files)
     errors += defaults_errors
 
     failed: set[NodePath] = set()
@@ -301,7 +301,8 @@ def _environments(root: Path, environment: dict[str, str], folders: set[Path], f
 
 def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionIndex]]],
                        environments: Mapping[str, Mapping[str, str]],
-                       environment: Mapping[str, str]) -> tuple[dict[str, Defaults], list[Diagnostic]]:
+                       environment: Mapping[str, str],
+                       files: list[Path] | None = None) -> tuple[dict[str, Defaults], list[Diagnostic]]:
     """Each included source's `Defaults`: its manifests' `defaults:` (outermost first) merged key by key
     over the including manifest's (`root`, already interpolated), so an included manifest's sources are
     shaped as when it is loaded alone, as far as the root sets nothing it leaves unset. Each source's
@@ -315,7 +316,7 @@ def _included_defaults(root: Any, chains: dict[str, list[tuple[Any, PositionInde
         failed = False
         for raw, child_index in chain:
             wrapped, _, env_errors, _ = envvars.interpolate({"defaults": raw}, environments.get(name, environment),
-                                                            child_index)
+                                                            child_index, files_read=files)
             new = [d for d in env_errors if (d.file, d.line, d.col) not in reported]
             try:  # as a manifest of only `defaults`: errors located at ("defaults", …) in the included file
                 Manifest.model_validate({"version": 1, **wrapped})

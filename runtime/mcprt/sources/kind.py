@@ -59,6 +59,11 @@ class SourceKind:
       build_only: config keys applied by the builder; changing only these keeps the running source
                   (same subprocess, same HTTP pool). `include`/`exclude` belong here for kinds whose
                   source does not filter while opening.
+      open_runs_to_end: its open is local work that cannot be interrupted (a `python:` import runs the user's
+                  code in a worker thread: cancelling the open leaves the thread running), so when another
+                  source's error fails a start (`SourcePool.fail_fast`) the pool waits for it — no longer than a
+                  start that succeeds would — and reports its errors too, not a note that it was not opened: a
+                  second broken module is said in the same run, not one rollout later
       schema_enforced: the upstream itself refuses arguments outside the tool's input schema (a
                   function's signature, an MCP server's `inputSchema`), so a `fixed`/`default` value
                   the schema refuses is a manifest error; False where the wire decides instead
@@ -70,6 +75,7 @@ class SourceKind:
     criteria: ClassVar[frozenset[str]] = SHARED_CRITERIA
     build_only: ClassVar[frozenset[str]] = SHARED_BUILD_ONLY | {"include", "exclude"}
     schema_enforced: ClassVar[bool] = True
+    open_runs_to_end: ClassVar[bool] = False
 
     async def open(self, ctx: SourceContext) -> RunningSource:
         """Open a source of this kind for `ctx.config` (see the module docstring for errors)."""

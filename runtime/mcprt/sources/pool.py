@@ -10,13 +10,15 @@ finish first. `rollback()` undoes a sync whose tool set could not be built.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ..contracts import Operation, SoleClientSlot
-from ..errors import Diagnostic, ManifestError, McprtError, SourceConfigError, SpecError
+from ..errors import Diagnostic, FilePlace, ManifestError, McprtError, PlacedError, SourceConfigError, SpecError
 from ..manifest.loader import LoadedManifest
 from ..observability.log import logger
 from ..settings import Settings
@@ -227,16 +229,19 @@ class SourcePool:
                  for name in names]
         try:
             pending: set[asyncio.Task[Any]] = set(tasks)
+            runs_to_end = {task for name, task in zip(names, tasks, strict=True)
+                           if kind_of(loaded.manifest.sources[name]).open_runs_to_end}
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 if self.fail_fast and pending and any(_has_errors(task) for task in done):
                     # An error fails this compile whatever the others do (all or nothing): a slow `command:`
                     # server is not waited for (a trial's import error was reported after its 12 s start),
-                    # and the opens still running are cancelled (what opened is closed by the caller).
-                    for task in pending:
+                    # and the opens still running are cancelled (what opened is closed by the caller) — but
+                    # not one that runs to its end anyway (`SourceKind.open_runs_to_end`: a module's import):
+                    # its errors are reported with the first (a trial's syntax error in a second module was a
+                    # note "was not opened", found only after the first was fixed).
+                    for task in pending - runs_to_end:
                         task.cancel()
-                    await asyncio.gather(*pending, return_exceptions=True)
-                    break
             return [_outcome(loaded, name, task) for name, task in zip(names, tasks, strict=True)]
         except BaseException:
             await asyncio.shield(_discard_opened(tasks))
@@ -265,8 +270,10 @@ class SourcePool:
         except SpecError as exc:
             return None, [loaded.diagnostic(where, str(exc))]
         except SourceConfigError as exc:
-            return None, [loaded.diagnostic(("sources", name, *path), f"source '{name}': {message}")
-                          for path, message in exc.problems]
+            return None, [_placed(loaded.diagnostic(("sources", name, *path), f"source '{name}': {message}"),
+                                  exc.places.get(message), context.base_dir) for path, message in exc.problems]
+        except PlacedError as exc:
+            return None, [_placed(loaded.diagnostic(where, f"source '{name}': {exc}"), exc.place, context.base_dir)]
         except McprtError as exc:
             return None, [loaded.diagnostic(where, f"source '{name}': {exc}")]
         except (ImportError, KeyError, AttributeError) as exc:
@@ -305,6 +312,18 @@ def down_warnings(loaded: LoadedManifest, result: SyncResult, *, serving: bool, 
 def _kind_line(loaded: LoadedManifest, name: str) -> tuple[str, ...]:
     """The manifest path of the key naming a source's kind (`command`, `url`, …): where its open fails."""
     return ("sources", name, kind_of(loaded.manifest.sources[name]).key)
+
+
+def _placed(diagnostic: Diagnostic, place: FilePlace | None, base_dir: Path) -> Diagnostic:
+    """`diagnostic` moved to `place` (a file the source reads: a module's raising line), when there is one. A
+    file under the source's folder is named as the manifest is (`pkg/mcp.yaml` → `pkg/kit.py`), so a relative
+    manifest path gives relative module paths; any other file by its absolute path."""
+    if place is None:
+        return diagnostic
+    file, line, col = place
+    with contextlib.suppress(ValueError):
+        file = str(Path(diagnostic.file).parent / Path(file).relative_to(base_dir.resolve()))
+    return replace(diagnostic, file=file, line=line, col=col)
 
 
 def _has_errors(task: asyncio.Task[tuple[RunningSource | None, list[Diagnostic]]]) -> bool:

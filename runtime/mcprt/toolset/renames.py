@@ -86,14 +86,12 @@ def remember_routes(cache_dir: Path, manifest: Path, source: str, routes: Mappin
     start's first tools/list); a cache folder that cannot be written keeps nothing (logged at debug: the
     did-you-mean then falls back to spelling)."""
     from ..sources.openapi.cache import write_soon
-    from ..sources.openapi.fetch import write_atomic
+    from ..sources.openapi.fetch import write_cached
 
     def write() -> None:
         data = json.dumps({key: list(route) for key, route in sorted(routes.items())}, separators=(",", ":"))
-        try:
-            write_atomic(_entry(cache_dir, manifest, source), data.encode("utf-8"))
-        except OSError as exc:
-            _log.debug("routes of source %s not kept: %s", source, exc)
+        if not write_cached(Path(cache_dir), _entry(cache_dir, manifest, source), data.encode("utf-8")):
+            _log.debug("routes of source %s not kept: the cache folder cannot be written", source)
 
     write_soon(write)
 

@@ -28,7 +28,7 @@ from mcprt.errors import SpecError
 from mcprt.manifest.limits import include_paths
 from mcprt.manifest.model import DescriptionPolicy, OpenAPISource
 
-from .fetch import write_atomic
+from .fetch import write_cached
 from .loader import LoadedDocument, read_external
 
 if TYPE_CHECKING:
@@ -262,6 +262,6 @@ def _write(cache_dir: Path, key: str, externals: dict[str, str], compiled: Compi
         # "layout" last: it is filled while "compiled" is pickled, and pickled after it.
         pickler.dump({"externals": externals, "compiled": compiled, "layout": pickler.layout})
         data = buffer.getvalue()
-        write_atomic(_entry(cache_dir, key), data)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        write_cached(cache_dir, _entry(cache_dir, key), data)  # one that cannot be written only costs time (warned)
+    except (pickle.PicklingError, TypeError, AttributeError):
         pass  # a cache that cannot be written only costs time

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import socket
@@ -126,6 +127,29 @@ def write_atomic(path: Path, data: bytes, *, shared: bool = False) -> None:
         raise
 
 
+_unwritable_said = threading.Lock()  # taken (never released) by the one warning `write_cached` gives a process
+
+
+def write_cached(cache_dir: Path, path: Path, data: bytes) -> bool:
+    """`write_atomic` of a cache entry under `cache_dir` (`MCPRT_CACHE_DIR`, default `~/.cache/mcprt`); False when
+    it cannot be written. A cache that cannot be written only costs time, but silently it cost every start a
+    cold compile with no hint why (a Kubernetes trial: a read-only root, `HOME=/nonexistent`, three `mkdir` EACCES
+    in strace and nothing in the log): the first failure of the process is one warning naming the folder and the
+    OS error, and how to give it a writable place."""
+    try:
+        write_atomic(path, data)
+        return True
+    except OSError as exc:
+        if _unwritable_said.acquire(blocking=False):
+            from ...observability.log import log_event
+
+            log_event(f"the cache folder {cache_dir} cannot be written, so nothing compiled is kept and every start "
+                      "compiles from scratch: set MCPRT_CACHE_DIR to a writable folder (in Kubernetes, mount an "
+                      "emptyDir volume there)", logging.WARNING, folder=str(cache_dir),
+                      error=f"{exc.strerror or type(exc).__name__}: {exc.filename or path}")
+        return False
+
+
 def current_umask() -> int:
     """The process's umask, read without changing it where Linux says it (`/proc/self/status`, 4.7+): setting
     and restoring it (the only portable way) would race any thread creating a file meanwhile."""
@@ -179,11 +203,8 @@ def _write_cache(cache_dir: Path | None, url: str, body: bytes, etag: str | None
         return
     body_path, meta_path = _paths(cache_dir, url)
     meta = {"url": url, "etag": etag, "last_modified": modified, "sha256": hashlib.sha256(body).hexdigest()}
-    try:
-        write_atomic(body_path, body)
-        write_atomic(meta_path, json.dumps(meta).encode())
-    except OSError:
-        pass  # a cache that cannot be written is only slower next time
+    if write_cached(cache_dir, body_path, body):  # one that cannot be written is only slower next time
+        write_cached(cache_dir, meta_path, json.dumps(meta).encode())
 
 
 def cached_reader(cache_dir: Path | None, url: str, body: bytes) -> Callable[[], bytes] | None:

@@ -410,7 +410,9 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     digest: str | PendingDigest
     if recorded is not None:
         digest, identity = recorded
-    elif cache_dir is not None and not _digest_entry(cache_dir, path).exists():
+    elif cache_dir is not None and not os.path.exists(_digest_entry(cache_dir, path)):
+        # (`os.path.exists`: False for any OSError — `Path.exists` raised PermissionError for a cache folder whose
+        # parent the uid may not enter, and `mcprt tools` ended "cannot read the digest" instead of compiling)
         # First sight of this file in this cache, so no compile is cached for it: read it once and
         # hash those bytes in a thread while the caller parses them (sha256 releases the GIL).
         raw, identity = _file_bytes(path, location)
@@ -531,11 +533,8 @@ def _record_digest(path: Path, cache_dir: Path | None, digest: str, identity: tu
     it looks in the compile cache, which may have its compile, instead of parsing beside the hash."""
     if cache_dir is None:
         return
-    try:
-        entry = json.dumps({"identity": identity, "digest": digest}).encode()
-        fetching.write_atomic(_digest_entry(cache_dir, path), entry)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    entry = json.dumps({"identity": identity, "digest": digest}).encode()
+    fetching.write_cached(cache_dir, _digest_entry(cache_dir, path), entry)  # one that cannot be written: warned
 
 
 def _file_digest(path: Path, location: str) -> tuple[str, tuple[int, ...]]:

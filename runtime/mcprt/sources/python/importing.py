@@ -18,12 +18,13 @@ import inspect
 import re
 import sys
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ...errors import McprtError, SourceConfigError
+from ...errors import FilePlace, McprtError, PlacedError, SourceConfigError
 from .raised import exception_text
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -102,20 +103,56 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            raise McprtError(f"{entry.label()}: cannot import '{name}': {exc}") from None
+            raise _placed(f"{entry.label()}: cannot import '{name}': {exc}", raised_at(exc, base_dir)) from None
         except SyntaxError as exc:
             where = f" ({Path(exc.filename).name}, line {exc.lineno})" if exc.filename else ""
-            raise McprtError(f"{entry.label()}: cannot import '{name}': {exc.msg}{where}") from None
+            raise _placed(f"{entry.label()}: cannot import '{name}': {exc.msg}{where}", syntax_at(exc)) from None
         except BaseException as exc:  # noqa: BLE001 — the module's own code failed while importing, whatever it
             # raised (`sys.exit()`, argparse's SystemExit): an import runs in a worker thread (open_python_source),
             # where nothing from outside is thrown in, and such an exception ended the load, or the server
-            raise McprtError(f"{entry.label()}: importing '{name}' failed: {exception_text(exc)}") from None
+            raise _placed(f"{entry.label()}: importing '{name}' failed: {exception_text(exc)}",
+                          raised_at(exc, base_dir)) from None
         file = getattr(module, "__file__", None)
         if file:
             _imported_stats[name] = _stat(Path(file))
         for other, path in _tree_modules(base_dir):  # the helpers it imported, as they are now
             _imported_stats.setdefault(other, _stat(path))
         return module
+
+
+def _placed(message: str, place: FilePlace | None) -> McprtError:
+    return McprtError(message) if place is None else PlacedError(message, place)
+
+
+def syntax_at(exc: SyntaxError) -> FilePlace | None:
+    """Where a syntax error is: its file, line and column (Python's `offset` is 1-based already); None when
+    Python names no file on disk (code compiled from a string)."""
+    if not exc.filename or not exc.lineno or not Path(exc.filename).is_file():
+        return None
+    return str(Path(exc.filename).resolve()), exc.lineno, max(exc.offset or 1, 1)
+
+
+def raised_at(exc: BaseException, base_dir: Path) -> FilePlace | None:
+    """The line of the manifest folder's own code that raised `exc` while a module was imported: the innermost
+    traceback frame in a `.py` file under `base_dir` that is not an installed package's (a virtualenv inside
+    the folder), so an error raised inside a library names the user's line that called it. Its column is
+    Python's (3.11+ records one, 0-based: +1), else 1. None when no frame is the folder's (a module not found
+    by the import system itself)."""
+    root = base_dir.resolve()
+    found: FilePlace | None = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.suffix != ".py" or not path.is_absolute() or frame.lineno is None:
+            continue
+        path = path.resolve()
+        if not path.is_relative_to(root) or _INSTALLED.intersection(path.relative_to(root).parts):
+            continue
+        column = getattr(frame, "colno", None)
+        found = (str(path), frame.lineno, column + 1 if column is not None else 1)
+    return found
+
+
+_INSTALLED = frozenset({"site-packages", "dist-packages"})
 
 
 def refuse_shadowing_files(base_dir: Path, entries: list[Entry]) -> None:

@@ -17,6 +17,7 @@ class PythonKind(SourceKind):
 
     key: ClassVar[str] = "python"
     model: ClassVar[type[SourceBase]] = PythonSource
+    open_runs_to_end: ClassVar[bool] = True  # the import's worker thread cannot be stopped: its errors are waited for
 
     async def open(self, ctx: SourceContext) -> RunningSource:
         from .source import open_python_source

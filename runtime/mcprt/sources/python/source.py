@@ -22,7 +22,9 @@ import anyio
 import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
-from ...errors import CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, UpstreamError
+from ...errors import (
+    CallTimeout, Diagnostic, FilePlace, McprtError, PlacedError, QueueTimeout, SourceConfigError, UpstreamError,
+)
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
 from ..naming import fit_tool_name, sanitize_tool_name
@@ -162,6 +164,7 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
     operations: list[Operation] = []
     imports = ModuleImports(ctx.base_dir)
     problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
+    places: dict[str, FilePlace] = {}  # a problem whose cause is a line of the module (SourceConfigError.places)
     offered = _offered(config)
     for entry in entries:
         # before the import: what the module logs at import reaches mcprt's log too
@@ -173,6 +176,8 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
             continue
         except McprtError as exc:
             problems.append((entry.where, str(exc)))
+            if isinstance(exc, PlacedError):
+                places[str(exc)] = exc.place
             continue
         if entry.attr is None:  # a whole module: what the manifest serves as a resource or prompt, or FastMCP
             # marked as one, is not also a tool (the model would see a prompt's text maker as an action)
@@ -194,8 +199,9 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
                                 config.concurrency)
     except SourceConfigError as exc:
         problems += exc.problems
+        places.update(exc.places)
     if problems:
-        raise SourceConfigError(problems)
+        raise SourceConfigError(problems, places)
     files = module_files(imports.modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
     return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
