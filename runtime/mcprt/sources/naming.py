@@ -18,6 +18,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 MAX_TOOL_NAME = 64
 _INVALID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -25,6 +26,29 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Latin letters that neither NFKD nor casefolding spell in ASCII
 _LATIN_EXTRA = str.maketrans({"æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
                               "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i", "ẞ": "SS"})
+
+
+# Argument (input schema property) names every model API accepts: Anthropic's and Bedrock's tool lists refuse a
+# property key outside this pattern with a 400 for the whole request, so one bad tool breaks every tool.
+SAFE_ARGUMENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_UNSAFE_ARGUMENT = re.compile(r"[^A-Za-z0-9_.-]+")
+_UNDERSCORES = re.compile(r"_{2,}")
+
+
+@lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
+def arg_name(raw: str) -> str:
+    """An argument name made safe (`SAFE_ARGUMENT`): characters outside `[A-Za-z0-9_.-]` become `_`, runs of `_`
+    one, none at either end, at most 64 characters, `arg` when nothing is left (`größe` → `gr_e`, `日本` → `arg`).
+    Not transliterated, as tool names are not (module docstring). The one rule for OpenAPI parameters and
+    properties (`openapi/inputs.py`) and Python parameters (`python/signature.py`)."""
+    name = _UNSAFE_ARGUMENT.sub("_", raw).strip("_")
+    return _UNDERSCORES.sub("_", name)[:64] or "arg"
+
+
+def served_argument(raw: str) -> str:
+    """The name an argument whose own name is `raw` is served under: `raw` itself when every model API accepts it
+    (`SAFE_ARGUMENT`: `_private` stays), else `arg_name(raw)` (`名前` → `arg`, `größe` → `gr_e`)."""
+    return raw if SAFE_ARGUMENT.fullmatch(raw) else arg_name(raw)
 
 
 def transliterate(raw: str) -> str:

@@ -30,10 +30,10 @@ A body that is one `body` argument, and an optional object property, are left as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from mcprt.sources.naming import arg_name
 
 from .media import media_kind, wire_content_type
 from .model import BodySpec, OperationSpec, ParamSpec
@@ -42,16 +42,8 @@ from .schemas import FILE_HINT, SchemaConverter
 from .text import arg_description
 
 _ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-_UNDERSCORES = re.compile(r"_{2,}")
 _STRUCTURAL_OK = frozenset({"type", "properties", "required", "description", "title", "additionalProperties"})
 _STRING = {"type": "string"}
-
-
-@lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
-def arg_name(raw: str) -> str:
-    name = _UNSAFE.sub("_", raw).strip("_")
-    return _UNDERSCORES.sub("_", name)[:64] or "arg"
 
 
 @dataclass(slots=True)

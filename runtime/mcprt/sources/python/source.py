@@ -212,6 +212,13 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
+    if signature.renamed:  # said where `validate` shows it: the served name is not what the code reads
+        listed = ", ".join(f"parameter '{param}' as argument '{arg}'" for param, arg in signature.renamed)
+        ctx.warnings.append(Diagnostic("", 0, 0, (
+            f"source '{ctx.name}': {label}: serves {listed}: model APIs accept only A-Z a-z 0-9 _ . - in argument "
+            "names (at most 64), and Claude's and Bedrock's refuse the whole tool list for one other name; the "
+            "original name is said in the argument's description, and the function is called with its own keyword"),
+            "warning"))
     # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
     given = decorated(documented)  # and its title and annotations (readOnlyHint, destructiveHint, …)
     name = given.name or fn_name
