@@ -86,6 +86,32 @@ def sanitize_tool_name(raw: str, *, snake: bool = False) -> str:
     return re.sub(r"_{2,}", "_", text) or "tool"
 
 
+def mostly_unspellable(raw: str) -> bool:
+    """Whether most of `raw`'s letters and digits are outside ASCII (`ユーザー取得`, `getユーザー`, `取得_v2`): what a
+    tool name keeps of it (`sanitize_tool_name`) says little, and such names made alike (`tool`, `get`) would
+    be numbered in document order. `größe` (3 of 5 kept) is not."""
+    kept = lost = 0
+    for ch in raw:
+        if ch.isalnum():
+            if ch.isascii():
+                kept += 1
+            else:
+                lost += 1
+    return lost > kept
+
+
+def derived_tool_name(raw: str, method: str, path: str) -> str:
+    """The tool name of an operation whose operationId `raw` is `mostly_unspellable`: its method, the ASCII parts of
+    its path and a short hash of the operationId (NFC, so a decomposed spelling gives the same name), e.g. `作成` on
+    `POST /items3` → `post_items3_5d3c1f0`, `ユーザー取得` on `GET /ユーザー/{名前}` → `get_` + its hash. Stable:
+    what identifies the operation, never its place in the document (an operation added before it renames
+    nothing), and distinct operationIds give distinct names. MCP 2025-11-25 "Tool names": 1-128 characters of
+    A-Z a-z 0-9 _ - . (this rule keeps to `[A-Za-z0-9_-]`, at most `MAX_TOOL_NAME`)."""
+    digest = hashlib.sha1(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()[:7]
+    head = fit_tool_name(sanitize_tool_name(f"{method.lower()} {path}"), MAX_TOOL_NAME - len(digest) - 1)
+    return f"{head}_{digest}"
+
+
 def fit_tool_name(name: str, limit: int = MAX_TOOL_NAME) -> str:
     """Return `name` if short enough, else a deterministic `head_<hash>` of exactly `limit` chars."""
     if len(name) <= limit:
