@@ -27,6 +27,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
 from ..schema.shapes import branch_tags, fixed_values, resolve_pointer
+from ..unicode_forms import form_of, same_text
 from ..wording import noun
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
@@ -314,19 +315,12 @@ def unknown_argument(name: str, properties: Mapping[str, Any]) -> str:
     said = f"unknown argument {short(name)}"
     composed = unicodedata.normalize("NFC", name)
     for prop in properties:
-        if prop != name and unicodedata.normalize("NFC", prop) == composed:
-            return (f"{said}: the same text as the argument '{prop}' in another Unicode form ({_form(name)}; "
-                    f"the schema's is {_form(prop)}): send the name as the schema spells it")
+        if same_text(prop, name):
+            return (f"{said}: the same text as the argument '{prop}' in another Unicode form ({form_of(name)}; "
+                    f"the schema's is {form_of(prop)}): send the name as the schema spells it")
     for prop, schema in properties.items():
         described = schema.get("description") if isinstance(schema, Mapping) else None
         if isinstance(described, str) and unicodedata.normalize("NFC", described).startswith(f"The '{composed}' "):
             return f"{said}: '{name}' is the original name of the argument '{prop}' (its description says so): send '{prop}'"
     hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
     return said + (f" (did you mean '{hint[0]}'?)" if hint else "")
-
-
-def _form(text: str) -> str:
-    """The Unicode normalisation form `text` is in: NFC, NFD, or `mixed` (neither)."""
-    if unicodedata.is_normalized("NFC", text):
-        return "NFC"
-    return "NFD" if unicodedata.is_normalized("NFD", text) else "mixed"
