@@ -55,7 +55,7 @@ async def test_python_parameters_are_served_under_safe_names_and_called_with_the
             assert list(greet["properties"]) == ["name", "gr_e", "gr_sse", "_private"]  # a safe name stays as it is
             assert greet["properties"]["gr_e"]["description"] == "The 'größe' parameter."
             assert greet["properties"]["gr_sse"]["description"] == "The 'grösse' parameter."
-            (jp,) = [t for name, t in tools.items() if name != "greet"]
+            jp = tools["tools_jp_7648119"]  # `挨拶`: its module and a hash of its name (`naming.served_tool_name`)
             assert jp.input_schema["required"] == ["arg"]
             assert jp.input_schema["properties"]["arg"]["description"] == "The '名前' parameter."
             said = await client.call_tool(jp.name, {"arg": "太郎", "gr_e": 3})
@@ -81,8 +81,10 @@ def test_validate_says_what_was_renamed_and_strict_fails(tmp_path: Path) -> None
             "'arg', parameter 'größe' as argument 'gr_e': model APIs accept only A-Z a-z 0-9 _ . - in argument names "
             "(at most 64)") in done.stdout + done.stderr
     assert "parameter '_private'" not in done.stdout + done.stderr
+    assert ("'tools_jp:挨拶': served as 'tools_jp_7648119': its name is mostly letters a tool name cannot hold "
+            "(A-Z a-z 0-9 _ -)") in done.stdout + done.stderr
     strict = mcprt_cli("validate", "--strict", str(manifest), cwd=tmp_path)
-    assert strict.returncode == 2 and "2 warnings treated as errors" in strict.stdout + strict.stderr
+    assert strict.returncode == 2 and "3 warnings treated as errors" in strict.stdout + strict.stderr
 
 
 def test_two_parameters_made_one_name_are_refused_naming_both(tmp_path: Path) -> None:
@@ -106,6 +108,7 @@ async def test_a_proxied_tool_is_served_under_safe_names_and_sent_under_its_own(
             tools = {t.name: t for t in (await client.list_tools()).tools}
             assert "clash" not in tools  # two names made one: left out, said in the log
             (jp,) = tools.values()
+            assert jp.name == "tool_7648119"  # `挨拶` mostly unspellable: a hash of it, stable under reordering
             schema = jp.input_schema
             assert set(schema["properties"]) == {"arg", "gr_e"} and schema["required"] == ["arg"]
             assert schema["properties"]["arg"]["description"].startswith("The '名前' argument.")

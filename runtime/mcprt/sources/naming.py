@@ -100,16 +100,26 @@ def mostly_unspellable(raw: str) -> bool:
     return lost > kept
 
 
-def derived_tool_name(raw: str, method: str, path: str) -> str:
-    """The tool name of an operation whose operationId `raw` is `mostly_unspellable`: its method, the ASCII parts of
-    its path and a short hash of the operationId (NFC, so a decomposed spelling gives the same name), e.g. `作成` on
-    `POST /items3` → `post_items3_5d3c1f0`, `ユーザー取得` on `GET /ユーザー/{名前}` → `get_` + its hash. Stable:
-    what identifies the operation, never its place in the document (an operation added before it renames
-    nothing), and distinct operationIds give distinct names. MCP 2025-11-25 "Tool names": 1-128 characters of
-    A-Z a-z 0-9 _ - . (this rule keeps to `[A-Za-z0-9_-]`, at most `MAX_TOOL_NAME`)."""
+def derived_tool_name(raw: str, *context: str) -> str:
+    """The tool name of an operation whose own name `raw` (an operationId, a function's or an upstream tool's name) is
+    `mostly_unspellable`: the ASCII words of `context` — what identifies the operation: an OpenAPI operation's
+    method and path, a Python function's module — and a short hash of `raw` (NFC, so a decomposed spelling gives the
+    same name): `作成` on `post /items3` → `post_items3_614f2ea`, `ユーザー取得` on `get /ユーザー/{名前}` →
+    `get_92f0c53`, a function `挨拶` of `tools_jp` → `tools_jp_<hash>`, with no context `tool_<hash>`. Stable: never
+    the operation's place in the document or module (an operation added before it renames nothing), and distinct
+    names give distinct names. MCP 2025-11-25 "Tool names": 1-128 characters of A-Z a-z 0-9 _ - . (this rule keeps
+    to `[A-Za-z0-9_-]`, at most `MAX_TOOL_NAME`)."""
     digest = hashlib.sha1(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()[:7]
-    head = fit_tool_name(sanitize_tool_name(f"{method.lower()} {path}"), MAX_TOOL_NAME - len(digest) - 1)
+    head = fit_tool_name(sanitize_tool_name(" ".join(context)), MAX_TOOL_NAME - len(digest) - 1)
     return f"{head}_{digest}"
+
+
+def served_tool_name(raw: str, *context: str) -> str:
+    """The default name a tool named `raw` by its source is served under: `raw` made safe (`sanitize_tool_name`)
+    and fitted, or, when `raw` is `mostly_unspellable`, `derived_tool_name(raw, *context)`."""
+    if mostly_unspellable(raw):
+        return derived_tool_name(raw, *context)
+    return fit_tool_name(sanitize_tool_name(raw))
 
 
 def fit_tool_name(name: str, limit: int = MAX_TOOL_NAME) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.inbound import find_invalid_x_mcp_header
 
-from ..naming import SAFE_ARGUMENT, dedupe_names, fit_tool_name, sanitize_tool_name, served_argument
+from ..naming import SAFE_ARGUMENT, dedupe_names, served_argument, served_tool_name
 from ...schema.shapes import shape_of
 from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
 from ...outbound.decoding import non_finite, non_finite_message
@@ -50,7 +50,9 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any,
         if dropped is not None:
             dropped(tool.name, reason)
     tools = kept
-    names = dedupe_names([fit_tool_name(sanitize_tool_name(tool.name)) for tool in tools])
+    # an upstream name mostly of letters a tool name cannot hold (`挨拶`) is `tool_<hash of it>`: stable whatever
+    # the upstream lists before it (`naming.served_tool_name`), where `tool`, `tool_2`… moved with the order
+    names = dedupe_names([served_tool_name(tool.name) for tool in tools])
     operations = []
     for tool, name, (schema, upstream_names) in zip(tools, names, served, strict=True):
         invoke: Invoker = invoker_for(tool.name)

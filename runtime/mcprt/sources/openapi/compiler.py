@@ -240,7 +240,7 @@ def _accept(types: list[str]) -> str | None:
 
 
 def _tool_names(ops: list[OperationSpec]) -> list[str]:
-    raw = [derived_tool_name(op.operation_id, op.method, op.path) if _derived(op)
+    raw = [derived_tool_name(op.operation_id, op.method.lower(), op.path) if _derived(op)
            else fit_tool_name(sanitize_tool_name(op.operation_id or f"{op.method.lower()} {op.path}")) for op in ops]
     return dedupe_names(raw)
 
