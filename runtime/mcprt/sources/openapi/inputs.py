@@ -3,7 +3,8 @@
 Argument names (the rule, in order):
 1. Names are the wire names made safe for every client and model API (property names must match
    `^[a-zA-Z0-9_.-]{1,64}$`): characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` →
-   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`).
+   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`):
+   `sources/naming.arg_name`, the one rule Python and proxied tools' argument names follow too.
    Not transliterated: an argument name is what clients call, and `grosse` for `größe` would rename it
    and could take the name of a parameter `grosse` (`sources/naming.py`). A wire name that is not ASCII
    is said in the argument's description instead (`The 'größe' query parameter.`): it changes no name.
