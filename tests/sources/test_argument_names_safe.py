@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import mcprt_cli
-from tests.support.served import http_client, mcprt_http, text_of
+from tests.support.served import client_over, http_client, mcprt_http, text_of
 from tests.support.zygote import script_command_yaml
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -44,10 +45,13 @@ def _python_manifest(folder: Path, tools: str = TOOLS_JP) -> Path:
     return manifest
 
 
-async def test_python_parameters_are_served_under_safe_names_and_called_with_their_own(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["http", "stdio"])
+async def test_python_parameters_are_served_under_safe_names_and_called_with_their_own(tmp_path: Path,
+                                                                                      transport: str) -> None:
     manifest = _python_manifest(tmp_path)
-    with mcprt_http(manifest, "--no-reload") as up:
-        async with http_client(up.url) as client:
+    with ExitStack() as stack:
+        url = stack.enter_context(mcprt_http(manifest, "--no-reload")).url if transport == "http" else ""
+        async with client_over(transport, manifest, url) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
             for tool in tools.values():
                 assert all(SAFE.match(key) for key in tool.input_schema["properties"]), tool.input_schema
