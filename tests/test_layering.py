@@ -3,7 +3,7 @@
 
     base (contracts, errors, settings, envfile, envcheck, identity.principal, expressions, schema, observability.log/.events,
     scrubbing, observability.hooks, progress, cancellation, stopping, file_identity, periodic, safe_yaml, path_segments,
-    home_paths, early_signals) → manifest → offerings → outbound (the HTTP executor) → sources
+    home_paths, early_signals, unicode_forms) → manifest → offerings → outbound (the HTTP executor) → sources
       → toolset/shaping/discovery/policy → pipeline
       → reload/observability/identity/state/testing/gitops → server → cli
 
@@ -30,7 +30,7 @@ BASE = ("mcprt", "mcprt.contracts", "mcprt.errors", "mcprt.settings", "mcprt.env
         "mcprt.expressions", "mcprt.schema", "mcprt.observability.log", "mcprt.observability.events",
         "mcprt.scrubbing", "mcprt.observability.hooks", "mcprt.progress", "mcprt.cancellation", "mcprt.stopping",
         "mcprt.file_identity", "mcprt.periodic", "mcprt.safe_yaml", "mcprt.wording", "mcprt.path_segments",
-        "mcprt.home_paths", "mcprt.early_signals")
+        "mcprt.home_paths", "mcprt.early_signals", "mcprt.unicode_forms")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", BASE),
     ("manifest", ("mcprt.manifest",)),

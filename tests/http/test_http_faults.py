@@ -313,7 +313,7 @@ async def test_a_name_resolving_into_a_refused_range_is_refused_after_resolution
 
 async def test_non_ascii_header_is_a_clear_error(upstream: Upstream, client: HttpUpstream) -> None:
     request = BuiltRequest(method="GET", url=upstream.url("/echo"), headers=[("X-Name", "café")])
-    with pytest.raises(ToolCallError, match=r"a header of the request is not ASCII text .*\(GET .*/echo\)"):
+    with pytest.raises(ToolCallError, match=r"the header 'X-Name' of the request is not ASCII text .*\(GET .*/echo\)"):
         await client.send(request, ctx())
     await still_serves(client, upstream)
 

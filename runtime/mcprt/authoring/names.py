@@ -13,6 +13,8 @@ the words being the path's literal segments. The verb:
 - POST: the last literal segment when it is itself a verb (`ACTION_VERBS`: `POST /ipfs/pin/remove/{path}`
   → `remove_ipfs_pin`), else `create`;
 - PUT/PATCH `update`, DELETE `delete`, others the method.
+Path segments without a Latin letter (`ユーザー`) give no word; a path with none left keeps the served name
+(`sources/naming.derived_tool_name`), and `init` says in a comment that it was derived and from what.
 Names are fitted to 64 characters and made unique with `_2`, `_3`… in document order.
 """
 
@@ -47,15 +49,20 @@ def is_poor(operation_id: str | None) -> bool:
     return len(snake) < 3 or snake in GENERIC or not has_latin_letter(operation_id)
 
 
-def readable_name(operation_id: str | None, method: str, path: str, response: Any = None) -> str:
+def readable_name(operation_id: str | None, method: str, path: str, response: Any = None) -> str | None:
     """The readable name of one operation; `response`: its success response's shape (`sources/openapi/
-    responses.py`), None when undocumented."""
+    responses.py`), None when undocumented. None when neither the operationId nor the path has a word to
+    spell it with (`GET /ユーザー/{名前}`, operationId `ユーザー取得`): `_u30e6_…` escapes are no readable name,
+    and the served one (`naming.derived_tool_name`) is kept."""
     if not is_poor(operation_id):
         # GitHub has operationIds of 70+ characters: fitted as the compiler fits default names, else the
         # written `name:` fails the manifest's own 64-character rule (MCP clients refuse longer names)
         return fit_tool_name(_snake(str(operation_id).replace("-", "_")))
     segments = [s for s in path.split("/") if s]
-    words = [_snake(s) for s in segments if not (s.startswith("{") and s.endswith("}"))]
+    literal = [s for s in segments if not (s.startswith("{") and s.endswith("}"))]
+    words = [_snake(s) for s in literal if has_latin_letter(s)]  # `ユーザー` has no word to spell
+    if not words and len(words) < len(literal):
+        return None
     item = bool(segments) and segments[-1].startswith("{")
     upper = method.upper()
     if upper == "GET":
@@ -96,6 +103,6 @@ def readable_names(operations: list[tuple[str | None, str, str, Any]], defaults:
     A readable name equal to its operation's default is kept. Any other is made unique (`_2`, `_3`…) against
     every default name and every name given before it: a written `name:` never takes another operation's
     name, so `größe` (default `gr_e`) is written `grosse_2` beside an operation `grosse`, which keeps `grosse`."""
-    proposed = [readable_name(*op) for op in operations]
+    proposed = [readable_name(*op) or default for op, default in zip(operations, defaults, strict=True)]
     renamed = iter(dedupe_names([p for p, d in zip(proposed, defaults, strict=True) if p != d], taken=defaults))
     return [p if p == d else next(renamed) for p, d in zip(proposed, defaults, strict=True)]

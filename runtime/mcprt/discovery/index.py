@@ -36,6 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..sources.sentences import first_sentence, fit, grapheme_end
 from ..toolset.tool import Tool
 from .text import ACTION_TERMS, AGENT_SUFFIXES, QUERY_ALTERNATIVES, query_form, split_identifier, terms
 
@@ -80,7 +81,6 @@ METHOD_MISMATCH = 0.6  # "close an issue" asks for PATCH/PUT: a POST that create
 _READS = frozenset({"get", "list", "search"})
 RESOURCE_MATCH = 1.3  # the query names what the operation acts on (`resource_terms`), not a thing near it
 _METHOD_TERMS = {"get": ("get",), "post": ("creat",), "put": ("updat",), "patch": ("updat",), "delete": ("delet",)}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +106,8 @@ def one_line_summary(tool: Tool, limit: int = 120) -> str:
     """The operation's summary, else the first sentence of its description, on one short line."""
     text = (tool.operation.meta.summary or tool.title or tool.operation.title or "").strip()
     if not text:
-        text = _SENTENCE_END.split(tool.description.strip(), maxsplit=1)[0] if tool.description else ""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return text
+        text = first_sentence(tool.description.strip()) if tool.description else ""
+    return fit(" ".join(text.split()), limit)  # the one cut descriptions get (`sources/sentences.py`)
 
 
 def tool_fields(tool: Tool) -> dict[str, str]:
@@ -125,7 +122,8 @@ def tool_fields(tool: Tool) -> dict[str, str]:
         # A written summary says it better than a long description, whose detail is mostly noise;
         # but the description's first sentence often names the thing in other words ("Lists the
         # people that have starred the repository" beside the summary "List stargazers").
-        gloss = _SENTENCE_END.split(description, maxsplit=1)[0][:DESCRIPTION_CHARS] if description else ""
+        gloss = first_sentence(description) if description else ""
+        gloss = gloss[:grapheme_end(gloss, DESCRIPTION_CHARS)]
         description = ""
     return {
         "name": tool.name,

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..cancellation import check_abandoned
 from ..errors import Diagnostic, ManifestError, ManifestNotFound
 from ..home_paths import HomeNotFound, expand_home, unexpanded_variables_note
+from ..unicode_forms import look_alike_hint
 from . import envvars, parse_cache, python_env
 from .checks import check_expressions
 from .limits import LimitExceeded, include_allowed, max_manifest_bytes, read_capped
@@ -128,6 +129,22 @@ def _not_found(shown: str, diagnostic: str, what: str, target: Path | None) -> M
     return ManifestNotFound([Diagnostic(shown, 1, 1, diagnostic)], message=message)
 
 
+def not_utf8(data: bytes, start: int) -> tuple[int, int, str]:
+    """(line, column, message) for a manifest whose bytes `data` are not UTF-8 text from byte `start` on: the first
+    bad byte's place (the column in characters, as every other diagnostic's) and the encoding it most likely is
+    (a UTF-16 byte order mark or NUL bytes; else a legacy 8-bit one such as Latin-1 or Windows-1252)."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        guess = "it starts with a UTF-16 byte order mark"
+    elif b"\x00" in data:
+        guess = "it holds NUL bytes: UTF-16 or UTF-32 text"
+    else:
+        guess = "a legacy 8-bit encoding such as Latin-1 (ISO-8859-1) or Windows-1252"
+    return line, column, f"cannot read the file: it is not UTF-8 text (the byte 0x{data[start]:02X} here; {guess}): save it as UTF-8"
+
+
 def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, PositionIndex, list[Diagnostic]]:
     """Parse one manifest file (YAML or TOML by its suffix) into plain data with positions.
 
@@ -136,13 +153,18 @@ def read_manifest_file(path: Path, shown: str | None = None) -> tuple[Any, Posit
     """
     shown = shown or str(path)
     try:
-        text = read_capped(path, max_manifest_bytes(), "a manifest", "MAX_MANIFEST_BYTES").decode("utf-8")
+        data = read_capped(path, max_manifest_bytes(), "a manifest", "MAX_MANIFEST_BYTES")
+        text = data.decode("utf-8")
+        if "\x00" in text:  # valid UTF-8, but no manifest holds NUL: UTF-16 without a byte order mark
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1, "NUL")
     except FileNotFoundError:
-        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "file not found")]
+        said = "file not found" + look_alike_hint(path)
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, said)]
     except LimitExceeded as exc:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, str(exc))]
-    except UnicodeDecodeError:
-        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, "cannot read the file: it is not UTF-8 text")]
+    except UnicodeDecodeError as exc:
+        line, column, said = not_utf8(data, exc.start)
+        return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, line, column, said)]
     except OSError as exc:
         return None, PositionIndex(Position(shown, 1, 1)), [Diagnostic(shown, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
     toml = path.suffix.lower() == ".toml"

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .units import ByteSize, Duration, DurationOrZero
+from .header_values import check_header_names, check_header_value
 from .urls import UpstreamUrl, check_upstream_url
 from .written import integer_expected
 
@@ -62,6 +63,11 @@ def empty_list() -> list[Any]:
     text signature with `tokenize` (≈0.5 ms each; ≈0.011 s of every start over these models)."""
     return []
 
+
+
+# headers a source sends with every request: names and values an HTTP request can carry (`header_values`)
+RequestHeaders = Annotated[dict[str, Annotated[str, AfterValidator(check_header_value)]],
+                           AfterValidator(check_header_names)]
 
 class StrictModel(BaseModel):
     """Base of every manifest model: unknown keys are errors, values are immutable after load, and a
@@ -792,7 +798,7 @@ class OpenAPISource(SourceBase):
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for this source's HTTPS API "
                                     "requests and its description's download from the API's origin (base_url's; "
                                     "another host, and token requests, keep the default trust).")
-    headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    headers: RequestHeaders = Field(default_factory=dict, description="Headers sent with every request.")
     credential_origins: list[Annotated[str, AfterValidator(check_upstream_url)]] = Field(
         default_factory=empty_list,
         description="Other origins (absolute http(s) URLs; only scheme, host and port count) that may receive this "
@@ -914,7 +920,7 @@ class UrlSource(SourceBase):
     kind_note: ClassVar[str] = " (MCP server over streamable HTTP)"
 
     url: UpstreamUrl = Field(description="The server's MCP endpoint URL (absolute http(s), no `user:password@`).")
-    headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    headers: RequestHeaders = Field(default_factory=dict, description="Headers sent with every request.")
     auth: SourceAuth | None = Field(None, description=AUTH_DESCRIPTION)
     tls: UpstreamTls | None = Field(None, description="CA bundle and client certificate for the connection to this "
                                     "server (as an OpenAPI source's `tls`; not its token requests, which keep the "

@@ -28,9 +28,10 @@ def check_headers(headers: Iterable[tuple[str, str]], target: Callable[[], str])
     for name, value in headers:
         if _TOKEN.fullmatch(name) and _FIELD_VALUE.fullmatch(value):
             continue
-        if not (name.isascii() and value.isascii()):
-            raise ToolCallError(f"a header of the request is not ASCII text and cannot be sent ({target()})")
-        raise ToolCallError(f"the request could not be sent: a header or the URL is not valid HTTP ({target()})")
+        if not (name.isascii() and value.isascii()):  # the name, never the value (it may be a credential)
+            raise ToolCallError(f"the header {name!r} of the request is not ASCII text and cannot be sent (RFC 9110 "
+                                f"§5.5) ({target()})")
+        raise ToolCallError(f"the request could not be sent: the header {name!r} is not valid HTTP ({target()})")
 
 
 def wire_url(url: str) -> URL:

@@ -21,7 +21,8 @@ How the budget is spent, top-down:
   - object: keys are kept; the budget left after keys and small values is shared among the large
     values smallest-first ("water filling"), so the longest values are shortened most. An object
     with too many keys to show keeps its first keys and gets a `"…": "N more keys omitted"` entry.
-  - string: cut at a word boundary, marker appended.
+  - string: cut at a word boundary (in a script without spaces, a sentence end: `。`), never inside a grapheme
+    cluster (`sources/sentences.py`, the rule descriptions are cut by too), marker appended.
   - number, boolean, null: kept as they are.
 
 Sizes are the compact JSON encoding in UTF-8 bytes (`separators=(",", ":")`,
@@ -37,6 +38,8 @@ import re
 from typing import Any, NamedTuple
 
 from pydantic_core import PydanticSerializationError, to_json
+
+from ..sources.sentences import grapheme_end, last_sentence_end
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str).encode
 
@@ -163,6 +166,7 @@ def shorten_text(text: str, max_bytes: int) -> str:
     if room <= 0:
         return _text_marker(len(text), text.count("\n") + 1, all_of_it=True)
     kept = data[:room].decode("utf-8", errors="ignore")
+    kept = kept[:grapheme_end(text, len(kept))]  # never inside a character as the reader sees it (UAX #29)
     if not text[len(kept):len(kept) + 1].isspace():  # the cut is inside a word: go back to a boundary
         newline = kept.rfind("\n")
         space = _last_space(kept)
@@ -170,6 +174,8 @@ def shorten_text(text: str, max_bytes: int) -> str:
             kept = kept[:newline]
         elif space >= len(kept) // 2:
             kept = kept[:space]
+        elif (end := last_sentence_end(kept)) >= len(kept) // 2:  # a script without spaces: `。`, `！`…
+            kept = kept[:end]
     kept = kept.rstrip()
     omitted_chars = len(text) - len(kept)
     omitted_lines = text.count("\n", len(kept))
@@ -321,10 +327,12 @@ class _Shortener:
         for _ in range(8):
             if keep < _MIN_TEXT:
                 break
-            cut = text[:keep]
+            cut = text[:grapheme_end(text, keep)]  # never inside a character as the reader sees it (UAX #29)
             space = _last_space(cut)
             if space >= keep * 7 // 10:
                 cut = cut[:space]
+            elif (end := last_sentence_end(cut)) >= keep * 7 // 10:  # a script without spaces: `。`, `！`…
+                cut = cut[:end]
             cut = cut.rstrip()
             shortened = f"{cut} … ({len(text) - len(cut)} more chars)"
             shortened_size = utf8_length(_ENCODE(shortened))

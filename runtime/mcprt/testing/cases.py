@@ -482,6 +482,6 @@ def case_name_for(args: dict[str, Any]) -> str:
 
 def check_case_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", name):
-        raise CaseError(f"case name {name!r}: use letters, digits, '.', '_' and '-' (at most 80), starting with a "
-                        "letter or digit")
+        raise CaseError(f"case name {name!r}: use ASCII letters and digits (A-Z a-z 0-9), '.', '_' and '-' (at most 80), "
+                        "starting with a letter or digit: the name is a file name on every system and in git")
     return name

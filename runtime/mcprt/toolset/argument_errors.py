@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import heapq
 import json
+import difflib
 import reprlib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
 from ..schema.shapes import branch_tags, fixed_values, resolve_pointer
+from ..unicode_forms import form_of, same_text
 from ..wording import noun
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
@@ -298,3 +301,26 @@ def _without_wrong_tags(branches: dict[Any, list[SchemaError]]) -> dict[Any, lis
     kept = {i: b for i, b in branches.items()
             if not any(e.validator in ("const", "enum") and len(e.relative_path) == 1 for e in b)}
     return kept or branches
+
+
+def unknown_argument(name: str, properties: Mapping[str, Any]) -> str:
+    """The problem with an argument `name` the schema's `properties` do not have, with the argument it most
+    likely meant:
+    - the same text in another Unicode form (`größe` sent decomposed, NFD, as macOS input methods and some JS
+      clients send it; the schema spells it composed, NFC): compared after NFC normalisation (Unicode UAX #15),
+      and said so, since the two look identical and a plain "did you mean" would name what looks like itself;
+    - the original name a renamed argument's description gives (`The '住所' query parameter.` on `arg`: the
+      model read it there), named with the key to send;
+    - else the closest spelling (difflib ratio ≥ 0.6)."""
+    said = f"unknown argument {short(name)}"
+    composed = unicodedata.normalize("NFC", name)
+    for prop in properties:
+        if same_text(prop, name):
+            return (f"{said}: the same text as the argument '{prop}' in another Unicode form ({form_of(name)}; "
+                    f"the schema's is {form_of(prop)}): send the name as the schema spells it")
+    for prop, schema in properties.items():
+        described = schema.get("description") if isinstance(schema, Mapping) else None
+        if isinstance(described, str) and unicodedata.normalize("NFC", described).startswith(f"The '{composed}' "):
+            return f"{said}: '{name}' is the original name of the argument '{prop}' (its description says so): send '{prop}'"
+    hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
+    return said + (f" (did you mean '{hint[0]}'?)" if hint else "")

@@ -322,9 +322,15 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
 
 
 def close_names(key: str, known: Collection[str]) -> str:
-    """The closest of `known` to a mistyped or renamed `key`, quoted ("'listTags'"), or ""."""
+    """The closest of `known` to a mistyped or renamed `key`, quoted ("'listTags'"), or ""; one that is `key` in
+    another Unicode form (`größe` decomposed, NFD, written; composed, NFC, in the description) is said to be."""
     import difflib  # only for a typo's hint: not on every start
 
+    from ..unicode_forms import form_of, same_text
+
+    alike = next((name for name in known if same_text(name, key)), None)
+    if alike is not None:
+        return f"'{alike}', the same text in another Unicode form: {form_of(key)} here, {form_of(alike)} there"
     hint = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f"'{hint[0]}'" if hint else ""
 

@@ -7,7 +7,6 @@ becomes an `isError` result a model can act on; nothing raised here reaches the 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +25,7 @@ from ..shaping.exposed_uris import EXPOSE_ON_LOOP_BYTES, uri_exposer
 from ..shaping.result import shape_result
 from ..shaping.sent import sent_size
 from ..contracts import CallContext, ClientPeer, ToolResult
-from .argument_errors import said_once, short
+from .argument_errors import said_once, short, unknown_argument
 from .nesting import check_depth
 from .scrub import scrub_message, scrub_upstream
 from .stopping import CLOSED, CONNECTION_CLOSED, NOT_STARTED, RUNNING, STDIN_CLOSED, STOPPED
@@ -96,8 +95,7 @@ def refused_arguments(tool: Tool, arguments: dict[str, Any]) -> dict[str, str]:
         if name in tool.args.hidden:
             refused[name] = _set_by_server(tool, name)
         elif name not in properties and not schema.get("additionalProperties", False):
-            hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
-            refused[name] = f"unknown argument {short(name)}" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            refused[name] = unknown_argument(name, properties)
     return refused
 
 

@@ -9,33 +9,55 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.inbound import find_invalid_x_mcp_header
 
-from ..naming import dedupe_names, fit_tool_name, sanitize_tool_name
+from ..naming import SAFE_ARGUMENT, dedupe_names, served_argument, served_tool_name
 from ...schema.shapes import shape_of
 from ...contracts import Invoker, Operation, OperationMeta, UpstreamResult
 from ...outbound.decoding import non_finite, non_finite_message
 
 
 def tool_operations(tools: list[types.Tool], invoker_for: Any,
-                    dropped: Callable[[str, str], None] | None = None) -> list[Operation]:
+                    dropped: Callable[[str, str], None] | None = None,
+                    renamed: Callable[[str, list[tuple[str, str]]], None] | None = None) -> list[Operation]:
     """One Operation per upstream tool; names made client-safe and unique, keys kept as upstream spells them.
 
     A tool whose `x-mcp-header` annotations break the spec's rules (empty, not an RFC 9110 token,
     duplicated, on a non-primitive or unreachable property) is left out and `dropped(name, reason)`
     told: 2026-07-28 clients MUST drop such a tool (MCP 2026-07-28 server/tools "Custom headers",
     SEP-2243), so serving it would only hide it from them without a word to the operator.
+
+    A top-level argument name model APIs refuse (`名前`: outside `^[a-zA-Z0-9_.-]{1,64}$`; Claude's and Bedrock's
+    APIs refuse the whole tool list for one) is served under the name Python and OpenAPI arguments get
+    (`naming.served_argument`), the original said in its description, and sent upstream under its own name
+    again; `renamed(tool, [(upstream name, served name)…])` is told. A tool where two would get one name is left
+    out (`dropped`), as it could not be called right.
     """
     kept = []
+    served: list[tuple[dict[str, Any], dict[str, str]]] = []
     for tool in tools:
         reason = find_invalid_x_mcp_header(tool.input_schema)
-        if reason is None:
-            kept.append(tool)
-        elif dropped is not None:
+        if reason is not None:
+            reason = f"its x-mcp-header annotation is invalid ({reason})"
+        else:
+            arguments = _served_arguments(_object_schema(tool.input_schema))
+            if isinstance(arguments, str):
+                reason = arguments
+            else:
+                kept.append(tool)
+                served.append(arguments)
+                if arguments[1] and renamed is not None:
+                    renamed(tool.name, [(upstream, arg) for arg, upstream in arguments[1].items()])
+                continue
+        if dropped is not None:
             dropped(tool.name, reason)
     tools = kept
-    names = dedupe_names([fit_tool_name(sanitize_tool_name(tool.name)) for tool in tools])
+    # an upstream name mostly of letters a tool name cannot hold (`挨拶`) is `tool_<hash of it>`: stable whatever
+    # the upstream lists before it (`naming.served_tool_name`), where `tool`, `tool_2`… moved with the order
+    names = dedupe_names([served_tool_name(tool.name) for tool in tools])
     operations = []
-    for tool, name in zip(tools, names, strict=True):
+    for tool, name, (schema, upstream_names) in zip(tools, names, served, strict=True):
         invoke: Invoker = invoker_for(tool.name)
+        if upstream_names:
+            invoke = _renaming(invoke, upstream_names)
         annotations = tool.annotations.model_dump(by_alias=True, mode="json", exclude_none=True) if tool.annotations else {}
         title = tool.title or annotations.get("title")
         operations.append(
@@ -43,7 +65,7 @@ def tool_operations(tools: list[types.Tool], invoker_for: Any,
                 key=tool.name,
                 name=name,
                 description=tool.description or title or f"Tool {tool.name} of an MCP server.",
-                input_schema=_object_schema(tool.input_schema),
+                input_schema=schema,
                 invoke=invoke,
                 title=title,
                 output_schema=dict(tool.output_schema) if tool.output_schema else None,
@@ -111,3 +133,39 @@ def _object_schema(schema: Any) -> dict[str, Any]:
     plain = dict(schema) if isinstance(schema, dict) else {}
     plain["type"] = "object"
     return plain
+
+
+def _served_arguments(schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | str:
+    """(`schema` with its unsafe top-level property names served safe, served name → upstream name), or the reason
+    the tool cannot be served when two names would become one (`tool_operations`)."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or all(SAFE_ARGUMENT.fullmatch(key) for key in properties):
+        return schema, {}
+    taken: dict[str, str] = {}
+    new_properties: dict[str, Any] = {}
+    for key, sub in properties.items():
+        arg = served_argument(key)
+        if arg in taken:
+            return (f"its arguments '{taken[arg]}' and '{key}' would both be served as '{arg}' (model APIs accept only "
+                    "A-Z a-z 0-9 _ . - in argument names)")
+        taken[arg] = key
+        if arg != key and isinstance(sub, dict):
+            said = f"The '{key}' argument."
+            described = sub.get("description")
+            sub = {**sub, "description": f"{said} {described}" if isinstance(described, str) and described else said}
+        new_properties[arg] = sub
+    upstream = {arg: key for arg, key in taken.items() if arg != key}
+    served = {**schema, "properties": new_properties}
+    if isinstance(schema.get("required"), list):
+        back = {key: arg for arg, key in upstream.items()}
+        served["required"] = [back.get(key, key) if isinstance(key, str) else key for key in schema["required"]]
+    return served, upstream
+
+
+def _renaming(invoke: Invoker, upstream: dict[str, str]) -> Invoker:
+    """`invoke`, sent each served argument name under the upstream's own (`_served_arguments`)."""
+
+    async def renamed(arguments: dict[str, Any], context: Any) -> UpstreamResult:
+        return await invoke({upstream.get(key, key): value for key, value in arguments.items()}, context)
+
+    return renamed

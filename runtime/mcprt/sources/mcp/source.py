@@ -979,8 +979,13 @@ class McpServerSource:
         if signature == self._signature:
             return
         tools = listing.tools
-        self._operations = tool_operations(tools, self.invoker, lambda name, reason: self.log.warning(
-            "source %s: tool %s left out: its x-mcp-header annotation is invalid (%s)", self.name, name, reason))
+        self._operations = tool_operations(
+            tools, self.invoker,
+            lambda name, reason: self.log.warning("source %s: tool %s left out: %s", self.name, name, reason),
+            lambda name, pairs: self.log.warning(
+                "source %s: tool %s: %s (model APIs accept only A-Z a-z 0-9 _ . - in argument names; the original "
+                "name is said in its description, and sent upstream)", self.name, name,
+                ", ".join(f"argument '{upstream}' served as '{arg}'" for upstream, arg in pairs)))
         self._result_checks = _result_checks(self._operations, self._result_checks)
         offerings = Offerings(
             provider=self,

@@ -9,8 +9,9 @@
 
 Rules a user sees (details in the modules named):
 - Tool names (`compiler`): operationId with characters outside `[A-Za-z0-9_-]` made `_`
-  (`issues/list-for-repo` → `issues_list-for-repo`), else `<method>_<path>`; ≤ 64 characters
-  (hash suffix), duplicates get `_2`, `_3`… in document order. Operation.key is the operationId
+  (`issues/list-for-repo` → `issues_list-for-repo`), else `<method>_<path>`; an operationId mostly of
+  other letters (`作成`) `<method>_<path>_<hash of it>`; ≤ 64 characters (hash suffix), duplicates get
+  `_2`, `_3`… in document order. Operation.key is the operationId
   (or `METHOD /path`); `METHOD /path` is always an alias.
 - Arguments (`inputs`): parameters by their names made safe, collisions prefixed with their
   location (`query_id`); an object body is flattened into top-level arguments unless a property

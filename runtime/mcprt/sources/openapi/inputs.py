@@ -3,7 +3,8 @@
 Argument names (the rule, in order):
 1. Names are the wire names made safe for every client and model API (property names must match
    `^[a-zA-Z0-9_.-]{1,64}$`): characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` →
-   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`).
+   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`):
+   `sources/naming.arg_name`, the one rule Python and proxied tools' argument names follow too.
    Not transliterated: an argument name is what clients call, and `grosse` for `größe` would rename it
    and could take the name of a parameter `grosse` (`sources/naming.py`). A wire name that is not ASCII
    is said in the argument's description instead (`The 'größe' query parameter.`): it changes no name.
@@ -30,10 +31,10 @@ A body that is one `body` argument, and an optional object property, are left as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from mcprt.sources.naming import arg_name
 
 from .media import media_kind, wire_content_type
 from .model import BodySpec, OperationSpec, ParamSpec
@@ -42,16 +43,8 @@ from .schemas import FILE_HINT, SchemaConverter
 from .text import arg_description
 
 _ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-_UNDERSCORES = re.compile(r"_{2,}")
 _STRUCTURAL_OK = frozenset({"type", "properties", "required", "description", "title", "additionalProperties"})
 _STRING = {"type": "string"}
-
-
-@lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
-def arg_name(raw: str) -> str:
-    name = _UNSAFE.sub("_", raw).strip("_")
-    return _UNDERSCORES.sub("_", name)[:64] or "arg"
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 from mcprt.errors import SpecError
 from mcprt.file_identity import identity as file_identity
 from mcprt.file_identity import settled_identity
+from mcprt.unicode_forms import look_alike_hint
 from mcprt.manifest.limits import LimitExceeded, max_spec_bytes, open_regular, read_capped, spec_alias_allowance
 
 from ...home_paths import HomeNotFound, expand_home
@@ -361,7 +362,8 @@ def read_external(
             return read_capped(path, max_spec_bytes(), str(path), "MAX_SPEC_BYTES"), str(path)
         except (OSError, LimitExceeded) as exc:
             detail = str(exc) if isinstance(exc, LimitExceeded) else exc.strerror or exc
-            message = f"cannot read referenced document {path}: {detail}"
+            hint = look_alike_hint(path) if isinstance(exc, FileNotFoundError) else ""
+            message = f"cannot read referenced document {path}: {detail}{hint}"
             if referrer is not None and label_for is not None:
                 raise SpecError(label_for(referrer[0]), referrer[1], message) from None
             raise SpecError(str(path), "", message) from None
@@ -579,6 +581,8 @@ def _read_file(path: Path, location: str, consume: Callable[[BinaryIO, int], _T]
         raise SpecError(location, "", f"{path} is a directory, not an API description") from None
     except LimitExceeded:
         raise SpecError(location, "", f"{path} is not a regular file") from None
+    except FileNotFoundError as exc:  # a name saved decomposed (a Mac) and written composed looks the same
+        raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}{look_alike_hint(path)}") from None
     except OSError as exc:
         raise SpecError(location, "", f"cannot read {path}: {exc.strerror or exc}") from None
     return result, settled_identity(info, after)

@@ -28,6 +28,7 @@ from mcprt.schema.titles import title_adds
 
 from .model import SchemaRef
 from .refs import Resolver, join, split
+from ..sentences import as_sentence
 from .text import arg_description
 
 FILE_HINT = "File: text, or a data: URL (data:<type>[;name=<file>];base64,<data>) for binary."
@@ -601,7 +602,7 @@ class SchemaConverter:
         """description (compacted), a title only where it adds something, unsupported-keyword warnings."""
         desc = arg_description(node.get("description"), self.policy)
         if file:
-            desc = f"{_sentence(desc)} {FILE_HINT}" if desc else FILE_HINT
+            desc = f"{as_sentence(desc)} {FILE_HINT}" if desc else FILE_HINT
         title = node.get("title")
         if title_adds(title, name, desc):
             out["title"] = title.strip()
@@ -771,6 +772,3 @@ def _simplify_all_of(out: dict[str, Any]) -> dict[str, Any]:
         merged[key] = out[key]
     return merged
 
-
-def _sentence(text: str) -> str:
-    return text if text.endswith((".", "!", "?", ":")) else text + "."

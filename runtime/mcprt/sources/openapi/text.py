@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from mcprt.manifest.model import DescriptionPolicy
 
-from ..sentences import first_sentence, fit
+from ..sentences import as_sentence, first_sentence, fit
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
@@ -151,17 +151,12 @@ def _compact_list(paragraph: str) -> str:
     return "; ".join(item for item in items if item) + "."
 
 
-def _as_sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text[-1] in ".!?…:" else text + "."
-
-
 def tool_description(summary: str | None, description: str | None, policy: DescriptionPolicy) -> str:
     """The tool description: summary first, then (style `brief`) the first paragraph of the rest."""
     summ = clean(summary) if isinstance(summary, str) else ""
     if policy.style == "full":
         desc = clean(description) if isinstance(description, str) else ""
-        parts = [_as_sentence(summ)] if summ else []
+        parts = [as_sentence(summ)] if summ else []
         if desc and not _same_text(desc, summ):
             parts.append(desc)
         return "\n\n".join(parts)
@@ -171,12 +166,12 @@ def tool_description(summary: str | None, description: str | None, policy: Descr
         paragraph = f"{paragraph.rstrip()} {listed}"
     if policy.style == "summary":
         text = summ or first_sentence(paragraph)
-        return fit(_as_sentence(text), policy.max_chars)
+        return fit(as_sentence(text), policy.max_chars)
     if summ and paragraph and not _same_text(paragraph, summ):
-        text = f"{_as_sentence(summ)} {paragraph}"
+        text = f"{as_sentence(summ)} {paragraph}"
     else:
         text = summ or paragraph
-    return fit(_as_sentence(text) if text else "", policy.max_chars)
+    return fit(as_sentence(text) if text else "", policy.max_chars)
 
 
 def arg_description(description: object, policy: DescriptionPolicy) -> str | None:

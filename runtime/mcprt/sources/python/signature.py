@@ -6,6 +6,9 @@ instance, an enum parameter an enum member, a `datetime` a datetime.
 
 Fields get internal names (`p0`, `p1`…) and the parameter name as alias, so parameters called
 `json`, `schema` or `_private` — which would clash with pydantic's own attributes — work too.
+A parameter name that model APIs refuse as a property key (`名前`, `größe`: outside `^[a-zA-Z0-9_.-]{1,64}$`) is
+served under the safe name OpenAPI parameters get (`sources/naming.served_argument`: `arg`, `gr_e`), the original
+said in its description; two parameters that would get one name are refused, naming both.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ...errors import McprtError, ToolCallError
 from ...contracts import CallContext
 from ...schema.shapes import declared_types, shape_of
 from ...schema.titles import drop_idle_titles
+from ..naming import served_argument
 from .context import for_function
 from .frameworks import framework_context, is_image_type
 from .docstrings import Docstring
@@ -58,6 +62,9 @@ class FunctionSignature:
     returns: TypeAdapter[Any] | None = None
     # what every result serializes to, when the return type fixes it (`result_kind` below)
     result_kind: Literal["text", "json"] | None = None
+    # (parameter, argument) for each parameter whose name no model API accepts, served under a safe one
+    # (`naming.served_argument`: `名前` → `arg`); the function is still called with its own keyword
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 def _evaluated(fn: Any, signature: inspect.Signature) -> inspect.Signature:
@@ -94,6 +101,8 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
     params: list[Param] = []
     context_param: str | None = None
     problems: list[str] = []
+    taken: dict[str, str] = {}  # served argument name → the parameter it stands for
+    renamed: list[tuple[str, str]] = []
     for index, parameter in enumerate(signature.parameters.values()):
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             stars = "*" if parameter.kind == parameter.VAR_POSITIONAL else "**"
@@ -121,7 +130,14 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
             annotation = Annotated[annotation, parameter.default]
             parameter = parameter.replace(default=inspect.Parameter.empty)
         field_name = f"p{index}"
-        fields[field_name] = (annotation, _field_info(parameter, annotation, doc))
+        served = served_argument(parameter.name)
+        if served in taken:
+            problems.append(_collision(taken[served], parameter.name, served))
+            continue
+        taken[served] = parameter.name
+        if served != parameter.name:
+            renamed.append((parameter.name, served))
+        fields[field_name] = (annotation, _field_info(parameter, annotation, doc, served))
         params.append(Param(parameter.name, field_name, parameter.kind == parameter.POSITIONAL_ONLY))
     if problems:
         raise McprtError(f"{label}: " + "; ".join(problems))
@@ -152,7 +168,16 @@ def describe_function(fn: Any, label: str, doc: Docstring) -> FunctionSignature:
         response_shape=response_shape(signature.return_annotation, returned),
         returns=TypeAdapter(signature.return_annotation) if output_schema is not None else None,
         result_kind=result_kind(signature.return_annotation, returned),
+        renamed=tuple(renamed),
     )
+
+
+def _collision(first: str, second: str, served: str) -> str:
+    """The problem of two parameters served under one argument name (`served_argument`)."""
+    made = [name for name in (first, second) if name != served]
+    why = " and ".join(f"'{name}'" for name in made)
+    return (f"parameters '{first}' and '{second}' would both be the argument '{served}' ({why} made safe: model APIs "
+            "accept only the characters A-Z a-z 0-9 _ . - in argument names); rename one of them")
 
 
 def validation_problems(exc: ValidationError, most: int = 10) -> list[str]:
@@ -223,13 +248,20 @@ def _annotation_of(parameter: inspect.Parameter) -> Any:
     return None
 
 
-def _field_info(parameter: inspect.Parameter, annotation: Any, doc: Docstring) -> FieldInfo:
+def _field_info(parameter: inspect.Parameter, annotation: Any, doc: Docstring, served: str) -> FieldInfo:
+    """The field of `parameter`, served as the argument `served`: a renamed one's description starts with
+    `The '<name>' parameter.` (as an OpenAPI parameter's does: `openapi/inputs.with_wire_name`), where the model
+    reads what the safe name stands for. A description an `Annotated[…, Field(description=…)]` carries is
+    pydantic's to merge, and is left as it is."""
     described = _annotated_description(annotation)
-    kwargs: dict[str, Any] = {"alias": parameter.name}
+    kwargs: dict[str, Any] = {"alias": served}
+    said = f"The '{parameter.name}' parameter." if served != parameter.name else None
     if described is None and parameter.name in doc.params and doc.params[parameter.name]:
-        kwargs["description"] = doc.params[parameter.name]
+        kwargs["description"] = f"{said} {doc.params[parameter.name]}" if said else doc.params[parameter.name]
     elif isinstance(described, str):
-        kwargs["description"] = described
+        kwargs["description"] = f"{said} {described}" if said else described
+    elif described is None and said:
+        kwargs["description"] = said
     if parameter.default is not inspect.Parameter.empty:
         kwargs["default"] = parameter.default
     return Field(**kwargs)  # type: ignore[no-any-return]

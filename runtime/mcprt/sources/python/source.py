@@ -27,7 +27,7 @@ from ...errors import (
 )
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
-from ..naming import fit_tool_name, sanitize_tool_name
+from ..naming import mostly_unspellable, served_tool_name
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ..kind import response_limit
@@ -218,12 +218,25 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     documented = fn.func if isinstance(fn, functools.partial) else fn  # a partial's own doc is partial's
     doc = parse_docstring(inspect.getdoc(documented))
     signature = describe_function(fn, label, doc)
+    if signature.renamed:  # said where `validate` shows it: the served name is not what the code reads
+        listed = ", ".join(f"parameter '{param}' as argument '{arg}'" for param, arg in signature.renamed)
+        ctx.warnings.append(Diagnostic("", 0, 0, (
+            f"source '{ctx.name}': {label}: serves {listed}: model APIs accept only A-Z a-z 0-9 _ . - in argument "
+            "names (at most 64), and Claude's and Bedrock's refuse the whole tool list for one other name; the "
+            "original name is said in the argument's description, and the function is called with its own keyword"),
+            "warning"))
     # FastMCP's `@mcp.tool(name=…, description=…)`: the name and description it serves the tool under
     given = decorated(documented)  # and its title and annotations (readOnlyHint, destructiveHint, …)
     name = given.name or fn_name
+    served = served_tool_name(name, target.partition(":")[0])
+    if mostly_unspellable(name):  # said where `validate` shows it, as for OpenAPI operationIds
+        ctx.warnings.append(Diagnostic("", 0, 0, (
+            f"source '{ctx.name}': {label}: served as '{served}': its name is mostly letters a tool name cannot hold "
+            "(A-Z a-z 0-9 _ -), so the name is its module's and a hash of the function's name (stable when other "
+            "functions change); give it a readable `name:` under `tools:`"), "warning"))
     return Operation(
         key=name,
-        name=fit_tool_name(sanitize_tool_name(name)),
+        name=served,
         description=given.description or _description(doc, ctx.defaults.descriptions)
         or f"Calls the Python function {fn_name}.",
         input_schema=signature.input_schema,

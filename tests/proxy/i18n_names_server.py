@@ -1,0 +1,25 @@
+"""An SDK (`MCPServer`) stdio server whose tools have argument names model APIs refuse as property keys (a Python
+function's own parameter names, as the SDK lists them): `挨拶(名前, größe)` answers what it was given, and
+`clash(名前, 住所)` has two names that would both be served as `arg`."""
+
+from __future__ import annotations
+
+from mcp.server import MCPServer
+
+server = MCPServer("i18n-names", log_level="CRITICAL")
+
+
+@server.tool()
+def 挨拶(名前: str, größe: int = 1) -> str:
+    """名前で挨拶する。"""
+    return f"こんにちは、{名前}さん ({größe})"
+
+
+@server.tool()
+def clash(名前: str, 住所: str) -> str:
+    """Two names that are both `arg` once made safe."""
+    return f"{名前} {住所}"
+
+
+if __name__ == "__main__":
+    server.run("stdio")

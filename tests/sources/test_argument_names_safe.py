@@ -1,0 +1,123 @@
+"""Argument names every model API accepts (Claude's and Bedrock's tool lists refuse a property key outside
+`^[a-zA-Z0-9_.-]{1,64}$` with a 400 for the whole request: one tool breaks every tool; trial_i18n fault 2).
+
+The one rule (`sources/naming.served_argument`), through `mcprt up` and the SDK client: a Python function's
+parameters `名前`, `größe` are served as `arg`, `gr_e`, the original said in the description, and the function is
+called with its own keywords; two that would get one name are refused naming both; `validate` says what was
+renamed. A proxied server's tool (`command:`) gets the same, mapped back when the call is sent. A model sending the
+original name, or the right name in another Unicode form (NFD), is told the key to send (fault 10)."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import mcprt_cli
+from tests.support.served import client_over, http_client, mcprt_http, text_of
+from tests.support.zygote import script_command_yaml
+
+pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+
+SAFE = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")  # the pattern Anthropic's API states in its 400
+SERVER = Path(__file__).parent.parent / "proxy" / "i18n_names_server.py"
+
+# the trial's file (pyn/tools_jp.py)
+TOOLS_JP = '''
+def 挨拶(名前: str, größe: int = 1) -> str:
+    """名前で挨拶する。"""
+    return f"こんにちは、{名前}さん ({größe})"
+
+def greet(name: str, größe: int = 1, grösse: int = 2, _private: int = 0) -> str:
+    """Greets."""
+    return f"{name} {größe} {grösse} {_private}"
+'''
+
+
+def _python_manifest(folder: Path, tools: str = TOOLS_JP) -> Path:
+    (folder / "tools_jp.py").write_text(tools, encoding="utf-8")
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nserver: {name: pyn}\nsources:\n  py: {python: tools_jp}\n", encoding="utf-8")
+    return manifest
+
+
+@pytest.mark.parametrize("transport", ["http", "stdio"])
+async def test_python_parameters_are_served_under_safe_names_and_called_with_their_own(tmp_path: Path,
+                                                                                      transport: str) -> None:
+    manifest = _python_manifest(tmp_path)
+    with ExitStack() as stack:
+        url = stack.enter_context(mcprt_http(manifest, "--no-reload")).url if transport == "http" else ""
+        async with client_over(transport, manifest, url) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            for tool in tools.values():
+                assert all(SAFE.match(key) for key in tool.input_schema["properties"]), tool.input_schema
+            greet = tools["greet"].input_schema
+            assert list(greet["properties"]) == ["name", "gr_e", "gr_sse", "_private"]  # a safe name stays as it is
+            assert greet["properties"]["gr_e"]["description"] == "The 'größe' parameter."
+            assert greet["properties"]["gr_sse"]["description"] == "The 'grösse' parameter."
+            jp = tools["tools_jp_7648119"]  # `挨拶`: its module and a hash of its name (`naming.served_tool_name`)
+            assert jp.input_schema["required"] == ["arg"]
+            assert jp.input_schema["properties"]["arg"]["description"] == "The '名前' parameter."
+            said = await client.call_tool(jp.name, {"arg": "太郎", "gr_e": 3})
+            assert not said.is_error and text_of(said) == "こんにちは、太郎さん (3)"
+            said = await client.call_tool("greet", {"name": "x", "gr_e": 5, "gr_sse": 6, "_private": 7})
+            assert text_of(said) == "x 5 6 7"
+            # the original name the description gave: told the key to send
+            said = await client.call_tool(jp.name, {"名前": "太郎"})
+            assert said.is_error
+            assert ("unknown argument '名前': '名前' is the original name of the argument 'arg' (its description says "
+                    "so): send 'arg'") in text_of(said)
+            # the same, sent decomposed (NFD, as macOS input methods do)
+            nfd = unicodedata.normalize("NFD", "größe")
+            said = await client.call_tool("greet", {"name": "x", nfd: 1})
+            assert f"unknown argument '{nfd}': '{nfd}' is the original name of the argument 'gr_e'" in text_of(said)
+
+
+def test_validate_says_what_was_renamed_and_strict_fails(tmp_path: Path) -> None:
+    manifest = _python_manifest(tmp_path)
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (f"{manifest}:4:16: warning: source 'py': 'tools_jp': 'tools_jp:挨拶': serves parameter '名前' as argument "
+            "'arg', parameter 'größe' as argument 'gr_e': model APIs accept only A-Z a-z 0-9 _ . - in argument names "
+            "(at most 64)") in done.stdout + done.stderr
+    assert "parameter '_private'" not in done.stdout + done.stderr
+    assert ("'tools_jp:挨拶': served as 'tools_jp_7648119': its name is mostly letters a tool name cannot hold "
+            "(A-Z a-z 0-9 _ -)") in done.stdout + done.stderr
+    strict = mcprt_cli("validate", "--strict", str(manifest), cwd=tmp_path)
+    assert strict.returncode == 2 and "3 warnings treated as errors" in strict.stdout + strict.stderr
+
+
+def test_two_parameters_made_one_name_are_refused_naming_both(tmp_path: Path) -> None:
+    manifest = _python_manifest(tmp_path, 'def clash(名前: str, 住所: str) -> str:\n    return 名前\n'
+                                'def clash2(gr_e: str, größe: str) -> str:\n    return gr_e\n')
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert done.returncode == 2
+    out = done.stdout + done.stderr
+    assert ("parameters '名前' and '住所' would both be the argument 'arg' ('名前' and '住所' made safe: model APIs "
+            "accept only the characters A-Z a-z 0-9 _ . - in argument names); rename one of them") in out
+    assert "parameters 'gr_e' and 'größe' would both be the argument 'gr_e' ('größe' made safe" in out
+    assert "Traceback" not in out
+
+
+async def test_a_proxied_tool_is_served_under_safe_names_and_sent_under_its_own(tmp_path: Path) -> None:
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text(f"version: 1\nsources:\n  names:\n    command: {script_command_yaml(SERVER)}\n",
+                        encoding="utf-8")
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with http_client(up.url) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert "clash" not in tools  # two names made one: left out, said in the log
+            (jp,) = tools.values()
+            assert jp.name == "tool_7648119"  # `挨拶` mostly unspellable: a hash of it, stable under reordering
+            schema = jp.input_schema
+            assert set(schema["properties"]) == {"arg", "gr_e"} and schema["required"] == ["arg"]
+            assert schema["properties"]["arg"]["description"].startswith("The '名前' argument.")
+            said = await client.call_tool(jp.name, {"arg": "花子", "gr_e": 2})
+            assert not said.is_error and text_of(said) == "こんにちは、花子さん (2)"
+        up.wait_log("argument '名前' served as 'arg'")
+        up.wait_log("tool clash left out: its arguments '名前' and '住所' would both be served as 'arg'")
+        assert json.dumps(schema, ensure_ascii=False)  # the listed schema is JSON as sent
