@@ -82,3 +82,14 @@ def test_json_not_valid_in_its_declared_charset_but_utf8_is_read_as_utf8_with_a_
 def test_an_unknown_charset_is_read_as_utf8_with_a_note(served: UpProcess) -> None:
     said = text_of(call(served, "fixed_unknowncharset"))
     assert '"plain"' in said and "the charset 'x-no-such-charset', which mcprt does not know" in said
+
+
+def test_json_holding_a_lone_surrogate_escape_is_the_upstreams_error_naming_where(served: UpProcess) -> None:
+    """`{"files": ["ok", "caf\\udce9.txt"]}` is valid JSON (RFC 8259 §7 allows an unpaired escape) that no Unicode
+    text can carry: it crashed `mcprt call` with "internal error: UnicodeEncodeError". Now a tool error naming it,
+    and the server serves on."""
+    result = call(served, "fixed_surrogatejson")
+    assert result.is_error
+    assert ("upstream sent JSON whose result['files'][1] holds the lone surrogate U+DCE9 at character 3, which no "
+            "Unicode text can carry") in text_of(result)
+    assert not call(served, "fixed_utf8").is_error

@@ -7,6 +7,7 @@ the character is and its code point; a WARNING line without a traceback; the ser
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,21 @@ def test_over_stdio_too(tmp_path: Path) -> None:
 
     bad, good = anyio.run(called)
     assert bad.startswith(CASES[0][1]) and good == "Größe 東京 🎉"
+
+
+SURROGATE_SERVER = Path(__file__).parents[1] / "support" / "surrogate_mcp_server.py"
+
+
+def test_a_proxied_servers_unpaired_surrogate_escape_is_its_error(tmp_path: Path) -> None:
+    """The same kind from a proxied stdio MCP server (its JSON held `\\udce9`): the SDK's parser refuses the line, so
+    it is that server's tool error, not mcprt's internal error; its next call is served."""
+    (tmp_path / "mcp.yaml").write_text(
+        f"version: 1\nserver: {{name: proxied}}\nsources:\n  srv:\n    command: {sys.executable}\n"
+        f"    args: [{str(SURROGATE_SERVER)!r}]\n")
+    with mcprt_http(tmp_path / "mcp.yaml", "--no-reload", env=child_env()) as up:
+        bad, good = calls(up, "files", "fine")
+        log = up.log()
+    assert bad.is_error and text_of(bad).startswith("files: server 'srv' refused the call: the server's answer was not "
+                                                    "a valid JSON-RPC response"), text_of(bad)
+    assert not good.is_error and text_of(good) == "Größe 東京"
+    assert "internal error" not in log and "Traceback" not in log

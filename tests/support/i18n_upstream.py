@@ -31,6 +31,7 @@ BODIES: dict[str, tuple[bytes, str]] = {
     "lyingjson": ('{"name": "東京"}'.encode(), "application/json; charset=us-ascii"),
     "unknowncharset": (b'{"name": "plain"}', "application/json; charset=x-no-such-charset"),
     "nocharset": ("Größe – 東京 🎉".encode(), "text/plain"),
+    "surrogatejson": (b'{"files": ["ok", "caf\\udce9.txt"]}', "application/json"),  # JSON's escape of a lone one
 }
 
 

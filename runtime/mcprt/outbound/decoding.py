@@ -196,12 +196,45 @@ def _parsed_json(status: int, media_type: str, data: bytes | str, size: int) -> 
                        "charset (RFC 8259 §8.1: JSON is UTF-8; an upstream sending another charset must say which, "
                        f"e.g. `Content-Type: application/json; charset=iso-8859-1`): {preview}")
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
-    if _MAY_BE_NON_FINITE.search(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")):  # a cheap look first: the walk runs only when one may be there
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _MAY_HOLD_SURROGATE.search(raw):  # a cheap look first, as for non-finite numbers below
+        found = next(lone_surrogates(value, "result"), None)
+        if found is not None:
+            message = f"upstream sent JSON whose {lone_surrogate_message(*found)}: an unpaired \\u escape"
+            return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    if _MAY_BE_NON_FINITE.search(raw):  # a cheap look first: the walk runs only when one may be there
         where = next(non_finite(value, "result"), None)
         if where is not None:
             message = non_finite_message("upstream sent", where, "; a number past about 1.8e308 reads as Infinity")
             return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
+
+
+# What can parse to a lone surrogate: JSON's `\uXXXX` escape of one (RFC 8259 §7 allows an unpaired one; no Unicode
+# text can carry it, so the result could not be sent). A pair (`\ud83d\ude00`) matches too: the walk finds none then.
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def lone_surrogates(value: object, where: str) -> Iterator[tuple[str, int, str]]:
+    """(where, character index, character) of each lone surrogate (U+D800–U+DFFF) in a JSON-able value's strings and
+    keys (`result['files'][1]`, `result key 'na\\udc80me'`)."""
+    if isinstance(value, str):
+        for index, char in enumerate(value):
+            if "\ud800" <= char <= "\udfff":
+                yield where, index, char
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from lone_surrogates(key, f"{where} key {key!r}")
+            yield from lone_surrogates(item, f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from lone_surrogates(item, f"{where}[{index}]")
+
+
+def lone_surrogate_message(where: str, index: int, char: str) -> str:
+    """The one phrase for a lone surrogate, whichever source kind produced it."""
+    return (f"{where} holds the lone surrogate U+{ord(char):04X} at character {index}, which no Unicode text can carry "
+            "(UTF-8 cannot encode it)")
 
 
 # What can parse to a non-finite float: the NaN/Infinity literals JSON lacks, or an exponent of 3+ digits

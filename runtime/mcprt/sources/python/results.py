@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -79,7 +78,9 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None, *, tool: st
         return _error(f"the function returned {_a_type(value)} that does not fit its declared return "
                       "type (the tool's outputSchema): " + "; ".join(validation_problems(exc)))
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        surrogate = next(_surrogates(value, "result"), None)  # pydantic refuses one in a key (a dict's)
+        from ...outbound.decoding import lone_surrogates  # (not at import: see non_finite below)
+
+        surrogate = next(lone_surrogates(value, "result"), None)  # pydantic refuses one in a key (a dict's)
         if surrogate is not None:
             return _unencodable(tool, *surrogate)
         message = exception_message(exc)
@@ -105,7 +106,9 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None, *, tool: st
     try:
         size = len(encoded.encode("utf-8"))
     except UnicodeEncodeError:  # found by the encoding every result needs anyway; the walk runs only then
-        return _unencodable(tool, *next(_surrogates(plain, "result")))
+        from ...outbound.decoding import lone_surrogates
+
+        return _unencodable(tool, *next(lone_surrogates(plain, "result")))
     return UpstreamResult(kind="json", body=plain, raw_bytes=size)
 
 
@@ -114,21 +117,6 @@ def _text(text: str, tool: str | None) -> UpstreamResult:
         return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")))
     except UnicodeEncodeError as exc:
         return _unencodable(tool, "result", exc.start, text[exc.start])
-
-
-def _surrogates(value: Any, where: str) -> Iterator[tuple[str, int, str]]:
-    """(where, character index, the character) of each lone surrogate in a JSON-able value's strings and keys."""
-    if isinstance(value, str):
-        for index, char in enumerate(value):
-            if "\ud800" <= char <= "\udfff":
-                yield where, index, char
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _surrogates(key, f"{where} key {key!r}")
-            yield from _surrogates(item, f"{where}[{key!r}]")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _surrogates(item, f"{where}[{index}]")
 
 
 def visible_text(text: str) -> str:
@@ -143,9 +131,11 @@ def visible_text(text: str) -> str:
 
 def _unencodable(tool: str | None, where: str, index: int, char: str) -> UpstreamResult:
     name = f"tool {tool}" if tool else "the function"
-    said = (f"{where} holds the lone surrogate U+{ord(char):04X} at character {index}, which no Unicode text can "
-            "carry (UTF-8 cannot encode it; it comes from os.fsdecode or the surrogateescape handler on bytes "
-            "that are not UTF-8, or from JSON with an unpaired \\ud800-style escape)")
+    from ...outbound.decoding import lone_surrogate_message
+
+    said = lone_surrogate_message(where, index, char) + (
+        "; os.fsdecode or the surrogateescape handler make one of bytes that are not UTF-8, JSON of an unpaired "
+        "\\ud800-style escape")
     log.warning("%s returned text that cannot be sent: %s", name, said)
     return _error(f"{name} returned text that cannot be sent: {said}; return text without it (decode bytes with "
                   "errors='replace', or remove the character)")
