@@ -92,9 +92,10 @@ class EnvValues(dict[str, str]):
     """NAME → value of a `.env`, with `unresolved`: NAME → `Unresolved` for each variable a statement meant
     to set but left unset (its value references an unset variable)."""
 
-    def __init__(self, values: Mapping[str, str] = {}, unresolved: Mapping[str, Unresolved] = {}) -> None:
-        super().__init__(values)
-        self.unresolved: dict[str, Unresolved] = dict(unresolved)
+    def __init__(self, values: Mapping[str, str] | None = None,
+                 unresolved: Mapping[str, Unresolved] | None = None) -> None:
+        super().__init__(values or {})
+        self.unresolved: dict[str, Unresolved] = dict(unresolved or {})
 
 
 def read_env_file(path: Path, environ: Mapping[str, str] | None = None) -> EnvValues:
