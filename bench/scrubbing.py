@@ -126,6 +126,44 @@ def _scrub_alone(quick: bool) -> list[list[object]]:
     return rows
 
 
+NON_ASCII_SECRETS = ["Schlüssel-日本-9f8e7d6c5b4a", "pässwörd-Größe-ﬁx-①", "ＡＰＩキー-ｶﾀｶﾅ-1234", "bench/bearer+Token=1"]
+
+
+def _normal_forms_cost(quick: bool) -> list[list[object]]:
+    """CPU µs to scrub a non-ASCII body once with 3 non-ASCII secrets and an ASCII one: their forms of the code
+    points as written only (as before fixi1) vs of every Unicode normal form (NFC/NFD/NFKC/NFKD), in alternation."""
+    from mcprt.scrubbing import scrubber as module
+
+    normal_forms = module._normal_forms
+
+    def built(every_form: bool) -> tuple[Any, int]:
+        module._normal_forms = normal_forms if every_form else (lambda secret: {secret})
+        module._forms.cache_clear()
+        scrubber = module.Scrubber()
+        scrubber.add(*NON_ASCII_SECRETS)
+        count = sum(len(module._forms(secret)) for secret in NON_ASCII_SECRETS)
+        module._normal_forms = normal_forms
+        module._forms.cache_clear()
+        return scrubber, count
+
+    (before, before_forms), (after, after_forms) = built(False), built(True)
+    n = 50 if quick else 300
+    rows: list[list[object]] = []
+    for label, items, echo in (("800 KB, no secret in it", 2000, ""), ("90 KB, 200 echoes", 200, NON_ASCII_SECRETS[0])):
+        body = json.dumps({"items": [{"名前": "日本語テキスト" * 5, "emoji": "👨‍👩‍👧‍👦" * 10, "städte": "München " + echo}
+                                     for _ in range(items)]}, ensure_ascii=False)
+        for name, value in (("scrub_text", body), ("scrub_bytes", body.encode())):
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(n):
+                for every_form, scrubber in ((False, before), (True, after)):
+                    started = time.process_time()
+                    getattr(scrubber, name)(value)
+                    times[every_form].append((time.process_time() - started) * 1e6)
+            rows.append([f"{label}, {name}", f"{before_forms} / {after_forms}",
+                         f"{statistics.median(times[False]):.0f}", f"{statistics.median(times[True]):.0f}"])
+    return rows
+
+
 def _scrub_blobs(quick: bool) -> list[list[object]]:
     """CPU ms to scrub one base64 blob (a resource's `blob`, an image's `data`) as the bytes it encodes
     (`Scrubber.scrub_base64`: decode, one search, re-encode only when found), with 6 secrets; beside it, the
@@ -316,6 +354,9 @@ def run(quick: bool) -> Section:
         section.goals.append(Goal(f"scrubbing cost per call, {size}", f"{cost * 100:+.2f} %", "< 2 %", cost < 0.02))
     section.extra_tables.append((["body", "bytes", "forms", "one pass (µs CPU)", "a search per form (µs CPU)",
                                   "ratio"], _scrub_alone(quick)))
+    section.extra_tables.append((["non-ASCII body, 4 secrets", "forms: as written / every normal form",
+                                  "as written (µs CPU, median)", "every normal form (µs CPU, median)"],
+                                 _normal_forms_cost(quick)))
     section.extra_tables.append((["base64 blob", "chars", "scrub_base64 (ms CPU)", "of which: decode alone (ms CPU)",
                                   "a text scan of the blob (ms CPU)"], _scrub_blobs(quick)))
     section.extra_tables.append((["resources/read blob with a secret", "chars", "loop held, scrub_prose (ms, max gap)",

@@ -12,6 +12,20 @@ file and, written before logging is set up, bypasses mcprt's log format. Here:
 
 A statement that does not parse is ignored (as python-dotenv does): a variable it meant to set then
 shows up as "not set" at the manifest line that uses it.
+
+Values are expanded by the manifest's own rule (`expand`), not python-dotenv's, whose interpolation turns
+an unset `${VAR}` into "" — an empty credential sent upstream (a trial's `KEY=${VAULT_KEY}` with
+`VAULT_KEY` unset reached the upstream as `X-Api-Key: ""`), and expands inside single quotes too:
+
+- unquoted and double-quoted values: `${VAR}` and `${VAR:-default}` (the default when VAR is unset or
+  empty), from the process environment, else a variable an earlier line of the same file set; `$${`
+  writes a literal `${`; `$VAR` without braces is literal;
+- single-quoted values are literal, as in a shell and docker compose (`'${X}'` is the five characters);
+- a value that references an unset variable (without a default) leaves its own variable *unset*: it is
+  not in the result, and its `Unresolved` (`EnvValues.unresolved`) says where (`PATH:LINE:COL`) and
+  which variable, so the manifest line that uses it is the error (`manifest.envvars.interpolate`), as
+  for any unset variable — never an empty string sent upstream;
+- `${…}` naming no variable (`${1X}`, `${}`) is kept as written, with a warning at its `PATH:LINE:COL`.
 """
 
 from __future__ import annotations
@@ -19,10 +33,13 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
+from dotenv.parser import Binding, parse_stream
 
 log = logging.getLogger("mcprt.env")
 
@@ -46,14 +63,118 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """NAME → value from the `.env` at `path` (variables without a value left out); statements that
-    do not parse are reported (see the module docstring) and skipped. An unreadable file gives {}."""
+# `${VAR}`, `${VAR:-default}` and the `$${` escape: one syntax for the manifest (`manifest.envvars`) and `.env`
+REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# A statement up to its value: python-dotenv's grammar (`dotenv.parser`: `export`, a quoted or bare key, `=`)
+_HEAD = re.compile(r"\s*(?:export[^\S\r\n]+)?(?:'[^']+'|[^=#\s]+)[^\S\r\n]*=[^\S\r\n]*")
+_DOUBLE_QUOTED = re.compile(r'"((?:\\.|[^"\\])*)"', re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """Why a `.env` statement left its variable unset: its value references `missing`, which is not set
+    (at `file:line:col`, 1-based, the column in characters)."""
+
+    file: Path
+    line: int
+    col: int
+    missing: str
+
+    def why(self) -> str:
+        """The clause an error about the unset variable adds (names and places only, never a value)."""
+        return (f"{self.file}:{self.line}:{self.col} sets it from ${{{self.missing}}}, which is not set "
+                f"(set {self.missing}, or write ${{{self.missing}:-default}} there)")
+
+
+class EnvValues(dict[str, str]):
+    """NAME → value of a `.env`, with `unresolved`: NAME → `Unresolved` for each variable a statement meant
+    to set but left unset (its value references an unset variable)."""
+
+    def __init__(self, values: Mapping[str, str] | None = None,
+                 unresolved: Mapping[str, Unresolved] | None = None) -> None:
+        super().__init__(values or {})
+        self.unresolved: dict[str, Unresolved] = dict(unresolved or {})
+
+
+def read_env_file(path: Path, environ: Mapping[str, str] | None = None) -> EnvValues:
+    """NAME → value from the `.env` at `path`, expanded (see the module docstring) against `environ` (the
+    process environment when None); variables without a value and those left unset by an unset reference
+    are left out (the latter in `EnvValues.unresolved`). Statements that do not parse are reported (see the
+    module docstring) and skipped. An unreadable file gives an empty result."""
     text = _read_text(path)
     if text is None:
-        return {}
+        return EnvValues()
     _check(path, text)
-    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+    return _expanded(path, text, os.environ if environ is None else environ)
+
+
+def _expanded(path: Path, text: str, environ: Mapping[str, str]) -> EnvValues:
+    result = EnvValues()
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key is None or binding.value is None:
+            continue
+        value, missing = _expand_value(path, binding, environ, result)
+        if missing is None:
+            result[binding.key] = value
+            result.unresolved.pop(binding.key, None)
+        else:  # a later statement's fault undoes an earlier one's value: the file's last word is what counts
+            result.pop(binding.key, None)
+            result.unresolved[binding.key] = missing
+    return result
+
+
+def _expand_value(path: Path, binding: Binding, environ: Mapping[str, str],
+                  earlier: EnvValues) -> tuple[str, Unresolved | None]:
+    """The statement's value expanded, or the first unset reference that leaves its variable unset."""
+    value = binding.value or ""
+    raw = binding.original.string
+    head = _HEAD.match(raw)
+    start = head.end() if head else 0
+    if raw[start:start + 1] == "'" or "${" not in value:
+        return value, None  # single quotes: literal
+    if raw[start:start + 1] == '"':
+        quoted = _DOUBLE_QUOTED.match(raw, start)
+        span = quoted.span(1) if quoted else (start, start)
+    else:
+        span = (start, start + len(value))
+    # Escapes (`\"`, `\n`) neither make nor break a `${…}`: the value's references are the raw text's, in order
+    written = list(REFERENCE.finditer(raw, *span))
+    found = list(REFERENCE.finditer(value))
+    offsets = [m.start() for m in written] if len(written) == len(found) else [start] * len(found)
+    problem: Unresolved | None = None
+
+    def where(offset: int) -> tuple[int, int]:
+        line_start = raw.rfind("\n", 0, offset) + 1
+        return binding.original.line + raw.count("\n", 0, offset), offset - line_start + 1
+
+    def replace(match: re.Match[str], offset: int) -> str:
+        nonlocal problem
+        if match.group(1):  # `$${…}`
+            return "${" + match.group(2) + "}"
+        name, has_default, default = match.group(2).partition(":-")
+        if not VARIABLE_NAME.match(name):
+            line, col = where(offset)
+            _report(str(path.resolve()), hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest(), line,
+                    f"{path.resolve()}:{line}:{col}: {match.group(0)} names no variable (a name is letters, "
+                    "digits and _, not starting with a digit); kept as written (write $${ for a literal ${)")
+            return match.group(0)
+        current = environ.get(name, earlier.get(name))
+        if current is not None and (current != "" or not has_default):
+            return current
+        if has_default:
+            return default
+        if problem is None:  # through a variable this file left unset: its first cause
+            problem = earlier.unresolved.get(name) or Unresolved(path.resolve(), *where(offset), name)
+        return ""
+
+    pieces, last = [], 0
+    for match, offset in zip(found, offsets, strict=True):
+        pieces += [value[last:match.start()], replace(match, offset)]
+        last = match.end()
+    pieces.append(value[last:])
+    return "".join(pieces), problem
 
 
 def note_problems(path: Path) -> None:

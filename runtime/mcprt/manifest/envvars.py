@@ -29,13 +29,13 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
-from ..envfile import read_env_file
+from ..envfile import REFERENCE, VARIABLE_NAME, EnvValues, Unresolved, read_env_file
 from ..errors import Diagnostic
 from .positions import Path, PositionIndex
 from .python_env import outer_environ
 
-_REFERENCE = re.compile(r"\$(\$)?\{([^}]*)\}")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REFERENCE = REFERENCE  # the syntax `.env` values share (`mcprt.envfile`)
+_NAME = VARIABLE_NAME
 
 # `Diagnostic.code` of the error for a required variable that is unset (the CLI adds where `--offline` helps).
 UNSET_VARIABLE = "unset-variable"
@@ -46,14 +46,15 @@ UNSET_VARIABLE = "unset-variable"
 REPLAY_PLACEHOLDER = "mcprt-replay-placeholder"
 
 
-def environment_for(manifest_dir: FsPath) -> dict[str, str]:
-    """The variables a manifest may reference: `.env` beside it, overridden by the process environment (as it is
-    without what `python:` sources' `env:` set in it: `python_env.outer_environ`)."""
-    values: dict[str, str] = {}
+def environment_for(manifest_dir: FsPath) -> EnvValues:
+    """The variables a manifest may reference: `.env` beside it (its values expanded against the same
+    environment: `envfile.read_env_file`), overridden by the process environment (as it is without what
+    `python:` sources' `env:` set in it: `python_env.outer_environ`). `EnvValues.unresolved` keeps why a `.env`
+    statement left its variable unset, for the error at the manifest line that uses it."""
+    outer = outer_environ()
     env_file = manifest_dir / ".env"
-    if env_file.is_file():
-        values.update(read_env_file(env_file))
-    values.update(outer_environ())
+    values = read_env_file(env_file, outer) if env_file.is_file() else EnvValues()
+    values.update(outer)
     return values
 
 
@@ -66,7 +67,14 @@ def included_environment(manifest_dir: FsPath, top: Mapping[str, str]) -> Mappin
     env_file = manifest_dir / ".env"
     if not env_file.is_file():
         return top
-    return {**read_env_file(env_file), **top}
+    own = read_env_file(env_file, outer_environ())
+    unresolved = {**own.unresolved, **_unresolved(top)}
+    return EnvValues({**own, **top}, {name: why for name, why in unresolved.items() if name not in top})
+
+
+def _unresolved(env: Mapping[str, str]) -> Mapping[str, Unresolved]:
+    """Why each variable a `.env` meant to set is unset (`EnvValues.unresolved`); {} for a plain mapping."""
+    return env.unresolved if isinstance(env, EnvValues) else {}
 
 
 FILE_SUFFIX = "_FILE"  # `${VAR}` read from the file `VAR_FILE` names (see the module docstring)
@@ -172,13 +180,15 @@ def interpolate(
                 errors.append(Diagnostic(where.file, where.line, where.col,
                                          f"environment variable {name} is not set: it is needed {when}", "warning"))
                 return ""
+            in_env_file = _unresolved(env).get(name)
+            advice = (f": {in_env_file.why()}" if in_env_file is not None else
+                      f" (set it, add it to .env beside the manifest, or write ${{{name}:-default}})")
             errors.append(
                 Diagnostic(
                     where.file,
                     where.line,
                     where.col,
-                    f"environment variable {name} is not set (set it, add it to .env beside the manifest, "
-                    f"or write ${{{name}:-default}})",
+                    f"environment variable {name} is not set{advice}",
                     code=UNSET_VARIABLE,
                 )
             )

@@ -72,7 +72,7 @@ from typing import Any, Literal
 from ..identity.principal import Principal
 from ..scrubbing.given import without_argument_values
 from .events import CallEvent, DecisionEvent, Event, UnknownToolEvent
-from .log import log_event, rfc3339
+from .log import json_line, log_event, rfc3339
 from .redact import redact_value
 
 VALUE_LIMIT = 1024
@@ -356,7 +356,8 @@ class AuditLog:
             record = audit_record(event, with_values=self.with_values, secrets=self.secrets)
             if self.entry_point is not None:
                 record["entry_point"] = self.entry_point
-            line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
+            # one line whatever text the record holds: U+2028, NEL, bidi controls, lone surrogates escaped (`json_line`)
+            line = (json_line(record) + "\n").encode("utf-8")
         except (ValueError, TypeError) as exc:  # a value JSON cannot hold: never silently
             self.dropped += 1
             log_event("audit record not written", logging.ERROR, path=str(self.target), error=str(exc))

@@ -63,21 +63,44 @@ def _json_line(created: float, msecs: float, levelname: str, name: str, message:
     }
     if fields:
         entry.update(fields)
-    return SECRETS.scrub_text(json.dumps(entry, ensure_ascii=False, default=str))
+    return SECRETS.scrub_text(json_line(entry))
 
 
-# What logfmter leaves bare that still ends a line for some reader or drives a terminal: the C1 controls
-# (NEL U+0085 is a line break, CSI U+009B starts a terminal escape) and the Unicode line and paragraph
-# separators (U+2028, U+2029). Escaped as logfmter writes its own (`\u0085`), in a quoted value.
-_BEYOND_LOGFMTER = {chr(c): f"\\u{c:04x}" for c in [*range(0x80, 0xA0), 0x2028, 0x2029]}
-_BEYOND = re.compile("[" + "".join(_BEYOND_LOGFMTER) + "]")
+# The one rule for every log and audit line (text, JSON, the audit log): beyond the C0 controls and DEL (which
+# logfmter and JSON escape themselves), the characters no line carries raw, each written `\uXXXX` — the C1
+# controls (NEL U+0085 is a line break for `str.splitlines()` and Unicode readers, CSI U+009B starts a terminal
+# escape), the line and paragraph separators U+2028/U+2029 (line breaks for the same readers), and the bidi
+# embedding, override and isolate controls U+202A–U+202E, U+2066–U+2069 (Unicode TR9; CVE-2021-42574 "Trojan
+# Source": an RLO reverses the rest of a line in a viewer, forging what a record seems to say). A client or an
+# upstream chooses the text a record holds: with them raw, it could split one record into several or make it
+# read as another.
+LINE_UNSAFE = frozenset(chr(c) for c in [*range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                         *range(0x2066, 0x206A)])
+_BEYOND_LOGFMTER = {char: f"\\u{ord(char):04x}" for char in sorted(LINE_UNSAFE)}
+_BEYOND = re.compile("[" + "".join(sorted(LINE_UNSAFE)) + "]")
+# In JSON, a lone surrogate as well (`json.dumps(ensure_ascii=False)` writes it raw, which UTF-8 cannot encode):
+# `\udXXX` is valid JSON that reads back as the same string
+_JSON_UNSAFE = re.compile("[" + "".join(sorted(LINE_UNSAFE)) + "\ud800-\udfff]")
+
+
+def json_line(value: Any) -> str:
+    """`value` as one JSON line without its newline (non-ASCII written as is, `str()` for what JSON lacks), every
+    `LINE_UNSAFE` character and lone surrogate escaped `\\uXXXX`: whatever text it holds, the line stays one line
+    for `str.splitlines()` and every JSON reader, and reads back (`json.loads`) as `value`. Raises ValueError or
+    TypeError for a value JSON cannot hold (a circular one)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if text.isascii() or not _JSON_UNSAFE.search(text):  # the common case: nothing to rebuild
+        return text
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 _ESCAPES = str.maketrans({**REPLACEMENTS, **_BEYOND_LOGFMTER})  # every character a line must not carry raw
 
 
 def _logfmt_string(text: str) -> str:
     """`text` as a logfmt value: logfmter's rules (`Logfmter.format_string`: quoted when it has a
-    space, `=`, `"` or a control character, with `\"`, `\\`, `\n`, `\u001b` escapes), and a C1 control
-    or U+2028/U+2029 escaped too, which also forces the quotes (a bare value's backslash is literal)."""
+    space, `=`, `"` or a control character, with `\"`, `\\`, `\n`, `\u001b` escapes), and a `LINE_UNSAFE`
+    character escaped too, which also forces the quotes (a bare value's backslash is literal)."""
     written = Logfmter.format_string(text)
     if text.isascii() or not _BEYOND.search(text):
         return written

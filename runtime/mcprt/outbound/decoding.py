@@ -7,6 +7,19 @@ the marker says plainly that the rest is missing. The result is an error whateve
 (#13: an incomplete answer reported as success is taken as the whole truth); `truncated=True` tells
 shaping what happened.
 
+Charsets (the Content-Type's `charset` parameter, RFC 9110 §8.3.2; any Python's `codecs` knows):
+- JSON: RFC 8259 §8.1 says JSON exchanged between systems is UTF-8, and a body without a charset (or with
+  `utf-8`) is read so (UTF-16/32 with a BOM too, which §8.1 lets a parser accept). A body that declares
+  another charset (`iso-8859-1`, `Shift_JIS`: a legacy ERP, a government API) means it: it is decoded by it —
+  the declaration is the upstream's, so following it is never a guess. A body that is not valid in its declared
+  charset but is valid UTF-8 is read as UTF-8, with a note saying so; one valid in neither, or one without a
+  charset that is not UTF-8, is a tool error saying the body is not UTF-8 (where the first bad byte is), not
+  "invalid JSON".
+- text: decoded by its declared charset, else UTF-8. Bytes that are not valid in it are replaced with U+FFFD
+  and the result carries a note saying how many and where the first was: the data changed, and the model and
+  the user are told (no silent Latin-1 guess either: a guess that reads Shift_JIS as Latin-1 is mojibake no
+  one is told about). An unknown charset is read as UTF-8, with a note naming it.
+
 JSON is parsed with a depth limit (`MAX_JSON_DEPTH`, the limit of pydantic-core's parser): deeper
 values would break recursive shaping and the JSON-RPC serializer, so they are a tool error here.
 """
@@ -112,48 +125,116 @@ def decode_body(
 def _typed_result(status: int, media_type: str, charset: str | None, data: bytes, *, failed: bool,
                   truncated: bool, limit: int) -> UpstreamResult:
     if is_json_type(media_type):
-        return _json_result(status, media_type, data, truncated=truncated, limit=limit)
+        return _json_result(status, media_type, charset, data, truncated=truncated, limit=limit)
     if is_text_type(media_type):
-        text = _decode_text(data, charset, truncated=truncated)
+        text, note = _decode_text(data, charset, truncated=truncated)
         if truncated:
             text += truncation_marker(limit)
-        return UpstreamResult(
+        result = UpstreamResult(
             kind="text", body=text, status=status, is_error=failed, media_type=media_type, truncated=truncated
         )
+        if note is not None:
+            result.notes.append(note)
+        return result
     return UpstreamResult(
         kind="binary", body=data, status=status, is_error=failed, media_type=media_type, truncated=truncated
     )
 
 
-def _json_result(status: int, media_type: str, data: bytes, *, truncated: bool, limit: int) -> UpstreamResult:
+def _json_result(status: int, media_type: str, charset: str | None, data: bytes, *, truncated: bool,
+                 limit: int) -> UpstreamResult:
     failed = status >= 400
     if truncated:
-        text = _decode_text(data, "utf-8", truncated=True) + truncation_marker(limit)
+        text = _decode_text(data, charset or "utf-8", truncated=True)[0] + truncation_marker(limit)
         return UpstreamResult(
             kind="text", body=text, status=status, is_error=True, media_type=media_type, truncated=True
         )
+    declared = _codec(charset)
+    note = None
+    source: bytes | str = data
+    if declared is not None and declared.name != "utf-8":
+        try:
+            source = data.decode(declared.name)
+        except UnicodeDecodeError as exc:
+            if _bad_utf8(data) is not None:
+                message = (f"upstream sent a body that is not {charset} text, as its Content-Type declares, nor UTF-8 "
+                           f"({_first_bad_byte(exc)}; {byte_count(len(data))})")
+                return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+            note = (f"the upstream's body is not {charset} text as its Content-Type declares ({_first_bad_byte(exc)}); "
+                    "it was read as UTF-8, the charset of JSON (RFC 8259 §8.1)")
+    elif charset is not None and declared is None:
+        note = f"the upstream declared the charset {charset!r}, which mcprt does not know; its body was read as UTF-8"
+    result = _parsed_json(status, media_type, source, len(data))
+    if note is not None:
+        result.notes.append(note)
+    return result
+
+
+def _parsed_json(status: int, media_type: str, data: bytes | str, size: int) -> UpstreamResult:
+    """The result of a JSON body (`data`: its bytes, or its text decoded by a declared charset; `size` in bytes)."""
+    failed = status >= 400
     try:
         value = parse_json(data)
     except TooDeep:
-        message = (f"upstream sent JSON nested more than {MAX_JSON_DEPTH} levels deep ({byte_count(len(data))}); "
+        message = (f"upstream sent JSON nested more than {MAX_JSON_DEPTH} levels deep ({byte_count(size)}); "
                    "mcprt does not process results that deep")
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     except TooManyDigits:
         message = (f"upstream sent a JSON number longer than {sys.get_int_max_str_digits():,} digits "
-                   f"({byte_count(len(data))}): valid JSON, but past Python's limit on integer digits, so mcprt "
+                   f"({byte_count(size)}): valid JSON, but past Python's limit on integer digits, so mcprt "
                    "does not process it")
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     except (ValueError, UnicodeDecodeError):
-        preview = readable(data[: INVALID_JSON_PREVIEW_CHARS * 4].decode("utf-8", errors="replace"),
+        head = data[: INVALID_JSON_PREVIEW_CHARS * 4]
+        preview = readable(head if isinstance(head, str) else head.decode("utf-8", errors="replace"),
                            INVALID_JSON_PREVIEW_CHARS)
-        message = f"upstream sent invalid JSON ({byte_count(len(data))}): {preview}"
+        message = f"upstream sent invalid JSON ({byte_count(size)}): {preview}"
+        # looked for only once parsing failed: a valid body pays no second pass
+        bad = _bad_utf8(data) if isinstance(data, bytes) and not _has_utf16_or_32_bom(data) else None
+        if bad is not None:
+            message = (f"upstream sent JSON that is not UTF-8 text ({bad}; {byte_count(size)}) and declares no other "
+                       "charset (RFC 8259 §8.1: JSON is UTF-8; an upstream sending another charset must say which, "
+                       f"e.g. `Content-Type: application/json; charset=iso-8859-1`): {preview}")
         return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
-    if _MAY_BE_NON_FINITE.search(data):  # a cheap look first: the walk runs only when one may be there
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _MAY_HOLD_SURROGATE.search(raw):  # a cheap look first, as for non-finite numbers below
+        found = next(lone_surrogates(value, "result"), None)
+        if found is not None:
+            message = f"upstream sent JSON whose {lone_surrogate_message(*found)}: an unpaired \\u escape"
+            return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    if _MAY_BE_NON_FINITE.search(raw):  # a cheap look first: the walk runs only when one may be there
         where = next(non_finite(value, "result"), None)
         if where is not None:
             message = non_finite_message("upstream sent", where, "; a number past about 1.8e308 reads as Infinity")
             return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
     return UpstreamResult(kind="json", body=value, status=status, is_error=failed, media_type=media_type)
+
+
+# What can parse to a lone surrogate: JSON's `\uXXXX` escape of one (RFC 8259 §7 allows an unpaired one; no Unicode
+# text can carry it, so the result could not be sent). A pair (`\ud83d\ude00`) matches too: the walk finds none then.
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def lone_surrogates(value: object, where: str) -> Iterator[tuple[str, int, str]]:
+    """(where, character index, character) of each lone surrogate (U+D800–U+DFFF) in a JSON-able value's strings and
+    keys (`result['files'][1]`, `result key 'na\\udc80me'`)."""
+    if isinstance(value, str):
+        for index, char in enumerate(value):
+            if "\ud800" <= char <= "\udfff":
+                yield where, index, char
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from lone_surrogates(key, f"{where} key {key!r}")
+            yield from lone_surrogates(item, f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from lone_surrogates(item, f"{where}[{index}]")
+
+
+def lone_surrogate_message(where: str, index: int, char: str) -> str:
+    """The one phrase for a lone surrogate, whichever source kind produced it."""
+    return (f"{where} holds the lone surrogate U+{ord(char):04X} at character {index}, which no Unicode text can carry "
+            "(UTF-8 cannot encode it)")
 
 
 # What can parse to a non-finite float: the NaN/Infinity literals JSON lacks, or an exponent of 3+ digits
@@ -215,7 +296,7 @@ class TooManyDigits(ValueError):
     4,300 by default: CVE-2020-10735's guard). The JSON is valid (RFC 8259 §6 sets no length)."""
 
 
-def parse_json(data: bytes) -> object:
+def parse_json(data: bytes | str) -> object:
     """Parse JSON bytes with a nesting limit: pydantic-core's parser (about twice as fast as the
     standard library's, and bounded in depth), falling back to `json.loads` for what it does not
     take (UTF-16/32 bodies, which RFC 8259 §8.1 lets a parser accept). Raises TooDeep or ValueError."""
@@ -234,14 +315,57 @@ def parse_json(data: bytes) -> object:
         raise
 
 
-def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> str:
+def _codec(charset: str | None) -> codecs.CodecInfo | None:
+    """The codec of a declared charset; None when none is declared or Python does not know it."""
+    if charset is None:
+        return None
     try:
-        codec = codecs.lookup(charset or "utf-8")
+        return codecs.lookup(charset)
     except LookupError:
-        codec = codecs.lookup("utf-8")
+        return None
+
+
+def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> tuple[str, str | None]:
+    """`data` decoded by `charset` (UTF-8 when none is declared or it is unknown), and a note when that changed
+    the data: bytes not valid in it replaced with U+FFFD (how many, the first's offset), an unknown charset."""
+    codec = _codec(charset) or codecs.lookup("utf-8")
     decoder = codec.incrementaldecoder(errors="replace")
     # A cut body may end inside a multi-byte character: leave that half character out.
-    return decoder.decode(data, final=not truncated)
+    text = decoder.decode(data, final=not truncated)
+    notes = []
+    if charset is not None and _codec(charset) is None:
+        notes.append(f"the upstream declared the charset {charset!r}, which mcprt does not know; its text was read "
+                     "as UTF-8")
+    if "\ufffd" in text:
+        strict = codec.incrementaldecoder(errors="strict")
+        try:
+            strict.decode(data, final=not truncated)
+        except UnicodeDecodeError as exc:
+            replaced = text.count("\ufffd") - data.decode(codec.name, errors="ignore").count("\ufffd")
+            declared = f"is not valid {charset} as declared" if _codec(charset) is not None else (
+                "declares no charset and is not valid UTF-8" if charset is None else "is not valid UTF-8")
+            notes.append(f"the upstream's text {declared}: {replaced} bad byte sequence(s) were replaced with "
+                         f"U+FFFD, the first {_first_bad_byte(exc)}")
+    return text, "; ".join(notes) or None
+
+
+def _first_bad_byte(exc: UnicodeDecodeError) -> str:
+    """Where decoding failed first: `byte 0xe9 at offset 3`."""
+    return f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+
+
+def _bad_utf8(data: bytes) -> str | None:
+    """Where `data` stops being UTF-8 (`_first_bad_byte`); None when it is UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _first_bad_byte(exc)
+    return None
+
+
+def _has_utf16_or_32_bom(data: bytes) -> bool:
+    """Whether `data` starts with a UTF-16 or UTF-32 byte order mark (`json.loads` reads those, RFC 8259 §8.1)."""
+    return data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
 
 
 def _sniff(data: bytes) -> str:

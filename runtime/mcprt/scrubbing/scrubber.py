@@ -16,6 +16,7 @@ from bisect import bisect_left
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -71,7 +72,28 @@ def secret_forms(secret: str) -> set[str]:
 # issued token's forms are kept with it besides (`Scrubber._token_forms`): past 1,024 tokens this cache forgets.
 @lru_cache(maxsize=1024)
 def _forms(secret: str) -> frozenset[str]:
-    """Every form in which `secret` may appear in text mcprt handles.
+    """Every form in which `secret` may appear in text mcprt handles: the wire forms (`_wire_forms`) of each
+    Unicode normal form of it (`_normal_forms`)."""
+    if len(secret) < MIN_SECRET_CHARS:
+        return frozenset()
+    forms: set[str] = set()
+    for variant in _normal_forms(secret):
+        forms |= _wire_forms(variant)
+    return frozenset(forms)
+
+
+def _normal_forms(secret: str) -> set[str]:
+    """`secret` as written and in each Unicode normal form (NFC, NFD, NFKC, NFKD: UAX #15). An upstream that
+    normalises what it echoes (macOS file systems' NFD, Java's `Normalizer`, search back ends' NFKC) sends the
+    same secret in other code points: the i18n trial's `Schlüssel-日本-…` came back NFD (`u` + U+0308) and reached
+    the model unscrubbed. ASCII text is its own normal form in all four: one variant, no cost."""
+    if secret.isascii():
+        return {secret}
+    return {secret, *(unicodedata.normalize(form, secret) for form in ("NFC", "NFD", "NFKC", "NFKD"))}
+
+
+def _wire_forms(secret: str) -> frozenset[str]:
+    """Every form in which the code points of `secret` may appear in text mcprt handles.
 
     Raw; percent-encoded (RFC 3986, upper- and lower-case hex) and form-encoded
     (application/x-www-form-urlencoded, `+` for space); JSON-string escaped as the common encoders

@@ -10,6 +10,11 @@
 - a float JSON cannot carry (`nan`, `inf`, `-inf`: RFC 8259 §6 has no such numbers, and MCP results
   are JSON) → an error result naming where it is (`result['a']`), not the invalid JSON `NaN`/`Infinity`
   nor pydantic's silent `null`, which would change what the function said (and may not fit its schema)
+- text that UTF-8 cannot encode (a lone surrogate, U+D800–U+DFFF: from `os.fsdecode` of a bad file name, the
+  `surrogateescape` error handler, JSON decoded from JavaScript) anywhere in the value, keys included → an error
+  result naming the tool, where (`result['a'][2]`, the character's index) and the code point, and a WARNING line
+  without a traceback: the function's output is at fault, not mcprt (it was "internal error in mcprt …
+  UnicodeEncodeError" with an ERROR traceback)
 - with the function's declared return type (`returns`, only when an outputSchema is declared): the
   value is validated (pydantic's lax mode: `"2"` fits an `int`, unlike an argument, which the input
   schema checks strictly first) and dumped through that type, so
@@ -41,8 +46,9 @@ _MAGIC = (
 )
 
 
-def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> UpstreamResult:
-    """Serialize what a function returned (`returns`: its declared return type, see the module docstring).
+def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None, *, tool: str | None = None) -> UpstreamResult:
+    """Serialize what a function returned (`returns`: its declared return type, see the module docstring; `tool`: the
+    tool's name, for the error about text UTF-8 cannot encode).
 
     Converting the value runs the user's code (a model's serializer or validator, an enum's `value`): whatever
     that raises is the function's error result, with its type (`raised.exception_text`), not mcprt's "internal
@@ -52,7 +58,7 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
     if value is None:
         return UpstreamResult(kind="text", body="", raw_bytes=0)
     if isinstance(value, str):
-        return UpstreamResult(kind="text", body=value, raw_bytes=len(value.encode("utf-8")))
+        return _text(value, tool)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         return UpstreamResult(kind="binary", body=data, raw_bytes=len(data), media_type=_sniff(data))
@@ -72,6 +78,11 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
         return _error(f"the function returned {_a_type(value)} that does not fit its declared return "
                       "type (the tool's outputSchema): " + "; ".join(validation_problems(exc)))
     except (PydanticSerializationError, TypeError, ValueError) as exc:
+        from ...outbound.decoding import lone_surrogates  # (not at import: see non_finite below)
+
+        surrogate = next(lone_surrogates(value, "result"), None)  # pydantic refuses one in a key (a dict's)
+        if surrogate is not None:
+            return _unencodable(tool, *surrogate)
         message = exception_message(exc)
         return _error(f"the function returned {_a_type(value)}, which cannot be sent as JSON "
                       f"({exception_text(exc) if message is None else message})")
@@ -83,7 +94,7 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
         return _error(f"the function returned {_a_type(value)}, whose conversion to a result raised "
                       f"{exception_text(exc)}")
     if isinstance(plain, str):  # a datetime, date, UUID, Decimal, Path or Enum: its text, as a `str` result
-        return UpstreamResult(kind="text", body=plain, raw_bytes=len(plain.encode("utf-8")))
+        return _text(plain, tool)
     try:
         encoded = _ENCODE(plain)
     except ValueError:  # allow_nan=False: a nan or infinity somewhere in it
@@ -92,7 +103,42 @@ def to_upstream(value: Any, returns: TypeAdapter[Any] | None = None) -> Upstream
 
         where = next(non_finite(plain, "result"), "result")
         return _error(non_finite_message("the function returned", where) + "; return None or a string for it instead")
-    return UpstreamResult(kind="json", body=plain, raw_bytes=len(encoded.encode("utf-8")))
+    try:
+        size = len(encoded.encode("utf-8"))
+    except UnicodeEncodeError:  # found by the encoding every result needs anyway; the walk runs only then
+        from ...outbound.decoding import lone_surrogates
+
+        return _unencodable(tool, *next(lone_surrogates(plain, "result")))
+    return UpstreamResult(kind="json", body=plain, raw_bytes=size)
+
+
+def _text(text: str, tool: str | None) -> UpstreamResult:
+    try:
+        return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")))
+    except UnicodeEncodeError as exc:
+        return _unencodable(tool, "result", exc.start, text[exc.start])
+
+
+def visible_text(text: str) -> str:
+    """`text` with each lone surrogate written as its escape (`\\ud800`): an error message quoting what a function
+    said can be sent (UTF-8 cannot encode the surrogate itself), and still shows where it was."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _unencodable(tool: str | None, where: str, index: int, char: str) -> UpstreamResult:
+    name = f"tool {tool}" if tool else "the function"
+    from ...outbound.decoding import lone_surrogate_message
+
+    said = lone_surrogate_message(where, index, char) + (
+        "; os.fsdecode or the surrogateescape handler make one of bytes that are not UTF-8, JSON of an unpaired "
+        "\\ud800-style escape")
+    log.warning("%s returned text that cannot be sent: %s", name, said)
+    return _error(f"{name} returned text that cannot be sent: {said}; return text without it (decode bytes with "
+                  "errors='replace', or remove the character)")
 
 
 def _a_type(value: Any) -> str:

@@ -41,7 +41,7 @@ from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, func
                         parse_entries, refuse_shadowing_files, tree_files)
 from .offers import load_offers
 from .raised import exception_message, exception_text, stops_the_call, tool_error_text
-from .results import to_upstream
+from .results import to_upstream, visible_text
 from .signature import FunctionSignature, bind_arguments, describe_function
 
 
@@ -108,18 +108,20 @@ class FunctionInvoker:
         except BaseException as exc:  # the function's own failure is the tool's answer, whatever its class
             said = tool_error_text(exc)  # ToolCallError, FastMCP's or the SDK's `ToolError`: its message, as is
             if said is not None:
+                said = visible_text(said)  # a lone surrogate in it shown escaped: UTF-8 cannot carry it
                 return UpstreamResult(kind="text", body=said, raw_bytes=len(said.encode("utf-8")), is_error=True)
             if stops_the_call(exc):  # cancelled (its time limit, the client), not failed
                 # cancelled while it waited in its lane: the function was never called (`CallContext.never_started`)
                 context.never_started = ticket.never_ran
                 raise
             self.log.debug("%s raised %s", context.tool, type(exc).__name__, exc_info=exc)
-            text = exception_text(exc)  # its type, even when its message cannot be rendered
+            text = visible_text(exception_text(exc))  # its type, even when its message cannot be rendered
             if self.debug:
                 text += "\n" + "".join(traceback.format_exception(exc))
             return UpstreamResult(kind="text", body=text, raw_bytes=len(text.encode("utf-8")), is_error=True)
         # checked against the return type only while the tool promises that shape (README: "When it declares one")
-        result = to_upstream(returned.value, self.signature.returns if context.output_declared else None)
+        result = to_upstream(returned.value, self.signature.returns if context.output_declared else None,
+                             tool=context.tool)
         if returned.note is not None:
             result.notes.append(returned.note)
         return result
