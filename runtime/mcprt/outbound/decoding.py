@@ -143,7 +143,6 @@ def _typed_result(status: int, media_type: str, charset: str | None, data: bytes
 
 def _json_result(status: int, media_type: str, charset: str | None, data: bytes, *, truncated: bool,
                  limit: int) -> UpstreamResult:
-    failed = status >= 400
     if truncated:
         text = _decode_text(data, charset or "utf-8", truncated=True)[0] + truncation_marker(limit)
         return UpstreamResult(
