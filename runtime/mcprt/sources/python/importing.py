@@ -7,11 +7,19 @@ the manifest's folder tree when *any* of them changed on disk since it was impor
 module and the helpers it imports (`import helper` → `./helper.py`) alike — so what runs is always
 the files next to the manifest as they are now. `tree_files(base_dir)` lists those modules' files,
 which the source reports for hot reload to watch.
+
+"Changed" is decided by content: each module of a manifest's folder is loaded by `FreshSourceLoader`,
+which compiles the bytes it read (no `__pycache__`: a `.pyc` is trusted by the source's mtime in whole
+seconds and its size, so a same-second, same-size save ran the old code) and records their sha256 as
+what that module *is*. A record taken from the file's stat after the import named the newer file when a
+save landed during a slow import (a reload abandoned for that save left its import in sys.modules, and
+the next reload reused it as if it were the new file: old code served until a restart).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.machinery
 import inspect
@@ -24,11 +32,36 @@ from types import ModuleType
 from typing import Any
 
 from ...errors import McprtError, SourceConfigError
+from ...file_identity import content_digest
 from .raised import exception_text
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _lock = threading.Lock()  # sys.path and sys.modules are process-wide
-_imported_stats: dict[str, tuple[str, int, int]] = {}  # module name → (file, mtime_ns, size) when we imported it
+# module name → (its file, sha256 of the bytes its import compiled), recorded by `FreshSourceLoader` as it reads them
+_imported_digests: dict[str, tuple[str, str]] = {}
+_folders: set[str] = set()  # manifest folders on sys.path, whose modules `FreshSourceLoader` loads
+
+
+class FreshSourceLoader(importlib.machinery.SourceFileLoader):
+    """Loads a module of a manifest's folder from its source, never from bytecode, and records the sha256
+    of exactly the bytes it compiled (`_imported_digests`): what runs is what the record says, whatever
+    was saved during the import. Compiling a small module costs about a millisecond."""
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        _imported_digests[fullname] = (str(Path(path)), hashlib.sha256(data).hexdigest())
+        return self.source_to_code(data, path)
+
+
+def _folder_finder(entry: str) -> Any:
+    """`sys.path_hooks` entry: a manifest folder's finder, whose `.py` modules `FreshSourceLoader` loads;
+    ImportError (the next hook) for any other folder."""
+    if entry not in _folders:
+        raise ImportError(entry)
+    extensions = (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES)
+    sources = (FreshSourceLoader, importlib.machinery.SOURCE_SUFFIXES)
+    return importlib.machinery.FileFinder.path_hook(extensions, sources)(entry)
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,11 @@ def make_importable(base_dir: Path) -> None:
     """Put `base_dir` first on sys.path, exactly once (moved to the front if already there)."""
     folder = str(base_dir.resolve())
     with _lock:
+        if folder not in _folders:  # its finder (cached per folder) becomes ours: modules read fresh
+            _folders.add(folder)
+            sys.path_importer_cache.pop(folder, None)
+        if _folder_finder not in sys.path_hooks:
+            sys.path_hooks.insert(0, _folder_finder)
         while folder in sys.path:
             sys.path.remove(folder)
         sys.path.insert(0, folder)
@@ -110,11 +148,6 @@ def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
             # raised (`sys.exit()`, argparse's SystemExit): an import runs in a worker thread (open_python_source),
             # where nothing from outside is thrown in, and such an exception ended the load, or the server
             raise McprtError(f"{entry.label()}: importing '{name}' failed: {exception_text(exc)}") from None
-        file = getattr(module, "__file__", None)
-        if file:
-            _imported_stats[name] = _stat(Path(file))
-        for other, path in _tree_modules(base_dir):  # the helpers it imported, as they are now
-            _imported_stats.setdefault(other, _stat(path))
         return module
 
 
@@ -267,7 +300,14 @@ def _tree_modules(base_dir: Path) -> list[tuple[str, Path]]:
 
 
 def _tree_changed(base_dir: Path) -> bool:
-    return any(_imported_stats.get(name) != _stat(path) for name, path in _tree_modules(base_dir))
+    """Whether any module of `base_dir`'s tree differs on disk from what its import compiled (one it did not
+    compile — imported before the folder was a manifest's — counts as changed)."""
+    return any(_differs_from_import(name, path) for name, path in _tree_modules(base_dir))
+
+
+def _differs_from_import(name: str, path: Path) -> bool:
+    imported = _imported_digests.get(name)
+    return imported is None or imported != (str(path), content_digest(path))
 
 
 def forget_tree(base_dir: Path) -> None:
@@ -280,7 +320,7 @@ def forget_tree(base_dir: Path) -> None:
 def _forget_tree(base_dir: Path) -> None:
     for name, _ in _tree_modules(base_dir):
         sys.modules.pop(name, None)
-        _imported_stats.pop(name, None)
+        _imported_digests.pop(name, None)
     importlib.invalidate_caches()
 
 
@@ -382,22 +422,14 @@ def _local_file(name: str, base_dir: Path) -> Path | None:
 
 def _is_stale(name: str, loaded: ModuleType, local: Path) -> bool:
     file = getattr(loaded, "__file__", None)
-    if not file or Path(file).resolve() != local:
+    if not file or Path(file).resolve() != local.resolve():
         return True
-    return _imported_stats.get(name) != _stat(local)
-
-
-def _stat(path: Path) -> tuple[str, int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (str(path), 0, 0)
-    return (str(path.resolve()), info.st_mtime_ns, info.st_size)
+    return _differs_from_import(name, Path(file))
 
 
 def _forget(top: str) -> None:
     """Drop a top-level module and its submodules so the next import reads the files again."""
     for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
         del sys.modules[key]
-        _imported_stats.pop(key, None)
+        _imported_digests.pop(key, None)
     importlib.invalidate_caches()
