@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -85,3 +87,23 @@ async def wait_for(predicate: Callable[[], object], timeout: float = 5.0, what: 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def kubelet_swap(root: Path, files: dict[str, str]) -> None:
+    """A ConfigMap update as the kubelet's AtomicWriter makes it: the files in a new timestamped folder,
+    `..data` re-pointed at it by renaming a fresh symlink over it, each key a symlink through `..data`
+    (made once), then the old folder deleted."""
+    root.mkdir(exist_ok=True)
+    stamp = root / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.time_ns() % 10**9:09d}"
+    stamp.mkdir()
+    for name, text in files.items():
+        (stamp / name).write_text(text, encoding="utf-8")
+    data = root / "..data"
+    old = os.readlink(data) if data.is_symlink() else None
+    os.symlink(stamp.name, root / "..data_tmp")
+    os.rename(root / "..data_tmp", data)
+    for name in files:
+        if not (root / name).is_symlink():
+            os.symlink(f"..data/{name}", root / name)
+    if old:
+        shutil.rmtree(root / old)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reload_support import MODULE_V1, Project, wait_for
+from reload_support import MODULE_V1, Project, kubelet_swap, wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reload_status, reloader_for, watch
@@ -159,26 +156,6 @@ async def test_a_module_created_after_the_manifest_names_it_is_picked_up(project
     project.write(f"{module}.py", 'def ping() -> str:\n    """Ping."""\n    return "pong"\n')
     await wait_for(lambda: "ping" in listed(runtime), what="the module, once it exists")
     assert watching.status.ok is True
-
-
-def kubelet_swap(root: Path, files: dict[str, str]) -> None:
-    """A ConfigMap update as the kubelet's AtomicWriter makes it: the files in a new timestamped folder,
-    `..data` re-pointed at it by renaming a fresh symlink over it, each key a symlink through `..data`
-    (made once), then the old folder deleted."""
-    root.mkdir(exist_ok=True)
-    stamp = root / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.time_ns() % 10**9:09d}"
-    stamp.mkdir()
-    for name, text in files.items():
-        (stamp / name).write_text(text, encoding="utf-8")
-    data = root / "..data"
-    old = os.readlink(data) if data.is_symlink() else None
-    os.symlink(stamp.name, root / "..data_tmp")
-    os.rename(root / "..data_tmp", data)
-    for name in files:
-        if not (root / name).is_symlink():
-            os.symlink(f"..data/{name}", root / name)
-    if old:
-        shutil.rmtree(root / old)
 
 
 async def test_a_configmap_update_reloads_once_and_an_unchanged_one_not_at_all(project: Project) -> None:
