@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import importlib.machinery
 import inspect
+import os
 import re
 import sys
 import threading
@@ -55,9 +56,9 @@ class FreshSourceLoader(importlib.machinery.SourceFileLoader):
 
 
 def _folder_finder(entry: str) -> Any:
-    """`sys.path_hooks` entry: a manifest folder's finder, whose `.py` modules `FreshSourceLoader` loads;
-    ImportError (the next hook) for any other folder."""
-    if entry not in _folders:
+    """`sys.path_hooks` entry: the finder of a manifest folder or of a package inside it (`pkg.__path__`), whose
+    `.py` modules `FreshSourceLoader` loads; ImportError (the next hook) for any other folder."""
+    if entry not in _folders and not _package_in_folder(entry):
         raise ImportError(entry)
     extensions = (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES)
     sources = (FreshSourceLoader, importlib.machinery.SOURCE_SUFFIXES)
@@ -101,6 +102,20 @@ def parse_entries(spec: str | list[str]) -> list[Entry]:
     if problems:
         raise SourceConfigError(problems)
     return entries
+
+
+def _package_in_folder(entry: str) -> bool:
+    """Whether `entry` is a package's folder inside a manifest folder (`pkg/sub`, each part a name, each with an
+    `__init__.py`) and no `sys.path` entry of its own: a virtualenv or a checkout's `src` beside the manifest is
+    installed code, loaded as Python always does."""
+    if entry in sys.path:
+        return False
+    for folder in _folders:
+        if entry.startswith(folder + os.sep):
+            parts = Path(entry).relative_to(folder).parts
+            return all(part.isidentifier() for part in parts) and all(
+                Path(folder, *parts[:depth], "__init__.py").is_file() for depth in range(1, len(parts) + 1))
+    return False
 
 
 def make_importable(base_dir: Path) -> None:
