@@ -44,15 +44,26 @@ _folders: set[str] = set()  # manifest folders on sys.path, whose modules `Fresh
 
 
 class FreshSourceLoader(importlib.machinery.SourceFileLoader):
-    """Loads a module of a manifest's folder from its source, never from bytecode, and records the sha256
+    """Loads a module of a manifest's folder from its source, never from a `.pyc`, and records the sha256
     of exactly the bytes it compiled (`_imported_digests`): what runs is what the record says, whatever
-    was saved during the import. Compiling a small module costs about a millisecond."""
+    was saved during the import. The code is kept in memory by file and digest (`_compiled`), so a module
+    imported again unchanged (every module of the tree is, after one helper changed) is not compiled again:
+    compiling costs a few ms for a module of a few hundred lines, ~0.15 s for 130 KB of source."""
 
     def get_code(self, fullname: str) -> Any:
-        path = self.get_filename(fullname)
+        path = str(Path(self.get_filename(fullname)))
         data = self.get_data(path)
-        _imported_digests[fullname] = (str(Path(path)), hashlib.sha256(data).hexdigest())
-        return self.source_to_code(data, path)
+        digest = hashlib.sha256(data).hexdigest()
+        _imported_digests[fullname] = (path, digest)
+        kept = _compiled.get(path)
+        if kept is not None and kept[0] == digest:
+            return kept[1]
+        code = self.source_to_code(data, path)
+        _compiled[path] = (digest, code)
+        return code
+
+
+_compiled: dict[str, tuple[str, Any]] = {}  # file → (sha256 of its bytes, the code compiled from them): the last only
 
 
 def _folder_finder(entry: str) -> Any:
