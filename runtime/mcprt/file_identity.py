@@ -6,13 +6,16 @@ means an unwritten file — once its last write is more than a file-time tick be
 in coarse ticks (a few ms), so two same-size writes in one tick leave the identity as it was: an
 identity is only trusted ("settled") when the last write is over a second old. Used by the API
 description loader (its digest records, its compile's re-read) and by hot reload's baseline (a file
-whose identity is unchanged is not hashed again: GitHub's 13 MB description).
+whose identity is unchanged is not hashed again: GitHub's 13 MB description), and `FileDigests` (a
+file's content digest, hashed again only when its identity changed: hot reload, source fingerprints).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from pathlib import Path
 
 Identity = tuple[int, ...]  # () when not settled: never equal to a file's identity
 
@@ -29,3 +32,47 @@ def settled_identity(before: os.stat_result, after: os.stat_result) -> Identity:
     file again next time) when it was written while being read, or within the last second."""
     settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > SETTLE_NS
     return identity(after) if settled and identity(before) == identity(after) else ()
+
+
+def content_digest(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it is missing or unreadable): "did the content change"."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+class FileDigests:
+    """`content_digest` that hashes a file again only when its stat changed: each digest is kept with
+    the file's settled identity (`mcprt.file_identity`: device, inode, size, mtime, ctime) as it was
+    hashed, and a file whose identity is still that one is unwritten since — its digest is the kept
+    one, for the cost of a stat. A file written within the last second is hashed every time (two
+    same-size writes in one file-time tick look alike). Safe from the reloader's worker threads
+    (one dict assignment per digest)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Path, tuple[Identity, str]] = {}
+
+    def keep(self, path: Path, identity: Identity, digest: str | None) -> None:
+        """Take `digest` as `path`'s content while its identity is `identity` (a compile read it:
+        `sources.openapi.loader.ReadDigests`); nothing is kept for an unsettled identity."""
+        if identity and digest is not None:
+            self._kept[path] = (identity, digest)
+
+    def __call__(self, path: Path) -> str | None:
+        """sha256 of `path`'s bytes (None: missing or unreadable), as `content_digest`."""
+        try:
+            before = os.stat(path)
+        except OSError:
+            return None
+        kept = self._kept.get(path)
+        if kept is not None and kept[0] == identity(before):
+            return kept[1]
+        digest = content_digest(path)
+        try:
+            after = os.stat(path)
+        except OSError:
+            return digest
+        self.keep(path, settled_identity(before, after), digest)
+        return digest

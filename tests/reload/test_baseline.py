@@ -185,7 +185,7 @@ def test_an_edit_between_the_compile_and_the_reloader_is_a_change(tmp_path: Path
             reloader.catch_up()
             from mcprt.reload.files import sources_with_changed_files
 
-            return requested, sources_with_changed_files(runtime, reloader._signatures)
+            return requested, sources_with_changed_files(runtime, reloader._signatures, reloader._hash)
         finally:
             await runtime.aclose()
 

@@ -5,6 +5,7 @@ on save and on `kill -HUP` alike, without a restart."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
@@ -107,3 +108,18 @@ async def test_served_helper_edit_applies_on_save_and_on_sighup(project: Project
                 return text_of(await client.call_tool("greet", {"name": "bo"})) == "yo bo!"
 
             await eventually(after_hup, what="the helper edit after SIGHUP")
+
+
+async def test_a_same_size_edit_of_a_package_submodule_with_its_mtime_put_back_is_imported(
+        project: Project, helper_runtime) -> None:
+    """A package's submodule is found through the package's folder, not the manifest's: it is compiled from its
+    bytes too (its `.pyc`, valid by mtime and size, held the old code), and nothing is written to `__pycache__`."""
+    runtime, _, package = helper_runtime
+    util = project.root / package / "util.py"
+    before = util.stat()
+    util.write_text(util.read_text().replace("'!'", "'?'"))
+    os.utime(util, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert util.stat().st_size == before.st_size
+    assert (await reload_now(runtime)).ok
+    assert await _greeting(runtime) == "hello ann?"
+    assert not list(project.root.rglob("__pycache__"))

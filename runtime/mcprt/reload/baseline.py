@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .files import FileDigests, watched_files
+from ..file_identity import FileDigests
+from .files import watched_files
 
 if TYPE_CHECKING:
     from ..pipeline import Runtime

@@ -7,13 +7,12 @@ one of *its* files changed (a Python module edited in place) the reloader names 
 
 from __future__ import annotations
 
-import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..file_identity import Identity, settled_identity
-from ..file_identity import identity as file_identity
+from ..file_identity import content_digest
 from ..observability.log import logger
 
 if TYPE_CHECKING:
@@ -114,50 +113,6 @@ def declared_dependencies(manifest: Path, *, depth: int = 8) -> set[Path]:
     return found
 
 
-def content_digest(path: Path) -> str | None:
-    """sha256 of a file's bytes (None when it is missing or unreadable): "did the content change"."""
-    try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return None
-
-
-class FileDigests:
-    """`content_digest` that hashes a file again only when its stat changed: each digest is kept with
-    the file's settled identity (`mcprt.file_identity`: device, inode, size, mtime, ctime) as it was
-    hashed, and a file whose identity is still that one is unwritten since — its digest is the kept
-    one, for the cost of a stat. A file written within the last second is hashed every time (two
-    same-size writes in one file-time tick look alike). Safe from the reloader's worker threads
-    (one dict assignment per digest)."""
-
-    def __init__(self) -> None:
-        self._kept: dict[Path, tuple[Identity, str]] = {}
-
-    def keep(self, path: Path, identity: Identity, digest: str | None) -> None:
-        """Take `digest` as `path`'s content while its identity is `identity` (a compile read it:
-        `sources.openapi.loader.ReadDigests`); nothing is kept for an unsettled identity."""
-        if identity and digest is not None:
-            self._kept[path] = (identity, digest)
-
-    def __call__(self, path: Path) -> str | None:
-        """sha256 of `path`'s bytes (None: missing or unreadable), as `content_digest`."""
-        try:
-            before = os.stat(path)
-        except OSError:
-            return None
-        kept = self._kept.get(path)
-        if kept is not None and kept[0] == file_identity(before):
-            return kept[1]
-        digest = content_digest(path)
-        try:
-            after = os.stat(path)
-        except OSError:
-            return digest
-        self.keep(path, settled_identity(before, after), digest)
-        return digest
-
-
 def signature(path: Path) -> Signature:
     try:
         stat = path.stat()
@@ -166,17 +121,26 @@ def signature(path: Path) -> Signature:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-def source_signatures(runtime: Runtime) -> dict[str, dict[Path, Signature]]:
-    """Per running source, the signature of each of its files now (taken after each apply)."""
+Digest = Callable[[Path], "str | None"]  # path → sha256 of its bytes (None: missing), e.g. a `FileDigests`
+
+
+def source_contents(runtime: Runtime, digest: Digest = content_digest,
+                    known: dict[Path, str | None] | None = None) -> dict[str, dict[Path, str | None]]:
+    """Per running source, the content digest of each of its files (taken after each apply): as `known`
+    says (what the compile read), else as it is now."""
+    known = known or {}
     return {
-        name: {path: signature(path) for path in source_files(source)}
+        name: {path: known[path] if path in known else digest(path) for path in source_files(source)}
         for name, source in runtime.pool.running.items()
     }
 
 
-def sources_with_changed_files(runtime: Runtime, taken: dict[str, dict[Path, Signature]]) -> list[str]:
-    """Running sources whose files differ from the snapshot `taken` (they must be reopened).
+def sources_with_changed_files(runtime: Runtime, taken: dict[str, dict[Path, str | None]],
+                               digest: Digest = content_digest) -> list[str]:
+    """Running sources whose files' content differs from the snapshot `taken` (they must be reopened).
 
+    Compared by content, not by stat: a Kubernetes ConfigMap update re-creates every file of the volume
+    (new inode, new mtime) while only one key changed, and reopened every source that reads one.
     A source missing from the snapshot (the snapshot was taken after an edit could have happened,
     or by a compile that failed later) counts as changed when it has local files.
     """
@@ -186,9 +150,16 @@ def sources_with_changed_files(runtime: Runtime, taken: dict[str, dict[Path, Sig
         if before is None:  # opened when nobody was looking: its files may be older or newer
             if source_files(source):
                 stale.append(name)
-        elif any(signature(path) != sig for path, sig in before.items()):
+        elif any(digest(path) != known for path, known in before.items()):
             stale.append(name)
     return stale
+
+
+def resolved_paths(paths: set[Path]) -> dict[Path, str]:
+    """Each path with every symlink resolved: the file a read through it reaches now. A Kubernetes
+    ConfigMap or Secret volume names every key `key -> ..data/key`, `..data -> ..<timestamp>`, and an
+    update re-points `..data` at a new folder: two reads that resolved alike read one version."""
+    return {path: os.path.realpath(path) for path in paths}
 
 
 def _absolute(path: Path) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..cancellation import CancelToken, abandonable
 from ..errors import Diagnostic, ManifestError
 from ..manifest.loader import LoadedManifest
+from ..file_identity import FileDigests
 from ..observability.log import log_event
 from ..settings import env_limit
 from .changes import ToolChanges, diff_toolsets, policy_summary
@@ -41,12 +43,13 @@ from .baseline import take_baseline
 from .drain import Drainer
 from .guard import HOW_TO_APPLY, refusal
 from .files import (
-    FileDigests,
     declared_dependencies,
     Signature,
     manifest_files,
+    resolved_paths,
     signature,
-    source_signatures,
+    content_digest,
+    source_contents,
     sources_with_changed_files,
     watched_files,
 )
@@ -150,7 +153,7 @@ class Reloader:
         self._attempt: _Attempt | None = None
         self._wanted: Trigger | None = None
         self._changed_paths: set[Path] = set()
-        self._signatures = source_signatures(runtime) if baseline else {}
+        self._baseline = baseline  # the sources' contents are read below, once `_hash` exists
         self._failed_files: set[Path] = set()  # files named by the last failed load (e.g. a new include)
         self._orphans: list[RunningSource] = []  # serving the old set, no longer in the pool
         self._attempt_listeners: list[Callable[[], None]] = []
@@ -162,6 +165,9 @@ class Reloader:
         # sha256 of a watched file, hashed again only when its stat changed (a 13 MB description: ~15 ms)
         self._hash = baseline.hashes if baseline is not None else FileDigests()
         self._remember_contents(baseline.digests() if baseline is not None else None)
+        # per source, its files' content as it was opened (what decides which sources a reload reopens)
+        self._signatures = source_contents(runtime, self._hash) if self._baseline else {}
+        self._applied = dict(self._digests)  # every watched file's content as the set served was built from it
 
     # requests ------------------------------------------------------------------------------------
 
@@ -360,33 +366,53 @@ class Reloader:
         if trigger in ("files", "signal"):  # the refused save is superseded (or applied) by this one
             self._refused_taken = None
         token = CancelToken()
-        compile_task = asyncio.create_task(self._compile_abandonable(trigger, token), name="mcprt-reload-compile")
-        self._attempt = attempt = _Attempt(token, compile_task)
         limit = reload_timeout()
-        timer = asyncio.get_running_loop().call_later(
-            limit, attempt.abandon, f"it ran longer than {limit:g}s (MCPRT_RELOAD_TIMEOUT)")
+        attempt: _Attempt | None = None
+
+        def expire() -> None:  # over all its rounds: one budget (between two rounds, the next starts abandoned)
+            reason = f"it ran longer than {limit:g}s (MCPRT_RELOAD_TIMEOUT)"
+            if attempt is None or not attempt.abandon(reason):
+                token.cancel(reason)
+
+        timer = asyncio.get_running_loop().call_later(limit, expire)
         try:
-            compiled = await compile_task
-        except asyncio.CancelledError:
-            if not token.cancelled or _being_cancelled():
-                token.cancel("the reloader is stopping")  # its worker threads stop too
-                raise
-            return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
-        except ManifestError as exc:
-            if token.cancelled:  # a stage turned the abandonment into a diagnostic
-                return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
-            return self._failed(trigger, started, exc.diagnostics, in_pool_before, taken)
-        except Exception as exc:  # a source's bug: report it like a manifest problem
-            if token.cancelled:
-                return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
-            where = str(self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path)
-            diagnostic = Diagnostic(where, 1, 1, f"reload failed: {type(exc).__name__}: {exc}")
-            return self._failed(trigger, started, [diagnostic], in_pool_before, taken)
+            while True:
+                # what each file resolves to (a ConfigMap's `..data` generation), with `taken`: the inputs' state
+                resolved = await asyncio.to_thread(resolved_paths, set(taken))
+                compile_task = asyncio.create_task(self._compile_abandonable(trigger, token),
+                                                   name="mcprt-reload-compile")
+                self._attempt = attempt = _Attempt(token, compile_task)
+                try:
+                    compiled = await compile_task
+                except asyncio.CancelledError:
+                    if not token.cancelled or _being_cancelled():
+                        token.cancel("the reloader is stopping")  # its worker threads stop too
+                        raise
+                    return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+                except ManifestError as exc:
+                    if token.cancelled:  # a stage turned the abandonment into a diagnostic
+                        return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+                    return self._failed(trigger, started, exc.diagnostics, in_pool_before, taken)
+                except Exception as exc:  # a source's bug: report it like a manifest problem
+                    if token.cancelled:
+                        return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+                    where = str(self.runtime.loaded.path if self.runtime.loaded else self.runtime.manifest_path)
+                    diagnostic = Diagnostic(where, 1, 1, f"reload failed: {type(exc).__name__}: {exc}")
+                    return self._failed(trigger, started, [diagnostic], in_pool_before, taken)
+                if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
+                    await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
+                    return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
+                moved = await asyncio.to_thread(self._moved_under, taken, resolved)
+                if not moved:
+                    break
+                # A file changed while the build read the set (a ConfigMap update between its reads of mcp.yaml
+                # and kit.py): what it built may mix two versions, so it is dropped and the newest state built
+                await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
+                log_event("files changed while the reload read them; reading them all again", trigger=trigger,
+                          files=_shown_files(moved, self._folder()))
+                taken = await asyncio.to_thread(self._digests_now, self.watch_set())
         finally:
             timer.cancel()
-        if token.cancelled:  # finished although abandoned (a stage ignored the cancellation): drop it
-            await asyncio.shield(self.runtime.pool.rollback(compiled.sync))
-            return self._abandoned(trigger, started, token.reason, in_pool_before, taken)
         why = refusal(self.runtime.loaded.manifest if self.runtime.loaded is not None else None,
                       compiled.loaded.manifest, old, compiled.toolset) if trigger == "files" else None
         if why is not None:  # a half-written save, most likely: keep serving, say how to apply it anyway
@@ -395,6 +421,18 @@ class Reloader:
         if self.runtime.holder is not None:  # what an unknown-tool answer may now say is coming
             self.runtime.holder.incoming = compiled.toolset
         return await self._apply(compiled, trigger, started, old, paths, taken, report)
+
+    def _moved_under(self, taken: dict[Path, str | None], resolved: dict[Path, str]) -> set[Path]:
+        """The files of `taken` that changed since: their content, or the file a read through them reaches
+        (a ConfigMap's swapped `..data`, even to equal bytes: reads on both sides of a swap are two versions).
+        Read in the order opposite to the one `taken` and `resolved` were: a change between is seen either way."""
+        now_resolved = resolved_paths(set(resolved))
+        now = self._digests_now(set(taken))
+        return {path for path in taken if now[path] != taken[path] or now_resolved.get(path) != resolved.get(path)}
+
+    def _folder(self) -> Path:
+        manifest = self.runtime.loaded.path if self.runtime.loaded is not None else self.runtime.manifest_path
+        return Path(manifest).parent if manifest is not None else Path.cwd()
 
     async def _compile_abandonable(self, trigger: Trigger, token: CancelToken) -> Compiled:
         """The compile, with `token` current: its worker threads check it (mcprt.cancellation)."""
@@ -416,7 +454,10 @@ class Reloader:
         loaded: LoadedManifest | None = self.runtime.loaded if trigger == "upstream" else None
         if loaded is None:
             loaded = await asyncio.to_thread(self.runtime.load)
-        stale = sources_with_changed_files(self.runtime, self._signatures)
+        # SIGHUP re-reads everything from disk: each file hashed afresh, whatever its stat says (`_hash` trusts a
+        # settled stat); a Python source's modules are compared with what their imports compiled as it opens
+        digest = content_digest if trigger == "signal" else self._hash
+        stale = sources_with_changed_files(self.runtime, self._signatures, digest)
         # as at start: a proxied server this reload opens that cannot be reached is `down` and retried
         # while the rest of the reload applies (unless `--strict`); before, it failed the whole reload
         return await self.runtime.compile(loaded, stale, may_start_down=self.runtime.may_start_down)
@@ -442,10 +483,12 @@ class Reloader:
         orphans = [s for s in self._orphans if id(s) not in running]
         self._orphans = []
         self.drainer.close_when_unused(retired + orphans, old)
-        self._signatures = source_signatures(self.runtime)
+        self._signatures = source_contents(self.runtime, self._hash, taken)
         self._failed_files = set()
         self._failed_in_a_row = 0
+        changed = {path for path in set(taken) | set(self._applied) if taken.get(path) != self._applied.get(path)}
         self._remember_contents(taken)
+        self._applied = dict(self._digests)
         # The status says "applied" in the same step as the swap: a reader who sees the new tools never sees
         # the previous attempt's status (the diff below yields to the loop while a thread computes it).
         seconds = time.perf_counter() - started
@@ -455,7 +498,7 @@ class Reloader:
         fanout = await self._fanout(list_changed)  # this swap's own, taken before a later swap schedules one
         fields = dict(
             trigger=trigger,
-            files=_shown_files(paths, compiled.loaded.path.parent),
+            files=_shown_files(changed, compiled.loaded.path.parent),
             changes=changes.summary(),
             **policy,  # what changed in `policy:` (no tool definition shows it), only when something did
             tools=len(new.tools),
@@ -620,12 +663,14 @@ def _local_files_named(diagnostics: list[Diagnostic]) -> set[Path]:
 
 def _shown_files(paths: set[Path], folder: Path) -> str:
     """The changed files as the log names them: relative to the root manifest's folder (`inc/mcp.toml`, not
-    `mcp.toml`, which an edit of an included manifest of that name read as the root), absolute outside it."""
-    base = folder.resolve()
+    `mcp.toml`, which an edit of an included manifest of that name read as the root), absolute outside it.
+    Named as the manifest names them, symlinks not followed: a ConfigMap's `kit.py`, not the
+    `..2026_12_02_…/kit.py` it resolved to (a folder the kubelet deletes right after the update)."""
+    base = Path(os.path.abspath(folder))
     shown = []
     for path in paths:
         try:
-            shown.append(path.resolve().relative_to(base).as_posix())
+            shown.append(Path(os.path.abspath(path)).relative_to(base).as_posix())
         except ValueError:
             shown.append(str(path))
     return ",".join(sorted(shown)) or "-"

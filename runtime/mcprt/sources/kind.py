@@ -31,10 +31,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, SecretStr
 
 from ..contracts import Operation
+from ..file_identity import FileDigests
 from ..manifest.model import OperationFilter, SourceBase
 from .base import RunningSource, SourceContext
 
 # Keys every kind leaves to the tool-set builder: changing them never reopens a source.
+_CONFIG_DIGESTS = FileDigests()  # the config files' content digests, kept while their stat is unchanged
 SHARED_BUILD_ONLY = frozenset({"tools", "prefix", "expose", "timeout"})
 # Filter criteria (fields of `OperationFilter`) every kind can honour: globs over operation names.
 SHARED_CRITERIA = frozenset({"operations"})
@@ -84,7 +86,7 @@ class SourceKind:
     def config_files(self, config: SourceBase, base_dir: Path) -> list[Path]:
         """Local files the configuration names that change the source's behaviour (before opening).
 
-        Their size and modification time are part of the fingerprint. Files discovered only while
+        Their content (sha256) is part of the fingerprint. Files discovered only while
         opening (imported modules, `$ref`'d documents) come from `RunningSource.local_files()`.
         """
         return []
@@ -100,13 +102,9 @@ class SourceKind:
         body["__kind"] = self.key
         body["__dir"] = str(base_dir.resolve())
         body["__defaults"] = _plain({"retries": defaults.retries, "descriptions": defaults.descriptions})
-        files = {}
-        for path in self.config_files(config, base_dir):
-            try:
-                stat = path.stat()
-                files[str(path)] = [stat.st_mtime_ns, stat.st_size]
-            except OSError:
-                files[str(path)] = None
+        # by content (hashed again only when the file's stat changed): a Kubernetes ConfigMap update
+        # re-creates every file of the volume, and a stat-based fingerprint reopened every source reading one
+        files = {str(path): _CONFIG_DIGESTS(path) for path in self.config_files(config, base_dir)}
         if files:
             body["__files"] = files
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()

@@ -201,6 +201,9 @@ class LoadedDocument:
         # A compile left its response shapes for later (`compiler.PendingShapes`): their `$ref`s may
         # still load external documents, so `local_files()` may grow until they are filled in.
         self.shapes_pending = False
+        # (the folder the document was read from, that folder as the manifest names it) when a symlink
+        # lies between: a Kubernetes ConfigMap's `notes-api.yaml -> ..data/notes-api.yaml`, `..data -> ..<time>`
+        self.seen_through: tuple[Path, Path] | None = None
 
     def __repr__(self) -> str:
         return f"LoadedDocument({self.location!r})"
@@ -304,8 +307,21 @@ class LoadedDocument:
         for uri in dict.fromkeys(uris):
             parsed = urlparse(uri)
             if parsed.scheme == "file":
-                files.append(Path(url2pathname(parsed.path)))
+                files.append(self._as_named(Path(url2pathname(parsed.path))))
         return files
+
+    def _as_named(self, file: Path) -> Path:
+        """`file` (resolved) through the folder as the manifest names it, when that reaches the same file: the
+        ConfigMap's `notes-api.yaml`, whose content hot reload compares across updates, not the
+        `..2026_12_02_…/notes-api.yaml` the kubelet deletes at the next one (a missing file: a changed source)."""
+        if self.seen_through is None:
+            return file
+        read_from, named = self.seen_through
+        try:
+            candidate = named / file.relative_to(read_from)
+        except ValueError:
+            return file
+        return candidate if os.path.realpath(candidate) == str(file) else file
 
     def remember_externals(self, uris: list[str]) -> None:
         """External documents a cached compile used (known without loading them)."""
@@ -406,6 +422,7 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
             raise SpecError(location, "", exc.reason) from None
         if not path.is_absolute():
             path = Path(base_dir) / path
+    written = Path(os.path.abspath(path))
     path = path.resolve()
     recorded = _recorded_digest(path, cache_dir)
     raw: bytes | None = None
@@ -441,6 +458,8 @@ def load_document(location: str, base_dir: Path, cache_dir: Path | None, *, netw
     # Otherwise the bytes are not held: a compile-cache hit needs only the digest, and a compile reads them once.
     document = LoadedDocument(location, path.as_uri(), raw, cache_dir, warnings, reread, digest,
                               ref_roots=(base_dir, path.parent))
+    if written.parent != path.parent:
+        document.seen_through = (path.parent, written.parent)
     if _recording is not None:
         _recording.add(path, digest, identity)
     return document

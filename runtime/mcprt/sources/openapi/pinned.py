@@ -22,6 +22,7 @@ replay them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mcprt.errors import SpecError
@@ -92,7 +93,8 @@ def open_description(source: str, location: str, base_dir: Path, cache_dir: Path
                      offline: bool) -> tuple[LoadedDocument, list[str], list[str], list[Path]]:
     if not is_url(location):
         document = load_document(location, base_dir, cache_dir)
-        return document, [], [], [(base_dir / location).resolve()]
+        # named as the manifest names it, symlinks not followed (a ConfigMap's key, not its `..<time>` folder)
+        return document, [], [], [Path(os.path.abspath(base_dir / location))]
     pinned = pinned_spec(base_dir, source)
     notes: list[str] = []
     if offline:
