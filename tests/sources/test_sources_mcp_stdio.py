@@ -270,11 +270,14 @@ server.run()
 
 async def test_non_ascii_upstream_names_keep_their_served_names(folder: Path) -> None:
     """Found by review: spelling names in ASCII at runtime served upstream `größe` as `grosse`, so `grosse` was
-    renamed `grosse_2` and a client calling `grosse` reached `größe`. Served names stay as they always were."""
+    renamed `grosse_2` and a client calling `grosse` reached `größe`. Served names stay as they always were; a name
+    with no ASCII letter left is derived from a hash of its text (`tool_…`, stable under other tools' changes: trial
+    i18n F3), where it was `tool` (then `tool_2` … by listing order)."""
     script = folder / "names_server.py"
     script.write_text(_NON_ASCII_SERVER, encoding="utf-8")
     manifest = write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": {"command": script_command(script)}}}))
     async with running(manifest) as (runtime, compiled):
-        assert [tool["name"] for tool in compiled.toolset.list_tools()] == ["gr_e", "grosse", "tool"]
+        assert [tool["name"] for tool in compiled.toolset.list_tools()] == ["gr_e", "grosse", "tool_44da6bb"]
         assert text_of(await call(compiled, "grosse")) == "grosse"
+        assert text_of(await call(compiled, "tool_44da6bb")) == "日本"
         assert text_of(await call(compiled, "gr_e")) == "größe"
