@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reload_support import MODULE_V1, Project, kubelet_swap, wait_for
+from reload_support import MODULE_V1, Project, wait_for
 
 from mcprt.pipeline import Runtime
 from mcprt.reload import Reloader, reload_status, reloader_for, watch
