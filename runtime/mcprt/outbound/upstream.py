@@ -180,9 +180,6 @@ class HttpUpstream:
         received = await self._exchange_within_deadline(request, ctx, call)
         if SECRETS:  # an upstream that reflects a credential must not hand it on (results, cases)
             received.data = SECRETS.scrub_bytes(received.data)
-        sink = capture_sink()
-        if sink is not None:  # `mcprt record` only; see capture.py
-            sink.append(self._exchange(received))
         result = decode_body(
             received.status,
             received.headers.get("content-type"),
@@ -190,6 +187,11 @@ class HttpUpstream:
             truncated=received.truncated,
             limit=ctx.max_response_bytes,
         )
+        if SECRETS:
+            await _scrub_decoded(result, received)
+        sink = capture_sink()
+        if sink is not None:  # `mcprt record` only; see capture.py
+            sink.append(self._exchange(received))
         result.raw_bytes = received.received
         result.scrubbed = True
         result.headers = {name: SECRETS.scrub_text(value) if SECRETS else value
@@ -499,6 +501,32 @@ def _answers_text(statuses: list[int]) -> str:
 def _lowered(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     # Header names are case-insensitive; recorded cases spell them in lower case (as HTTP/2 does).
     return [(name.lower(), value) for name, value in headers]
+
+
+# Bodies larger than this are scrubbed after decoding in a worker thread: the canonical write and search of
+# `Scrubber.scrub_parsed` take ~3 ms per MB (bench/scrubbing.py), which the event loop should not hold.
+DECODED_SCRUB_ON_LOOP_BYTES = 1_000_000
+
+
+async def _scrub_decoded(result: UpstreamResult, received: _Received) -> None:
+    """What the model is sent, scrubbed as decoded: a JSON body's every string (keys and values) and a text
+    body as its charset decoded it. The raw bytes' scrub finds a secret only in the forms it lists; an
+    encoder may escape any character (`\\u003d` for `=`, Gson's default), and a UTF-16 body's bytes are no
+    UTF-8 form at all. When the decoded JSON held one, the recorded body (`mcprt record`) is the scrubbed
+    value written again, not the raw bytes that still hold it escaped."""
+    def scrub() -> None:
+        if result.kind == "json":
+            scrubbed = SECRETS.scrub_parsed(result.body)
+            if scrubbed is not result.body:
+                result.body = scrubbed
+                received.data = json.dumps(scrubbed, ensure_ascii=False).encode("utf-8")
+        elif result.kind == "text" and isinstance(result.body, str):
+            result.body = SECRETS.scrub_text(result.body)
+
+    if len(received.data) > DECODED_SCRUB_ON_LOOP_BYTES:
+        await asyncio.to_thread(scrub)
+    else:
+        scrub()
 
 
 def _scrubbed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mcprt.contracts import UpstreamResult
+from mcprt.scrubbing import SECRETS
 from mcprt.outbound.decoding import html_to_text, is_json_type, looks_like_html, parse_json
 
 from .media import base_type
@@ -64,7 +65,8 @@ def mismatch(answer_types: Mapping[str, tuple[str, ...]], result: UpstreamResult
         return None
     value = _as_json(result)
     if value is not _NOT_JSON:
-        return UpstreamResult(kind="json", body=value, status=result.status, media_type=result.media_type,
+        # decoded here, so scrubbed here: the text's scrub saw a line's `\u003d` escapes, not the secret they spell
+        return UpstreamResult(kind="json", body=SECRETS.scrub_parsed(value), status=result.status, media_type=result.media_type,
                               type_guessed=result.type_guessed, raw_bytes=result.raw_bytes, meta=result.meta,
                               scrubbed=result.scrubbed)
     received = f"without a Content-Type (its body reads as {result.media_type})" if result.type_guessed \
