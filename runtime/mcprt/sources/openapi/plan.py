@@ -167,6 +167,8 @@ class RequestPlan:
             if p.json_content:
                 value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
             if p.location == "query":
+                if isinstance(value, dict) and p.explode and p.style == "form":
+                    self._refuse_taken_names(p, value)
                 query.extend(styles.query_pieces(p.name, value, p.style, p.explode, p.allow_reserved, p.delimiter))
             elif p.location == "header":
                 headers.append((p.name, styles.header_value(p.arg, value, p.explode)))
@@ -187,6 +189,17 @@ class RequestPlan:
             idempotent=self.idempotent,
             route=self._route,
         )
+
+    def _refuse_taken_names(self, param: ParamPlan, value: dict[str, Any]) -> None:
+        """An exploded form object sends each key as a query parameter of its own (OAS 3.1 §4.8.12.4.1): a key
+        naming another of the operation's query parameters (a `fixed` one, one of the path's fixed query)
+        would add a second value to it, which many frameworks read first."""
+        assert self._route is not None
+        taken = sorted(k for k in value if k in self._route.query and k != param.name and value[k] is not None)
+        if taken:
+            raise ToolCallError(f"Argument `{param.arg}` has the key `{taken[0]}`, which is sent as a query parameter "
+                                f"of its own and would duplicate the operation's parameter `{taken[0]}`; leave it "
+                                "out of the object.")
 
     def _build_path(self, arguments: dict[str, Any], path_slashes: frozenset[str]) -> str:
         out: list[str] = []
