@@ -81,6 +81,8 @@ class _Call:
     deadline: float  # loop.time()
     attempts: int = 0
     redirects: int = 0
+    # the hop being sent when it is not the request itself (a redirect's target): what failed is named by it
+    hop: tuple[str, str] | None = None  # (method, url)
     waiting_for_token: bool = False
     head_status: int | None = None  # the status of the response whose body is being read, if any
     answers: list[int] = field(default_factory=list)  # the status each attempt that got an answer got, in order
@@ -232,7 +234,7 @@ class HttpUpstream:
         except ToolCallError as exc:
             message = self._scrub(str(exc))
         except aiohttp.ClientConnectorError as exc:  # never connected: certainly not acted on
-            unreachable = True  # refused, DNS, no route
+            unreachable = call.hop is None  # refused, DNS, no route; a redirect's target is not the source
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except aiohttp.ClientError as exc:
             unreachable = isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
@@ -354,6 +356,7 @@ class HttpUpstream:
             # an operation on another origin than the source's API is sent as a redirect there would be
             # (its own cookie arguments aside: they are meant for that host)
             trusted = home and not request.foreign
+            call.hop = None if hop == 0 else (method, url)
             sent = self._build(request, method, url, body, trusted, call, claimed, cookies=home)
             with Hop(None if home else ranges) as sending:
                 try:
@@ -363,6 +366,14 @@ class HttpUpstream:
             if hop == 0:
                 ranges = redirect_ranges(sending.peer_range)
             location = response.headers.get("Location")
+            if response.status in REDIRECT_STATUSES and not (location or "").strip():
+                response.release()
+                # RFC 9110 §15.4: these statuses name their target in Location; without one the answer is neither
+                # the data nor a way to it (it was passed on as a success, `HTTP 302 Found (empty body)`)
+                raise ToolCallError(
+                    f"upstream answered HTTP {response.status} {response.reason or ''}".rstrip()
+                    + f", a redirect, without a Location header to follow, so there is no answer to use "
+                    f"({self._target(call)})")
             if response.status in REDIRECT_STATUSES and location is not None:
                 response.release()
                 if hop == MAX_REDIRECTS:
@@ -480,6 +491,12 @@ class HttpUpstream:
         return message
 
     def _target(self, call: _Call) -> str:
+        """The request a message is about: after a redirect, the hop that failed and where it came from (a
+        refused redirect target was reported as the original upstream, which had answered; trial of untidy
+        REST APIs, fault 4). Host and path only (`describe_target`): a query may carry secrets."""
+        if call.hop is not None:
+            return (f"{describe_target(*call.hop)}, reached by a redirect from "
+                    f"{describe_target(call.method, call.url)}")
         return describe_target(call.method, call.url)
 
     def _scrub(self, text: str) -> str:
