@@ -171,7 +171,7 @@ class RequestPlan:
                     self._refuse_taken_names(p, value)
                 query.extend(styles.query_pieces(p.name, value, p.style, p.explode, p.allow_reserved, p.delimiter))
             elif p.location == "header":
-                headers.append((p.name, styles.header_value(p.arg, value, p.explode)))
+                headers.append((p.name, styles.header_value(p.arg, value, p.explode, p.delimiter)))
             elif p.location == "cookie":
                 cookies.extend(styles.cookie_pairs(p.name, value, p.explode))
         if query:
@@ -218,7 +218,7 @@ class RequestPlan:
             _refuse_dot_segments(p.arg, value)
             if p.name not in path_slashes:
                 _refuse_separators(p.arg, p.name, value)
-            out.append(styles.path_value(p.name, value, p.style, p.explode))
+            out.append(styles.path_value(p.name, value, p.style, p.explode, p.delimiter))
         path = "".join(out)
         if _has_dot_segment(path):  # made by a value with its style's prefix (label: `.` + `.`)
             names = ", ".join(f"`{self.params[i].arg}`" for i in self._pieces if not isinstance(i, str))

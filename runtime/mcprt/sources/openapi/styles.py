@@ -62,9 +62,10 @@ def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
 # --- path --------------------------------------------------------------------------------------------
 
 
-def path_value(name: str, value: Any, style: str, explode: bool) -> str:
+def path_value(name: str, value: Any, style: str, explode: bool, delimiter: str | None = None) -> str:
     """An encoded path piece for `simple`, `label` or `matrix` style. An empty array or object is
-    undefined (RFC 6570 §2.3): nothing, not a lone `.` or `;name` (a lone `.` is a dot segment)."""
+    undefined (RFC 6570 §2.3): nothing, not a lone `.` or `;name` (a lone `.` is a dot segment).
+    `delimiter`: a Swagger 2.0 `collectionFormat` (ssv, tsv, pipes) between a simple array's items, encoded."""
     if (isinstance(value, list) and not value) or (isinstance(value, dict) and not _pairs(value)):
         return ""
     if style == "label":  # `.` separates a label's items: a value's own is encoded (`quote` keeps it)
@@ -82,6 +83,8 @@ def path_value(name: str, value: Any, style: str, explode: bool) -> str:
             return f";{n}=" + ",".join(f"{enc(k)},{enc(v)}" for k, v in _pairs(value))
         text = enc(value)
         return f";{n}={text}" if text else f";{n}"
+    if delimiter is not None and isinstance(value, list):
+        return quote(delimiter, safe="").join(enc(v) for v in value)
     return _joined(value, ",", explode, kv_sep="=" if explode else ",")
 
 
@@ -162,10 +165,11 @@ def deep_object(name: str, value: Any, allow_reserved: bool = False) -> list[str
 # --- header and cookie -----------------------------------------------------------------------------
 
 
-def header_value(arg: str, value: Any, explode: bool) -> str:
-    """A header value in `simple` style; control characters are refused (no header injection)."""
+def header_value(arg: str, value: Any, explode: bool, delimiter: str | None = None) -> str:
+    """A header value in `simple` style; control characters are refused (no header injection). `delimiter`:
+    a Swagger 2.0 `collectionFormat` (ssv ` `, tsv tab, pipes `|`) between an array's items instead of `,`."""
     if isinstance(value, list):
-        text = ",".join(atom(v) for v in value)
+        text = (delimiter if delimiter is not None else ",").join(atom(v) for v in value)
     elif isinstance(value, dict):
         kv = "=" if explode else ","
         text = ",".join(f"{k}{kv}{atom(v)}" for k, v in _pairs(value))
