@@ -554,6 +554,9 @@ def _advise_retry(result: UpstreamResult, retry_after: str | None, meta: dict[st
     """A final 429/503 that says when to come back: put that first, in words, so the model can wait."""
     seconds = parse_retry_after(retry_after)
     if seconds is None:
+        if retry_after is not None and retry_after.strip():
+            result.notes.append("the upstream's Retry-After header was neither a number of seconds nor an HTTP "
+                                "date (RFC 9110 §10.2.3), so it was ignored")
         return
     meta["retry_after_s"] = round(seconds, 1)
     if result.kind == "json":
