@@ -61,6 +61,9 @@ def _app():  # type: ignore[no-untyped-def]
         if shape == "utf16":  # text in a charset whose bytes no UTF-8 form matches
             return Response(f"your key is {secret}".encode("utf-16"), status,
                             media_type="text/plain; charset=utf-16")
+        if shape == "utf16json":  # JSON in UTF-16 (RFC 8259 §8.1 lets a parser take it): no UTF-8 form matches
+            body = ('{"seen": "' + form + '"}').encode("utf-16")
+            return Response(body, status, media_type="application/json; charset=utf-16")
         raise ValueError(shape)
 
     return Starlette(routes=[Route("/q/reflect", reflect), Route("/b/reflect", reflect)])
@@ -96,7 +99,7 @@ def test_secrets_echoed_with_any_json_escape_or_charset_are_redacted(tmp_path: P
                 async with http_client(up.url) as client:
                     for tool in ("reflect_q", "reflect_b"):
                         for style in STYLES:
-                            for shape in ("value", "key", "ndjson", "utf16"):
+                            for shape in ("value", "key", "ndjson", "utf16", "utf16json"):
                                 for fail in ({}, {"fail": "1"}):
                                     result = await asyncio.wait_for(
                                         client.call_tool(tool, {"style": style, "shape": shape, **fail}), 30)
