@@ -51,8 +51,7 @@ def atom(value: Any) -> str:
 def enc(value: Any, allow_reserved: bool = False, delimiter: str = "") -> str:
     """`value` percent-encoded for a URL; `allow_reserved`: the reserved characters that delimit nothing in a
     query kept (`_RESERVED_SAFE`), but never `delimiter`, which separates the items this value is one of."""
-    return quote(atom(value), safe=_RESERVED_SAFE.replace(delimiter, "") if allow_reserved and delimiter
-                 else _RESERVED_SAFE if allow_reserved else "")
+    return quote(atom(value), safe=_RESERVED_SAFE.replace(delimiter, "") if allow_reserved else "")
 
 
 def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
