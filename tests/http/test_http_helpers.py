@@ -85,7 +85,11 @@ def test_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30
     assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now=now) == 0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None and parse_retry_after("") is None
-    assert parse_retry_after("-5") == 0
+    # RFC 9110 §10.2.3: delay-seconds are non-negative; a negative value is invalid, not "now" (it printed 0s)
+    assert parse_retry_after("-5") is None and parse_retry_after("nan") is None and parse_retry_after("inf") is None
+    # an HTTP-date has second precision: whole seconds, rounded up (88.2321s was printed)
+    late = now.replace(microsecond=767900)
+    assert parse_retry_after(format_datetime(now + timedelta(seconds=89), usegmt=True), now=late) == 89
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:

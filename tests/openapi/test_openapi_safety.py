@@ -324,3 +324,36 @@ def test_a_server_url_with_a_password_is_refused_naming_the_description(tmp_path
         assert done.returncode == 2, done.stdout + done.stderr
         assert "api.json#/servers/0: server URL: a user name or password in the URL is not allowed" in done.stderr
         assert "PASSWSECRET" not in done.stdout + done.stderr and "alice" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("value, said", [
+    ("echo/../../x?y=1#", "holds a '?' (it would start the query)"),
+    ("v1#frag", "holds a '#' (it would start a fragment)"),
+    ("v1\\\\admin", "holds a backslash (read as '/')"),
+    ("v1 beta", "holds the character U+0020"),
+    ("v1/../admin", "holds a '.' or '..' path segment"),
+])
+def test_a_server_variable_that_would_change_the_url_is_an_error_at_its_key(tmp_path, value, said) -> None:  # type: ignore[no-untyped-def]
+    """Trial of untidy REST APIs, fault 8: `server_variables: {base: "echo/../../x?y=1#"}` passed validate, and
+    every call went to `/echo/../../x?y=1`, the operation's path lost after the `#`. Checked as `base_url` is:
+    an error at the variable's key (file:line:col), exit 2, no traceback, the value (maybe a secret) not quoted;
+    a value that only fills its place (`v2/beta`) still passes."""
+    import json
+
+    from tests.support.cli import mcprt_cli
+
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "servers": [{"url": "http://127.0.0.1:9/{base}", "variables": {"base": {"default": "v1"}}}],
+            "paths": {"/echo/x": {"get": {"operationId": "getThing", "responses": {"200": {"description": "ok"}}}}}}
+    (tmp_path / "api.json").write_text(json.dumps(spec))
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  api:\n    openapi: api.json\n"
+                        f"    server_variables:\n      base: {json.dumps(value)}\n")
+    done = mcprt_cli("validate", "--offline", str(manifest), cwd=tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert f"mcp.yaml:6:13: source 'api': server variable 'base' {said}" in out, out
+    assert "Traceback" not in out and value not in out, out
+    manifest.write_text("version: 1\nsources:\n  api:\n    openapi: api.json\n    server_variables:\n      base: v2/beta\n")
+    fine = mcprt_cli("validate", "--offline", str(manifest), cwd=tmp_path)
+    assert fine.returncode == 0, fine.stdout + fine.stderr

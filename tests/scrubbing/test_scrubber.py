@@ -188,6 +188,58 @@ def test_any_secret_any_form_any_surroundings(secret: str, before: str, after: s
         (before + form + after).encode("utf-8", "surrogatepass"))
 
 
+def _json_spelled(secret: str, escaped: list[bool], upper: list[bool]) -> str:
+    """`secret` inside a JSON string with the chosen characters written as `\\uXXXX` (a surrogate pair past the
+    BMP) in the chosen hex case, the others as RFC 8259 requires (`\\"`, `\\\\`, control characters)."""
+    out = []
+    for i, char in enumerate(secret):
+        if escaped[i % len(escaped)] or ord(char) < 0x20:
+            code = ord(char)
+            units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+            out += [("\\u%04X" if upper[i % len(upper)] else "\\u%04x") % unit for unit in units]
+        else:
+            out.append({'"': '\\"', "\\": "\\\\"}.get(char, char))
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(min_size=4, max_size=30).filter(lambda s: s.strip() == s and "\x00" not in s),
+       escaped=st.lists(st.booleans(), min_size=1, max_size=8), upper=st.lists(st.booleans(), min_size=1, max_size=3),
+       before=st.text(max_size=30), after=st.text(max_size=30))
+def test_a_secret_with_any_of_its_characters_json_escaped_is_redacted(
+        secret: str, escaped: list[bool], upper: list[bool], before: str, after: str) -> None:
+    """Trial of untidy REST APIs, fault 1: an encoder may escape any character (Gson writes `=` as `\\u003d`), so
+    no list of whole-encoder spellings holds every form: any mix of escaped and plain characters is found,
+    in text (an error's body, an NDJSON line) and in a parsed value, key or string (the walk of `scrub_parsed`)."""
+    scrubber = _scrubber(secret)
+    spelled = _json_spelled(secret, escaped, upper)
+    document = '{"k": "' + _json_spelled(before, [False], [False]) + spelled + _json_spelled(after, [False], [False]) + '"}'
+    assert secret not in json.loads(scrubber.scrub_text(document))["k"], (document, scrubber.scrub_text(document))
+    assert REDACTED in scrubber.scrub_text(document)
+    value = json.loads(document)
+    parsed = scrubber.scrub_parsed({"k": value["k"], value["k"]: [value["k"]]})
+    assert all(secret not in text for text in (*parsed, parsed["k"], *parsed.get(REDACTED + after, []))), parsed
+    assert REDACTED in parsed["k"], parsed
+
+
+def test_json_escapes_are_redacted_over_the_escapes_that_spell_the_secret() -> None:
+    """The report's inputs, each with what the model then reads: only the characters that spelled the secret go."""
+    scrubber = _scrubber("c2VjcmV0LWtleS12YWx1ZQ==", "qk-1234567890", "ab/cd+ef=gh<ij&k")
+    cases = {
+        '{"error":"invalid api_key c2VjcmV0LWtleS12YWx1ZQ\\u003d\\u003d"}': '{"error":"invalid api_key [redacted]"}',
+        "key qk\\u002d1234567890.": "key [redacted].",
+        "\\u0071k-1234567890\\u0021": "[redacted]\\u0021",
+        '"ab\\u002fcd+ef=gh<ij&k"': '"[redacted]"',
+        '["a\\/b", "ab\\/cd\\u002Bef\\u003dgh\\u003cij\\u0026k\\u0026"]': '["a\\/b", "[redacted]\\u0026"]',
+        "no secret \\u00e9 \\/ here": "no secret \\u00e9 \\/ here",
+    }
+    assert {text: scrubber.scrub_text(text) for text in cases} == cases
+    assert scrubber.scrub_parsed({"c2VjcmV0LWtleS12YWx1ZQ==": "qk-1234567890", "n": [1, 2.5, None, True]}) == {
+        REDACTED: REDACTED, "n": [1, 2.5, None, True]}
+    untouched = {"a": ["b", {"c": 1}]}
+    assert scrubber.scrub_parsed(untouched) is untouched  # nothing found: no copy
+
+
 def test_many_secrets_more_forms_than_one_probe_group_takes() -> None:
     secrets = [f"configured-secret-{i:02d}/x" for i in range(30)]
     scrubber = _scrubber(*secrets)

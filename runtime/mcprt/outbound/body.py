@@ -49,6 +49,16 @@ class _Inflater:
         self._started = True
         return out
 
+    @property
+    def complete(self) -> bool:
+        """Whether the compressed stream reached its end (nothing was sent, or its final block was read: for
+        gzip, its CRC-32 and length trailer too, RFC 1952 §2.2, which zlib checks)."""
+        return not self._started or self._z.eof
+
+    @property
+    def name(self) -> str:
+        return "deflate" if self._raw_deflate_fallback else "gzip"
+
     def pending(self, max_out: int) -> bytes:
         """Output still held back by an earlier bound."""
         tail = self._z.unconsumed_tail
@@ -119,4 +129,12 @@ async def read_chunks(chunks: AsyncIterable[bytes], content_encodings: Iterable[
                 break
     except zlib.error:
         raise ToolCallError(f"upstream sent a compressed body that could not be decompressed ({target})") from None
+    if inflater is not None and not collector.truncated and not inflater.complete:
+        # The connection ended where the compressed stream had not (a proxy or upstream stopping mid-body, the
+        # Content-Length matching what was sent): what was decoded is a prefix — 989 of 2,000 CSV rows, the last
+        # cut mid-field — and passed on as the answer it reads as the whole. Said as a cut chunked body is.
+        raise ToolCallError(
+            f"upstream's {inflater.name}-compressed body ended before its compressed stream did (after "
+            f"{collector.received:,} decoded bytes): the response is incomplete and was not used; the upstream or "
+            f"a proxy stopped sending mid-body, and repeating the call may get it whole ({target})")
     return Body(bytes(collector.buffer), collector.received, collector.truncated)

@@ -7,6 +7,8 @@ ever reaches past the call's deadline.
 
 from __future__ import annotations
 
+import math
+
 import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -27,7 +29,9 @@ def backoff_delay(retry_index: int, *, rng: random.Random | None = None) -> floa
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delay-seconds or HTTP-date); None if absent/bad."""
+    """Seconds to wait from a `Retry-After` header (RFC 9110 §10.2.3: delay-seconds or HTTP-date); None if
+    absent or invalid — a negative number is no delay-seconds (`-5` read as 0 s told the model to retry at
+    once). An HTTP-date gives whole seconds, rounded up (`88.2321s` was printed: the date has second precision)."""
     if value is None:
         return None
     text = value.strip()
@@ -38,14 +42,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is not a delay
+        return seconds if seconds >= 0 and math.isfinite(seconds) else None  # NaN, inf, negatives: no delay
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return float(max(0, math.ceil((when - (now or datetime.now(timezone.utc))).total_seconds())))
 
 
 def fits_before_deadline(wait: float, remaining: float) -> bool:

@@ -81,6 +81,8 @@ class _Call:
     deadline: float  # loop.time()
     attempts: int = 0
     redirects: int = 0
+    # the hop being sent when it is not the request itself (a redirect's target): what failed is named by it
+    hop: tuple[str, str] | None = None  # (method, url)
     waiting_for_token: bool = False
     head_status: int | None = None  # the status of the response whose body is being read, if any
     answers: list[int] = field(default_factory=list)  # the status each attempt that got an answer got, in order
@@ -180,9 +182,6 @@ class HttpUpstream:
         received = await self._exchange_within_deadline(request, ctx, call)
         if SECRETS:  # an upstream that reflects a credential must not hand it on (results, cases)
             received.data = SECRETS.scrub_bytes(received.data)
-        sink = capture_sink()
-        if sink is not None:  # `mcprt record` only; see capture.py
-            sink.append(self._exchange(received))
         result = decode_body(
             received.status,
             received.headers.get("content-type"),
@@ -190,6 +189,11 @@ class HttpUpstream:
             truncated=received.truncated,
             limit=ctx.max_response_bytes,
         )
+        if SECRETS:
+            await _scrub_decoded(result, received)
+        sink = capture_sink()
+        if sink is not None:  # `mcprt record` only; see capture.py
+            sink.append(self._exchange(received))
         result.raw_bytes = received.received
         result.scrubbed = True
         result.headers = {name: SECRETS.scrub_text(value) if SECRETS else value
@@ -230,7 +234,7 @@ class HttpUpstream:
         except ToolCallError as exc:
             message = self._scrub(str(exc))
         except aiohttp.ClientConnectorError as exc:  # never connected: certainly not acted on
-            unreachable = True  # refused, DNS, no route
+            unreachable = call.hop is None  # refused, DNS, no route; a redirect's target is not the source
             message = self._scrub(describe_client_error(exc, self._target(call), call.attempts))
         except aiohttp.ClientError as exc:
             unreachable = isinstance(exc, aiohttp.ClientOSError) and exc.errno == errno.ECONNRESET
@@ -352,6 +356,7 @@ class HttpUpstream:
             # an operation on another origin than the source's API is sent as a redirect there would be
             # (its own cookie arguments aside: they are meant for that host)
             trusted = home and not request.foreign
+            call.hop = None if hop == 0 else (method, url)
             sent = self._build(request, method, url, body, trusted, call, claimed, cookies=home)
             with Hop(None if home else ranges) as sending:
                 try:
@@ -361,6 +366,14 @@ class HttpUpstream:
             if hop == 0:
                 ranges = redirect_ranges(sending.peer_range)
             location = response.headers.get("Location")
+            if response.status in REDIRECT_STATUSES and not (location or "").strip():
+                response.release()
+                # RFC 9110 §15.4: these statuses name their target in Location; without one the answer is neither
+                # the data nor a way to it (it was passed on as a success, `HTTP 302 Found (empty body)`)
+                raise ToolCallError(
+                    f"upstream answered HTTP {response.status} {response.reason or ''}".rstrip()
+                    + f", a redirect, without a Location header to follow, so there is no answer to use "
+                    f"({self._target(call)})")
             if response.status in REDIRECT_STATUSES and location is not None:
                 response.release()
                 if hop == MAX_REDIRECTS:
@@ -478,6 +491,12 @@ class HttpUpstream:
         return message
 
     def _target(self, call: _Call) -> str:
+        """The request a message is about: after a redirect, the hop that failed and where it came from (a
+        refused redirect target was reported as the original upstream, which had answered; trial of untidy
+        REST APIs, fault 4). Host and path only (`describe_target`): a query may carry secrets."""
+        if call.hop is not None:
+            return (f"{describe_target(*call.hop)}, reached by a redirect from "
+                    f"{describe_target(call.method, call.url)}")
         return describe_target(call.method, call.url)
 
     def _scrub(self, text: str) -> str:
@@ -501,6 +520,44 @@ def _lowered(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name.lower(), value) for name, value in headers]
 
 
+# Bodies larger than this are scrubbed after decoding in a worker thread: the canonical write and search of
+# `Scrubber.scrub_parsed` take ~3 ms per MB (bench/scrubbing.py), which the event loop should not hold.
+DECODED_SCRUB_ON_LOOP_BYTES = 1_000_000
+
+
+async def _scrub_decoded(result: UpstreamResult, received: _Received) -> None:
+    """What the model is sent, scrubbed as decoded: a JSON body's every string (keys and values) and a text
+    body as its charset decoded it. The raw bytes' scrub finds a secret only in the forms it lists; an
+    encoder may escape any character (`\\u003d` for `=`, Gson's default), and a UTF-16 body's bytes are no
+    UTF-8 form at all. When the decoded JSON held one, the recorded body (`mcprt record`) is the scrubbed
+    value written again, not the raw bytes that still hold it escaped."""
+    def scrub() -> None:
+        if result.kind == "json":
+            if not _may_hide_a_form(received.data):
+                return  # every decoded string is the raw text the byte scrub already searched
+            scrubbed = SECRETS.scrub_parsed(result.body)
+            if scrubbed is not result.body:
+                result.body = scrubbed
+                received.data = json.dumps(scrubbed, ensure_ascii=False).encode("utf-8")
+        elif result.kind == "text" and isinstance(result.body, str):
+            result.body = SECRETS.scrub_text(result.body)
+
+    if len(received.data) > DECODED_SCRUB_ON_LOOP_BYTES:
+        await asyncio.to_thread(scrub)
+    else:
+        scrub()
+
+
+def _may_hide_a_form(data: bytes) -> bool:
+    """Whether a JSON body may spell a secret in a way its raw bytes' scrub did not search: a spelling that is no
+    listed form (`Scrubber._json_escaped_forms`: whole encoders' spellings) escapes some character the list writes
+    plain, which only `\\uXXXX` or `\\/` can do (`"`, `\\` and control characters have one short escape
+    each, which every form uses); and a UTF-16/32 body (RFC 8259 §8.1 lets a parser take one: its first bytes
+    hold a NUL) holds no UTF-8 form at all. Measured: the check is a byte search (~10 µs per MB); the decoded
+    scrub it saves costs ~3 ms per MB (bench/scrubbing.py)."""
+    return b"\\u" in data or b"\\/" in data or 0 in data[:4]
+
+
 def _scrubbed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, SECRETS.scrub_text(value)) for name, value in headers]
 
@@ -509,6 +566,9 @@ def _advise_retry(result: UpstreamResult, retry_after: str | None, meta: dict[st
     """A final 429/503 that says when to come back: put that first, in words, so the model can wait."""
     seconds = parse_retry_after(retry_after)
     if seconds is None:
+        if retry_after is not None and retry_after.strip():
+            result.notes.append("the upstream's Retry-After header was neither a number of seconds nor an HTTP "
+                                "date (RFC 9110 §10.2.3), so it was ignored")
         return
     meta["retry_after_s"] = round(seconds, 1)
     if result.kind == "json":

@@ -342,6 +342,12 @@ class Scrubber:
         index = self._index
         if index is None or len(text) < index.shortest_chars:
             return text
+        if "\\u" in text or "\\/" in text:
+            # The escapes decoded, the copy holds every plain form too: searched instead of the raw text, where a
+            # secret of hex digits may be found inside an escape (`0000` in `\\u0000`) and break it
+            escaped = _scrub_escaped(index, text)
+            if escaped is not None:
+                return escaped
         data = text.encode("utf-8", "surrogatepass")
         spans = index.spans(data)
         # Forms are whole UTF-8 sequences, so a match never starts or ends inside a character.
@@ -404,6 +410,45 @@ class Scrubber:
         if spans:
             encoded = _b64encode(_replace(raw, spans))
         return self.scrub_text(encoded)
+
+    def scrub_parsed(self, value: Any) -> Any:
+        """A value parsed from an upstream's body (JSON, a line of NDJSON) with every decoded string, keys and
+        values, scrubbed (`scrub_text`): what the model is sent. The raw body's scrub (`scrub_bytes`) knows a
+        fixed list of escaped forms; JSON lets an encoder escape *any* character as `\\uXXXX` (RFC 8259 §7),
+        so `c2VjcmV0\\u003d` (Gson's default for `=`) or `\\u0071k-123` passed it and reached the model in
+        clear once decoded. Unchanged values are returned as they are.
+
+        Cost: the walk takes ~30 ms per MB of JSON (one `scrub_text` per string), so the value is first written
+        once as canonical JSON (`pydantic_core.to_json`: only `"`, `\\` and control characters escaped, which
+        the secrets' forms include) and searched in one pass (~3 ms per MB); only when a form is found there
+        is it walked. A value JSON cannot write (not from a parser) is walked."""
+        index = self._index
+        if index is None or isinstance(value, bool | int | float) or value is None:
+            return value
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        try:
+            from pydantic_core import to_json  # the parser mcprt reads upstream JSON with (outbound.decoding)
+
+            probe = to_json(value)
+        except (TypeError, ValueError):
+            probe = None
+        if probe is not None and not index.spans(probe):
+            return value
+        return self._scrub_strings(value)
+
+    def _scrub_strings(self, value: Any) -> Any:
+        """Every string of a JSON-like value scrubbed as text, keys included (no base64 reading: parsed data)."""
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, dict):
+            out = {self.scrub_text(k) if isinstance(k, str) else k: self._scrub_strings(v) for k, v in value.items()}
+            unchanged = len(out) == len(value) and all(a is b and out[a] is value[b] for a, b in zip(out, value))
+            return value if unchanged else out
+        if isinstance(value, list):
+            items = [self._scrub_strings(v) for v in value]
+            return value if all(a is b for a, b in zip(items, value)) else items
+        return value
 
     def scrub_value(self, value: Any) -> Any:
         """A JSON-like value with secrets scrubbed from every string (keys included): an upstream's
@@ -666,6 +711,71 @@ class _Indexes:
     def spans(self, data: bytes) -> list[tuple[int, int]]:
         found = [span for part in self._parts for span in part.spans(data)]
         return _merged(found) if found else []  # across indexes too: one redaction
+
+
+# A JSON escape (RFC 8259 §7): a surrogate pair, one `\uXXXX`, or a two-character escape
+_JSON_ESCAPE = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+                          r"|\\u([0-9a-fA-F]{4})|\\([\"\\/bfnrt])")
+_SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _scrub_escaped(index: _Index | _Indexes, text: str) -> str | None:
+    """`text` with every secret spelled with JSON escapes redacted, whatever its mix of escaped and plain
+    characters (`c2VjcmV0\\u003d=`, `\\u0071k-123`, `a\\/b/c`): the escapes are decoded into a copy, the
+    copy searched, and each span found is redacted in `text` over the escapes that spelled it. The listed
+    forms (`_json_escaped_forms`) are the spellings of whole encoders; an encoder may escape any character
+    (Gson's `=` as `\\u003d`), and one escaping only some is no form on any list. Only called when `text`
+    holds `\\u` or `\\/`: decoding is one regex pass, the search one more. None: `text` holds no JSON escape."""
+    decoded: list[str] = []
+    marks: list[tuple[int, int, int]] = []  # (decoded index of an escape's character, its raw start, raw end)
+    at = length = 0
+    for match in _JSON_ESCAPE.finditer(text):
+        high, low, unit, short = match.groups()
+        if high is not None:
+            char = chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+        elif unit is not None:
+            char = chr(int(unit, 16))
+        else:
+            char = _SHORT_ESCAPES.get(short, short)
+        length += match.start() - at
+        decoded += (text[at:match.start()], char)
+        marks.append((length, match.start(), match.end()))
+        length += 1
+        at = match.end()
+    if not marks:
+        return None
+    decoded.append(text[at:])
+    plain = "".join(decoded)
+    data = plain.encode("utf-8", "surrogatepass")
+    spans = index.spans(data)
+    if not spans:
+        return text
+    firsts = [mark[0] for mark in marks]
+
+    def raw(position: int, end: bool) -> int:
+        """The offset in `text` where the decoded character at `position` begins (or ends, `end`)."""
+        i = bisect_left(firsts, position + 1) - 1  # the last escape at or before `position`
+        if i < 0:
+            return position + end
+        first, start, stop = marks[i]
+        if first == position:
+            return stop if end else start
+        return stop + (position - first - 1) + end
+
+    ascii_only = len(data) == len(plain)
+    out: list[str] = []
+    at = 0
+    for start, stop in spans:
+        if not ascii_only:  # byte offsets to character offsets (forms are whole characters)
+            start = len(data[:start].decode("utf-8", "surrogatepass"))
+            stop = len(data[:stop].decode("utf-8", "surrogatepass"))
+        begin, finish = raw(start, False), raw(stop - 1, True)
+        if begin < at:  # touching an earlier span once mapped back: one redaction
+            begin = at
+        out += (text[at:begin], REDACTED)
+        at = finish
+    out.append(text[at:])
+    return "".join(out)
 
 
 _REDACTED_BYTES = REDACTED.encode()

@@ -175,9 +175,11 @@ def shape_result(upstream: UpstreamResult, shaping: Shaping, principal: Principa
             content, structured = _shape_json(upstream, shaping, notes, expose)
             is_error = False
         elif upstream.kind == "text":
+            _note_prune_skipped(upstream, shaping, notes)
             content, structured = _shape_text(upstream, shaping, notes), {} if shaping.structured else None
             is_error = False
         elif upstream.kind == "binary":
+            _note_prune_skipped(upstream, shaping, notes)
             content, structured = _shape_binary(upstream, shaping, notes), {} if shaping.structured else None
             is_error = False
         else:
@@ -262,6 +264,15 @@ def _shape_json(upstream: UpstreamResult, shaping: Shaping, notes: list[str],
         return [_text_block(text)], value
     # A declared outputSchema describes the pruned shape: an unpruned body goes as text only, beside `{}`.
     return [_text_block(text)], {} if shaping.structured else None
+
+
+def _note_prune_skipped(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> None:
+    """A tool's prune met an answer that is no JSON: said, not silently skipped (trial of untidy REST APIs,
+    fault 5: an NDJSON answer kept as text, its `prune: "[].a"` did nothing and nothing said so)."""
+    if shaping.pruner is not None:
+        kind = upstream.media_type or "no Content-Type"
+        notes.append(f"the prune {prune_excerpt(shaping.pruner.expression)} was not applied: the upstream answered "
+                     f"{kind}, which is not JSON, so the whole answer is shown")
 
 
 def _shape_text(upstream: UpstreamResult, shaping: Shaping, notes: list[str]) -> list[dict]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mcprt.contracts import UpstreamResult
+from mcprt.scrubbing import SECRETS
 from mcprt.outbound.decoding import html_to_text, is_json_type, looks_like_html, parse_json
 
 from .media import base_type
@@ -64,7 +65,8 @@ def mismatch(answer_types: Mapping[str, tuple[str, ...]], result: UpstreamResult
         return None
     value = _as_json(result)
     if value is not _NOT_JSON:
-        return UpstreamResult(kind="json", body=value, status=result.status, media_type=result.media_type,
+        # decoded here, so scrubbed here: the text's scrub saw a line's `\u003d` escapes, not the secret they spell
+        return UpstreamResult(kind="json", body=SECRETS.scrub_parsed(value), status=result.status, media_type=result.media_type,
                               type_guessed=result.type_guessed, raw_bytes=result.raw_bytes, meta=result.meta,
                               scrubbed=result.scrubbed)
     received = f"without a Content-Type (its body reads as {result.media_type})" if result.type_guessed \
@@ -96,6 +98,63 @@ def mismatch(answer_types: Mapping[str, tuple[str, ...]], result: UpstreamResult
 _NOT_JSON = object()
 _LINES_OF_JSON = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl",
                             "application/x-jsonlines", "application/jsonlines"})
+JSON_SEQ = "application/json-seq"  # RFC 7464: each record begins with RS (U+001E)
+# A documented type that says nothing of the body's kind: the response's own Content-Type decides
+_ANY_TYPES = frozenset({"*/*", "application/*", "text/*"})
+
+
+def is_lines_type(media_type: str) -> bool:
+    """Whether `media_type` (its base type, any case) is a sequence of JSON texts: NDJSON/JSON Lines or
+    RFC 7464 JSON text sequences."""
+    base = base_type(media_type).lower()
+    return base in _LINES_OF_JSON or base == JSON_SEQ
+
+
+def may_be_json(documented: tuple[str, ...]) -> bool:
+    """Whether any of the documented types can be a body a prune applies to: JSON, a sequence of JSON texts
+    (read as the list of its values), or a wildcard (`*/*`); True when nothing is documented."""
+    return not documented or any(is_json_type(base_type(t).lower()) or is_lines_type(t)
+                                 or base_type(t).lower() in _ANY_TYPES for t in documented)
+
+
+def lines_of_json(answer_types: Mapping[str, tuple[str, ...]], result: UpstreamResult) -> UpstreamResult | None:
+    """A 2xx answer that is a sequence of JSON texts as the list of its values (the README's rule), or None.
+
+    Decided by the response's Content-Type (`application/x-ndjson`, `application/jsonl`, … and
+    `application/json-seq`), else by the documented types of its status when every one is such a type and
+    the body came with no type or a generic one (`text/plain`, `application/octet-stream`); an operation that
+    documents JSON only is left to `mismatch` (one JSON text under an NDJSON label stays one value). A body any of whose
+    records does not parse stays as it came. Trial of untidy REST APIs, fault 5: an operation documenting
+    `application/x-ndjson` (or `*/*`) got its NDJSON as raw text, and its `prune` did nothing, unsaid."""
+    if result.is_error or result.kind == "json" or result.status is None or not 200 <= result.status < 300 \
+            or not result.body:
+        return None
+    documented = documented_for(answer_types, result.status)
+    if json_only(documented):  # JSON documented: `mismatch` reads it (one JSON text first, then lines)
+        return None
+    received = base_type(result.media_type or "").lower()
+    if not is_lines_type(received):
+        generic = result.type_guessed or received in ("text/plain", "application/octet-stream")
+        if not (documented and generic and all(is_lines_type(t) for t in documented)):
+            return None
+        received = base_type(documented[0]).lower()
+    value = _records(result.body, sequence=received == JSON_SEQ)
+    if value is _NOT_JSON:
+        return None
+    # decoded here, so scrubbed here: the text's scrub saw a record's `\u003d` escapes, not what they spell
+    return UpstreamResult(kind="json", body=SECRETS.scrub_parsed(value), status=result.status,
+                          media_type=result.media_type, type_guessed=result.type_guessed, raw_bytes=result.raw_bytes,
+                          meta=result.meta, scrubbed=result.scrubbed, headers=result.headers)
+
+
+def _records(body: str | bytes, *, sequence: bool) -> object:
+    """The values of NDJSON lines (blank lines skipped) or of RFC 7464 records; `_NOT_JSON` when one fails."""
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    pieces = data.split(b"\x1e") if sequence else data.splitlines()
+    try:
+        return [parse_json(piece) for piece in pieces if piece.strip()]
+    except (ValueError, UnicodeDecodeError):
+        return _NOT_JSON
 
 
 def _as_json(result: UpstreamResult) -> object:

@@ -20,7 +20,7 @@ from ..tls_setting import tls_context, tls_files
 from ...wording import noun
 from . import compile_openapi, missing_auth
 from .answer_headers import header_notes, not_found_note
-from .answers import mismatch
+from .answers import lines_of_json, may_be_json, mismatch
 from .fetch import source_tls
 from .pinned import open_description
 from .security import Access, credential_access, unenforced_problems, unrequired_auth
@@ -143,7 +143,34 @@ async def open_openapi_source(ctx: SourceContext) -> OpenAPIRunningSource:
         ctx.warnings_at.append((path, Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", "warning")))
     filtered = config.include is not None or config.exclude is not None
     _warn(ctx, _unknown_path_slashes(compiled, config), "note" if filtered else "warning")
+    for path, message in _prunes_of_no_json(compiled, config):  # at the prune's own line
+        ctx.warnings_at.append((path, Diagnostic("", 0, 0, f"source '{ctx.name}': {message}", "warning")))
     return source
+
+
+def _prunes_of_no_json(compiled: Any, config: OpenAPISource) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path below the source, message) for each tool `prune` whose operation documents only answers that are no
+    JSON (`text/csv`, `application/xml`): a prune applies to JSON (and lines of JSON) only, so it would be skipped
+    on every call (with a note then). A wildcard (`*/*`) or an undocumented answer may be JSON: no warning."""
+    found = []
+    for item in compiled.operations:
+        operation = item.operation
+        for key in (operation.key, operation.name, *operation.aliases):
+            override = config.tools.get(key)
+            if override is not None:
+                break
+        else:
+            continue
+        if not override.prune:
+            continue
+        documented = tuple(dict.fromkeys(t for code, types in item.answer_types.items()
+                                         if code.upper().startswith("2") for t in types))
+        if not may_be_json(documented):
+            found.append((("tools", key, "prune"), (
+                f"tool '{operation.name}': its prune cannot apply: the operation documents only "
+                f"{', '.join(documented)} answers, which are not JSON; a prune selects from a JSON result (or the "
+                "list of an NDJSON one) and is skipped, with a note, on any other")))
+    return found
 
 
 def _unknown_path_slashes(compiled: Any, config: OpenAPISource) -> list[str]:
@@ -165,7 +192,7 @@ def _invoker(plan: Any, answer_types: dict[str, tuple[str, ...]], base_url: str 
         request.credentials, request.foreign = access.credentials, access.foreign
         upstream = source.upstream()
         result = await upstream.send(request, ctx)
-        final = mismatch(answer_types, result) or result
+        final = lines_of_json(answer_types, result) or mismatch(answer_types, result) or result
         if result.headers and not final.is_error:
             shown = {name: schema for name, schema in properties.items() if name not in ctx.hidden_arguments}
             final.notes.extend(header_notes(result, request.url, plan, shown, upstream.redact_url,

@@ -161,8 +161,19 @@ def _quote_header(text: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def part_type(declared: str | None) -> str | None:
+    """The one media type to label a part with, from an Encoding Object's `contentType`: OAS 3.1 §4.8.15.1 lets
+    it be a comma-separated list of acceptable types (`image/png, image/jpeg`) or a wildcard (`image/*`), neither
+    of which is a Content-Type (trial of untidy REST APIs, fault 6: the list was sent as the part's header). The
+    first listed type that is concrete; None when every one is a wildcard."""
+    if not declared:
+        return None
+    return next((t for t in (piece.strip() for piece in declared.split(",")) if t and "*" not in t), None)
+
+
 def _part(name: str, value: Any, is_file: bool, enc: PropertyEncoding | None) -> tuple[bytes, bytes]:
-    declared = enc.content_type if enc and enc.content_type else None
+    listed = enc.content_type if enc and enc.content_type else None
+    declared = part_type(listed)
     disposition = f'form-data; name="{_quote_header(name)}"'
     content_type: str | None = None
     is_data_url = isinstance(value, str) and value.startswith("data:")
@@ -170,7 +181,7 @@ def _part(name: str, value: Any, is_file: bool, enc: PropertyEncoding | None) ->
         file = decode_file(name, value)
         filename = file.filename or name
         disposition += f'; filename="{_quote_header(filename)}"'
-        content_type = file.media_type or (declared if declared and "*" not in declared else None)
+        content_type = file.media_type or declared
         content_type = content_type or ("text/plain; charset=utf-8" if not is_data_url else "application/octet-stream")
         data = file.data
     elif isinstance(value, (dict, list)) or (declared and "json" in declared):
@@ -178,7 +189,7 @@ def _part(name: str, value: Any, is_file: bool, enc: PropertyEncoding | None) ->
         content_type = "application/json"
     else:
         data = atom(value).encode("utf-8")
-        if declared and "*" not in declared and declared != "text/plain":
+        if declared and declared != "text/plain":
             content_type = declared
     headers = f"Content-Disposition: {disposition}\r\n"
     if content_type:

@@ -34,7 +34,7 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI, PendingShapes
 
-FORMAT = 11  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
+FORMAT = 12  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
 #            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
 #            6: recursive references keep their declared type; nullable anyOf admits null
 #            7: a response schema's `$ref` that does not resolve is a warning; operations carry
@@ -46,6 +46,8 @@ FORMAT = 11  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable el
 #               of 10 may hold a false "unknown server variable" that stops the source opening).
 #               New fields (`CompiledOperation.public`, `PropertyEncoding.styled`) need no bump:
 #               `layout` (below) makes an entry of another field layout a miss.
+#           12: a Swagger 2.0 path or header array's `collectionFormat` ssv/tsv/pipes is its `delimiter`
+#               (an entry of 11 sends such a header comma-separated)
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

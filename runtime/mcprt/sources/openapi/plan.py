@@ -167,9 +167,11 @@ class RequestPlan:
             if p.json_content:
                 value = styles.atom(value) if isinstance(value, str) else bodies.json_body(value).decode()
             if p.location == "query":
+                if isinstance(value, dict) and p.explode and p.style == "form":
+                    self._refuse_taken_names(p, value)
                 query.extend(styles.query_pieces(p.name, value, p.style, p.explode, p.allow_reserved, p.delimiter))
             elif p.location == "header":
-                headers.append((p.name, styles.header_value(p.arg, value, p.explode)))
+                headers.append((p.name, styles.header_value(p.arg, value, p.explode, p.delimiter)))
             elif p.location == "cookie":
                 cookies.extend(styles.cookie_pairs(p.name, value, p.explode))
         if query:
@@ -188,6 +190,17 @@ class RequestPlan:
             route=self._route,
         )
 
+    def _refuse_taken_names(self, param: ParamPlan, value: dict[str, Any]) -> None:
+        """An exploded form object sends each key as a query parameter of its own (OAS 3.1 §4.8.12.4.1): a key
+        naming another of the operation's query parameters (a `fixed` one, one of the path's fixed query)
+        would add a second value to it, which many frameworks read first."""
+        assert self._route is not None
+        taken = sorted(k for k in value if k in self._route.query and k != param.name and value[k] is not None)
+        if taken:
+            raise ToolCallError(f"Argument `{param.arg}` has the key `{taken[0]}`, which is sent as a query parameter "
+                                f"of its own and would duplicate the operation's parameter `{taken[0]}`; leave it "
+                                "out of the object.")
+
     def _build_path(self, arguments: dict[str, Any], path_slashes: frozenset[str]) -> str:
         out: list[str] = []
         for piece in self._pieces:
@@ -205,7 +218,7 @@ class RequestPlan:
             _refuse_dot_segments(p.arg, value)
             if p.name not in path_slashes:
                 _refuse_separators(p.arg, p.name, value)
-            out.append(styles.path_value(p.name, value, p.style, p.explode))
+            out.append(styles.path_value(p.name, value, p.style, p.explode, p.delimiter))
         path = "".join(out)
         if _has_dot_segment(path):  # made by a value with its style's prefix (label: `.` + `.`)
             names = ", ".join(f"`{self.params[i].arg}`" for i in self._pieces if not isinstance(i, str))

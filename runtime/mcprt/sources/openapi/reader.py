@@ -460,6 +460,9 @@ _COLLECTION = {
     "multi": ("form", True, None),
 }
 
+# collectionFormat → the character between a path or header array's items (csv is the `simple` style's own)
+_SEPARATED = {"ssv": " ", "tsv": "\t", "pipes": "|"}
+
 
 def swagger_item_schema(param: dict[str, Any]) -> dict[str, Any]:
     """A JSON-Schema-like node for a non-body Swagger 2 parameter (or `items` of one)."""
@@ -600,7 +603,9 @@ class Swagger2Reader(_Reader):
             q_style, explode, delimiter = _COLLECTION.get(fmt, _COLLECTION["csv"])
             if location == "query":
                 style = q_style
-            elif fmt != "csv":
+            elif fmt in _SEPARATED:  # Swagger 2.0 §Parameter Object: csv, ssv, tsv, pipes for every location
+                explode, delimiter = False, _SEPARATED[fmt]
+            elif fmt != "csv":  # `multi`: query and formData only
                 self.warn(pointer, f"collectionFormat `{fmt}` is not defined for {location}; csv used")
                 explode, delimiter = False, None
         return ParamSpec(

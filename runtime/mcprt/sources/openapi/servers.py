@@ -71,6 +71,30 @@ def pick_base_url(
     return resolve_server(candidates[0], overrides, doc_uri, label, warnings)
 
 
+# What changes a URL's structure where a server variable is put: a query or fragment start (everything after it,
+# the operation's path included, leaves the path), a backslash (read as `/` by WHATWG parsers), whitespace and
+# control characters (no URL holds them)
+_STRUCTURAL = re.compile(r"[?#\\\s\x00-\x1f\x7f]")
+
+
+def structure_problem(value: str) -> str | None:
+    """Why a server variable's value would change the structure of the URL it is put into, or None. Checked as
+    `base_url` is (an error at its key, quoting no part of the value: it may come from a secret variable).
+    Trial of untidy REST APIs, fault 8: `base: "echo/../../x?y=1#"` passed validate, and every call went to
+    `/echo/../../x?y=1` — the operation's path cut off after the `#`."""
+    found = _STRUCTURAL.search(value)
+    if found is not None:
+        char = found.group()
+        shown = {"?": "a '?' (it would start the query)", "#": "a '#' (it would start a fragment)",
+                 "\\": "a backslash (read as '/')"}.get(char, f"the character U+{ord(char):04X}")
+        return (f"holds {shown}: a server variable is part of the server URL, and the operation's path is put after "
+                "it, so it would be cut off or moved; set the value without it (or set `base_url`)")
+    if any(segment in (".", "..") for segment in value.split("/")):
+        return ("holds a '.' or '..' path segment, which servers read as a step up the path; set the value "
+                "without it (or set `base_url`)")
+    return None
+
+
 def variable_problems(declaring: list[ServerSpec], used: list[ServerSpec],
                       overrides: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
     """The manifest's `server_variables` checked against the description's Server Objects (OpenAPI 3.x
@@ -90,6 +114,10 @@ def variable_problems(declaring: list[ServerSpec], used: list[ServerSpec],
     problems: list[tuple[tuple[str, ...], str]] = []
     for name, value in overrides.items():
         where = ("server_variables", name)
+        structural = structure_problem(value)
+        if structural is not None:
+            problems.append((where, f"server variable '{name}' {structural}"))
+            continue
         if name not in known:
             hint = did_you_mean(name, known) or (
                 f" (it has: {', '.join(known)})" if known else " (its servers have no variables)")

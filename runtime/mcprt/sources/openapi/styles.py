@@ -5,7 +5,16 @@ Every value is percent-encoded here, including path values with nothing reserved
 path segments; values that would make a `.` or `..` segment are refused by the plan (plan.py).
 
 deepObject: nested objects as `name[a][b]=v`, arrays as indexed `name[a][0]=v` (what qs, PHP and
-Stripe-style APIs read). `allowReserved` keeps RFC 3986 reserved characters except `#`.
+Stripe-style APIs read).
+
+No argument may add a query parameter or change another's value, whatever its style: `allowReserved`
+leaves unencoded only the RFC 3986 reserved characters that delimit nothing in a query (OpenAPI 3.1.1
+§4.8.12.4 Parameter Object: "characters with a special meaning in the query" — `&`, `=`, `+`, `#`, and
+`;`, which some parsers still split on — are percent-encoded), and inside a delimited value (form's `,`)
+the delimiter of its items is encoded too, so an item cannot become two (trial of untidy REST APIs, fault 2:
+`raw: "x&enc=tenant-666"` was sent as two parameters, ahead of a `fixed` `enc`, and `"C++ & more"` was
+read as `C   `). A label-style value's `.` is encoded (`%2E`): it separates a label's items. Object keys that
+become parameter names (form, exploded) are refused where they name another parameter (`plan.py`).
 """
 
 from __future__ import annotations
@@ -16,8 +25,11 @@ from urllib.parse import quote
 
 from mcprt.errors import ToolCallError
 
-_RESERVED_SAFE = ":/?[]@!$&'()*+,;="
+# RFC 3986 reserved characters a query value may carry as they are: `:/?@[]!$'()*,` (not `&`, `=`, `+`, `#`, `;`)
+_RESERVED_SAFE = ":/?[]@!$'()*,"
 _COOKIE_SAFE = "!#$&'()*+-./:<=>?@[]^_`{|}~"
+# A cookie's name: an RFC 6265 §4.1.1 token (RFC 9110 tchar), never `=`, which would end the name there
+_COOKIE_NAME_SAFE = "!#$&'*+-.^_`|~"
 _DELIMITERS = {"spaceDelimited": "%20", "pipeDelimited": "|"}
 
 
@@ -36,8 +48,10 @@ def atom(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def enc(value: Any, allow_reserved: bool = False) -> str:
-    return quote(atom(value), safe=_RESERVED_SAFE if allow_reserved else "")
+def enc(value: Any, allow_reserved: bool = False, delimiter: str = "") -> str:
+    """`value` percent-encoded for a URL; `allow_reserved`: the reserved characters that delimit nothing in a
+    query kept (`_RESERVED_SAFE`), but never `delimiter`, which separates the items this value is one of."""
+    return quote(atom(value), safe=_RESERVED_SAFE.replace(delimiter, "") if allow_reserved else "")
 
 
 def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -47,14 +61,15 @@ def _pairs(value: dict[str, Any]) -> list[tuple[str, Any]]:
 # --- path --------------------------------------------------------------------------------------------
 
 
-def path_value(name: str, value: Any, style: str, explode: bool) -> str:
+def path_value(name: str, value: Any, style: str, explode: bool, delimiter: str | None = None) -> str:
     """An encoded path piece for `simple`, `label` or `matrix` style. An empty array or object is
-    undefined (RFC 6570 §2.3): nothing, not a lone `.` or `;name` (a lone `.` is a dot segment)."""
+    undefined (RFC 6570 §2.3): nothing, not a lone `.` or `;name` (a lone `.` is a dot segment).
+    `delimiter`: a Swagger 2.0 `collectionFormat` (ssv, tsv, pipes) between a simple array's items, encoded."""
     if (isinstance(value, list) and not value) or (isinstance(value, dict) and not _pairs(value)):
         return ""
-    if style == "label":
+    if style == "label":  # `.` separates a label's items: a value's own is encoded (`quote` keeps it)
         sep = "." if explode else ","
-        return "." + _joined(value, sep, explode, kv_sep="=" if explode else ",")
+        return "." + _label_joined(value, sep, explode)
     if style == "matrix":
         n = enc(name)
         if isinstance(value, list):
@@ -67,7 +82,21 @@ def path_value(name: str, value: Any, style: str, explode: bool) -> str:
             return f";{n}=" + ",".join(f"{enc(k)},{enc(v)}" for k, v in _pairs(value))
         text = enc(value)
         return f";{n}={text}" if text else f";{n}"
+    if delimiter is not None and isinstance(value, list):
+        return quote(delimiter, safe="").join(enc(v) for v in value)
     return _joined(value, ",", explode, kv_sep="=" if explode else ",")
+
+
+def _label_joined(value: Any, sep: str, explode: bool) -> str:
+    def e(v: Any) -> str:
+        return enc(v).replace(".", "%2E")
+
+    kv_sep = "=" if explode else ","
+    if isinstance(value, list):
+        return sep.join(e(v) for v in value)
+    if isinstance(value, dict):
+        return sep.join(f"{e(k)}{kv_sep}{e(v)}" for k, v in _pairs(value))
+    return e(value)
 
 
 def _joined(value: Any, sep: str, explode: bool, kv_sep: str) -> str:
@@ -96,12 +125,13 @@ def query_pieces(
         if explode and delimiter is None:
             return [f"{n}={e(v)}" for v in value]
         sep = quote(delimiter, safe="") if delimiter is not None else _DELIMITERS.get(style, ",")
-        return [f"{n}=" + sep.join(e(v) for v in value)]
+        return [f"{n}=" + sep.join(enc(v, allow_reserved, sep) for v in value)]
     if isinstance(value, dict):
         if explode and style == "form":
             return [f"{enc(k)}={e(v)}" for k, v in _pairs(value)]
         sep = _DELIMITERS.get(style, ",")
-        return [f"{n}=" + sep.join(f"{e(k)}{sep}{e(v)}" for k, v in _pairs(value))]
+        return [f"{n}=" + sep.join(f"{enc(k, allow_reserved, sep)}{sep}{enc(v, allow_reserved, sep)}"
+                                   for k, v in _pairs(value))]
     return [f"{n}={e(value)}"]
 
 
@@ -134,10 +164,11 @@ def deep_object(name: str, value: Any, allow_reserved: bool = False) -> list[str
 # --- header and cookie -----------------------------------------------------------------------------
 
 
-def header_value(arg: str, value: Any, explode: bool) -> str:
-    """A header value in `simple` style; control characters are refused (no header injection)."""
+def header_value(arg: str, value: Any, explode: bool, delimiter: str | None = None) -> str:
+    """A header value in `simple` style; control characters are refused (no header injection). `delimiter`:
+    a Swagger 2.0 `collectionFormat` (ssv ` `, tsv tab, pipes `|`) between an array's items instead of `,`."""
     if isinstance(value, list):
-        text = ",".join(atom(v) for v in value)
+        text = (delimiter if delimiter is not None else ",").join(atom(v) for v in value)
     elif isinstance(value, dict):
         kv = "=" if explode else ","
         text = ",".join(f"{k}{kv}{atom(v)}" for k, v in _pairs(value))
@@ -164,6 +195,6 @@ def cookie_pairs(name: str, value: Any, explode: bool) -> list[tuple[str, str]]:
         return [(name, ",".join(c(v) for v in value))]
     if isinstance(value, dict):
         if explode:
-            return [(quote(k, safe=_COOKIE_SAFE), c(v)) for k, v in _pairs(value)]
+            return [(quote(k, safe=_COOKIE_NAME_SAFE), c(v)) for k, v in _pairs(value)]
         return [(name, ",".join(f"{c(k)},{c(v)}" for k, v in _pairs(value)))]
     return [(name, c(value))]
