@@ -244,7 +244,7 @@ class OpenPosts:
         return posts
 
     async def handle_async_request(self, request: Any) -> Any:
-        if request.method != "POST" or not _is_request(request.content):
+        if request.method != "POST" or not _is_request(request):
             return await self.inner.handle_async_request(request)
         self.open += 1
         try:
@@ -288,11 +288,12 @@ class OpenPosts:
             await anyio.lowlevel.checkpoint()
 
 
-def _is_request(body: bytes) -> bool:
-    """Whether a POST body is one JSON-RPC request (a method and an id: an answer is due)."""
+def _is_request(request: Any) -> bool:
+    """Whether a POST's body is one JSON-RPC request (a method and an id: an answer is due). A body not read
+    yet (a redirect's request streams the one it follows) is not looked at: such a POST is not counted."""
     try:
-        message = json.loads(body or b"null")
-    except ValueError:
+        message = json.loads(request.content or b"null")
+    except Exception:  # noqa: BLE001 - not JSON (ValueError), or not read yet (httpx's or httpx2's RequestNotRead)
         return False
     return isinstance(message, dict) and "method" in message and "id" in message
 
