@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -28,8 +29,13 @@ from tests.support.served import child_env, http_client, mcprt_http, text_of
 KINDS = ("bearer", "basic", "project", "query", "cookie", "oauth")
 
 
+# this worker's own cache (it was /tmp/mcprt-hostile-cache: one folder for every xdist worker, and for every
+# checkout running the suite on the machine, written at once)
+CACHE = tempfile.mkdtemp(prefix="mcprt-hostile-cache-")
+
+
 def _env(**extra: str) -> dict[str, str]:
-    return child_env(MCPRT_CACHE_DIR="/tmp/mcprt-hostile-cache", **ALL_SECRETS, **extra)
+    return child_env(MCPRT_CACHE_DIR=CACHE, **ALL_SECRETS, **extra)
 
 
 def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -103,7 +109,7 @@ def test_record_and_test_with_an_api_key_in_any_header(tmp_path: Path, echo_upst
     """#12 fault 3: `api_key: {in: header, name: project_id}`; record prints no key and exits 0, and
     `mcprt test` passes — for every kind of credential."""
     manifest = echo_manifest(tmp_path / "p", echo_upstream)
-    env = {"MCPRT_CACHE_DIR": "/tmp/mcprt-hostile-cache", **ALL_SECRETS}
+    env = {"MCPRT_CACHE_DIR": CACHE, **ALL_SECRETS}
     for kind in KINDS:
         run = _cli("record", str(manifest), f"{kind}_echo", "--args", '{"q": "x"}', cwd=manifest.parent, env=env)
         assert run.returncode == 0, (kind, _output(run))
@@ -119,7 +125,7 @@ def test_record_and_test_with_an_api_key_in_any_header(tmp_path: Path, echo_upst
     import shutil
     shutil.rmtree(manifest.parent / "cases" / "oauth_echo")
     shutil.rmtree(manifest.parent / "cases" / "__snapshots__" / "oauth_echo")
-    bare = {"MCPRT_CACHE_DIR": "/tmp/mcprt-hostile-cache"}
+    bare = {"MCPRT_CACHE_DIR": CACHE}
     assert _cli("test", str(manifest), cwd=manifest.parent, env=bare).returncode == 0
     diffed = _cli("diff", str(manifest), str(manifest), cwd=manifest.parent, env=env)
     assert leaks(_output(diffed)) == []

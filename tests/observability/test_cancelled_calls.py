@@ -12,10 +12,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
-
-from tests.support.served import mcprt_http
+from tests.support.served import http_client, mcprt_http
 
 TOOLS = '''
 import asyncio
@@ -55,7 +52,7 @@ async def test_a_cancelled_call_is_logged_audited_and_counted(tmp_path: Path) ->
                         "sources:\n  t: {python: cancel_tools}\n", encoding="utf-8")
     marker = tmp_path / "cancelled.txt"
     with mcprt_http(manifest, "--no-reload") as up:
-        async with Client(streamable_http_client(up.url), mode="legacy") as client:
+        async with http_client(up.url) as client:  # its close waits for the cancelled call's answer
             with anyio.move_on_after(1.0):  # the SDK client sends notifications/cancelled on leaving the scope
                 await client.call_tool("slow", {"marker": str(marker)})
             assert (await client.call_tool("quick", {})).content[0].text == "quick"  # type: ignore[union-attr]
@@ -74,6 +71,34 @@ async def test_a_cancelled_call_is_logged_audited_and_counted(tmp_path: Path) ->
         status = httpx.get(f"{up.base}/status.json", timeout=10).json()
         [figures] = [tool for tool in status["tools"] if tool["name"] == "slow"]
         assert (figures["calls"], figures["errors"]) == (1, 0)  # counted, but a client changing its mind is no error
+
+
+async def test_a_client_closing_right_after_cancelling_its_call_closes_cleanly(tmp_path: Path) -> None:
+    """The CI saw `BrokenResourceError` from an SDK client's close (tests/policy/test_policy_served.py): mcprt
+    answers a cancelled call's POST (`-32800`) just after the cancel, and the SDK client raised when that answer
+    came after its own read stream had closed (a third of the closes right after a cancel, tried). The suite's
+    `http_client` waits for such answers before closing (tests/support/served.py, `OpenPosts`): fifteen closes at
+    once after a cancel, none raises, and each call is recorded as cancelled."""
+    (tmp_path / "nap_tools.py").write_text(NAP, encoding="utf-8")
+    manifest = tmp_path / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  t: {python: nap_tools}\n", encoding="utf-8")
+    with mcprt_http(manifest, "--no-reload") as up:
+        for _ in range(15):
+            async with http_client(up.url) as client:
+                with anyio.move_on_after(0.3):
+                    await client.call_tool("nap", {"seconds": 3})
+        wait_until(lambda: len([l for l in up.stderr if "call tool=nap" in l and "status=cancelled" in l]) == 15)
+
+
+NAP = '''
+import asyncio
+
+
+async def nap(seconds: float) -> str:
+    """Sleep `seconds`."""
+    await asyncio.sleep(seconds)
+    return "done"
+'''
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")

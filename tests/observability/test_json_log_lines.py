@@ -48,7 +48,7 @@ async def test_every_http_stderr_line_is_json(tmp_path: Path) -> None:
             up.wait_log("reload failed")
             up.wait_log("audit log not writable")
             assert up.stop() == 0
-            records = _json_lines(up.stderr)
+            records = _json_lines(up.log().splitlines())  # log(): every line, once exited
     banner = records[0]
     assert banner["msg"].startswith("mcprt ") and banner["url"] == up.url, banner
     assert banner["level"] == "info" and banner["transport"] == "http" and banner["tools"] == 2
@@ -56,7 +56,7 @@ async def test_every_http_stderr_line_is_json(tmp_path: Path) -> None:
     audit = next(r for r in records if r["msg"].startswith("audit log not writable"))
     assert audit["level"] == "error" and audit["path"].endswith("audit.jsonl"), audit
     assert any(r["msg"] == "call" and r["tool"] == "list_pets" for r in records)
-    assert ALICE_TOKEN not in "".join(up.stderr)
+    assert ALICE_TOKEN not in up.log()
 
 
 async def test_every_stdio_stderr_line_is_json(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ async def test_python_warnings_are_json_log_lines(tmp_path: Path) -> None:
             assert text_of(await client.call_tool("old_way", {"n": 3})) == "3"
         up.wait_log("careful with n")
         assert up.stop() == 0
-        records = _json_lines(up.stderr)
-    assert "MCPDeprecationWarning" not in "".join(up.stderr)
+        records = _json_lines(up.log().splitlines())  # log(): every line, once exited
+    assert "MCPDeprecationWarning" not in up.log()
     warned = [r for r in records if r.get("logger") == "py.warnings" or "careful with n" in r.get("msg", "")]
     assert any("careful with n" in r["msg"] and r["level"] == "warning" for r in warned), warned

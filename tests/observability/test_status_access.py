@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,8 +78,15 @@ def served(folder: Path) -> Iterator[UpProcess]:
 
 @pytest.fixture(scope="module")
 def audit(served: UpProcess, folder: Path) -> list[dict]:
-    """The audit log's records of the calls `served` made."""
-    return [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
+    """The audit log's records of the calls `served` made, once its three call records are there (a thread
+    writes the log: a record may trail the call's answer)."""
+    deadline = time.monotonic() + 10
+    while True:
+        path = folder / "audit.jsonl"
+        records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        if sum(record["type"] == "call" for record in records) >= 3 or time.monotonic() > deadline:
+            return records
+        time.sleep(0.05)
 
 
 def get(up: UpProcess, path: str, who: str) -> httpx.Response:

@@ -31,7 +31,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.components import free_port, wait_port
 from tests.support.everything import write_manifest
-from tests.support.served import UpProcess, child_env, mcprt_http, text_of
+from tests.support.served import OpenPosts, UpProcess, child_env, mcprt_http, text_of
 from tests.support.zygote import script_command, script_command_yaml
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning"),
@@ -98,8 +98,10 @@ async def clients(up: UpProcess) -> AsyncIterator[tuple[Client, Heard, Client, H
             heard = Heard()
             http = await stack.enter_async_context(
                 httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKENS[who]}"}, timeout=30))
+            posts = OpenPosts.around(http)  # a close waits for the answers of calls cancelled just before
             client = await stack.enter_async_context(
                 Client(streamable_http_client(up.url, http_client=http), mode="legacy", logging_callback=heard.on_log))
+            stack.push_async_callback(posts.closed)  # runs before the client closes (a stack unwinds in reverse)
             await client.set_logging_level("debug")
             made += [client, heard]
         yield made[0], made[1], made[2], made[3]

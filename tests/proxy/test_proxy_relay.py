@@ -23,7 +23,7 @@ from mcprt.sources.mcp.call_clock import CallClock
 from mcprt.sources.mcp.relay import ASK_CLIENT
 from tests.support.everything import command_source, fixture_http, url_source, write_manifest
 from tests.support.modern_client import post_call
-from tests.support.served import child_env, mcprt_http, stdio_up, text_of
+from tests.support.served import child_env, http_client, mcprt_http, stdio_up, text_of
 from tests.support.shared_up import ShareUps, shared_ups
 from tests.support.zygote import script_command_yaml
 
@@ -237,7 +237,7 @@ async def test_cancelling_a_proxied_call_cancels_it_upstream(ups: ShareUps) -> N
     up = ups("command")
     marker = ups.folder("command") / CANCEL_MARKER
     marker.unlink(missing_ok=True)  # only this test's cancellation counts
-    async with Client(streamable_http_client(up.url), mode="legacy") as client:
+    async with http_client(up.url) as client:  # its close waits for the cancelled call's answer
         with anyio.move_on_after(2):
             await client.call_tool("test_slow", {"seconds": 120})
         with anyio.fail_after(20):

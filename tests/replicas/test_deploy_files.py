@@ -445,7 +445,7 @@ def test_the_shipped_kubernetes_files_accept_the_host_headers_clients_send(tmp_p
         assert "MCPRT_ALLOWED_HOSTS" in message and "server.public_url" in message, message
         # the image's HEALTHCHECK probes the port MCPRT_PORT names (it hard-coded 8765)
         assert _healthcheck(port) == 0 and _healthcheck(free_port()) != 0
-    logged = [line for line in up.stderr if "Host not allowed" in line]
+    logged = [line for line in up.log().splitlines() if "Host not allowed" in line]  # log(): every line, once exited
     assert logged and "MCPRT_ALLOWED_HOSTS" in logged[0], up.log()
 
 

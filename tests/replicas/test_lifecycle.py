@@ -550,10 +550,11 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
 
             async def balancer(http: httpx.AsyncClient) -> None:
                 """Requests every 50 ms (one keep-alive client, as a proxy's pool) until 1 s after the
-                call in flight was answered."""
+                call in flight was answered, and at least 21 of them (a loaded machine sends fewer per
+                second: the count is what the test needs, not the rate)."""
                 until = float("inf")
                 turn = 0
-                while time.monotonic() < until:
+                while time.monotonic() < until or turn <= 20:
                     body, ids = bodies[turn % len(bodies)]
                     turn += 1
                     try:
@@ -596,7 +597,10 @@ async def test_sigterm_drains_calls_in_flight_and_refuses_new_ones(tmp_path: Pat
         assert {json.dumps(ids) for ids, _ in answered} == {json.dumps(ids) for _, ids in bodies}  # each kind met
         stopped_sending = time.monotonic()
         assert up.process.wait(20) == 0
-        assert time.monotonic() - stopped_sending < DRAIN_QUIET + 3  # then it leaves promptly
+        # then it leaves promptly: DRAIN_QUIET after the last request, not at the end of the 15 s drain_timeout
+        # (SIGTERM came over 2.5 s before `stopped_sending`). The margin past DRAIN_QUIET is the exit itself (the
+        # server's and the interpreter's teardown), which took over 3 s on a loaded 2-core CI machine.
+        assert time.monotonic() - stopped_sending < DRAIN_QUIET + 7
         deadline = time.monotonic() + 5  # its stderr is read by a thread: the last lines may lag the exit
         while "mcprt: drained refused=" not in up.log() and time.monotonic() < deadline:
             await anyio.sleep(0.02)

@@ -67,6 +67,10 @@ class Cluster:
         if self.redis.process.poll() is not None:
             self.redis = self.stack.enter_context(redis_server(self.folder, port=self.redis.port))
         for index, replica in enumerate(self.replicas):
+            if replica.process.poll() is None and _draining(replica):
+                # an earlier test stopped it and failed before waiting for its exit: it drains, then exits (taken
+                # as running, it was never ready again and the next test failed at its start)
+                replica.process.wait(60)
             if replica.process.poll() is not None:
                 port = replica.base.rsplit(":", 1)[1]
                 self.replicas[index] = self.stack.enter_context(mcprt_http(
@@ -83,6 +87,14 @@ class Cluster:
                 else:
                     await asyncio.sleep(0.1)
         return self
+
+
+def _draining(replica: UpProcess) -> bool:
+    """Whether `replica` answers /readyz as draining (a SIGTERM reached it)."""
+    try:
+        return httpx.get(f"{replica.base}/readyz", timeout=10).json().get("status") == "draining"
+    except (httpx.HTTPError, ValueError):
+        return False
 
 
 @contextmanager
@@ -359,8 +371,11 @@ async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_wit
         assert first.result["resultType"] == "input_required", first
         owner = running.replica(first.served_by)
         responses = responses_to(first.result)
-        retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
-            "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}))
+        # to the other replica itself: through the balancer it landed on the owner when a loaded machine's slow
+        # /readyz had the other marked down (fall 2 at 300 ms)
+        other = next(replica for replica in running.replicas if replica is not owner)
+        retry = asyncio.ensure_future(post_call(http, other.url, "test_ask_then_wait", {
+            "arguments": arguments, "inputResponses": responses, "requestState": first.result["requestState"]}, ALICE))
         deadline = time.monotonic() + 30
         while not marker.exists():  # the owner resumed the call: the upstream has the answer
             assert time.monotonic() < deadline and not retry.done(), retry
@@ -369,7 +384,6 @@ async def test_an_owner_that_dies_while_a_forwarded_retry_runs_ends_the_wait_wit
         owner.process.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         answer = await asyncio.wait_for(retry, 30)
-        assert answer.served_by != first.served_by
         assert refused(answer, SERVER_ERROR) == OWNER_STOPPED, answer
         assert time.monotonic() - killed < 15, "the waiting replica notices a dead owner within seconds"
 
@@ -385,16 +399,16 @@ async def test_an_owner_told_to_stop_finishes_the_call_it_resumes_for_another_re
     async with httpx.AsyncClient(timeout=60) as http:
         first = await post(http, url, ALICE, "test_ask_then_wait", {"arguments": arguments})
         owner = running.replica(first.served_by)
-        retry = asyncio.ensure_future(post(http, url, ALICE, "test_ask_then_wait", {
+        other = next(replica for replica in running.replicas if replica is not owner)  # not left to the balancer
+        retry = asyncio.ensure_future(post_call(http, other.url, "test_ask_then_wait", {
             "arguments": arguments, "inputResponses": responses_to(first.result),
-            "requestState": first.result["requestState"]}))
+            "requestState": first.result["requestState"]}, ALICE))
         deadline = time.monotonic() + 30
         while not marker.exists():
             assert time.monotonic() < deadline and not retry.done(), retry
             await asyncio.sleep(0.05)
         owner.signal(signal.SIGTERM)
         answer = await asyncio.wait_for(retry, 30)
-        assert answer.served_by != first.served_by
         assert not answer.result.get("isError") and text(answer.result) == "waited", answer
         assert owner.process.wait(30) == 0
 

@@ -423,5 +423,5 @@ async def test_sigterm_with_open_streams_stops_cleanly(tmp_path: Path) -> None:
                 await anyio.sleep(0.3)  # let the legacy client's GET stream open
                 code = await anyio.to_thread.run_sync(up.stop)
         assert code == 0
-        log = "".join(up.stderr)
+        log = up.log()  # every line, once exited
         assert "Traceback" not in log and "ERROR" not in log, log

@@ -195,7 +195,7 @@ def test_what_user_code_prints_never_reaches_the_stdio_protocol(project: Path) -
         server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
         assert server.read()["id"] == 1  # read() parses the line: a print before it fails here
-        time.sleep(0.4)  # the module's thread has printed by now
+        server.wait_for_log("THREAD PRINT")  # the module's thread has printed (0.3 s after import; later under load)
         server.send({"jsonrpc": "2.0", "method": "notifications/initialized"},
                     {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "hello", "arguments": {}}})
         assert server.read_until(2)["result"]["content"] == [{"type": "text", "text": "hello"}]

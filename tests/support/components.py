@@ -81,18 +81,55 @@ class Redis:
 @contextmanager
 def redis_server(tmp: Path, port: int | None = None, *, password: str | None = None) -> Iterator[Redis]:
     """redis-server on 127.0.0.1 without persistence; on `port` (to restart one that was stopped) or a free one;
-    with `password`, it requires that password (`requirepass`)."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp), *(("--requirepass", password) if password else ())],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    with `password`, it requires that password (`requirepass`).
+
+    A free port is free when `free_port` looks, not when redis-server binds it a moment later: another xdist
+    worker's server or an outgoing connection may take it in between. Then redis-server exits (or, worse, the
+    port answers for another worker's Redis): a port is taken as ours only once the Redis on it says it is
+    this process (`INFO server`'s `process_id`), else the next free port is tried."""
+    for _ in range(1 if port else 5):
+        chosen = port or free_port()
+        process = subprocess.Popen(
+            [binary("redis-server"), "--port", str(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(tmp), *(("--requirepass", password) if password else ())],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            serving = _serving(process, chosen, password)
+        except BaseException:
+            stop_process(process)
+            raise
+        if serving:
+            break
+        stop_process(process)
+    else:
+        raise AssertionError(f"redis-server could not listen on 127.0.0.1:{port}" if port else
+                             "redis-server found no free port to listen on in 5 tries")
     try:
-        wait_port(port)
-        yield Redis(port, process, password)
+        yield Redis(chosen, process, password)
     finally:
         stop_process(process)
+
+
+def _serving(process: subprocess.Popen[bytes], port: int, password: str | None, timeout: float = 15) -> bool:
+    """Whether the redis-server `process` listens on `port` (within `timeout` s); False once it exited (the
+    port was taken)."""
+    import redis as redis_py
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        client = redis_py.Redis(port=port, password=password, socket_timeout=2, socket_connect_timeout=0.5)
+        try:
+            if int(client.info("server")["process_id"]) == process.pid:
+                return True
+        except redis_py.RedisError:
+            pass  # not listening yet, or another server on that port (it refuses our password): ours exits
+        finally:
+            client.close()
+        time.sleep(0.05)
+    if process.poll() is None:
+        raise AssertionError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+    return False
 
 
 HAPROXY_CONFIG = """\

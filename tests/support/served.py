@@ -7,6 +7,7 @@ where it listens. Its stderr is collected line by line so tests can assert on th
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import mcp_types as types
 from mcp import Client, StdioServerParameters
@@ -211,10 +213,89 @@ async def http_client(url: str, *, token: str | None = None, mode: str = "legacy
     `sampling_callback`, `elicitation_callback`, `list_roots_callback`."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     async with create_mcp_http_client(headers=headers) as http:
+        posts = OpenPosts.around(http)
         transport = streamable_http_client(url, http_client=http)
         async with Client(transport, mode=mode, message_handler=message_handler,  # type: ignore[arg-type]
                           **callbacks) as client:
             yield client
+            await posts.closed()
+
+
+class OpenPosts:
+    """Counts an SDK client's POSTs of JSON-RPC requests whose answer was not read yet: a transport around its
+    HTTP client's own (httpx2's, or httpx's where a test passes one).
+
+    A call the client gave up on (a cancel scope around `call_tool`) is answered by mcprt shortly after the
+    client's `notifications/cancelled` (`-32800 Request cancelled`, MCP 2025-06-18 cancellation), which the SDK
+    sends in the background as the block ends. The SDK client (2.3) passes a JSON answer into its read stream
+    without catching a closed one: a client that closed before that answer came raised `BrokenResourceError`
+    from its close (a third of such closes when tried; under CI load also after the test had waited for the
+    server's own record of the cancel). `http_client` waits for its open POSTs before closing, bounded."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.open = 0
+
+    @classmethod
+    def around(cls, http: Any) -> OpenPosts:
+        """Put a counting transport around `http`'s own (it has no mounts: a 127.0.0.1 URL, no proxy)."""
+        posts = cls(http._transport)  # noqa: SLF001 - the client takes a transport only when it is built
+        http._transport = posts  # noqa: SLF001
+        return posts
+
+    async def handle_async_request(self, request: Any) -> Any:
+        if request.method != "POST" or not _is_request(request):
+            return await self.inner.handle_async_request(request)
+        self.open += 1
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException:
+            self.open -= 1
+            raise
+        stream, counted = response.stream, [True]
+        close = stream.aclose
+
+        async def aclose() -> None:  # the SDK closes the answer's stream once it has read it
+            try:
+                await close()
+            finally:
+                if counted:
+                    counted.clear()
+                    self.open -= 1
+
+        stream.aclose = aclose
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def __aenter__(self) -> OpenPosts:
+        await self.inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.inner.__aexit__(*exc_info)
+
+    async def closed(self, timeout: float = 10) -> None:
+        """Return once every request POST's answer was read and passed on, or after `timeout` seconds."""
+        with anyio.move_on_after(timeout):
+            while self.open:
+                await anyio.sleep(0.01)
+        # The SDK reads an answer's body (closing its stream) before it passes the answer on, through a
+        # checkpoint and a hand-off to the session's reader: let the tasks ready to run do that first (each
+        # checkpoint puts this task behind them; loop turns, not wall time, so load does not matter).
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+
+
+def _is_request(request: Any) -> bool:
+    """Whether a POST's body is one JSON-RPC request (a method and an id: an answer is due). A body not read
+    yet (a redirect's request streams the one it follows) is not looked at: such a POST is not counted."""
+    try:
+        message = json.loads(request.content or b"null")
+    except Exception:  # noqa: BLE001 - not JSON (ValueError), or not read yet (httpx's or httpx2's RequestNotRead)
+        return False
+    return isinstance(message, dict) and "method" in message and "id" in message
 
 
 @asynccontextmanager
