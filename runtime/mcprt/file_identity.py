@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -34,13 +35,31 @@ def settled_identity(before: os.stat_result, after: os.stat_result) -> Identity:
     return identity(after) if settled and identity(before) == identity(after) else ()
 
 
+MAX_HASHED_BYTES = 256 * 1024 * 1024
+"""A file larger than this (bytes) is not read to be hashed: no input mcprt reads may be that large (the API
+description limit is 64,000,000 by default), and reading a 1 GB file to learn that it changed cost seconds before its
+loader refused it. Its "digest" is its stat (device, inode, size, mtime): a write changes it."""
+
+
 def content_digest(path: Path) -> str | None:
-    """sha256 of a file's bytes (None when it is missing or unreadable): "did the content change"."""
+    """sha256 of a regular file's bytes (None when it is missing, unreadable, or not a regular file): "did the
+    content change". A FIFO, a device (`/dev/zero`) or a folder is never read — opened without blocking and refused
+    by its `fstat`, so a pipe without a writer or an endless device cannot hold the caller (the loaders refuse such
+    a file with its own message: a digest must not read it first)."""
     try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                return None
+            if status.st_size > MAX_HASHED_BYTES:  # over every input limit: refused by its loader, its stat tells
+                return f"stat:{status.st_dev}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}"
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            return None
 
 
 class FileDigests:
