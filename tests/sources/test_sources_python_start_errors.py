@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import mcprt_process
+from tests.support.kubelet import kubelet_swap
 from tests.support.served import child_env, mcprt_http
 
 # The trial's files (/tmp/trial_k8s_work/synerr), as the user wrote them.
@@ -64,6 +65,29 @@ def test_up_json_log_places_each_error_in_its_module(tmp_path: Path) -> None:
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     placed = {(r["file"], r["line"], r["col"]) for r in records if r["level"] == "error" and "file" in r}
     assert placed == {("synerr/kit.py", 1, 7), ("synerr/kit2.py", 6, 1)}, done.stderr
+
+
+@pytest.mark.parametrize("command", ["up", "validate"])
+def test_a_configmap_mounted_module_is_named_as_mounted_not_by_the_kubelets_timestamp_folder(
+        tmp_path: Path, command: str) -> None:
+    """The pod's case: the modules are a ConfigMap volume, each `kit.py` a symlink through `..data` into a
+    `..<timestamp>` folder the kubelet deletes at the next update. The error names `kit.py` as mounted (a review
+    saw `..2026_12_02_16_38_51.481780036/kit.py:1:7`), in the text and in the JSON log's `file`."""
+    mount = tmp_path / "cm"
+    kubelet_swap(mount, {"kit.py": KIT, "kit2.py": KIT2, "mcp.yaml": MANIFEST})
+    done = mcprt_process(command, "cm/mcp.yaml", cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")},
+                         timeout=90)
+    assert done.returncode == 2, done
+    output = done.stderr + done.stdout
+    assert "cm/kit.py:1:7: source 'py'" in output, output
+    assert "cm/kit2.py:6:1: source 'py2'" in output, output
+    assert "..20" not in output and "..data" not in output, output
+    if command == "up":
+        done = mcprt_process("up", "cm/mcp.yaml", cwd=tmp_path, timeout=90,
+                             env={"MCPRT_LOG_FORMAT": "json", "MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+        records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        placed = {(r["file"], r["line"], r["col"]) for r in records if r["level"] == "error" and "file" in r}
+        assert placed == {("cm/kit.py", 1, 7), ("cm/kit2.py", 6, 1)}, done.stderr
 
 
 def test_up_waits_for_a_slow_import_and_reports_its_error_too(tmp_path: Path) -> None:
