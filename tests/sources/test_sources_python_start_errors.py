@@ -161,3 +161,15 @@ def test_a_reload_reports_every_broken_modules_error_and_keeps_serving(tmp_path:
         assert "was not opened" not in since, since
         assert up.health()["status"] != "starting", log
         assert up.process.poll() is None, log
+
+
+def test_each_problem_carries_its_own_place_even_when_two_read_the_same() -> None:
+    """Review of fixk2 (problem 9): a place was found by the problem's text (`places[message]`), so two problems
+    with one text shared one place. Each `SourceProblem` now carries its own."""
+    from mcprt.errors import McprtError, PlacedError, SourceConfigError, source_problem
+
+    error = SourceConfigError([source_problem(("python",), PlacedError("same text", ("/m/kit.py", 3, 1))),
+                               source_problem(("prompts", 0), McprtError("same text")),
+                               (("resources", "r://x"), "given as a pair")])
+    assert error.problems == [(("python",), "same text", ("/m/kit.py", 3, 1)), (("prompts", 0), "same text", None),
+                              (("resources", "r://x"), "given as a pair", None)]
