@@ -115,7 +115,7 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
     dotenv = dotenv or {}
     for name in sorted({n for n in (*environ, *dotenv) if n.upper().startswith("MCPRT_")}):
         key = name.upper()
-        if key in KNOWN:
+        if key in KNOWN or _supplies_known(key):
             continue
         import difflib  # only when a name is unknown: most starts never pay for the import
 
@@ -146,6 +146,26 @@ def problems(dotenv: Mapping[str, str] | None = None) -> list[str]:
     return found
 
 
+def _supplies_known(key: str) -> bool:
+    """Whether `key` is `NAME_FILE` for a known `NAME` (`MCPRT_STATE_URL_FILE`): no typo but the `VAR_FILE`
+    convention, which gives a manifest's `${NAME}` the file's content (`manifest.envvars`), `notes` says so."""
+    from .envfile import FILE_SUFFIX  # `warn_once` has imported it already; a plain start does not pay for it
+
+    return key.endswith(FILE_SUFFIX) and key[: -len(FILE_SUFFIX)] in KNOWN
+
+
+def notes(dotenv: Mapping[str, str] | None = None) -> list[str]:
+    """What each `MCPRT_<setting>_FILE` set does, in name order: it supplies `${MCPRT_<setting>}` where the manifest
+    writes it, and nothing else (the process settings read no file). Said at INFO: it works as meant where the
+    manifest references it (the shipped Deployment's `state: "${MCPRT_STATE_URL}"`)."""
+    from .envfile import FILE_SUFFIX
+
+    names = sorted({n for n in (*os.environ, *(dotenv or {})) if _supplies_known(n.upper())})
+    return [f"{name} supplies ${{{name[: -len(FILE_SUFFIX)]}}} to the manifest from the file it names (where the "
+            f"manifest writes ${{{name[: -len(FILE_SUFFIX)]}}}); mcprt's own setting "
+            f"{name[: -len(FILE_SUFFIX)]} is not read from it" for name in names]
+
+
 def _problem(value: str) -> str:
     """What `value` lacks to be a limit: a number that is positive, or finite (`inf`, `1e999`)."""
     try:
@@ -174,3 +194,5 @@ def warn_once() -> None:
         dotenv.update(read_env_file(path))
     for message in problems(dotenv):
         log.warning(message)
+    for message in notes(dotenv):
+        log.info(message)

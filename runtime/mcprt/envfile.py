@@ -88,14 +88,22 @@ class Unresolved:
                 f"(set {self.missing}, or write ${{{self.missing}:-default}} there)")
 
 
+# `${VAR}` read from the file `VAR_FILE` names: the official Docker images' convention (`manifest.envvars`)
+FILE_SUFFIX = "_FILE"
+
+
 class EnvValues(dict[str, str]):
     """NAME → value of a `.env`, with `unresolved`: NAME → `Unresolved` for each variable a statement meant
-    to set but left unset (its value references an unset variable)."""
+    to set but left unset (its value references an unset variable), and `folders`: NAME → the folder a relative
+    path in its value is relative to (the folder of the `.env` that set it; the root manifest's for the process
+    environment's), where the caller knows it."""
 
     def __init__(self, values: Mapping[str, str] | None = None,
-                 unresolved: Mapping[str, Unresolved] | None = None) -> None:
+                 unresolved: Mapping[str, Unresolved] | None = None,
+                 folders: Mapping[str, Path] | None = None) -> None:
         super().__init__(values or {})
         self.unresolved: dict[str, Unresolved] = dict(unresolved or {})
+        self.folders: dict[str, Path] = dict(folders or {})
 
 
 def read_env_file(path: Path, environ: Mapping[str, str] | None = None) -> EnvValues:

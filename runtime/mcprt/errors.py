@@ -6,6 +6,7 @@ reported at once; a call problem is a `ToolCallError` the model can read and act
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -122,20 +123,30 @@ class PlacedError(McprtError):
         super().__init__(message)
 
 
+# One problem of a source's configuration: (path below the source, message, the `FilePlace` of its cause when that
+# is in another file than the manifest — a `PlacedError`'s — else None).
+SourceProblem = tuple[tuple[str | int, ...], str, FilePlace | None]
+
+
 class SourceConfigError(McprtError):
     """Problems with parts of one source's configuration, each reported at its own key.
 
-    `problems`: (path below the source, message) pairs, e.g. `(("resources", "notes://{id}"), "…")`
-    or `(("prompts", 1), "…")`; the source pool turns each into a `file:line:col` diagnostic there.
-    `places`: message → `FilePlace` for a problem whose cause is in another file (a `PlacedError`'s): its
-    diagnostic points there instead (a module's raising line, not the manifest key naming the module).
+    `problems`: `SourceProblem`s, e.g. `(("resources", "notes://{id}"), "…", None)` or `(("prompts", 1), "…",
+    None)`; the source pool turns each into a `file:line:col` diagnostic there — or, when it carries a place (a
+    module's raising line), there instead of at the manifest key naming the module. Given as (path, message)
+    pairs, a problem has no place.
     """
 
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]],
-                 places: dict[str, FilePlace] | None = None) -> None:
-        self.problems = problems
-        self.places = dict(places or {})
-        super().__init__("; ".join(message for _, message in problems))
+    def __init__(self, problems: Sequence[tuple[tuple[str | int, ...], str] | SourceProblem]) -> None:
+        self.problems: list[SourceProblem] = [
+            (problem[0], problem[1], problem[2] if len(problem) > 2 else None)  # type: ignore[misc]
+            for problem in problems]
+        super().__init__("; ".join(message for _, message, _ in self.problems))
+
+
+def source_problem(path: tuple[str | int, ...], exc: McprtError) -> SourceProblem:
+    """`exc` as a problem at `path` below the source, with its place when it is a `PlacedError`."""
+    return path, str(exc), exc.place if isinstance(exc, PlacedError) else None
 
 
 class SpecError(McprtError):

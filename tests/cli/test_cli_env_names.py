@@ -209,6 +209,25 @@ def test_uvicorns_forwarded_allow_ips_is_warned_about_naming_mcprts_setting(tmp_
                       "server.http.trusted_proxies"], done.stderr
 
 
+def test_a_FILE_variable_for_a_known_name_is_no_typo_but_said_to_supply_the_manifests_variable(
+        tmp_path: Path) -> None:
+    """Review of fixk2 (problem 7): `MCPRT_STATE_URL_FILE` (the VAR_FILE convention, supplying a manifest's
+    `state: "${MCPRT_STATE_URL}"`) worked, yet was warned about as "not an mcprt setting and is ignored; did you
+    mean MCPRT_STATE_URL?". Now an INFO note saying what it does, and what it does not (the setting itself)."""
+    manifest = _folder(tmp_path)
+    (tmp_path / "state").write_text("redis://127.0.0.1:6379/0\n")
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path, env=dict(MCPRT_STATE_URL_FILE=str(tmp_path / "state")))
+    assert done.returncode == 0 and "mcprt.env" not in done.stderr, done.stderr  # no warning
+    env = child_env(MCPRT_LOG_FORMAT="json", MCPRT_STATE_URL_FILE=str(tmp_path / "state"))
+    with mcprt_http(manifest, "--no-reload", env=env) as up:
+        log = up.wait_log("MCPRT_STATE_URL_FILE")
+    (line,) = [line for line in log.splitlines() if "MCPRT_STATE_URL_FILE" in line]
+    assert '"level": "info"' in line and '"logger": "mcprt.env"' in line, log
+    assert ("MCPRT_STATE_URL_FILE supplies ${MCPRT_STATE_URL} to the manifest from the file it names (where the "
+            "manifest writes ${MCPRT_STATE_URL}); mcprt's own setting MCPRT_STATE_URL is not read from it") in line, log
+    assert "not an mcprt setting" not in log, log
+
+
 def test_correct_settings_draw_no_warning(tmp_path: Path) -> None:
     manifest = _folder(tmp_path)
     env = dict(MCPRT_LOG_LEVEL="warning", MCPRT_MAX_SPEC_BYTES="64_000_000", MCPRT_TEMPLATE_TIMEOUT="2.5",

@@ -56,7 +56,7 @@ def test_a_variable_is_read_from_the_file_its_FILE_variable_names(tmp_path: Path
     assert secret in loaded.files  # watched by hot reload (reload.files.manifest_files)
 
 
-def test_a_relative_path_is_the_manifests_folders_and_a_default_gives_way_to_the_file(tmp_path: Path) -> None:
+def test_a_relative_path_is_the_root_manifests_folders_and_a_default_gives_way_to_the_file(tmp_path: Path) -> None:
     manifest = _project(tmp_path, AUTHED.replace("${CI_TOKEN}", "${CI_TOKEN:-fallback-token-0123456789}"))
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "ci").write_text("from-the-file-0123456789\n")
@@ -64,13 +64,90 @@ def test_a_relative_path_is_the_manifests_folders_and_a_default_gives_way_to_the
     assert _token(loaded.manifest) == "from-the-file-0123456789"
 
 
-def test_the_variable_itself_wins_over_its_file(tmp_path: Path) -> None:
-    """Set in the environment or `.env`, `VAR` is used as before; `VAR_FILE` is read only when it is unset."""
+def test_the_variable_and_its_file_both_set_is_an_error_naming_both(tmp_path: Path) -> None:
+    """The convention's own rule (`file_env`: "both VAR and VAR_FILE are set (but are exclusive)"). A review: with
+    `envFrom: secretRef` kept and `CI_TOKEN_FILE` added, `CI_TOKEN` won silently and no rotation ever applied."""
     manifest = _project(tmp_path)
     (tmp_path / "ci").write_text("from-the-file-0123456789\n")
-    loaded = load_manifest(manifest, env={"CI_TOKEN": "from-the-env-0123456789", "CI_TOKEN_FILE": "ci"})
-    assert _token(loaded.manifest) == "from-the-env-0123456789"
-    assert (tmp_path / "ci") not in loaded.files
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest, env={"CI_TOKEN": "from-the-env-0123456789", "CI_TOKEN_FILE": "ci"})
+    [error] = caught.value.errors
+    assert (error.file, error.line, error.col) == (str(manifest), 4, 22), error
+    assert error.message.startswith("both CI_TOKEN and CI_TOKEN_FILE are set, but they are exclusive"), error
+    assert "from-the-env" not in str(caught.value) and "from-the-file" not in str(caught.value)
+
+
+def test_a_FILE_value_that_is_not_a_path_is_never_repeated(tmp_path: Path) -> None:
+    """The token put in `CI_TOKEN_FILE` by mistake (a `secretKeyRef` on the wrong name): the error says the
+    variable names no readable file without showing its value (a review saw it in the pod's JSON log)."""
+    from tests.support.cli import mcprt_process
+
+    _project(tmp_path)
+    token = "ghp_R3alS3cretT0kenValue0123456789abcd"
+    done = mcprt_process("up", "mcp.yaml", cwd=tmp_path,
+                     env={"MCPRT_TRANSPORT": "http", "MCPRT_LOG_FORMAT": "json", "CI_TOKEN_FILE": token,
+                          "MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 2, done
+    assert token not in done.stderr + done.stdout, done
+    errors = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert any(r["msg"].startswith("CI_TOKEN is read from CI_TOKEN_FILE, which names no readable file (No such file "
+                                   "or directory; its value is not shown") for r in errors), done.stderr
+    assert (tmp_path / token) not in load_or_files(tmp_path / "mcp.yaml", {"CI_TOKEN_FILE": token})
+
+
+def load_or_files(manifest: Path, env: dict[str, str]) -> list[Path]:
+    """The files a failed load would have hot reload watch (`ManifestError.partial`), [] without a partial."""
+    try:
+        return list(load_manifest(manifest, env=env).files)
+    except ManifestError as exc:
+        return list(exc.partial.files) if exc.partial is not None else []
+
+
+def test_an_unreadable_file_is_a_warning_where_the_transport_does_not_need_the_value(tmp_path: Path) -> None:
+    """`server.auth` over stdio may be unset (a warning saying when it is needed): so may its file be missing."""
+    manifest = _project(tmp_path)
+    loaded = load_manifest(manifest, env={"CI_TOKEN_FILE": "/nonexistent/ci"}, transport="stdio")
+    [warning] = [w for w in loaded.warnings if "CI_TOKEN" in w.message]
+    assert warning.severity == "warning" and (warning.line, warning.col) == (4, 22), warning
+    assert warning.message == ("CI_TOKEN is read from CI_TOKEN_FILE=/nonexistent/ci, which cannot be read (No such "
+                               "file or directory): it is needed to serve over HTTP (server.auth; stdio is never authenticated)"), warning
+    with pytest.raises(ManifestError):  # over HTTP it is needed: an error
+        load_manifest(manifest, env={"CI_TOKEN_FILE": "/nonexistent/ci"}, transport="http")
+
+
+def test_an_empty_secret_file_is_named_as_the_empty_thing(tmp_path: Path) -> None:
+    """Not "its environment variable is set but empty": CI_TOKEN is not set, the file is empty."""
+    manifest = _project(tmp_path)
+    (tmp_path / "ci").write_text("")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest, env={"CI_TOKEN_FILE": str(tmp_path / "ci")})
+    [error] = caught.value.errors
+    assert error.message == ("a secret must not be empty (the file CI_TOKEN_FILE names is empty); set it, or remove "
+                             "this entry"), error
+
+
+def test_a_relative_FILE_path_is_relative_to_the_dotenv_that_set_it_in_every_manifest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root's `.env` says `DESC_FILE=secrets/desc`; an included `b/mcp.yaml` uses `${DESC}`: the root's
+    `secrets/desc`, not `b/secrets/desc` (a review: one variable named a different file in each manifest)."""
+    monkeypatch.delenv("DESC", raising=False)
+    monkeypatch.delenv("DESC_FILE", raising=False)
+    (tmp_path / "mcp.yaml").write_text("version: 1\ninclude: [b/mcp.yaml]\n")
+    (tmp_path / ".env").write_text("DESC_FILE=secrets/desc\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "desc").write_text("root-desc\n")
+    (tmp_path / "b" / "secrets").mkdir(parents=True)
+    (tmp_path / "b" / "secrets" / "desc").write_text("b-desc\n")
+    (tmp_path / "b" / "tools.py").write_text(TOOLS)
+    (tmp_path / "b" / "mcp.yaml").write_text(
+        'version: 1\nsources:\n  t:\n    python: tools\n    tools:\n      ping:\n        description: "d ${DESC}"\n')
+    loaded = load_manifest(tmp_path / "mcp.yaml")
+    assert loaded.manifest.sources["t"].tools["ping"].description == "d root-desc"
+    # set in b's own `.env`, the path is b's
+    (tmp_path / ".env").unlink()
+    (tmp_path / "b" / ".env").write_text("DESC_FILE=secrets/desc\n")
+    loaded = load_manifest(tmp_path / "mcp.yaml")
+    assert loaded.manifest.sources["t"].tools["ping"].description == "d b-desc"
 
 
 @pytest.mark.parametrize("make", ["missing", "folder", "binary"])

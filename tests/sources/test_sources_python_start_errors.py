@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import mcprt_process
+from tests.support.kubelet import kubelet_swap
 from tests.support.served import child_env, mcprt_http
 
 # The trial's files (/tmp/trial_k8s_work/synerr), as the user wrote them.
@@ -66,6 +68,29 @@ def test_up_json_log_places_each_error_in_its_module(tmp_path: Path) -> None:
     assert placed == {("synerr/kit.py", 1, 7), ("synerr/kit2.py", 6, 1)}, done.stderr
 
 
+@pytest.mark.parametrize("command", ["up", "validate"])
+def test_a_configmap_mounted_module_is_named_as_mounted_not_by_the_kubelets_timestamp_folder(
+        tmp_path: Path, command: str) -> None:
+    """The pod's case: the modules are a ConfigMap volume, each `kit.py` a symlink through `..data` into a
+    `..<timestamp>` folder the kubelet deletes at the next update. The error names `kit.py` as mounted (a review
+    saw `..2026_12_02_16_38_51.481780036/kit.py:1:7`), in the text and in the JSON log's `file`."""
+    mount = tmp_path / "cm"
+    kubelet_swap(mount, {"kit.py": KIT, "kit2.py": KIT2, "mcp.yaml": MANIFEST})
+    done = mcprt_process(command, "cm/mcp.yaml", cwd=tmp_path, env={"MCPRT_CACHE_DIR": str(tmp_path / "cache")},
+                         timeout=90)
+    assert done.returncode == 2, done
+    output = done.stderr + done.stdout
+    assert "cm/kit.py:1:7: source 'py'" in output, output
+    assert "cm/kit2.py:6:1: source 'py2'" in output, output
+    assert "..20" not in output and "..data" not in output, output
+    if command == "up":
+        done = mcprt_process("up", "cm/mcp.yaml", cwd=tmp_path, timeout=90,
+                             env={"MCPRT_LOG_FORMAT": "json", "MCPRT_CACHE_DIR": str(tmp_path / "cache")})
+        records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        placed = {(r["file"], r["line"], r["col"]) for r in records if r["level"] == "error" and "file" in r}
+        assert placed == {("cm/kit.py", 1, 7), ("cm/kit2.py", 6, 1)}, done.stderr
+
+
 def test_up_waits_for_a_slow_import_and_reports_its_error_too(tmp_path: Path) -> None:
     """The import that fails second (after 1.5 s of heavy imports) is still reported: up's fail-fast cancels the
     opens that wait on something outside (a `command:` server, see test_stdio_host_launch), not an import."""
@@ -109,22 +134,42 @@ def test_a_missing_entry_module_stays_at_the_manifest_key(tmp_path: Path) -> Non
 
 
 def test_a_reload_reports_every_broken_modules_error_and_keeps_serving(tmp_path: Path) -> None:
+    """Both modules broken before one reload (no watcher: `MCPRT_RELOAD=false`, then SIGHUP), so that one reload
+    must report both: its `reload failed` line says `errors=2` and both errors follow it (a union over two reloads
+    each reporting one error would not pass)."""
     (tmp_path / "kit.py").write_text("def f() -> str:\n    'f'\n    return 'f'\n")
     (tmp_path / "kit2.py").write_text("def g() -> str:\n    'g'\n    return 'g'\n")
     (tmp_path / "mcp.yaml").write_text(MANIFEST)
-    with mcprt_http(tmp_path / "mcp.yaml", env=child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"))) as up:
+    env = child_env(MCPRT_CACHE_DIR=str(tmp_path / "cache"), MCPRT_RELOAD="false")
+    with mcprt_http(tmp_path / "mcp.yaml", env=env) as up:
         mark = up.log_mark()
         for name, text in (("kit.py", KIT), ("kit2.py", KIT2)):
             path = tmp_path / name
             path.write_text(text)
             later = time.time() + 5  # a new mtime even on a coarse clock: the reload sees both as changed
             os.utime(path, (later, later))
-        up.wait_log("reload failed", timeout=60)
-        log = up.wait_log("import-time failure in kit2", timeout=30)
+        up.signal(signal.SIGHUP)
+        log = up.wait_log("import-time failure in kit2", timeout=60)
         since = up.log_since(mark)
-        assert "cannot import 'kit': invalid syntax" in since, since
-        assert "kit.py:1:7" in since or '"line": 1, "col": 7' in since, since
-        assert "kit2.py:6:1" in since or '"line": 6, "col": 1' in since, since
+        failed = [line for line in since.splitlines() if "reload failed" in line]
+        assert len(failed) == 1, since
+        assert "trigger=signal" in failed[0] and "errors=2" in failed[0], since
+        after = since[since.index(failed[0]):]
+        assert "cannot import 'kit': invalid syntax" in after, since
+        assert "kit.py:1:7" in after, since
+        assert "kit2.py:6:1" in after, since
         assert "was not opened" not in since, since
         assert up.health()["status"] != "starting", log
         assert up.process.poll() is None, log
+
+
+def test_each_problem_carries_its_own_place_even_when_two_read_the_same() -> None:
+    """Review of fixk2 (problem 9): a place was found by the problem's text (`places[message]`), so two problems
+    with one text shared one place. Each `SourceProblem` now carries its own."""
+    from mcprt.errors import McprtError, PlacedError, SourceConfigError, source_problem
+
+    error = SourceConfigError([source_problem(("python",), PlacedError("same text", ("/m/kit.py", 3, 1))),
+                               source_problem(("prompts", 0), McprtError("same text")),
+                               (("resources", "r://x"), "given as a pair")])
+    assert error.problems == [(("python",), "same text", ("/m/kit.py", 3, 1)), (("prompts", 0), "same text", None),
+                              (("resources", "r://x"), "given as a pair", None)]

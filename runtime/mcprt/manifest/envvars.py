@@ -15,22 +15,29 @@ and `VAR_FILE` is (in either), `${VAR}` is that file's content with one trailing
 its value — is the official Docker images' (postgres, mysql, mariadb: `POSTGRES_PASSWORD_FILE`, their
 entrypoints' `file_env`), where it exists for Docker and Kubernetes secrets mounted as files. (Their shell's
 `$(< file)` drops every trailing newline; one is dropped here, so a value that ends in a newline of its own keeps
-it.) A relative path is relative to the manifest's folder. The file is watched as the manifest is (`files_read`,
-`LoadedManifest.files`), so a rotated Secret — the kubelet swaps the mounted file — applies live; a file that
-cannot be read is an error at the line that uses the variable, naming the variable and the file, never its
-content. The value is a secret like any other: what a credential field holds is scrubbed whatever it came from
+it.) A relative path is relative to the folder of the `.env` that set `VAR_FILE` (the root manifest's folder when
+the process environment set it: `EnvValues.folders`), so one variable names one file in every manifest that uses
+it. Setting both `VAR` and `VAR_FILE` is an error, as in `file_env` ("both VAR and VAR_FILE are set (but are
+exclusive)"): `VAR` would win silently and the rotated file would never apply. The file is watched as the manifest
+is (`files_read`, `LoadedManifest.files`), so a rotated Secret — the kubelet swaps the mounted file — applies live;
+a file that cannot be read is an error at the line that uses the variable (a warning where the transport does not
+need the value, as for an unset variable), naming the variable and the file, never its content — nor
+`VAR_FILE`'s value when it does not read as a path (no `/`, or a token: the secret put in `VAR_FILE` by
+mistake). The value is a secret like any other: what a credential field holds is scrubbed whatever it came from
 (`secrets.register_secrets`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
-from ..envfile import REFERENCE, VARIABLE_NAME, EnvValues, Unresolved, read_env_file
+from ..envfile import FILE_SUFFIX, REFERENCE, VARIABLE_NAME, EnvValues, Unresolved, read_env_file
 from ..errors import Diagnostic
+from ..scrubbing import looks_like_token
 from .positions import Path, PositionIndex
 from .python_env import outer_environ
 
@@ -55,6 +62,7 @@ def environment_for(manifest_dir: FsPath) -> EnvValues:
     env_file = manifest_dir / ".env"
     values = read_env_file(env_file, outer) if env_file.is_file() else EnvValues()
     values.update(outer)
+    values.folders = dict.fromkeys(values, manifest_dir)  # a relative `VAR_FILE` path: the root manifest's folder
     return values
 
 
@@ -69,7 +77,9 @@ def included_environment(manifest_dir: FsPath, top: Mapping[str, str]) -> Mappin
         return top
     own = read_env_file(env_file, outer_environ())
     unresolved = {**own.unresolved, **_unresolved(top)}
-    return EnvValues({**own, **top}, {name: why for name, why in unresolved.items() if name not in top})
+    folders = {**{name: manifest_dir for name in own if name not in top},
+               **(top.folders if isinstance(top, EnvValues) else {})}
+    return EnvValues({**own, **top}, {name: why for name, why in unresolved.items() if name not in top}, folders)
 
 
 def _unresolved(env: Mapping[str, str]) -> Mapping[str, Unresolved]:
@@ -77,14 +87,14 @@ def _unresolved(env: Mapping[str, str]) -> Mapping[str, Unresolved]:
     return env.unresolved if isinstance(env, EnvValues) else {}
 
 
-FILE_SUFFIX = "_FILE"  # `${VAR}` read from the file `VAR_FILE` names (see the module docstring)
 MAX_FILE_VALUE_BYTES = 1024 * 1024  # a credential file larger than this is refused: no secret is 1 MB
 
 
 def read_file_value(name: str, location: str, folder: FsPath) -> tuple[str | None, FsPath, str | None]:
-    """`${name}`'s value from the file `location` (the value of `name`_FILE; relative to `folder`, the manifest's):
-    (the content less one trailing newline, the file, None), or (None, the file, why it cannot be read) — the
-    reason names the variable and the file and the OS error, never any of the content."""
+    """`${name}`'s value from the file `location` (the value of `name`_FILE; relative to `folder`): (the content
+    less one trailing newline, the file, None), or (None, the file, why it cannot be read) — the reason names the
+    variable and the file and the OS error, never any of the content. A `location` that does not read as a path
+    (`shows_as_path`) is not repeated either: it may be the secret itself, put in `name`_FILE by mistake."""
     path = FsPath(location).expanduser()
     if not path.is_absolute():
         path = folder / path
@@ -93,6 +103,10 @@ def read_file_value(name: str, location: str, folder: FsPath) -> tuple[str | Non
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_VALUE_BYTES + 1)
     except OSError as exc:
+        if not shows_as_path(location) and not os.path.lexists(path):
+            return None, path, (f"{name} is read from {name}{FILE_SUFFIX}, which names no readable file "
+                                f"({exc.strerror or type(exc).__name__}; its value is not shown: it does not read as "
+                                f"a path — if it is the value itself, set {name} instead)")
         return None, path, f"{name} is read from {said}, which cannot be read ({exc.strerror or type(exc).__name__})"
     if len(raw) > MAX_FILE_VALUE_BYTES:
         return None, path, f"{name} is read from {said}, which is larger than {MAX_FILE_VALUE_BYTES} bytes"
@@ -107,9 +121,19 @@ def read_file_value(name: str, location: str, folder: FsPath) -> tuple[str | Non
     return text, path, None
 
 
+def shows_as_path(location: str) -> bool:
+    """Whether a `VAR_FILE` value may be repeated in a message (when it names no file): it reads as a path —
+    starts with `/`, `./`, `../` or `~` (a mounted Secret's path is absolute), or has a `/` and does not read as a
+    token (`scrubbing.looks_like_token`: base64 holds `/` too)."""
+    if location.startswith(("/", "./", "../", "~")):
+        return True
+    return "/" in location and not looks_like_token(location)
+
+
 def interpolate(
     data: Any, env: Mapping[str, str], index: PositionIndex, unused: Mapping[Path, str] | None = None,
     scoped: Mapping[Path, Mapping[str, str]] | None = None, files_read: list[FsPath] | None = None,
+    from_files: dict[Path, str] | None = None,
 ) -> tuple[Any, set[Path], list[Diagnostic], set[Path]]:
     """Replace references in every string; return the data, the paths that used a variable, errors,
     and the paths whose value used an unset variable of an `unused` subtree.
@@ -123,7 +147,10 @@ def interpolate(
     refuse: the loader leaves such a value out, see `loader.STDIO_UNUSED`).
 
     `files_read`: where the files `VAR_FILE` variables named are appended (each once), for hot reload to watch;
-    one that cannot be read is appended too (creating it is a change)."""
+    one that cannot be read is appended too (creating it is a change).
+
+    `from_files`: where each path whose value used a `VAR_FILE` is recorded (path → `VAR_FILE`'s name), so a
+    message about the value (an empty secret: `secrets.empty_secrets`) names the file, not the variable."""
     optional = dict(unused or {})
 
     def needed_for(path: Path) -> str | None:
@@ -159,16 +186,33 @@ def interpolate(
                 errors.append(Diagnostic(where.file, where.line, where.col, _invalid_reference(text, match)))
                 return match.group(0)
             used.add(path)
+            location = env.get(name + FILE_SUFFIX)
+            if name in env and location:
+                where = index.locate(path)
+                errors.append(Diagnostic(where.file, where.line, where.col,
+                                         f"both {name} and {name}{FILE_SUFFIX} are set, but they are exclusive: unset "
+                                         f"{name} to read the value from the file (a rotated Secret then applies "
+                                         f"live), or unset {name}{FILE_SUFFIX}"))
+                return ""
             if name in env and (env[name] != "" or not has_default):
                 return env[name]
-            location = env.get(name + FILE_SUFFIX)
             if name not in env and location:
                 where = index.locate(path)
-                value, file, problem = read_file_value(name, location, FsPath(where.file).parent)
-                if files_read is not None and file not in files_read:
+                folders = env.folders if isinstance(env, EnvValues) else {}
+                folder = folders.get(name + FILE_SUFFIX, FsPath(where.file).parent)
+                value, file, problem = read_file_value(name, location, folder)
+                if files_read is not None and file not in files_read and (problem is None or shows_as_path(location)):
                     files_read.append(file)
                 if problem is None and value is not None:
+                    if from_files is not None:
+                        from_files[path] = name + FILE_SUFFIX
                     return value
+                when = needed_for(path)
+                if when is not None:
+                    unset.add(path)
+                    errors.append(Diagnostic(where.file, where.line, where.col,
+                                             f"{problem}: it is needed {when}", "warning"))
+                    return ""
                 errors.append(Diagnostic(where.file, where.line, where.col, str(problem)))
                 return ""
             if has_default:

@@ -229,7 +229,9 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
     scoped = {("sources", name): environments[folder] for name, folder in source_dirs.items()
               if environments[folder] is not environment}
     written = data  # `interpolate` builds new containers: this stays as written
-    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped, files)
+    from_files: dict[NodePath, str] = {}
+    data, env_paths, env_errors, unset = envvars.interpolate(data, environment, index, unused, scoped, files,
+                                                             from_files)
     errors += env_errors
 
     # before the root validates: an included manifest's bad `defaults:` is reported with the root's errors
@@ -268,7 +270,7 @@ def load_manifest(path: str | Path | None = None, *, env: dict[str, str] | None 
         raise ManifestError(sorted(errors) + warnings, partial=partial) from None
     warnings += _manifest_warnings(manifest, env_paths, index, written)
     reported = {(d.file, d.line, d.col) for d in errors}  # an unset variable is already reported there
-    errors += [d for d in empty_secrets(manifest, env_paths, index) if (d.file, d.line, d.col) not in reported]
+    errors += [d for d in empty_secrets(manifest, env_paths, index, from_files) if (d.file, d.line, d.col) not in reported]
     errors += shared_inbound_tokens(manifest, index, unset)
     errors += templated_secrets(manifest, index, written, lambda at: scoped.get(at[:2], environment))
     register_secrets(manifest, written)

@@ -88,14 +88,19 @@ def configured_secrets(manifest: Manifest, written: Any) -> list[str]:
     return [v for v in values if v]
 
 
-def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex) -> list[Diagnostic]:
-    """An error at each secret whose value is empty (most often an exported but empty variable)."""
+def empty_secrets(manifest: Manifest, env_paths: set[NodePath], index: PositionIndex,
+                  from_files: Mapping[NodePath, str] | None = None) -> list[Diagnostic]:
+    """An error at each secret whose value is empty (most often an exported but empty variable, or an empty
+    mounted Secret file). `from_files`: path → the `VAR_FILE` its value was read through (`envvars.interpolate`),
+    so the message sends the operator to the file, not to a variable that is not set."""
     found = []
     for path in secret_paths(manifest):
         if _value_at(manifest, path).strip():
             continue
         where = index.locate(path)
-        origin = "its environment variable is set but empty" if path in env_paths else "it is empty"
+        through = (from_files or {}).get(path)
+        origin = (f"the file {through} names is empty" if through is not None else
+                  "its environment variable is set but empty" if path in env_paths else "it is empty")
         found.append(Diagnostic(where.file, where.line, where.col,
                                 f"a secret must not be empty ({origin}); set it, or remove this entry"))
     return found

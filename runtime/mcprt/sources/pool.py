@@ -271,7 +271,7 @@ class SourcePool:
             return None, [loaded.diagnostic(where, str(exc))]
         except SourceConfigError as exc:
             return None, [_placed(loaded.diagnostic(("sources", name, *path), f"source '{name}': {message}"),
-                                  exc.places.get(message), context.base_dir) for path, message in exc.problems]
+                                  place, context.base_dir) for path, message, place in exc.problems]
         except PlacedError as exc:
             return None, [_placed(loaded.diagnostic(where, f"source '{name}': {exc}"), exc.place, context.base_dir)]
         except McprtError as exc:

@@ -184,11 +184,12 @@ def _placed(message: str, place: FilePlace | None) -> McprtError:
 
 
 def syntax_at(exc: SyntaxError) -> FilePlace | None:
-    """Where a syntax error is: its file, line and column (Python's `offset` is 1-based already); None when
-    Python names no file on disk (code compiled from a string)."""
+    """Where a syntax error is: its file (as Python opened it, symlinks kept: `raised_at` says why), line and
+    column (Python's `offset` is 1-based already); None when Python names no file on disk (code compiled from a
+    string)."""
     if not exc.filename or not exc.lineno or not Path(exc.filename).is_file():
         return None
-    return str(Path(exc.filename).resolve()), exc.lineno, max(exc.offset or 1, 1)
+    return os.path.abspath(exc.filename), exc.lineno, max(exc.offset or 1, 1)
 
 
 def raised_at(exc: BaseException, base_dir: Path) -> FilePlace | None:
@@ -196,18 +197,23 @@ def raised_at(exc: BaseException, base_dir: Path) -> FilePlace | None:
     traceback frame in a `.py` file under `base_dir` that is not an installed package's (a virtualenv inside
     the folder), so an error raised inside a library names the user's line that called it. Its column is
     Python's (3.11+ records one, 0-based: +1), else 1. None when no frame is the folder's (a module not found
-    by the import system itself)."""
+    by the import system itself).
+
+    The file is named as Python opened it (made absolute, symlinks kept), not resolved: in a ConfigMap mount
+    `kit.py` is a symlink into the kubelet's `..<timestamp>` folder, which the next update deletes, so a resolved
+    name would point the operator at a folder that is gone. Symlinks are followed only to decide whether the file
+    is the folder's."""
     root = base_dir.resolve()
     found: FilePlace | None = None
     for frame in traceback.extract_tb(exc.__traceback__):
         path = Path(frame.filename)
         if path.suffix != ".py" or not path.is_absolute() or frame.lineno is None:
             continue
-        path = path.resolve()
-        if not path.is_relative_to(root) or _INSTALLED.intersection(path.relative_to(root).parts):
+        real = path.resolve()
+        if not real.is_relative_to(root) or _INSTALLED.intersection(real.relative_to(root).parts):
             continue
         column = getattr(frame, "colno", None)
-        found = (str(path), frame.lineno, column + 1 if column is not None else 1)
+        found = (os.path.abspath(frame.filename), frame.lineno, column + 1 if column is not None else 1)
     return found
 
 

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import FilePlace, McprtError, PlacedError, SourceConfigError
+from ...errors import McprtError, SourceConfigError, SourceProblem, source_problem
 from ...offerings.model import OfferError, Offerings, PromptOffer, ResourceOffer, TemplateOffer
 from ...offerings.uris import UnsafeTemplateValue, template_values
 from ...settings import env_limit
@@ -178,17 +178,14 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
     resource_offers: list[ResourceOffer] = []
     template_offers: list[TemplateOffer] = []
     prompt_offers: list[PromptOffer] = []
-    problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
-    places: dict[str, FilePlace] = {}  # a problem whose cause is a line of the module (SourceConfigError.places)
+    problems: list[SourceProblem] = []  # each at its own key, or at its module's line (SourceConfigError)
     for uri, target in resources.items():
         try:
             function = _function(target, "resource", f"resource '{uri}'", imports, max_bytes, concurrency)
         except AlreadyReported:
             continue
         except McprtError as exc:
-            problems.append((("resources", uri), str(exc)))
-            if isinstance(exc, PlacedError):
-                places[str(exc)] = exc.place
+            problems.append(source_problem(("resources", uri), exc))
             continue
         given = decorated(function.fn, "resource")  # FastMCP's @mcp.resource(name=, description=, title=)
         wire = {"name": given.name or function.name,
@@ -211,16 +208,14 @@ def load_offers(resources: Mapping[str, str], prompts: list[str], imports: Modul
         except AlreadyReported:
             continue
         except McprtError as exc:
-            problems.append((("prompts", index), str(exc)))
-            if isinstance(exc, PlacedError):
-                places[str(exc)] = exc.place
+            problems.append(source_problem(("prompts", index), exc))
             continue
         given = decorated(function.fn, "prompt")  # FastMCP's @mcp.prompt(name=, description=, title=)
         name = given.name or function.name
         provider.prompts[name] = function
         prompt_offers.append(PromptOffer(name, _prompt_wire(name, function, given)))
     if problems:
-        raise SourceConfigError(problems, places)
+        raise SourceConfigError(problems)
     return Offerings(provider, tuple(resource_offers), tuple(template_offers), tuple(prompt_offers))
 
 

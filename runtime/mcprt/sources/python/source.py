@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from ...observability.log import adopt_source_logger, in_python_source
 from ...errors import (
-    CallTimeout, Diagnostic, FilePlace, McprtError, PlacedError, QueueTimeout, SourceConfigError, UpstreamError,
+    CallTimeout, Diagnostic, McprtError, QueueTimeout, SourceConfigError, SourceProblem, UpstreamError, source_problem,
 )
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
@@ -165,8 +165,7 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
                    owner: object) -> PythonFunctionsSource:
     operations: list[Operation] = []
     imports = ModuleImports(ctx.base_dir)
-    problems: list[tuple[tuple[str | int, ...], str]] = []  # each at its own key (SourceConfigError)
-    places: dict[str, FilePlace] = {}  # a problem whose cause is a line of the module (SourceConfigError.places)
+    problems: list[SourceProblem] = []  # each at its own key, or at its module's line (SourceConfigError)
     offered = _offered(config)
     for entry in entries:
         # before the import: what the module logs at import reaches mcprt's log too
@@ -177,9 +176,7 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
         except AlreadyReported:
             continue
         except McprtError as exc:
-            problems.append((entry.where, str(exc)))
-            if isinstance(exc, PlacedError):
-                places[str(exc)] = exc.place
+            problems.append(source_problem(entry.where, exc))
             continue
         if entry.attr is None:  # a whole module: what the manifest serves as a resource or prompt, or FastMCP
             # marked as one, is not also a tool (the model would see a prompt's text maker as an action)
@@ -194,16 +191,15 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
             try:
                 operations.append(_operation(ctx, config, target, fn_name, fn, label))
             except McprtError as exc:
-                problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry))))
+                problems.append((entry.where, str(exc) + _listing_hint(entry, imports.module(entry)), None))
     offerings = None
     try:
         offerings = load_offers(config.resources, config.prompts, imports, response_limit(config, ctx.defaults),
                                 config.concurrency)
     except SourceConfigError as exc:
         problems += exc.problems
-        places.update(exc.places)
     if problems:
-        raise SourceConfigError(problems, places)
+        raise SourceConfigError(problems)
     files = module_files(imports.modules)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
     return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
