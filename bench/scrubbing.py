@@ -197,6 +197,42 @@ def _scrub_decoded(quick: bool) -> list[list[object]]:
     return rows
 
 
+HEX_SECRETS = ["9f8e7d6c5b4a3f2e1d0c", "550e8400-e29b-41d4-a716-446655440000", "ABCDEF0123456789abcd"]
+
+
+def _case_forms_cost(quick: bool) -> list[list[object]]:
+    """CPU µs to scrub an 800 KB non-ASCII body holding no secret with 3 hex secrets: without their lower/upper-case
+    forms (as before mendi1) vs with them (`scrubber._case_forms`), in alternation."""
+    from mcprt.scrubbing import scrubber as module
+
+    case_forms = module._case_forms
+
+    def built(with_case: bool) -> tuple[Any, int]:
+        module._case_forms = case_forms if with_case else (lambda secret: set())
+        module._forms.cache_clear()
+        scrubber = module.Scrubber()
+        scrubber.add(*HEX_SECRETS)
+        count = sum(len(module._forms(secret)) for secret in HEX_SECRETS)
+        module._case_forms = case_forms
+        module._forms.cache_clear()
+        return scrubber, count
+
+    (before, before_forms), (after, after_forms) = built(False), built(True)
+    body = json.dumps({"items": [{"名前": "日本語テキスト" * 5, "emoji": "👨‍👩‍👧‍👦" * 10, "städte": "München"}
+                                 for _ in range(2000)]}, ensure_ascii=False)
+    rows: list[list[object]] = []
+    for name, value in (("scrub_text", body), ("scrub_bytes", body.encode())):
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(50 if quick else 300):
+            for with_case, scrubber in ((False, before), (True, after)):
+                started = time.process_time()
+                getattr(scrubber, name)(value)
+                times[with_case].append((time.process_time() - started) * 1e6)
+        rows.append([f"800 KB, no secret in it, {name}", f"{before_forms} / {after_forms}",
+                     f"{statistics.median(times[False]):.0f}", f"{statistics.median(times[True]):.0f}"])
+    return rows
+
+
 def _scrub_blobs(quick: bool) -> list[list[object]]:
     """CPU ms to scrub one base64 blob (a resource's `blob`, an image's `data`) as the bytes it encodes
     (`Scrubber.scrub_base64`: decode, one search, re-encode only when found), with 6 secrets; beside it, the
@@ -393,6 +429,9 @@ def run(quick: bool) -> Section:
     section.extra_tables.append((["JSON body holding \\u escapes", "bytes", "raw bytes only, before (ms CPU)",
                                   "raw + decoded value, after (ms CPU)", "walking every string (ms CPU)"],
                                  _scrub_decoded(quick)))
+    section.extra_tables.append((["non-ASCII body, 3 hex secrets", "forms: without / with both cases",
+                                  "without (µs CPU, median)", "with both cases (µs CPU, median)"],
+                                 _case_forms_cost(quick)))
     section.extra_tables.append((["base64 blob", "chars", "scrub_base64 (ms CPU)", "of which: decode alone (ms CPU)",
                                   "a text scan of the blob (ms CPU)"], _scrub_blobs(quick)))
     section.extra_tables.append((["resources/read blob with a secret", "chars", "loop held, scrub_prose (ms, max gap)",

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 log = logging.getLogger("mcprt.env")
 
-# Settings read by pydantic-settings (`settings.Settings`; `.env` in the working directory too).
+# Settings read by pydantic-settings (`settings.Settings`; `.env` files through `settings.load_settings`).
 SETTINGS = frozenset({
     "MCPRT_LOG_LEVEL", "MCPRT_LOG_FORMAT", "MCPRT_TRANSPORT", "MCPRT_HOST", "MCPRT_PORT", "MCPRT_CACHE_DIR",
     "MCPRT_RELOAD", "MCPRT_DEBUG", "MCPRT_OFFLINE", "MCPRT_STATE_URL", "MCPRT_ALLOWED_HOSTS",

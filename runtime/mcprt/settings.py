@@ -1,4 +1,4 @@
-"""Runtime settings from `MCPRT_*` environment variables and `.env` (pydantic-settings).
+"""Runtime settings from `MCPRT_*` environment variables (pydantic-settings) and `.env` files (`envfile`, as values).
 
 Precedence for anything that exists in several places: a CLI flag beats the environment, which
 beats the manifest, which beats the built-in default. Settings therefore default to None where the
@@ -26,7 +26,9 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """Process-level settings. Every field can be set as `MCPRT_<NAME>` (e.g. `MCPRT_LOG_LEVEL=debug`)."""
 
-    model_config = SettingsConfigDict(env_prefix="MCPRT_", env_file=".env", extra="ignore")
+    # no `env_file`: the `.env` files are read by `envfile.read_env_file` (`load_settings`), the one reader and rule
+    # the manifest's `${VAR}` uses too, and passed in as values
+    model_config = SettingsConfigDict(env_prefix="MCPRT_", extra="ignore")
 
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log verbosity.")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON objects.")
@@ -85,6 +87,9 @@ SETTINGS_SHADOWED: list[str] = []
 SETTINGS_FROM: list[tuple[Path, tuple[str, ...]]] = []
 # The settings the manifest's `.env` holds that it may not set (`MANIFEST_ENV_SETTINGS`), for a start-up warning.
 SETTINGS_REFUSED: list[str] = []
+# The settings a `.env` statement meant to set but left unset (its value references an unset variable: `envfile`'s
+# rule, as for the manifest's `${VAR}`), each with why, for a start-up warning: the default applies, never "".
+SETTINGS_UNRESOLVED: list[tuple[str, str]] = []
 
 # What the `.env` beside the manifest may set: how mcprt logs, where it caches, whether it reloads, fetches or starts
 # strictly — a developer's convenience when a host launches `mcprt up /abs/mcp.yaml` from `/`. Never where it
@@ -138,7 +143,7 @@ def load_settings(manifest: Path | str | None = None) -> Settings:
     where each setting came from: `SETTINGS_FROM`, for the start-up log). A `.env` statement that does not parse is
     reported once, with its file and line, when logging is set up (see `mcprt.envfile`)."""
     from .envcheck import SETTINGS
-    from .envfile import note_problems, read_env_file
+    from .envfile import EnvValues, note_problems, read_env_file
 
     files = settings_env_files(manifest)
     for path in files:
@@ -146,9 +151,17 @@ def load_settings(manifest: Path | str | None = None) -> Settings:
     beside = _beside(manifest)
     operators = [path for path in files if path != beside]  # the working directory's, at most one
     environment = {name.upper() for name in os.environ}
-    theirs = {name.upper() for path in operators for name in read_env_file(path)}
-    named = {name.upper(): value for name, value in (read_env_file(beside) if beside else {}).items()
-             if name.upper() in SETTINGS}
+    # the operator's file as the manifest's `${VAR}` reads it (one reader, one rule: `envfile`) — through
+    # pydantic-settings' own dotenv reader `MCPRT_LOG_FORMAT=${UNSET}` was "", so `mcprt validate` said ok while
+    # `mcprt call` refused the setting (review of fixi1, problem 6); an unset reference leaves the setting unset
+    read = [read_env_file(path) for path in operators]
+    given = {name.upper(): value for values in read for name, value in values.items()}
+    theirs = set(given)
+    own = read_env_file(beside) if beside else EnvValues()
+    named = {name.upper(): value for name, value in own.items() if name.upper() in SETTINGS}
+    SETTINGS_UNRESOLVED[:] = sorted({name.upper(): why.why() for values in (own, *read)
+                                     for name, why in values.unresolved.items()
+                                     if name.upper() in SETTINGS and name.upper() not in environment}.items())
     SETTINGS_FILES_READ[:] = [path.resolve() for path in files]
     SETTINGS_REFUSED[:] = sorted(name for name in named if name not in MANIFEST_ENV_SETTINGS)
     SETTINGS_SHADOWED[:] = sorted(name for name in named
@@ -160,10 +173,23 @@ def load_settings(manifest: Path | str | None = None) -> Settings:
     if filled and beside is not None:
         SETTINGS_FROM.insert(0, (beside.resolve(), tuple(sorted(filled))))
     SETTINGS_FROM[:] = [(path, names) for path, names in SETTINGS_FROM if names]
-    # the operator's file through pydantic-settings; the manifest's gaps it may fill as values (they beat nothing:
-    # a name the environment or the operator's file sets is not among them)
-    return Settings(_env_file=tuple(operators) or None,  # type: ignore[call-arg]
-                    **{name.removeprefix("MCPRT_").lower(): value for name, value in filled.items()})
+    # the `.env` values as init values, which pydantic-settings puts above the environment: so only the names the
+    # environment does not set, the operator's file's first, then the gaps the manifest's may fill
+    values = {name: value for name, value in given.items() if name in SETTINGS and name not in environment}
+    values.update(filled)
+    return Settings(**_fields(values))
+
+
+def _operator_values(operators: list[Path]) -> dict[str, str]:
+    """NAME (upper case, as pydantic-settings matches names) → value of the operator's `.env` files, expanded."""
+    from .envfile import read_env_file
+
+    return {name.upper(): value for path in operators for name, value in read_env_file(path).items()}
+
+
+def _fields(values: dict[str, str]) -> dict[str, str]:
+    """`MCPRT_LOG_LEVEL` → `log_level`: `.env` values as `Settings` init values."""
+    return {name.removeprefix("MCPRT_").lower(): value for name, value in values.items()}
 
 
 def log_format_despite(error: ValidationError) -> str:
@@ -174,7 +200,13 @@ def log_format_despite(error: ValidationError) -> str:
     refused = {str(e["loc"][0]) for e in error.errors(include_url=False) if e["loc"]}
     defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True)
                 for name in refused if name in Settings.model_fields}
+    from .envcheck import SETTINGS
+
+    cwd = Path(".env")
+    environment = {name.upper() for name in os.environ}
+    given = _operator_values([cwd] if cwd.is_file() else [])
+    values = _fields({name: value for name, value in given.items() if name in SETTINGS and name not in environment})
     try:
-        return Settings(**defaults).log_format
+        return Settings(**{**values, **defaults}).log_format
     except ValidationError:
         return "text"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mcprt.settings import Settings
+from mcprt.settings import SETTINGS_UNRESOLVED, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -30,15 +30,34 @@ def test_defaults_without_environment_or_file() -> None:
 def test_constructor_beats_environment_beats_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("MCPRT_LOG_LEVEL=warning\nMCPRT_PORT=7000\nexport MCPRT_HOST='10.0.0.1'\n"
                                    "MCPRT_RELOAD=false\nOTHER=1\n")
-    assert (Settings().log_level, Settings().port, Settings().host, Settings().reload) == ("warning", 7000, "10.0.0.1",
-                                                                                         False)
+    loaded = load_settings()
+    assert (loaded.log_level, loaded.port, loaded.host, loaded.reload) == ("warning", 7000, "10.0.0.1", False)
     monkeypatch.setenv("MCPRT_PORT", "7100")
     monkeypatch.setenv("mcprt_log_level", "debug")  # names are case-insensitive
     monkeypatch.setenv("MCPRT_MAX_SPEC_BYTES", "1000")  # a limit read elsewhere: not a setting
-    settings = Settings()
+    settings = load_settings()
     assert (settings.port, settings.log_level, settings.host) == (7100, "debug", "10.0.0.1")
     assert Settings(port=7200).port == 7200
-    assert Settings(_env_file=None).host is None  # no file read
+    # `.env` is read by `load_settings` (envfile's reader and rule, as the manifest's `${VAR}`), never by Settings
+    assert Settings().host is None
+
+
+def test_a_dotenv_setting_from_an_unset_variable_keeps_its_default(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """Review of fixi1, problem 6: pydantic-settings' own reader made `${UNSET}` "" (`MCPRT_LOG_FORMAT`: refused by
+    `mcprt call` while `mcprt validate` said ok); read by envfile, the setting stays unset and takes its default,
+    and `SETTINGS_UNRESOLVED` says where (for the start-up warning)."""
+    monkeypatch.delenv("NOT_SET_FOR_SETTINGS", raising=False)
+    monkeypatch.setenv("PORT_FOR_SETTINGS", "7300")
+    (tmp_path / ".env").write_text("MCPRT_LOG_FORMAT=${NOT_SET_FOR_SETTINGS}\nMCPRT_PORT=${PORT_FOR_SETTINGS}\n"
+                                   "MCPRT_HOST='${NOT_SET_FOR_SETTINGS}'\n"
+                                   "MCPRT_LOG_LEVEL=${NOT_SET_FOR_SETTINGS:-error}\n")
+    settings = load_settings()
+    assert (settings.log_format, settings.port, settings.host, settings.log_level) == (
+        "text", 7300, "${NOT_SET_FOR_SETTINGS}", "error")
+    assert SETTINGS_UNRESOLVED == [("MCPRT_LOG_FORMAT", f"{tmp_path / '.env'}:1:18 sets it from "
+                                    "${NOT_SET_FOR_SETTINGS}, which is not set (set NOT_SET_FOR_SETTINGS, or write "
+                                    "${NOT_SET_FOR_SETTINGS:-default} there)")]
 
 
 def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:

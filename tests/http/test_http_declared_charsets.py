@@ -76,12 +76,61 @@ def test_json_without_a_charset_that_is_not_utf8_is_named_so(served: UpProcess) 
 def test_json_not_valid_in_its_declared_charset_but_utf8_is_read_as_utf8_with_a_note(served: UpProcess) -> None:
     said = text_of(call(served, "fixed_lyingjson"))
     assert '"東京"' in said
-    assert "not us-ascii text as its Content-Type declares (byte 0xe6 at offset 10); it was read as UTF-8" in said
+    assert ("the upstream's Content-Type declares charset us-ascii, but its body is UTF-8 (valid UTF-8 JSON that reads "
+            "differently as us-ascii); it was read as UTF-8, the charset of JSON (RFC 8259 §8.1)") in said
+
+
+@pytest.mark.parametrize(("tool", "value", "charset"), [
+    ("fixed_mislabel", {"name": "Müller 東京"}, "ISO-8859-1"),  # a servlet container's default label on UTF-8 JSON
+    ("fixed_utf16ascii", {"a": 1}, "utf-16"),
+])
+def test_utf8_json_under_another_label_is_read_as_utf8_with_a_note(served: UpProcess, tool: str,
+                                                                 value: dict[str, object], charset: str) -> None:
+    """Review of fixi1, problem 1: trusting the label gave `{"name": "MÃ¼ller æ±äº¬"}` with no note, and the UTF-16
+    label "upstream sent invalid JSON: ≻≡›紱"; the base read both right. RFC 8259 §8.1: valid UTF-8 JSON is UTF-8."""
+    result = call(served, tool)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == value
+    assert (f"the upstream's Content-Type declares charset {charset}, but its body is UTF-8"
+            in text_of(result))
+
+
+def test_ascii_json_under_an_ascii_compatible_label_has_no_note(served: UpProcess) -> None:
+    result = call(served, "fixed_asciilatin1")
+    assert result.structured_content == {"a": "plain"}
+    assert "charset" not in text_of(result)
+
+
+def test_json_not_utf8_is_decoded_by_its_declared_charset_even_without_a_bom(served: UpProcess) -> None:
+    result = call(served, "fixed_utf16nobom")
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == {"a": "é"}
 
 
 def test_an_unknown_charset_is_read_as_utf8_with_a_note(served: UpProcess) -> None:
     said = text_of(call(served, "fixed_unknowncharset"))
     assert '"plain"' in said and "the charset 'x-no-such-charset', which mcprt does not know" in said
+
+
+@pytest.mark.parametrize(("tool", "value"), [
+    ("fixed_rot13json", {"a": 1}),
+    ("fixed_rot13text", "plain words"),
+    ("fixed_zlibtext", "plain words"),
+])
+def test_a_codec_that_is_no_text_encoding_is_an_unknown_charset(served: UpProcess, tool: str,
+                                                                 value: object) -> None:
+    """Review of fixi1, problem 2: `charset=rot13` on JSON was "internal error in mcprt … LookupError" with an ERROR
+    traceback; on text `rot13` was a TypeError and `zlib` an AssertionError. Now each is read as UTF-8 with a note."""
+    result = call(served, tool)
+    assert not result.is_error, text_of(result)
+    said = text_of(result)
+    if isinstance(value, dict):
+        assert result.structured_content == value
+    else:
+        assert said.startswith(value)
+    charset = tool.removeprefix("fixed_").removesuffix("json").removesuffix("text")
+    assert f"the upstream declared the charset {charset!r}, which mcprt does not know as a text encoding" in said
+    assert not call(served, "fixed_utf8").is_error  # and it serves on
 
 
 def test_json_holding_a_lone_surrogate_escape_is_the_upstreams_error_naming_where(served: UpProcess) -> None:

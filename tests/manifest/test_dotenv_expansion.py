@@ -159,3 +159,50 @@ def test_a_reload_applies_the_same_rule(tmp_path: Path, upstream: str) -> None:
             time.sleep(0.05)
         assert f".env:1:5 sets it from ${{{UNSET}}}" in up.log_since(mark)
         assert anyio.run(_echo_headers, up.url)["x-api-key"] == "first-key"
+
+
+# a module that logs at import (`validate` and `call` both import it): a line in the log format that took effect
+PY_TOOL = ('import logging\nlogging.getLogger(__name__).warning("imported")\n\n\n'
+           'def hello(name: str) -> str:\n    """Say hello."""\n    return f"hello {name}"\n')
+
+
+@pytest.mark.parametrize(("dotenv", "json_logs", "warned"), [
+    (f"MCPRT_LOG_FORMAT=${{{UNSET}}}\n", False, f".env:1:18 sets it from ${{{UNSET}}}, which is not set"),
+    (f"MCPRT_LOG_FORMAT=${{{UNSET}:-json}}\n", True, None),
+    (f"MCPRT_LOG_FORMAT=${{{SET}:-json}}\n", None, None),  # "from-process": refused by both commands alike
+    ("MCPRT_LOG_FORMAT='json'\n", True, None),
+])
+def test_the_operators_dotenv_settings_follow_the_same_rule_in_every_command(
+        tmp_path: Path, dotenv: str, json_logs: bool | None, warned: str | None) -> None:
+    """Review of fixi1, problem 6: the working directory's `.env` was read by `envfile` for the manifest and by
+    pydantic-settings for `MCPRT_*`, so `MCPRT_LOG_FORMAT=${UNSET}` was unset for one and "" for the other:
+    `mcprt validate` said ok, `mcprt call` refused the setting. One reader now: an unset reference leaves the setting
+    at its default with a warning at its place, in `validate` and `call` alike."""
+    (tmp_path / "tools.py").write_text(PY_TOOL)
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  py:\n    python: tools\n")
+    (tmp_path / ".env").write_text(dotenv)
+    env = {SET: "from-process"}
+    checked = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path, env=env)
+    called = mcprt_cli("call", "mcp.yaml", "hello", "--args", '{"name": "x"}', cwd=tmp_path, env=env)
+    if json_logs is None:
+        for run in (checked, called):
+            assert run.returncode == 2 and "invalid setting MCPRT_LOG_FORMAT" in run.stderr
+        return
+    assert checked.returncode == 0, checked.stderr
+    assert called.returncode == 0 and "hello x" in called.stdout, called.stderr
+    for run in (checked, called):
+        said = [line for line in run.stderr.splitlines() if "imported" in line]
+        assert len(said) == 1, run.stderr
+        assert said[0].startswith("{") == json_logs, run.stderr
+        if warned is not None:
+            assert f"setting MCPRT_LOG_FORMAT left unset, its default applies: {tmp_path / '.env'}" in run.stderr
+            assert warned in run.stderr
+
+
+def test_the_environment_beats_the_operators_dotenv(tmp_path: Path) -> None:
+    (tmp_path / "tools.py").write_text(PY_TOOL)
+    (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  py:\n    python: tools\n")
+    (tmp_path / ".env").write_text("MCPRT_LOG_FORMAT=text\n")
+    run = mcprt_cli("validate", "mcp.yaml", cwd=tmp_path, env={"MCPRT_LOG_FORMAT": "json"})
+    said = [line for line in run.stderr.splitlines() if "imported" in line]
+    assert run.returncode == 0 and len(said) == 1 and said[0].startswith("{"), run.stderr

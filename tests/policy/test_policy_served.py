@@ -382,6 +382,23 @@ async def test_approvers_see_secret_looking_arguments_redacted(served: UpProcess
         assert other.is_error and "pending" in text_of(other)  # another key is another call, not this approval
 
 
+async def test_approvers_see_a_clients_line_breaks_and_bidi_controls_escaped(served: UpProcess) -> None:
+    """Review of fixi1, problem 7: `mcprt approvals list` printed a client's arguments raw to the approver's terminal,
+    so an RLO (U+202E) could reverse what a request seems to ask for and U+2028/NEL split its line. They are
+    escaped as in the logs (`json_line`), and the request's line is one line under `str.splitlines()`."""
+    text = "pay 10\u202e0001\u2028next\x85end\u2066x\u2069"
+    async with http_client(served.url, token=TOKENS["ci-bot"]) as client:
+        first = await client.call_tool("write_note", {"text": text})
+        assert first.is_error and "pending" in text_of(first)
+    request = pending(served, "write_note", {"text": text})
+    listed = cli(served, "approvals", "list", token=TOKENS["alice"])
+    assert listed.returncode == 0, listed.stderr
+    line = next(line for line in listed.stdout.splitlines() if request["id"] in line)
+    assert '{"text": "pay 10\\u202e0001\\u2028next\\u0085end\\u2066x\\u2069"}' in line
+    assert not any(char in listed.stdout for char in "\u202e\u2028\x85\u2066\u2069")
+    assert cli(served, "approvals", "deny", request["id"], token=TOKENS["bob"]).returncode == 0
+
+
 async def test_cli_deny_reaches_the_model_with_its_reason(served: UpProcess) -> None:
     arguments = {"text": "rm -rf"}
     async with http_client(served.url, token=TOKENS["ci-bot"]) as client:

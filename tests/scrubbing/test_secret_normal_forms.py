@@ -74,3 +74,32 @@ def test_an_ascii_secret_has_one_variant() -> None:
     """ASCII is its own normal form: no extra patterns, no extra cost per call."""
     assert _normal_forms("bench/bearer+Token=1") == {"bench/bearer+Token=1"}
     assert len(_normal_forms(SECRETS[0])) == 2  # NFC as typed, and NFD (its NFKC/NFKD are the same two)
+
+
+@pytest.mark.parametrize(("secret", "echoed", "scrubbed"), [
+    ("9f8e7d6c5b4a3f2e", "key 9F8E7D6C5B4A3F2E end", f"key {REDACTED} end"),  # a hex key echoed upper-cased (`%X`)
+    ("9F8E7D6C5B4A3F2E", "key=9f8e7d6c5b4a3f2e&x=1", f"key={REDACTED}&x=1"),
+    ("550e8400-e29b-41d4-a716-446655440000", '{"id": "550E8400-E29B-41D4-A716-446655440000"}',
+     f'{{"id": "{REDACTED}"}}'),  # a UUID token as Java's UUID.toString... upper-cased
+    ("550e8400-e29b-41d4-a716-446655440000", "q=%22550E8400-E29B-41D4-A716-446655440000%22",
+     f"q=%22{REDACTED}%22"),
+])
+def test_a_hex_secret_echoed_in_the_other_case_is_scrubbed(secret: str, echoed: str, scrubbed: str) -> None:
+    """Review of fixi1, problem 5: no case form was scrubbed. Hex digits (RFC 4648 §8, RFC 9562 §4) are the
+    same value in either case, so an upstream may echo them so; their case forms are known, in text and bytes."""
+    scrubber = Scrubber()
+    scrubber.add(secret)
+    assert scrubber.scrub_text(echoed) == scrubbed
+    assert scrubber.scrub_bytes(echoed.encode()) == scrubbed.encode()
+
+
+@pytest.mark.parametrize("echoed", [
+    SECRETS[0].upper(),  # not hex: another case is another value, and README says it is not covered
+    unicodedata.normalize("NFD", SECRETS[0]).casefold(),
+    "deadbeef-Token",  # a hex-looking start of a non-hex secret's other case is not made a form
+])
+def test_other_case_changes_are_not_forms(echoed: str) -> None:
+    """What README says is not covered, so that a change of it is a decision: the case of non-hex text."""
+    scrubber = Scrubber()
+    scrubber.add(SECRETS[0], "DEADBEEF-token")
+    assert scrubber.scrub_text(echoed) == echoed

@@ -32,6 +32,15 @@ BODIES: dict[str, tuple[bytes, str]] = {
     "unknowncharset": (b'{"name": "plain"}', "application/json; charset=x-no-such-charset"),
     "nocharset": ("Größe – 東京 🎉".encode(), "text/plain"),
     "surrogatejson": (b'{"files": ["ok", "caf\\udce9.txt"]}', "application/json"),  # JSON's escape of a lone one
+    # UTF-8 JSON under a servlet container's default label, and ASCII JSON labelled UTF-16: UTF-8 wins (RFC 8259 §8.1)
+    "mislabel": ('{"name": "Müller 東京"}'.encode(), "application/json;charset=ISO-8859-1"),
+    "utf16ascii": (b'{"a": 1}', "application/json; charset=utf-16"),
+    "asciilatin1": (b'{"a": "plain"}', "application/json; charset=iso-8859-1"),  # the same text in both: no note
+    "utf16nobom": ('{"a": "é"}'.encode("utf-16-le"), "application/json; charset=utf-16-le"),
+    # codecs Python knows that are no text encoding (the upstream controls the label)
+    "rot13json": (b'{"a": 1}', "application/json; charset=rot13"),
+    "rot13text": (b"plain words", "text/plain; charset=rot13"),
+    "zlibtext": (b"plain words", "text/plain; charset=zlib"),
 }
 
 

@@ -211,11 +211,11 @@ def note_settings_sources() -> None:
     """Log where the last `load_settings` took its settings from, once logging is set up: each `.env` file and the
     `MCPRT_*` names that took effect from it (info; names only, never values — a `.env` holds secrets), the manifest's
     `.env` settings the environment or the working directory's `.env` overrode (info), and those it may not set
-    (`settings.MANIFEST_ENV_SETTINGS`: a warning naming them and where they belong). `settings read env_files=…` at
-    debug, as before."""
+    (`settings.MANIFEST_ENV_SETTINGS`: a warning naming them and where they belong), and those a `.env` statement left
+    unset by an unset `${VAR}` (a warning with its file:line:col). `settings read env_files=…` at debug, as before."""
     from ..observability.log import log_event
     from ..settings import (MANIFEST_ENV_SETTINGS, SETTINGS_FILES_READ, SETTINGS_FROM, SETTINGS_REFUSED,
-                            SETTINGS_SHADOWED)
+                            SETTINGS_SHADOWED, SETTINGS_UNRESOLVED)
 
     log_event("settings read", logging.DEBUG, env_files=", ".join(map(str, SETTINGS_FILES_READ)) or "none")
     for path, names in SETTINGS_FROM:
@@ -228,6 +228,8 @@ def note_settings_sources() -> None:
         log_event(f"settings in the .env beside the manifest ignored: that file may set only "
                   f"{', '.join(sorted(MANIFEST_ENV_SETTINGS))}; set these in the environment or the working "
                   "directory's .env", logging.WARNING, env_file=beside, names=", ".join(SETTINGS_REFUSED))
+    for name, why in SETTINGS_UNRESOLVED:  # the setting keeps its default: never an empty value
+        log_event(f"setting {name} left unset, its default applies: {why}", logging.WARNING)
 
 
 def quiet_logging(settings: Settings) -> None:

@@ -83,13 +83,17 @@ def run_approvals(action: str, approval_id: str | None, url: str | None, token: 
         if as_json:
             print(json.dumps(items, ensure_ascii=False, indent=2))
             return EXIT_OK
+        from ..observability.log import json_line  # here: the CLI's other commands start without the log module
+
         if not items:
             print("no pending approvals")
         for item in items:
             created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(item["created"]))
-            args = json.dumps(item["arguments"], ensure_ascii=False, sort_keys=True)
+            # the arguments a client chose, on an approver's terminal: with U+2028 or an RLO raw they could split
+            # the line or reverse what it seems to ask for (review of fixi1, problem 7); escaped as the logs are
+            args = json_line(item["arguments"], sort_keys=True)
             got = sum(1 for v in item.get("votes", []) if v.get("approve"))
-            why = f"  ({item['reason']})" if item["status"] != "pending" and item.get("reason") else ""
+            why = f"  ({json_line(item['reason'])[1:-1]})" if item["status"] != "pending" and item.get("reason") else ""
             # who asked as everywhere else (`mcprt status`, the status page, the audit log): `client:svc` for an OAuth
             # client acting for itself — the approvers deciding here must not read it as the user or token `svc`
             use = f"  {use_text(item)}" if item["status"] == "approved" else ""

@@ -83,12 +83,13 @@ _BEYOND = re.compile("[" + "".join(sorted(LINE_UNSAFE)) + "]")
 _JSON_UNSAFE = re.compile("[" + "".join(sorted(LINE_UNSAFE)) + "\ud800-\udfff]")
 
 
-def json_line(value: Any) -> str:
+def json_line(value: Any, *, sort_keys: bool = False) -> str:
     """`value` as one JSON line without its newline (non-ASCII written as is, `str()` for what JSON lacks), every
     `LINE_UNSAFE` character and lone surrogate escaped `\\uXXXX`: whatever text it holds, the line stays one line
-    for `str.splitlines()` and every JSON reader, and reads back (`json.loads`) as `value`. Raises ValueError or
-    TypeError for a value JSON cannot hold (a circular one)."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    for `str.splitlines()` and every JSON reader, and reads back (`json.loads`) as `value`; also what a terminal
+    shows of text a client chose (`mcprt approvals list`: an RLO there would reverse what an approver reads).
+    Raises ValueError or TypeError for a value JSON cannot hold (a circular one)."""
+    text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=sort_keys)
     if text.isascii() or not _JSON_UNSAFE.search(text):  # the common case: nothing to rebuild
         return text
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

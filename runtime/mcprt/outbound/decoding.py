@@ -7,14 +7,15 @@ the marker says plainly that the rest is missing. The result is an error whateve
 (#13: an incomplete answer reported as success is taken as the whole truth); `truncated=True` tells
 shaping what happened.
 
-Charsets (the Content-Type's `charset` parameter, RFC 9110 §8.3.2; any Python's `codecs` knows):
-- JSON: RFC 8259 §8.1 says JSON exchanged between systems is UTF-8, and a body without a charset (or with
-  `utf-8`) is read so (UTF-16/32 with a BOM too, which §8.1 lets a parser accept). A body that declares
-  another charset (`iso-8859-1`, `Shift_JIS`: a legacy ERP, a government API) means it: it is decoded by it —
-  the declaration is the upstream's, so following it is never a guess. A body that is not valid in its declared
-  charset but is valid UTF-8 is read as UTF-8, with a note saying so; one valid in neither, or one without a
-  charset that is not UTF-8, is a tool error saying the body is not UTF-8 (where the first bad byte is), not
-  "invalid JSON".
+Charsets (the Content-Type's `charset` parameter, RFC 9110 §8.3.2; any text encoding Python's `codecs` knows —
+`rot13`, `zlib`… are no text encoding and count as unknown):
+- JSON: RFC 8259 §8.1 says JSON exchanged between systems is UTF-8, so a body that is valid UTF-8 and parses so is
+  read as UTF-8 whatever its label (UTF-16/32 with a BOM too, which §8.1 lets a parser accept): servers add
+  `charset=ISO-8859-1` to UTF-8 JSON as a default, and Latin-1 decodes any byte. When the declared charset would
+  read it differently the result carries a note. A body that is not UTF-8 JSON and declares another charset
+  (`iso-8859-1`, `Shift_JIS`: a legacy ERP, a government API; UTF-16 without a BOM) is decoded by it; one valid in
+  neither, or one without a charset that is not UTF-8, is a tool error saying so (where the first bad byte is),
+  not "invalid JSON". An unknown charset is read as UTF-8, with a note naming it.
 - text: decoded by its declared charset, else UTF-8. Bytes that are not valid in it are replaced with U+FFFD
   and the result carries a note saying how many and where the first was: the data changed, and the model and
   the user are told (no silent Latin-1 guess either: a guess that reads Shift_JIS as Latin-1 is mojibake no
@@ -149,24 +150,54 @@ def _json_result(status: int, media_type: str, charset: str | None, data: bytes,
             kind="text", body=text, status=status, is_error=True, media_type=media_type, truncated=True
         )
     declared = _codec(charset)
-    note = None
-    source: bytes | str = data
-    if declared is not None and declared.name != "utf-8":
-        try:
-            source = data.decode(declared.name)
-        except UnicodeDecodeError as exc:
-            if _bad_utf8(data) is not None:
-                message = (f"upstream sent a body that is not {charset} text, as its Content-Type declares, nor UTF-8 "
-                           f"({_first_bad_byte(exc)}; {byte_count(len(data))})")
-                return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
-            note = (f"the upstream's body is not {charset} text as its Content-Type declares ({_first_bad_byte(exc)}); "
-                    "it was read as UTF-8, the charset of JSON (RFC 8259 §8.1)")
-    elif charset is not None and declared is None:
-        note = f"the upstream declared the charset {charset!r}, which mcprt does not know; its body was read as UTF-8"
-    result = _parsed_json(status, media_type, source, len(data))
-    if note is not None:
-        result.notes.append(note)
+    if declared is not None and declared.name != "utf-8" and not _has_utf16_or_32_bom(data):
+        return _json_declared(status, media_type, charset, declared, data)
+    result = _parsed_json(status, media_type, data, len(data))
+    if charset is not None and declared is None:
+        result.notes.append(f"the upstream declared the charset {charset!r}, which mcprt does not know as a text "
+                            "encoding; its body was read as UTF-8")
     return result
+
+
+def _json_declared(status: int, media_type: str, charset: str | None, declared: codecs.CodecInfo,
+                   data: bytes) -> UpstreamResult:
+    """A JSON body whose Content-Type declares a charset other than UTF-8. RFC 8259 §8.1 first: a body that is
+    valid UTF-8 and parses so is read as UTF-8 — many servers add `charset=ISO-8859-1` as a default label
+    (servlet containers, proxies) to UTF-8 JSON, and Latin-1 decodes any byte, so trusting that label turned
+    `Müller` into `MÃ¼ller` with no word (review of fixi1, problem 1) —, with a note when the declared charset would
+    read it differently. Only a body that is not UTF-8 JSON (the trial's Latin-1 and Shift_JIS bodies, UTF-16
+    without a BOM) is decoded by its declared charset."""
+    if _bad_utf8(data) is None:
+        result = _parsed_json(status, media_type, data, len(data))
+        if result.kind == "json":
+            if not data.isascii() or not _reads_ascii_as_ascii(declared.name):
+                if data.decode(declared.name, errors="replace") != data.decode("utf-8"):
+                    result.notes.append(
+                        f"the upstream's Content-Type declares charset {charset}, but its body is UTF-8 (valid UTF-8 "
+                        f"JSON that reads differently as {charset}); it was read as UTF-8, the charset of JSON "
+                        "(RFC 8259 §8.1)")
+            return result
+    try:
+        source = data.decode(declared.name)
+    except UnicodeDecodeError as exc:
+        message = (f"upstream sent a body that is not {charset} text, as its Content-Type declares, nor UTF-8 JSON "
+                   f"({_first_bad_byte(exc)}; {byte_count(len(data))})")
+        return UpstreamResult(kind="text", body=message, status=status, is_error=True, media_type=media_type)
+    return _parsed_json(status, media_type, source, len(data))
+
+
+_ASCII = bytes(range(0x80))
+
+
+@lru_cache(maxsize=64)
+def _reads_ascii_as_ascii(codec_name: str) -> bool:
+    """Whether a charset reads every ASCII byte as that ASCII character (Latin-1, Shift_JIS, windows-1252… do;
+    UTF-16, EBCDIC's cp500 do not): an ASCII body then means the same in it as in UTF-8, and needs no second
+    decode to tell."""
+    try:
+        return _ASCII.decode(codec_name) == _ASCII.decode("ascii")
+    except UnicodeDecodeError:
+        return False
 
 
 def _parsed_json(status: int, media_type: str, data: bytes | str, size: int) -> UpstreamResult:
@@ -210,17 +241,23 @@ def _parsed_json(status: int, media_type: str, data: bytes | str, size: int) -> 
 
 
 # What can parse to a lone surrogate: JSON's `\uXXXX` escape of one (RFC 8259 §7 allows an unpaired one; no Unicode
-# text can carry it, so the result could not be sent). A pair (`\ud83d\ude00`) matches too: the walk finds none then.
-_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# text can carry it, so the result could not be sent). A pair (`\ud83d\ude00`, how Python's `json.dumps`, Java and
+# many JS encoders write every emoji) does not match: one escaped emoji made every large body walked in Python
+# (2.25 MB: 64 -> 132 ms; review of fixi1, problem 3). An escaped backslash before `u` may still match: the walk
+# then finds none.
+_MAY_HOLD_SURROGATE = re.compile(  # one branch beginning `\\u`: the engine skips to each backslash-u, not every byte
+    rb"\\u[dD](?:[89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"  # a high surrogate no low one follows
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD])[c-fC-F][0-9a-fA-F]{2})"  # a low one no high one precedes
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def lone_surrogates(value: object, where: str) -> Iterator[tuple[str, int, str]]:
     """(where, character index, character) of each lone surrogate (U+D800–U+DFFF) in a JSON-able value's strings and
     keys (`result['files'][1]`, `result key 'na\\udc80me'`)."""
     if isinstance(value, str):
-        for index, char in enumerate(value):
-            if "\ud800" <= char <= "\udfff":
-                yield where, index, char
+        for found in _SURROGATE.finditer(value):  # one compiled search per string, not a Python loop per character
+            yield where, found.start(), found.group()
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from lone_surrogates(key, f"{where} key {key!r}")
@@ -315,13 +352,16 @@ def parse_json(data: bytes | str) -> object:
 
 
 def _codec(charset: str | None) -> codecs.CodecInfo | None:
-    """The codec of a declared charset; None when none is declared or Python does not know it."""
+    """The codec of a declared charset; None when none is declared, Python does not know it, or it is no text
+    encoding: `rot13`, `hex`, `base64`, `zlib`… are codecs too, which `bytes.decode` refuses (LookupError) — an
+    upstream's `charset=rot13` crashed the call (review of fixi1, problem 2); it is an unknown charset now."""
     if charset is None:
         return None
     try:
-        return codecs.lookup(charset)
+        codec = codecs.lookup(charset)
     except LookupError:
         return None
+    return codec if getattr(codec, "_is_text_encoding", True) else None
 
 
 def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> tuple[str, str | None]:
@@ -333,8 +373,8 @@ def _decode_text(data: bytes, charset: str | None, *, truncated: bool) -> tuple[
     text = decoder.decode(data, final=not truncated)
     notes = []
     if charset is not None and _codec(charset) is None:
-        notes.append(f"the upstream declared the charset {charset!r}, which mcprt does not know; its text was read "
-                     "as UTF-8")
+        notes.append(f"the upstream declared the charset {charset!r}, which mcprt does not know as a text encoding; "
+                     "its text was read as UTF-8")
     if "\ufffd" in text:
         strict = codec.incrementaldecoder(errors="strict")
         try:

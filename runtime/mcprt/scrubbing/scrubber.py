@@ -73,11 +73,12 @@ def secret_forms(secret: str) -> set[str]:
 @lru_cache(maxsize=1024)
 def _forms(secret: str) -> frozenset[str]:
     """Every form in which `secret` may appear in text mcprt handles: the wire forms (`_wire_forms`) of each
-    Unicode normal form of it (`_normal_forms`)."""
+    Unicode normal form of it (`_normal_forms`) and, for a hex secret, of its lower- and upper-case spelling
+    (`_case_forms`)."""
     if len(secret) < MIN_SECRET_CHARS:
         return frozenset()
     forms: set[str] = set()
-    for variant in _normal_forms(secret):
+    for variant in _normal_forms(secret) | _case_forms(secret):
         forms |= _wire_forms(variant)
     return frozenset(forms)
 
@@ -90,6 +91,22 @@ def _normal_forms(secret: str) -> set[str]:
     if secret.isascii():
         return {secret}
     return {secret, *(unicodedata.normalize(form, secret) for form in ("NFC", "NFD", "NFKC", "NFKD"))}
+
+
+# A secret that is hex digits, in groups joined by `-` (an API key `9F8E7D6C…`, a UUID token): a value whose case
+# does not matter (RFC 4648 §8 base16 and RFC 9562 §4 UUIDs are read in either case), which an upstream may echo
+# lower- or upper-cased (Java's `UUID.toString`, a hex digest printed with `%x`). With a letter in it: digits alone
+# have no case.
+_HEX = re.compile(r"[0-9a-fA-F]+(?:-[0-9a-fA-F]+)*")
+_HEX_LETTER = re.compile(r"[a-fA-F]")
+
+
+def _case_forms(secret: str) -> set[str]:
+    """A hex secret's lower- and upper-case spellings (`_HEX`); none for any other secret: case folds of other
+    text are not the same secret to the upstream, and would redact more than the secret."""
+    if _HEX.fullmatch(secret) and _HEX_LETTER.search(secret):
+        return {secret.lower(), secret.upper()}
+    return set()
 
 
 def _wire_forms(secret: str) -> frozenset[str]:
