@@ -176,3 +176,40 @@ def test_a_proxied_schema_naming_its_arguments_in_any_of_and_dependent_required_
     assert served["not"] == {"required": ["arg_d54d12f", "id"]}
     assert served["dependentRequired"] == {"arg_d54d12f": ["id"]}
     assert served["dependentSchemas"] == {"arg_d54d12f": {"required": ["id"]}}
+
+
+async def test_an_args_override_keyed_by_the_original_parameter_name_applies_to_its_argument(tmp_path: Path) -> None:
+    """Review of fixi2, item 8: `args: {名前: …}` was valid before names were made safe and then an error that did
+    not mention the rename; the original name (NFC or NFD) applies to the argument it is served as."""
+    manifest = _python_manifest(tmp_path)
+    nfd = unicodedata.normalize("NFD", "größe")
+    manifest.write_text("version: 1\nserver: {name: pyn}\nsources:\n  py:\n    python: tools_jp\n    tools:\n"
+                        f"      挨拶:\n        args:\n          名前: {{fixed: 花子}}\n          {nfd}: {{default: 4}}\n",
+                        encoding="utf-8")
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "has no argument" not in done.stdout + done.stderr
+    with mcprt_http(manifest, "--no-reload") as up:
+        async with http_client(up.url) as client:
+            jp = {t.name: t for t in (await client.list_tools()).tools}["tools_jp_7648119"]
+            assert list(jp.input_schema["properties"]) == ["gr_e"]  # `名前` fixed: hidden
+            assert jp.input_schema["properties"]["gr_e"]["default"] == 4
+            said = await client.call_tool(jp.name, {})
+            assert not said.is_error and text_of(said) == "こんにちは、花子さん (4)"
+    # a name that is no argument's, original or served, is still an error with a did-you-mean
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("名前:", "住所:"), encoding="utf-8")
+    done = mcprt_cli("validate", str(manifest), cwd=tmp_path)
+    assert done.returncode == 2 and "tool '挨拶' has no argument '住所' (it has: arg_d54d12f, gr_e)" in done.stderr
+
+
+def test_an_unknown_argument_in_another_unicode_form_says_so_in_the_one_wording() -> None:
+    """Review of fixi2, item 10: the look-alike wording is `unicode_forms.in_another_form`'s everywhere."""
+    from mcprt.toolset.argument_errors import unknown_argument
+
+    nfc, nfd = unicodedata.normalize("NFC", "größe"), unicodedata.normalize("NFD", "größe")
+    assert unknown_argument(nfd, {nfc: {}, "id": {}}) == (
+        f"unknown argument '{nfd}' (did you mean '{nfc}'? the same text in another Unicode form: NFD here, NFC there)")
+    assert unknown_argument("住所", {"arg_fb69b1a": {"description": "The '住所' parameter."}}) == (
+        "unknown argument '住所': '住所' is the original name of the argument 'arg_fb69b1a' (its description says so): "
+        "send 'arg_fb69b1a'")
+    assert unknown_argument("nmae", {"name": {}}) == "unknown argument 'nmae' (did you mean 'name'?)"
