@@ -39,12 +39,11 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     """` (did you mean 'x'?)` for the closest of `choices`, else an empty string; a choice that is `word` in another
     Unicode normalization form (`größe` decomposed, NFD, beside composed, NFC) is named as such, since the two look
     identical (`unicode_forms`)."""
-    from .unicode_forms import form_of, same_text
+    from .unicode_forms import alike_in, in_another_form
 
-    alike = next((choice for choice in choices if same_text(choice, word)), None)
+    alike = alike_in(word, choices)
     if alike is not None:
-        return (f" (did you mean '{alike}'? the same text in another Unicode form: {form_of(word)} here, "
-                f"{form_of(alike)} there)")
+        return f" (did you mean '{alike}'? {in_another_form(word, alike)})"
     close = closest(word, choices)
     return f" (did you mean '{close}'?)" if close else ""
 

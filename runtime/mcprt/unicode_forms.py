@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -23,6 +24,17 @@ def form_of(text: str) -> str:
 def same_text(a: str, b: str) -> bool:
     """Whether `a` and `b` differ only in their normalization form (canonically equivalent, not equal)."""
     return a != b and unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
+
+
+def alike_in(word: str, choices: Iterable[str]) -> str | None:
+    """The one of `choices` that is `word` in another normalization form (`same_text`), else None."""
+    return next((choice for choice in choices if same_text(choice, word)), None)
+
+
+def in_another_form(word: str, alike: str) -> str:
+    """`the same text in another Unicode form: NFD here, NFC there` — the one wording of a did-you-mean that names
+    what looks like `word` itself (`errors.did_you_mean`, `toolset.build.close_names`, `unknown_argument`)."""
+    return f"the same text in another Unicode form: {form_of(word)} here, {form_of(alike)} there"
 
 
 def look_alike(path: Path) -> Path | None:

@@ -72,6 +72,30 @@ def test_a_header_value_http_cannot_carry_is_an_error_where_it_is_written(tmp_pa
     assert code == 2 and "bad.yaml:6:7: sources.api.headers: 'X Städte' is not an HTTP header name" in out, out
 
 
+@pytest.mark.parametrize(("auth", "place", "key"), [
+    ('{api_key: {name: X-Key, in: header, value: "${LANGNAME}"}}', "6:54", "auth.api_key.value"),
+    ('{bearer: "${LANGNAME}"}', "6:20", "auth.bearer"),
+])
+def test_a_credential_sent_in_a_header_http_cannot_carry_is_an_error_where_it_is_written(
+        tmp_path: Path, auth: str, place: str, key: str) -> None:
+    """Review of fixi2, item 6: only `headers:` was checked; a header-placed API key or a bearer token holding `ö`
+    passed `validate` and then failed every call. One in a query parameter or cookie is percent-encoded: fine."""
+    (tmp_path / "api.yaml").write_text(API, encoding="utf-8")
+    (tmp_path / "mcp.yaml").write_text(f"version: 1\nserver: {{name: hd}}\nsources:\n  api:\n    openapi: api.yaml\n"
+                                       f"    auth: {auth}\n", encoding="utf-8")
+    code, out = _validate(tmp_path, env={"LANGNAME": "Größe"})
+    assert code == 2
+    assert (f"mcp.yaml:{place}: sources.api.{key}: the value holds a character outside ASCII, which an HTTP header "
+            "value cannot carry (RFC 9110 §5.5): every call would fail") in out, out
+    assert "Größe" not in out  # a credential: never quoted
+    assert _validate(tmp_path, env={"LANGNAME": "plain-token"})[0] == 0
+    query = auth.replace("in: header", "in: query")
+    if query != auth:
+        (tmp_path / "mcp.yaml").write_text(f"version: 1\nserver: {{name: hd}}\nsources:\n  api:\n"
+                                           f"    openapi: api.yaml\n    auth: {query}\n", encoding="utf-8")
+        assert _validate(tmp_path, env={"LANGNAME": "Größe"})[0] == 0
+
+
 def test_a_case_name_asks_for_ascii_letters(tmp_path: Path) -> None:
     (tmp_path / "t.py").write_text("def hello() -> str:\n    return 'hi'\n", encoding="utf-8")
     (tmp_path / "mcp.yaml").write_text("version: 1\nsources:\n  py: {python: t}\n", encoding="utf-8")

@@ -79,8 +79,9 @@ def test_validate_says_which_names_were_derived_and_from_what(tmp_path: Path) ->
     manifest = _write(tmp_path, with_delete=True)
     done = mcprt_cli("validate", str(manifest), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert ("warning: source 'api': api.yaml: 3 operationIds mostly of letters a tool name cannot hold (A-Z a-z 0-9 _ -): "
-            "named from the method, the path's ASCII parts and a hash of the operationId: `ユーザー取得` "
+    assert ("warning: source 'api': api.yaml: 3 operationIds with letters a tool name cannot hold (A-Z a-z 0-9 _ -): "
+            "named from what the operationId keeps (from the method and the path's ASCII parts when it keeps little) "
+            "and a hash of the operationId: `ユーザー取得` "
             f"(GET /ユーザー/{{名前}}) → {GET_USER}; `削除` (DELETE /items4/{{id}}) → {REMOVE}; `作成` (POST /items3) → "
             f"{CREATE}; give each a readable `name:` under `tools:`") in done.stdout + done.stderr
     tools = mcprt_cli("tools", str(manifest), cwd=tmp_path)
@@ -110,3 +111,50 @@ def test_diff_shows_a_name_moved_to_another_operation_as_a_rename(tmp_path: Path
     assert f"! make → {CREATE}: renamed (operation 作成): calls by the old name fail" in out, out
     assert "BREAKING operation changed: 作成 → 削除: calls by this name now reach another operation" in out
     assert f"+ {CREATE}" not in out and "added" not in out.splitlines()[1]
+
+
+# review of fixi2, item 2: operationIds half ASCII (`取得_v1`, `削除_v1`: as many letters kept as lost) were `v1`,
+# `v1_2` in document order, and `消_v1` (a DELETE) added first took `v1` from the GET with no warning
+HALF = '''openapi: 3.0.3
+info: {title: t, version: "1"}
+servers: [{url: "http://127.0.0.1:9"}]
+paths:
+FIRST  /items1:
+    get: {operationId: 取得_v1, summary: ユーザーを取得するAPI, responses: {"200": {description: ok}}}
+  /items2:
+    get: {operationId: 削除_v1, responses: {"200": {description: ok}}}
+'''
+FIRST = '''  /items0:
+    delete: {operationId: 消_v1, summary: 全部消す, responses: {"200": {description: ok}}}
+'''
+
+
+def _write_half(folder: Path, *, first: bool) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "api.yaml").write_text(HALF.replace("FIRST", FIRST if first else ""), encoding="utf-8")
+    manifest = folder / "mcp.yaml"
+    manifest.write_text("version: 1\nsources:\n  api:\n    openapi: api.yaml\n", encoding="utf-8")
+    return manifest
+
+
+def test_half_ascii_operation_ids_keep_their_names_when_one_is_added_first(tmp_path: Path) -> None:
+    d1, d2 = _write_half(tmp_path / "d1", first=False), _write_half(tmp_path / "d2", first=True)
+    done = mcprt_cli("validate", str(d1), cwd=tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    # what the operationId keeps (`v1`) and the first 7 hex of SHA-1 of it: never `v1_2` by its place
+    assert "`取得_v1` (GET /items1) → v1_ebc16cb; `削除_v1` (GET /items2) → v1_f12d1df" in out
+    diff = mcprt_cli("diff", str(d1), str(d2), cwd=tmp_path).stdout
+    assert "+ v1_a4a6b84" in diff, diff  # the DELETE is a new name; the GETs keep theirs
+    assert "no breaking changes; 1 added" in diff and "BREAKING" not in diff and "! " not in diff, diff
+
+
+def test_init_writes_no_code_point_escapes_for_half_ascii_operation_ids(tmp_path: Path) -> None:
+    """Review of fixi2, item 2 (related): `init` wrote `u53d6_u5f97_v1` for `取得_v1`; the path names it."""
+    _write_half(tmp_path, first=False)
+    (tmp_path / "mcp.yaml").unlink()
+    done = mcprt_cli("init", "--openapi", "api.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = (tmp_path / "mcp.yaml").read_text(encoding="utf-8")
+    assert "_u5" not in written and "u53d6" not in written, written
+    assert "name: list_items1" in written and "name: list_items2" in written, written

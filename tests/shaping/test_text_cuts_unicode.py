@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import regex
 
-from mcprt.sources.sentences import _TERMINALS, as_sentence, fit, grapheme_end
+from mcprt.sources.sentences import _TERMINALS, as_sentence, first_sentence, fit, grapheme_end
 from tests.support.served import http_client, mcprt_http
 
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
@@ -105,6 +105,9 @@ def test_the_terminals_are_unicodes_sentence_terminals() -> None:
     ("取得します。", "取得します。"), ("ユーザーを取得する", "ユーザーを取得する"), ("「はい。」", "「はい。」"),
     ("Done", "Done."), ('He said "done."', 'He said "done."'), ("검색합니다", "검색합니다."),  # Korean ends with `.`
     ("นี่คือ", "นี่คือ"), ("هل هو متاح؟", "هل هو متاح؟"), ("List:", "List:"), ("全角：", "全角："),
+    # review of fixi2, item 3: an ASCII word or number closing CJK text is of that text (no stray `.`)
+    ("ユーザーを取得するAPI", "ユーザーを取得するAPI"), ("ユーザーID", "ユーザーID"), ("バージョン2", "バージョン2"),
+    ("Get the user ID", "Get the user ID."), ("ユーザー ID", "ユーザー ID."),
 ])
 def test_as_sentence_adds_a_stop_only_where_the_script_uses_one(text: str, sentence: str) -> None:
     assert as_sentence(text) == sentence
@@ -119,3 +122,21 @@ def test_a_cut_never_splits_a_cluster_in_any_position() -> None:
     for end in range(len(text) + 1):
         assert grapheme_end(text, end) == max(b for b in bounds if b <= end), end
     assert fit("説明" * 80, 100) == "説明" * 49 + "説…"  # no space and no terminal: a character boundary
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    # review of fixi2, item 4: the full-width and small full stops (UAX #29 ATerm) are no break before a digit (SB6)
+    ("版本３．５が必要です。次に", "版本３．５が必要です。"), ("版本3﹒5です。次", "版本3﹒5です。"), ("1․2です。次", "1․2です。"),
+    ("終わり．次に", "終わり．"), ("終わり。5つ目", "終わり。"),
+])
+def test_a_full_stop_before_a_digit_ends_no_sentence(text: str, first: str) -> None:
+    assert first_sentence(text) == first
+
+
+def test_a_cluster_longer_than_the_window_is_never_split() -> None:
+    """Review of fixi2, item 5: a run of combining marks longer than the 64 characters looked at (Zalgo text) was
+    cut inside (`grapheme_end` gave 16 for 80); the boundaries of `a` + 100 × U+0301 + `b` are 0, 101, 102."""
+    text = "a" + "\u0301" * 100 + "b"
+    assert [grapheme_end(text, end) for end in (1, 16, 80, 100, 101, 102)] == [0, 0, 0, 0, 101, 102]
+    assert grapheme_end("xy " + text, 83) == 3
+    assert fit("xy " + text + " more words here", 90) == "xy…"

@@ -277,6 +277,7 @@ async def test_non_ascii_upstream_names_keep_their_served_names(folder: Path) ->
     script.write_text(_NON_ASCII_SERVER, encoding="utf-8")
     manifest = write_manifest(folder, json.dumps({"version": 1, "sources": {"fx": {"command": script_command(script)}}}))
     async with running(manifest) as (runtime, compiled):
+        # `日本` keeps nothing: `tool` and a hash of it (`naming.served_tool_name`; fixi2 changed it from `tool`)
         assert [tool["name"] for tool in compiled.toolset.list_tools()] == ["gr_e", "grosse", "tool_44da6bb"]
         assert text_of(await call(compiled, "grosse")) == "grosse"
         assert text_of(await call(compiled, "tool_44da6bb")) == "日本"

@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..schema.shapes import declared_types
-from ..sources.naming import dedupe_names, fit_tool_name, has_latin_letter, sanitize_tool_name, transliterate
+from ..sources.naming import (dedupe_names, fit_tool_name, has_latin_letter, sanitize_tool_name, transliterate,
+                              unspellable)
 
 GENERIC = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "list", "create", "update",
                      "index", "show", "root", "handler", "default", "main", "api", "endpoint", "read", "fetch",
@@ -46,7 +47,8 @@ def is_poor(operation_id: str | None) -> bool:
     if not operation_id:
         return True
     snake = _snake(operation_id)
-    return len(snake) < 3 or snake in GENERIC or not has_latin_letter(operation_id)
+    # a letter with no ASCII spelling (`取得_v1`) would be written as a `_u53d6_` escape: the path spells it better
+    return len(snake) < 3 or snake in GENERIC or not has_latin_letter(operation_id) or unspellable(operation_id)
 
 
 def readable_name(operation_id: str | None, method: str, path: str, response: Any = None) -> str | None:

@@ -36,7 +36,7 @@ from ..sources.openapi.model import unique_keys
 from .base_url import base_url_lines
 from .credentials import auth_hints, credential_parameters, requirement_hints, unsupported
 from .path_params import path_parameters
-from ..sources.naming import mostly_unspellable
+from ..sources.naming import mostly_unspellable, unspellable
 from .names import readable_names
 from .signals import OperationSignals, operation_signals
 from .left_out import comment as left_out_comment, left_out
@@ -309,9 +309,11 @@ def _operation_block(op: Any, key: str, name: str, selected: bool) -> Block:
     summary = operation.meta.summary or ""
     tags = f" [{', '.join(op.tags)}]" if op.tags else ""
     comment = f"      # {op.method} {op.path}{tags}" + (f" — {_one_line(summary)}" if summary else "")
-    if name == operation.name and mostly_unspellable(operation.meta.operation_id):
-        comment += (f" (served as {name}: derived from its method, path and a hash of the operationId "
-                    f"`{operation.meta.operation_id}`; write a readable `name:`)")
+    op_id = operation.meta.operation_id
+    if name == operation.name and op_id and unspellable(op_id):
+        source = "its method, path" if mostly_unspellable(op_id) else "what a tool name keeps of it"
+        comment += (f" (served as {name}: derived from {source} and a hash of the operationId "
+                    f"`{op_id}`; write a readable `name:`)")
     return Block(comment, key, name if name != operation.name else None, [], selected)
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.1 field-name = token
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")  # RFC 9110 §5.5, less obs-text (what outbound/wire.py sends)
+FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.1 field-name = token
+FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")  # RFC 9110 §5.5, less obs-text (outbound/wire.py sends by it too)
 
 
 def check_header_value(value: str) -> str:
     """`value` unchanged when an HTTP request can carry it as a header value; else ValueError saying why,
     quoting none of it."""
-    if _FIELD_VALUE.fullmatch(value):
+    if FIELD_VALUE.fullmatch(value):
         return value
     if not value.isascii():
         raise ValueError("the value holds a character outside ASCII, which an HTTP header value cannot carry "
@@ -30,7 +30,7 @@ def check_header_value(value: str) -> str:
 def check_header_names(headers: dict[str, str]) -> dict[str, str]:
     """`headers` unchanged when every name is an HTTP field name (a token, RFC 9110 §5.1); else ValueError naming it."""
     for name in headers:
-        if not _TOKEN.fullmatch(name):
+        if not FIELD_NAME.fullmatch(name):
             raise ValueError(f"{name!r} is not an HTTP header name: use ASCII letters, digits and "
                              "!#$%&'*+-.^_`|~ (RFC 9110 §5.1)")
     return headers

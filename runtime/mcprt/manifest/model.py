@@ -595,6 +595,16 @@ class ApiKeyAuth(StrictModel):
     in_: Literal["header", "query", "cookie"] = Field("header", alias="in", description="Where the key goes.")
     value: SecretStr = Field(description="The key; write `${VAR}`.")
 
+    @field_validator("value")
+    @classmethod
+    def _sendable(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        """A key sent in a header is a header value (`header_values.check_header_value`, quoting none of it): one
+        holding `ö` passed `validate` and then failed every call (review of fixi2, item 6). A query parameter or
+        cookie is percent-encoded, so any text goes there."""
+        if info.data.get("in_", "header") == "header":
+            check_header_value(value.get_secret_value())
+        return value
+
 
 class OAuth2ClientCredentials(StrictModel):
     """OAuth2 client-credentials grant: mcprt fetches, caches and refreshes the token."""
@@ -632,6 +642,12 @@ def _forwardable(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _header_secret(value: SecretStr) -> SecretStr:
+    """`value` when an HTTP header can carry it (`check_header_value`), else its ValueError."""
+    check_header_value(value.get_secret_value())
+    return value
+
+
 class OutboundAuth(StrictModel):
     """Credentials mcprt sends upstream: exactly one kind, optionally plus `forward_claims`. An OpenAPI source sends
     them only to its API's origin (and its `credential_origins`), and not to an operation with `security: []`
@@ -645,7 +661,10 @@ class OutboundAuth(StrictModel):
     # these kinds): per-user credentials need a request per caller, and a `url:` source keeps one upstream session.
     kinds_of_keys: ClassVar[dict[str, tuple[str, ...]]] = {"token_exchange": ("openapi",), "forward_claims": ("openapi",)}
 
-    bearer: SecretStr | None = Field(None, description="`Authorization: Bearer` token; write `${VAR}`.")
+    # the token is the `Authorization` header's value: checked as `headers:` values are (quoting none of it); basic
+    # credentials need no check, being sent base64-encoded UTF-8 (RFC 7617 §2.1)
+    bearer: Annotated[SecretStr, AfterValidator(_header_secret)] | None = Field(
+        None, description="`Authorization: Bearer` token; write `${VAR}`.")
     basic: BasicAuth | None = Field(None, description="HTTP basic credentials.")
     api_key: ApiKeyAuth | None = Field(None, description="An API key in a header, query parameter or cookie.")
     oauth2: OAuth2ClientCredentials | None = Field(None, description="OAuth2 client-credentials grant.")

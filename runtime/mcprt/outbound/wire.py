@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterable
 from yarl import URL
 
 from ..errors import ToolCallError
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+from ..manifest.header_values import FIELD_NAME, FIELD_VALUE  # one grammar for what validate and a call accept
 # RFC 3986 §2: unreserved, reserved and '%' (escapes are the plan's, already made).
 _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
@@ -26,7 +24,7 @@ _PLAIN_URL = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 def check_headers(headers: Iterable[tuple[str, str]], target: Callable[[], str]) -> None:
     """Raise ToolCallError (naming `target()`, never a value) for a header that cannot be sent."""
     for name, value in headers:
-        if _TOKEN.fullmatch(name) and _FIELD_VALUE.fullmatch(value):
+        if FIELD_NAME.fullmatch(name) and FIELD_VALUE.fullmatch(value):
             continue
         if not (name.isascii() and value.isascii()):  # the name, never the value (it may be a credential)
             raise ToolCallError(f"the header {name!r} of the request is not ASCII text and cannot be sent (RFC 9110 "

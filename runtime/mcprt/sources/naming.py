@@ -38,11 +38,16 @@ _UNDERSCORES = re.compile(r"_{2,}")
 @lru_cache(maxsize=4096)  # the same few hundred names recur across a description's operations
 def arg_name(raw: str) -> str:
     """An argument name made safe (`SAFE_ARGUMENT`): characters outside `[A-Za-z0-9_.-]` become `_`, runs of `_`
-    one, none at either end, at most 64 characters, `arg` when nothing is left (`größe` → `gr_e`, `日本` → `arg`).
-    Not transliterated, as tool names are not (module docstring). The one rule for OpenAPI parameters and
-    properties (`openapi/inputs.py`) and Python parameters (`python/signature.py`)."""
-    name = _UNSAFE_ARGUMENT.sub("_", raw).strip("_")
-    return _UNDERSCORES.sub("_", name)[:64] or "arg"
+    one, none at either end, at most 64 characters (`größe` → `gr_e`). A name with letters no ASCII spelling
+    keeps (`unspellable`: `名前`, `住所_id`) also gets a short hash of itself (NFC), `arg` standing for an empty
+    rest (`名前` → `arg_<7 hex>`, `住所_id` → `id_<7 hex>`): the two parameters of `def 登録(名前, 住所)` stay two
+    arguments, and the name never depends on the other parameters. Not transliterated, as tool names are not
+    (module docstring). The one rule for OpenAPI parameters and properties (`openapi/inputs.py`), Python
+    parameters (`python/signature.py`) and proxied tools' arguments (`mcp/convert.py`)."""
+    name = _UNDERSCORES.sub("_", _UNSAFE_ARGUMENT.sub("_", raw).strip("_"))
+    if unspellable(raw):
+        return with_hash(name or "arg", raw, 64)
+    return name[:64] or "arg"
 
 
 def served_argument(raw: str) -> str:
@@ -86,6 +91,30 @@ def sanitize_tool_name(raw: str, *, snake: bool = False) -> str:
     return re.sub(r"_{2,}", "_", text) or "tool"
 
 
+def _spellable(ch: str) -> bool:
+    """Whether the letter or digit `ch` has an ASCII spelling (`transliterate`): ASCII, or Latin with marks."""
+    if ch.isascii() or ch in _LATIN_SPELLED:
+        return True
+    base = unicodedata.normalize("NFKD", ch)
+    return base[:1].isascii() or ch.casefold().isascii()
+
+
+_LATIN_SPELLED = frozenset("æÆœŒøØłŁđĐðÐþÞıẞ")
+
+
+def unspellable(raw: str) -> bool:
+    """Whether `raw` has a letter or digit with no ASCII spelling (`名前`, `取得_v1`, `ユーザー_list`; not `größe`):
+    making it safe drops that letter, so names alike but for such letters would be made alike."""
+    return any(ch.isalnum() and not _spellable(ch) for ch in raw)
+
+
+def with_hash(head: str, raw: str, limit: int = MAX_TOOL_NAME) -> str:
+    """`head` fitted to `limit` with `_` and 7 hex of the SHA-1 of `raw` (NFC: a decomposed spelling gives the same
+    name) appended: `v1` for `取得_v1` → `v1_<7 hex>`. Distinct `raw` give distinct names."""
+    digest = hashlib.sha1(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()[:7]
+    return f"{fit_tool_name(head, limit - len(digest) - 1)}_{digest}"
+
+
 def mostly_unspellable(raw: str) -> bool:
     """Whether most of `raw`'s letters and digits are outside ASCII (`ユーザー取得`, `getユーザー`, `取得_v2`): what a
     tool name keeps of it (`sanitize_tool_name`) says little, and such names made alike (`tool`, `get`) would
@@ -109,16 +138,18 @@ def derived_tool_name(raw: str, *context: str) -> str:
     the operation's place in the document or module (an operation added before it renames nothing), and distinct
     names give distinct names. MCP 2025-11-25 "Tool names": 1-128 characters of A-Z a-z 0-9 _ - . (this rule keeps
     to `[A-Za-z0-9_-]`, at most `MAX_TOOL_NAME`)."""
-    digest = hashlib.sha1(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()[:7]
-    head = fit_tool_name(sanitize_tool_name(" ".join(context)), MAX_TOOL_NAME - len(digest) - 1)
-    return f"{head}_{digest}"
+    return with_hash(sanitize_tool_name(" ".join(context)), raw)
 
 
 def served_tool_name(raw: str, *context: str) -> str:
     """The default name a tool named `raw` by its source is served under: `raw` made safe (`sanitize_tool_name`)
-    and fitted, or, when `raw` is `mostly_unspellable`, `derived_tool_name(raw, *context)`."""
+    and fitted; when `raw` is `mostly_unspellable`, `derived_tool_name(raw, *context)`; else when it is
+    `unspellable` (`取得_v1`), its safe part with a hash of `raw` (`v1_<7 hex>`), so `取得_v1` and `削除_v1` are
+    never `v1` and `v1_2` numbered in document order, where an operation added first moved `v1` to it."""
     if mostly_unspellable(raw):
         return derived_tool_name(raw, *context)
+    if unspellable(raw):
+        return with_hash(sanitize_tool_name(raw), raw)
     return fit_tool_name(sanitize_tool_name(raw))
 
 

@@ -9,8 +9,10 @@ nothing of mcprt, so any layer may use it without loading another's modules.
   `example.com` do not); the others end one wherever they are, since the scripts that use them (Chinese, Japanese)
   put no space after a sentence. Closing quotes and brackets after a terminal belong to the sentence (`「はい。」`).
 - A text with no terminal at its end gets an ASCII `.` (`as_sentence`) unless its last character is of a script
-  written without one (`_UNSPACED`: CJK ideographs, kana, full-width forms, Thai, Lao, Myanmar, Khmer): `取得します。`
-  and `ユーザーを取得する` stay as they are (a `.` there is a stray mark, not punctuation).
+  written without one (`_unspaced`: CJK ideographs, kana, full-width forms, Thai, Lao, Myanmar, Khmer), nor when an
+  ASCII word or number follows such a character: `取得します。`, `ユーザーを取得する` and `ユーザーを取得するAPI` stay
+  as they are (a `.` there is a stray mark, not punctuation). The full stops `．` `﹒` `․` (UAX #29 ATerm) end no
+  sentence before a digit (`３．５`).
 - A cut never falls inside an extended grapheme cluster (UAX #29 §3: `👨‍👩‍👧‍👦`, `é` as e + U+0301, a flag's two
   regional indicators): what is kept shows the characters the upstream sent. Words of scripts without spaces are
   cut at such a boundary (there is no space to go back to).
@@ -39,8 +41,11 @@ _CLOSERS = "\"')\\]}\u2019\u201d\u00bb\u300d\u300f\u3011\u3015\u3017\u3019\u301b
 # The end mark (one class of every terminal) is matched first and the rest looked at behind and after it: the engine
 # then tries the lookarounds only at marks, not at every position (about 3× faster on descriptions than the
 # exceptions first; an alternation of the two kinds of mark scanned every position twice, same matches).
+# The ATerm marks of UAX #29 (`\u2024` `\ufe52` `\uff0e`: full-width and small full stops) are full stops as `.` is:
+# no break before a digit (rule SB6: `版本３．５`), as elsewhere the terminals end a sentence wherever they are.
+_ATERMS = "\u2024\ufe52\uff0e"
 SENTENCE_END = re.compile(
-    rf"[.!?{_TERMINALS}](?:(?<=[{_TERMINALS}])[{_TERMINALS}]*[{_CLOSERS}]*"
+    rf"[.!?{_TERMINALS}](?:(?<=[{_TERMINALS}])(?!(?<=[{_ATERMS}])[0-9\uff10-\uff19])[{_TERMINALS}]*[{_CLOSERS}]*"
     rf"|(?<!\be\.g.)(?<!\bi\.e.)(?<!\betc.)(?<!\bvs.)(?<!\bEx.)(?<!\bex.)[{_CLOSERS}]*(?=\s|$))"
 )
 # what may end a text that is left as it is by `as_sentence`: a terminal, a colon (a list follows), an ellipsis
@@ -81,11 +86,20 @@ def last_sentence_end(text: str) -> int:
 
 def as_sentence(text: str) -> str:
     """`text` stripped, ending as a sentence: a `.` added unless it ends with a terminal, a colon or an ellipsis
-    (closing quotes after them allowed), or with a character of a script written without a `.` (`_UNSPACED`)."""
+    (closing quotes after them allowed), or with a character of a script written without a `.` (`_unspaced`), an
+    ASCII word or number right after one counting as of that script (`…取得するAPI`)."""
     text = text.strip()
-    if not text or _ENDED.search(text) or _unspaced(text[-1]):
+    if not text or _ENDED.search(text):
+        return text
+    # an ASCII word or number closing a text of such a script (`ユーザーを取得するAPI`, `バージョン2`) is no English
+    # sentence's end: the character before it decides
+    letters = _TRAILING_ASCII_WORD.sub("", text)
+    if letters and _unspaced(letters[-1]):
         return text
     return text + "."
+
+
+_TRAILING_ASCII_WORD = re.compile(r"[A-Za-z0-9]+\Z")
 
 
 def ends_sentence(text: str) -> bool:
@@ -111,7 +125,8 @@ _AROUND = 64  # the characters looked at on each side of a cut for its grapheme 
 def grapheme_end(text: str, end: int) -> int:
     """The largest index ≤ `end` at which `text` may be cut without splitting an extended grapheme cluster
     (Unicode UAX #29 §3, `regex`'s `\\X`): `end` itself when it is a boundary. Looks at `_AROUND` characters on
-    each side (a regional-indicator run — flags — from its start), so a cut costs the same in any length of text;
+    each side (a regional-indicator run — flags — from its start; further back only while a cluster is longer than
+    that), so a cut costs the same in any length of text;
     between two ASCII characters (but CR LF) every index is a boundary, and `regex` is not imported."""
     if end <= 0 or end >= len(text):
         return max(0, min(end, len(text)))
@@ -120,12 +135,17 @@ def grapheme_end(text: str, end: int) -> int:
         return end
     import regex  # a dependency already (schema/ecma_regex.py); only cuts next to non-ASCII text pay its import
 
-    start = max(0, end - _AROUND)
-    while start > 0 and "\U0001f1e6" <= text[start - 1] <= "\U0001f1ff":  # a flag pair counts from the run's start
-        start -= 1
-    best = start
-    for match in regex.finditer(r"\X", text, pos=start, endpos=min(len(text), end + _AROUND)):
-        if match.end() > end:
-            break
-        best = match.end()
-    return best
+    start = end
+    while True:
+        start = max(0, start - _AROUND)
+        while start > 0 and "\U0001f1e6" <= text[start - 1] <= "\U0001f1ff":  # a flag pair counts from its run's start
+            start -= 1
+        best = start
+        for match in regex.finditer(r"\X", text, pos=start, endpos=min(len(text), end + _AROUND)):
+            if match.end() > end:
+                break
+            best = match.end()
+        # no boundary after `start` up to `end`: `start` itself may be inside the cluster (a run of combining marks
+        # longer than the window, Zalgo text), so look further back: the cost is bounded by the cluster's length
+        if best > start or start == 0:
+            return best

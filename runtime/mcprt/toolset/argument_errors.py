@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import difflib
 import reprlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,8 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaError, relevance
 
 from ..schema.shapes import branch_tags, fixed_values, resolve_pointer
-from ..unicode_forms import form_of, same_text
+from ..errors import did_you_mean
+from ..unicode_forms import alike_in
 from ..wording import noun
 
 MAX_FORMS = 3  # branches of a union listed in one message; the rest are counted
@@ -311,16 +311,20 @@ def unknown_argument(name: str, properties: Mapping[str, Any]) -> str:
       and said so, since the two look identical and a plain "did you mean" would name what looks like itself;
     - the original name a renamed argument's description gives (`The '住所' query parameter.` on `arg`: the
       model read it there), named with the key to send;
-    - else the closest spelling (difflib ratio ≥ 0.6)."""
+    - else the closest spelling (difflib ratio ≥ 0.6). The first and last are `errors.did_you_mean`'s."""
     said = f"unknown argument {short(name)}"
+    original = None if alike_in(name, properties) else renamed_from(name, properties)
+    if original is not None:
+        return f"{said}: '{name}' is the original name of the argument '{original}' (its description says so): send '{original}'"
+    return said + did_you_mean(name, list(properties))
+
+
+def renamed_from(name: str, properties: Mapping[str, Any]) -> str | None:
+    """The argument of `properties` served under a safe name for the original `name` (`sources/naming.arg_name`:
+    its description starts `The '名前' …`, compared in NFC so a decomposed `größe` finds `gr_e`), else None."""
     composed = unicodedata.normalize("NFC", name)
-    for prop in properties:
-        if same_text(prop, name):
-            return (f"{said}: the same text as the argument '{prop}' in another Unicode form ({form_of(name)}; "
-                    f"the schema's is {form_of(prop)}): send the name as the schema spells it")
     for prop, schema in properties.items():
         described = schema.get("description") if isinstance(schema, Mapping) else None
         if isinstance(described, str) and unicodedata.normalize("NFC", described).startswith(f"The '{composed}' "):
-            return f"{said}: '{name}' is the original name of the argument '{prop}' (its description says so): send '{prop}'"
-    hint = difflib.get_close_matches(name, list(properties), n=1, cutoff=0.6)
-    return said + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            return prop
+    return None

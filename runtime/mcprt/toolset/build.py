@@ -35,6 +35,7 @@ from ..sources.naming import fit_tool_name
 from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
+from .argument_errors import renamed_from
 from .renames import Route, renamed_to
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
@@ -324,15 +325,14 @@ def _unmatched_overrides(loaded: LoadedManifest, source_name: str, source: Sourc
 def close_names(key: str, known: Collection[str]) -> str:
     """The closest of `known` to a mistyped or renamed `key`, quoted ("'listTags'"), or ""; one that is `key` in
     another Unicode form (`größe` decomposed, NFD, written; composed, NFC, in the description) is said to be."""
-    import difflib  # only for a typo's hint: not on every start
+    from ..errors import closest
+    from ..unicode_forms import alike_in, in_another_form
 
-    from ..unicode_forms import form_of, same_text
-
-    alike = next((name for name in known if same_text(name, key)), None)
+    alike = alike_in(key, known)
     if alike is not None:
-        return f"'{alike}', the same text in another Unicode form: {form_of(key)} here, {form_of(alike)} there"
-    hint = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f"'{hint[0]}'" if hint else ""
+        return f"'{alike}', {in_another_form(key, alike)}"
+    hint = closest(key, list(known))
+    return f"'{hint}'" if hint else ""
 
 
 PRACTICAL_NAME_LENGTH = 48
@@ -522,13 +522,19 @@ def _shape_arguments(
     sent = getattr(op, "sent_values", None) or {}  # an Operation from an older compile cache lacks it
     for arg, spec in override.args.items():
         where = (*base, "args", arg)
+        served = renamed_from(arg, properties) if arg not in properties else None
+        if served is not None and served not in override.args:
+            # the original name of an argument served under a safe one (`名前` of `arg_d54d12f`): the name the code
+            # or description says, and what an override was keyed by before names were made safe (review of fixi2,
+            # item 8), so it applies to that argument
+            arg = served
         if arg not in properties and arg in sent:
             out.append(_sent_by_source(loaded, where, op, arg, spec, sent[arg]))
             continue
         if arg not in properties:
-            import difflib  # only for a typo's hint: not on every start
-            hint = difflib.get_close_matches(arg, list(properties), n=1, cutoff=0.6)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else f" (it has: {', '.join(properties) or 'none'})"
+            from ..errors import did_you_mean
+
+            suffix = did_you_mean(arg, list(properties)) or f" (it has: {', '.join(properties) or 'none'})"
             out.append(loaded.diagnostic(where, f"tool '{op.key}' has no argument '{arg}'{suffix}", prefer="key"))
             continue
         if not _no_float_for_an_integer(loaded, where, op, properties[arg], arg, spec, out):

@@ -54,5 +54,9 @@ async def _start(ctx: SourceContext, kind: str, connector: Connector) -> McpServ
                              on_event=ctx.on_event, sole_client=ctx.sole_client,
                              liveness=(float(config.ping_every), float(config.ping_timeout)),
                              restart_delay=float(config.restart_delay))
-    await source.start(may_start_down=ctx.may_start_down)
+    source.open_findings = ctx.warnings  # the first listing's findings are the source's warnings (validate)
+    try:
+        await source.start(may_start_down=ctx.may_start_down)
+    finally:
+        source.open_findings = None
     return source

@@ -155,11 +155,43 @@ def _served_arguments(schema: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
             sub = {**sub, "description": f"{said} {described}" if isinstance(described, str) and described else said}
         new_properties[arg] = sub
     upstream = {arg: key for arg, key in taken.items() if arg != key}
-    served = {**schema, "properties": new_properties}
-    if isinstance(schema.get("required"), list):
-        back = {key: arg for arg, key in upstream.items()}
-        served["required"] = [back.get(key, key) if isinstance(key, str) else key for key in schema["required"]]
+    served = _renamed_names({**schema, "properties": new_properties}, {key: arg for arg, key in upstream.items()})
     return served, upstream
+
+
+# keywords whose subschemas speak of the same object's properties (JSON Schema 2020-12 §10.2.1-10.2.2)
+_SAME_OBJECT = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else")
+
+
+def _renamed_names(schema: dict[str, Any], back: dict[str, str]) -> dict[str, Any]:
+    """`schema` with every place that names a top-level property by its upstream name (`back`: upstream → served)
+    saying the served one: `required`, `dependentRequired` (keys and lists), `dependentSchemas` keys, and the
+    `properties`/`required`… of the subschemas of `_SAME_OBJECT` (`anyOf: [{required: [名前]}]`), so a tool whose
+    schema uses them can still be called."""
+    out = dict(schema)
+    rename = lambda key: back.get(key, key) if isinstance(key, str) else key  # noqa: E731
+    if isinstance(out.get("required"), list):
+        out["required"] = [rename(key) for key in out["required"]]
+    if isinstance(out.get("dependentRequired"), dict):
+        out["dependentRequired"] = {rename(key): [rename(k) for k in keys] if isinstance(keys, list) else keys
+                                    for key, keys in out["dependentRequired"].items()}
+    if isinstance(out.get("dependentSchemas"), dict):
+        out["dependentSchemas"] = {rename(key): sub for key, sub in out["dependentSchemas"].items()}
+    for keyword in _SAME_OBJECT:
+        sub = out.get(keyword)
+        if isinstance(sub, dict):
+            out[keyword] = _renamed_nested(sub, back)
+        elif isinstance(sub, list):
+            out[keyword] = [_renamed_nested(item, back) if isinstance(item, dict) else item for item in sub]
+    return out
+
+
+def _renamed_nested(schema: dict[str, Any], back: dict[str, str]) -> dict[str, Any]:
+    """A `_SAME_OBJECT` subschema renamed: its `properties` keys too (the top level's were renamed already)."""
+    out = _renamed_names(schema, back)
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {back.get(key, key): sub for key, sub in out["properties"].items()}
+    return out
 
 
 def _renaming(invoke: Invoker, upstream: dict[str, str]) -> Invoker:

@@ -61,7 +61,7 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, McprtError, SourceUnavailable, ToolCallError,
+from ...errors import (CHECK_FIRST, MAY_HAVE_ACTED, CallTimeout, Diagnostic, McprtError, SourceUnavailable, ToolCallError,
                        UpstreamError, UpstreamRefused)
 from ...contracts import CallContext, ClientPeer, Operation, SoleClientSlot, UpstreamResult
 from ...observability.hooks import observed_upstream
@@ -196,6 +196,9 @@ class McpServerSource:
         self._operations: list[Operation] = []
         self._result_checks: dict[str, StructuredCheck] = {}  # by upstream tool name: its outputSchema's check
         self._signature: str | None = None
+        # while it opens: where a listing's findings (a tool left out, arguments renamed) go as warnings, so
+        # `validate` (and `--strict`) says them as it does a Python source's; None after: then only logged
+        self.open_findings: list[Diagnostic] | None = None
         self._lost = anyio.Event()
         self._relist = anyio.Event()
         self._closed = anyio.Event()
@@ -979,13 +982,20 @@ class McpServerSource:
         if signature == self._signature:
             return
         tools = listing.tools
+
+        def finding(message: str) -> None:  # said once: as the opening's warning, or later (a re-listing) logged
+            if self.open_findings is not None:
+                self.open_findings.append(Diagnostic("", 0, 0, f"source '{self.name}': {message}", "warning"))
+            else:
+                self.log.warning("source %s: %s", self.name, message)
+
         self._operations = tool_operations(
             tools, self.invoker,
-            lambda name, reason: self.log.warning("source %s: tool %s left out: %s", self.name, name, reason),
-            lambda name, pairs: self.log.warning(
-                "source %s: tool %s: %s (model APIs accept only A-Z a-z 0-9 _ . - in argument names; the original "
-                "name is said in its description, and sent upstream)", self.name, name,
-                ", ".join(f"argument '{upstream}' served as '{arg}'" for upstream, arg in pairs)))
+            lambda name, reason: finding(f"tool {name} left out: {reason}"),
+            lambda name, pairs: finding(
+                f"tool {name}: " + ", ".join(f"argument '{upstream}' served as '{arg}'" for upstream, arg in pairs)
+                + " (model APIs accept only A-Z a-z 0-9 _ . - in argument names; the original name is said in its "
+                "description, and sent upstream)"))
         self._result_checks = _result_checks(self._operations, self._result_checks)
         offerings = Offerings(
             provider=self,

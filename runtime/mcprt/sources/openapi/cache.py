@@ -34,7 +34,7 @@ from .loader import LoadedDocument, read_external
 if TYPE_CHECKING:
     from .compiler import CompiledOpenAPI, PendingShapes
 
-FORMAT = 12  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
+FORMAT = 13  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable elements skipped;
 #            5: and operations carry their response shapes (`response_schema`, `default_response_schema`)
 #            6: recursive references keep their declared type; nullable anyOf admits null
 #            7: a response schema's `$ref` that does not resolve is a warning; operations carry
@@ -48,6 +48,9 @@ FORMAT = 12  # 2: patterns checked as ECMA-262, nulls in bodies, uncompilable el
 #               `layout` (below) makes an entry of another field layout a miss.
 #           12: a Swagger 2.0 path or header array's `collectionFormat` ssv/tsv/pipes is its `delimiter`
 #               (an entry of 11 sends such a header comma-separated)
+#           13: names with letters no ASCII spelling keeps carry a hash of themselves (`naming.arg_name`,
+#               `served_tool_name`: `v1_ebc16cb`, not `v1`/`v1_2`; `arg_d54d12f`, not `arg`), and CJK summaries
+#               ending in an ASCII word get no `.`: an entry of 12 served the old names (seen in a check)
 
 
 def cache_key(doc: LoadedDocument, config: OpenAPISource, policy: DescriptionPolicy) -> str:

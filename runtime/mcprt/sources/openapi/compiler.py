@@ -4,9 +4,9 @@ Tool names: the operationId passed through `sanitize_tool_name` (characters outs
 become `_`, case kept: GitHub's `issues/list-for-repo` → `issues_list-for-repo`, `größe` → `gr_e`),
 or `<method>_<path>` without one (`GET /pets/{petId}` → `get_pets_petId`); an operationId mostly of other
 letters (`作成`, `ユーザー取得`) gives `<method>_<path's ASCII parts>_<hash of the operationId>`
-(`naming.derived_tool_name`: `POST /items3` → `post_items3_<7 hex>`), never a place in the document, and one
-warning lists them; fitted to 64 characters with a hash suffix when longer, and made unique in document order
-(`_2`, `_3`…) when two are still alike. Names are given before filtering, so a tool keeps its name whatever
+(`naming.derived_tool_name`: `POST /items3` → `post_items3_<7 hex>`), one with some (`取得_v1`) what it keeps
+and that hash (`v1_<7 hex>`), never a place in the document, and one warning lists them; fitted to 64 characters with a hash suffix when longer, and made unique in document order
+(`_2`, `_3`…) when two are still alike (a repeated operationId). Names are given before filtering, so a tool keeps its name whatever
 `include`/`exclude` select.
 """
 
@@ -24,8 +24,8 @@ from mcprt.errors import SpecError
 from mcprt.wording import noun
 from mcprt.manifest.model import Defaults, DescriptionPolicy, OpenAPISource
 from mcprt.sources.filters import selected
-from mcprt.sources.naming import (dedupe_names, derived_tool_name, fit_tool_name, mostly_unspellable,
-                                  sanitize_tool_name)
+from mcprt.sources.naming import (dedupe_names, fit_tool_name, sanitize_tool_name, served_tool_name,
+                                  unspellable)
 from mcprt.contracts import Operation, OperationMeta
 
 from .fetch import SOURCE_TLS
@@ -240,26 +240,27 @@ def _accept(types: list[str]) -> str | None:
 
 
 def _tool_names(ops: list[OperationSpec]) -> list[str]:
-    raw = [derived_tool_name(op.operation_id, op.method.lower(), op.path) if _derived(op)
-           else fit_tool_name(sanitize_tool_name(op.operation_id or f"{op.method.lower()} {op.path}")) for op in ops]
+    raw = [served_tool_name(op.operation_id, op.method.lower(), op.path) if op.operation_id
+           else fit_tool_name(sanitize_tool_name(f"{op.method.lower()} {op.path}")) for op in ops]
     return dedupe_names(raw)
 
 
 def _derived(op: OperationSpec) -> bool:
-    """Whether `op`'s tool name is derived from its method and path (`naming.derived_tool_name`) because its
-    operationId is mostly letters a tool name cannot hold."""
-    return bool(op.operation_id) and mostly_unspellable(op.operation_id)
+    """Whether `op`'s tool name carries a hash of its operationId (`naming.served_tool_name`) because the
+    operationId has letters a tool name cannot hold: derived from its method and path when mostly such letters."""
+    return bool(op.operation_id) and unspellable(op.operation_id)
 
 
 _DERIVED_SHOWN = 5
 
 
 def _derived_warning(label: str, derived: list[tuple[OperationSpec, str]]) -> str:
-    """One warning for every tool named by `naming.derived_tool_name` (a CJK API has one per operation)."""
+    """One warning for every tool named with a hash of its operationId (a CJK API has one per operation)."""
     shown = "; ".join(f"`{op.operation_id}` ({op.method} {op.path}) → {name}" for op, name in derived[:_DERIVED_SHOWN])
     more = f"; … {len(derived) - _DERIVED_SHOWN} more" if len(derived) > _DERIVED_SHOWN else ""
-    return (f"{label}: {len(derived)} {noun(len(derived), 'operationId')} mostly of letters a tool name cannot hold "
-            f"(A-Z a-z 0-9 _ -): named from the method, the path's ASCII parts and a hash of the operationId: {shown}{more}; give "
+    return (f"{label}: {len(derived)} {noun(len(derived), 'operationId')} with letters a tool name cannot hold "
+            f"(A-Z a-z 0-9 _ -): named from what the operationId keeps (from the method and the path's ASCII parts "
+            f"when it keeps little) and a hash of the operationId: {shown}{more}; give "
             "each a readable `name:` under `tools:` (`mcprt init` writes them)")
 
 

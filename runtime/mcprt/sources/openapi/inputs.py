@@ -3,7 +3,7 @@
 Argument names (the rule, in order):
 1. Names are the wire names made safe for every client and model API (property names must match
    `^[a-zA-Z0-9_.-]{1,64}$`): characters outside `[A-Za-z0-9_.-]` become `_` (so `filter[name]` →
-   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`, `日本`):
+   `filter_name`, `größe` → `gr_e`), at most 64 characters; `arg` when nothing is left (`!!`); letters no ASCII spelling keeps add a hash of the name (`日本` → `arg_44da6bb`):
    `sources/naming.arg_name`, the one rule Python and proxied tools' argument names follow too.
    Not transliterated: an argument name is what clients call, and `grosse` for `größe` would rename it
    and could take the name of a parameter `grosse` (`sources/naming.py`). A wire name that is not ASCII

@@ -7,7 +7,7 @@ instance, an enum parameter an enum member, a `datetime` a datetime.
 Fields get internal names (`p0`, `p1`…) and the parameter name as alias, so parameters called
 `json`, `schema` or `_private` — which would clash with pydantic's own attributes — work too.
 A parameter name that model APIs refuse as a property key (`名前`, `größe`: outside `^[a-zA-Z0-9_.-]{1,64}$`) is
-served under the safe name OpenAPI parameters get (`sources/naming.served_argument`: `arg`, `gr_e`), the original
+served under the safe name OpenAPI parameters get (`sources/naming.served_argument`: `arg_<hash>`, `gr_e`), the original
 said in its description; two parameters that would get one name are refused, naming both.
 """
 
@@ -63,7 +63,7 @@ class FunctionSignature:
     # what every result serializes to, when the return type fixes it (`result_kind` below)
     result_kind: Literal["text", "json"] | None = None
     # (parameter, argument) for each parameter whose name no model API accepts, served under a safe one
-    # (`naming.served_argument`: `名前` → `arg`); the function is still called with its own keyword
+    # (`naming.served_argument`: `名前` → `arg_d54d12f`); the function is still called with its own keyword
     renamed: tuple[tuple[str, str], ...] = ()
 
 

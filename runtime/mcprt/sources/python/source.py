@@ -27,7 +27,7 @@ from ...errors import (
 )
 from ...manifest import python_env
 from ...manifest.model import DescriptionPolicy, PythonSource
-from ..naming import mostly_unspellable, served_tool_name
+from ..naming import mostly_unspellable, served_tool_name, unspellable
 from ...contracts import CallContext, Operation, OperationMeta, UpstreamResult
 from ..base import SourceContext
 from ..kind import response_limit
@@ -227,10 +227,11 @@ def _operation(ctx: SourceContext, config: PythonSource, target: str, fn_name: s
     given = decorated(documented)  # and its title and annotations (readOnlyHint, destructiveHint, …)
     name = given.name or fn_name
     served = served_tool_name(name, target.partition(":")[0])
-    if mostly_unspellable(name):  # said where `validate` shows it, as for OpenAPI operationIds
+    if unspellable(name):  # said where `validate` shows it, as for OpenAPI operationIds
+        kept = "its module's" if mostly_unspellable(name) else "what a tool name keeps of it"
         ctx.warnings.append(Diagnostic("", 0, 0, (
-            f"source '{ctx.name}': {label}: served as '{served}': its name is mostly letters a tool name cannot hold "
-            "(A-Z a-z 0-9 _ -), so the name is its module's and a hash of the function's name (stable when other "
+            f"source '{ctx.name}': {label}: served as '{served}': its name has letters a tool name cannot hold "
+            f"(A-Z a-z 0-9 _ -), so the name is {kept} and a hash of the function's name (stable when other "
             "functions change); give it a readable `name:` under `tools:`"), "warning"))
     return Operation(
         key=name,
