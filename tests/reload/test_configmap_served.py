@@ -276,3 +276,22 @@ async def test_a_configmap_update_of_one_file_reopens_only_its_source_and_names_
         assert records(up.log(), "reload applied")[0]["sources_reused"] == 1
         time.sleep(0.3)
         assert len(records(up.log(), "reload applied")) == 3  # the old folders' deletions reload nothing
+
+
+async def test_a_git_sync_folder_swap_then_sighup_serves_the_new_version_whole(tmp_path: Path) -> None:
+    """git-sync's layout: the manifest is read as `repo/mcp.yaml`, `repo -> rev1`; version 2 lands in `rev2` and
+    `repo` is re-pointed by a rename. SIGHUP applied manifest 2 and kit 2 around rev1's helper, still imported
+    ("source 'py' has no operation 'f2'", f2 unknown): modules were keyed by the folder's old resolution."""
+    write_plain(tmp_path / "rev1", version(1))
+    os.symlink("rev1", tmp_path / "repo")
+    with mcprt_up_http(tmp_path / "repo" / "mcp.yaml", "--no-reload", env=env(tmp_path / "marks")) as up:
+        await wait_served(up.url, 1)
+        write_plain(tmp_path / "rev2", version(2))
+        os.symlink("rev2", tmp_path / "repo.new")
+        os.rename(tmp_path / "repo.new", tmp_path / "repo")
+        up.signal(signal.SIGHUP)
+        up.wait_log('"reload applied"')
+        assert await served_f(up.url) == {"f2": "Version 2 says g2."}
+        assert await call(up.url, "f2") == "v2"
+        assert "has no operation" not in up.log(), up.log()
+
