@@ -295,3 +295,16 @@ async def test_a_git_sync_folder_swap_then_sighup_serves_the_new_version_whole(t
         assert await call(up.url, "f2") == "v2"
         assert "has no operation" not in up.log(), up.log()
 
+
+async def test_files_are_named_under_the_manifest_folder_reached_through_a_symlink(tmp_path: Path) -> None:
+    """`link/mcp.yaml` with `link -> real`: an edit of kit.py was logged as `files=/…/real/kit.py`."""
+    write_plain(tmp_path / "real", version(1))
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    with mcprt_up_http(tmp_path / "link" / "mcp.yaml", env=env(tmp_path / "marks")) as up:
+        await wait_served(up.url, 1)
+        kit = tmp_path / "real" / "kit.py"
+        kit.write_text(kit.read_text().replace('return f"v{N}"', 'return f"w{N}+"'), encoding="utf-8")
+        up.wait_log('"reload applied"')
+        line = records(up.log(), "reload applied")[-1]
+        assert (line["files"], line["sources_opened"]) == ("kit.py", "py"), line
+        assert await call(up.url, "f1") == "w1+"
