@@ -318,3 +318,22 @@ async def test_files_are_named_under_the_manifest_folder_reached_through_a_symli
         line = records(up.log(), "reload applied")[-1]
         assert (line["files"], line["sources_opened"]) == ("kit.py", "py"), line
         assert await call(up.url, "f1") == "w1+"
+
+
+async def test_a_rotated_secret_file_outside_the_folder_is_named_as_written(tmp_path: Path) -> None:
+    """`GREETING_FILE` names a key of a Secret mounted outside the manifest's folder; the kubelet rotates it. The
+    reload line said `files=/…/sec/..2026_…/GREETING`: a folder the kubelet deleted with that very update."""
+    app, secret = tmp_path / "app", tmp_path / "sec"
+    files = version(1)
+    files.pop(".env")
+    write_plain(app, files)
+    kubelet_swap(secret, {"GREETING": "g1\n"})
+    child = env(tmp_path / "marks")
+    child["GREETING_FILE"] = str(secret / "GREETING")
+    with mcprt_up_http(app / "mcp.yaml", env=child) as up:
+        await wait_served(up.url, 1)
+        kubelet_swap(secret, {"GREETING": "rotated\n"})
+        up.wait_log('"reload applied"')
+        line = records(up.log(), "reload applied")[-1]
+        assert line["files"] == str(secret / "GREETING"), line
+        assert await served_f(up.url) == {"f1": "Version 1 says rotated."}
