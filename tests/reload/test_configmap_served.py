@@ -51,20 +51,21 @@ sources:
         description: "Version {n} says ${{GREETING}}."
 """
 # The import of version N says it began (a file in KIT_MARKS), then waits for `go` there when `gate` (a test
-# can then change the files between its two reads: kit.py, then helper.py) or sleeps `slow` seconds.
+# can then change the files between its two reads: kit.py, then helper.py; at most `gate_seconds`) or sleeps
+# `slow` seconds.
 KIT = '''"""kit v{n}"""
 import os, pathlib, time
 _marks = pathlib.Path(os.environ["KIT_MARKS"])
 (_marks / "{n}").write_text("importing")
-_deadline = time.monotonic() + 5
+_deadline = time.monotonic() + {gate_seconds}
 while {gate} and not (_marks / "go").exists() and time.monotonic() < _deadline:
     time.sleep(0.01)
 time.sleep({slow})
 from helper import N  # the tool's version: helper.py's, read after the wait
 
 
-def _tool() -> str:
-    return f"v{{N}}"
+def _tool() -> str:  # kit.py's own version too: kit v2's code around helper v3 is a mix, not version 3
+    return f"v{{N}}" if N == {n} else f"kit v{n} with helper v{{N}}"
 
 
 _tool.__name__ = _tool.__qualname__ = f"f{{N}}"
@@ -74,8 +75,9 @@ globals()[f"f{{N}}"] = _tool
 HELPER = "N = {n}\n"
 
 
-def version(n: int, *, slow: float = 0.0, gate: bool = False) -> dict[str, str]:
-    return {"mcp.yaml": MANIFEST.format(n=n), "kit.py": KIT.format(n=n, slow=slow, gate=gate),
+def version(n: int, *, slow: float = 0.0, gate: bool = False, gate_seconds: float = 5) -> dict[str, str]:
+    return {"mcp.yaml": MANIFEST.format(n=n),
+            "kit.py": KIT.format(n=n, slow=slow, gate=gate, gate_seconds=gate_seconds),
             "helper.py": HELPER.format(n=n), ".env": f"GREETING=g{n}\n", "notes-api.yaml": SPEC.format(n=n)}
 
 
@@ -129,24 +131,32 @@ async def wait_file(path: Path, timeout: float = 20) -> None:
 
 
 async def test_two_saves_during_a_slow_import_serve_the_newest_code_in_a_plain_folder(tmp_path: Path) -> None:
-    await _two_saves(tmp_path, lambda files: write_plain(tmp_path / "app", files))
+    await _two_saves(tmp_path, lambda files: write_plain(tmp_path / "app", files), abandoned=True)
 
 
 async def test_two_configmap_updates_during_a_slow_import_serve_the_newest_code(tmp_path: Path) -> None:
-    await _two_saves(tmp_path, lambda files: kubelet_swap(tmp_path / "app", files))
+    # the swap names no watched path while the reload runs (it re-points `..data`, then deletes a folder the
+    # watcher follows only from the next attempt on): the reload finishes, sees its files moved, reads them again
+    await _two_saves(tmp_path, lambda files: kubelet_swap(tmp_path / "app", files), abandoned=False)
 
 
-async def _two_saves(tmp_path: Path, update) -> None:  # type: ignore[no-untyped-def]
-    """The trial's sequence: an update whose import is slow (0.5 s here, 1.5 s there), and a second update
-    while that import runs. The first reload is abandoned for the second, whose reload took the module the
-    abandoned import left in sys.modules as the new file's: `f2` served under manifest v3 until a restart."""
+async def _two_saves(tmp_path: Path, update, *, abandoned: bool) -> None:  # type: ignore[no-untyped-def]
+    """The trial's sequence: an update whose import is slow (1.5 s there), and a second update while that import
+    runs. The first reload is abandoned for the second, whose reload took the module the abandoned import left in
+    sys.modules as the new file's: `f2` served under manifest v3 until a restart. Here the import of version 2
+    waits at its gate (`go` in KIT_MARKS, or 1 s when `abandoned`: the reload superseded waits for its import)
+    until version 3 is saved: the second save lands inside the first import every time."""
     marks = tmp_path / "marks"
     update(version(1))
     with mcprt_up_http(tmp_path / "app" / "mcp.yaml", env=env(marks)) as up:
         await wait_served(up.url, 1)
-        update(version(2, slow=0.5))
-        await wait_file(marks / "2")  # the reload of version 2 is importing it
-        update(version(3, slow=0.5))
+        # an abandoned reload ends once its import does (the pool closes what it opened): at the gate's end here
+        update(version(2, gate=True, gate_seconds=1 if abandoned else 5))
+        await wait_file(marks / "2")  # the reload of version 2 read kit.py and waits at the gate
+        update(version(3, gate=True))
+        if abandoned:
+            up.wait_log('"reload abandoned')  # superseded by version 3's save; its import ended at the gate's end
+        (marks / "go").write_text("")
         await wait_served(up.url, 3)
         assert await call(up.url, "f3") == "v3"
         log = up.log()  # the reload of version 2 was abandoned for the update, or read everything again
@@ -276,3 +286,54 @@ async def test_a_configmap_update_of_one_file_reopens_only_its_source_and_names_
         assert records(up.log(), "reload applied")[0]["sources_reused"] == 1
         time.sleep(0.3)
         assert len(records(up.log(), "reload applied")) == 3  # the old folders' deletions reload nothing
+
+
+async def test_a_git_sync_folder_swap_then_sighup_serves_the_new_version_whole(tmp_path: Path) -> None:
+    """git-sync's layout: the manifest is read as `repo/mcp.yaml`, `repo -> rev1`; version 2 lands in `rev2` and
+    `repo` is re-pointed by a rename. SIGHUP applied manifest 2 and kit 2 around rev1's helper, still imported
+    ("source 'py' has no operation 'f2'", f2 unknown): modules were keyed by the folder's old resolution."""
+    write_plain(tmp_path / "rev1", version(1))
+    os.symlink("rev1", tmp_path / "repo")
+    with mcprt_up_http(tmp_path / "repo" / "mcp.yaml", "--no-reload", env=env(tmp_path / "marks")) as up:
+        await wait_served(up.url, 1)
+        write_plain(tmp_path / "rev2", version(2))
+        os.symlink("rev2", tmp_path / "repo.new")
+        os.rename(tmp_path / "repo.new", tmp_path / "repo")
+        up.signal(signal.SIGHUP)
+        up.wait_log('"reload applied"')
+        assert await served_f(up.url) == {"f2": "Version 2 says g2."}
+        assert await call(up.url, "f2") == "v2"
+        assert "has no operation" not in up.log(), up.log()
+
+
+async def test_files_are_named_under_the_manifest_folder_reached_through_a_symlink(tmp_path: Path) -> None:
+    """`link/mcp.yaml` with `link -> real`: an edit of kit.py was logged as `files=/…/real/kit.py`."""
+    write_plain(tmp_path / "real", version(1))
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    with mcprt_up_http(tmp_path / "link" / "mcp.yaml", env=env(tmp_path / "marks")) as up:
+        await wait_served(up.url, 1)
+        kit = tmp_path / "real" / "kit.py"
+        kit.write_text(kit.read_text().replace('return f"v{N}"', 'return f"w{N}+"'), encoding="utf-8")
+        up.wait_log('"reload applied"')
+        line = records(up.log(), "reload applied")[-1]
+        assert (line["files"], line["sources_opened"]) == ("kit.py", "py"), line
+        assert await call(up.url, "f1") == "w1+"
+
+
+async def test_a_rotated_secret_file_outside_the_folder_is_named_as_written(tmp_path: Path) -> None:
+    """`GREETING_FILE` names a key of a Secret mounted outside the manifest's folder; the kubelet rotates it. The
+    reload line said `files=/…/sec/..2026_…/GREETING`: a folder the kubelet deleted with that very update."""
+    app, secret = tmp_path / "app", tmp_path / "sec"
+    files = version(1)
+    files.pop(".env")
+    write_plain(app, files)
+    kubelet_swap(secret, {"GREETING": "g1\n"})
+    child = env(tmp_path / "marks")
+    child["GREETING_FILE"] = str(secret / "GREETING")
+    with mcprt_up_http(app / "mcp.yaml", env=child) as up:
+        await wait_served(up.url, 1)
+        kubelet_swap(secret, {"GREETING": "rotated\n"})
+        up.wait_log('"reload applied"')
+        line = records(up.log(), "reload applied")[-1]
+        assert line["files"] == str(secret / "GREETING"), line
+        assert await served_f(up.url) == {"f1": "Version 1 says rotated."}

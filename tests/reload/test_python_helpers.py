@@ -123,3 +123,34 @@ async def test_a_same_size_edit_of_a_package_submodule_with_its_mtime_put_back_i
     assert (await reload_now(runtime)).ok
     assert await _greeting(runtime) == "hello ann?"
     assert not list(project.root.rglob("__pycache__"))
+
+
+@pytest.mark.parametrize("same_size", [True, False], ids=["same_size", "longer"])
+async def test_an_edit_of_a_namespace_package_submodule_is_imported(project: Project, tmp_path,
+                                                                    same_size: bool) -> None:
+    """`from pkg import util` where `pkg/` has no `__init__.py` (a PEP 420 namespace package): the reload said
+    `reload applied` and the old `util` kept answering ('hello ann!'), since the kept namespace module `pkg`
+    still held it as an attribute and `util` was never loaded from its bytes."""
+    package = f"ns_{uuid.uuid4().hex[:8]}"
+    (project.root / package).mkdir()
+    project.write(f"{package}/util.py", "def suffix() -> str:\n    return '!'\n")
+    project.write(project.module_file.name,
+                  f"from {package} import util\n\n\n"
+                  "def greet(name: str) -> str:\n"
+                  '    """Greet someone."""\n'
+                  "    return 'hello ' + name + util.suffix()\n")
+    project.write("mcp.yaml", project.manifest_text())
+    runtime = Runtime(project.manifest, Settings(cache_dir=tmp_path / "cache"))
+    await runtime.start()
+    try:
+        assert await _greeting(runtime) == "hello ann!"
+        util = project.root / package / "util.py"
+        before = util.stat()
+        util.write_text(util.read_text().replace("'!'", "'?'" if same_size else "'?' + ''"))
+        if same_size:
+            os.utime(util, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (await reload_now(runtime)).ok
+        assert await _greeting(runtime) == "hello ann?"
+        assert not list(project.root.rglob("__pycache__"))
+    finally:
+        await runtime.aclose()

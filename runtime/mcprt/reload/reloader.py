@@ -666,13 +666,12 @@ def _shown_files(paths: set[Path], folder: Path) -> str:
     `mcp.toml`, which an edit of an included manifest of that name read as the root), absolute outside it.
     Named as the manifest names them, symlinks not followed: a ConfigMap's `kit.py`, not the
     `..2026_12_02_…/kit.py` it resolved to (a folder the kubelet deletes right after the update)."""
-    base = Path(os.path.abspath(folder))
+    bases = (Path(os.path.abspath(folder)), Path(os.path.realpath(folder)))  # as named, and where it leads
     shown = []
     for path in paths:
-        try:
-            shown.append(Path(os.path.abspath(path)).relative_to(base).as_posix())
-        except ValueError:
-            shown.append(str(path))
+        absolute = Path(os.path.abspath(path))
+        relative = next((absolute.relative_to(base) for base in bases if absolute.is_relative_to(base)), None)
+        shown.append(relative.as_posix() if relative is not None else str(path))
     return ",".join(sorted(shown)) or "-"
 
 

@@ -35,8 +35,8 @@ from ..file_identity import FileDigests
 from ..manifest.model import OperationFilter, SourceBase
 from .base import RunningSource, SourceContext
 
-# Keys every kind leaves to the tool-set builder: changing them never reopens a source.
 _CONFIG_DIGESTS = FileDigests()  # the config files' content digests, kept while their stat is unchanged
+# Keys every kind leaves to the tool-set builder: changing them never reopens a source.
 SHARED_BUILD_ONLY = frozenset({"tools", "prefix", "expose", "timeout"})
 # Filter criteria (fields of `OperationFilter`) every kind can honour: globs over operation names.
 SHARED_CRITERIA = frozenset({"operations"})

@@ -42,6 +42,7 @@ _lock = threading.Lock()  # sys.path and sys.modules are process-wide
 # module name → (its file, sha256 of the bytes its import compiled), recorded by `FreshSourceLoader` as it reads them
 _imported_digests: dict[str, tuple[str, str]] = {}
 _folders: set[str] = set()  # manifest folders on sys.path, whose modules `FreshSourceLoader` loads
+_resolved_as: dict[str, str] = {}  # a manifest folder as named (absolute, symlinks kept) → the folder it resolved to
 
 
 class FreshSourceLoader(importlib.machinery.SourceFileLoader):
@@ -117,23 +118,30 @@ def parse_entries(spec: str | list[str]) -> list[Entry]:
 
 
 def _package_in_folder(entry: str) -> bool:
-    """Whether `entry` is a package's folder inside a manifest folder (`pkg/sub`, each part a name, each with an
-    `__init__.py`) and no `sys.path` entry of its own: a virtualenv or a checkout's `src` beside the manifest is
+    """Whether `entry` is a package's folder inside a manifest folder (`pkg/sub`, each part a name: a regular
+    package, or a namespace package — a folder without `__init__.py`, PEP 420) and no `sys.path` entry of its own:
+    a virtualenv (`.venv`, `lib/python3.12`: not names) or a checkout's `src` on sys.path beside the manifest is
     installed code, loaded as Python always does."""
     if entry in sys.path:
         return False
     for folder in _folders:
         if entry.startswith(folder + os.sep):
-            parts = Path(entry).relative_to(folder).parts
-            return all(part.isidentifier() for part in parts) and all(
-                Path(folder, *parts[:depth], "__init__.py").is_file() for depth in range(1, len(parts) + 1))
+            return all(part.isidentifier() for part in Path(entry).relative_to(folder).parts)
     return False
 
 
 def make_importable(base_dir: Path) -> None:
-    """Put `base_dir` first on sys.path, exactly once (moved to the front if already there)."""
+    """Put `base_dir` first on sys.path, exactly once (moved to the front if already there). When the folder as
+    the manifest names it now resolves elsewhere (git-sync re-points `repo -> rev2`; a ConfigMap mounted at a
+    symlinked path), the modules imported from its earlier resolution are forgotten and that folder leaves
+    sys.path: kit.py of `rev2` ran `from helper import N` against `rev1`'s helper, still in sys.modules."""
+    named = os.path.abspath(base_dir)
     folder = str(base_dir.resolve())
     with _lock:
+        before = _resolved_as.get(named)
+        if before is not None and before != folder:
+            _leave_root(Path(before))
+        _resolved_as[named] = folder
         if folder not in _folders:  # its finder (cached per folder) becomes ours: modules read fresh
             _folders.add(folder)
             sys.path_importer_cache.pop(folder, None)
@@ -143,6 +151,19 @@ def make_importable(base_dir: Path) -> None:
             sys.path.remove(folder)
         sys.path.insert(0, folder)
         importlib.invalidate_caches()
+
+
+def _leave_root(root: Path) -> None:
+    """Forget every module imported from `root` (a manifest folder's earlier resolution) and take it off
+    sys.path, unless another manifest folder still resolves there."""
+    _forget_tree(root)
+    folder = str(root)
+    if folder in _resolved_as.values():
+        return
+    _folders.discard(folder)
+    while folder in sys.path:
+        sys.path.remove(folder)
+    sys.path_importer_cache.pop(folder, None)
 
 
 def import_fresh(entry: Entry, base_dir: Path) -> ModuleType:
@@ -345,9 +366,19 @@ class ModuleImports:
 
 
 def tree_files(base_dir: Path) -> list[Path]:
-    """Files of the imported modules that live in `base_dir`'s tree (installed packages excluded)."""
+    """Files of the imported modules that live in `base_dir`'s tree (installed packages excluded), named under
+    `base_dir` as given (`as_named`)."""
     with _lock:
-        return sorted({path for _, path in _tree_modules(base_dir)})
+        return as_named(sorted({path for _, path in _tree_modules(base_dir)}), base_dir)
+
+
+def as_named(paths: list[Path], base_dir: Path) -> list[Path]:
+    """`paths` with each one under `base_dir`'s resolution named under `base_dir` as the manifest names it
+    (absolute, symlinks kept): `repo/kit.py`, not `rev1/kit.py` — a git-sync swap re-points `repo`, and a
+    file compared by its old resolution never changed (SIGHUP reused the old source; the reload log named
+    `/…/rev1/kit.py`). Others as they are."""
+    named, root = Path(os.path.abspath(base_dir)), base_dir.resolve()
+    return [named / path.relative_to(root) if path.is_relative_to(root) else path for path in paths]
 
 
 def _tree_modules(base_dir: Path) -> list[tuple[str, Path]]:
@@ -387,10 +418,31 @@ def forget_tree(base_dir: Path) -> None:
 
 
 def _forget_tree(base_dir: Path) -> None:
-    for name, _ in _tree_modules(base_dir):
+    """Drop every module of `base_dir`'s tree from sys.modules, namespace packages (PEP 420: no `__file__`)
+    included: `from pkg import util` takes `util` from the `pkg` module's attribute when it has one, so a kept
+    namespace `pkg` served the old `util` however often `pkg.util` itself was imported again."""
+    names = [name for name, _ in _tree_modules(base_dir)] + _tree_namespaces(base_dir)
+    for name in names:
         sys.modules.pop(name, None)
         _imported_digests.pop(name, None)
     importlib.invalidate_caches()
+
+
+def _tree_namespaces(base_dir: Path) -> list[str]:
+    """Names of the namespace packages in sys.modules whose folder is where their dotted name puts it under
+    `base_dir` (`pkg.sub` → `pkg/sub/`)."""
+    root = base_dir.resolve()
+    found = []
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) or not name:
+            continue
+        try:
+            locations = list(getattr(module, "__path__", None) or ())
+        except Exception:  # noqa: BLE001 — a module's own `__path__` object; not one of ours then
+            continue
+        if str(root.joinpath(*name.split("."))) in locations:
+            found.append(name)
+    return found
 
 
 def functions_of(entry: Entry, module: ModuleType) -> list[tuple[str, Any]]:

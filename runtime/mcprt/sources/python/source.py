@@ -37,8 +37,8 @@ from .calling import DeadlinePassed, run_function
 from .lanes import Lane
 from .docstrings import Docstring, parse_docstring
 from .frameworks import decorated, left_out_advice, not_a_tool
-from .importing import (AlreadyReported, Entry, ModuleImports, forget_tree, functions_of, make_importable, module_files,
-                        parse_entries, refuse_shadowing_files, tree_files)
+from .importing import (AlreadyReported, Entry, ModuleImports, as_named, forget_tree, functions_of, make_importable,
+                        module_files, parse_entries, refuse_shadowing_files, tree_files)
 from .offers import load_offers
 from .raised import exception_message, exception_text, stops_the_call, tool_error_text
 from .results import to_upstream, visible_text
@@ -200,7 +200,7 @@ def _load_exported(ctx: SourceContext, config: PythonSource, entries: list[Entry
         problems += exc.problems
     if problems:
         raise SourceConfigError(problems)
-    files = module_files(imports.modules)
+    files = as_named(module_files(imports.modules), ctx.base_dir)
     files += [path for path in tree_files(ctx.base_dir) if path not in files]  # helpers: watched too
     return PythonFunctionsSource(ctx.name, operations, files, offerings, owner)
 
