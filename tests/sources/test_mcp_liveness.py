@@ -53,16 +53,17 @@ if __name__ == "__main__":
 '''
 
 
-def manifest(folder: Path, liveness: str, timeout: str = "2s") -> Path:
+def manifest(folder: Path, liveness: str, timeout: str = "2s", restart_delay: str = "100ms") -> Path:
     """The helper server forked from the suite's zygote (tests/support/zygote.py): its pid in pids.txt is the
     process holding the pipes, the one frozen below, and each start and restart skips ~1 s of SDK imports.
     Restarted 0.1 s after it is found hung (`restart_delay`), not the default 1 s: what is checked is that
-    it is restarted, not when."""
+    it is restarted, not when (a test that asserts the down state between the end and the restart gives itself a
+    wider window: with 0.1 s a loaded machine restarted it before /metrics and /readyz were read)."""
     (folder / "server.py").write_text(SERVER)
     path = folder / "mcp.yaml"
     path.write_text("version: 1\nserver: {name: gw}\n"
                     "sources:\n"
-                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, restart_delay: 100ms, {liveness}}}\n"
+                    f"  helper: {{command: {script_command_yaml(folder / 'server.py')}, timeout: {timeout}, restart_delay: {restart_delay}, {liveness}}}\n"
                     "  py: {python: [tools:add]}\n")
     (folder / "tools.py").write_text("def add(a: int, b: int) -> int:\n    \"\"\"Add.\"\"\"\n    return a + b\n")
     return path
@@ -109,7 +110,7 @@ def _resume(pid: int) -> None:
 
 
 async def test_a_frozen_server_is_pinged_marked_down_and_restarted(tmp_path: Path) -> None:
-    with mcprt_http(manifest(tmp_path, "ping_every: 1s, ping_timeout: 1s"), "--no-reload") as up:
+    with mcprt_http(manifest(tmp_path, "ping_every: 1s, ping_timeout: 1s", restart_delay="3s"), "--no-reload") as up:
         frozen = until(lambda: pids(tmp_path), what="the server's pid")[0]
         os.kill(frozen, signal.SIGSTOP)
         try:
