@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr, ValidationError
 from tests.http.http_support import CLIENT_ID, CLIENT_SECRET, Upstream
 
 from mcprt.errors import ToolCallError
@@ -258,7 +259,13 @@ async def test_no_secret_in_errors_meta_or_logs(
 
 
 async def test_a_secret_that_breaks_http_is_not_quoted_back(upstream: Upstream, make: Any) -> None:
-    http = make(auth(bearer="line-one\r\nline-two"))
+    """Refused where it is written (the manifest's `bearer`: its message, which the manifest's file:line:col
+    diagnostic carries, quotes no value) and, should one reach the executor another way, refused there too."""
+    with pytest.raises(ValidationError) as refused:
+        auth(bearer="line-one\r\nline-two")
+    [problem] = refused.value.errors()
+    assert "cannot carry" in problem["msg"] and "line-" not in problem["msg"], problem["msg"]
+    http = make(OutboundAuth.model_construct(bearer=SecretStr("line-one\r\nline-two")))
     with pytest.raises(ToolCallError) as caught:
         await http.send(get(upstream.url("/echo")), ctx())
     assert "not valid HTTP" in str(caught.value) and "line-" not in str(caught.value)

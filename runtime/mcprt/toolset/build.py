@@ -35,7 +35,6 @@ from ..sources.naming import fit_tool_name
 from ..sources.sentences import fit
 from ..contracts import Operation
 from .pending import pending_for
-from .argument_errors import renamed_from
 from .renames import Route, renamed_to
 from .tool import ArgPlan, Tool
 from .toolset import ToolSet
@@ -522,7 +521,11 @@ def _shape_arguments(
     sent = getattr(op, "sent_values", None) or {}  # an Operation from an older compile cache lacks it
     for arg, spec in override.args.items():
         where = (*base, "args", arg)
-        served = renamed_from(arg, properties) if arg not in properties else None
+        served = None
+        if arg not in properties:  # imported here: argument_errors loads jsonschema, which `validate` of a
+            from .argument_errors import renamed_from  # python: manifest never needs (tests/cli/test_cli_imports.py)
+
+            served = renamed_from(arg, properties)
         if served is not None and served not in override.args:
             # the original name of an argument served under a safe one (`名前` of `arg_d54d12f`): the name the code
             # or description says, and what an override was keyed by before names were made safe (review of fixi2,
