@@ -5,7 +5,8 @@ Trial of untidy REST APIs, fault 1: Gson writes `=` as `\\u003d` by default, so 
 structuredContent): the scrubber matched a fixed list of escaped forms in the raw body, never the decoded
 strings it sent on. The kind is "any escape of any character": the upstream here writes the secret with
 each escaping a JSON encoder may use (RFC 8259 §7: any character as `\\uXXXX`), in values and keys, in a
-success and an error, as NDJSON lines, and as text in a charset whose bytes are no UTF-8 form at all.
+success and an error, as NDJSON lines, and as text or JSON in a charset whose bytes are no UTF-8 form at all
+(UTF-16, ISO-8859-1, EBCDIC: JSON decoded by its declared charset — review of fixh, problem 1).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def _app():  # type: ignore[no-untyped-def]
         if shape == "utf16json":  # JSON in UTF-16 (RFC 8259 §8.1 lets a parser take it): no UTF-8 form matches
             body = ('{"seen": "' + form + '"}').encode("utf-16")
             return Response(body, status, media_type="application/json; charset=utf-16")
+        if shape == "latin1json":  # JSON in a declared charset, not valid UTF-8: decoded by it, key written plain
+            body = ('{"seen": "Schlüssel ' + secret + '"}').encode("latin-1")
+            return Response(body, status, media_type="application/json; charset=iso-8859-1")
+        if shape == "cp500json":  # EBCDIC: not one byte of it is a UTF-8 form of the key
+            return Response(('{"seen": "' + secret + '"}').encode("cp500"), status,
+                            media_type="application/json; charset=cp500")
         raise ValueError(shape)
 
     return Starlette(routes=[Route("/q/reflect", reflect), Route("/b/reflect", reflect)])
@@ -99,7 +106,7 @@ def test_secrets_echoed_with_any_json_escape_or_charset_are_redacted(tmp_path: P
                 async with http_client(up.url) as client:
                     for tool in ("reflect_q", "reflect_b"):
                         for style in STYLES:
-                            for shape in ("value", "key", "ndjson", "utf16", "utf16json"):
+                            for shape in ("value", "key", "ndjson", "utf16", "utf16json", "latin1json", "cp500json"):
                                 for fail in ({}, {"fail": "1"}):
                                     result = await asyncio.wait_for(
                                         client.call_tool(tool, {"style": style, "shape": shape, **fail}), 30)
